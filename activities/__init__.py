@@ -1,0 +1,1 @@
+"""Side effects of the journey, one class per outside system, clients handed in."""

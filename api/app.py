@@ -1,0 +1,53 @@
+"""The FastAPI application, built from settings; pool and Temporal client live in the lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import pages
+from api.limits import BodyLimitMiddleware
+from api.problems import install_problem_handlers
+from api.routes import health, inquiries
+from db.pool import create_pool
+from integrations.temporal_client import connect_temporal
+from settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.pool = await create_pool(
+            settings.require_database_url(),
+            min_size=settings.database_pool_min,
+            max_size=settings.database_pool_max,
+        )
+        # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
+        app.state.temporal = await connect_temporal(
+            settings.temporal_target, settings.temporal_namespace, lazy=True
+        )
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="Patient journeys",
+        version="0.1.0",
+        description=(
+            "Intake and actions of patient journeys for stem-cell therapy abroad. "
+            "Errors are RFC 9457 problem+json."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_problem_handlers(app)
+    app.include_router(pages.router)
+    app.include_router(health.router)
+    app.include_router(inquiries.router, prefix=API_PREFIX)
+    return app

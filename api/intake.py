@@ -1,0 +1,88 @@
+"""Intake: store an inquiry and start its journey, once per Idempotency-Key."""
+
+import hashlib
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from db.intake import IntakeRepository, StoredInquiry
+from domain.inquiry import InquiryForm
+from domain.journey import JourneyInput
+from domain.names import JOURNEY_STAGE, journey_workflow_id
+from domain.policy import JourneyPolicy
+from domain.stages import Stage
+from workflows.journey import PatientJourney
+
+
+def request_hash(form: InquiryForm) -> str:
+    """A fingerprint of the submission's content, whatever encoding it arrived in."""
+    return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+
+
+async def start_journey(
+    client: Client, *, stored: StoredInquiry, task_queue: str, policy: JourneyPolicy
+) -> None:
+    """Start the journey's workflow; starting it again is a no-op.
+
+    USE_EXISTING makes a repeated start of a running journey return it, and a journey that
+    already ended raises WorkflowAlreadyStartedError, which means the same: it exists.
+    """
+    try:
+        await client.start_workflow(
+            PatientJourney.run,
+            JourneyInput(
+                journey_id=stored.journey_id,
+                patient_id=stored.patient_id,
+                inquiry_id=stored.inquiry_id,
+                policy=policy,
+            ),
+            id=journey_workflow_id(stored.journey_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(JOURNEY_STAGE, Stage.INQUIRY.value)]
+            ),
+            static_summary=f"Patient journey {stored.journey_id}",
+            static_details=(
+                "Stem-cell therapy journey for spinal cord injury: validation, case manager, "
+                "teleconsultation, plan, travel, two-day treatment visit, 12 months of follow-up. "
+                "Patient details are in the records database, never here."
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return
+
+
+async def accept_inquiry(
+    *,
+    pool: asyncpg.Pool,
+    client: Client,
+    form: InquiryForm,
+    idempotency_key: str | None,
+    task_queue: str,
+    source_address: str | None,
+    user_agent: str | None,
+    policy: JourneyPolicy | None = None,
+) -> StoredInquiry:
+    async with pool.acquire() as conn:
+        stored = await IntakeRepository(conn).store(
+            form=form,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash(form),
+            source_address=source_address,
+            user_agent=user_agent,
+        )
+    # Started for a repeated key too: if the first request stored the records and then lost
+    # Temporal, the repeat is what starts the journey.
+    await start_journey(
+        client, stored=stored, task_queue=task_queue, policy=policy or JourneyPolicy()
+    )
+    return stored

@@ -1,0 +1,68 @@
+"""The public form page and its confirmation page, plain HTML that works without JavaScript."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from api.problems import FieldError
+from domain.inquiry import InjuryCause, InjuryCompleteness
+
+templates = Jinja2Templates(
+    env=Environment(loader=PackageLoader("api", "templates"), autoescape=select_autoescape())
+)
+router = APIRouter(tags=["pages"])
+
+CONSENT_TEXT_VERSION = "2026-01"
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("pt", "Português"),
+    ("it", "Italiano"),
+    ("ar", "العربية"),
+    ("ru", "Русский"),
+]
+
+
+def render_form(
+    request: Request,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: list[FieldError] | None = None,
+    key: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    by_field: dict[str, str] = {}
+    for err in errors or []:
+        by_field.setdefault(err.field, err.message)
+    return templates.TemplateResponse(
+        request,
+        "form.html",
+        {
+            "values": values or {},
+            "errors": by_field,
+            "idempotency_key": key or str(uuid.uuid4()),
+            "consent_text_version": CONSENT_TEXT_VERSION,
+            "languages": LANGUAGES,
+            "causes": [c.value for c in InjuryCause],
+            "completeness": [c.value for c in InjuryCompleteness],
+        },
+        status_code=status,
+    )
+
+
+@router.get("/", response_class=HTMLResponse, summary="The inquiry form")
+async def form_page(request: Request) -> HTMLResponse:
+    return render_form(request)
+
+
+@router.get("/submitted/{journey_id}", response_class=HTMLResponse, summary="Confirmation page")
+async def submitted_page(request: Request, journey_id: uuid.UUID) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "submitted.html", {"reference": str(journey_id).split("-", 1)[0].upper()}
+    )

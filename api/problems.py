@@ -1,0 +1,125 @@
+"""Every error as one RFC 9457 problem+json body, mapped in one place."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="dotted path of the offending field, such as `email`")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem; `headers` carries e.g. Retry-After."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.type_ = status, title, detail, type_
+        self.headers = headers
+
+
+def problem_response(
+    request: Request, problem: Problem, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    problem.instance = problem.instance or request.url.path
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def field_errors(errors: Any) -> list[FieldError]:
+    """Pydantic's error list as field paths a person can read (without the `body` prefix)."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "header")]
+        message = str(err.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        out.append(FieldError(field=".".join(loc) or "body", message=message))
+    return out
+
+
+def validation_problem(errors: Any) -> Problem:
+    details = field_errors(errors)
+    fields = ", ".join(dict.fromkeys(e.field for e in details))
+    return Problem(
+        type="/problems/validation-error",
+        title="The request has invalid fields",
+        status=422,
+        detail=f"invalid: {fields}",
+        errors=details,
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(request, validation_problem(exc.errors()))
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            request,
+            Problem(type=exc.type_, title=exc.title, status=exc.status, detail=exc.detail),
+            exc.headers,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = _TITLES.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        return problem_response(
+            request,
+            Problem(title=title, status=exc.status_code, detail=detail),
+            getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # No stack trace or exception text leaves the server: it may hold personal data.
+        return problem_response(
+            request,
+            Problem(title="Internal error", status=500, detail="the error was logged"),
+        )

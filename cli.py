@@ -1,0 +1,72 @@
+"""The `journeys` command: the local stack, the worker, the API and the database."""
+
+import asyncio
+import logging
+import sys
+
+import typer
+
+from settings import get_settings
+
+app = typer.Typer(
+    help="Patient-journey orchestrator: local stack, worker, API and operations.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def dev() -> None:
+    """Start the whole local stack (PostgreSQL, Temporal with its UI, SMTP, worker, API)."""
+    from devstack.ports import PortTaken
+    from devstack.stack import run_dev
+
+    try:
+        status = asyncio.run(run_dev(get_settings()))
+    except PortTaken as err:
+        typer.echo(f"Cannot start: {err}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(status)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker for the journey task queue until SIGINT or SIGTERM."""
+    import worker as worker_module
+
+    worker_module.main()
+
+
+@app.command()
+def api() -> None:
+    """Serve the API and form page with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the SQL migrations the database at JOURNEYS_DATABASE_URL lacks."""
+    from db.migrate import migrate_url
+
+    applied = asyncio.run(migrate_url(get_settings().require_database_url()))
+    typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Journey records the workflow's activities read and write."""
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from domain.records import StageChange
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who an email to the patient goes to. Read here, never passed through a workflow."""
+
+    full_name: str
+    email: str
+    language: str
+
+
+class JourneyRepository:
+    """Owns the SQL of journey records. Takes a connection; the caller owns the pool."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def mark_inquiry_recorded(self, *, journey_id: str, inquiry_id: str) -> asyncpg.Record:
+        """Mark the inquiry as taken over by its journey; returns country and language.
+
+        Idempotent: the first time wins and later calls read the same row.
+        """
+        row = await self._conn.fetchrow(
+            """UPDATE inquiries i SET recorded_at = COALESCE(i.recorded_at, now())
+                 FROM patients p
+                WHERE i.inquiry_id = $1 AND i.journey_id = $2 AND p.patient_id = i.patient_id
+            RETURNING p.country, p.preferred_language""",
+            inquiry_id,
+            journey_id,
+        )
+        return row
+
+    async def record_stage(self, change: StageChange) -> bool:
+        """Append a stage change and project it on the journey; False if it was recorded."""
+        async with self._conn.transaction():
+            inserted = await self._conn.fetchval(
+                """INSERT INTO stage_changes (journey_id, seq, stage, waiting_on, next_deadline,
+                                              actor_id, actor_role, changed_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   ON CONFLICT DO NOTHING RETURNING seq""",
+                change.journey_id,
+                change.seq,
+                change.stage.value,
+                change.waiting_on.value,
+                change.deadline,
+                change.actor_id,
+                change.actor_role,
+                change.changed_at,
+            )
+            if inserted is None:
+                return False
+            # Only a newer change moves the projection, so a late retry cannot move it back.
+            await self._conn.execute(
+                """UPDATE journeys SET stage = $2, waiting_on = $3, next_deadline = $4,
+                                       updated_at = now()
+                    WHERE journey_id = $1
+                      AND NOT EXISTS (SELECT 1 FROM stage_changes
+                                       WHERE journey_id = $1 AND seq > $5)""",
+                change.journey_id,
+                change.stage.value,
+                change.waiting_on.value,
+                change.deadline,
+                change.seq,
+            )
+            return True
+
+    async def patient_recipient(self, journey_id: str) -> Recipient | None:
+        row = await self._conn.fetchrow(
+            """SELECT p.full_name, p.email, p.preferred_language
+                 FROM journeys j JOIN patients p USING (patient_id)
+                WHERE j.journey_id = $1""",
+            journey_id,
+        )
+        if row is None:
+            return None
+        return Recipient(row["full_name"], row["email"], row["preferred_language"])

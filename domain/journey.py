@@ -1,0 +1,46 @@
+"""What crosses Temporal for a journey: identifiers, stages, decisions. Never PHI."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.policy import JourneyPolicy
+from domain.stages import Stage, WaitingOn
+
+
+class JourneyInput(BaseModel):
+    """The start input of `PatientJourney`: ids only, the records stay in Postgres."""
+
+    model_config = ConfigDict(frozen=True)
+
+    journey_id: str
+    patient_id: str
+    inquiry_id: str
+    policy: JourneyPolicy = Field(default_factory=JourneyPolicy)
+
+
+class StageTransition(BaseModel):
+    """One entry of the journey's stage log."""
+
+    stage: Stage
+    entered_at: datetime
+    actor_id: str = "system"
+    actor_role: str = "system"
+
+
+class JourneyStatus(BaseModel):
+    """What the status query answers: where the journey is and whom it waits on until when."""
+
+    journey_id: str
+    stage: Stage
+    waiting_on: WaitingOn
+    deadline: datetime | None = None
+    case_manager_id: str | None = None
+    transitions: list[StageTransition] = Field(default_factory=list)
+
+
+class JourneyOutcome(BaseModel):
+    """What the journey workflow returns when it ends."""
+
+    journey_id: str
+    stage: Stage

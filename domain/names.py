@@ -1,0 +1,29 @@
+"""Names that other systems build on: task queue, workflow ids, search attributes."""
+
+from temporalio.common import SearchAttributeKey
+
+TASK_QUEUE = "patient-journeys"
+WORKFLOW_ID_PREFIX = "journey-"
+
+JOURNEY_STAGE = SearchAttributeKey.for_keyword("JourneyStage")
+WAITING_ON = SearchAttributeKey.for_keyword("WaitingOn")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+CASE_MANAGER = SearchAttributeKey.for_keyword("CaseManager")
+PATIENT_COUNTRY = SearchAttributeKey.for_keyword("PatientCountry")
+TREATMENT_DATE = SearchAttributeKey.for_datetime("TreatmentDate")
+
+# Every custom search attribute with the type the server must register it as; the dev stack
+# and the test environments register exactly this list.
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    JOURNEY_STAGE.name: "Keyword",
+    WAITING_ON.name: "Keyword",
+    NEXT_DEADLINE.name: "Datetime",
+    CASE_MANAGER.name: "Keyword",
+    PATIENT_COUNTRY.name: "Keyword",
+    TREATMENT_DATE.name: "Datetime",
+}
+
+
+def journey_workflow_id(journey_id: str) -> str:
+    """The workflow id of a journey: `journey-<journey_id>`."""
+    return f"{WORKFLOW_ID_PREFIX}{journey_id}"

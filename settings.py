@@ -1,0 +1,67 @@
+"""Configuration from `JOURNEYS_*` environment variables, read once and handed in."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.names import TASK_QUEUE
+
+
+class Settings(BaseSettings):
+    """Every setting of the worker, the API and the local stack.
+
+    Where an address (`temporal_address`, `database_url`, `smtp_host`) is set, `journeys dev`
+    uses that service instead of starting the embedded one.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="JOURNEYS_", extra="ignore")
+
+    state_dir: Path = Field(default=Path(".journeys"), description="local state of `journeys dev`")
+
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    task_queue: str = TASK_QUEUE
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    database_url: str | None = None
+    database_pool_min: int = 1
+    database_pool_max: int = 10
+
+    smtp_host: str | None = None
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Patient Journeys <journeys@journeys.localhost>"
+    staff_notify_email: str = "coordinators@journeys.localhost"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def smtp_target_host(self) -> str:
+        return self.smtp_host or "127.0.0.1"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError(
+                "JOURNEYS_DATABASE_URL is not set; `journeys dev` sets it for the embedded "
+                "PostgreSQL, elsewhere set it to the PostgreSQL server to use"
+            )
+        return self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,108 @@
+"""The worker: connects to Temporal and Postgres, registers the workflows and activities."""
+
+import asyncio
+import logging
+import signal
+from email.utils import parseaddr
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.email import EmailActivities
+from activities.messages import MessageComposer
+from activities.records import RecordsActivities
+from db.pool import create_pool
+from integrations.smtp import MailSender, SmtpSender
+from integrations.temporal_client import connect_temporal
+from settings import Settings, get_settings
+from workflows.journey import PatientJourney
+
+log = logging.getLogger("journeys.worker")
+
+WORKFLOWS = [PatientJourney]
+
+# The project's own models and pydantic are deterministic and heavy to re-import per run;
+# passing them through the sandbox keeps memory per journey small.
+SANDBOX_PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "annotated_types")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
+    )
+
+
+def smtp_sender(settings: Settings) -> SmtpSender:
+    return SmtpSender(
+        host=settings.smtp_target_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def build_activities(*, settings: Settings, pool: asyncpg.Pool, sender: MailSender) -> list[object]:
+    """The bound activity methods of every activity class, clients handed in."""
+    sender_address = parseaddr(settings.mail_from)[1]
+    email = EmailActivities(
+        sender=sender,
+        pool=pool,
+        composer=MessageComposer(sender=settings.mail_from),
+        staff_address=settings.staff_notify_email,
+        public_base_url=settings.public_base_url,
+        message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
+    )
+    records = RecordsActivities(pool)
+    return [records.record_inquiry, records.record_stage, email.send_notification]
+
+
+def build_worker(
+    client: Client,
+    *,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    sender: MailSender,
+    task_queue: str | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings=settings, pool=pool, sender=sender),
+        workflow_runner=workflow_runner(),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    pool = await create_pool(
+        settings.require_database_url(),
+        min_size=settings.database_pool_min,
+        max_size=settings.database_pool_max,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        worker = build_worker(client, settings=settings, pool=pool, sender=smtp_sender(settings))
+        async with worker:
+            log.info(
+                "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target
+            )
+            await stop.wait()
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

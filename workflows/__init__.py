@@ -1,0 +1,1 @@
+"""Deterministic journey code: it decides; activities act."""

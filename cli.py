@@ -64,6 +64,24 @@ def migrate() -> None:
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
 
 
+@app.command()
+def setup() -> None:
+    """Prepare external services: apply migrations and register the search attributes."""
+    from db.migrate import migrate_url
+    from integrations.temporal_client import connect_temporal, ensure_search_attributes
+
+    settings = get_settings()
+
+    async def run() -> list[str]:
+        applied = await migrate_url(settings.require_database_url())
+        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+        await ensure_search_attributes(client)
+        return applied
+
+    applied = asyncio.run(run())
+    typer.echo(f"applied {len(applied)} migration(s); search attributes registered")
+
+
 def main() -> None:
     app()
 

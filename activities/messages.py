@@ -48,9 +48,10 @@ class MessageComposer:
         message["To"] = to
         message["Message-ID"] = message_id
         message["Date"] = email.utils.formatdate(localtime=False)
-        message["Content-Language"] = lang
         if reply_to:
             message["Reply-To"] = reply_to
         message.set_content(render("txt"))
         message.add_alternative(render("html"), subtype="html")
+        # After the parts: setting content clears every Content-* header set before it.
+        message["Content-Language"] = lang
         return message

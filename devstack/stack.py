@@ -15,12 +15,10 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 import httpx
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from db.migrate import migrate_url
 from devstack.mailbox import start_mailbox
@@ -28,8 +26,7 @@ from devstack.ports import answers, ensure_free
 from devstack.postgres import start_postgres
 from devstack.processes import Child, spawn
 from devstack.temporal_server import dev_server_command
-from domain.names import SEARCH_ATTRIBUTES
-from integrations.temporal_client import connect_temporal
+from integrations.temporal_client import connect_temporal, ensure_search_attributes
 from settings import Settings
 
 START_TIMEOUT = 60.0
@@ -75,24 +72,6 @@ async def _wait_for(check: Callable[[], Any], what: str, child: Child | None = N
             return
         await asyncio.sleep(0.2)
     raise StartupFailed(f"{what} did not answer within {START_TIMEOUT:.0f} s")
-
-
-async def ensure_search_attributes(client: Client) -> None:
-    """Register the journey's search attributes on a server that lacks them."""
-    kinds = {
-        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    try:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=client.namespace,
-                search_attributes={n: kinds[k] for n, k in SEARCH_ATTRIBUTES.items()},
-            )
-        )
-    except RPCError as err:
-        if err.status != RPCStatusCode.ALREADY_EXISTS:
-            raise
 
 
 class DevStack:

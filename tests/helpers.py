@@ -1,0 +1,72 @@
+"""Shared test helpers: polling with a deadline, reading the mailbox, a valid form."""
+
+import asyncio
+import email
+import email.policy
+import time
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], bool] = bool,
+    within: float = 15.0,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until `until(result)` holds; fail with the last result after `within` s."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while True:
+        try:
+            last = await probe()
+            if until(last):
+                return last
+        except AssertionError:
+            raise
+        except Exception as err:
+            last = err
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {within} s; last: {last!r}")
+        await asyncio.sleep(0.05)
+
+
+def read_mailbox(directory: Path) -> list[EmailMessage]:
+    messages = []
+    for path in sorted(directory.glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        messages.append(msg)
+    return messages
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    content: str = part.get_content()  # type: ignore[attr-defined]
+    return content
+
+
+def valid_form(**overrides: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "full_name": "Ana García",
+        "email": "ana.garcia@example.org",
+        "phone": "+34 600 123 456",
+        "country": "ES",
+        "preferred_language": "es",
+        "time_zone": "Europe/Madrid",
+        "injury_level": "T4",
+        "injury_completeness": "incomplete",
+        "injury_date": "2023-05-01",
+        "injury_cause": "traffic",
+        "medical_history": "Two years of rehabilitation; partial sensation below T6.",
+        "consent_health_data": True,
+        "consent_text_version": "2026-01",
+    }
+    form.update(overrides)
+    return form

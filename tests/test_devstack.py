@@ -1,0 +1,180 @@
+"""`journeys dev` as a person runs it: start, submit the form, find the journey, Ctrl-C, again."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from devstack.ports import free_port
+from devstack.temporal_server import temporal_cli
+from domain.journey import JourneyStatus
+from domain.names import journey_workflow_id
+from domain.stages import Stage
+from integrations.temporal_client import connect_temporal
+from tests.helpers import eventually, valid_form
+
+pytestmark = pytest.mark.e2e
+
+READY_LINE = "Press Ctrl-C to stop."
+
+
+def _env(state: Path, ports: dict[str, int]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
+    env.update(
+        JOURNEYS_STATE_DIR=str(state),
+        JOURNEYS_TEMPORAL_PORT=str(ports["temporal"]),
+        JOURNEYS_TEMPORAL_UI_PORT=str(ports["ui"]),
+        JOURNEYS_API_PORT=str(ports["api"]),
+        JOURNEYS_SMTP_PORT=str(ports["smtp"]),
+    )
+    return env
+
+
+class Dev:
+    """A running `journeys dev` and what it started."""
+
+    def __init__(self, state: Path, ports: dict[str, int]) -> None:
+        self.state, self.ports = state, ports
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "dev"],
+            env=_env(state, ports),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+
+    def wait_ready(self, within: float = 120) -> None:
+        deadline = time.monotonic() + within
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            if READY_LINE in line:
+                return
+            if time.monotonic() > deadline:
+                break
+        raise AssertionError("journeys dev did not get ready:\n" + "".join(self.output))
+
+    def started(self) -> list[psutil.Process]:
+        """Every process it started: its children, and the PostgreSQL server it daemonized."""
+        found = psutil.Process(self.process.pid).children(recursive=True)
+        for proc in psutil.process_iter(["cmdline"]):
+            if any(str(self.state) in part for part in proc.info["cmdline"] or []):
+                found.append(proc)
+        return found
+
+    def interrupt(self, within: float = 60) -> int:
+        self.process.send_signal(signal.SIGINT)
+        out, _ = self.process.communicate(timeout=within)
+        self.output.append(out)
+        return self.process.returncode
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {name: free_port() for name in ("temporal", "ui", "api", "smtp")}
+
+
+@pytest.fixture
+def dev_runs(tmp_path: Path, ports: dict[str, int]) -> Iterator[list[Dev]]:
+    runs: list[Dev] = []
+    yield runs
+    for run in runs:  # a failed test still leaves nothing behind
+        if run.process.poll() is None:
+            run.interrupt()
+
+
+def _list_validation(temporal_port: int) -> list[str]:
+    out = subprocess.run(
+        [
+            temporal_cli(),
+            "workflow",
+            "list",
+            "--address",
+            f"127.0.0.1:{temporal_port}",
+            "--query",
+            "JourneyStage='VALIDATION'",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    return [w["execution"]["workflowId"] for w in json.loads(out or "[]")]
+
+
+async def test_dev_stack_runs_a_journey_and_stops_cleanly(
+    tmp_path: Path, ports: dict[str, int], dev_runs: list[Dev]
+) -> None:
+    state = tmp_path / "state"
+    dev = Dev(state, ports)
+    dev_runs.append(dev)
+    dev.wait_ready()
+    printed = "".join(dev.output)
+    assert f"http://127.0.0.1:{ports['api']}/" in printed
+    assert f"http://127.0.0.1:{ports['ui']}" in printed
+    started = dev.started()
+    assert len(started) >= 4, "Temporal, PostgreSQL, worker and API"
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['api']}") as http:
+        assert (await http.get("/")).status_code == 200
+        answer = await http.post("/api/v1/inquiries", json=valid_form())
+    assert answer.status_code == 202, answer.text
+    journey_id = answer.json()["journey_id"]
+    workflow_id = journey_workflow_id(journey_id)
+
+    async def listed() -> list[str]:
+        return _list_validation(ports["temporal"])
+
+    await eventually(listed, until=lambda ids: workflow_id in ids, within=30, what="listed")
+
+    async def mails() -> list[Path]:
+        return list((state / "mail").glob("*.eml"))
+
+    eml = await eventually(mails, until=lambda m: len(m) == 2, within=30, what="two emails")
+    assert any(b"Ana Garc" in p.read_bytes() for p in eml)
+
+    assert dev.interrupt() == 0, "".join(dev.output)
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert alive == [], f"left behind: {[p.cmdline() for p in alive]}"
+    assert "Stopped." in "".join(dev.output)
+
+    # Started again, it resumes the journey in flight from its persisted state.
+    again = Dev(state, ports)
+    dev_runs.append(again)
+    again.wait_ready()
+    client = await connect_temporal(f"127.0.0.1:{ports['temporal']}")
+    status = await client.get_workflow_handle(workflow_id).query(
+        "status", result_type=JourneyStatus
+    )
+    assert status.stage is Stage.VALIDATION
+    assert _list_validation(ports["temporal"]) == [workflow_id]
+    assert again.interrupt() == 0
+
+
+def test_a_taken_port_is_named_without_a_traceback(tmp_path: Path, ports: dict[str, int]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", ports["api"]))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "dev"],
+            env=_env(tmp_path / "state", ports),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert f"port {ports['api']}" in result.stderr
+    assert "the API" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

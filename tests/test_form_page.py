@@ -1,0 +1,88 @@
+"""The HTML form page a person uses in a browser, posting form-encoded."""
+
+import re
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.helpers import valid_form
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+FIELDS = [
+    "full_name",
+    "email",
+    "phone",
+    "country",
+    "preferred_language",
+    "injury_level",
+    "injury_completeness",
+    "injury_date",
+    "injury_cause",
+    "medical_history",
+    "consent_health_data",
+    "consent_text_version",
+    "idempotency_key",
+]
+
+
+def _browser_form(**overrides: str) -> dict[str, str]:
+    form = {k: str(v) for k, v in valid_form().items() if k != "consent_health_data"}
+    form["consent_health_data"] = "true"
+    form["idempotency_key"] = "browser-key-1"
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+async def test_form_page_offers_every_field(api: httpx.AsyncClient) -> None:
+    page = await api.get("/")
+    assert page.status_code == 200
+    assert 'action="/api/v1/inquiries"' in page.text
+    for field in FIELDS:
+        assert f'name="{field}"' in page.text, field
+    keys = re.findall(r'name="idempotency_key" value="([^"]+)"', page.text)
+    assert (
+        len(keys) == 1
+        and keys[0]
+        != re.findall(r'name="idempotency_key" value="([^"]+)"', (await api.get("/")).text)[0]
+    ), "each page view carries its own key"
+
+
+async def test_browser_submission_redirects_to_confirmation(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    answer = await api.post(
+        "/api/v1/inquiries", data=_browser_form(), headers={"accept": "text/html"}
+    )
+    assert answer.status_code == 303
+    journey_id = await pool.fetchval("SELECT journey_id FROM journeys")
+    assert answer.headers["location"] == f"/submitted/{journey_id}"
+    confirmation = await api.get(answer.headers["location"])
+    assert confirmation.status_code == 200
+    assert str(journey_id).split("-")[0].upper() in confirmation.text
+
+    # The same page submitted twice (a double click) is one journey.
+    again = await api.post(
+        "/api/v1/inquiries", data=_browser_form(), headers={"accept": "text/html"}
+    )
+    assert again.headers["location"] == answer.headers["location"]
+    assert await pool.fetchval("SELECT count(*) FROM journeys") == 1
+
+
+async def test_browser_submission_without_consent_shows_the_form_again(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    form = _browser_form()
+    del form["consent_health_data"]
+    answer = await api.post("/api/v1/inquiries", data=form, headers={"accept": "text/html"})
+    assert answer.status_code == 422
+    assert "explicit consent to process health data is required" in answer.text
+    assert 'value="Ana García"' in answer.text, "what was typed is kept"
+    assert await pool.fetchval("SELECT count(*) FROM patients") == 0
+
+
+async def test_form_encoded_without_html_gets_json(api: httpx.AsyncClient) -> None:
+    answer = await api.post("/api/v1/inquiries", data=_browser_form(idempotency_key="k-json"))
+    assert answer.status_code == 202
+    assert answer.json()["journey_id"]

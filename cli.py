@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import sys
 
 import typer
 
@@ -87,4 +86,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

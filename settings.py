@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 64 * 1024
+    # How often the API looks for stored inquiries whose journey start was lost (0: never).
+    intake_sweep_seconds: float = 60.0
 
     @property
     def temporal_target(self) -> str:

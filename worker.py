@@ -3,7 +3,9 @@
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from email.utils import parseaddr
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -45,7 +47,9 @@ def smtp_sender(settings: Settings) -> SmtpSender:
     )
 
 
-def build_activities(*, settings: Settings, pool: asyncpg.Pool, sender: MailSender) -> list[object]:
+def build_activities(
+    *, settings: Settings, pool: asyncpg.Pool, sender: MailSender
+) -> list[Callable[..., Any]]:
     """The bound activity methods of every activity class, clients handed in."""
     sender_address = parseaddr(settings.mail_from)[1]
     email = EmailActivities(

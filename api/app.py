@@ -1,11 +1,15 @@
 """The FastAPI application, built from settings; pool and Temporal client live in the lifespan."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from api import pages
+from api.intake import keep_starting_unstarted
 from api.limits import BodyLimitMiddleware
 from api.problems import install_problem_handlers
 from api.routes import health, inquiries
@@ -31,9 +35,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.temporal = await connect_temporal(
             settings.temporal_target, settings.temporal_namespace, lazy=True
         )
+        sweeper = None
+        if settings.intake_sweep_seconds > 0:
+            sweeper = asyncio.create_task(
+                keep_starting_unstarted(
+                    pool=app.state.pool,
+                    client=app.state.temporal,
+                    task_queue=settings.task_queue,
+                    every=timedelta(seconds=settings.intake_sweep_seconds),
+                )
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await app.state.pool.close()
 
     app = FastAPI(

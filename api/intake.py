@@ -1,6 +1,9 @@
 """Intake: store an inquiry and start its journey, once per Idempotency-Key."""
 
+import asyncio
 import hashlib
+import logging
+from datetime import timedelta
 
 import asyncpg
 from temporalio.client import Client
@@ -11,6 +14,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from db.intake import IntakeRepository, StoredInquiry
 from domain.inquiry import InquiryForm
@@ -19,6 +23,8 @@ from domain.names import JOURNEY_STAGE, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage
 from workflows.journey import PatientJourney
+
+log = logging.getLogger(__name__)
 
 
 def request_hash(form: InquiryForm) -> str:
@@ -86,3 +92,35 @@ async def accept_inquiry(
         client, stored=stored, task_queue=task_queue, policy=policy or JourneyPolicy()
     )
     return stored
+
+
+async def start_unstarted(
+    *, pool: asyncpg.Pool, client: Client, task_queue: str, older_than: timedelta
+) -> int:
+    """Start the journeys of inquiries that were stored but whose start was lost.
+
+    The API stores an inquiry before starting its workflow; if Temporal was unreachable, or
+    the process died in between, and the sender never retried, this picks the journey up.
+    Starting is idempotent, so API replicas may run it at the same time.
+    """
+    async with pool.acquire() as conn:
+        pending = await IntakeRepository(conn).unstarted(older_than=older_than)
+    for stored in pending:
+        await start_journey(client, stored=stored, task_queue=task_queue, policy=JourneyPolicy())
+    return len(pending)
+
+
+async def keep_starting_unstarted(
+    *, pool: asyncpg.Pool, client: Client, task_queue: str, every: timedelta
+) -> None:
+    """Run `start_unstarted` forever, every `every`; errors are logged and retried."""
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            started = await start_unstarted(
+                pool=pool, client=client, task_queue=task_queue, older_than=every
+            )
+            if started:
+                log.warning("started %d journey(s) whose start had been lost", started)
+        except (RPCError, OSError) as err:
+            log.warning("could not start pending journeys yet: %s", type(err).__name__)

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 
@@ -112,3 +113,17 @@ class IntakeRepository:
         return StoredInquiry(
             str(row["journey_id"]), str(row["patient_id"]), str(row["inquiry_id"]), created=False
         )
+
+    async def unstarted(self, *, older_than: timedelta, limit: int = 100) -> list[StoredInquiry]:
+        """Inquiries stored but not yet taken over by a running journey."""
+        rows = await self._conn.fetch(
+            """SELECT journey_id, patient_id, inquiry_id FROM inquiries
+                WHERE recorded_at IS NULL AND submitted_at < now() - $1::interval
+                ORDER BY submitted_at LIMIT $2""",
+            older_than,
+            limit,
+        )
+        return [
+            StoredInquiry(str(r["journey_id"]), str(r["patient_id"]), str(r["inquiry_id"]), False)
+            for r in rows
+        ]

@@ -17,7 +17,7 @@ from domain.inquiry import InquiryForm
 from domain.notifications import Audience, NotificationKind, NotificationRequest
 from integrations.smtp import MailSender, SmtpSender
 from settings import Settings
-from tests.helpers import read_mailbox, valid_form
+from tests.helpers import read_mailbox, text_of, valid_form
 
 
 async def _journey(pool: asyncpg.Pool, **form: str) -> str:
@@ -160,7 +160,4 @@ async def test_staff_notification_goes_to_the_staff_address(
     )
     [message] = read_mailbox(mail_dir)
     assert message["To"] == "staff@clinic.test"
-    assert (
-        f"/api/v1/journeys/{journey_id}"
-        in message.get_body(preferencelist=("plain",)).get_content()
-    )  # type: ignore[union-attr]
+    assert f"/api/v1/journeys/{journey_id}" in text_of(message)

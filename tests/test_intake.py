@@ -1,6 +1,7 @@
 """The first slice through the real API, Postgres, Temporal and SMTP."""
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,9 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from api.intake import start_unstarted
+from db.intake import IntakeRepository
+from domain.inquiry import InquiryForm
 from domain.journey import JourneyStatus
 from domain.names import (
     JOURNEY_STAGE,
@@ -18,6 +22,7 @@ from domain.names import (
     journey_workflow_id,
 )
 from domain.stages import Stage, WaitingOn
+from settings import Settings
 from tests.helpers import eventually, read_mailbox, text_of, valid_form
 from workflows.journey import PatientJourney
 
@@ -231,3 +236,28 @@ async def test_oversized_body_is_refused(api: httpx.AsyncClient, pool: asyncpg.P
     assert answer.status_code == 413
     assert answer.headers["content-type"] == "application/problem+json"
     assert (await _counts(pool))["patients"] == 0
+
+
+async def test_a_lost_start_is_picked_up(
+    client: Client, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Records stored, then the API died before starting the journey: the sweep starts it."""
+    async with pool.acquire() as conn:
+        stored = await IntakeRepository(conn).store(
+            form=InquiryForm.model_validate(valid_form()),
+            idempotency_key=None,
+            request_hash="h",
+            source_address=None,
+            user_agent=None,
+        )
+    started = await start_unstarted(
+        pool=pool, client=client, task_queue=settings.task_queue, older_than=timedelta(0)
+    )
+    assert started == 1
+    await eventually(
+        lambda: _status(client, stored.journey_id), until=lambda s: s.stage is Stage.VALIDATION
+    )
+    again = await start_unstarted(
+        pool=pool, client=client, task_queue=settings.task_queue, older_than=timedelta(0)
+    )
+    assert again == 0, "a journey that runs is not started again"

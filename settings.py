@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 30.0
     mail_from: str = "Patient Journeys <journeys@journeys.localhost>"
     staff_notify_email: str = "coordinators@journeys.localhost"
+    medical_lead_email: str = "medical-lead@journeys.localhost"
+    hotel_partner_email: str = "reservations@hotel.journeys.localhost"
+    transfer_partner_email: str = "bookings@transfer.journeys.localhost"
+    clinic_name: str = "Partner Clinic"
+    clinic_address: str = "Clinic address to be configured"
+    video_link_base: str = "https://video.journeys.localhost/consult"
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

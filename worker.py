@@ -12,7 +12,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.email import EmailActivities
+from activities.bookings import BookingActivities
+from activities.email import EmailActivities, Partners
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
 from db.pool import create_pool
@@ -56,12 +57,31 @@ def build_activities(
         sender=sender,
         pool=pool,
         composer=MessageComposer(sender=settings.mail_from),
-        staff_address=settings.staff_notify_email,
-        public_base_url=settings.public_base_url,
+        partners=Partners(
+            coordinators=settings.staff_notify_email,
+            medical_lead=settings.medical_lead_email,
+            hotel=settings.hotel_partner_email,
+            transfer=settings.transfer_partner_email,
+            clinic_name=settings.clinic_name,
+            clinic_address=settings.clinic_address,
+            video_link_base=settings.video_link_base,
+            public_base_url=settings.public_base_url.rstrip("/"),
+        ),
         message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
     )
     records = RecordsActivities(pool)
-    return [records.record_inquiry, records.record_stage, email.send_notification]
+    bookings = BookingActivities(pool)
+    return [
+        records.record_inquiry,
+        records.record_stage,
+        records.assign_case_manager,
+        records.set_case_manager,
+        records.assess_procedure,
+        bookings.propose_consult_slots,
+        bookings.book,
+        bookings.cancel_booking,
+        email.send_notification,
+    ]
 
 
 def build_worker(

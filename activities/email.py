@@ -6,20 +6,63 @@ the message and before the mark is written sends it again on retry, with the sam
 which lets mail clients and most servers drop the copy.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.messages import MessageComposer
-from db.journeys import JourneyRepository
+from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
+from db.staff import StaffRepository
 from domain.notifications import Audience, NotificationRequest, NotificationResult
 from integrations.smtp import MailRejected, MailSender
+
+DOCUMENT_NAMES = {
+    "mri": "MRI of the spine",
+    "asia_exam": "ASIA/ISNCSCI examination",
+    "discharge_summary": "Hospital discharge summary",
+    "other": "Other medical records",
+}
+FOLLOW_UP_LABELS = {
+    "1": "2 weeks",
+    "2": "6 weeks",
+    "3": "3 months",
+    "4": "6 months",
+    "5": "12 months",
+}
 
 
 def message_id_for(journey_id: str, step: str, domain: str) -> str:
     """A stable Message-ID: the same journey step always yields the same id."""
     return f"<{journey_id}.{step}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Partners:
+    """Addresses and facts of the people and partners outside the patient record."""
+
+    coordinators: str
+    medical_lead: str
+    hotel: str
+    transfer: str
+    clinic_name: str
+    clinic_address: str
+    video_link_base: str
+    public_base_url: str
+
+
+def _when(value: datetime | None, tz: str, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz))
+    if with_time:
+        return f"{local:%a %d %b %Y, %H:%M} ({tz})"
+    return f"{local:%a %d %b %Y}"
 
 
 class EmailActivities:
@@ -31,15 +74,13 @@ class EmailActivities:
         sender: MailSender,
         pool: asyncpg.Pool,
         composer: MessageComposer,
-        staff_address: str,
-        public_base_url: str,
+        partners: Partners,
         message_id_domain: str,
     ) -> None:
         self._sender = sender
         self._pool = pool
         self._composer = composer
-        self._staff_address = staff_address
-        self._public_base_url = public_base_url.rstrip("/")
+        self._partners = partners
         self._domain = message_id_domain
 
     @activity.defn(name="send_notification")
@@ -55,29 +96,29 @@ class EmailActivities:
             )
             if status == "sent":
                 return NotificationResult(message_id=message_id, already_sent=True)
-            context = {
-                "reference": request.journey_id.split("-", 1)[0].upper(),
-                "journey_id": request.journey_id,
-                "journey_url": f"{self._public_base_url}/api/v1/journeys/{request.journey_id}",
-            }
-            if request.audience is Audience.PATIENT:
-                recipient = await JourneyRepository(conn).patient_recipient(request.journey_id)
-                if recipient is None:
-                    raise ApplicationError(
-                        f"journey {request.journey_id} has no patient record",
-                        type="RecipientNotFound",
-                        non_retryable=True,
-                    )
-                to, language = recipient.email, recipient.language
-                context["name"] = recipient.full_name
-            else:
-                to, language = self._staff_address, "en"
+            facts = await load_journey_facts(conn, request.journey_id)
+            if facts is None:
+                raise ApplicationError(
+                    f"journey {request.journey_id} has no records",
+                    type="RecipientNotFound",
+                    non_retryable=True,
+                )
+            to, language = await self._recipient(conn, request.audience, facts)
+        if not to:
+            raise ApplicationError(
+                f"no address for the {request.audience.value} of journey {request.journey_id}",
+                type="RecipientNotFound",
+                non_retryable=True,
+            )
         message = self._composer.compose(
             kind=request.kind.value,
             language=language,
             to=to,
             message_id=message_id,
-            context=context,
+            context=self._context(request, facts),
+            reply_to=facts.case_manager_email or None
+            if request.audience is Audience.PATIENT
+            else None,
         )
         try:
             await self._sender.send(message)
@@ -86,3 +127,60 @@ class EmailActivities:
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         return NotificationResult(message_id=message_id)
+
+    async def _recipient(
+        self, conn: asyncpg.Connection, audience: Audience, facts: JourneyFacts
+    ) -> tuple[str, str]:
+        p = self._partners
+        match audience:
+            case Audience.PATIENT:
+                return facts.patient_email, facts.language
+            case Audience.CASE_MANAGER:
+                return facts.case_manager_email or p.coordinators, "en"
+            case Audience.SPECIALIST:
+                return facts.specialist_email or p.coordinators, "en"
+            case Audience.MEDICAL_LEAD:
+                lead = await StaffRepository(conn).first_with_role("medical_lead")
+                return (lead["email"] if lead else p.medical_lead), "en"
+            case Audience.HOTEL_PARTNER:
+                return p.hotel, "en"
+            case Audience.TRANSFER_PARTNER:
+                return p.transfer, "en"
+            case _:
+                return p.coordinators, "en"
+
+    def _context(self, request: NotificationRequest, facts: JourneyFacts) -> dict[str, Any]:
+        p, f, tz = self._partners, request.facts, facts.time_zone
+        patient = request.audience is Audience.PATIENT
+        # Staff and partner emails get no patient name: they travel outside the record system.
+        return {
+            "name": facts.patient_name if patient else "",
+            "reference": request.journey_id.split("-", 1)[0].upper(),
+            "journey_id": request.journey_id,
+            "journey_url": f"{p.public_base_url}/api/v1/journeys/{request.journey_id}",
+            "patient_url": "",
+            "case_manager_name": facts.case_manager_name,
+            "case_manager_email": facts.case_manager_email,
+            "slots": [_when(s, tz) for s in facts.slots],
+            "consult_at": _when(facts.consult_at, tz if patient else "UTC"),
+            "video_link": f"{p.video_link_base}/{facts.consult_booking_id.replace(':', '-')}"
+            if facts.consult_booking_id
+            else "",
+            "plan_price": facts.plan_price,
+            "plan_currency": facts.plan_currency,
+            "quote_valid_until": f.get("quote_valid_until", ""),
+            "documents": [DOCUMENT_NAMES.get(d, d) for d in f.get("documents", "").split(",") if d],
+            "arrival_date": _when(facts.stay_start, tz, with_time=False),
+            "departure_date": _when(facts.stay_end, tz, with_time=False),
+            "visit_day1": _when(facts.visit_start, tz, with_time=False),
+            "visit_day2": _when(facts.visit_end, tz, with_time=False),
+            "clinic_name": p.clinic_name,
+            "clinic_address": p.clinic_address,
+            "follow_up_no": f.get("follow_up_no", ""),
+            "follow_up_label": FOLLOW_UP_LABELS.get(f.get("follow_up_no", ""), ""),
+            "follow_up_at": f.get("follow_up_at", ""),
+            "checkin_week": f.get("checkin_week", ""),
+            "reason": f.get("reason", "").replace("_", " "),
+            "count": f.get("count", ""),
+            "deadline": f.get("deadline", ""),
+        }

@@ -5,7 +5,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.journeys import JourneyRepository
-from domain.records import InquiryFacts, RecordInquiry, StageChange
+from db.staff import StaffRepository
+from domain.records import (
+    AssessProcedure,
+    CaseManagerAssigned,
+    CaseManagerRequest,
+    InquiryFacts,
+    ProcedureAssessment,
+    RecordInquiry,
+    SetCaseManager,
+    StageChange,
+)
 
 
 class RecordsActivities:
@@ -32,3 +42,58 @@ class RecordsActivities:
     async def record_stage(self, change: StageChange) -> None:
         async with self._pool.acquire() as conn:
             await JourneyRepository(conn).record_stage(change)
+
+    @activity.defn(name="assign_case_manager")
+    async def assign_case_manager(self, request: CaseManagerRequest) -> CaseManagerAssigned:
+        """The journey's case manager: kept if already set (a retry), else the least loaded
+        active case manager speaking the patient's language, then English."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            current = await conn.fetchval(
+                "SELECT case_manager_id FROM journeys WHERE journey_id = $1 FOR UPDATE",
+                request.journey_id,
+            )
+            if current:
+                return CaseManagerAssigned(case_manager_id=current)
+            staff = StaffRepository(conn)
+            chosen = await staff.least_loaded_case_manager(request.language)
+            if chosen is None and request.language != "en":
+                chosen = await staff.least_loaded_case_manager("en")
+            if chosen is not None:
+                await conn.execute(
+                    "UPDATE journeys SET case_manager_id = $2 WHERE journey_id = $1",
+                    request.journey_id,
+                    chosen,
+                )
+            return CaseManagerAssigned(case_manager_id=chosen)
+
+    @activity.defn(name="set_case_manager")
+    async def set_case_manager(self, request: SetCaseManager) -> None:
+        async with self._pool.acquire() as conn:
+            if not await StaffRepository(conn).is_active(request.case_manager_id, "case_manager"):
+                raise ApplicationError(
+                    f"{request.case_manager_id} is not an active case manager",
+                    type="UnknownCaseManager",
+                    non_retryable=True,
+                )
+            await conn.execute(
+                "UPDATE journeys SET case_manager_id = $2 WHERE journey_id = $1",
+                request.journey_id,
+                request.case_manager_id,
+            )
+
+    @activity.defn(name="assess_procedure")
+    async def assess_procedure(self, request: AssessProcedure) -> ProcedureAssessment:
+        async with self._pool.acquire() as conn:
+            cells = await conn.fetchval(
+                """SELECT cells_given FROM procedure_reports
+                    WHERE report_id = $1 AND journey_id = $2""",
+                request.report_id,
+                request.journey_id,
+            )
+        if cells is None:
+            raise ApplicationError(
+                f"no procedure report {request.report_id} for this journey",
+                type="ReportNotFound",
+                non_retryable=True,
+            )
+        return ProcedureAssessment(below_minimum=cells < request.min_cells)

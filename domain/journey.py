@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.policy import JourneyPolicy
+from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
 
 
@@ -23,6 +24,7 @@ class StageTransition(BaseModel):
     """One entry of the journey's stage log."""
 
     stage: Stage
+    waiting_on: WaitingOn = WaitingOn.NONE
     entered_at: datetime
     actor_id: str = "system"
     actor_role: str = "system"
@@ -34,9 +36,13 @@ class JourneyStatus(BaseModel):
     journey_id: str
     stage: Stage
     waiting_on: WaitingOn
+    waiting_for: str = ""
     deadline: datetime | None = None
     case_manager_id: str | None = None
+    bookings: list[Booking] = Field(default_factory=list)
+    offered_slots: list[Slot] = Field(default_factory=list)
     transitions: list[StageTransition] = Field(default_factory=list)
+    ending_reason: str | None = None
 
 
 class JourneyOutcome(BaseModel):

@@ -6,13 +6,60 @@ from pydantic import BaseModel, Field
 
 
 class NotificationKind(StrEnum):
+    # to the patient
     ACKNOWLEDGEMENT = "acknowledgement"
+    DOCUMENTS_REQUEST = "documents_request"
+    DOCUMENTS_REMINDER = "documents_reminder"
+    REJECTION = "rejection"
+    CASE_MANAGER_INTRO = "case_manager_intro"
+    SLOT_PROPOSALS = "slot_proposals"
+    SLOT_REMINDER = "slot_reminder"
+    BOOKING_CONFIRMATION = "booking_confirmation"
+    CONSULT_REMINDER = "consult_reminder"
+    CONSULT_CANCELLED = "consult_cancelled"
+    NO_SHOW_NOTICE = "no_show_notice"
+    NOT_ELIGIBLE = "not_eligible"
+    PLAN_AND_QUOTE = "plan_and_quote"
+    PLAN_REMINDER = "plan_reminder"
+    TRAVEL_DETAILS_REQUEST = "travel_details_request"
+    TRAVEL_DETAILS_REMINDER = "travel_details_reminder"
+    VISIT_CONFIRMED = "visit_confirmed"
+    VISA_LETTER = "visa_letter"
+    TRAVEL_CHECKLIST = "travel_checklist"
+    TRAVEL_REMINDER = "travel_reminder"
+    CARE_ADVICE = "care_advice"
+    FOLLOW_UP_REMINDER = "follow_up_reminder"
+    REHAB_CHECKIN_REMINDER = "rehab_checkin_reminder"
+    WITHDRAWAL = "withdrawal"
+    LOST_CONTACT = "lost_contact"
+    COMPLETION = "completion"
+    # to staff and partners
     STAFF_NEW_INQUIRY = "staff_new_inquiry"
+    REVIEW_ESCALATION = "review_escalation"
+    CASE_MANAGER_NEEDED = "case_manager_needed"
+    CASE_ASSIGNED = "case_assigned"
+    CONSULT_BOOKED_SPECIALIST = "consult_booked_specialist"
+    HOTEL_REQUEST = "hotel_request"
+    HOTEL_CANCELLATION = "hotel_cancellation"
+    TRANSFER_REQUEST = "transfer_request"
+    TRANSFER_CANCELLATION = "transfer_cancellation"
+    ADMISSION_OVERDUE = "admission_overdue"
+    DOSE_ESCALATION = "dose_escalation"
+    ADVERSE_EVENT_ESCALATION = "adverse_event_escalation"
+    FOLLOW_UP_DUE_SPECIALIST = "follow_up_due_specialist"
+    CHECKIN_MISSED = "checkin_missed"
 
 
 class Audience(StrEnum):
+    """Who receives a notification; the activity resolves the address from records/settings."""
+
     PATIENT = "patient"
-    STAFF = "staff"
+    COORDINATORS = "coordinators"
+    MEDICAL_LEAD = "medical_lead"
+    CASE_MANAGER = "case_manager"
+    SPECIALIST = "specialist"
+    HOTEL_PARTNER = "hotel_partner"
+    TRANSFER_PARTNER = "transfer_partner"
 
 
 class NotificationRequest(BaseModel):
@@ -26,6 +73,10 @@ class NotificationRequest(BaseModel):
     step: str = Field(min_length=1, max_length=120)
     kind: NotificationKind
     audience: Audience = Audience.PATIENT
+    facts: dict[str, str] = Field(
+        default_factory=dict,
+        description="coded, non-identifying values for the template (a week number, a count)",
+    )
 
 
 class NotificationResult(BaseModel):

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+DAY = timedelta(days=1)
+
 
 class JourneyPolicy(BaseModel):
-    """Every deadline of the journey, with DESIGN.md's defaults.
+    """Every deadline and threshold of the journey, with DESIGN.md's defaults.
 
     The policy travels in the workflow input, so it is recorded in the history and a journey
     keeps the policy it started with even after the defaults change.
@@ -14,5 +16,42 @@ class JourneyPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # VALIDATION
     review_sla: timedelta = Field(default=timedelta(hours=48), gt=timedelta(0))
     review_escalation_every: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
+    document_reminders: tuple[timedelta, ...] = (3 * DAY, 7 * DAY)
+    documents_timeout: timedelta = Field(default=30 * DAY, gt=timedelta(0))
+    # TELECONSULT
+    consult_slots_offered: int = Field(default=6, ge=1, le=20)
+    slot_choice_reminders: tuple[timedelta, ...] = (3 * DAY,)
+    slot_choice_timeout: timedelta = Field(default=21 * DAY, gt=timedelta(0))
+    consult_reminders_before: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    consult_outcome_grace: timedelta = Field(default=2 * DAY, gt=timedelta(0))
+    max_no_shows: int = Field(default=2, ge=1)
+    # PLAN
+    quote_validity: timedelta = Field(default=30 * DAY, gt=timedelta(0))
+    quote_reminders: tuple[timedelta, ...] = (7 * DAY, 21 * DAY)
+    # TRAVEL
+    travel_details_reminders: tuple[timedelta, ...] = (7 * DAY,)
+    travel_details_timeout: timedelta = Field(default=60 * DAY, gt=timedelta(0))
+    travel_checklist_before: timedelta = 14 * DAY
+    travel_reminder_before: timedelta = 3 * DAY
+    # TREATMENT
+    admission_alert_after: timedelta = Field(
+        default=DAY, gt=timedelta(0), description="after the start of visit day 1"
+    )
+    min_cells: int = Field(default=120_000_000, gt=0)
+    # FOLLOW_UP
+    follow_up_offsets: tuple[timedelta, ...] = (
+        14 * DAY,
+        42 * DAY,
+        91 * DAY,
+        182 * DAY,
+        365 * DAY,
+    )
+    follow_up_reminder_before: timedelta = 3 * DAY
+    follow_up_outcome_grace: timedelta = 14 * DAY
+    rehab_checkin_every: timedelta = Field(default=7 * DAY, gt=timedelta(0))
+    rehab_weeks: int = Field(default=26, ge=0, le=60)
+    rehab_checkin_grace: timedelta = 2 * DAY
+    care_advice_after: tuple[timedelta, ...] = (timedelta(0), 30 * DAY)

@@ -1,6 +1,7 @@
 """Inputs and results of the records activities."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel
 
@@ -30,3 +31,79 @@ class StageChange(BaseModel):
     changed_at: datetime
     actor_id: str = "system"
     actor_role: str = "system"
+
+
+class BookingKind(StrEnum):
+    CONSULT = "consult"
+    CLINIC_VISIT = "clinic_visit"
+    HOTEL = "hotel"
+    TRANSFER = "transfer"
+
+
+class Slot(BaseModel):
+    slot_id: str
+    starts_at: datetime
+    ends_at: datetime
+    specialist_id: str
+
+
+class SlotsRequest(BaseModel):
+    journey_id: str
+    round: int
+    count: int
+    not_before: datetime
+
+
+class SlotsProposed(BaseModel):
+    slots: list[Slot]
+
+
+class BookingRequest(BaseModel):
+    """Book one thing for a journey step; (journey_id, step) makes a retry return the same."""
+
+    journey_id: str
+    step: str
+    kind: BookingKind
+    starts_at: datetime
+    ends_at: datetime
+    slot_id: str | None = None
+
+
+class Booking(BaseModel):
+    booking_id: str
+    kind: BookingKind
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool = False
+    completed: bool = False
+
+
+class CancelBooking(BaseModel):
+    journey_id: str
+    booking_id: str
+
+
+class CaseManagerRequest(BaseModel):
+    journey_id: str
+    language: str
+
+
+class CaseManagerAssigned(BaseModel):
+    case_manager_id: str | None
+
+
+class SetCaseManager(BaseModel):
+    journey_id: str
+    case_manager_id: str
+
+
+class AssessProcedure(BaseModel):
+    journey_id: str
+    report_id: str
+    min_cells: int
+
+
+class ProcedureAssessment(BaseModel):
+    """Coded: the dose itself stays in the report."""
+
+    below_minimum: bool

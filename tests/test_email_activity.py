@@ -10,7 +10,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.email import EmailActivities
+from activities.email import EmailActivities, Partners
 from activities.messages import MessageComposer
 from db.intake import IntakeRepository
 from domain.inquiry import InquiryForm
@@ -37,8 +37,16 @@ def _activities(pool: asyncpg.Pool, sender: MailSender) -> EmailActivities:
         sender=sender,
         pool=pool,
         composer=MessageComposer(sender="Journeys <journeys@clinic.test>"),
-        staff_address="staff@clinic.test",
-        public_base_url="http://127.0.0.1:8000",
+        partners=Partners(
+            coordinators="staff@clinic.test",
+            medical_lead="lead@clinic.test",
+            hotel="hotel@partner.test",
+            transfer="transfer@partner.test",
+            clinic_name="Clinic",
+            clinic_address="Street 1",
+            video_link_base="https://video.test",
+            public_base_url="http://127.0.0.1:8000",
+        ),
         message_id_domain="clinic.test",
     )
 
@@ -155,7 +163,7 @@ async def test_staff_notification_goes_to_the_staff_address(
             journey_id=journey_id,
             step="staff-new-inquiry",
             kind=NotificationKind.STAFF_NEW_INQUIRY,
-            audience=Audience.STAFF,
+            audience=Audience.COORDINATORS,
         ),
     )
     [message] = read_mailbox(mail_dir)

@@ -1,0 +1,109 @@
+"""Consultation slots and bookings, each write keyed so a retry returns what the first made."""
+
+from datetime import datetime
+
+import asyncpg
+
+from domain.records import Booking, BookingKind, BookingRequest, Slot
+
+
+def _slot(row: asyncpg.Record) -> Slot:
+    return Slot(
+        slot_id=row["slot_id"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        specialist_id=row["specialist_id"],
+    )
+
+
+class BookingRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def slots(self, journey_id: str, round_no: int) -> list[Slot]:
+        rows = await self._conn.fetch(
+            """SELECT * FROM consult_slots WHERE journey_id = $1 AND round = $2
+                ORDER BY starts_at""",
+            journey_id,
+            round_no,
+        )
+        return [_slot(r) for r in rows]
+
+    async def busy(self, specialist_id: str, start: datetime, end: datetime) -> list[datetime]:
+        rows = await self._conn.fetch(
+            """SELECT b.starts_at FROM bookings b JOIN consult_slots s USING (slot_id)
+                WHERE s.specialist_id = $1 AND b.status = 'active'
+                  AND b.starts_at >= $2 AND b.starts_at < $3""",
+            specialist_id,
+            start,
+            end,
+        )
+        return [r["starts_at"] for r in rows]
+
+    async def add_slots(self, journey_id: str, round_no: int, slots: list[Slot]) -> None:
+        async with self._conn.transaction():
+            for slot in slots:
+                await self._conn.execute(
+                    """INSERT INTO consult_slots (slot_id, journey_id, round, specialist_id,
+                                                  starts_at, ends_at)
+                       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+                    slot.slot_id,
+                    journey_id,
+                    round_no,
+                    slot.specialist_id,
+                    slot.starts_at,
+                    slot.ends_at,
+                )
+
+    async def book(self, request: BookingRequest, booking_id: str) -> Booking:
+        await self._conn.execute(
+            """INSERT INTO bookings (booking_id, journey_id, step, kind, starts_at, ends_at,
+                                     slot_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (journey_id, step) DO NOTHING""",
+            booking_id,
+            request.journey_id,
+            request.step,
+            request.kind.value,
+            request.starts_at,
+            request.ends_at,
+            request.slot_id,
+        )
+        row = await self._conn.fetchrow(
+            "SELECT * FROM bookings WHERE journey_id = $1 AND step = $2",
+            request.journey_id,
+            request.step,
+        )
+        return Booking(
+            booking_id=row["booking_id"],
+            kind=BookingKind(row["kind"]),
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            cancelled=row["status"] == "cancelled",
+        )
+
+    async def cancel(self, journey_id: str, booking_id: str) -> bool:
+        """Cancel an active booking; False when it was already cancelled (or unknown)."""
+        status = await self._conn.fetchval(
+            """UPDATE bookings SET status = 'cancelled', cancelled_at = now()
+                WHERE journey_id = $1 AND booking_id = $2 AND status = 'active'
+            RETURNING status""",
+            journey_id,
+            booking_id,
+        )
+        return status is not None
+
+    async def active(self, journey_id: str) -> list[asyncpg.Record]:
+        return await self._conn.fetch(
+            """SELECT * FROM bookings WHERE journey_id = $1 AND status = 'active'
+                ORDER BY booked_at""",
+            journey_id,
+        )
+
+    async def latest(self, journey_id: str, kind: BookingKind) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._conn.fetchrow(
+            """SELECT * FROM bookings WHERE journey_id = $1 AND kind = $2
+                ORDER BY booked_at DESC LIMIT 1""",
+            journey_id,
+            kind.value,
+        )
+        return row

@@ -1,0 +1,168 @@
+"""The human steps of a journey: one model per update, each carrying its actor.
+
+Free text never enters a workflow: reasons are codes, and whatever a person writes (documents,
+plans, reports, outcome scores, check-ins) is stored in PostgreSQL first and referenced here by
+its id.
+"""
+
+import uuid
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from domain.actors import Actor
+
+
+def _uuid_text(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("must be the id (a UUID) of a stored record") from None
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+RecordId = Annotated[str, AfterValidator(_uuid_text)]
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+
+
+class ReviewOutcome(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_DOCUMENTS = "request_documents"
+
+
+class DocumentKind(StrEnum):
+    MRI = "mri"
+    ASIA_EXAM = "asia_exam"
+    DISCHARGE_SUMMARY = "discharge_summary"
+    OTHER = "other"
+
+
+class RejectionReason(StrEnum):
+    INJURY_TOO_RECENT = "injury_too_recent"
+    CONTRAINDICATION = "contraindication"
+    INSUFFICIENT_INFORMATION = "insufficient_information"
+    OUT_OF_SCOPE = "out_of_scope"
+    OTHER = "other"
+
+
+class ReviewDecision(_Step):
+    outcome: ReviewOutcome
+    reason: RejectionReason | None = None
+    documents: tuple[DocumentKind, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ReviewDecision":
+        if self.outcome is ReviewOutcome.REJECT and self.reason is None:
+            raise ValueError("a rejection needs a reason")
+        if self.outcome is ReviewOutcome.REQUEST_DOCUMENTS and not self.documents:
+            raise ValueError("a request for documents needs at least one document")
+        return self
+
+
+class DocumentsReceived(_Step):
+    document_ids: tuple[RecordId, ...] = Field(min_length=1, max_length=50)
+
+
+class CaseManagerAssignment(_Step):
+    case_manager_id: Id
+
+
+class SlotBooking(_Step):
+    slot_id: Id
+
+
+class RescheduleRequest(_Step):
+    pass
+
+
+class ConsultOutcome(_Step):
+    eligible: bool
+    plan_id: RecordId | None = None
+    reason: RejectionReason | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ConsultOutcome":
+        if self.eligible and not self.plan_id:
+            raise ValueError("an eligible outcome needs the treatment plan's id")
+        if not self.eligible and self.reason is None:
+            raise ValueError("a not-eligible outcome needs a reason")
+        return self
+
+
+class NoShow(_Step):
+    pass
+
+
+class PlanDecision(_Step):
+    accept: bool
+
+
+class TravelDetails(_Step):
+    """Dates only; flight numbers and passport details stay in the travel record."""
+
+    arrival_date: date
+    departure_date: date
+    needs_visa: bool = False
+    travel_record_id: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "TravelDetails":
+        if (self.departure_date - self.arrival_date).days < 3:
+            raise ValueError(
+                "the departure must be at least three days after the arrival: "
+                "a day to rest, then the two visit days"
+            )
+        return self
+
+
+class Admission(_Step):
+    pass
+
+
+class ProcedureReported(_Step):
+    report_id: RecordId
+
+
+class AdverseEventReported(_Step):
+    event_id: RecordId
+
+
+class Discharge(_Step):
+    pass
+
+
+class FollowUpOutcome(_Step):
+    consult_no: int = Field(ge=1, le=5)
+    outcome_id: RecordId
+
+
+class RehabCheckin(_Step):
+    week: int = Field(ge=1, le=60)
+    checkin_id: RecordId
+
+
+class WithdrawalReason(StrEnum):
+    PATIENT_REQUEST = "patient_request"
+    FINANCIAL = "financial"
+    HEALTH_CHANGE = "health_change"
+    OTHER_TREATMENT = "other_treatment"
+    OTHER = "other"
+
+
+class Withdrawal(_Step):
+    reason: WithdrawalReason = WithdrawalReason.PATIENT_REQUEST

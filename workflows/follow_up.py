@@ -1,0 +1,265 @@
+"""The `FollowUp` child workflow: the year after treatment, continued as new to stay bounded.
+
+Its calendar is computed from the discharge time and the policy: care advice, a reminder and a
+due date for each follow-up consult (2 weeks, 6 weeks, 3, 6 and 12 months), and for each week of
+rehabilitation a check-in reminder and, a little later, a check that the check-in arrived.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.email import EmailActivities
+    from domain.actors import Role
+    from domain.notifications import Audience, NotificationKind, NotificationRequest
+    from domain.policy import JourneyPolicy
+    from domain.steps import FollowUpOutcome, RehabCheckin
+    from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
+
+EMAIL_TIMEOUT = timedelta(minutes=2)
+# Each calendar event adds about eight history events; forty keep a run's history small.
+EVENTS_PER_RUN = 40
+
+
+class FollowUpInput(BaseModel):
+    journey_id: str
+    discharged_at: datetime
+    policy: JourneyPolicy
+    done: list[str] = Field(default_factory=list, description="calendar events already handled")
+    outcomes: dict[int, str] = Field(default_factory=dict)
+    checkins: dict[int, str] = Field(default_factory=dict)
+
+
+class FollowUpResult(BaseModel):
+    outcomes_recorded: list[int]
+    missing_outcomes: list[int]
+    checkins_received: int
+    checkins_missed: list[int]
+
+
+class FollowUpStatus(BaseModel):
+    outcomes_recorded: list[int]
+    checkins_received: list[int]
+    next_event: str | None
+    next_event_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    kind: str
+    number: int
+    what: str
+    at: datetime
+    summary: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.number}-{self.what}"
+
+
+def follow_up_calendar(discharged_at: datetime, policy: JourneyPolicy) -> list[CalendarEvent]:
+    events: list[CalendarEvent] = []
+    for i, after in enumerate(policy.care_advice_after, start=1):
+        events.append(CalendarEvent("advice", i, "send", discharged_at + after, "Care advice"))
+    for n, offset in enumerate(policy.follow_up_offsets, start=1):
+        due = discharged_at + offset
+        events.append(
+            CalendarEvent(
+                "consult",
+                n,
+                "reminder",
+                due - policy.follow_up_reminder_before,
+                f"Reminder of follow-up consult {n}",
+            )
+        )
+        events.append(
+            CalendarEvent(
+                "consult",
+                n,
+                "overdue",
+                due + policy.follow_up_outcome_grace,
+                f"Check follow-up consult {n} was recorded",
+            )
+        )
+    for week in range(1, policy.rehab_weeks + 1):
+        due = discharged_at + week * policy.rehab_checkin_every
+        events.append(CalendarEvent("checkin", week, "reminder", due, f"Check-in week {week}"))
+        events.append(
+            CalendarEvent(
+                "checkin",
+                week,
+                "check",
+                due + policy.rehab_checkin_grace,
+                f"Was the week {week} check-in received?",
+            )
+        )
+    return sorted(events, key=lambda e: (e.at, e.key))
+
+
+@workflow.defn(name="FollowUp")
+class FollowUp:
+    """Reminders, outcomes and rehab check-ins for the year after discharge."""
+
+    @workflow.init
+    def __init__(self, data: FollowUpInput) -> None:
+        self._input = data
+        self._done: set[str] = set(data.done)
+        self._outcomes: dict[int, str] = dict(data.outcomes)
+        self._checkins: dict[int, str] = dict(data.checkins)
+        self._calendar = follow_up_calendar(data.discharged_at, data.policy)
+
+    @workflow.run
+    async def run(self, data: FollowUpInput) -> FollowUpResult:
+        handled_this_run = 0
+        for event in self._calendar:
+            if event.key in self._done:
+                continue
+            if handled_this_run >= EVENTS_PER_RUN or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._carry_over())
+            wait = event.at - workflow.now()
+            if wait > timedelta(0):
+                await workflow.sleep(wait, summary=event.summary)
+            await self._handle(event)
+            self._done.add(event.key)
+            handled_this_run += 1
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        consults = range(1, len(data.policy.follow_up_offsets) + 1)
+        return FollowUpResult(
+            outcomes_recorded=sorted(self._outcomes),
+            missing_outcomes=[n for n in consults if n not in self._outcomes],
+            checkins_received=len(self._checkins),
+            checkins_missed=[
+                w for w in range(1, data.policy.rehab_weeks + 1) if w not in self._checkins
+            ],
+        )
+
+    def _carry_over(self) -> FollowUpInput:
+        return self._input.model_copy(
+            update={
+                "done": sorted(self._done),
+                "outcomes": dict(self._outcomes),
+                "checkins": dict(self._checkins),
+            }
+        )
+
+    async def _handle(self, event: CalendarEvent) -> None:
+        kind, n, what = event.kind, event.number, event.what
+        if kind == "advice":
+            await self._notify(event.key, NotificationKind.CARE_ADVICE, Audience.PATIENT)
+        elif kind == "consult" and what == "reminder":
+            due = self._input.discharged_at + self._input.policy.follow_up_offsets[n - 1]
+            facts = {"follow_up_no": str(n), "follow_up_at": f"{due:%d %b %Y}"}
+            await self._notify(
+                event.key, NotificationKind.FOLLOW_UP_REMINDER, Audience.PATIENT, facts
+            )
+            await self._notify(
+                f"{event.key}-specialist",
+                NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
+                Audience.SPECIALIST,
+                facts,
+            )
+        elif kind == "consult" and what == "overdue" and n not in self._outcomes:
+            due = self._input.discharged_at + self._input.policy.follow_up_offsets[n - 1]
+            facts = {"follow_up_no": str(n), "follow_up_at": f"{due:%d %b %Y}"}
+            await self._notify(
+                event.key, NotificationKind.FOLLOW_UP_DUE_SPECIALIST, Audience.SPECIALIST, facts
+            )
+        elif kind == "checkin" and what == "reminder" and n not in self._checkins:
+            await self._notify(
+                event.key,
+                NotificationKind.REHAB_CHECKIN_REMINDER,
+                Audience.PATIENT,
+                {"checkin_week": str(n)},
+            )
+        elif kind == "checkin" and what == "check" and n not in self._checkins:
+            await self._notify(
+                event.key,
+                NotificationKind.CHECKIN_MISSED,
+                Audience.CASE_MANAGER,
+                {"checkin_week": str(n)},
+            )
+
+    async def _notify(
+        self,
+        step: str,
+        kind: NotificationKind,
+        audience: Audience,
+        facts: dict[str, str] | None = None,
+    ) -> None:
+        await workflow.execute_activity_method(
+            EmailActivities.send_notification,
+            NotificationRequest(
+                journey_id=self._input.journey_id,
+                step=f"follow-up-{step}",
+                kind=kind,
+                audience=audience,
+                facts=facts or {},
+            ),
+            start_to_close_timeout=EMAIL_TIMEOUT,
+            summary=f"Email: {kind.value.replace('_', ' ')} ({audience.value})",
+        )
+
+    @workflow.query
+    def status(self) -> FollowUpStatus:
+        upcoming = next((e for e in self._calendar if e.key not in self._done), None)
+        return FollowUpStatus(
+            outcomes_recorded=sorted(self._outcomes),
+            checkins_received=sorted(self._checkins),
+            next_event=upcoming.summary if upcoming else None,
+            next_event_at=upcoming.at if upcoming else None,
+        )
+
+    @workflow.update
+    async def record_outcome(self, step: FollowUpOutcome) -> FollowUpStatus:
+        self._outcomes[step.consult_no] = step.outcome_id
+        return self.status()
+
+    @record_outcome.validator
+    def _validate_outcome(self, step: FollowUpOutcome) -> None:
+        require_role(step.actor.role, {Role.SPECIALIST})
+        offsets = self._input.policy.follow_up_offsets
+        if step.consult_no > len(offsets):
+            raise ApplicationError(
+                f"there are {len(offsets)} follow-up consults", type=INVALID_STEP
+            )
+        opens = (
+            self._input.discharged_at
+            + offsets[step.consult_no - 1]
+            - self._input.policy.follow_up_reminder_before
+        )
+        if workflow.now() < opens:
+            raise ApplicationError(
+                f"follow-up consult {step.consult_no} is not due until {opens:%d %b %Y}",
+                type=STEP_REFUSED,
+            )
+        if step.consult_no in self._outcomes:
+            raise ApplicationError(
+                f"the outcome of follow-up consult {step.consult_no} is already recorded",
+                type=STEP_REFUSED,
+            )
+
+    @workflow.update
+    async def rehab_checkin(self, step: RehabCheckin) -> FollowUpStatus:
+        self._checkins[step.week] = step.checkin_id
+        return self.status()
+
+    @rehab_checkin.validator
+    def _validate_checkin(self, step: RehabCheckin) -> None:
+        require_role(step.actor.role, {Role.PATIENT, Role.CASE_MANAGER})
+        policy = self._input.policy
+        if step.week > policy.rehab_weeks:
+            raise ApplicationError(
+                f"rehabilitation check-ins run for {policy.rehab_weeks} weeks", type=INVALID_STEP
+            )
+        opens = self._input.discharged_at + (step.week - 1) * policy.rehab_checkin_every
+        if workflow.now() < opens:
+            raise ApplicationError(f"week {step.week} has not started yet", type=STEP_REFUSED)
+        if step.week in self._checkins:
+            raise ApplicationError(
+                f"the check-in for week {step.week} was already received", type=STEP_REFUSED
+            )

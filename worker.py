@@ -20,11 +20,12 @@ from db.pool import create_pool
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
+from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
 log = logging.getLogger("journeys.worker")
 
-WORKFLOWS = [PatientJourney]
+WORKFLOWS = [PatientJourney, FollowUp]
 
 # The project's own models and pydantic are deterministic and heavy to re-import per run;
 # passing them through the sandbox keeps memory per journey small.

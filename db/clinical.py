@@ -1,0 +1,129 @@
+"""Records people write during a journey (plans, reports, outcomes, check-ins).
+
+They are stored here before the matching step reaches the workflow, which only carries their
+ids: the content (doses, scores, notes) never enters a history.
+"""
+
+import uuid
+from decimal import Decimal
+
+import asyncpg
+
+
+class ClinicalRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add_plan(
+        self,
+        *,
+        journey_id: str,
+        specialist_id: str,
+        price: Decimal,
+        currency: str,
+        cells_target: int = 120_000_000,
+        notes: str = "",
+    ) -> str:
+        plan_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO treatment_plans (plan_id, journey_id, specialist_id, cells_target,
+                                            price, currency, notes)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            plan_id,
+            journey_id,
+            specialist_id,
+            cells_target,
+            price,
+            currency,
+            notes,
+        )
+        return str(plan_id)
+
+    async def add_procedure_report(
+        self,
+        *,
+        journey_id: str,
+        cells_given: int,
+        route: str,
+        minutes: int,
+        lot: str,
+        notes: str = "",
+    ) -> str:
+        report_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO procedure_reports (report_id, journey_id, cells_given, route,
+                                              minutes, lot, notes)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            report_id,
+            journey_id,
+            cells_given,
+            route,
+            minutes,
+            lot,
+            notes,
+        )
+        return str(report_id)
+
+    async def add_adverse_event(self, *, journey_id: str, severity: str, description: str) -> str:
+        event_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO adverse_events (event_id, journey_id, severity, description)
+               VALUES ($1, $2, $3, $4)""",
+            event_id,
+            journey_id,
+            severity,
+            description,
+        )
+        return str(event_id)
+
+    async def add_follow_up_outcome(
+        self,
+        *,
+        journey_id: str,
+        consult_no: int,
+        scores: dict[str, int],
+        notes: str = "",
+        postural_hypotension: bool | None = None,
+    ) -> str:
+        outcome_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO follow_up_outcomes (outcome_id, journey_id, consult_no, trunk_control,
+                   sitting_balance, standing_balance, spasticity, sensation, bladder,
+                   postural_hypotension, notes)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            outcome_id,
+            journey_id,
+            consult_no,
+            scores.get("trunk_control"),
+            scores.get("sitting_balance"),
+            scores.get("standing_balance"),
+            scores.get("spasticity"),
+            scores.get("sensation"),
+            scores.get("bladder"),
+            postural_hypotension,
+            notes,
+        )
+        return str(outcome_id)
+
+    async def add_rehab_checkin(
+        self,
+        *,
+        journey_id: str,
+        week: int,
+        walking_hours_per_day: Decimal,
+        days_per_week: int,
+        notes: str = "",
+    ) -> str:
+        checkin_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO rehab_checkins (checkin_id, journey_id, week, walking_hours_per_day,
+                                           days_per_week, notes)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            checkin_id,
+            journey_id,
+            week,
+            walking_hours_per_day,
+            days_per_week,
+            notes,
+        )
+        return str(checkin_id)

@@ -1,0 +1,278 @@
+"""Drives journeys in the time-skipping environment as the people would, step by step."""
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from api.intake import start_journey
+from db.clinical import ClinicalRepository
+from db.intake import IntakeRepository
+from db.staff import StaffRepository
+from domain.actors import Actor, Role
+from domain.inquiry import InquiryForm
+from domain.journey import JourneyOutcome, JourneyStatus
+from domain.names import journey_workflow_id
+from domain.policy import JourneyPolicy
+from domain.stages import Stage, WaitingOn
+from domain.steps import (
+    Admission,
+    ConsultOutcome,
+    Discharge,
+    FollowUpOutcome,
+    PlanDecision,
+    ProcedureReported,
+    RehabCheckin,
+    ReviewDecision,
+    ReviewOutcome,
+    SlotBooking,
+    TravelDetails,
+)
+from tests.helpers import eventually, read_mailbox, valid_form
+from workflows.follow_up import FollowUp, FollowUpStatus
+from workflows.journey import PatientJourney, follow_up_workflow_id
+
+REVIEWER = Actor(id="rev-1", role=Role.REVIEWER)
+COORDINATOR = Actor(id="coord-1", role=Role.COORDINATOR)
+SPECIALIST = Actor(id="spec-1", role=Role.SPECIALIST)
+CLINIC = Actor(id="clinic-gw", role=Role.CLINIC)
+
+
+async def seed_staff(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        repo = StaffRepository(conn)
+        await repo.add(
+            staff_id="cm-es",
+            full_name="Lucía Romero",
+            email="lucia@clinic.test",
+            role="case_manager",
+            languages=["es", "en"],
+        )
+        await repo.add(
+            staff_id="cm-en",
+            full_name="John Baker",
+            email="john@clinic.test",
+            role="case_manager",
+            languages=["en"],
+        )
+        await repo.add(
+            staff_id="spec-1",
+            full_name="Dr. Elena Vidal",
+            email="vidal@clinic.test",
+            role="specialist",
+            time_zone="Europe/Madrid",
+        )
+        await repo.add(
+            staff_id="lead-1",
+            full_name="Dr. Marta Gil",
+            email="lead@clinic.test",
+            role="medical_lead",
+        )
+
+
+class JourneyDriver:
+    """One journey: started like the API starts it, then moved on by its people."""
+
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        pool: asyncpg.Pool,
+        task_queue: str,
+        mail_dir: Path,
+        policy: JourneyPolicy | None = None,
+    ) -> None:
+        self.env, self.client, self.pool = env, env.client, pool
+        self.task_queue, self.mail_dir = task_queue, mail_dir
+        self.policy = policy or JourneyPolicy()
+        self.journey_id = ""
+        self.patient = Actor(id="patient", role=Role.PATIENT)
+
+    async def start(self, **form: Any) -> "JourneyDriver":
+        async with self.pool.acquire() as conn:
+            stored = await IntakeRepository(conn).store(
+                form=InquiryForm.model_validate(valid_form(**form)),
+                idempotency_key=None,
+                request_hash=uuid.uuid4().hex,
+                source_address=None,
+                user_agent=None,
+            )
+        self.journey_id = stored.journey_id
+        self.patient = Actor(id=stored.patient_id, role=Role.PATIENT)
+        await start_journey(
+            self.client, stored=stored, task_queue=self.task_queue, policy=self.policy
+        )
+        return self
+
+    @property
+    def handle(self) -> WorkflowHandle[PatientJourney, JourneyOutcome]:
+        return self.client.get_workflow_handle_for(
+            PatientJourney.run, journey_workflow_id(self.journey_id)
+        )
+
+    @property
+    def follow_up(self) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(follow_up_workflow_id(self.journey_id))
+
+    async def status(self) -> JourneyStatus:
+        return await self.handle.query(PatientJourney.status)
+
+    async def reach(self, stage: Stage, waiting_on: WaitingOn | None = None) -> JourneyStatus:
+        return await eventually(
+            self.status,
+            until=lambda s: s.stage is stage and (waiting_on is None or s.waiting_on is waiting_on),
+            what=f"{stage.value}/{waiting_on.value if waiting_on else '*'}",
+        )
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def sleep(self, duration: timedelta) -> None:
+        await self.env.sleep(duration)
+
+    def mail_kinds(self) -> list[str]:
+        """Every email of this journey, as `<step>` from its Message-ID, in sending order."""
+        steps = []
+        for message in read_mailbox(self.mail_dir):
+            mid = message["Message-ID"].strip().strip("<>")
+            jid, _, rest = mid.partition(".")
+            if jid == self.journey_id:
+                steps.append(rest.rpartition("@")[0])
+        return steps
+
+    async def bookings(self) -> dict[str, str]:
+        rows = await self.pool.fetch(
+            "SELECT step, status FROM bookings WHERE journey_id = $1 ORDER BY booked_at",
+            self.journey_id,
+        )
+        return {r["step"]: r["status"] for r in rows}
+
+    # --- the people's steps
+    async def approve(self) -> None:
+        await self.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+        await self.handle.execute_update(
+            PatientJourney.review, ReviewDecision(actor=REVIEWER, outcome=ReviewOutcome.APPROVE)
+        )
+
+    async def book_first_slot(self) -> datetime:
+        status = await self.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+        slot = status.offered_slots[0]
+        await self.handle.execute_update(
+            PatientJourney.book_consult, SlotBooking(actor=self.patient, slot_id=slot.slot_id)
+        )
+        await self.reach(Stage.TELECONSULT, WaitingOn.SPECIALIST)
+        return slot.starts_at
+
+    async def hold_consult(self, eligible: bool = True, notes: str = "") -> None:
+        starts_at = await self.book_first_slot()
+        await self.sleep(starts_at - await self.now() + timedelta(minutes=5))
+        plan_id = None
+        if eligible:
+            async with self.pool.acquire() as conn:
+                plan_id = await ClinicalRepository(conn).add_plan(
+                    journey_id=self.journey_id,
+                    specialist_id="spec-1",
+                    price=Decimal("24500.00"),
+                    currency="EUR",
+                    notes=notes,
+                )
+        await self.handle.execute_update(
+            PatientJourney.consult_outcome,
+            ConsultOutcome(
+                actor=SPECIALIST,
+                eligible=eligible,
+                plan_id=plan_id,
+                reason=None if eligible else "contraindication",
+            ),
+        )
+
+    async def accept_plan(self) -> None:
+        await self.reach(Stage.PLAN, WaitingOn.PATIENT)
+        await self.handle.execute_update(
+            PatientJourney.plan_decision, PlanDecision(actor=self.patient, accept=True)
+        )
+
+    async def send_travel(
+        self, arrival_in: timedelta = timedelta(days=30), needs_visa: bool = True
+    ) -> TravelDetails:
+        await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
+        arrival = (await self.now() + arrival_in).date()
+        details = TravelDetails(
+            actor=self.patient,
+            arrival_date=arrival,
+            departure_date=arrival + timedelta(days=4),
+            needs_visa=needs_visa,
+        )
+        await self.handle.execute_update(PatientJourney.travel_details, details)
+        await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
+        return details
+
+    async def treat(self, cells: int = 150_000_000, notes: str = "") -> None:
+        await self.reach(Stage.TREATMENT, WaitingOn.CLINIC)
+        await self.handle.execute_update(PatientJourney.clinic_admission, Admission(actor=CLINIC))
+        async with self.pool.acquire() as conn:
+            report_id = await ClinicalRepository(conn).add_procedure_report(
+                journey_id=self.journey_id,
+                cells_given=cells,
+                route="intrathecal",
+                minutes=45,
+                lot="LOT-2026-11",
+                notes=notes,
+            )
+        await self.handle.execute_update(
+            PatientJourney.procedure_report, ProcedureReported(actor=CLINIC, report_id=report_id)
+        )
+        await self.handle.execute_update(PatientJourney.clinic_discharge, Discharge(actor=CLINIC))
+        await self.reach(Stage.FOLLOW_UP)
+
+    async def follow_up_year(self, notes: str = "", checkin_weeks: int | None = None) -> None:
+        """Check in every week and record every consult outcome as each falls due."""
+        await self.reach(Stage.FOLLOW_UP)
+        discharged = await self.now()
+        weeks = self.policy.rehab_weeks if checkin_weeks is None else checkin_weeks
+        due: list[tuple[datetime, str, int]] = [
+            (discharged + w * self.policy.rehab_checkin_every - timedelta(days=1), "checkin", w)
+            for w in range(1, weeks + 1)
+        ] + [
+            (discharged + off, "outcome", n)
+            for n, off in enumerate(self.policy.follow_up_offsets, 1)
+        ]
+        for at, what, n in sorted(due):
+            wait = at - await self.now()
+            if wait > timedelta(0):
+                await self.sleep(wait)
+            async with self.pool.acquire() as conn:
+                repo = ClinicalRepository(conn)
+                if what == "checkin":
+                    record = await repo.add_rehab_checkin(
+                        journey_id=self.journey_id,
+                        week=n,
+                        walking_hours_per_day=Decimal("5.5"),
+                        days_per_week=6,
+                        notes=notes,
+                    )
+                    await self.follow_up.execute_update(
+                        FollowUp.rehab_checkin,
+                        RehabCheckin(actor=self.patient, week=n, checkin_id=record),
+                        result_type=FollowUpStatus,
+                    )
+                else:
+                    record = await repo.add_follow_up_outcome(
+                        journey_id=self.journey_id,
+                        consult_no=n,
+                        scores={"trunk_control": 3, "sitting_balance": 4},
+                        notes=notes,
+                    )
+                    await self.follow_up.execute_update(
+                        FollowUp.record_outcome,
+                        FollowUpOutcome(actor=SPECIALIST, consult_no=n, outcome_id=record),
+                        result_type=FollowUpStatus,
+                    )
+        await self.sleep(timedelta(days=30))
+
+    async def result(self) -> JourneyOutcome:
+        return await self.handle.result()

@@ -1,0 +1,75 @@
+"""Every notification the journey can send has its template, and staff mail carries no PHI."""
+
+from pathlib import Path
+
+import pytest
+
+from activities.messages import MessageComposer, has_template
+from domain.notifications import NotificationKind
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "activities" / "email_templates"
+STAFF_KINDS = {
+    NotificationKind.STAFF_NEW_INQUIRY,
+    NotificationKind.REVIEW_ESCALATION,
+    NotificationKind.CASE_MANAGER_NEEDED,
+    NotificationKind.CASE_ASSIGNED,
+    NotificationKind.CONSULT_BOOKED_SPECIALIST,
+    NotificationKind.HOTEL_REQUEST,
+    NotificationKind.HOTEL_CANCELLATION,
+    NotificationKind.TRANSFER_REQUEST,
+    NotificationKind.TRANSFER_CANCELLATION,
+    NotificationKind.ADMISSION_OVERDUE,
+    NotificationKind.DOSE_ESCALATION,
+    NotificationKind.ADVERSE_EVENT_ESCALATION,
+    NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
+    NotificationKind.CHECKIN_MISSED,
+}
+CONTEXT = {
+    "name": "Ana",
+    "reference": "ABC",
+    "journey_id": "j",
+    "journey_url": "u",
+    "patient_url": "",
+    "case_manager_name": "Cm",
+    "case_manager_email": "cm@x",
+    "slots": ["a", "b"],
+    "consult_at": "c",
+    "video_link": "v",
+    "plan_price": "1",
+    "plan_currency": "EUR",
+    "quote_valid_until": "q",
+    "documents": ["MRI"],
+    "arrival_date": "a",
+    "departure_date": "d",
+    "visit_day1": "1",
+    "visit_day2": "2",
+    "clinic_name": "C",
+    "clinic_address": "A",
+    "follow_up_no": "1",
+    "follow_up_label": "2 weeks",
+    "follow_up_at": "f",
+    "checkin_week": "3",
+    "reason": "",
+    "count": "2",
+    "deadline": "",
+}
+
+
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_every_kind_renders_in_english(kind: NotificationKind) -> None:
+    assert has_template(kind.value, "en")
+    message = MessageComposer(sender="x@y").compose(
+        kind=kind.value, language="en", to="a@b", message_id="<m@x>", context=CONTEXT
+    )
+    assert message["Subject"]
+
+
+@pytest.mark.parametrize("kind", [k for k in NotificationKind if k not in STAFF_KINDS])
+def test_patient_emails_exist_in_spanish(kind: NotificationKind) -> None:
+    assert has_template(kind.value, "es")
+    assert MessageComposer(sender="x@y").language_for(kind.value, "es") == "es"
+
+
+@pytest.mark.parametrize("kind", sorted(STAFF_KINDS))
+def test_staff_emails_do_not_name_the_patient(kind: NotificationKind) -> None:
+    assert "{{ name" not in (TEMPLATES / "en" / f"{kind.value}.txt").read_text()

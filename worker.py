@@ -92,13 +92,16 @@ def build_worker(
     pool: asyncpg.Pool,
     sender: MailSender,
     task_queue: str | None = None,
+    **options: Any,
 ) -> Worker:
+    """The worker of this project; `options` go to temporalio's Worker as they are."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(settings=settings, pool=pool, sender=sender),
         workflow_runner=workflow_runner(),
+        **options,
     )
 
 

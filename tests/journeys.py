@@ -128,6 +128,22 @@ class JourneyDriver:
             what=f"{stage.value}/{waiting_on.value if waiting_on else '*'}",
         )
 
+    async def idle(self) -> int:
+        """Wait until the journey has nothing in flight; returns its history length."""
+        seen: list[int] = []
+
+        async def length() -> int:
+            described = await self.handle.describe()
+            history = await self.handle.fetch_history()
+            pending = len(described.raw_description.pending_activities)
+            seen.append(len(history.events) if pending == 0 else -len(seen) - 1)
+            return seen[-1]
+
+        await eventually(
+            length, until=lambda n: len(seen) > 1 and n > 0 and seen[-2] == n, what="journey idle"
+        )
+        return seen[-1]
+
     async def now(self) -> datetime:
         return await self.env.get_current_time()
 
@@ -212,7 +228,7 @@ class JourneyDriver:
         return details
 
     async def treat(self, cells: int = 150_000_000, notes: str = "") -> None:
-        await self.reach(Stage.TREATMENT, WaitingOn.CLINIC)
+        await self.reach(Stage.TREATMENT)
         await self.handle.execute_update(PatientJourney.clinic_admission, Admission(actor=CLINIC))
         async with self.pool.acquire() as conn:
             report_id = await ClinicalRepository(conn).add_procedure_report(

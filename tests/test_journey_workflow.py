@@ -1,16 +1,40 @@
-"""The whole journey in the time-skipping environment, through the real worker, Postgres and SMTP."""
+"""The whole journey in the time-skipping environment, with the real worker, Postgres, SMTP."""
 
+import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from db.clinical import ClinicalRepository
+from domain.names import CASE_MANAGER
 from domain.stages import Stage, WaitingOn
+from domain.steps import (
+    AdverseEventReported,
+    CaseManagerAssignment,
+    ConsultOutcome,
+    DocumentKind,
+    DocumentsReceived,
+    NoShow,
+    PlanDecision,
+    ProcedureReported,
+    RejectionReason,
+    RescheduleRequest,
+    ReviewDecision,
+    ReviewOutcome,
+    SlotBooking,
+    Withdrawal,
+)
 from settings import Settings
-from tests.journeys import JourneyDriver, seed_staff
+from tests.helpers import eventually
+from tests.journeys import CLINIC, COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver, seed_staff
+from workflows.journey import PatientJourney
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -91,3 +115,310 @@ async def test_happy_path_from_inquiry_to_completion(journey: NewJourney) -> Non
     ]
     actors = {t.actor_role for t in status.transitions}
     assert {"reviewer", "specialist", "patient", "clinic"} <= actors
+
+
+async def test_rejection_ends_not_eligible_with_a_kind_email(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    await j.handle.execute_update(
+        PatientJourney.review,
+        ReviewDecision(
+            actor=REVIEWER, outcome=ReviewOutcome.REJECT, reason=RejectionReason.CONTRAINDICATION
+        ),
+    )
+    assert (await j.result()).stage is Stage.NOT_ELIGIBLE
+    assert j.mail_kinds()[-1] == "ending-rejection"
+    assert (await j.status()).ending_reason == "contraindication"
+
+
+async def test_review_escalates_every_day_until_the_review_arrives(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    await j.sleep(timedelta(hours=47))
+    assert not [s for s in j.mail_kinds() if "escalation" in s]
+    await j.sleep(timedelta(hours=2))
+    await eventually(
+        lambda: asyncio.sleep(0, j.mail_kinds()), until=lambda m: "review-escalation-1-1" in m
+    )
+    await j.sleep(timedelta(hours=24))
+    await j.sleep(timedelta(hours=24))
+    escalations = await eventually(
+        lambda: asyncio.sleep(0, [s for s in j.mail_kinds() if "escalation" in s]),
+        until=lambda m: len(m) == 3,
+    )
+    assert escalations == [
+        "review-escalation-1-1",
+        "review-escalation-1-2",
+        "review-escalation-1-3",
+    ]
+    await j.approve()
+    await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+
+
+async def test_documents_requested_then_received_go_back_to_review(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    await j.handle.execute_update(
+        PatientJourney.review,
+        ReviewDecision(
+            actor=REVIEWER,
+            outcome=ReviewOutcome.REQUEST_DOCUMENTS,
+            documents=(DocumentKind.MRI, DocumentKind.ASIA_EXAM),
+        ),
+    )
+    await j.reach(Stage.VALIDATION, WaitingOn.PATIENT)
+    await j.sleep(timedelta(days=4))
+    await j.handle.execute_update(
+        PatientJourney.documents_received,
+        DocumentsReceived(actor=j.patient, document_ids=(str(uuid.uuid4()),)),
+    )
+    status = await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    assert status.transitions[-1].actor_role == "patient"
+    assert "documents-request-1" in j.mail_kinds()
+    assert "documents-reminder-1-1" in j.mail_kinds()
+    assert "documents-reminder-1-2" not in j.mail_kinds()
+
+
+async def test_documents_never_sent_close_as_lost_contact(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    await j.handle.execute_update(
+        PatientJourney.review,
+        ReviewDecision(
+            actor=REVIEWER, outcome=ReviewOutcome.REQUEST_DOCUMENTS, documents=(DocumentKind.MRI,)
+        ),
+    )
+    await j.reach(Stage.VALIDATION, WaitingOn.PATIENT)
+    await j.sleep(timedelta(days=31))
+    assert (await j.result()).stage is Stage.LOST_CONTACT
+    steps = j.mail_kinds()
+    assert [s for s in steps if s.startswith("documents-reminder")] == [
+        "documents-reminder-1-1",
+        "documents-reminder-1-2",
+    ]
+    assert steps[-1] == "ending-lost_contact"
+
+
+async def test_no_slot_chosen_closes_after_a_reminder(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.approve()
+    await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    await j.sleep(timedelta(days=22))
+    assert (await j.result()).stage is Stage.LOST_CONTACT
+    assert "slot-reminder-1-1" in j.mail_kinds()
+
+
+async def test_two_no_shows_close_the_journey_and_cancel_the_consults(
+    journey: NewJourney,
+) -> None:
+    j = await journey().start()
+    await j.approve()
+    for _ in range(2):
+        starts_at = await j.book_first_slot()
+        await j.sleep(starts_at - await j.now() + timedelta(minutes=10))
+        await j.handle.execute_update(PatientJourney.consult_no_show, NoShow(actor=SPECIALIST))
+    assert (await j.result()).stage is Stage.LOST_CONTACT
+    assert await j.bookings() == {"consult-1": "cancelled", "consult-2": "cancelled"}
+    assert "no-show-1" in j.mail_kinds()
+    assert (await j.status()).ending_reason == "no_shows"
+
+
+async def test_reschedule_offers_new_slots(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.approve()
+    await j.book_first_slot()
+    await j.handle.execute_update(
+        PatientJourney.reschedule_consult, RescheduleRequest(actor=j.patient)
+    )
+    status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    assert all(s.slot_id.endswith(tuple(f":2:{i}" for i in range(6))) for s in status.offered_slots)
+    assert await j.bookings() == {"consult-1": "cancelled"}
+    assert "consult-cancelled-1" in j.mail_kinds()
+
+
+async def test_quote_expires_after_two_reminders(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.approve()
+    await j.hold_consult()
+    await j.reach(Stage.PLAN, WaitingOn.PATIENT)
+    await j.sleep(timedelta(days=31))
+    assert (await j.result()).stage is Stage.LOST_CONTACT
+    assert [s for s in j.mail_kinds() if s.startswith("plan-reminder")] == [
+        "plan-reminder-1",
+        "plan-reminder-2",
+    ]
+
+
+async def test_withdrawal_mid_travel_cancels_bookings_newest_first(
+    journey: NewJourney, pool: asyncpg.Pool
+) -> None:
+    j = await journey().start()
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.send_travel()
+    status = await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=COORDINATOR))
+    assert status.stage is Stage.WITHDRAWN
+    assert await j.bookings() == {
+        "consult-1": "active",
+        "clinic-visit": "cancelled",
+        "hotel": "cancelled",
+        "transfer": "cancelled",
+    }
+    order = await pool.fetch(
+        """SELECT step FROM bookings WHERE journey_id = $1 AND status = 'cancelled'
+            ORDER BY cancelled_at""",
+        j.journey_id,
+    )
+    assert [r["step"] for r in order] == ["transfer", "hotel", "clinic-visit"]
+    steps = j.mail_kinds()
+    assert steps[-3:] == ["cancel-transfer", "cancel-hotel", "withdrawal"]
+    assert status.transitions[-1].actor_role == "coordinator"
+
+
+@pytest.mark.parametrize(
+    "stage", [Stage.VALIDATION, Stage.TELECONSULT, Stage.PLAN, Stage.TREATMENT, Stage.FOLLOW_UP]
+)
+async def test_withdrawal_at_any_stage(journey: NewJourney, stage: Stage) -> None:
+    j = await journey().start()
+    expected_cancelled: set[str] = set()
+    if stage is not Stage.VALIDATION:
+        await j.approve()
+    if stage is Stage.TELECONSULT:
+        await j.book_first_slot()
+        expected_cancelled = {"consult-1"}
+    if stage in (Stage.PLAN, Stage.TREATMENT, Stage.FOLLOW_UP):
+        await j.hold_consult()
+    if stage in (Stage.TREATMENT, Stage.FOLLOW_UP):
+        await j.accept_plan()
+        await j.send_travel()
+        await j.sleep(timedelta(days=31))
+        expected_cancelled = {"clinic-visit", "hotel", "transfer"}
+    if stage is Stage.FOLLOW_UP:
+        await j.treat()
+        expected_cancelled = set()
+    await j.reach(stage)
+    await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=j.patient))
+    assert (await j.result()).stage is Stage.WITHDRAWN
+    cancelled = {k for k, v in (await j.bookings()).items() if v == "cancelled"}
+    assert cancelled == expected_cancelled
+    assert j.mail_kinds()[-1] == "withdrawal"
+
+
+async def test_low_dose_and_adverse_event_reach_the_medical_lead(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.send_travel()
+    await j.sleep(timedelta(days=31))
+    await j.treat(cells=90_000_000)
+    async with j.pool.acquire() as conn:
+        event_id = await ClinicalRepository(conn).add_adverse_event(
+            journey_id=j.journey_id, severity="moderate", description="post-procedure headache"
+        )
+    await j.handle.execute_update(
+        PatientJourney.adverse_event, AdverseEventReported(actor=CLINIC, event_id=event_id)
+    )
+    steps = j.mail_kinds()
+    assert "dose-escalation" in steps
+    assert f"adverse-event-{event_id}" in steps
+    with pytest.raises(WorkflowUpdateFailedError):
+        await j.handle.execute_update(
+            PatientJourney.adverse_event, AdverseEventReported(actor=CLINIC, event_id=event_id)
+        )
+
+
+async def test_no_admission_by_end_of_day_one_alerts_the_coordinator(
+    journey: NewJourney,
+) -> None:
+    j = await journey().start()
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.send_travel()
+    await j.sleep(timedelta(days=31))
+    await j.reach(Stage.TREATMENT, WaitingOn.CLINIC)
+    await j.sleep(timedelta(days=1, hours=1))
+    status = await j.reach(Stage.TREATMENT, WaitingOn.COORDINATOR)
+    assert "admission-overdue" in j.mail_kinds()
+    assert status.deadline is None
+    await j.treat()
+
+
+async def _decisions(j: JourneyDriver) -> list[str]:
+    history = await j.handle.fetch_history()
+    return [
+        EventType.Name(e.event_type)
+        for e in history.events
+        if not EventType.Name(e.event_type).startswith("EVENT_TYPE_WORKFLOW_TASK_")
+    ]
+
+
+async def test_refused_steps_leave_no_trace_in_the_history(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    await j.idle()
+    before = await _decisions(j)
+    refusals = [
+        (
+            PatientJourney.review,
+            ReviewDecision(actor=COORDINATOR, outcome=ReviewOutcome.APPROVE),
+            "only a medical lead or reviewer",
+        ),
+        (
+            PatientJourney.plan_decision,
+            PlanDecision(actor=j.patient, accept=True),
+            "belongs to stage PLAN",
+        ),
+        (
+            PatientJourney.procedure_report,
+            ProcedureReported(actor=CLINIC, report_id=str(uuid.uuid4())),
+            "stage TREATMENT",
+        ),
+        (
+            PatientJourney.documents_received,
+            DocumentsReceived(actor=j.patient, document_ids=(str(uuid.uuid4()),)),
+            "waits on reviewer",
+        ),
+        (
+            PatientJourney.assign_case_manager,
+            CaseManagerAssignment(actor=COORDINATOR, case_manager_id="cm-en"),
+            "once the case is validated",
+        ),
+    ]
+    for update, step, message in refusals:
+        with pytest.raises(WorkflowUpdateFailedError) as raised:
+            await j.handle.execute_update(update, step)
+        assert message in str(raised.value.cause), (message, raised.value.cause)
+    # The time-skipping server records the workflow tasks that ran the validators (the real
+    # server drops them); beyond those, nothing: no update, no activity, no timer.
+    assert await _decisions(j) == before
+    await j.approve()
+    status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await j.handle.execute_update(
+            PatientJourney.book_consult, SlotBooking(actor=j.patient, slot_id="not-offered")
+        )
+    assert "was not offered" in str(raised.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await j.handle.execute_update(
+            PatientJourney.consult_outcome,
+            ConsultOutcome(actor=SPECIALIST, eligible=False, reason=RejectionReason.OTHER),
+        )
+    assert "needs a booked consultation" in str(raised.value.cause)
+    assert status.stage is Stage.TELECONSULT
+
+
+async def test_case_manager_can_be_reassigned(journey: NewJourney) -> None:
+    j = await journey().start()
+    await j.approve()
+    await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    status = await j.handle.execute_update(
+        PatientJourney.assign_case_manager,
+        CaseManagerAssignment(actor=COORDINATOR, case_manager_id="cm-en"),
+    )
+    assert status.case_manager_id == "cm-en"
+    described = await j.handle.describe()
+    assert described.typed_search_attributes.get(CASE_MANAGER) == "cm-en"
+    assert "case-manager-intro-2" in j.mail_kinds()

@@ -28,13 +28,14 @@ from domain.steps import (
     PlanDecision,
     ProcedureReported,
     RehabCheckin,
+    RejectionReason,
     ReviewDecision,
     ReviewOutcome,
     SlotBooking,
     TravelDetails,
 )
 from tests.helpers import eventually, read_mailbox, valid_form
-from workflows.follow_up import FollowUp, FollowUpStatus
+from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney, follow_up_workflow_id
 
 REVIEWER = Actor(id="rev-1", role=Role.REVIEWER)
@@ -115,8 +116,10 @@ class JourneyDriver:
         )
 
     @property
-    def follow_up(self) -> WorkflowHandle[Any, Any]:
-        return self.client.get_workflow_handle(follow_up_workflow_id(self.journey_id))
+    def follow_up(self) -> WorkflowHandle[FollowUp, Any]:
+        return self.client.get_workflow_handle_for(
+            FollowUp.run, follow_up_workflow_id(self.journey_id)
+        )
 
     async def status(self) -> JourneyStatus:
         return await self.handle.query(PatientJourney.status)
@@ -202,7 +205,7 @@ class JourneyDriver:
                 actor=SPECIALIST,
                 eligible=eligible,
                 plan_id=plan_id,
-                reason=None if eligible else "contraindication",
+                reason=None if eligible else RejectionReason.CONTRAINDICATION,
             ),
         )
 
@@ -274,7 +277,6 @@ class JourneyDriver:
                     await self.follow_up.execute_update(
                         FollowUp.rehab_checkin,
                         RehabCheckin(actor=self.patient, week=n, checkin_id=record),
-                        result_type=FollowUpStatus,
                     )
                 else:
                     record = await repo.add_follow_up_outcome(
@@ -286,7 +288,6 @@ class JourneyDriver:
                     await self.follow_up.execute_update(
                         FollowUp.record_outcome,
                         FollowUpOutcome(actor=SPECIALIST, consult_no=n, outcome_id=record),
-                        result_type=FollowUpStatus,
                     )
         await self.sleep(timedelta(days=30))
 

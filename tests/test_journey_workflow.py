@@ -389,7 +389,7 @@ async def test_refused_steps_leave_no_trace_in_the_history(journey: NewJourney) 
     ]
     for update, step, message in refusals:
         with pytest.raises(WorkflowUpdateFailedError) as raised:
-            await j.handle.execute_update(update, step)
+            await j.handle.execute_update(update, step)  # type: ignore[call-overload]
         assert message in str(raised.value.cause), (message, raised.value.cause)
     # The time-skipping server records the workflow tasks that ran the validators (the real
     # server drops them); beyond those, nothing: no update, no activity, no timer.

@@ -1,0 +1,77 @@
+"""Sentinel PHI goes in through the form and the records; no history or attribute holds it."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.testing import WorkflowEnvironment
+
+from domain.stages import Stage
+from settings import Settings
+from tests.histories import journey_histories
+from tests.journeys import JourneyDriver, seed_staff
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+SENTINELS = {
+    "full_name": "Zephyrine Quillfeather",
+    "email": "zq.sentinel@example.org",
+    "phone": "+34 699 000 111",
+    "medical_history": "SENTINEL-HISTORY-7731 spasticity grade 3 since the fall",
+}
+RECORD_NOTES = "SENTINEL-RECORD-NOTE-4410"
+
+
+def _needles() -> list[bytes]:
+    values = [*SENTINELS.values(), "+34699000111", "Quillfeather", RECORD_NOTES]
+    return [v.encode() for v in values]
+
+
+async def test_no_phi_in_any_history_attribute_or_detail(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> None:
+    await seed_staff(pool)
+    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    await j.start(**SENTINELS)
+    await j.approve()
+    await j.hold_consult(notes=RECORD_NOTES)
+    await j.accept_plan()
+    await j.send_travel()
+    await j.sleep(timedelta(days=31))
+    await j.treat(notes=RECORD_NOTES)
+    await j.follow_up_year(notes=RECORD_NOTES, checkin_weeks=4)
+    assert (await j.result()).stage is Stage.COMPLETED
+
+    # The records hold the PHI: the test would prove nothing if it never went in.
+    assert await pool.fetchval("SELECT full_name FROM patients") == SENTINELS["full_name"]
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM follow_up_outcomes WHERE notes = $1", RECORD_NOTES
+        )
+        == 5
+    )
+    assert any(b"Quillfeather" in p.read_bytes() for p in mail_dir.glob("*.eml"))
+
+    histories = await journey_histories(temporal_env.client, j.journey_id)
+    assert len(histories) >= 3, "the parent and at least two runs of the follow-up child"
+    for history in histories:
+        for event in history.events:
+            raw = event.SerializeToString()
+            for needle in _needles():
+                assert needle not in raw, (history.workflow_id, event.event_type, needle)
+        client = temporal_env.client
+        described = (
+            await client.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=client.namespace,
+                    execution=WorkflowExecution(
+                        workflow_id=history.workflow_id, run_id=history.run_id
+                    ),
+                )
+            )
+        ).SerializeToString()
+        for needle in _needles():
+            assert needle not in described, (history.workflow_id, needle)

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.stages import Stage
 from settings import Settings
+from tests.helpers import read_mailbox, text_of
 from tests.histories import journey_histories
 from tests.journeys import JourneyDriver, seed_staff
 
@@ -53,7 +54,7 @@ async def test_no_phi_in_any_history_attribute_or_detail(
         )
         == 5
     )
-    assert any(b"Quillfeather" in p.read_bytes() for p in mail_dir.glob("*.eml"))
+    assert any("Quillfeather" in m["To"] + text_of(m) for m in read_mailbox(mail_dir))
 
     histories = await journey_histories(temporal_env.client, j.journey_id)
     assert len(histories) >= 3, "the parent and at least two runs of the follow-up child"

@@ -48,6 +48,7 @@ async def test_committed_histories_replay() -> None:
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )
+
     async def corpus() -> AsyncIterator[WorkflowHistory]:
         for history in load_corpus():
             yield history

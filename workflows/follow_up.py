@@ -13,14 +13,13 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.email import EmailActivities
     from domain.actors import Role
     from domain.notifications import Audience, NotificationKind, NotificationRequest
     from domain.policy import JourneyPolicy
     from domain.steps import FollowUpOutcome, RehabCheckin
+    from workflows.emails import send_email
     from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
 
-EMAIL_TIMEOUT = timedelta(minutes=2)
 # Each calendar event adds about eight history events; forty keep a run's history small.
 EVENTS_PER_RUN = 40
 
@@ -191,17 +190,14 @@ class FollowUp:
         audience: Audience,
         facts: dict[str, str] | None = None,
     ) -> None:
-        await workflow.execute_activity_method(
-            EmailActivities.send_notification,
+        await send_email(
             NotificationRequest(
                 journey_id=self._input.journey_id,
                 step=f"follow-up-{step}",
                 kind=kind,
                 audience=audience,
                 facts=facts or {},
-            ),
-            start_to_close_timeout=EMAIL_TIMEOUT,
-            summary=f"Email: {kind.value.replace('_', ' ')} ({audience.value})",
+            )
         )
 
     @workflow.query

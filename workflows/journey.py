@@ -12,12 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
-    from activities.email import EmailActivities
     from activities.records import RecordsActivities
     from domain.actors import SYSTEM, Actor, Role
     from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus, StageTransition
@@ -61,18 +59,12 @@ with workflow.unsafe.imports_passed_through():
         TravelDetails,
         Withdrawal,
     )
+    from workflows.emails import OUTSIDE_RETRY, send_email
     from workflows.follow_up import FollowUp, FollowUpInput
     from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
 
 RECORDS_TIMEOUT = timedelta(seconds=30)
-EMAIL_TIMEOUT = timedelta(minutes=2)
 BOOKING_TIMEOUT = timedelta(minutes=2)
-# Outside systems can be down for hours; the journey waits for them rather than failing.
-OUTSIDE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-)
 VISIT_DAY_START = time(8, 0)
 VISIT_DAY_END = time(18, 0)
 PATIENT_SIDE = {Role.PATIENT, Role.COORDINATOR}
@@ -639,18 +631,14 @@ class PatientJourney:
         audience: Audience = Audience.PATIENT,
         facts: dict[str, str] | None = None,
     ) -> None:
-        await workflow.execute_activity_method(
-            EmailActivities.send_notification,
+        await send_email(
             NotificationRequest(
                 journey_id=self._journey.journey_id,
                 step=step,
                 kind=kind,
                 audience=audience,
                 facts=facts or {},
-            ),
-            start_to_close_timeout=EMAIL_TIMEOUT,
-            retry_policy=OUTSIDE_RETRY,
-            summary=f"Email: {kind.value.replace('_', ' ')} ({audience.value})",
+            )
         )
 
     async def _book(self, request: BookingRequest) -> Booking:

@@ -1,16 +1,22 @@
 """A worker that stops in the middle of a journey: the next one carries on, nothing twice."""
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
+from temporalio import activity
+from temporalio.client import WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.bookings import BookingActivities
+from domain.records import CancelBooking
 from domain.stages import Stage
-from domain.steps import ConsultOutcome, RejectionReason
+from domain.steps import ConsultOutcome, RejectionReason, Withdrawal
 from settings import Settings
-from tests.journeys import SPECIALIST, JourneyDriver, seed_staff
-from worker import build_worker, smtp_sender
+from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver, seed_staff
+from worker import WORKFLOWS, build_activities, build_worker, smtp_sender, workflow_runner
 from workflows.journey import PatientJourney
 
 
@@ -46,3 +52,68 @@ async def test_a_worker_restart_in_the_middle_loses_nothing(
     steps = j.mail_kinds()
     assert len(steps) == len(set(steps)), "no email sent twice"
     assert "consult-reminder-1-1" in steps and "ending-not_eligible" in steps
+
+
+async def test_compensation_survives_a_worker_crash_in_the_middle(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> None:
+    """The first worker dies after cancelling one booking; the next one finishes the saga."""
+    await seed_staff(pool)
+    cancelled_once = asyncio.Event()
+
+    class DiesAfterOneCancellation(BookingActivities):
+        @activity.defn(name="cancel_booking")
+        async def cancel_booking(self, request: CancelBooking) -> bool:
+            if cancelled_once.is_set():
+                await asyncio.Event().wait()  # hangs: the worker is about to die
+            result = await super().cancel_booking(request)
+            cancelled_once.set()
+            return result
+
+    def worker():  # type: ignore[no-untyped-def]
+        return build_worker(
+            temporal_env.client,
+            settings=settings,
+            pool=pool,
+            sender=smtp_sender(settings),
+            max_cached_workflows=0,
+        )
+
+    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    first = Worker(
+        temporal_env.client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            DiesAfterOneCancellation(pool).cancel_booking
+            if getattr(a, "__name__", "") == "cancel_booking"
+            else a
+            for a in build_activities(settings=settings, pool=pool, sender=smtp_sender(settings))
+        ],
+        workflow_runner=workflow_runner(),
+        max_cached_workflows=0,
+        graceful_shutdown_timeout=timedelta(seconds=0),
+    )
+    async with first:
+        await j.start()
+        await j.approve()
+        await j.hold_consult()
+        await j.accept_plan()
+        await j.send_travel()
+        await j.handle.start_update(
+            PatientJourney.withdraw,
+            Withdrawal(actor=COORDINATOR),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        await asyncio.wait_for(cancelled_once.wait(), timeout=15)
+    assert [s for s, v in (await j.bookings()).items() if v == "cancelled"] == ["transfer"]
+    async with worker():
+        assert (await j.result()).stage is Stage.WITHDRAWN
+    assert await j.bookings() == {
+        "consult-1": "active",
+        "clinic-visit": "cancelled",
+        "hotel": "cancelled",
+        "transfer": "cancelled",
+    }
+    steps = j.mail_kinds()
+    assert steps.count("withdrawal") == 1 and steps.count("cancel-transfer") == 1

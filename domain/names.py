@@ -27,3 +27,8 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
 def journey_workflow_id(journey_id: str) -> str:
     """The workflow id of a journey: `journey-<journey_id>`."""
     return f"{WORKFLOW_ID_PREFIX}{journey_id}"
+
+
+def follow_up_workflow_id(journey_id: str) -> str:
+    """The workflow id of a journey's follow-up child: `journey-<journey_id>-follow-up`."""
+    return f"{journey_workflow_id(journey_id)}-follow-up"

@@ -17,7 +17,7 @@ from db.staff import StaffRepository
 from domain.actors import Actor, Role
 from domain.inquiry import InquiryForm
 from domain.journey import JourneyOutcome, JourneyStatus
-from domain.names import journey_workflow_id
+from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage, WaitingOn
 from domain.steps import (
@@ -36,7 +36,7 @@ from domain.steps import (
 )
 from tests.helpers import eventually, read_mailbox, valid_form
 from workflows.follow_up import FollowUp
-from workflows.journey import PatientJourney, follow_up_workflow_id
+from workflows.journey import PatientJourney
 
 REVIEWER = Actor(id="rev-1", role=Role.REVIEWER)
 COORDINATOR = Actor(id="coord-1", role=Role.COORDINATOR)

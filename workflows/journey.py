@@ -8,126 +8,55 @@ newest first, and ends WITHDRAWN.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
     from activities.records import RecordsActivities
-    from domain.actors import SYSTEM, Actor, Role
-    from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus, StageTransition
+    from domain.actors import SYSTEM
+    from domain.journey import JourneyInput, JourneyOutcome
     from domain.names import (
-        CASE_MANAGER,
-        JOURNEY_STAGE,
-        NEXT_DEADLINE,
         PATIENT_COUNTRY,
         TREATMENT_DATE,
-        WAITING_ON,
+        follow_up_workflow_id,
     )
-    from domain.notifications import Audience, NotificationKind, NotificationRequest
+    from domain.notifications import Audience, NotificationKind
     from domain.records import (
         AssessProcedure,
-        Booking,
         BookingKind,
         BookingRequest,
-        CancelBooking,
         CaseManagerRequest,
         RecordInquiry,
-        SetCaseManager,
-        Slot,
         SlotsRequest,
-        StageChange,
     )
     from domain.stages import Stage, WaitingOn
     from domain.steps import (
-        Admission,
-        AdverseEventReported,
-        CaseManagerAssignment,
-        ConsultOutcome,
-        Discharge,
-        DocumentsReceived,
-        NoShow,
-        PlanDecision,
-        ProcedureReported,
-        RescheduleRequest,
-        ReviewDecision,
         ReviewOutcome,
-        SlotBooking,
-        TravelDetails,
         Withdrawal,
     )
-    from workflows.emails import OUTSIDE_RETRY, send_email
+    from workflows.emails import OUTSIDE_RETRY
     from workflows.follow_up import FollowUp, FollowUpInput
-    from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
-
-RECORDS_TIMEOUT = timedelta(seconds=30)
-BOOKING_TIMEOUT = timedelta(minutes=2)
-VISIT_DAY_START = time(8, 0)
-VISIT_DAY_END = time(18, 0)
-PATIENT_SIDE = {Role.PATIENT, Role.COORDINATOR}
-
-_WAITING_PHRASES: dict[WaitingOn, str] = {
-    WaitingOn.PATIENT: "the patient",
-    WaitingOn.REVIEWER: "a medical reviewer",
-    WaitingOn.SPECIALIST: "the specialist",
-    WaitingOn.CLINIC: "the clinic",
-    WaitingOn.COORDINATOR: "a coordinator",
-}
-
-
-class _Ended(Exception):
-    """The journey ends early; raised inside the run method, caught at its top."""
-
-    def __init__(self, stage: Stage, kind: NotificationKind | None, reason: str = "") -> None:
-        super().__init__(stage.value)
-        self.stage, self.kind, self.reason = stage, kind, reason
-
-
-class _Withdrawn(Exception):
-    pass
+    from workflows.journey_state import (
+        BOOKING_TIMEOUT,
+        RECORDS_TIMEOUT,
+        VISIT_DAY_END,
+        VISIT_DAY_START,
+        Ended,
+        Withdrawn,
+    )
+    from workflows.journey_steps import JourneySteps
 
 
 @workflow.defn(name="PatientJourney")
-class PatientJourney:
+class PatientJourney(JourneySteps):
     """Carries one patient's journey; holds ids, stages and decisions, never PHI."""
 
     @workflow.init
     def __init__(self, journey: JourneyInput) -> None:
-        self._journey = journey
-        self._policy = journey.policy
-        self._stage = Stage.INQUIRY
-        self._waiting_on = WaitingOn.NONE
-        self._deadline: datetime | None = None
-        self._task = "recording the inquiry"
-        self._transitions: list[StageTransition] = []
-        self._language = "en"
-        self._case_manager_id: str | None = None
-        self._case_manager_changes = 0
-        self._bookings: list[Booking] = []
-        self._withdrawal: Withdrawal | None = None
-        self._ending_reason = ""
-        # pending human steps, set by update handlers and consumed by the run method
-        self._review: ReviewDecision | None = None
-        self._documents: DocumentsReceived | None = None
-        self._offered: dict[str, Slot] = {}
-        self._slot_choice: SlotBooking | None = None
-        self._consult: Booking | None = None
-        self._reschedule: RescheduleRequest | None = None
-        self._no_show: NoShow | None = None
-        self._outcome: ConsultOutcome | None = None
-        self._plan_id: str | None = None
-        self._plan_decision: PlanDecision | None = None
-        self._travel: TravelDetails | None = None
-        self._visit_day1: datetime | None = None
-        self._admission: Admission | None = None
-        self._procedure: ProcedureReported | None = None
-        self._discharge: Discharge | None = None
-        self._adverse_events: list[str] = []
-        # who made the decision that opened the next stage, for its transition record
-        self._actor_of_next: Actor = SYSTEM
+        super().__init__(journey)
 
     # ----------------------------------------------------------------------------- the run
     @workflow.run
@@ -143,7 +72,7 @@ class PatientJourney:
             await self._follow_up()
             await self._notify("completion", NotificationKind.COMPLETION)
             await self._enter(Stage.COMPLETED, WaitingOn.NONE, None, task="journey completed")
-        except _Withdrawn:
+        except Withdrawn:
             await self._compensate()
             await self._notify(
                 "withdrawal",
@@ -157,7 +86,7 @@ class PatientJourney:
                 actor=self._withdrawal.actor if self._withdrawal else SYSTEM,
                 task="withdrawn",
             )
-        except _Ended as end:
+        except Ended as end:
             self._ending_reason = end.reason
             if end.stage is not Stage.NOT_ELIGIBLE:
                 await self._compensate()
@@ -214,7 +143,7 @@ class PatientJourney:
                 return
             if review.outcome is ReviewOutcome.REJECT:
                 assert review.reason is not None
-                raise _Ended(Stage.NOT_ELIGIBLE, NotificationKind.REJECTION, review.reason.value)
+                raise Ended(Stage.NOT_ELIGIBLE, NotificationKind.REJECTION, review.reason.value)
             start = workflow.now()
             self._documents = None
             await self._enter(
@@ -239,7 +168,7 @@ class PatientJourney:
                 "Documents deadline",
             )
             if not received:
-                raise _Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_documents")
+                raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_documents")
 
     async def _case_manager(self) -> None:
         await self._enter(
@@ -304,7 +233,7 @@ class PatientJourney:
                 "Slot choice deadline",
             )
             if not chosen:
-                raise _Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_slot_chosen")
+                raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_slot_chosen")
             assert self._slot_choice is not None
             slot = self._offered[self._slot_choice.slot_id]
             self._consult = await self._book(
@@ -357,7 +286,7 @@ class PatientJourney:
                 await self._cancel(consult)
                 no_shows += 1
                 if no_shows >= p.max_no_shows:
-                    raise _Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_shows")
+                    raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_shows")
                 await self._notify(
                     f"no-show-{consult_round}",
                     NotificationKind.NO_SHOW_NOTICE,
@@ -369,9 +298,7 @@ class PatientJourney:
             self._mark_completed(consult)
             if not outcome.eligible:
                 assert outcome.reason is not None
-                raise _Ended(
-                    Stage.NOT_ELIGIBLE, NotificationKind.NOT_ELIGIBLE, outcome.reason.value
-                )
+                raise Ended(Stage.NOT_ELIGIBLE, NotificationKind.NOT_ELIGIBLE, outcome.reason.value)
             self._plan_id = outcome.plan_id
             self._actor_of_next = outcome.actor
             return
@@ -398,12 +325,12 @@ class PatientJourney:
             "Quote expiry",
         )
         if not decided:
-            raise _Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "quote_expired")
+            raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "quote_expired")
         assert self._plan_decision is not None
         if not self._plan_decision.accept:
             self._withdrawal = Withdrawal(actor=self._plan_decision.actor)
             self._ending_reason = "plan_declined"
-            raise _Withdrawn
+            raise Withdrawn
 
     async def _travel_stage(self) -> None:
         p = self._policy
@@ -426,7 +353,7 @@ class PatientJourney:
             "Travel details deadline",
         )
         if not sent:
-            raise _Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_travel_details")
+            raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_travel_details")
         travel = self._travel
         assert travel is not None
         arrival = datetime.combine(travel.arrival_date, time(12, 0), tzinfo=UTC)
@@ -566,7 +493,7 @@ class PatientJourney:
         )
         try:
             await self._until(child.done, None, "")
-        except _Withdrawn:
+        except Withdrawn:
             child.cancel()
             try:
                 await child
@@ -574,416 +501,3 @@ class PatientJourney:
                 pass
             raise
         child.result()
-
-    # ------------------------------------------------------------------------- the helpers
-    async def _until(
-        self, condition: Callable[[], bool], until: datetime | None, summary: str
-    ) -> bool:
-        """Wait for `condition` until `until` (None: for ever); False when the time ran out.
-
-        A withdrawal interrupts every wait.
-        """
-
-        def ready() -> bool:
-            return condition() or self._withdrawal is not None
-
-        if until is None:
-            await workflow.wait_condition(ready)
-        else:
-            remaining = until - workflow.now()
-            if remaining > timedelta(0):
-                try:
-                    await workflow.wait_condition(ready, timeout=remaining, timeout_summary=summary)
-                except TimeoutError:
-                    pass
-        if self._withdrawal is not None:
-            raise _Withdrawn
-        return condition()
-
-    async def _with_reminders(
-        self,
-        condition: Callable[[], bool],
-        start: datetime,
-        give_up_after: timedelta,
-        reminders: Sequence[timedelta],
-        remind: Callable[[int], Awaitable[None]],
-        summary: str,
-    ) -> bool:
-        """Wait for `condition`, reminding at `start + r` for each r; False at the end."""
-        for i, offset in enumerate(sorted(r for r in reminders if r < give_up_after), 1):
-            if await self._until(condition, start + offset, f"Reminder {i}"):
-                return True
-            await remind(i)
-        return await self._until(condition, start + give_up_after, summary)
-
-    def _reminder(
-        self, step_prefix: str, kind: NotificationKind, facts: dict[str, str] | None = None
-    ) -> Callable[[int], Awaitable[None]]:
-        async def remind(i: int) -> None:
-            await self._notify(f"{step_prefix}-{i}", kind, facts=facts)
-
-        return remind
-
-    async def _notify(
-        self,
-        step: str,
-        kind: NotificationKind,
-        audience: Audience = Audience.PATIENT,
-        facts: dict[str, str] | None = None,
-    ) -> None:
-        await send_email(
-            NotificationRequest(
-                journey_id=self._journey.journey_id,
-                step=step,
-                kind=kind,
-                audience=audience,
-                facts=facts or {},
-            )
-        )
-
-    async def _book(self, request: BookingRequest) -> Booking:
-        booking = await workflow.execute_activity_method(
-            BookingActivities.book,
-            request,
-            start_to_close_timeout=BOOKING_TIMEOUT,
-            retry_policy=OUTSIDE_RETRY,
-            summary=f"Book {request.kind.value.replace('_', ' ')}",
-        )
-        self._bookings.append(booking)
-        return booking
-
-    async def _cancel(self, booking: Booking | None) -> None:
-        if booking is None or booking.cancelled or booking.completed:
-            return
-        await workflow.execute_activity_method(
-            BookingActivities.cancel_booking,
-            CancelBooking(journey_id=self._journey.journey_id, booking_id=booking.booking_id),
-            start_to_close_timeout=BOOKING_TIMEOUT,
-            retry_policy=OUTSIDE_RETRY,
-            summary=f"Cancel {booking.kind.value.replace('_', ' ')}",
-        )
-        booking.cancelled = True
-        partner = {
-            BookingKind.HOTEL: (NotificationKind.HOTEL_CANCELLATION, Audience.HOTEL_PARTNER),
-            BookingKind.TRANSFER: (
-                NotificationKind.TRANSFER_CANCELLATION,
-                Audience.TRANSFER_PARTNER,
-            ),
-        }.get(booking.kind)
-        if partner is not None:
-            await self._notify(f"cancel-{booking.booking_id.rsplit(':', 1)[-1]}", *partner)
-
-    def _mark_completed(self, booking: Booking | None) -> None:
-        if booking is not None:
-            booking.completed = True
-
-    async def _compensate(self) -> None:
-        """Undo what was booked and is still to come, newest first (the saga)."""
-        for booking in reversed(self._bookings):
-            try:
-                await self._cancel(booking)
-            except ActivityError:
-                workflow.logger.warning("could not cancel booking %s", booking.booking_id)
-
-    async def _case_manager_assigned(self, case_manager_id: str) -> None:
-        self._case_manager_id = case_manager_id
-        self._case_manager_changes += 1
-        workflow.upsert_search_attributes([CASE_MANAGER.value_set(case_manager_id)])
-        n = self._case_manager_changes
-        await self._notify(f"case-manager-intro-{n}", NotificationKind.CASE_MANAGER_INTRO)
-        await self._notify(
-            f"case-assigned-{n}", NotificationKind.CASE_ASSIGNED, Audience.CASE_MANAGER
-        )
-
-    async def _enter(
-        self,
-        stage: Stage,
-        waiting_on: WaitingOn,
-        deadline: datetime | None,
-        *,
-        task: str,
-        actor: Actor = SYSTEM,
-    ) -> None:
-        """Move to a stage (or a new wait within it): log it, show it, project it."""
-        now = workflow.now()
-        self._stage, self._waiting_on, self._deadline, self._task = (
-            stage,
-            waiting_on,
-            deadline,
-            task,
-        )
-        self._transitions.append(
-            StageTransition(
-                stage=stage,
-                waiting_on=waiting_on,
-                entered_at=now,
-                actor_id=actor.id,
-                actor_role=actor.role.value,
-            )
-        )
-        workflow.upsert_search_attributes(
-            [
-                JOURNEY_STAGE.value_set(stage.value),
-                WAITING_ON.value_set(waiting_on.value),
-                NEXT_DEADLINE.value_set(deadline) if deadline else NEXT_DEADLINE.value_unset(),
-            ]
-        )
-        workflow.set_current_details(self._details())
-        await workflow.execute_activity_method(
-            RecordsActivities.record_stage,
-            StageChange(
-                journey_id=self._journey.journey_id,
-                seq=len(self._transitions),
-                stage=stage,
-                waiting_on=waiting_on,
-                deadline=deadline,
-                changed_at=now,
-                actor_id=actor.id,
-                actor_role=actor.role.value,
-            ),
-            start_to_close_timeout=RECORDS_TIMEOUT,
-            summary=f"Record stage {stage.value} ({waiting_on.value})",
-        )
-
-    def _details(self) -> str:
-        """One markdown sentence: what the journey waits for, from whom, until when."""
-        head = f"**{self._stage.value}**"
-        if self._waiting_on is WaitingOn.NONE:
-            return f"{head}: {self._task}."
-        who = _WAITING_PHRASES[self._waiting_on]
-        until = f" by **{self._deadline:%Y-%m-%d %H:%M} UTC**" if self._deadline else ""
-        return f"{head}: waiting on {who} {self._task}{until}."
-
-    # ---------------------------------------------------------------------- query, updates
-    @workflow.query
-    def status(self) -> JourneyStatus:
-        return JourneyStatus(
-            journey_id=self._journey.journey_id,
-            stage=self._stage,
-            waiting_on=self._waiting_on,
-            waiting_for=self._task,
-            deadline=self._deadline,
-            case_manager_id=self._case_manager_id,
-            bookings=[b.model_copy() for b in self._bookings],
-            offered_slots=list(self._offered.values()) if self._slot_choice is None else [],
-            transitions=list(self._transitions),
-            ending_reason=self._ending_reason or None,
-        )
-
-    @workflow.update
-    async def review(self, step: ReviewDecision) -> JourneyStatus:
-        self._review = step
-        return self.status()
-
-    @review.validator
-    def _check_review(self, step: ReviewDecision) -> None:
-        require_role(step.actor.role, {Role.REVIEWER, Role.MEDICAL_LEAD})
-        require_stage(self._stage, Stage.VALIDATION, "a case review")
-        require_waiting(self._waiting_on, WaitingOn.REVIEWER, "a case review")
-        if self._review is not None:
-            raise refuse("this case has already been reviewed")
-
-    @workflow.update
-    async def documents_received(self, step: DocumentsReceived) -> JourneyStatus:
-        self._documents = step
-        return self.status()
-
-    @documents_received.validator
-    def _check_documents(self, step: DocumentsReceived) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
-        require_stage(self._stage, Stage.VALIDATION, "sending documents")
-        require_waiting(self._waiting_on, WaitingOn.PATIENT, "sending documents")
-
-    @workflow.update
-    async def assign_case_manager(self, step: CaseManagerAssignment) -> JourneyStatus:
-        await workflow.execute_activity_method(
-            RecordsActivities.set_case_manager,
-            SetCaseManager(
-                journey_id=self._journey.journey_id, case_manager_id=step.case_manager_id
-            ),
-            start_to_close_timeout=RECORDS_TIMEOUT,
-            summary="Record the case manager",
-        )
-        await self._case_manager_assigned(step.case_manager_id)
-        return self.status()
-
-    @assign_case_manager.validator
-    def _check_case_manager(self, step: CaseManagerAssignment) -> None:
-        require_role(step.actor.role, {Role.COORDINATOR})
-        if self._stage.is_final:
-            raise refuse(f"the journey has ended ({self._stage.value})")
-        if self._stage in (Stage.INQUIRY, Stage.VALIDATION):
-            raise refuse("a case manager is assigned once the case is validated")
-        if step.case_manager_id == self._case_manager_id:
-            raise refuse(f"{step.case_manager_id} is already the case manager")
-
-    @workflow.update
-    async def book_consult(self, step: SlotBooking) -> JourneyStatus:
-        self._slot_choice = step
-        return self.status()
-
-    @book_consult.validator
-    def _check_booking(self, step: SlotBooking) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
-        require_stage(self._stage, Stage.TELECONSULT, "booking a consultation")
-        require_waiting(self._waiting_on, WaitingOn.PATIENT, "booking a consultation")
-        if self._slot_choice is not None:
-            raise refuse("a slot has already been chosen")
-        if step.slot_id not in self._offered:
-            raise invalid("that slot was not offered; choose one of the proposed slots")
-        if self._offered[step.slot_id].starts_at <= workflow.now():
-            raise refuse("that slot has already passed; choose a later one")
-
-    @workflow.update
-    async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
-        self._reschedule = step
-        return self.status()
-
-    @reschedule_consult.validator
-    def _check_reschedule(self, step: RescheduleRequest) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
-        self._require_booked_consult("rescheduling")
-        assert self._consult is not None
-        if workflow.now() >= self._consult.starts_at:
-            raise refuse("the consultation has already started; it can no longer be moved")
-
-    @workflow.update
-    async def consult_no_show(self, step: NoShow) -> JourneyStatus:
-        self._no_show = step
-        return self.status()
-
-    @consult_no_show.validator
-    def _check_no_show(self, step: NoShow) -> None:
-        require_role(step.actor.role, {Role.SPECIALIST})
-        self._require_booked_consult("a no-show")
-        self._require_consult_started("a no-show")
-
-    @workflow.update
-    async def consult_outcome(self, step: ConsultOutcome) -> JourneyStatus:
-        self._outcome = step
-        return self.status()
-
-    @consult_outcome.validator
-    def _check_outcome(self, step: ConsultOutcome) -> None:
-        require_role(step.actor.role, {Role.SPECIALIST})
-        self._require_booked_consult("a consultation outcome")
-        self._require_consult_started("a consultation outcome")
-
-    def _require_booked_consult(self, step: str) -> None:
-        require_stage(self._stage, Stage.TELECONSULT, step)
-        if self._consult is None or self._waiting_on is not WaitingOn.SPECIALIST:
-            raise refuse(f"{step} needs a booked consultation")
-        if any((self._reschedule, self._no_show, self._outcome)):
-            raise refuse("this consultation has already been settled")
-
-    def _require_consult_started(self, step: str) -> None:
-        assert self._consult is not None
-        if workflow.now() < self._consult.starts_at:
-            raise refuse(
-                f"{step} can be recorded once the consultation has started "
-                f"({self._consult.starts_at:%Y-%m-%d %H:%M} UTC)"
-            )
-
-    @workflow.update
-    async def plan_decision(self, step: PlanDecision) -> JourneyStatus:
-        self._plan_decision = step
-        return self.status()
-
-    @plan_decision.validator
-    def _check_plan(self, step: PlanDecision) -> None:
-        require_role(step.actor.role, {Role.PATIENT})
-        require_stage(self._stage, Stage.PLAN, "a decision on the plan")
-        if self._plan_decision is not None:
-            raise refuse("the plan has already been decided")
-
-    @workflow.update
-    async def travel_details(self, step: TravelDetails) -> JourneyStatus:
-        self._travel = step
-        return self.status()
-
-    @travel_details.validator
-    def _check_travel(self, step: TravelDetails) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
-        require_stage(self._stage, Stage.TRAVEL, "travel details")
-        if self._travel is not None:
-            raise refuse("the travel details have already been sent")
-        if step.arrival_date <= workflow.now().date():
-            raise invalid("the arrival date must be in the future")
-
-    @workflow.update
-    async def clinic_admission(self, step: Admission) -> JourneyStatus:
-        self._admission = step
-        return self.status()
-
-    @clinic_admission.validator
-    def _check_admission(self, step: Admission) -> None:
-        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
-        require_stage(self._stage, Stage.TREATMENT, "an admission")
-        if self._admission is not None:
-            raise refuse("the admission has already been reported")
-
-    @workflow.update
-    async def procedure_report(self, step: ProcedureReported) -> JourneyStatus:
-        self._procedure = step
-        return self.status()
-
-    @procedure_report.validator
-    def _check_procedure(self, step: ProcedureReported) -> None:
-        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
-        require_stage(self._stage, Stage.TREATMENT, "a procedure report")
-        if self._admission is None:
-            raise refuse("the procedure comes after the admission, which is not reported yet")
-        if self._procedure is not None:
-            raise refuse("the procedure has already been reported")
-
-    @workflow.update
-    async def adverse_event(self, step: AdverseEventReported) -> JourneyStatus:
-        self._adverse_events.append(step.event_id)
-        await self._notify(
-            f"adverse-event-{step.event_id}",
-            NotificationKind.ADVERSE_EVENT_ESCALATION,
-            Audience.MEDICAL_LEAD,
-        )
-        return self.status()
-
-    @adverse_event.validator
-    def _check_adverse_event(self, step: AdverseEventReported) -> None:
-        require_role(
-            step.actor.role, {Role.CLINIC, Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER}
-        )
-        if self._stage not in (Stage.TREATMENT, Stage.FOLLOW_UP):
-            raise refuse("adverse events are reported from the treatment visit on")
-        if step.event_id in self._adverse_events:
-            raise refuse("this adverse event has already been reported")
-
-    @workflow.update
-    async def clinic_discharge(self, step: Discharge) -> JourneyStatus:
-        self._discharge = step
-        return self.status()
-
-    @clinic_discharge.validator
-    def _check_discharge(self, step: Discharge) -> None:
-        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
-        require_stage(self._stage, Stage.TREATMENT, "a discharge")
-        if self._procedure is None:
-            raise refuse("the discharge comes after the procedure, which is not reported yet")
-        if self._discharge is not None:
-            raise refuse("the discharge has already been reported")
-
-    @workflow.update
-    async def withdraw(self, step: Withdrawal) -> JourneyStatus:
-        self._withdrawal = step
-        await workflow.wait_condition(lambda: self._stage.is_final)
-        return self.status()
-
-    @withdraw.validator
-    def _check_withdrawal(self, step: Withdrawal) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
-        if self._stage.is_final:
-            raise refuse(f"the journey has already ended ({self._stage.value})")
-        if self._withdrawal is not None:
-            raise refuse("the journey is already being withdrawn")
-
-
-def follow_up_workflow_id(journey_id: str) -> str:
-    return f"journey-{journey_id}-follow-up"

@@ -1,0 +1,268 @@
+"""The human steps of a journey: updates whose validators refuse before anything is recorded.
+
+Handlers only record the decision; the run method in `journey.py` acts on it.
+"""
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordsActivities
+    from domain.actors import Role
+    from domain.journey import JourneyStatus
+    from domain.notifications import Audience, NotificationKind
+    from domain.records import (
+        SetCaseManager,
+    )
+    from domain.stages import Stage, WaitingOn
+    from domain.steps import (
+        Admission,
+        AdverseEventReported,
+        CaseManagerAssignment,
+        ConsultOutcome,
+        Discharge,
+        DocumentsReceived,
+        NoShow,
+        PlanDecision,
+        ProcedureReported,
+        RescheduleRequest,
+        ReviewDecision,
+        SlotBooking,
+        TravelDetails,
+        Withdrawal,
+    )
+    from workflows.journey_state import PATIENT_SIDE, RECORDS_TIMEOUT, JourneyState
+    from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
+
+
+class JourneySteps(JourneyState):
+    """The status query and every update of `PatientJourney`."""
+
+    # ---------------------------------------------------------------------- query, updates
+    @workflow.query
+    def status(self) -> JourneyStatus:
+        return JourneyStatus(
+            journey_id=self._journey.journey_id,
+            stage=self._stage,
+            waiting_on=self._waiting_on,
+            waiting_for=self._task,
+            deadline=self._deadline,
+            case_manager_id=self._case_manager_id,
+            bookings=[b.model_copy() for b in self._bookings],
+            offered_slots=list(self._offered.values()) if self._slot_choice is None else [],
+            transitions=list(self._transitions),
+            ending_reason=self._ending_reason or None,
+        )
+
+    @workflow.update
+    async def review(self, step: ReviewDecision) -> JourneyStatus:
+        self._review = step
+        return self.status()
+
+    @review.validator
+    def _check_review(self, step: ReviewDecision) -> None:
+        require_role(step.actor.role, {Role.REVIEWER, Role.MEDICAL_LEAD})
+        require_stage(self._stage, Stage.VALIDATION, "a case review")
+        require_waiting(self._waiting_on, WaitingOn.REVIEWER, "a case review")
+        if self._review is not None:
+            raise refuse("this case has already been reviewed")
+
+    @workflow.update
+    async def documents_received(self, step: DocumentsReceived) -> JourneyStatus:
+        self._documents = step
+        return self.status()
+
+    @documents_received.validator
+    def _check_documents(self, step: DocumentsReceived) -> None:
+        require_role(step.actor.role, PATIENT_SIDE)
+        require_stage(self._stage, Stage.VALIDATION, "sending documents")
+        require_waiting(self._waiting_on, WaitingOn.PATIENT, "sending documents")
+
+    @workflow.update
+    async def assign_case_manager(self, step: CaseManagerAssignment) -> JourneyStatus:
+        await workflow.execute_activity_method(
+            RecordsActivities.set_case_manager,
+            SetCaseManager(
+                journey_id=self._journey.journey_id, case_manager_id=step.case_manager_id
+            ),
+            start_to_close_timeout=RECORDS_TIMEOUT,
+            summary="Record the case manager",
+        )
+        await self._case_manager_assigned(step.case_manager_id)
+        return self.status()
+
+    @assign_case_manager.validator
+    def _check_case_manager(self, step: CaseManagerAssignment) -> None:
+        require_role(step.actor.role, {Role.COORDINATOR})
+        if self._stage.is_final:
+            raise refuse(f"the journey has ended ({self._stage.value})")
+        if self._stage in (Stage.INQUIRY, Stage.VALIDATION):
+            raise refuse("a case manager is assigned once the case is validated")
+        if step.case_manager_id == self._case_manager_id:
+            raise refuse(f"{step.case_manager_id} is already the case manager")
+
+    @workflow.update
+    async def book_consult(self, step: SlotBooking) -> JourneyStatus:
+        self._slot_choice = step
+        return self.status()
+
+    @book_consult.validator
+    def _check_booking(self, step: SlotBooking) -> None:
+        require_role(step.actor.role, PATIENT_SIDE)
+        require_stage(self._stage, Stage.TELECONSULT, "booking a consultation")
+        require_waiting(self._waiting_on, WaitingOn.PATIENT, "booking a consultation")
+        if self._slot_choice is not None:
+            raise refuse("a slot has already been chosen")
+        if step.slot_id not in self._offered:
+            raise invalid("that slot was not offered; choose one of the proposed slots")
+        if self._offered[step.slot_id].starts_at <= workflow.now():
+            raise refuse("that slot has already passed; choose a later one")
+
+    @workflow.update
+    async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
+        self._reschedule = step
+        return self.status()
+
+    @reschedule_consult.validator
+    def _check_reschedule(self, step: RescheduleRequest) -> None:
+        require_role(step.actor.role, PATIENT_SIDE)
+        self._require_booked_consult("rescheduling")
+        assert self._consult is not None
+        if workflow.now() >= self._consult.starts_at:
+            raise refuse("the consultation has already started; it can no longer be moved")
+
+    @workflow.update
+    async def consult_no_show(self, step: NoShow) -> JourneyStatus:
+        self._no_show = step
+        return self.status()
+
+    @consult_no_show.validator
+    def _check_no_show(self, step: NoShow) -> None:
+        require_role(step.actor.role, {Role.SPECIALIST})
+        self._require_booked_consult("a no-show")
+        self._require_consult_started("a no-show")
+
+    @workflow.update
+    async def consult_outcome(self, step: ConsultOutcome) -> JourneyStatus:
+        self._outcome = step
+        return self.status()
+
+    @consult_outcome.validator
+    def _check_outcome(self, step: ConsultOutcome) -> None:
+        require_role(step.actor.role, {Role.SPECIALIST})
+        self._require_booked_consult("a consultation outcome")
+        self._require_consult_started("a consultation outcome")
+
+    def _require_booked_consult(self, step: str) -> None:
+        require_stage(self._stage, Stage.TELECONSULT, step)
+        if self._consult is None or self._waiting_on is not WaitingOn.SPECIALIST:
+            raise refuse(f"{step} needs a booked consultation")
+        if any((self._reschedule, self._no_show, self._outcome)):
+            raise refuse("this consultation has already been settled")
+
+    def _require_consult_started(self, step: str) -> None:
+        assert self._consult is not None
+        if workflow.now() < self._consult.starts_at:
+            raise refuse(
+                f"{step} can be recorded once the consultation has started "
+                f"({self._consult.starts_at:%Y-%m-%d %H:%M} UTC)"
+            )
+
+    @workflow.update
+    async def plan_decision(self, step: PlanDecision) -> JourneyStatus:
+        self._plan_decision = step
+        return self.status()
+
+    @plan_decision.validator
+    def _check_plan(self, step: PlanDecision) -> None:
+        require_role(step.actor.role, {Role.PATIENT})
+        require_stage(self._stage, Stage.PLAN, "a decision on the plan")
+        if self._plan_decision is not None:
+            raise refuse("the plan has already been decided")
+
+    @workflow.update
+    async def travel_details(self, step: TravelDetails) -> JourneyStatus:
+        self._travel = step
+        return self.status()
+
+    @travel_details.validator
+    def _check_travel(self, step: TravelDetails) -> None:
+        require_role(step.actor.role, PATIENT_SIDE)
+        require_stage(self._stage, Stage.TRAVEL, "travel details")
+        if self._travel is not None:
+            raise refuse("the travel details have already been sent")
+        if step.arrival_date <= workflow.now().date():
+            raise invalid("the arrival date must be in the future")
+
+    @workflow.update
+    async def clinic_admission(self, step: Admission) -> JourneyStatus:
+        self._admission = step
+        return self.status()
+
+    @clinic_admission.validator
+    def _check_admission(self, step: Admission) -> None:
+        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
+        require_stage(self._stage, Stage.TREATMENT, "an admission")
+        if self._admission is not None:
+            raise refuse("the admission has already been reported")
+
+    @workflow.update
+    async def procedure_report(self, step: ProcedureReported) -> JourneyStatus:
+        self._procedure = step
+        return self.status()
+
+    @procedure_report.validator
+    def _check_procedure(self, step: ProcedureReported) -> None:
+        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
+        require_stage(self._stage, Stage.TREATMENT, "a procedure report")
+        if self._admission is None:
+            raise refuse("the procedure comes after the admission, which is not reported yet")
+        if self._procedure is not None:
+            raise refuse("the procedure has already been reported")
+
+    @workflow.update
+    async def adverse_event(self, step: AdverseEventReported) -> JourneyStatus:
+        self._adverse_events.append(step.event_id)
+        await self._notify(
+            f"adverse-event-{step.event_id}",
+            NotificationKind.ADVERSE_EVENT_ESCALATION,
+            Audience.MEDICAL_LEAD,
+        )
+        return self.status()
+
+    @adverse_event.validator
+    def _check_adverse_event(self, step: AdverseEventReported) -> None:
+        require_role(
+            step.actor.role, {Role.CLINIC, Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER}
+        )
+        if self._stage not in (Stage.TREATMENT, Stage.FOLLOW_UP):
+            raise refuse("adverse events are reported from the treatment visit on")
+        if step.event_id in self._adverse_events:
+            raise refuse("this adverse event has already been reported")
+
+    @workflow.update
+    async def clinic_discharge(self, step: Discharge) -> JourneyStatus:
+        self._discharge = step
+        return self.status()
+
+    @clinic_discharge.validator
+    def _check_discharge(self, step: Discharge) -> None:
+        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
+        require_stage(self._stage, Stage.TREATMENT, "a discharge")
+        if self._procedure is None:
+            raise refuse("the discharge comes after the procedure, which is not reported yet")
+        if self._discharge is not None:
+            raise refuse("the discharge has already been reported")
+
+    @workflow.update
+    async def withdraw(self, step: Withdrawal) -> JourneyStatus:
+        self._withdrawal = step
+        await workflow.wait_condition(lambda: self._stage.is_final)
+        return self.status()
+
+    @withdraw.validator
+    def _check_withdrawal(self, step: Withdrawal) -> None:
+        require_role(step.actor.role, PATIENT_SIDE)
+        if self._stage.is_final:
+            raise refuse(f"the journey has already ended ({self._stage.value})")
+        if self._withdrawal is not None:
+            raise refuse("the journey is already being withdrawn")

@@ -7,15 +7,14 @@ which lets mail clients and most servers drop the copy.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.messages import MessageComposer
+from activities.wording import day, follow_up_label, moment, reason_text
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.staff import StaffRepository
@@ -27,13 +26,6 @@ DOCUMENT_NAMES = {
     "asia_exam": "ASIA/ISNCSCI examination",
     "discharge_summary": "Hospital discharge summary",
     "other": "Other medical records",
-}
-FOLLOW_UP_LABELS = {
-    "1": "2 weeks",
-    "2": "6 weeks",
-    "3": "3 months",
-    "4": "6 months",
-    "5": "12 months",
 }
 
 
@@ -54,15 +46,6 @@ class Partners:
     clinic_address: str
     video_link_base: str
     public_base_url: str
-
-
-def _when(value: datetime | None, tz: str, with_time: bool = True) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(tz))
-    if with_time:
-        return f"{local:%a %d %b %Y, %H:%M} ({tz})"
-    return f"{local:%a %d %b %Y}"
 
 
 class EmailActivities:
@@ -115,7 +98,7 @@ class EmailActivities:
             language=language,
             to=to,
             message_id=message_id,
-            context=self._context(request, facts),
+            context=self._context(request, facts, language),
             reply_to=facts.case_manager_email or None
             if request.audience is Audience.PATIENT
             else None,
@@ -149,9 +132,14 @@ class EmailActivities:
             case _:
                 return p.coordinators, "en"
 
-    def _context(self, request: NotificationRequest, facts: JourneyFacts) -> dict[str, Any]:
-        p, f, tz = self._partners, request.facts, facts.time_zone
+    def _context(
+        self, request: NotificationRequest, facts: JourneyFacts, language: str
+    ) -> dict[str, Any]:
+        p, f = self._partners, request.facts
         patient = request.audience is Audience.PATIENT
+        lang = self._composer.language_for(request.kind.value, language)
+        # Staff read times in UTC; the patient in their own time zone.
+        tz = facts.time_zone if patient else "UTC"
         # Staff and partner emails get no patient name: they travel outside the record system.
         return {
             "name": facts.patient_name if patient else "",
@@ -161,26 +149,26 @@ class EmailActivities:
             "patient_url": "",
             "case_manager_name": facts.case_manager_name,
             "case_manager_email": facts.case_manager_email,
-            "slots": [_when(s, tz) for s in facts.slots],
-            "consult_at": _when(facts.consult_at, tz if patient else "UTC"),
+            "slots": [moment(s, lang, tz) for s in facts.slots],
+            "consult_at": moment(facts.consult_at, lang, tz),
             "video_link": f"{p.video_link_base}/{facts.consult_booking_id.replace(':', '-')}"
             if facts.consult_booking_id
             else "",
             "plan_price": facts.plan_price,
             "plan_currency": facts.plan_currency,
-            "quote_valid_until": f.get("quote_valid_until", ""),
+            "quote_valid_until": day(f.get("quote_valid_until"), lang),
             "documents": [DOCUMENT_NAMES.get(d, d) for d in f.get("documents", "").split(",") if d],
-            "arrival_date": _when(facts.stay_start, tz, with_time=False),
-            "departure_date": _when(facts.stay_end, tz, with_time=False),
-            "visit_day1": _when(facts.visit_start, tz, with_time=False),
-            "visit_day2": _when(facts.visit_end, tz, with_time=False),
+            "arrival_date": day(facts.stay_start, lang),
+            "departure_date": day(facts.stay_end, lang),
+            "visit_day1": day(facts.visit_start, lang),
+            "visit_day2": day(facts.visit_end, lang),
             "clinic_name": p.clinic_name,
             "clinic_address": p.clinic_address,
             "follow_up_no": f.get("follow_up_no", ""),
-            "follow_up_label": FOLLOW_UP_LABELS.get(f.get("follow_up_no", ""), ""),
-            "follow_up_at": f.get("follow_up_at", ""),
+            "follow_up_label": follow_up_label(f.get("follow_up_no", ""), lang),
+            "follow_up_at": day(f.get("follow_up_at"), lang),
             "checkin_week": f.get("checkin_week", ""),
-            "reason": f.get("reason", "").replace("_", " "),
+            "reason": reason_text(f.get("reason", ""), lang),
             "count": f.get("count", ""),
             "deadline": f.get("deadline", ""),
         }

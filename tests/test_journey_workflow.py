@@ -32,7 +32,7 @@ from domain.steps import (
     Withdrawal,
 )
 from settings import Settings
-from tests.helpers import eventually
+from tests.helpers import eventually, read_mailbox, text_of
 from tests.journeys import CLINIC, COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver, seed_staff
 from workflows.journey import PatientJourney
 
@@ -129,6 +129,8 @@ async def test_rejection_ends_not_eligible_with_a_kind_email(journey: NewJourney
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
     assert j.mail_kinds()[-1] == "ending-rejection"
     assert (await j.status()).ending_reason == "contraindication"
+    rejection = next(m for m in read_mailbox(j.mail_dir) if ".ending-rejection@" in m["Message-ID"])
+    assert "una contraindicación médica" in text_of(rejection), "reason in the patient's language"
 
 
 async def test_review_escalates_every_day_until_the_review_arrives(journey: NewJourney) -> None:

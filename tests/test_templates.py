@@ -73,3 +73,19 @@ def test_patient_emails_exist_in_spanish(kind: NotificationKind) -> None:
 @pytest.mark.parametrize("kind", sorted(STAFF_KINDS))
 def test_staff_emails_do_not_name_the_patient(kind: NotificationKind) -> None:
     assert "{{ name" not in (TEMPLATES / "en" / f"{kind.value}.txt").read_text()
+
+
+def test_reasons_and_dates_read_in_the_patients_language() -> None:
+    from datetime import UTC, datetime
+
+    from activities.wording import day, follow_up_label, moment, reason_text
+
+    assert (
+        reason_text("contraindication", "es") == "una contraindicación médica para el tratamiento"
+    )
+    assert reason_text("contraindication", "de") == "a medical contraindication to the treatment"
+    assert reason_text("something_new", "en") == "something new"
+    assert day("2026-12-01", "es") == "mar 1 dic 2026"
+    assert follow_up_label("2", "es") == "6 semanas"
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert moment(at, "en", "Europe/Madrid") == "Tue 1 Dec 2026, 10:00 (Europe/Madrid)"

@@ -152,7 +152,7 @@ class FollowUp:
             await self._notify(event.key, NotificationKind.CARE_ADVICE, Audience.PATIENT)
         elif kind == "consult" and what == "reminder":
             due = self._input.discharged_at + self._input.policy.follow_up_offsets[n - 1]
-            facts = {"follow_up_no": str(n), "follow_up_at": f"{due:%d %b %Y}"}
+            facts = {"follow_up_no": str(n), "follow_up_at": due.date().isoformat()}
             await self._notify(
                 event.key, NotificationKind.FOLLOW_UP_REMINDER, Audience.PATIENT, facts
             )
@@ -164,7 +164,7 @@ class FollowUp:
             )
         elif kind == "consult" and what == "overdue" and n not in self._outcomes:
             due = self._input.discharged_at + self._input.policy.follow_up_offsets[n - 1]
-            facts = {"follow_up_no": str(n), "follow_up_at": f"{due:%d %b %Y}"}
+            facts = {"follow_up_no": str(n), "follow_up_at": due.date().isoformat()}
             await self._notify(
                 event.key, NotificationKind.FOLLOW_UP_DUE_SPECIALIST, Audience.SPECIALIST, facts
             )

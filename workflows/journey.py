@@ -314,7 +314,7 @@ class PatientJourney(JourneySteps):
             actor=self._actor_of_next,
             task="to accept or decline the treatment plan",
         )
-        facts = {"quote_valid_until": f"{valid_until:%d %b %Y}"}
+        facts = {"quote_valid_until": valid_until.date().isoformat()}
         await self._notify("plan-and-quote", NotificationKind.PLAN_AND_QUOTE, facts=facts)
         decided = await self._with_reminders(
             lambda: self._plan_decision is not None,

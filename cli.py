@@ -81,6 +81,58 @@ def setup() -> None:
     typer.echo(f"applied {len(applied)} migration(s); search attributes registered")
 
 
+@app.command()
+def token(
+    role: str = typer.Option(
+        ..., help="coordinator, reviewer, specialist, case_manager, medical_lead or auditor"
+    ),
+    name: str = typer.Option(..., help="the person's name"),
+    subject: str = typer.Option("", help="the staff id; defaults to the name in lower case"),
+    hours: int = typer.Option(12, min=1, max=24 * 30, help="how long the token is valid"),
+) -> None:
+    """Print a development staff token (signed with JOURNEYS_JWT_SECRET)."""
+    from api.tokens import mint_staff_token
+    from domain.actors import Role
+
+    try:
+        parsed = Role(role)
+        value = mint_staff_token(
+            get_settings(),
+            subject=subject or name.lower().replace(" ", "-"),
+            name=name,
+            role=parsed,
+            ttl_seconds=hours * 3600,
+        )
+    except ValueError:
+        typer.echo(f"unknown staff role {role!r}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(value)
+
+
+@app.command(name="patient-link")
+def patient_link(journey_id: str) -> None:
+    """Print a patient link token for a journey (development; emails carry these)."""
+    from api.tokens import mint_patient_link
+    from db.journey_queries import JourneyQueries
+
+    settings = get_settings()
+
+    async def patient_of() -> str | None:
+        import asyncpg
+
+        conn = await asyncpg.connect(settings.require_database_url())
+        try:
+            return await JourneyQueries(conn).patient_id(journey_id)
+        finally:
+            await conn.close()
+
+    patient_id = asyncio.run(patient_of())
+    if patient_id is None:
+        typer.echo(f"no journey {journey_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id))
+
+
 def main() -> None:
     app()
 

@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     clinic_address: str = "Clinic address to be configured"
     video_link_base: str = "https://video.journeys.localhost/consult"
 
+    # Tokens. The defaults are for development only: production sets every secret, and
+    # verifies staff tokens from its OIDC issuer's key set (oidc_jwks_url).
+    jwt_secret: SecretStr = SecretStr("dev-staff-token-secret-change-me-0123456789")
+    jwt_issuer: str = "journeys-dev"
+    jwt_audience: str = "journeys-api"
+    oidc_jwks_url: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    link_secret: SecretStr = SecretStr("dev-patient-link-secret-change-me-0123456789")
+    link_ttl_days: int = 90
+    clinic_webhook_secret: SecretStr = SecretStr("dev-clinic-webhook-secret-change-me")
+    webhook_tolerance_seconds: int = 300
+    form_rate_limit_per_minute: int = 10
+    max_upload_bytes: int = 10 * 1024 * 1024
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"

@@ -12,7 +12,9 @@ from api import pages
 from api.intake import keep_starting_unstarted
 from api.limits import BodyLimitMiddleware
 from api.problems import install_problem_handlers
-from api.routes import health, inquiries
+from api.ratelimit import RateLimiter
+from api.routes import health, inquiries, journeys, steps, webhooks
+from api.tokens import TokenVerifier
 from db.pool import create_pool
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
@@ -26,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.verifier = TokenVerifier(settings)
+        app.state.form_limiter = RateLimiter(settings.form_rate_limit_per_minute)
         app.state.pool = await create_pool(
             settings.require_database_url(),
             min_size=settings.database_pool_min,
@@ -63,9 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes,
+    )
     install_problem_handlers(app)
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(inquiries.router, prefix=API_PREFIX)
+    app.include_router(journeys.router, prefix=API_PREFIX)
+    app.include_router(steps.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX)
     return app

@@ -7,6 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -79,6 +81,13 @@ def validation_problem(errors: Any) -> Problem:
     )
 
 
+# ApplicationError types the workflow validators raise (workflows/rules.py).
+_STEP_STATUS: dict[str, tuple[int, str]] = {
+    "StepRefused": (409, "The journey refused this step"),
+    "InvalidStep": (422, "The step's data cannot apply"),
+    "Forbidden": (403, "Forbidden"),
+}
+
 _TITLES = {
     400: "Bad request",
     401: "Authentication required",
@@ -114,6 +123,38 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
             Problem(title=title, status=exc.status_code, detail=detail),
             getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(WorkflowUpdateFailedError)
+    async def _refused(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
+        cause = exc.cause
+        kind = getattr(cause, "type", None)
+        message = getattr(cause, "message", None) or str(cause)
+        status, title = _STEP_STATUS.get(kind or "", (409, "The journey refused this step"))
+        return problem_response(
+            request,
+            Problem(
+                type=f"/problems/{(kind or 'step-refused').lower()}",
+                title=title,
+                status=status,
+                detail=message,
+            ),
+        )
+
+    @app.exception_handler(RPCError)
+    async def _rpc(request: Request, exc: RPCError) -> JSONResponse:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return problem_response(
+                request, Problem(title="Not found", status=404, detail="no such journey")
+            )
+        return problem_response(
+            request,
+            Problem(
+                title="Service unavailable",
+                status=503,
+                detail="the workflow service did not answer; try again",
+            ),
+            {"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

@@ -127,3 +127,46 @@ class ClinicalRepository:
             notes,
         )
         return str(checkin_id)
+
+    async def add_travel_record(
+        self,
+        *,
+        journey_id: str,
+        arrival_date: object,
+        departure_date: object,
+        arrival_flight: str,
+        departure_flight: str,
+        companions: int,
+        needs_visa: bool,
+        notes: str,
+        submitted_by: str,
+    ) -> str:
+        record_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO travel_records (travel_record_id, journey_id, arrival_date,
+                   departure_date, arrival_flight, departure_flight, companions, needs_visa,
+                   notes, submitted_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+            record_id,
+            journey_id,
+            arrival_date,
+            departure_date,
+            arrival_flight,
+            departure_flight,
+            companions,
+            needs_visa,
+            notes,
+            submitted_by,
+        )
+        return str(record_id)
+
+    async def claim_clinic_event(self, *, event_id: str, journey_id: str, kind: str) -> bool:
+        """Record a clinic event delivery; False when this event was delivered before."""
+        inserted = await self._conn.fetchval(
+            """INSERT INTO clinic_events (event_id, journey_id, kind) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING event_id""",
+            event_id,
+            journey_id,
+            kind,
+        )
+        return inserted is not None

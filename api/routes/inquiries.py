@@ -25,6 +25,7 @@ MAX_KEY_LENGTH = 200
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "Idempotency-Key reused with another body"},
     413: {"model": Problem, "description": "Body too large"},
+    429: {"model": Problem, "description": "Too many submissions from this client"},
     415: {"model": Problem, "description": "Neither JSON nor a form"},
     422: {"model": Problem, "description": "Invalid fields, each named in `errors`"},
     503: {"model": Problem, "description": "Temporal unreachable; retry with the same key"},
@@ -84,6 +85,7 @@ async def submit_inquiry(
         ),
     ] = None,
 ) -> Response:
+    request.app.state.form_limiter.check(request.client.host if request.client else "unknown")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     is_form = content_type in FORM_TYPES
     wants_html = is_form and "text/html" in request.headers.get("accept", "")

@@ -1,0 +1,189 @@
+"""Reading journeys: the staff list, one journey's status and timeline, slots and documents."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.auth import PrincipalDep, authorize
+from api.deps import PoolDep, TemporalDep
+from api.journey_access import ensure_journey, journey_handle, view_for
+from api.problems import Problem, ProblemError
+from api.schemas import DocumentInfo, JourneyListItem, JourneyPage, PatientSummary, PatientView
+from db.documents import DocumentRepository
+from db.journey_queries import JourneyFilter, JourneyQueries
+from domain.actors import Role
+from domain.journey import JourneyStatus, StageTransition
+from domain.records import Slot
+from domain.stages import Stage, WaitingOn
+from workflows.journey import PatientJourney
+
+router = APIRouter(prefix="/journeys", tags=["journeys"])
+
+STAFF = {
+    Role.COORDINATOR,
+    Role.REVIEWER,
+    Role.SPECIALIST,
+    Role.CASE_MANAGER,
+    Role.MEDICAL_LEAD,
+    Role.AUDITOR,
+}
+# Who may see the patient's name and contact details next to the journey.
+SEES_PATIENT = STAFF - {Role.AUDITOR}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or invalid token"},
+    403: {"model": Problem, "description": "Wrong role, or another journey's link"},
+    404: {"model": Problem, "description": "No such journey"},
+    422: {"model": Problem, "description": "Invalid parameters"},
+}
+
+
+@router.get("", summary="List journeys (staff)", responses=ERRORS)
+async def list_journeys(
+    principal: PrincipalDep,
+    pool: PoolDep,
+    stage: Stage | None = None,
+    waiting_on: WaitingOn | None = None,
+    overdue: bool | None = None,
+    case_manager: Annotated[str | None, Query(max_length=120)] = None,
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JourneyPage:
+    if principal.actor.role not in STAFF:
+        raise ProblemError(403, "Forbidden", "the journey list is for staff")
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        rows, total = await JourneyQueries(conn).page(
+            JourneyFilter(
+                stage=stage.value if stage else None,
+                waiting_on=waiting_on.value if waiting_on else None,
+                overdue=overdue,
+                case_manager=case_manager,
+                country=country.upper() if country else None,
+            ),
+            now=now,
+            limit=limit,
+            offset=offset,
+        )
+    sees = principal.actor.role in SEES_PATIENT
+    return JourneyPage(
+        items=[
+            JourneyListItem(
+                journey_id=str(r["journey_id"]),
+                stage=Stage(r["stage"]),
+                waiting_on=WaitingOn(r["waiting_on"]),
+                next_deadline=r["next_deadline"],
+                overdue=bool(r["next_deadline"] and r["next_deadline"] < now),
+                case_manager_id=r["case_manager_id"],
+                country=r["country"].strip(),
+                patient_name=r["full_name"] if sees else None,
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/{journey_id}",
+    summary="One journey's status (staff, or the patient's own link in plain words)",
+    responses=ERRORS,
+)
+async def read_journey(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
+) -> JourneyStatus | PatientView:
+    jid = str(journey_id)
+    authorize(principal, jid, STAFF | {Role.PATIENT})
+    await ensure_journey(pool, jid)
+    status = await journey_handle(client, jid).query(PatientJourney.status)
+    return view_for(principal, status)
+
+
+@router.get("/{journey_id}/patient", summary="The patient behind a journey", responses=ERRORS)
+async def read_patient(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
+) -> PatientSummary:
+    jid = str(journey_id)
+    authorize(principal, jid, SEES_PATIENT)
+    async with pool.acquire() as conn:
+        row = await JourneyQueries(conn).patient(jid)
+    if row is None:
+        raise ProblemError(404, "Not found", "no such journey")
+    return PatientSummary(
+        full_name=row["full_name"],
+        email=row["email"],
+        phone=row["phone"],
+        country=row["country"].strip(),
+        preferred_language=row["preferred_language"],
+        injury_level=row["injury_level"],
+        injury_completeness=row["injury_completeness"],
+    )
+
+
+@router.get(
+    "/{journey_id}/timeline",
+    summary="Every stage change with its time and actor (staff)",
+    responses=ERRORS,
+)
+async def read_timeline(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
+) -> list[StageTransition]:
+    jid = str(journey_id)
+    authorize(principal, jid, STAFF)
+    await ensure_journey(pool, jid)
+    status = await journey_handle(client, jid).query(PatientJourney.status)
+    return status.transitions
+
+
+@router.get(
+    "/{journey_id}/consult/slots",
+    summary="The consultation slots offered now",
+    responses=ERRORS,
+)
+async def read_slots(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
+) -> list[Slot]:
+    jid = str(journey_id)
+    authorize(principal, jid, {Role.PATIENT, Role.COORDINATOR})
+    await ensure_journey(pool, jid)
+    status = await journey_handle(client, jid).query(PatientJourney.status)
+    return status.offered_slots
+
+
+@router.get("/{journey_id}/documents", summary="Documents uploaded for a journey", responses=ERRORS)
+async def list_documents(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
+) -> list[DocumentInfo]:
+    jid = str(journey_id)
+    authorize(
+        principal,
+        jid,
+        {
+            Role.PATIENT,
+            Role.COORDINATOR,
+            Role.REVIEWER,
+            Role.MEDICAL_LEAD,
+            Role.SPECIALIST,
+            Role.CASE_MANAGER,
+        },
+    )
+    await ensure_journey(pool, jid)
+    async with pool.acquire() as conn:
+        rows = await DocumentRepository(conn).list(jid)
+    return [
+        DocumentInfo(
+            document_id=str(r["document_id"]),
+            kind=r["kind"],
+            filename=r["filename"],
+            content_type=r["content_type"],
+            size_bytes=r["size_bytes"],
+            sha256=r["sha256"],
+            uploaded_at=r["uploaded_at"],
+        )
+        for r in rows
+    ]

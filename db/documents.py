@@ -1,0 +1,49 @@
+"""Documents patients and coordinators upload; content kept in PostgreSQL."""
+
+import hashlib
+import uuid
+
+import asyncpg
+
+
+class DocumentRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(
+        self,
+        *,
+        journey_id: str,
+        kind: str,
+        filename: str,
+        content_type: str,
+        content: bytes,
+        uploaded_by: str,
+    ) -> str:
+        document_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO documents (document_id, journey_id, kind, filename, content_type,
+                                      size_bytes, sha256, content, uploaded_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            document_id,
+            journey_id,
+            kind,
+            filename,
+            content_type,
+            len(content),
+            hashlib.sha256(content).hexdigest(),
+            content,
+            uploaded_by,
+        )
+        return str(document_id)
+
+    async def remove(self, document_id: str) -> None:
+        await self._conn.execute("DELETE FROM documents WHERE document_id = $1", document_id)
+
+    async def list(self, journey_id: str) -> list[asyncpg.Record]:
+        return await self._conn.fetch(
+            """SELECT document_id, kind, filename, content_type, size_bytes, sha256,
+                      uploaded_by, uploaded_at
+                 FROM documents WHERE journey_id = $1 ORDER BY uploaded_at""",
+            journey_id,
+        )

@@ -16,6 +16,7 @@ from activities.bookings import BookingActivities
 from activities.email import EmailActivities, Partners
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
+from api.tokens import mint_patient_link
 from db.pool import create_pool
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
@@ -69,6 +70,10 @@ def build_activities(
             public_base_url=settings.public_base_url.rstrip("/"),
         ),
         message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
+        patient_link=lambda journey_id, patient_id: (
+            f"{settings.public_base_url.rstrip('/')}/my-journey?token="
+            + mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
+        ),
     )
     records = RecordsActivities(pool)
     bookings = BookingActivities(pool)

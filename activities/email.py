@@ -6,6 +6,7 @@ the message and before the mark is written sends it again on retry, with the sam
 which lets mail clients and most servers drop the copy.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +60,15 @@ class EmailActivities:
         composer: MessageComposer,
         partners: Partners,
         message_id_domain: str,
+        patient_link: Callable[[str, str], str] | None = None,
     ) -> None:
+        """`patient_link(journey_id, patient_id)` gives the signed link patient emails carry."""
         self._sender = sender
         self._pool = pool
         self._composer = composer
         self._partners = partners
         self._domain = message_id_domain
+        self._patient_link = patient_link
 
     @activity.defn(name="send_notification")
     async def send_notification(self, request: NotificationRequest) -> NotificationResult:
@@ -146,7 +150,9 @@ class EmailActivities:
             "reference": request.journey_id.split("-", 1)[0].upper(),
             "journey_id": request.journey_id,
             "journey_url": f"{p.public_base_url}/api/v1/journeys/{request.journey_id}",
-            "patient_url": "",
+            "patient_url": self._patient_link(request.journey_id, facts.patient_id)
+            if patient and self._patient_link
+            else "",
             "case_manager_name": facts.case_manager_name,
             "case_manager_email": facts.case_manager_email,
             "slots": [moment(s, lang, tz) for s in facts.slots],

@@ -1,5 +1,6 @@
 """The public form page and its confirmation page, plain HTML that works without JavaScript."""
 
+import html
 import uuid
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.problems import FieldError
+from api.tokens import TokenError
 from domain.inquiry import InjuryCause, InjuryCompleteness
 
 templates = Jinja2Templates(
@@ -65,4 +67,18 @@ async def form_page(request: Request) -> HTMLResponse:
 async def submitted_page(request: Request, journey_id: uuid.UUID) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "submitted.html", {"reference": str(journey_id).split("-", 1)[0].upper()}
+    )
+
+
+@router.get("/my-journey", response_class=HTMLResponse, summary="The patient's page")
+async def my_journey(request: Request, token: str) -> HTMLResponse:
+    """The page an emailed link opens; it acts through the API with the link's token."""
+    try:
+        principal = request.app.state.verifier.verify(token)
+    except TokenError as err:
+        return HTMLResponse(f"<p>{html.escape(str(err))}</p>", status_code=401)
+    if not principal.is_patient or principal.journey_id is None:
+        return HTMLResponse("<p>This page is for patients' links.</p>", status_code=403)
+    return templates.TemplateResponse(
+        request, "my_journey.html", {"journey_id": principal.journey_id}
     )

@@ -10,6 +10,7 @@ import asyncpg
 class JourneyFacts:
     """Everything a template may show, for one journey, as read from PostgreSQL."""
 
+    patient_id: str
     patient_name: str
     patient_email: str
     language: str
@@ -30,7 +31,7 @@ class JourneyFacts:
 
 async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> JourneyFacts | None:
     row = await conn.fetchrow(
-        """SELECT p.full_name, p.email, p.preferred_language, p.time_zone,
+        """SELECT p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
                   cm.full_name AS cm_name, cm.email AS cm_email, sp.email AS sp_email
              FROM journeys j JOIN patients p USING (patient_id)
              LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
@@ -41,6 +42,7 @@ async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> Journ
     if row is None:
         return None
     facts = JourneyFacts(
+        patient_id=str(row["patient_id"]),
         patient_name=row["full_name"],
         patient_email=row["email"],
         language=row["preferred_language"],

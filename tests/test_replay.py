@@ -4,7 +4,8 @@
 code, record them again only for new shapes (old ones must keep replaying, behind
 `workflow.patched`):
 
-    JOURNEYS_RECORD_HISTORIES=1 .venv/bin/pytest tests/test_replay.py -k record
+    JOURNEYS_RECORD_HISTORIES=1 JOURNEYS_HISTORY_LABEL=<newest-patch> \
+        .venv/bin/pytest tests/test_replay.py -k record
 """
 
 import json
@@ -110,11 +111,13 @@ async def test_record_histories(
     outcome = await j.result()
     assert outcome.stage is not Stage.INQUIRY
     CORPUS.mkdir(exist_ok=True)
-    for old in CORPUS.glob(f"{scenario}.*.json"):
+    # Older shapes stay: a label (the newest patch, say) keeps the new files beside them.
+    label = os.environ.get("JOURNEYS_HISTORY_LABEL", "current")
+    for old in CORPUS.glob(f"{scenario}.{label}.*.json"):
         old.unlink()
     for n, history in enumerate(await journey_histories(temporal_env.client, j.journey_id)):
         name = "journey" if n == 0 else f"follow-up-{n}"
-        (CORPUS / f"{scenario}.{name}.json").write_text(
+        (CORPUS / f"{scenario}.{label}.{name}.json").write_text(
             json.dumps(
                 {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())},
                 indent=1,

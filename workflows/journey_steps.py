@@ -33,9 +33,21 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journey_state import PATIENT_SIDE, RECORDS_TIMEOUT, JourneyState
     from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
 
+# Patch ids: each names a change of shape that old histories must keep replaying without.
+ANSWER_AFTER_MOVE = "answer-after-move"
+
 
 class JourneySteps(JourneyState):
     """The status query and every update of `PatientJourney`."""
+
+    async def _answer(self, transitions_before: int) -> JourneyStatus:
+        """The status once the run method has acted on the step, so the caller sees where
+        the journey went (older journeys answered at once)."""
+        if workflow.patched(ANSWER_AFTER_MOVE):
+            await workflow.wait_condition(
+                lambda: len(self._transitions) > transitions_before or self._stage.is_final
+            )
+        return self.status()
 
     # ---------------------------------------------------------------------- query, updates
     @workflow.query
@@ -55,8 +67,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def review(self, step: ReviewDecision) -> JourneyStatus:
+        before = len(self._transitions)
         self._review = step
-        return self.status()
+        return await self._answer(before)
 
     @review.validator
     def _check_review(self, step: ReviewDecision) -> None:
@@ -68,8 +81,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def documents_received(self, step: DocumentsReceived) -> JourneyStatus:
+        before = len(self._transitions)
         self._documents = step
-        return self.status()
+        return await self._answer(before)
 
     @documents_received.validator
     def _check_documents(self, step: DocumentsReceived) -> None:
@@ -102,8 +116,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def book_consult(self, step: SlotBooking) -> JourneyStatus:
+        before = len(self._transitions)
         self._slot_choice = step
-        return self.status()
+        return await self._answer(before)
 
     @book_consult.validator
     def _check_booking(self, step: SlotBooking) -> None:
@@ -119,8 +134,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
+        before = len(self._transitions)
         self._reschedule = step
-        return self.status()
+        return await self._answer(before)
 
     @reschedule_consult.validator
     def _check_reschedule(self, step: RescheduleRequest) -> None:
@@ -132,8 +148,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def consult_no_show(self, step: NoShow) -> JourneyStatus:
+        before = len(self._transitions)
         self._no_show = step
-        return self.status()
+        return await self._answer(before)
 
     @consult_no_show.validator
     def _check_no_show(self, step: NoShow) -> None:
@@ -143,8 +160,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def consult_outcome(self, step: ConsultOutcome) -> JourneyStatus:
+        before = len(self._transitions)
         self._outcome = step
-        return self.status()
+        return await self._answer(before)
 
     @consult_outcome.validator
     def _check_outcome(self, step: ConsultOutcome) -> None:
@@ -169,8 +187,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def plan_decision(self, step: PlanDecision) -> JourneyStatus:
+        before = len(self._transitions)
         self._plan_decision = step
-        return self.status()
+        return await self._answer(before)
 
     @plan_decision.validator
     def _check_plan(self, step: PlanDecision) -> None:
@@ -181,8 +200,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def travel_details(self, step: TravelDetails) -> JourneyStatus:
+        before = len(self._transitions)
         self._travel = step
-        return self.status()
+        return await self._answer(before)
 
     @travel_details.validator
     def _check_travel(self, step: TravelDetails) -> None:
@@ -195,8 +215,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def clinic_admission(self, step: Admission) -> JourneyStatus:
+        before = len(self._transitions)
         self._admission = step
-        return self.status()
+        return await self._answer(before)
 
     @clinic_admission.validator
     def _check_admission(self, step: Admission) -> None:
@@ -207,8 +228,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def procedure_report(self, step: ProcedureReported) -> JourneyStatus:
+        before = len(self._transitions)
         self._procedure = step
-        return self.status()
+        return await self._answer(before)
 
     @procedure_report.validator
     def _check_procedure(self, step: ProcedureReported) -> None:
@@ -241,8 +263,9 @@ class JourneySteps(JourneyState):
 
     @workflow.update
     async def clinic_discharge(self, step: Discharge) -> JourneyStatus:
+        before = len(self._transitions)
         self._discharge = step
-        return self.status()
+        return await self._answer(before)
 
     @clinic_discharge.validator
     def _check_discharge(self, step: Discharge) -> None:

@@ -70,7 +70,15 @@ async def submitted_page(request: Request, journey_id: uuid.UUID) -> HTMLRespons
     )
 
 
-@router.get("/my-journey", response_class=HTMLResponse, summary="The patient's page")
+@router.get(
+    "/my-journey",
+    response_class=HTMLResponse,
+    summary="The patient's page",
+    responses={
+        401: {"description": "The link is not valid or has expired"},
+        403: {"description": "Not a patient's link"},
+    },
+)
 async def my_journey(request: Request, token: str) -> HTMLResponse:
     """The page an emailed link opens; it acts through the API with the link's token."""
     try:

@@ -1,0 +1,72 @@
+"""Property-based: schemathesis reads /openapi.json and sends valid and invalid requests.
+
+No request may get a 5xx, and no invalid request may be accepted. Runs against a real uvicorn
+server of the app on loopback, with the test's own PostgreSQL and Temporal.
+"""
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import negative_data_rejection, status_code_conformance
+
+from api.app import create_app
+from api.tokens import mint_staff_token
+from devstack.ports import free_port
+from domain.actors import Role
+from settings import Settings
+
+
+@pytest.fixture
+def live_api(settings: Settings) -> Iterator[tuple[str, Settings]]:
+    port = free_port()
+    app_settings = settings.model_copy(update={"form_rate_limit_per_minute": 0})
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(app_settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app_settings
+    server.should_exit = True
+    thread.join(10)
+
+
+# The document the app serves at /openapi.json; building the app connects to nothing.
+schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
+
+
+@schema.parametrize()
+@hypothesis_settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_server_errors_and_no_accepted_invalid_input(
+    case: schemathesis.Case, live_api: tuple[str, Settings]
+) -> None:
+    url, app_settings = live_api
+    token = mint_staff_token(app_settings, subject="coord-1", name="c", role=Role.COORDINATOR)
+    headers = (
+        {"Authorization": f"Bearer {token}"} if "Authorization" not in (case.headers or {}) else {}
+    )
+    case.call_and_validate(
+        base_url=url,
+        headers=headers,
+        checks=[not_a_server_error, negative_data_rejection, status_code_conformance],
+    )

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     database_pool_min: int = 1
     database_pool_max: int = 10
 
+    # CalDAV server of the specialists' calendars; `journeys dev` starts Radicale when unset.
+    caldav_url: str | None = None
+    caldav_port: int = 5232
+    caldav_username: str = "journeys"
+    caldav_password: SecretStr = SecretStr("journeys")
+
     smtp_host: str | None = None
     smtp_port: int = 1025
     smtp_username: str | None = None

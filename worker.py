@@ -18,6 +18,7 @@ from activities.messages import MessageComposer
 from activities.records import RecordsActivities
 from api.tokens import mint_patient_link
 from db.pool import create_pool
+from integrations.calendar import CalDavCalendar, CalendarClient
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
@@ -50,8 +51,22 @@ def smtp_sender(settings: Settings) -> SmtpSender:
     )
 
 
+def calendar_client(settings: Settings) -> CalendarClient | None:
+    if not settings.caldav_url:
+        return None
+    return CalDavCalendar(
+        url=settings.caldav_url,
+        username=settings.caldav_username,
+        password=settings.caldav_password.get_secret_value(),
+    )
+
+
 def build_activities(
-    *, settings: Settings, pool: asyncpg.Pool, sender: MailSender
+    *,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    sender: MailSender,
+    calendar: CalendarClient | None = None,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods of every activity class, clients handed in."""
     sender_address = parseaddr(settings.mail_from)[1]
@@ -76,7 +91,7 @@ def build_activities(
         ),
     )
     records = RecordsActivities(pool)
-    bookings = BookingActivities(pool)
+    bookings = BookingActivities(pool, calendar, settings.video_link_base)
     return [
         records.record_inquiry,
         records.record_stage,
@@ -97,6 +112,7 @@ def build_worker(
     pool: asyncpg.Pool,
     sender: MailSender,
     task_queue: str | None = None,
+    calendar: CalendarClient | None = None,
     **options: Any,
 ) -> Worker:
     """The worker of this project; `options` go to temporalio's Worker as they are."""
@@ -104,7 +120,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(settings=settings, pool=pool, sender=sender),
+        activities=build_activities(settings=settings, pool=pool, sender=sender, calendar=calendar),
         workflow_runner=workflow_runner(),
         **options,
     )
@@ -122,7 +138,13 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        worker = build_worker(client, settings=settings, pool=pool, sender=smtp_sender(settings))
+        worker = build_worker(
+            client,
+            settings=settings,
+            pool=pool,
+            sender=smtp_sender(settings),
+            calendar=calendar_client(settings),
+        )
         async with worker:
             log.info(
                 "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target

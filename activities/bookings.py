@@ -1,9 +1,9 @@
 """Consultation slots and bookings (consult, clinic visit, hotel, transfer).
 
-For now every booking is recorded in PostgreSQL, where the saga can cancel it, and partners
-are told by email (the journey sends those). Slots come from the specialists' working hours
-and their recorded bookings; calendars over CalDAV and the clinic's FHIR gateway plug in
-behind these same activities.
+Every booking is recorded in PostgreSQL, where the saga can cancel it. Consults also go into
+the specialist's CalDAV calendar (free/busy decides which slots are offered; the event's UID
+is the booking's, so a retry overwrites it). Hotel and transfer partners are told by email
+(the journey sends those).
 """
 
 from datetime import datetime, time, timedelta
@@ -15,7 +15,16 @@ from temporalio.exceptions import ApplicationError
 
 from db.bookings import BookingRepository
 from db.staff import StaffRepository
-from domain.records import Booking, BookingRequest, CancelBooking, Slot, SlotsProposed, SlotsRequest
+from domain.records import (
+    Booking,
+    BookingKind,
+    BookingRequest,
+    CancelBooking,
+    Slot,
+    SlotsProposed,
+    SlotsRequest,
+)
+from integrations.calendar import CalendarClient, ConsultEvent, specialist_calendar
 
 WORKING_HOURS = (time(9, 0), time(11, 0), time(15, 0))
 CONSULT_LENGTH = timedelta(minutes=30)
@@ -24,9 +33,10 @@ MIN_NOTICE = timedelta(days=1)
 
 
 def candidate_slots(
-    *, not_before: datetime, tz: ZoneInfo, count: int, busy: set[datetime]
+    *, not_before: datetime, tz: ZoneInfo, count: int, busy: list[tuple[datetime, datetime]]
 ) -> list[tuple[datetime, datetime]]:
-    """The first `count` free working-hour slots on weekdays, at least MIN_NOTICE ahead."""
+    """The first `count` free working-hour slots on weekdays, at least MIN_NOTICE ahead,
+    overlapping nothing in `busy`."""
     earliest = not_before + MIN_NOTICE
     day = earliest.astimezone(tz).date()
     found: list[tuple[datetime, datetime]] = []
@@ -34,8 +44,10 @@ def candidate_slots(
         if day.weekday() < 5:
             for hour in WORKING_HOURS:
                 start = datetime.combine(day, hour, tzinfo=tz)
-                if start >= earliest and start not in busy:
-                    found.append((start, start + CONSULT_LENGTH))
+                end = start + CONSULT_LENGTH
+                free = all(end <= b_start or start >= b_end for b_start, b_end in busy)
+                if start >= earliest and free:
+                    found.append((start, end))
                     if len(found) == count:
                         break
         day += timedelta(days=1)
@@ -45,8 +57,12 @@ def candidate_slots(
 class BookingActivities:
     """Books and cancels; every call is idempotent by journey and step."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, calendar: CalendarClient | None = None, video_link_base: str = ""
+    ) -> None:
         self._pool = pool
+        self._calendar = calendar
+        self._video_link_base = video_link_base.rstrip("/")
 
     @activity.defn(name="propose_consult_slots")
     async def propose_consult_slots(self, request: SlotsRequest) -> SlotsProposed:
@@ -62,7 +78,14 @@ class BookingActivities:
                 )
             tz = ZoneInfo(specialist["time_zone"])
             horizon = request.not_before + timedelta(days=60)
-            busy = set(await repo.busy(specialist["staff_id"], request.not_before, horizon))
+            busy = [
+                (start, start + CONSULT_LENGTH)
+                for start in await repo.busy(specialist["staff_id"], request.not_before, horizon)
+            ]
+            if self._calendar is not None:
+                calendar_id = specialist_calendar(specialist["staff_id"])
+                await self._calendar.ensure_calendar(calendar_id, f"Consults {calendar_id}")
+                busy += await self._calendar.busy(calendar_id, request.not_before, horizon)
             slots = [
                 Slot(
                     slot_id=f"{request.journey_id}:{request.round}:{i}",
@@ -87,11 +110,46 @@ class BookingActivities:
     @activity.defn(name="book")
     async def book(self, request: BookingRequest) -> Booking:
         async with self._pool.acquire() as conn:
-            return await BookingRepository(conn).book(
-                request, booking_id=f"{request.journey_id}:{request.step}"
+            repo = BookingRepository(conn)
+            booking = await repo.book(request, booking_id=f"{request.journey_id}:{request.step}")
+            specialist = (
+                await repo.specialist_of(request.journey_id, booking.booking_id)
+                if request.kind is BookingKind.CONSULT
+                else None
             )
+        if self._calendar is not None and specialist and not booking.cancelled:
+            await self._calendar.put_event(
+                specialist_calendar(specialist), self.consult_event(request.journey_id, booking)
+            )
+        return booking
+
+    def consult_event(self, journey_id: str, booking: Booking) -> ConsultEvent:
+        """The calendar event of a consult; ids only, the patient's name stays in the record."""
+        uid = booking_uid(booking.booking_id)
+        return ConsultEvent(
+            uid=uid,
+            start=booking.starts_at,
+            end=booking.ends_at,
+            summary=f"Teleconsultation {journey_id.split('-', 1)[0].upper()}",
+            description=f"Journey {journey_id}. Patient details are in the staff tools.",
+            video_link=f"{self._video_link_base}/{uid}",
+        )
 
     @activity.defn(name="cancel_booking")
     async def cancel_booking(self, request: CancelBooking) -> bool:
         async with self._pool.acquire() as conn:
-            return await BookingRepository(conn).cancel(request.journey_id, request.booking_id)
+            repo = BookingRepository(conn)
+            cancelled = await repo.cancel(request.journey_id, request.booking_id)
+            specialist = await repo.specialist_of(request.journey_id, request.booking_id)
+        if self._calendar is not None and specialist:
+            # Deleted even when the record was cancelled before: a retry after a crash
+            # between the two must still clear the calendar.
+            await self._calendar.delete_event(
+                specialist_calendar(specialist), booking_uid(request.booking_id)
+            )
+        return cancelled
+
+
+def booking_uid(booking_id: str) -> str:
+    """A booking's calendar UID: stable, and safe in a URL."""
+    return booking_id.replace(":", "-")

@@ -8,18 +8,26 @@ which lets mail clients and most servers drop the copy.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.bookings import booking_uid
 from activities.messages import MessageComposer
 from activities.wording import day, follow_up_label, moment, reason_text
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.staff import StaffRepository
-from domain.notifications import Audience, NotificationRequest, NotificationResult
+from domain.notifications import (
+    Audience,
+    NotificationKind,
+    NotificationRequest,
+    NotificationResult,
+)
+from integrations.calendar import ConsultEvent, invite
 from integrations.smtp import MailRejected, MailSender
 
 DOCUMENT_NAMES = {
@@ -27,6 +35,15 @@ DOCUMENT_NAMES = {
     "asia_exam": "ASIA/ISNCSCI examination",
     "discharge_summary": "Hospital discharge summary",
     "other": "Other medical records",
+}
+
+
+# Which emails carry an iCalendar part, and with which iTIP method.
+INVITE_METHODS = {
+    NotificationKind.BOOKING_CONFIRMATION: "REQUEST",
+    NotificationKind.CONSULT_REMINDER: "REQUEST",
+    NotificationKind.CONSULT_CANCELLED: "CANCEL",
+    NotificationKind.NO_SHOW_NOTICE: "CANCEL",
 }
 
 
@@ -107,6 +124,7 @@ class EmailActivities:
             if request.audience is Audience.PATIENT
             else None,
         )
+        self._attach(message, request, facts)
         try:
             await self._sender.send(message)
         except MailRejected as err:
@@ -114,6 +132,37 @@ class EmailActivities:
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         return NotificationResult(message_id=message_id)
+
+    def _attach(
+        self, message: EmailMessage, request: NotificationRequest, facts: JourneyFacts
+    ) -> None:
+        """Calendar invitations and cancellations travel with the consult emails."""
+        method = INVITE_METHODS.get(request.kind)
+        if method is None or facts.consult_at is None or facts.consult_end is None:
+            return
+        uid = booking_uid(facts.consult_booking_id)
+        event = ConsultEvent(
+            uid=uid,
+            start=facts.consult_at,
+            end=facts.consult_end,
+            summary="Video consultation with your specialist",
+            description=f"Reference {request.journey_id.split('-', 1)[0].upper()}",
+            video_link=f"{self._partners.video_link_base}/{uid}",
+        )
+        ics = invite(
+            event,
+            method=method,
+            organizer=facts.specialist_email or self._partners.coordinators,
+            attendee=facts.patient_email,
+            sequence=1 if method == "CANCEL" else 0,
+        )
+        message.add_attachment(
+            ics,
+            maintype="text",
+            subtype="calendar",
+            filename="consultation.ics",
+            params={"method": method},
+        )
 
     async def _recipient(
         self, conn: asyncpg.Connection, audience: Audience, facts: JourneyFacts

@@ -117,11 +117,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-            # FastAPI's answer to a body that is not JSON: the same 422 as every bad field.
+        if exc.status_code == 400:
+            # The framework's answer to a body it cannot parse (not JSON, broken multipart):
+            # the same 422 as every bad field, so clients handle one kind of refusal.
+            message = (
+                "the body is not valid JSON"
+                if exc.detail == "There was an error parsing the body"
+                else str(exc.detail).rstrip(".")
+            )
             return problem_response(
-                request,
-                validation_problem([{"loc": ("body",), "msg": "the body is not valid JSON"}]),
+                request, validation_problem([{"loc": ("body",), "msg": message}])
             )
         title = _TITLES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None

@@ -107,3 +107,13 @@ class BookingRepository:
             kind.value,
         )
         return row
+
+    async def specialist_of(self, journey_id: str, booking_id: str) -> str | None:
+        """The specialist whose calendar holds a consult booking."""
+        value: str | None = await self._conn.fetchval(
+            """SELECT s.specialist_id FROM bookings b JOIN consult_slots s USING (slot_id)
+                WHERE b.journey_id = $1 AND b.booking_id = $2""",
+            journey_id,
+            booking_id,
+        )
+        return value

@@ -20,6 +20,7 @@ class JourneyFacts:
     specialist_email: str = ""
     slots: list[datetime] = field(default_factory=list)
     consult_at: datetime | None = None
+    consult_end: datetime | None = None
     consult_booking_id: str = ""
     plan_price: str = ""
     plan_currency: str = ""
@@ -68,6 +69,7 @@ async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> Journ
     for b in bookings:
         if b["kind"] == "consult":
             facts.consult_at, facts.consult_booking_id = b["starts_at"], b["booking_id"]
+            facts.consult_end = b["ends_at"]
         elif b["kind"] == "clinic_visit":
             facts.visit_start, facts.visit_end = b["starts_at"], b["ends_at"]
         elif b["kind"] == "hotel":

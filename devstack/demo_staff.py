@@ -64,3 +64,7 @@ async def seed_demo_staff(database_url: str) -> int:
     finally:
         await conn.close()
     return len(DEMO_STAFF)
+
+
+def demo_specialists() -> list[str]:
+    return [staff_id for staff_id, _, _, role, _, _ in DEMO_STAFF if role == "specialist"]

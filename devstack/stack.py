@@ -21,14 +21,17 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from db.migrate import migrate_url
-from devstack.demo_staff import seed_demo_staff
+from devstack.demo_staff import demo_specialists, seed_demo_staff
 from devstack.mailbox import start_mailbox
 from devstack.ports import answers, ensure_free
 from devstack.postgres import start_postgres
 from devstack.processes import Child, spawn
+from devstack.radicale import radicale_command
 from devstack.temporal_server import dev_server_command
+from integrations.calendar import specialist_calendar
 from integrations.temporal_client import connect_temporal, ensure_search_attributes
 from settings import Settings
+from worker import calendar_client
 
 START_TIMEOUT = 60.0
 
@@ -99,6 +102,12 @@ class DevStack:
                 "local SMTP",
                 hint="stop it, or set JOURNEYS_SMTP_HOST to use that server",
             )
+        if not s.caldav_url:
+            ensure_free(
+                s.caldav_port,
+                "local CalDAV",
+                hint="stop it, or set JOURNEYS_CALDAV_URL to use that server",
+            )
         ensure_free(
             s.api_port, "the API", host=s.api_host, hint="set JOURNEYS_API_PORT to another port"
         )
@@ -156,6 +165,27 @@ class DevStack:
             self.env["JOURNEYS_SMTP_PORT"] = str(s.smtp_port)
             p.done(f"SMTP mailbox ready, messages kept in {self.state / 'mail'}", t)
 
+        if s.caldav_url:
+            t = p.step(f"using CalDAV at {s.caldav_url}")
+            caldav_url = s.caldav_url
+        else:
+            t = p.step("starting local CalDAV server (Radicale)")
+            radicale = self._spawn(
+                "CalDAV",
+                radicale_command(storage=self.state / "calendars", port=s.caldav_port),
+            )
+            await _wait_for(lambda: answers(s.caldav_port), "the CalDAV server", radicale)
+            caldav_url = f"http://127.0.0.1:{s.caldav_port}/"
+            self.env["JOURNEYS_CALDAV_URL"] = caldav_url
+        if not s.database_url:
+            calendar = calendar_client(s.model_copy(update={"caldav_url": caldav_url}))
+            assert calendar is not None
+            for staff_id in demo_specialists():
+                await calendar.ensure_calendar(
+                    specialist_calendar(staff_id), f"Consults {staff_id}"
+                )
+        p.done(f"CalDAV ready at {caldav_url}", t)
+
         t = p.step("starting the worker")
         worker = self._spawn("worker", [sys.executable, "-m", "cli", "worker"])
         await _wait_for(lambda: self._has_poller(client), "the worker", worker)
@@ -181,6 +211,7 @@ class DevStack:
             f"  Temporal gRPC     {target}\n"
             f"  PostgreSQL        {database_url}\n"
             f"  Mail              {mail}\n"
+            f"  CalDAV            {caldav_url}\n"
             f"  Logs              {self.state / 'logs'}\n"
             "Press Ctrl-C to stop."
         )

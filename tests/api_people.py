@@ -12,7 +12,7 @@ from api.routes.webhooks import sign
 from api.tokens import mint_patient_link, mint_staff_token
 from domain.actors import Role
 from settings import Settings
-from tests.helpers import read_mailbox, text_of
+from tests.helpers import eventually, read_mailbox, text_of
 
 STAFF_IDS = {
     Role.COORDINATOR: "coord-1",
@@ -34,14 +34,18 @@ def link(settings: Settings, journey_id: str, patient_id: str) -> dict[str, str]
     return {"Authorization": f"Bearer {token}"}
 
 
-def link_from_email(mail_dir: Any, journey_id: str) -> dict[str, str]:
+async def link_from_email(mail_dir: Any, journey_id: str) -> dict[str, str]:
     """The patient's link, as the patient finds it: in the last email they received."""
-    for message in reversed(read_mailbox(mail_dir)):
-        if journey_id in message["Message-ID"] and "token=" in text_of(message):
-            token = re.search(r"token=([\w.-]+)", text_of(message))
-            assert token is not None
-            return {"Authorization": f"Bearer {token.group(1)}"}
-    raise AssertionError("no email with a patient link")
+
+    async def newest_link() -> str | None:
+        for message in reversed(read_mailbox(mail_dir)):
+            if journey_id in message["Message-ID"] and "token=" in text_of(message):
+                found = re.search(r"token=([\w.-]+)", text_of(message))
+                return found.group(1) if found else None
+        return None
+
+    token = await eventually(newest_link, what="an email with a patient link")
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def clinic_event(

@@ -1,5 +1,7 @@
 """Real parts for every test: embedded PostgreSQL, Temporal's time-skipping server, SMTP."""
 
+import subprocess
+import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -17,12 +19,13 @@ from api.app import create_app
 from db.migrate import migrate_url
 from db.pool import create_pool
 from devstack.mailbox import start_mailbox
-from devstack.ports import free_port
+from devstack.ports import answers, free_port
 from devstack.postgres import EmbeddedPostgres, start_postgres
+from devstack.radicale import radicale_command
 from devstack.temporal_server import installed_command
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
-from worker import build_worker, smtp_sender
+from worker import build_worker, calendar_client, smtp_sender
 
 TEMPLATE_DB = "journeys_template"
 
@@ -112,14 +115,34 @@ def mail_dir(mailbox_server: tuple[int, Path]) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real CalDAV server (Radicale) on loopback, as `journeys dev` runs it."""
+    port = free_port()
+    process = subprocess.Popen(
+        radicale_command(storage=tmp_path_factory.mktemp("calendars"), port=port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while not answers(port):
+        assert process.poll() is None and time.monotonic() < deadline, "Radicale did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    process.terminate()
+    process.wait(10)
+
+
 @pytest.fixture
 def settings(
     database_url: str,
     temporal_env: WorkflowEnvironment,
     mailbox_server: tuple[int, Path],
+    radicale: str,
     tmp_path: Path,
 ) -> Settings:
     return Settings(
+        caldav_url=radicale,
         state_dir=tmp_path / "state",
         database_url=database_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
@@ -140,7 +163,11 @@ async def worker(
 ) -> AsyncIterator[Worker]:
     """The project's real worker (workflows and activities) on this test's task queue."""
     async with build_worker(
-        client, settings=settings, pool=pool, sender=smtp_sender(settings)
+        client,
+        settings=settings,
+        pool=pool,
+        sender=smtp_sender(settings),
+        calendar=calendar_client(settings),
     ) as running:
         yield running
 

@@ -64,7 +64,7 @@ async def test_a_whole_journey_through_the_api(
     assert reviewed.status_code == 200, reviewed.text
     await _reach(api, settings, jid, "TELECONSULT", "patient")
 
-    patient = link_from_email(mail_dir, jid)
+    patient = await link_from_email(mail_dir, jid)
     mine = (await api.get(base, headers=patient)).json()
     assert mine["action_needed"] is True and "choose a time" in mine["message"]
     assert "transitions" not in mine, "the patient sees plain words, not the staff view"

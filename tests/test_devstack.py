@@ -35,6 +35,7 @@ def _env(state: Path, ports: dict[str, int]) -> dict[str, str]:
         JOURNEYS_TEMPORAL_UI_PORT=str(ports["ui"]),
         JOURNEYS_API_PORT=str(ports["api"]),
         JOURNEYS_SMTP_PORT=str(ports["smtp"]),
+        JOURNEYS_CALDAV_PORT=str(ports["caldav"]),
     )
     return env
 
@@ -81,7 +82,7 @@ class Dev:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {name: free_port() for name in ("temporal", "ui", "api", "smtp")}
+    return {name: free_port() for name in ("temporal", "ui", "api", "smtp", "caldav")}
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ async def test_dev_stack_runs_a_journey_and_stops_cleanly(
     assert f"http://127.0.0.1:{ports['api']}/" in printed
     assert f"http://127.0.0.1:{ports['ui']}" in printed
     started = dev.started()
-    assert len(started) >= 4, "Temporal, PostgreSQL, worker and API"
+    assert len(started) >= 5, "Temporal, PostgreSQL, CalDAV, worker and API"
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['api']}") as http:
         assert (await http.get("/")).status_code == 200

@@ -1,0 +1,171 @@
+"""Specialists' calendars over CalDAV (the `caldav` client), behind a small protocol.
+
+Each specialist has one calendar, `consults-<staff id>`, under the service account. Events are
+written with PUT to a URL derived from their UID, so a retried booking overwrites rather than
+duplicates, and cancelling deletes the resource so free/busy stops counting it.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from caldav.calendarobjectresource import Event as DavEvent
+from caldav.collection import Calendar as DavCalendar
+from caldav.davclient import DAVClient
+from caldav.lib import error as caldav_error
+from icalendar import Calendar, Event, vCalAddress
+
+PRODID = "-//Patient Journeys//Consults//EN"
+
+
+@dataclass(frozen=True)
+class ConsultEvent:
+    """A teleconsultation as it appears in the specialist's calendar; no patient name."""
+
+    uid: str
+    start: datetime
+    end: datetime
+    summary: str
+    description: str
+    video_link: str
+
+
+class CalendarUnavailable(Exception):
+    """The calendar server did not answer or failed; try again later."""
+
+
+class CalendarClient(Protocol):
+    async def ensure_calendar(self, calendar_id: str, name: str) -> None: ...
+    async def busy(
+        self, calendar_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]: ...
+    async def put_event(self, calendar_id: str, event: ConsultEvent) -> None: ...
+    async def delete_event(self, calendar_id: str, uid: str) -> bool: ...
+
+
+def specialist_calendar(staff_id: str) -> str:
+    return f"consults-{staff_id}"
+
+
+def event_ics(event: ConsultEvent) -> str:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    vevent = Event()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", datetime(2000, 1, 1, tzinfo=UTC))  # stable: a retry writes the same
+    vevent.add("dtstart", event.start)
+    vevent.add("dtend", event.end)
+    vevent.add("summary", event.summary)
+    vevent.add("description", event.description)
+    vevent.add("url", event.video_link)
+    vevent.add("location", event.video_link)
+    cal.add_component(vevent)
+    return cal.to_ical().decode()
+
+
+class CalDavCalendar:
+    """CalDAV through the synchronous `caldav` client, run in worker threads."""
+
+    def __init__(self, *, url: str, username: str, password: str) -> None:
+        self._client = DAVClient(url=url, username=username, password=password)
+        self._urls: dict[str, str] = {}
+
+    def _calendar_url(self, calendar_id: str) -> str:
+        if calendar_id not in self._urls:
+            principal = self._client.principal()
+            self._urls[calendar_id] = f"{str(principal.url).rstrip('/')}/{calendar_id}/"
+        return self._urls[calendar_id]
+
+    def _calendar(self, calendar_id: str) -> DavCalendar:
+        return DavCalendar(client=self._client, url=self._calendar_url(calendar_id))
+
+    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except caldav_error.DAVError as err:
+            raise CalendarUnavailable(f"calendar server: {type(err).__name__}") from err
+        except OSError as err:
+            raise CalendarUnavailable(f"calendar server unreachable: {err}") from err
+        except Exception as err:  # the client wraps connection errors in its HTTP library's
+            if "Connection" in type(err).__name__:
+                raise CalendarUnavailable("calendar server unreachable") from err
+            raise
+
+    async def ensure_calendar(self, calendar_id: str, name: str) -> None:
+        def make() -> None:
+            try:
+                self._calendar(calendar_id).events()
+            except caldav_error.NotFoundError:
+                self._client.principal().make_calendar(name=name, cal_id=calendar_id)
+
+        await self._run(make)
+
+    async def busy(
+        self, calendar_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        def query() -> list[tuple[datetime, datetime]]:
+            found = []
+            items: list[Any] = self._calendar(calendar_id).search(  # type: ignore[assignment]
+                start=start, end=end, event=True
+            )
+            for item in items:
+                component = item.icalendar_component
+                found.append((component["dtstart"].dt, component["dtend"].dt))
+            return found
+
+        result: list[tuple[datetime, datetime]] = await self._run(query)
+        return result
+
+    async def put_event(self, calendar_id: str, event: ConsultEvent) -> None:
+        def put() -> None:
+            url = f"{self._calendar_url(calendar_id)}{event.uid}.ics"
+            DavEvent(
+                client=self._client,
+                url=url,
+                data=event_ics(event),
+                parent=self._calendar(calendar_id),
+            ).save()
+
+        await self._run(put)
+
+    async def delete_event(self, calendar_id: str, uid: str) -> bool:
+        def delete() -> bool:
+            url = f"{self._calendar_url(calendar_id)}{uid}.ics"
+            try:
+                DavEvent(client=self._client, url=url, parent=self._calendar(calendar_id)).delete()
+            except caldav_error.NotFoundError:
+                return False
+            return True
+
+        deleted: bool = await self._run(delete)
+        return deleted
+
+
+def invite(
+    event: ConsultEvent, *, method: str, organizer: str, attendee: str, sequence: int = 0
+) -> bytes:
+    """An iTIP invitation (METHOD:REQUEST) or cancellation (METHOD:CANCEL) for an email."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("method", method)
+    vevent = Event()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", datetime(2000, 1, 1, tzinfo=UTC))
+    vevent.add("sequence", sequence)
+    vevent.add("dtstart", event.start)
+    vevent.add("dtend", event.end)
+    vevent.add("summary", event.summary)
+    vevent.add("description", event.description)
+    vevent.add("url", event.video_link)
+    vevent.add("location", event.video_link)
+    vevent.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    vevent.add("organizer", vCalAddress(f"mailto:{organizer}"))
+    guest = vCalAddress(f"mailto:{attendee}")
+    guest.params["ROLE"] = "REQ-PARTICIPANT"
+    guest.params["RSVP"] = "TRUE"
+    vevent.add("attendee", guest)
+    cal.add_component(vevent)
+    return bytes(cal.to_ical())

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     medical_lead_email: str = "medical-lead@journeys.localhost"
     hotel_partner_email: str = "reservations@hotel.journeys.localhost"
     transfer_partner_email: str = "bookings@transfer.journeys.localhost"
+    # How the clinic visit is reserved: "fhir" through the clinic's FHIR R4 API, "email" by a
+    # request the clinic answers and a coordinator records, "record" in our records only.
+    clinic_mode: Literal["fhir", "email", "record"] = "email"
+    clinic_email: str = "international@clinic.journeys.localhost"
+    clinic_fhir_url: str | None = None
+    clinic_fhir_token: SecretStr | None = None
     clinic_name: str = "Partner Clinic"
     clinic_address: str = "Clinic address to be configured"
     video_link_base: str = "https://video.journeys.localhost/consult"

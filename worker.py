@@ -8,6 +8,7 @@ from email.utils import parseaddr
 from typing import Any
 
 import asyncpg
+import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -19,6 +20,8 @@ from activities.records import RecordsActivities
 from api.tokens import mint_patient_link
 from db.pool import create_pool
 from integrations.calendar import CalDavCalendar, CalendarClient
+from integrations.clinic import ClinicGateway, EmailClinicGateway
+from integrations.fhir_gateway import FhirClinicGateway
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
@@ -61,12 +64,32 @@ def calendar_client(settings: Settings) -> CalendarClient | None:
     )
 
 
+def clinic_gateway(
+    settings: Settings, http: httpx.AsyncClient | None = None
+) -> ClinicGateway | None:
+    """The clinic gateway the settings ask for; "record" keeps the visit in our records only."""
+    if settings.clinic_mode == "email":
+        return EmailClinicGateway()
+    if settings.clinic_mode == "fhir":
+        if not settings.clinic_fhir_url:
+            raise RuntimeError("JOURNEYS_CLINIC_MODE=fhir needs JOURNEYS_CLINIC_FHIR_URL")
+        return FhirClinicGateway(
+            base_url=settings.clinic_fhir_url,
+            http=http or httpx.AsyncClient(timeout=30),
+            bearer_token=settings.clinic_fhir_token.get_secret_value()
+            if settings.clinic_fhir_token
+            else None,
+        )
+    return None
+
+
 def build_activities(
     *,
     settings: Settings,
     pool: asyncpg.Pool,
     sender: MailSender,
     calendar: CalendarClient | None = None,
+    clinic: ClinicGateway | None = None,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods of every activity class, clients handed in."""
     sender_address = parseaddr(settings.mail_from)[1]
@@ -83,6 +106,7 @@ def build_activities(
             clinic_address=settings.clinic_address,
             video_link_base=settings.video_link_base,
             public_base_url=settings.public_base_url.rstrip("/"),
+            clinic_email=settings.clinic_email,
         ),
         message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
         patient_link=lambda journey_id, patient_id: (
@@ -91,7 +115,7 @@ def build_activities(
         ),
     )
     records = RecordsActivities(pool)
-    bookings = BookingActivities(pool, calendar, settings.video_link_base)
+    bookings = BookingActivities(pool, calendar, settings.video_link_base, clinic)
     return [
         records.record_inquiry,
         records.record_stage,
@@ -113,6 +137,7 @@ def build_worker(
     sender: MailSender,
     task_queue: str | None = None,
     calendar: CalendarClient | None = None,
+    clinic: ClinicGateway | None = None,
     **options: Any,
 ) -> Worker:
     """The worker of this project; `options` go to temporalio's Worker as they are."""
@@ -120,7 +145,9 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(settings=settings, pool=pool, sender=sender, calendar=calendar),
+        activities=build_activities(
+            settings=settings, pool=pool, sender=sender, calendar=calendar, clinic=clinic
+        ),
         workflow_runner=workflow_runner(),
         **options,
     )
@@ -144,6 +171,7 @@ async def run_worker(settings: Settings) -> None:
             pool=pool,
             sender=smtp_sender(settings),
             calendar=calendar_client(settings),
+            clinic=clinic_gateway(settings),
         )
         async with worker:
             log.info(

@@ -25,6 +25,7 @@ from domain.records import (
     SlotsRequest,
 )
 from integrations.calendar import CalendarClient, ConsultEvent, specialist_calendar
+from integrations.clinic import ClinicGateway, ClinicRejected, VisitRequest
 
 WORKING_HOURS = (time(9, 0), time(11, 0), time(15, 0))
 CONSULT_LENGTH = timedelta(minutes=30)
@@ -58,10 +59,15 @@ class BookingActivities:
     """Books and cancels; every call is idempotent by journey and step."""
 
     def __init__(
-        self, pool: asyncpg.Pool, calendar: CalendarClient | None = None, video_link_base: str = ""
+        self,
+        pool: asyncpg.Pool,
+        calendar: CalendarClient | None = None,
+        video_link_base: str = "",
+        clinic: ClinicGateway | None = None,
     ) -> None:
         self._pool = pool
         self._calendar = calendar
+        self._clinic = clinic
         self._video_link_base = video_link_base.rstrip("/")
 
     @activity.defn(name="propose_consult_slots")
@@ -121,7 +127,40 @@ class BookingActivities:
             await self._calendar.put_event(
                 specialist_calendar(specialist), self.consult_event(request.journey_id, booking)
             )
+        if request.kind is BookingKind.CLINIC_VISIT and self._clinic is not None:
+            booking = await self._reserve_visit(request, booking)
         return booking
+
+    async def _reserve_visit(self, request: BookingRequest, booking: Booking) -> Booking:
+        async with self._pool.acquire() as conn:
+            patient = await BookingRepository(conn).visit_patient(request.journey_id)
+        if patient is None:
+            raise ApplicationError(
+                "no patient record for this journey", type="NotFound", non_retryable=True
+            )
+        visit = VisitRequest(
+            journey_id=request.journey_id,
+            patient_id=str(patient["patient_id"]),
+            full_name=patient["full_name"],
+            email=patient["email"],
+            phone=patient["phone"],
+            country=patient["country"].strip(),
+            preferred_language=patient["preferred_language"],
+            day1_start=request.starts_at,
+            day2_end=request.ends_at,
+        )
+        assert self._clinic is not None
+        try:
+            reservation = await self._clinic.reserve_visit(visit)
+        except ClinicRejected as err:
+            async with self._pool.acquire() as conn:
+                await BookingRepository(conn).cancel(request.journey_id, booking.booking_id)
+            raise ApplicationError(str(err), type="ClinicRejected", non_retryable=True) from err
+        async with self._pool.acquire() as conn:
+            await BookingRepository(conn).set_external_ref(
+                request.journey_id, booking.booking_id, reservation.reference
+            )
+        return booking.model_copy(update={"confirm_by_hand": reservation.status == "pending"})
 
     def consult_event(self, journey_id: str, booking: Booking) -> ConsultEvent:
         """The calendar event of a consult; ids only, the patient's name stays in the record."""
@@ -141,6 +180,8 @@ class BookingActivities:
             repo = BookingRepository(conn)
             cancelled = await repo.cancel(request.journey_id, request.booking_id)
             specialist = await repo.specialist_of(request.journey_id, request.booking_id)
+        if self._clinic is not None and ":clinic-visit" in request.booking_id:
+            await self._clinic.cancel_visit(request.journey_id)
         if self._calendar is not None and specialist:
             # Deleted even when the record was cancelled before: a retry after a crash
             # between the two must still clear the calendar.

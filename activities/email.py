@@ -64,6 +64,7 @@ class Partners:
     clinic_address: str
     video_link_base: str
     public_base_url: str
+    clinic_email: str = ""
 
 
 class EmailActivities:
@@ -182,6 +183,8 @@ class EmailActivities:
                 return p.hotel, "en"
             case Audience.TRANSFER_PARTNER:
                 return p.transfer, "en"
+            case Audience.CLINIC:
+                return p.clinic_email or p.coordinators, "en"
             case _:
                 return p.coordinators, "en"
 

@@ -36,6 +36,11 @@ class CaseManagerBody(_Body):
     case_manager_id: Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 
+class ClinicConfirmationBody(_Body):
+    confirmed: bool
+    clinic_reference: Annotated[str, StringConstraints(max_length=120)] = ""
+
+
 class SlotChoiceBody(_Body):
     slot_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 

@@ -117,3 +117,22 @@ class BookingRepository:
             booking_id,
         )
         return value
+
+    async def set_external_ref(self, journey_id: str, booking_id: str, ref: str) -> None:
+        await self._conn.execute(
+            "UPDATE bookings SET external_ref = $3 WHERE journey_id = $1 AND booking_id = $2",
+            journey_id,
+            booking_id,
+            ref,
+        )
+
+    async def visit_patient(self, journey_id: str) -> asyncpg.Record | None:
+        """The patient details a clinic needs to reserve the visit."""
+        row: asyncpg.Record | None = await self._conn.fetchrow(
+            """SELECT p.patient_id, p.full_name, p.email, p.phone, p.country,
+                      p.preferred_language
+                 FROM journeys j JOIN patients p USING (patient_id)
+                WHERE j.journey_id = $1""",
+            journey_id,
+        )
+        return row

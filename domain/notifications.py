@@ -48,6 +48,9 @@ class NotificationKind(StrEnum):
     ADVERSE_EVENT_ESCALATION = "adverse_event_escalation"
     FOLLOW_UP_DUE_SPECIALIST = "follow_up_due_specialist"
     CHECKIN_MISSED = "checkin_missed"
+    CLINIC_VISIT_REQUEST = "clinic_visit_request"
+    CLINIC_VISIT_CANCELLATION = "clinic_visit_cancellation"
+    CLINIC_VISIT_PROBLEM = "clinic_visit_problem"
 
 
 class Audience(StrEnum):
@@ -60,6 +63,7 @@ class Audience(StrEnum):
     SPECIALIST = "specialist"
     HOTEL_PARTNER = "hotel_partner"
     TRANSFER_PARTNER = "transfer_partner"
+    CLINIC = "clinic"
 
 
 class NotificationRequest(BaseModel):

@@ -76,6 +76,8 @@ class Booking(BaseModel):
     ends_at: datetime
     cancelled: bool = False
     completed: bool = False
+    # The clinic confirms by hand: a coordinator records its answer through the API.
+    confirm_by_hand: bool = False
 
 
 class CancelBooking(BaseModel):

@@ -130,6 +130,13 @@ class TravelDetails(_Step):
         return self
 
 
+class ClinicConfirmation(_Step):
+    """A coordinator records the clinic's answer to a visit request sent by email."""
+
+    confirmed: bool
+    clinic_reference: Annotated[str, StringConstraints(max_length=120)] = ""
+
+
 class Admission(_Step):
     pass
 

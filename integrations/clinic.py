@@ -71,3 +71,19 @@ class ClinicGateway(Protocol):
     async def change_visit(self, request: VisitRequest) -> VisitReservation: ...
 
     async def cancel_visit(self, journey_id: str) -> None: ...
+
+
+class EmailClinicGateway:
+    """For clinics without an API: the request goes by email (the journey sends it) and a
+    coordinator records the clinic's answer, so every reservation starts `pending`."""
+
+    async def reserve_visit(self, request: VisitRequest) -> VisitReservation:
+        return VisitReservation(
+            reference=f"email:{request.journey_id}", appointment_ids=[], status="pending"
+        )
+
+    async def change_visit(self, request: VisitRequest) -> VisitReservation:
+        return await self.reserve_visit(request)
+
+    async def cancel_visit(self, journey_id: str) -> None:
+        return None

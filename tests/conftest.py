@@ -25,7 +25,7 @@ from devstack.radicale import radicale_command
 from devstack.temporal_server import installed_command
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
-from worker import build_worker, calendar_client, smtp_sender
+from worker import build_worker, calendar_client, clinic_gateway, smtp_sender
 
 TEMPLATE_DB = "journeys_template"
 
@@ -168,6 +168,7 @@ async def worker(
         pool=pool,
         sender=smtp_sender(settings),
         calendar=calendar_client(settings),
+        clinic=clinic_gateway(settings),
     ) as running:
         yield running
 

@@ -22,6 +22,7 @@ from domain.policy import JourneyPolicy
 from domain.stages import Stage, WaitingOn
 from domain.steps import (
     Admission,
+    ClinicConfirmation,
     ConsultOutcome,
     Discharge,
     FollowUpOutcome,
@@ -227,6 +228,19 @@ class JourneyDriver:
             needs_visa=needs_visa,
         )
         await self.handle.execute_update(PatientJourney.travel_details, details)
+        status = await eventually(
+            self.status,
+            until=lambda s: (
+                s.stage is Stage.TRAVEL
+                and s.waiting_on in (WaitingOn.PATIENT, WaitingOn.COORDINATOR)
+            ),
+        )
+        if status.waiting_on is WaitingOn.COORDINATOR:
+            # The clinic confirms by hand: the coordinator records its yes.
+            await self.handle.execute_update(
+                PatientJourney.clinic_confirmation,
+                ClinicConfirmation(actor=COORDINATOR, confirmed=True, clinic_reference="C-1"),
+            )
         await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
         return details
 

@@ -99,6 +99,13 @@ async def test_a_whole_journey_through_the_api(
         },
     )
     assert travel.status_code == 200, travel.text
+    await _reach(api, settings, jid, "TRAVEL", "coordinator")
+    confirmed = await api.post(
+        f"{base}/clinic/confirmation",
+        json={"confirmed": True, "clinic_reference": "CL-2291"},
+        headers=staff(settings, Role.COORDINATOR),
+    )
+    assert confirmed.status_code == 200, confirmed.text
     await _reach(api, settings, jid, "TRAVEL", "patient")
     await temporal_env.sleep(timedelta(days=31))
     await _reach(api, settings, jid, "TREATMENT", "clinic")

@@ -274,7 +274,7 @@ async def test_withdrawal_mid_travel_cancels_bookings_newest_first(
     )
     assert [r["step"] for r in order] == ["transfer", "hotel", "clinic-visit"]
     steps = j.mail_kinds()
-    assert steps[-3:] == ["cancel-transfer", "cancel-hotel", "withdrawal"]
+    assert steps[-4:] == ["cancel-transfer", "cancel-hotel", "cancel-clinic-visit", "withdrawal"]
     assert status.transitions[-1].actor_role == "coordinator"
 
 

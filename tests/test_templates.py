@@ -23,6 +23,9 @@ STAFF_KINDS = {
     NotificationKind.ADVERSE_EVENT_ESCALATION,
     NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
     NotificationKind.CHECKIN_MISSED,
+    NotificationKind.CLINIC_VISIT_REQUEST,
+    NotificationKind.CLINIC_VISIT_CANCELLATION,
+    NotificationKind.CLINIC_VISIT_PROBLEM,
 }
 CONTEXT = {
     "name": "Ana",

@@ -11,7 +11,7 @@ import asyncio
 from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.records import (
         AssessProcedure,
+        Booking,
         BookingKind,
         BookingRequest,
         CaseManagerRequest,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.follow_up import FollowUp, FollowUpInput
     from workflows.journey_state import (
         BOOKING_TIMEOUT,
+        MAX_VISIT_REQUESTS,
         RECORDS_TIMEOUT,
         VISIT_DAY_END,
         VISIT_DAY_START,
@@ -334,55 +336,61 @@ class PatientJourney(JourneySteps):
 
     async def _travel_stage(self) -> None:
         p = self._policy
-        start = workflow.now()
         assert self._plan_decision is not None
-        await self._enter(
-            Stage.TRAVEL,
-            WaitingOn.PATIENT,
-            start + p.travel_details_timeout,
-            actor=self._plan_decision.actor,
-            task="to send the travel details",
-        )
-        await self._notify("travel-details-request", NotificationKind.TRAVEL_DETAILS_REQUEST)
-        sent = await self._with_reminders(
-            lambda: self._travel is not None,
-            start,
-            p.travel_details_timeout,
-            p.travel_details_reminders,
-            self._reminder("travel-details-reminder", NotificationKind.TRAVEL_DETAILS_REMINDER),
-            "Travel details deadline",
-        )
-        if not sent:
-            raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_travel_details")
-        travel = self._travel
-        assert travel is not None
-        arrival = datetime.combine(travel.arrival_date, time(12, 0), tzinfo=UTC)
-        day1 = datetime.combine(
-            travel.arrival_date + timedelta(days=1), VISIT_DAY_START, tzinfo=UTC
-        )
-        day2_end = datetime.combine(
-            travel.arrival_date + timedelta(days=2), VISIT_DAY_END, tzinfo=UTC
-        )
-        departure = datetime.combine(travel.departure_date, time(12, 0), tzinfo=UTC)
-        self._visit_day1 = day1
-        workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
-        await self._enter(
-            Stage.TRAVEL,
-            WaitingOn.CLINIC,
-            None,
-            actor=travel.actor,
-            task="reserving the clinic visit, hotel and transfer",
-        )
-        jid = self._journey.journey_id
-        await self._book(
-            BookingRequest(
-                journey_id=jid,
-                step="clinic-visit",
-                kind=BookingKind.CLINIC_VISIT,
-                starts_at=day1,
-                ends_at=day2_end,
+        actor = self._plan_decision.actor
+        # The clinic may decline the dates it is asked for; the patient then sends new ones.
+        # The first round keeps the step names journeys always had.
+        for attempt in range(1, MAX_VISIT_REQUESTS + 1):
+            sfx = "" if attempt == 1 else f"-{attempt}"
+            start = workflow.now()
+            await self._enter(
+                Stage.TRAVEL,
+                WaitingOn.PATIENT,
+                start + p.travel_details_timeout,
+                actor=actor,
+                task="to send the travel details",
             )
-        )
+            await self._notify(
+                f"travel-details-request{sfx}", NotificationKind.TRAVEL_DETAILS_REQUEST
+            )
+            sent = await self._with_reminders(
+                lambda: self._travel is not None,
+                start,
+                p.travel_details_timeout,
+                p.travel_details_reminders,
+                self._reminder(
+                    f"travel-details-reminder{sfx}", NotificationKind.TRAVEL_DETAILS_REMINDER
+                ),
+                "Travel details deadline",
+            )
+            if not sent:
+                raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_travel_details")
+            travel = self._travel
+            assert travel is not None
+            day1 = datetime.combine(
+                travel.arrival_date + timedelta(days=1), VISIT_DAY_START, tzinfo=UTC
+            )
+            day2_end = datetime.combine(
+                travel.arrival_date + timedelta(days=2), VISIT_DAY_END, tzinfo=UTC
+            )
+            self._visit_day1 = day1
+            workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
+            await self._enter(
+                Stage.TRAVEL,
+                WaitingOn.CLINIC,
+                None,
+                actor=travel.actor,
+                task="reserving the clinic visit, hotel and transfer",
+            )
+            if await self._reserve_visit(f"clinic-visit{sfx}", day1, day2_end):
+                break
+            actor = self._clinic_confirmation.actor if self._clinic_confirmation else SYSTEM
+            self._travel = None
+        else:
+            raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_visit_dates")
+        arrival = datetime.combine(travel.arrival_date, time(12, 0), tzinfo=UTC)
+        departure = datetime.combine(travel.departure_date, time(12, 0), tzinfo=UTC)
+        jid = self._journey.journey_id
         await self._notify("visit-confirmed", NotificationKind.VISIT_CONFIRMED)
         if travel.needs_visa:
             await self._notify("visa-letter", NotificationKind.VISA_LETTER)
@@ -414,6 +422,54 @@ class PatientJourney(JourneySteps):
         await self._until(lambda: False, arrival - p.travel_reminder_before, "Travel reminder")
         await self._notify("travel-reminder", NotificationKind.TRAVEL_REMINDER)
         await self._until(lambda: False, day1, "Visit day 1")
+
+    async def _reserve_visit(self, step: str, day1: datetime, day2_end: datetime) -> bool:
+        """Reserve the two-day visit; True once the clinic holds it.
+
+        A clinic that confirms by hand gets the request by email and a coordinator records its
+        answer; a clinic API that refuses the request leaves the coordinator to arrange it.
+        """
+        request = BookingRequest(
+            journey_id=self._journey.journey_id,
+            step=step,
+            kind=BookingKind.CLINIC_VISIT,
+            starts_at=day1,
+            ends_at=day2_end,
+        )
+        visit: Booking | None
+        try:
+            visit = await self._book(request)
+        except ActivityError as err:
+            if not (isinstance(err.cause, ApplicationError) and err.cause.type == "ClinicRejected"):
+                raise
+            visit = None
+            await self._notify(
+                f"{step}-problem",
+                NotificationKind.CLINIC_VISIT_PROBLEM,
+                Audience.COORDINATORS,
+                {"reason": "clinic_rejected"},
+            )
+        if visit is not None and not visit.confirm_by_hand:
+            return True
+        if visit is not None:
+            await self._notify(
+                f"{step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC
+            )
+        self._clinic_confirmation = None
+        await self._enter(
+            Stage.TRAVEL,
+            WaitingOn.COORDINATOR,
+            None,
+            task="to record the clinic's answer to the visit request",
+        )
+        await self._until(lambda: self._clinic_confirmation is not None, None, "")
+        assert self._clinic_confirmation is not None
+        if self._clinic_confirmation.confirmed:
+            return True
+        if visit is not None:
+            visit.confirm_by_hand = False  # the clinic said no: nothing to cancel with it
+            await self._cancel(visit)
+        return False
 
     async def _treatment(self) -> None:
         p = self._policy

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.stages import Stage, WaitingOn
     from domain.steps import (
         Admission,
+        ClinicConfirmation,
         ConsultOutcome,
         Discharge,
         DocumentsReceived,
@@ -49,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
 
 RECORDS_TIMEOUT = timedelta(seconds=30)
 BOOKING_TIMEOUT = timedelta(minutes=2)
+MAX_VISIT_REQUESTS = 5
 VISIT_DAY_START = time(8, 0)
 VISIT_DAY_END = time(18, 0)
 PATIENT_SIDE = {Role.PATIENT, Role.COORDINATOR}
@@ -108,6 +110,7 @@ class JourneyState:
         self._procedure: ProcedureReported | None = None
         self._discharge: Discharge | None = None
         self._adverse_events: list[str] = []
+        self._clinic_confirmation: ClinicConfirmation | None = None
         # who made the decision that opened the next stage, for its transition record
         self._actor_of_next: Actor = SYSTEM
 
@@ -206,6 +209,8 @@ class JourneyState:
                 Audience.TRANSFER_PARTNER,
             ),
         }.get(booking.kind)
+        if booking.kind is BookingKind.CLINIC_VISIT and booking.confirm_by_hand:
+            partner = (NotificationKind.CLINIC_VISIT_CANCELLATION, Audience.CLINIC)
         if partner is not None:
             await self._notify(f"cancel-{booking.booking_id.rsplit(':', 1)[-1]}", *partner)
 

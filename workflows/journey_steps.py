@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         Admission,
         AdverseEventReported,
         CaseManagerAssignment,
+        ClinicConfirmation,
         ConsultOutcome,
         Discharge,
         DocumentsReceived,
@@ -212,6 +213,19 @@ class JourneySteps(JourneyState):
             raise refuse("the travel details have already been sent")
         if step.arrival_date <= workflow.now().date():
             raise invalid("the arrival date must be in the future")
+
+    @workflow.update
+    async def clinic_confirmation(self, step: ClinicConfirmation) -> JourneyStatus:
+        before = len(self._transitions)
+        self._clinic_confirmation = step
+        return await self._answer(before)
+
+    @clinic_confirmation.validator
+    def _check_clinic_confirmation(self, step: ClinicConfirmation) -> None:
+        require_role(step.actor.role, {Role.COORDINATOR})
+        require_stage(self._stage, Stage.TRAVEL, "the clinic's answer")
+        if self._waiting_on is not WaitingOn.COORDINATOR or self._clinic_confirmation is not None:
+            raise refuse("no visit request is waiting for the clinic's answer")
 
     @workflow.update
     async def clinic_admission(self, step: Admission) -> JourneyStatus:

@@ -15,6 +15,7 @@ from api.journey_access import ensure_journey, journey_handle, store_then_send, 
 from api.problems import Problem, ProblemError
 from api.schemas import (
     CaseManagerBody,
+    ClinicConfirmationBody,
     ConsultOutcomeBody,
     FollowUpOutcomeBody,
     PatientView,
@@ -33,6 +34,7 @@ from domain.journey import JourneyStatus
 from domain.names import follow_up_workflow_id
 from domain.steps import (
     CaseManagerAssignment,
+    ClinicConfirmation,
     ConsultOutcome,
     DocumentKind,
     DocumentsReceived,
@@ -349,6 +351,25 @@ async def _follow_up(client: Client, jid: str, update: Any, step: Any) -> Follow
             ) from None
         raise
     return result
+
+
+@router.post(
+    "/clinic/confirmation",
+    summary="Record the clinic's answer to a visit request sent by email (coordinator)",
+    responses=STEP_ERRORS,
+)
+async def clinic_confirmation(
+    journey_id: uuid.UUID,
+    body: ClinicConfirmationBody,
+    principal: PrincipalDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> Answer:
+    jid = await _prepare(pool, principal, journey_id, {Role.COORDINATOR})
+    step = ClinicConfirmation(
+        actor=principal.actor, confirmed=body.confirmed, clinic_reference=body.clinic_reference
+    )
+    return await _update(client, principal, jid, PatientJourney.clinic_confirmation, step)
 
 
 @router.post(

@@ -8,6 +8,7 @@ which lets mail clients and most servers drop the copy.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from email.message import EmailMessage
 from typing import Any
 
@@ -29,6 +30,7 @@ from domain.notifications import (
 )
 from integrations.calendar import ConsultEvent, invite
 from integrations.smtp import MailRejected, MailSender
+from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
 
 DOCUMENT_NAMES = {
     "mri": "MRI of the spine",
@@ -101,6 +103,10 @@ class EmailActivities:
             )
             if status == "sent":
                 return NotificationResult(message_id=message_id, already_sent=True)
+            # The step's first attempt dates what it sends, so a retry composes the same letter.
+            issued_on = await OutboxRepository(conn).first_attempt_date(
+                journey_id=request.journey_id, step=request.step
+            )
             facts = await load_journey_facts(conn, request.journey_id)
             if facts is None:
                 raise ApplicationError(
@@ -126,6 +132,8 @@ class EmailActivities:
             else None,
         )
         self._attach(message, request, facts)
+        if request.kind is NotificationKind.VISA_LETTER:
+            self._attach_visa_letter(message, request, facts, issued_on)
         try:
             await self._sender.send(message)
         except MailRejected as err:
@@ -133,6 +141,48 @@ class EmailActivities:
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         return NotificationResult(message_id=message_id)
+
+    def _attach_visa_letter(
+        self,
+        message: EmailMessage,
+        request: NotificationRequest,
+        facts: JourneyFacts,
+        issued_on: date,
+    ) -> None:
+        """The consulate's invitation letter, as a PDF made from the records."""
+        if facts.visit_start is None or facts.visit_end is None:
+            raise ApplicationError(
+                "the visit is not reserved yet", type="VisaLetterEarly", non_retryable=True
+            )
+        arrival = facts.arrival_date or facts.visit_start.date()
+        departure = facts.departure_date or facts.visit_end.date()
+        try:
+            pdf = render_visa_letter(
+                VisaLetter(
+                    reference=request.journey_id.split("-", 1)[0].upper(),
+                    issued_on=issued_on,
+                    clinic_name=self._partners.clinic_name,
+                    clinic_address=self._partners.clinic_address,
+                    clinic_contact=self._partners.clinic_email or self._partners.coordinators,
+                    patient_full_name=facts.patient_name,
+                    patient_country=facts.country,
+                    arrival_date=arrival,
+                    departure_date=departure,
+                    visit_day1=facts.visit_start.date(),
+                    visit_day2=facts.visit_end.date(),
+                    companions=facts.companions,
+                    language=facts.language,
+                )
+            )
+        except UnsupportedCharacters as err:
+            raise ApplicationError(
+                "the letter's font cannot print the patient's name; send the letter by hand",
+                type="VisaLetterUnsupported",
+                non_retryable=True,
+            ) from err
+        message.add_attachment(
+            pdf, maintype="application", subtype="pdf", filename="visa-invitation-letter.pdf"
+        )
 
     def _attach(
         self, message: EmailMessage, request: NotificationRequest, facts: JourneyFacts

@@ -1,7 +1,7 @@
 """What a journey's emails say, read from the records at send time (never from the workflow)."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -28,11 +28,16 @@ class JourneyFacts:
     visit_end: datetime | None = None
     stay_start: datetime | None = None
     stay_end: datetime | None = None
+    country: str = ""
+    arrival_date: date | None = None
+    departure_date: date | None = None
+    companions: int = 0
+    first_contact: datetime | None = None
 
 
 async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> JourneyFacts | None:
     row = await conn.fetchrow(
-        """SELECT p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
+        """SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
                   cm.full_name AS cm_name, cm.email AS cm_email, sp.email AS sp_email
              FROM journeys j JOIN patients p USING (patient_id)
              LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
@@ -51,6 +56,7 @@ async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> Journ
         case_manager_name=row["cm_name"] or "",
         case_manager_email=row["cm_email"] or "",
         specialist_email=row["sp_email"] or "",
+        country=row["country"].strip(),
     )
     facts.slots = [
         r["starts_at"]
@@ -74,6 +80,14 @@ async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> Journ
             facts.visit_start, facts.visit_end = b["starts_at"], b["ends_at"]
         elif b["kind"] == "hotel":
             facts.stay_start, facts.stay_end = b["starts_at"], b["ends_at"]
+    travel = await conn.fetchrow(
+        """SELECT arrival_date, departure_date, companions FROM travel_records
+            WHERE journey_id = $1 ORDER BY submitted_at DESC LIMIT 1""",
+        journey_id,
+    )
+    if travel is not None:
+        facts.arrival_date, facts.departure_date = travel["arrival_date"], travel["departure_date"]
+        facts.companions = travel["companions"]
     plan = await conn.fetchrow(
         """SELECT price, currency FROM treatment_plans WHERE journey_id = $1
             ORDER BY created_at DESC LIMIT 1""",

@@ -1,5 +1,7 @@
 """The email outbox: one row per journey step, so a step's email is sent once."""
 
+from datetime import date, datetime
+
 import asyncpg
 
 
@@ -35,3 +37,11 @@ class OutboxRepository:
             journey_id,
             step,
         )
+
+    async def first_attempt_date(self, *, journey_id: str, step: str) -> date:
+        created: datetime = await self._conn.fetchval(
+            "SELECT created_at FROM outbox WHERE journey_id = $1 AND step = $2",
+            journey_id,
+            step,
+        )
+        return created.date()

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     oidc_audience: str | None = None
     link_secret: SecretStr = SecretStr("dev-patient-link-secret-change-me-0123456789")
     link_ttl_days: int = 90
+    # Key of the audit log's hash chain; `journeys audit verify` needs the same key.
+    audit_key: SecretStr = SecretStr("dev-audit-chain-key-change-me-0123456789")
     clinic_webhook_secret: SecretStr = SecretStr("dev-clinic-webhook-secret-change-me")
     webhook_tolerance_seconds: int = 300
     form_rate_limit_per_minute: int = 10

@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api import pages
+from api.audit_trail import install_audit_trail
 from api.intake import keep_starting_unstarted
 from api.limits import BodyLimitMiddleware
 from api.problems import install_problem_handlers
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.verifier = TokenVerifier(settings)
+        app.state.audit_key = settings.audit_key.get_secret_value().encode()
         app.state.form_limiter = RateLimiter(settings.form_rate_limit_per_minute)
         app.state.pool = await create_pool(
             settings.require_database_url(),
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_bytes=settings.max_upload_bytes,
     )
     install_problem_handlers(app)
+    install_audit_trail(app)
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(inquiries.router, prefix=API_PREFIX)

@@ -34,7 +34,7 @@ def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return verifier.verify(token)
+        principal = verifier.verify(token)
     except TokenError as err:
         raise ProblemError(
             401,
@@ -42,6 +42,8 @@ def get_principal(
             str(err),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from None
+    request.state.principal = principal
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

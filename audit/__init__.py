@@ -1,0 +1,1 @@
+"""Audit tooling: history replay, and the tamper-evident audit log with its verification."""

@@ -1,0 +1,209 @@
+"""Appending to the audit log, and the row hash that chains its rows.
+
+Row n is sealed with hash_n = HMAC-SHA256(key, hash_{n-1} || canonical_json(content_n)), hex,
+where hash_0 is 64 zeros and content_n is the row's seq, at, actor, action, journey, patient,
+source and detail. Whoever can edit the table but does not hold the key cannot re-seal a row
+they changed, nor re-link the rows after one they removed or moved.
+"""
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+GENESIS_HASH = "0" * 64
+"""prev_hash of the first row."""
+
+# Anyone who can guess the key can re-seal a rewritten log; an empty key makes the HMAC a
+# plain hash that anyone can recompute.
+MIN_KEY_BYTES = 16
+
+# pg_advisory_xact_lock key that serialises appends. Any constant works, as long as nothing
+# else in the database uses it (db/migrate.py holds 724_190_001).
+APPEND_LOCK = 724_190_004
+
+
+class AuditEntry(BaseModel):
+    """The content of one audit row: everything its hash covers except prev_hash.
+
+    `detail` holds ids and codes only (never names or clinical text), as JSON objects, lists,
+    strings, integers, booleans and nulls. Floats are refused: their JSON text does not always
+    survive a trip through jsonb unchanged (1e16 comes back as 10000000000000000), and the
+    hash is over that text.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int = Field(ge=1)
+    at: AwareDatetime
+    actor_id: str
+    actor_role: str
+    action: str = Field(examples=["journey.review", "record.write:treatment_plans"])
+    journey_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+    source: str | None = Field(default=None, description="client address")
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("detail")
+    @classmethod
+    def _json_ids_and_codes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _stable_json(value, "detail")
+
+
+def _stable_json(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_stable_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"{where}: keys must be strings, not {type(k).__name__}")
+            out[k] = _stable_json(v, f"{where}.{k}")
+        return out
+    raise ValueError(
+        f"{where}: {type(value).__name__} is not allowed (ids and codes only: strings, "
+        "integers, booleans, null, lists and objects)"
+    )
+
+
+class AuditRecord(BaseModel):
+    """One stored row: its content and the two hashes that chain it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entry: AuditEntry
+    prev_hash: str
+    hash: str
+
+
+def entry_content(entry: AuditEntry) -> dict[str, Any]:
+    """The JSON-ready content a row hash covers.
+
+    Written to cope with whatever a tampered row holds (verify builds entries without
+    validation, so that it reports a changed row instead of failing on it).
+    """
+    at = entry.at
+    return {
+        "seq": entry.seq,
+        "at": (
+            at.astimezone(UTC).isoformat(timespec="microseconds")
+            if isinstance(at, datetime)
+            else at
+        ),
+        "actor_id": entry.actor_id,
+        "actor_role": entry.actor_role,
+        "action": entry.action,
+        "journey_id": None if entry.journey_id is None else str(entry.journey_id),
+        "patient_id": None if entry.patient_id is None else str(entry.patient_id),
+        "source": entry.source,
+        "detail": entry.detail,
+    }
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, ASCII only: one text for one value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def content_hash(key: bytes, prev_hash: str, content: dict[str, Any]) -> str:
+    """HMAC-SHA256(key, prev_hash || canonical_json(content)), hex.
+
+    The concatenation is unambiguous: prev_hash is hex and canonical JSON of an object
+    starts with "{".
+    """
+    message = prev_hash.encode("utf-8") + canonical_json(content).encode("ascii")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def row_hash(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
+    """The hash a row holding `entry` after a row hashed `prev_hash` must carry."""
+    return content_hash(key, prev_hash, entry_content(entry))
+
+
+def _uuid(value: str | uuid.UUID | None) -> uuid.UUID | None:
+    return None if value is None or isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def check_key(key: bytes) -> None:
+    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"the audit key must be at least {MIN_KEY_BYTES} bytes")
+
+
+class AuditLog:
+    """Appends to the audit log. Takes a connection; the caller owns the pool."""
+
+    def __init__(self, conn: asyncpg.Connection, key: bytes) -> None:
+        check_key(key)
+        self._conn = conn
+        self._key = key
+
+    async def append(
+        self,
+        *,
+        actor_id: str,
+        actor_role: str,
+        action: str,
+        journey_id: str | uuid.UUID | None = None,
+        patient_id: str | uuid.UUID | None = None,
+        source: str | None = None,
+        detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Append one row and return its seq; `at` defaults to the database's clock.
+
+        Inside a caller's transaction this is a savepoint, and the row commits or rolls back
+        with the caller's write. The append lock is then held until the caller's transaction
+        ends, so append last. Use READ COMMITTED (the default): under REPEATABLE READ the
+        snapshot can predate the lock, and the insert fails on the primary key (the chain
+        still does not fork).
+        """
+        # Validated before any SQL runs; seq and at are placeholders filled in under the lock.
+        draft = AuditEntry(
+            seq=1,
+            at=at or datetime.now(UTC),
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action=action,
+            journey_id=_uuid(journey_id),
+            patient_id=_uuid(patient_id),
+            source=source,
+            detail=detail or {},
+        )
+        async with self._conn.transaction():
+            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            # A statement of its own: its snapshot is taken after the lock is granted, so it
+            # sees the row the previous holder committed. clock_timestamp(), not now(): now()
+            # is when the caller's transaction began, which can precede the previous row.
+            last = await self._conn.fetchrow(
+                """SELECT clock_timestamp() AS now, last.seq, last.hash
+                     FROM (SELECT 1) AS one
+                     LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1)
+                          AS last ON true"""
+            )
+            seq = 1 if last["seq"] is None else last["seq"] + 1
+            prev_hash = GENESIS_HASH if last["hash"] is None else last["hash"]
+            entry = draft.model_copy(update={"seq": seq, "at": at or last["now"]})
+            await self._conn.execute(
+                """INSERT INTO audit_log (seq, at, actor_id, actor_role, action, journey_id,
+                                          patient_id, source, detail, prev_hash, hash)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11)""",
+                entry.seq,
+                entry.at,
+                entry.actor_id,
+                entry.actor_role,
+                entry.action,
+                entry.journey_id,
+                entry.patient_id,
+                entry.source,
+                canonical_json(entry.detail),
+                prev_hash,
+                row_hash(self._key, prev_hash, entry),
+            )
+        return seq

@@ -143,6 +143,8 @@ def settings(
 ) -> Settings:
     return Settings(
         caldav_url=radicale,
+        # Each test's calendars under their own account: one Radicale serves the session.
+        caldav_username=f"test-{uuid.uuid4().hex[:8]}",
         state_dir=tmp_path / "state",
         database_url=database_url,
         temporal_address=temporal_env.client.service_client.config.target_host,

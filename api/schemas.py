@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from audit.timeline import TimelineEntry
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
@@ -196,3 +197,11 @@ class DocumentInfo(BaseModel):
     size_bytes: int
     sha256: str
     uploaded_at: datetime
+
+
+class Timeline(BaseModel):
+    """A journey's account for auditors; `names` maps ids to names for clinical staff only."""
+
+    journey_id: str
+    names: dict[str, str] = Field(default_factory=dict)
+    entries: list[TimelineEntry]

@@ -148,7 +148,13 @@ async def test_a_whole_journey_through_the_api(
     roles = {t["actor_role"] for t in final["transitions"]}  # type: ignore[attr-defined]
     assert {"reviewer", "patient", "specialist", "clinic"} <= roles
     timeline = await api.get(f"{base}/timeline", headers=staff(settings, Role.AUDITOR))
-    assert timeline.status_code == 200 and timeline.json()[-1]["stage"] == "COMPLETED"
+    assert timeline.status_code == 200, timeline.text
+    account = timeline.json()
+    assert account["names"] == {}, "auditors read ids, not names"
+    assert any(e["kind"] == "stage" and "COMPLETED" in e["what"] for e in account["entries"])
+    assert "Ana" not in timeline.text
+    named = await api.get(f"{base}/timeline", headers=staff(settings, Role.CASE_MANAGER))
+    assert "Ana García" in named.json()["names"].values()
 
 
 @pytest.mark.usefixtures("staffed")

@@ -10,11 +10,19 @@ from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, TemporalDep
 from api.journey_access import ensure_journey, journey_handle, view_for
 from api.problems import Problem, ProblemError
-from api.schemas import DocumentInfo, JourneyListItem, JourneyPage, PatientSummary, PatientView
+from api.schemas import (
+    DocumentInfo,
+    JourneyListItem,
+    JourneyPage,
+    PatientSummary,
+    PatientView,
+    Timeline,
+)
+from audit.timeline import actor_names, timeline_for
 from db.documents import DocumentRepository
 from db.journey_queries import JourneyFilter, JourneyQueries
 from domain.actors import Role
-from domain.journey import JourneyStatus, StageTransition
+from domain.journey import JourneyStatus
 from domain.records import Slot
 from domain.stages import Stage, WaitingOn
 from workflows.journey import PatientJourney
@@ -127,17 +135,22 @@ async def read_patient(
 
 @router.get(
     "/{journey_id}/timeline",
-    summary="Every stage change with its time and actor (staff)",
+    summary="The journey's account from its histories: stages, steps and actors, emails, "
+    "bookings, timers and escalations, oldest first (staff; names for clinical staff only)",
     responses=ERRORS,
 )
 async def read_timeline(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
-) -> list[StageTransition]:
+) -> Timeline:
     jid = str(journey_id)
     authorize(principal, jid, STAFF)
     await ensure_journey(pool, jid)
-    status = await journey_handle(client, jid).query(PatientJourney.status)
-    return status.transitions
+    entries = await timeline_for(client, jid)
+    names: dict[str, str] = {}
+    if principal.actor.role in SEES_PATIENT:
+        async with pool.acquire() as conn:
+            names = await actor_names(conn, jid, entries)
+    return Timeline(journey_id=jid, names=names, entries=entries)
 
 
 @router.get(

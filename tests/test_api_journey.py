@@ -116,8 +116,13 @@ async def test_a_whole_journey_through_the_api(
         ("discharge", {}),
     ]
     for kind, payload in payloads:
-        delivered = await clinic_event(api, settings, jid, kind, **payload)
+        event_id = str(uuid.uuid4())
+        delivered = await clinic_event(api, settings, jid, kind, event_id=event_id, **payload)
         assert delivered.status_code == 200, delivered.text
+        assert delivered.json() == {"event_id": event_id, "duplicate": False}
+        # The clinic's retry of the same delivery changes nothing.
+        again = await clinic_event(api, settings, jid, kind, event_id=event_id, **payload)
+        assert again.status_code == 200 and again.json()["duplicate"] is True
     await _reach(api, settings, jid, "FOLLOW_UP")
 
     specialist = staff(settings, Role.SPECIALIST)

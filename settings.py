@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = 30.0
+    smtp_ca_file: str | None = None
     mail_from: str = "Patient Journeys <journeys@journeys.localhost>"
     staff_notify_email: str = "coordinators@journeys.localhost"
     medical_lead_email: str = "medical-lead@journeys.localhost"

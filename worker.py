@@ -51,6 +51,7 @@ def smtp_sender(settings: Settings) -> SmtpSender:
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         security=settings.smtp_security,
         timeout=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
     )
 
 

@@ -26,6 +26,7 @@ class SmtpSender:
         password: str | None = None,
         security: Literal["none", "starttls", "tls"] = "none",
         timeout: float = 30.0,
+        ca_file: str | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -33,6 +34,8 @@ class SmtpSender:
         self._password = password
         self._security = security
         self._timeout = timeout
+        # A private CA (a relay with an internal certificate); None trusts the system's CAs.
+        self._ca_file = ca_file
 
     async def send(self, message: EmailMessage) -> None:
         try:
@@ -45,6 +48,7 @@ class SmtpSender:
                 use_tls=self._security == "tls",
                 start_tls=self._security == "starttls",
                 timeout=self._timeout,
+                cert_bundle=self._ca_file,
             )
         except aiosmtplib.SMTPRecipientsRefused as err:
             if all(r.code >= 500 for r in err.recipients):

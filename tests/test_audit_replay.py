@@ -12,14 +12,12 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from audit.replay import (
@@ -30,7 +28,7 @@ from audit.replay import (
     replay_histories,
 )
 from devstack.temporal_server import installed_command
-from domain.names import SEARCH_ATTRIBUTES, journey_workflow_id
+from domain.names import journey_workflow_id
 from domain.stages import Stage, WaitingOn
 from domain.steps import RejectionReason, ReviewDecision, ReviewOutcome
 from settings import Settings
@@ -192,21 +190,6 @@ def test_the_cli_fails_a_history_the_code_disagrees_with(tmp_path: Path) -> None
 
 
 # ------------------------------------------------------------------- the real dev server
-@pytest.fixture
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    path = installed_command("temporal")
-    assert path, "the temporal CLI is missing: `make test` installs it"
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=path,
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[
-            arg
-            for name, kind in SEARCH_ATTRIBUTES.items()
-            for arg in ("--search-attribute", f"{name}={kind}")
-        ],
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.mark.e2e

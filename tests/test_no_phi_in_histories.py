@@ -9,10 +9,10 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
 
+from audit.timeline import journey_histories
 from domain.stages import Stage
 from settings import Settings
 from tests.helpers import read_mailbox, text_of
-from tests.histories import journey_histories
 from tests.journeys import JourneyDriver, seed_staff
 
 pytestmark = pytest.mark.usefixtures("worker")

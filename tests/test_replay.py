@@ -21,10 +21,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from audit.timeline import journey_histories
 from domain.stages import Stage
 from domain.steps import NoShow, Withdrawal
 from settings import Settings
-from tests.histories import journey_histories
 from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver, seed_staff
 from worker import WORKFLOWS, workflow_runner
 from workflows.journey import PatientJourney

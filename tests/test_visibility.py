@@ -5,17 +5,14 @@ Visibility queries need the real dev server (the time-skipping one has no list A
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from devstack.temporal_server import installed_command
-from domain.names import SEARCH_ATTRIBUTES, journey_workflow_id
+from domain.names import journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage, WaitingOn
 from settings import Settings
@@ -26,23 +23,6 @@ from worker import build_worker, smtp_sender
 pytestmark = pytest.mark.e2e
 
 OVERDUE_REVIEW = "WaitingOn='reviewer' AND NextDeadline < '{now}'"
-
-
-@pytest.fixture
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    path = installed_command("temporal")
-    assert path, "the temporal CLI is missing: `make test` installs it"
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=path,
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[
-            arg
-            for name, kind in SEARCH_ATTRIBUTES.items()
-            for arg in ("--search-attribute", f"{name}={kind}")
-        ],
-    )
-    yield env
-    await env.shutdown()
 
 
 async def test_overdue_review_query_lists_exactly_the_overdue_journeys(

@@ -3,6 +3,7 @@ when, from where. Reads count too: an auditor of health data asks who looked, no
 changed."""
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -50,8 +51,6 @@ def _template(path: str, params: dict[str, object]) -> str:
 
 
 def _is_uuid(value: object) -> bool:
-    import uuid
-
     try:
         uuid.UUID(str(value))
     except ValueError:

@@ -92,22 +92,6 @@ class BookingRepository:
         )
         return status is not None
 
-    async def active(self, journey_id: str) -> list[asyncpg.Record]:
-        return await self._conn.fetch(
-            """SELECT * FROM bookings WHERE journey_id = $1 AND status = 'active'
-                ORDER BY booked_at""",
-            journey_id,
-        )
-
-    async def latest(self, journey_id: str, kind: BookingKind) -> asyncpg.Record | None:
-        row: asyncpg.Record | None = await self._conn.fetchrow(
-            """SELECT * FROM bookings WHERE journey_id = $1 AND kind = $2
-                ORDER BY booked_at DESC LIMIT 1""",
-            journey_id,
-            kind.value,
-        )
-        return row
-
     async def specialist_of(self, journey_id: str, booking_id: str) -> str | None:
         """The specialist whose calendar holds a consult booking."""
         value: str | None = await self._conn.fetchval(

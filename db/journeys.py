@@ -1,19 +1,8 @@
 """Journey records the workflow's activities read and write."""
 
-from dataclasses import dataclass
-
 import asyncpg
 
 from domain.records import StageChange
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Who an email to the patient goes to. Read here, never passed through a workflow."""
-
-    full_name: str
-    email: str
-    language: str
 
 
 class JourneyRepository:
@@ -70,14 +59,3 @@ class JourneyRepository:
                 change.seq,
             )
             return True
-
-    async def patient_recipient(self, journey_id: str) -> Recipient | None:
-        row = await self._conn.fetchrow(
-            """SELECT p.full_name, p.email, p.preferred_language
-                 FROM journeys j JOIN patients p USING (patient_id)
-                WHERE j.journey_id = $1""",
-            journey_id,
-        )
-        if row is None:
-            return None
-        return Recipient(row["full_name"], row["email"], row["preferred_language"])

@@ -20,6 +20,10 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+# Benchmarks against bare Temporal: about 15 minutes on 2 cores; rewrites bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --size full --out bench/RESULTS.md
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

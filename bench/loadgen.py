@@ -1,0 +1,97 @@
+"""A minimal HTTP/1.1 keep-alive client for the intake's load.
+
+httpx spends about as much CPU per request as the API's own intake work, on the same two
+cores; the raw-start baseline's client is the SDK's Rust core, which costs almost nothing.
+This client does what the benchmark needs and little else: POST a JSON body on a kept-open
+connection and read a response with a Content-Length.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Connection:
+    host: str
+    port: int
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+
+    async def post_json(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = [
+            f"POST {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+        ]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split(b" ", 2)[1])
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value.strip())
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        data = await self.reader.readexactly(length) if length else b""
+        if close:
+            await self.close()
+        return status, data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+@dataclass
+class Pool:
+    """`size` connections, each used by one request at a time."""
+
+    host: str
+    port: int
+    size: int
+    _free: asyncio.Queue[Connection] = field(default_factory=asyncio.Queue)
+
+    def __post_init__(self) -> None:
+        for _ in range(self.size):
+            self._free.put_nowait(Connection(self.host, self.port))
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        conn = await self._free.get()
+        try:
+            yield conn
+        except BaseException:
+            await conn.close()
+            raise
+        finally:
+            self._free.put_nowait(conn)
+
+    async def post_json(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        async with self.connection() as conn:
+            return await conn.post_json(path, body, headers)
+
+    async def close(self) -> None:
+        while not self._free.empty():
+            await self._free.get_nowait().close()

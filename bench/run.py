@@ -1,0 +1,343 @@
+"""Run every benchmark and write the report.
+
+    python -m bench.run                       # full size, writes bench/RESULTS.md (make bench)
+    python -m bench.run --size tiny --out /tmp/RESULTS.md   # a handful of items (the test)
+
+Everything is real and local, in a temporary folder removed at the end: embedded PostgreSQL,
+the Temporal dev server, the SMTP mailbox, Radicale, the API and the workers as processes.
+"""
+
+import argparse
+import asyncio
+import dataclasses
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+
+from bench.measure import (
+    BASELINE_REPLAY,
+    SIZES,
+    WORKER_OPTIONS,
+    Size,
+    fetch_runs,
+    measure_intake,
+    measure_memory,
+    measure_orchestration,
+    measure_replay,
+    measure_startup,
+    stats_of,
+    write_corpora,
+)
+from bench.report import Knob, Results, machine, now, render
+from bench.stack import ROOT, BenchStack, ServerVariant
+
+DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
+ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
+COMMITTED_CORPUS = ROOT / "tests" / "histories"
+SECTIONS = ("intake", "orchestration", "memory", "startup", "knobs")
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _postgres_version(stack: BenchStack) -> str:
+    conn = await asyncpg.connect(stack.pg_uri)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+async def _knobs(
+    stack: BenchStack, size: Size, results: Results, say: Callable[[str], None]
+) -> None:
+    """Each setting turned back to its default, one at a time, at a smaller size."""
+    o, r = results.orchestration, results
+    assert o is not None and stack.temporal is not None
+    say("  settings: the sandbox and the sticky cache (memory)")
+    assert r.memory is not None
+    variants = [
+        ("plain", "the project's pass-through list (`domain`, pydantic) dropped"),
+        ("workflows", "`workflows` passed through as well (no per-run re-import)"),
+        ("none", "no sandbox (`UnsandboxedWorkflowRunner`)"),
+    ]
+    for sandbox, what in variants:
+        variant = await measure_memory(
+            stack,
+            waiting=size.knob_waiting,
+            plan=o.plan,
+            options=WORKER_OPTIONS,
+            sandbox=sandbox,
+            baseline=False,
+            say=say,
+        )
+        r.knobs.append(
+            Knob(
+                "workflow sandbox: project runner, against " + what,
+                "worker KiB per waiting journey",
+                r.memory.journey_kib,
+                variant.journey_kib,
+                "KiB",
+                f"variant measured with {size.knob_waiting} journeys",
+            )
+        )
+    bounded = await measure_memory(
+        stack,
+        waiting=size.waiting,
+        plan=o.plan,
+        options=dict(WORKER_OPTIONS, max_cached_workflows=size.knob_cache),
+        baseline=False,
+        say=say,
+    )
+    r.knobs.append(
+        Knob(
+            f"sticky cache of {WORKER_OPTIONS['max_cached_workflows']} (all cached), against "
+            f"{size.knob_cache}",
+            "worker KiB per waiting journey",
+            r.memory.journey_kib,
+            bounded.journey_kib,
+            "KiB",
+            f"{size.waiting} journeys; an evicted journey replays its history when a person "
+            "next acts on it",
+        )
+    )
+    journeys = next(c for c in r.replay if c.name == "journeys")
+    folder = stack.root.parent / "corpus-journeys"
+    plain_replay = await measure_replay("journeys", folder, repeats=1, runner="plain")
+    r.knobs.append(
+        Knob(
+            "workflow sandbox: project runner, against the plain sandbox",
+            "replay, histories per second",
+            journeys.rate,
+            plain_replay.rate,
+            "/s",
+        )
+    )
+
+    say("  settings: sticky cache and the server's timer shift (orchestration)")
+    n = size.knob_journeys
+    calibration = (o.calibration, o.plan)
+    cached = await measure_orchestration(
+        stack, journeys=n, repeats=1, options=WORKER_OPTIONS, calibration=calibration, say=say
+    )
+    uncached = await measure_orchestration(
+        stack,
+        journeys=n,
+        repeats=1,
+        options=dict(WORKER_OPTIONS, max_cached_workflows=0),
+        calibration=calibration,
+        say=say,
+    )
+    for kind in ("journeys", "baselines"):
+        r.knobs.append(
+            Knob(
+                "sticky cache (`max_cached_workflows`)",
+                f"orchestration, {kind} per second ({n} at once)",
+                getattr(cached, kind)[0].rate,
+                getattr(uncached, kind)[0].rate,
+                "/s",
+                "without it every workflow task replays the whole history",
+            )
+        )
+    slow = await stack.start_temporal(ServerVariant(fast_timers=False), name="temporal-slow")
+    try:
+        slow_run = await measure_orchestration(
+            stack,
+            journeys=n,
+            repeats=1,
+            options=WORKER_OPTIONS,
+            server=slow,
+            calibration=calibration,
+            say=say,
+        )
+    finally:
+        slow.child.stop()
+    for kind in ("journeys", "baselines"):
+        r.knobs.append(
+            Knob(
+                "server `history.timerProcessorMaxTimeShift=10ms` (default 1 s)",
+                f"orchestration, {kind} per second ({n} at once)",
+                getattr(cached, kind)[0].rate,
+                getattr(slow_run, kind)[0].rate,
+                "/s",
+                "only matters for the clock moves: the default delays each skip by about 1 s",
+            )
+        )
+
+    say("  settings: SQLite WAL (intake)")
+    intake = results.intake
+    assert intake is not None
+    no_wal = await stack.start_temporal(ServerVariant(wal=False), name="temporal-nowal")
+    try:
+        plain_intake = await measure_intake(
+            stack,
+            count=size.knob_intake,
+            concurrency=size.intake_concurrency,
+            repeats=1,
+            server=no_wal,
+            diagnose=False,
+            say=say,
+        )
+    finally:
+        no_wal.child.stop()
+    with_wal = await measure_intake(
+        stack,
+        count=size.knob_intake,
+        concurrency=size.intake_concurrency,
+        repeats=1,
+        diagnose=False,
+        say=say,
+    )
+    for kind in ("api", "raw"):
+        r.knobs.append(
+            Knob(
+                "SQLite `journal_mode=wal`, `synchronous=normal`",
+                "intake, "
+                + ("journey submissions" if kind == "api" else "raw starts")
+                + " per second",
+                getattr(with_wal, kind)[0].rate,
+                getattr(plain_intake, kind)[0].rate,
+                "/s",
+                f"{size.knob_intake} at a time {size.intake_concurrency}; rollback journal "
+                "and synchronous=full without it",
+            )
+        )
+
+
+async def run(
+    size: Size, out: Path, sections: set[str], keep: bool, profile: Path | None = None
+) -> Results:
+    # SIGTERM (a CI timeout, `kill`) cancels like Ctrl-C does, so every process is stopped.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    started = time.monotonic()
+    results = Results(size=size, started=now(), worker_options=dict(WORKER_OPTIONS))
+    root = Path(tempfile.mkdtemp(prefix="journeys-bench-"))
+    _say(f"bench ({size.name}): working in {root}")
+    stack = BenchStack(root / "stack", say=_say, profile_dir=profile)
+    try:
+        _say("starting PostgreSQL, the mailbox, Radicale and the Temporal dev server")
+        await stack.start()
+        results.machine = machine(await _postgres_version(stack))
+        if "intake" in sections:
+            _say("1. intake")
+            results.intake = await measure_intake(
+                stack,
+                count=size.intake_count,
+                concurrency=size.intake_concurrency,
+                repeats=size.repeats,
+                say=_say,
+            )
+        if sections & {"orchestration", "memory", "knobs"}:
+            _say("2. orchestration")
+            o = await measure_orchestration(
+                stack,
+                journeys=size.journeys,
+                repeats=size.repeats,
+                options=WORKER_OPTIONS,
+                say=_say,
+            )
+            results.orchestration = o
+            assert stack.temporal is not None
+            client = stack.temporal.client
+            _say("3. history economy")
+            journey_runs = await fetch_runs(client, o.journey_ids)
+            baseline_runs = await fetch_runs(client, o.baseline_ids)
+            results.journey_stats = stats_of(journey_runs)
+            results.baseline_stats = stats_of(baseline_runs)
+            _say("4. replay")
+            jdir, bdir = write_corpora(journey_runs, baseline_runs, root)
+            results.replay.append(await measure_replay("journeys", jdir, repeats=size.repeats))
+            results.replay.append(
+                await measure_replay(
+                    "baselines", bdir, repeats=size.repeats, workflows=BASELINE_REPLAY
+                )
+            )
+            results.replay.append(
+                await measure_replay(
+                    "tests/histories (committed)", COMMITTED_CORPUS, repeats=size.repeats
+                )
+            )
+            if "memory" in sections:
+                _say("5. memory")
+                results.memory = await measure_memory(
+                    stack, waiting=size.waiting, plan=o.plan, options=WORKER_OPTIONS, say=_say
+                )
+            if "knobs" in sections and size.knobs and results.memory and results.intake:
+                _say("settings that mattered")
+                await _knobs(stack, size, results, _say)
+    finally:
+        _say("stopping the stack")
+        stack.stop()
+    if "startup" in sections:
+        _say("6. start-up")
+        results.startup = await measure_startup(
+            root / "startup", repeats=size.startup_repeats, say=_say
+        )
+    results.seconds = time.monotonic() - started
+    if keep:
+        _say(f"kept {root}")
+    else:
+        await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description="Benchmarks of a journey against bare Temporal."
+    )
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"where to write the report (default {DEFAULT_OUT.relative_to(ROOT)} for the full "
+        "size; the tiny size needs --out)",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run, of {', '.join(SECTIONS)}",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the API and the workers under cProfile, writing .prof files to this folder "
+        "(the figures then include the profiler's overhead)",
+    )
+    for name in ("repeats", "journeys", "waiting", "intake-count"):
+        parser.add_argument(f"--{name}", type=int, help="override the size's figure")
+    args = parser.parse_args(argv)
+    if args.out is None and args.size != "full":
+        parser.error("--out is required for sizes other than full (RESULTS.md is the full run's)")
+    sections = {s.strip() for s in args.only.split(",") if s.strip()}
+    if unknown := sections - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    out = args.out or DEFAULT_OUT
+    size = SIZES[args.size]
+    overrides = {
+        field: getattr(args, field)
+        for field in ("repeats", "journeys", "waiting", "intake_count")
+        if getattr(args, field) is not None
+    }
+    if overrides:
+        size = dataclasses.replace(size, name=f"{size.name} (with {overrides})", **overrides)
+    results = asyncio.run(run(size, out, sections, args.keep, args.profile))
+    if ANALYSIS.is_file():
+        results.notes.append(f"The analysis of these figures is in `{ANALYSIS.relative_to(ROOT)}`.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(results))
+    _say(f"wrote {out} ({results.seconds / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

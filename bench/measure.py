@@ -82,10 +82,10 @@ SIZES = {
         waiting=1000,
         startup_repeats=3,
         knobs=True,
-        knob_journeys=12,
+        knob_journeys=8,
         knob_waiting=200,
         knob_intake=300,
-        knob_cache=200,
+        knob_cache=50,
     ),
 }
 
@@ -380,6 +380,7 @@ async def measure_orchestration(
     options: dict[str, Any],
     server: TemporalServer | None = None,
     calibration: tuple[DriveResult, BaselinePlan] | None = None,
+    baselines: bool = True,
     say: Callable[[str], None] = print,
 ) -> OrchestrationResult:
     """N journeys from inquiry to COMPLETED through the API, against N baselines driven by
@@ -402,12 +403,14 @@ async def measure_orchestration(
         else:
             first, plan = calibration
             await asyncio.wait_for(o.actors().run(), DRIVE_TIMEOUT)
-        await asyncio.wait_for(o.baseline(plan, first.script), DRIVE_TIMEOUT)
+        if baselines:
+            await asyncio.wait_for(o.baseline(plan, first.script), DRIVE_TIMEOUT)
         say(f"    calibration journey: {first.seconds:.1f} s, {len(first.script)} actions")
         journey_bursts, baseline_bursts = [], []
         journey_ids, baseline_ids, requests, polls = [], [], [], []
         for r in range(repeats):
-            for kind in ("journey", "baseline") if r % 2 == 0 else ("baseline", "journey"):
+            kinds = ("journey", "baseline") if r % 2 == 0 else ("baseline", "journey")
+            for kind in kinds if baselines else ("journey",):
                 if kind == "journey":
                     burst, done = await _all(journeys, lambda: o.actors().run(), meter)
                     journey_bursts.append(burst)

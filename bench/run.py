@@ -35,7 +35,7 @@ from bench.measure import (
     write_corpora,
 )
 from bench.report import Knob, Results, machine, now, render
-from bench.stack import ROOT, BenchStack, ServerVariant
+from bench.stack import ROOT, BenchStack, ServerVariant, TemporalServer
 
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
@@ -62,50 +62,49 @@ async def _knobs(
     o, r = results.orchestration, results
     assert o is not None and stack.temporal is not None
     say("  settings: the sandbox and the sticky cache (memory)")
-    assert r.memory is not None
-    variants = [
-        ("plain", "the project's pass-through list (`domain`, pydantic) dropped"),
-        ("workflows", "`workflows` passed through as well (no per-run re-import)"),
-        ("none", "no sandbox (`UnsandboxedWorkflowRunner`)"),
-    ]
-    for sandbox, what in variants:
-        variant = await measure_memory(
+    n = size.knob_waiting
+
+    async def memory(sandbox: str = "passthrough", cache: int | None = None) -> float:
+        options = dict(WORKER_OPTIONS)
+        if cache is not None:
+            options["max_cached_workflows"] = cache
+        result = await measure_memory(
             stack,
-            waiting=size.knob_waiting,
+            waiting=n,
             plan=o.plan,
-            options=WORKER_OPTIONS,
+            options=options,
             sandbox=sandbox,
             baseline=False,
             say=say,
         )
+        return result.journey_kib
+
+    reference = await memory()
+    note = f"{n} journeys waiting on the reviewer, all cached, project runner otherwise"
+    for sandbox, what in [
+        ("plain", "the SDK's default sandbox (the project's pass-through list dropped)"),
+        ("workflows", "`workflows` passed through as well (imported once, not per run)"),
+        ("none", "no sandbox (`UnsandboxedWorkflowRunner`)"),
+    ]:
         r.knobs.append(
             Knob(
-                "workflow sandbox: project runner, against " + what,
+                "workflow sandbox: the project's runner, against " + what,
                 "worker KiB per waiting journey",
-                r.memory.journey_kib,
-                variant.journey_kib,
+                reference,
+                await memory(sandbox=sandbox),
                 "KiB",
-                f"variant measured with {size.knob_waiting} journeys",
+                note,
             )
         )
-    bounded = await measure_memory(
-        stack,
-        waiting=size.waiting,
-        plan=o.plan,
-        options=dict(WORKER_OPTIONS, max_cached_workflows=size.knob_cache),
-        baseline=False,
-        say=say,
-    )
     r.knobs.append(
         Knob(
-            f"sticky cache of {WORKER_OPTIONS['max_cached_workflows']} (all cached), against "
-            f"{size.knob_cache}",
+            f"sticky cache: every run cached, against `max_cached_workflows={size.knob_cache}`",
             "worker KiB per waiting journey",
-            r.memory.journey_kib,
-            bounded.journey_kib,
+            reference,
+            await memory(cache=size.knob_cache),
             "KiB",
-            f"{size.waiting} journeys; an evicted journey replays its history when a person "
-            "next acts on it",
+            f"{n} journeys waiting; an evicted journey is replayed from its history when a "
+            "person next acts on it",
         )
     )
     journeys = next(c for c in r.replay if c.name == "journeys")
@@ -121,55 +120,53 @@ async def _knobs(
         )
     )
 
-    say("  settings: sticky cache and the server's timer shift (orchestration)")
-    n = size.knob_journeys
+    say("  settings: sticky cache and the server's timer queue (orchestration, journeys only)")
+    j = size.knob_journeys
     calibration = (o.calibration, o.plan)
-    cached = await measure_orchestration(
-        stack, journeys=n, repeats=1, options=WORKER_OPTIONS, calibration=calibration, say=say
-    )
-    uncached = await measure_orchestration(
-        stack,
-        journeys=n,
-        repeats=1,
-        options=dict(WORKER_OPTIONS, max_cached_workflows=0),
-        calibration=calibration,
-        say=say,
-    )
-    for kind in ("journeys", "baselines"):
-        r.knobs.append(
-            Knob(
-                "sticky cache (`max_cached_workflows`)",
-                f"orchestration, {kind} per second ({n} at once)",
-                getattr(cached, kind)[0].rate,
-                getattr(uncached, kind)[0].rate,
-                "/s",
-                "without it every workflow task replays the whole history",
-            )
-        )
-    slow = await stack.start_temporal(ServerVariant(fast_timers=False), name="temporal-slow")
-    try:
-        slow_run = await measure_orchestration(
+
+    async def orchestration(
+        options: dict[str, object], server: TemporalServer | None = None
+    ) -> float:
+        result = await measure_orchestration(
             stack,
-            journeys=n,
+            journeys=j,
             repeats=1,
-            options=WORKER_OPTIONS,
-            server=slow,
+            options=options,
+            server=server,
             calibration=calibration,
+            baselines=False,
             say=say,
         )
+        return result.journeys[0].rate
+
+    reference = await orchestration(WORKER_OPTIONS)
+    r.knobs.append(
+        Knob(
+            f"sticky cache: {WORKER_OPTIONS['max_cached_workflows']}, against "
+            "`max_cached_workflows=0`",
+            f"orchestration, journeys per second ({j} at once)",
+            reference,
+            await orchestration(dict(WORKER_OPTIONS, max_cached_workflows=0)),
+            "/s",
+            "without it every workflow task replays the run's whole history",
+        )
+    )
+    slow = await stack.start_temporal(ServerVariant(fast_timers=False), name="temporal-slow")
+    try:
+        slow_rate = await orchestration(WORKER_OPTIONS, server=slow)
     finally:
         slow.child.stop()
-    for kind in ("journeys", "baselines"):
-        r.knobs.append(
-            Knob(
-                "server `history.timerProcessorMaxTimeShift=10ms` (default 1 s)",
-                f"orchestration, {kind} per second ({n} at once)",
-                getattr(cached, kind)[0].rate,
-                getattr(slow_run, kind)[0].rate,
-                "/s",
-                "only matters for the clock moves: the default delays each skip by about 1 s",
-            )
+    r.knobs.append(
+        Knob(
+            "server timer queue: `timerProcessorMaxTimeShift=10ms`, `timerProcessorMaxPollRPS="
+            "10000`, against the defaults (1 s, 20 a second)",
+            f"orchestration, journeys per second ({j} at once)",
+            reference,
+            slow_rate,
+            "/s",
+            "matters only to the clock moves: each skip is a timer task",
         )
+    )
 
     say("  settings: SQLite WAL (intake)")
     intake = results.intake
@@ -205,8 +202,8 @@ async def _knobs(
                 getattr(with_wal, kind)[0].rate,
                 getattr(plain_intake, kind)[0].rate,
                 "/s",
-                f"{size.knob_intake} at a time {size.intake_concurrency}; rollback journal "
-                "and synchronous=full without it",
+                f"{size.knob_intake} submissions, {size.intake_concurrency} at a time; "
+                "SQLite's rollback journal and synchronous=full without it",
             )
         )
 
@@ -254,7 +251,10 @@ async def run(
             results.journey_stats = stats_of(journey_runs)
             results.baseline_stats = stats_of(baseline_runs)
             _say("4. replay")
-            jdir, bdir = write_corpora(journey_runs, baseline_runs, root)
+            # The replay corpus is the last repeat's journeys and baselines.
+            jdir, bdir = write_corpora(
+                journey_runs[-size.journeys :], baseline_runs[-size.journeys :], root
+            )
             results.replay.append(await measure_replay("journeys", jdir, repeats=size.repeats))
             results.replay.append(
                 await measure_replay(

@@ -165,12 +165,13 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    sender = smtp_sender(settings)
     try:
         worker = build_worker(
             client,
             settings=settings,
             pool=pool,
-            sender=smtp_sender(settings),
+            sender=sender,
             calendar=calendar_client(settings),
             clinic=clinic_gateway(settings),
         )
@@ -180,6 +181,7 @@ async def run_worker(settings: Settings) -> None:
             )
             await stop.wait()
     finally:
+        await sender.close()
         await pool.close()
 
 

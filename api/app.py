@@ -16,6 +16,7 @@ from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
 from api.routes import health, inquiries, journeys, steps, webhooks
 from api.tokens import TokenVerifier
+from audit.log import AuditWriter
 from db.pool import create_pool
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
+        app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
         app.state.temporal = await connect_temporal(
             settings.temporal_target, settings.temporal_namespace, lazy=True

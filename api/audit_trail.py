@@ -4,43 +4,73 @@ changed."""
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.tokens import Principal
-from audit.log import AuditLog
 
 log = logging.getLogger(__name__)
 AUDITED_PREFIX = "/api/v1/"
 
 
 def install_audit_trail(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def audit_trail(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith(AUDITED_PREFIX):
-            return response
-        principal: Principal | None = getattr(request.state, "principal", None)
-        params = request.scope.get("path_params") or {}
-        journey_id = params.get("journey_id")
+    app.add_middleware(AuditTrailMiddleware)
+
+
+class AuditTrailMiddleware:
+    """Appends the request's row when its answer starts, before the client sees a byte.
+
+    A plain ASGI middleware rather than `@app.middleware("http")`: that one runs every
+    request through an extra task and stream. Rows go through the app's `AuditWriter`, which
+    commits the rows of concurrent requests together.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(AUDITED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        recorded = False
+
+        async def audited_send(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                await _record(scope, message["status"])
+            await send(message)
+
         try:
-            async with request.app.state.pool.acquire() as conn:
-                await AuditLog(conn, request.app.state.audit_key).append(
-                    actor_id=principal.actor.id if principal else "anonymous",
-                    actor_role=principal.actor.role.value if principal else "public",
-                    action=f"{request.method} {_template(request.url.path, params)}",
-                    journey_id=str(journey_id) if _is_uuid(journey_id) else None,
-                    patient_id=principal.actor.id if principal and principal.is_patient else None,
-                    source=request.client.host if request.client else None,
-                    detail={"status": response.status_code},
-                )
+            await self.app(scope, receive, audited_send)
         except Exception:
-            # The request has already done its work; a missing audit row must be loud.
-            log.exception("could not append to the audit log for %s", request.url.path)
-        return response
+            if not recorded:
+                recorded = True
+                await _record(scope, 500)
+            raise
+
+
+async def _record(scope: Scope, status: int) -> None:
+    state: dict[str, Any] = scope.get("state") or {}
+    principal: Principal | None = state.get("principal")
+    params: dict[str, Any] = scope.get("path_params") or {}
+    journey_id = params.get("journey_id")
+    client = scope.get("client")
+    try:
+        await scope["app"].state.audit.append(
+            actor_id=principal.actor.id if principal else "anonymous",
+            actor_role=principal.actor.role.value if principal else "public",
+            action=f"{scope['method']} {_template(scope['path'], params)}",
+            journey_id=str(journey_id) if _is_uuid(journey_id) else None,
+            patient_id=principal.actor.id if principal and principal.is_patient else None,
+            source=client[0] if client else None,
+            detail={"status": status},
+        )
+    except Exception:
+        # The request has already done its work; a missing audit row must be loud.
+        log.exception("could not append to the audit log for %s", scope["path"])
 
 
 def _template(path: str, params: dict[str, object]) -> str:

@@ -6,6 +6,7 @@ source and detail. Whoever can edit the table but does not hold the key cannot r
 they changed, nor re-link the rows after one they removed or moved.
 """
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -164,18 +165,27 @@ class AuditLog:
         snapshot can predate the lock, and the insert fails on the primary key (the chain
         still does not fork).
         """
-        # Validated before any SQL runs; seq and at are placeholders filled in under the lock.
-        draft = AuditEntry(
-            seq=1,
-            at=at or datetime.now(UTC),
+        draft = draft_entry(
             actor_id=actor_id,
             actor_role=actor_role,
             action=action,
-            journey_id=_uuid(journey_id),
-            patient_id=_uuid(patient_id),
+            journey_id=journey_id,
+            patient_id=patient_id,
             source=source,
-            detail=detail or {},
+            detail=detail,
+            at=at,
         )
+        (seq,) = await self.append_drafts([(draft, at is not None)])
+        return seq
+
+    async def append_drafts(self, drafts: list[tuple[AuditEntry, bool]]) -> list[int]:
+        """Append rows in one transaction, in the order given, and return their seqs.
+
+        Each draft comes with whether its `at` is the caller's (kept) or a placeholder
+        (replaced by the database's clock, as `append` does).
+        """
+        if not drafts:
+            return []
         async with self._conn.transaction():
             await self._conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
             # A statement of its own: its snapshot is taken after the lock is granted, so it
@@ -187,23 +197,111 @@ class AuditLog:
                      LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1)
                           AS last ON true"""
             )
-            seq = 1 if last["seq"] is None else last["seq"] + 1
+            seq = 0 if last["seq"] is None else last["seq"]
             prev_hash = GENESIS_HASH if last["hash"] is None else last["hash"]
-            entry = draft.model_copy(update={"seq": seq, "at": at or last["now"]})
-            await self._conn.execute(
+            rows = []
+            for draft, keep_at in drafts:
+                seq += 1
+                entry = draft.model_copy(
+                    update={"seq": seq, "at": draft.at if keep_at else last["now"]}
+                )
+                digest = row_hash(self._key, prev_hash, entry)
+                rows.append(
+                    (
+                        entry.seq,
+                        entry.at,
+                        entry.actor_id,
+                        entry.actor_role,
+                        entry.action,
+                        entry.journey_id,
+                        entry.patient_id,
+                        entry.source,
+                        canonical_json(entry.detail),
+                        prev_hash,
+                        digest,
+                    )
+                )
+                prev_hash = digest
+            await self._conn.executemany(
                 """INSERT INTO audit_log (seq, at, actor_id, actor_role, action, journey_id,
                                           patient_id, source, detail, prev_hash, hash)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11)""",
-                entry.seq,
-                entry.at,
-                entry.actor_id,
-                entry.actor_role,
-                entry.action,
-                entry.journey_id,
-                entry.patient_id,
-                entry.source,
-                canonical_json(entry.detail),
-                prev_hash,
-                row_hash(self._key, prev_hash, entry),
+                rows,
             )
-        return seq
+        return [row[0] for row in rows]
+
+
+def draft_entry(
+    *,
+    actor_id: str,
+    actor_role: str,
+    action: str,
+    journey_id: str | uuid.UUID | None = None,
+    patient_id: str | uuid.UUID | None = None,
+    source: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """A row's content, validated before any SQL runs; seq (and `at` when not given) are
+    placeholders filled in under the append lock."""
+    return AuditEntry(
+        seq=1,
+        at=at or datetime.now(UTC),
+        actor_id=actor_id,
+        actor_role=actor_role,
+        action=action,
+        journey_id=_uuid(journey_id),
+        patient_id=_uuid(patient_id),
+        source=source,
+        detail=detail or {},
+    )
+
+
+class AuditWriter:
+    """Appends rows for many concurrent callers in few transactions (a group commit).
+
+    Every append holds the one append lock of the log until it commits, so one transaction
+    per row makes concurrent requests queue behind each other's commits. Here the rows that
+    arrive while a transaction is in flight go together in the next one. `append` still
+    returns only once its row is committed, so nothing is acknowledged that is not stored.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, key: bytes, max_batch: int = 200) -> None:
+        check_key(key)
+        self._pool = pool
+        self._key = key
+        self._max_batch = max_batch
+        self._pending: list[tuple[AuditEntry, asyncio.Future[int]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def append(self, **fields: Any) -> int:
+        """`AuditLog.append`'s arguments, less `at`; returns the row's seq once committed."""
+        draft = draft_entry(**fields)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((draft, future))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        # Shielded: a caller that goes away (a client disconnecting) leaves its row to be
+        # written with the others rather than failing the batch.
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                try:
+                    async with self._pool.acquire() as conn:
+                        seqs = await AuditLog(conn, self._key).append_drafts(
+                            [(draft, False) for draft, _ in batch]
+                        )
+                except Exception as err:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(err)
+                    continue
+                for (_, future), seq in zip(batch, seqs, strict=True):
+                    if not future.done():
+                        future.set_result(seq)
+        finally:
+            self._flushing = None

@@ -24,6 +24,7 @@ import psutil
 from temporalio.client import Client, WorkflowHistory
 
 import audit.replay
+from api.intake import start_journey
 from audit.replay import history_files, load_history_file, replay_histories
 from bench.baseline import BASELINE_WORKFLOWS, TrivialWorkflow
 from bench.baseline_models import BaselinePlan, BaselineStatus, TrivialInput
@@ -32,8 +33,10 @@ from bench.drivers import DriveResult, JourneyActors, drive_baseline, inquiry_fo
 from bench.histories import RunStats, baseline_plan, run_stats, workflow_runs, write_corpus
 from bench.loadgen import Pool
 from bench.stack import ROOT, Api, BenchStack, TemporalServer
+from db.intake import StoredInquiry
 from devstack.ports import answers, free_port
 from devstack.processes import Child
+from domain.policy import JourneyPolicy
 from settings import Settings
 
 T = TypeVar("T")
@@ -85,7 +88,7 @@ SIZES = {
         knob_journeys=8,
         knob_waiting=200,
         knob_intake=300,
-        knob_cache=50,
+        knob_cache=200,
     ),
 }
 
@@ -178,9 +181,10 @@ class IntakeResult:
     concurrency: int
     api: list[Burst]
     raw: list[Burst]
-    # The same submissions without the optional `time_zone`: the form's validator then skips
-    # `zoneinfo.available_timezones()`, which walks the time-zone database on every call.
-    no_time_zone: list[Burst] = field(default_factory=list)
+    # Raw starts of the journey's own workflow, with the arguments the API gives it (input
+    # with the policy, search attribute, summary and details, conflict policies): what the
+    # server's part of a submission costs, apart from the API's.
+    raw_journey: list[Burst] = field(default_factory=list)
 
 
 async def measure_intake(
@@ -211,10 +215,8 @@ async def measure_intake(
         load = Pool(settings.api_host, settings.api_port, concurrency)
         tag = uuid.uuid4().hex[:6]
 
-        async def submit(i: int, prefix: str, time_zone: bool = True) -> None:
+        async def submit(i: int, prefix: str) -> None:
             form = inquiry_form(i)
-            if not time_zone:
-                form.pop("time_zone")
             status, body = await load.post_json(
                 "/api/v1/inquiries",
                 json.dumps(form).encode(),
@@ -222,6 +224,14 @@ async def measure_intake(
             )
             if status != 202:
                 raise RuntimeError(f"{status} {body[:200]!r}")
+
+        async def start_journey_raw(i: int, prefix: str) -> None:
+            await start_journey(
+                client,
+                stored=StoredInquiry(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), True),
+                task_queue=raw_queue,
+                policy=JourneyPolicy(),
+            )
 
         async def start(i: int, prefix: str) -> None:
             await client.start_workflow(
@@ -241,13 +251,7 @@ async def measure_intake(
                 ("raw", start, result.raw),
             ]
             if diagnose:
-                kinds.append(
-                    (
-                        "api without time_zone",
-                        lambda i, p: submit(i, p, time_zone=False),
-                        result.no_time_zone,
-                    )
-                )
+                kinds.append(("raw journey start", start_journey_raw, result.raw_journey))
             for r in range(repeats):
                 # A different order each repeat, so drift on the machine favours no one.
                 turn = kinds[r % len(kinds) :] + kinds[: r % len(kinds)]

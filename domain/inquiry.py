@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Annotated
 from zoneinfo import available_timezones
 
@@ -64,8 +65,15 @@ def _injury_level(value: str) -> str:
     return level
 
 
+@cache
+def _known_time_zones() -> frozenset[str]:
+    # available_timezones() walks the whole time-zone database on disk (about 600 files)
+    # on every call; the set cannot change while the process runs.
+    return frozenset(available_timezones())
+
+
 def _time_zone(value: str | None) -> str | None:
-    if value is not None and value not in available_timezones():
+    if value is not None and value not in _known_time_zones():
         raise ValueError("must be an IANA time zone, such as Europe/Madrid")
     return value
 

@@ -1,5 +1,6 @@
 """Sending email over SMTP with aiosmtplib."""
 
+import asyncio
 from email.message import EmailMessage
 from typing import Literal, Protocol
 
@@ -15,7 +16,14 @@ class MailSender(Protocol):
 
 
 class SmtpSender:
-    """Sends one message per connection; TLS and login as configured."""
+    """Sends messages over a few kept-open connections; TLS and login as configured.
+
+    Opening a connection (TCP, EHLO, STARTTLS or TLS, login) costs more than sending one
+    notification, and a journey sends dozens, so up to `max_connections` connections stay
+    open between messages, one message at a time on each. A connection idle for more than
+    `check_after` seconds is checked with NOOP before it is used again (relays close idle
+    clients), and one that fails is dropped, never reused.
+    """
 
     def __init__(
         self,
@@ -27,6 +35,8 @@ class SmtpSender:
         security: Literal["none", "starttls", "tls"] = "none",
         timeout: float = 30.0,
         ca_file: str | None = None,
+        max_connections: int = 4,
+        check_after: float = 5.0,
     ) -> None:
         self._host = host
         self._port = port
@@ -36,27 +46,78 @@ class SmtpSender:
         self._timeout = timeout
         # A private CA (a relay with an internal certificate); None trusts the system's CAs.
         self._ca_file = ca_file
+        self._slots = asyncio.Semaphore(max_connections)
+        self._check_after = check_after
+        # Open connections not in use, with when each was last used (the loop's clock).
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     async def send(self, message: EmailMessage) -> None:
-        try:
-            await aiosmtplib.send(
-                message,
-                hostname=self._host,
-                port=self._port,
-                username=self._username,
-                password=self._password,
-                use_tls=self._security == "tls",
-                start_tls=self._security == "starttls",
-                timeout=self._timeout,
-                cert_bundle=self._ca_file,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as err:
-            if all(r.code >= 500 for r in err.recipients):
-                # Codes only: the addresses are personal data and this message may be recorded.
-                codes = sorted({r.code for r in err.recipients})
-                raise MailRejected(f"recipient refused by the mail server ({codes})") from err
-            raise
-        except aiosmtplib.SMTPResponseException as err:
-            if err.code >= 500:
-                raise MailRejected(f"mail server refused the message ({err.code})") from err
-            raise
+        async with self._slots:
+            smtp = await self._connection()
+            try:
+                await smtp.send_message(message)
+            except aiosmtplib.SMTPRecipientsRefused as err:
+                # The server refused the recipients of this message only; the connection
+                # is still good (aiosmtplib has sent RSET).
+                self._release(smtp)
+                if all(r.code >= 500 for r in err.recipients):
+                    # Codes only: the addresses are personal data and this message may be
+                    # recorded.
+                    codes = sorted({r.code for r in err.recipients})
+                    raise MailRejected(f"recipient refused by the mail server ({codes})") from err
+                raise
+            except aiosmtplib.SMTPResponseException as err:
+                await _discard(smtp)
+                if err.code >= 500:
+                    raise MailRejected(f"mail server refused the message ({err.code})") from err
+                raise
+            except BaseException:
+                await _discard(smtp)
+                raise
+            self._release(smtp)
+
+    async def close(self) -> None:
+        """Say QUIT on every idle connection (at shutdown)."""
+        idle, self._idle = self._idle, []
+        for smtp, _ in idle:
+            await _discard(smtp)
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        now = asyncio.get_running_loop().time()
+        while self._idle:
+            smtp, last_used = self._idle.pop()
+            if not smtp.is_connected:
+                continue
+            if now - last_used < self._check_after:
+                return smtp
+            try:
+                await smtp.noop()
+            except (aiosmtplib.SMTPException, OSError):
+                await _discard(smtp)
+                continue
+            return smtp
+        smtp = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            username=self._username,
+            password=self._password,
+            use_tls=self._security == "tls",
+            start_tls=self._security == "starttls",
+            timeout=self._timeout,
+            cert_bundle=self._ca_file,
+        )
+        await smtp.connect()
+        return smtp
+
+    def _release(self, smtp: aiosmtplib.SMTP) -> None:
+        if smtp.is_connected:
+            self._idle.append((smtp, asyncio.get_running_loop().time()))
+
+
+async def _discard(smtp: aiosmtplib.SMTP) -> None:
+    if not smtp.is_connected:
+        return
+    try:
+        await smtp.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        smtp.close()

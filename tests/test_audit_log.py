@@ -22,6 +22,7 @@ from audit.log import (
     AuditEntry,
     AuditLog,
     AuditRecord,
+    AuditWriter,
     canonical_json,
     entry_content,
     row_hash,
@@ -362,6 +363,44 @@ async def test_concurrent_appends_do_not_fork(database_url: str) -> None:
         assert report.ok and report.rows_checked == 20
     finally:
         await racers.close()
+
+
+async def test_a_writer_commits_concurrent_requests_together(database_url: str) -> None:
+    """Two API processes' writers, 60 requests at once: one unforked chain, and rows that
+    arrived together were committed together (one clock reading per transaction)."""
+    pools = [await create_pool(database_url, min_size=2, max_size=4) for _ in range(2)]
+    try:
+        writers = [AuditWriter(p, KEY) for p in pools]
+        seqs = await asyncio.gather(
+            *(
+                writers[i % 2].append(
+                    actor_id=f"staff-{i}", actor_role="coordinator", action=f"GET /{i}"
+                )
+                for i in range(60)
+            )
+        )
+        assert sorted(seqs) == list(range(1, 61))
+        rows = await pools[0].fetch("SELECT seq, actor_id, at FROM audit_log ORDER BY seq")
+        assert {r["actor_id"] for r in rows} == {f"staff-{i}" for i in range(60)}
+        assert {r["seq"]: r["actor_id"] for r in rows} == {
+            seq: f"staff-{i}" for i, seq in enumerate(seqs)
+        }
+        assert len({r["at"] for r in rows}) < 10
+        report = await verify(pools[0])
+        assert report.ok and report.rows_checked == 60
+    finally:
+        for p in pools:
+            await p.close()
+
+
+async def test_a_writer_that_cannot_reach_the_database_says_so(database_url: str) -> None:
+    closed = await create_pool(database_url, min_size=1, max_size=1)
+    await closed.close()
+    writer = AuditWriter(closed, KEY)
+    with pytest.raises(asyncpg.exceptions.InterfaceError):
+        await writer.append(actor_id="s-1", actor_role="coordinator", action="a")
+    with pytest.raises(ValidationError):
+        await writer.append(actor_id="s-1", actor_role="coordinator", action="a", detail={"x": 1.5})
 
 
 async def test_an_append_commits_or_rolls_back_with_the_caller(pool: asyncpg.Pool) -> None:

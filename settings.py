@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
 
+    # Journeys cached in the worker's memory between steps. A journey waits days between
+    # steps, so this is sized to the journeys being acted on at once, not to the open ones: an
+    # evicted journey is rebuilt from its history (a few hundred events, tens of
+    # milliseconds) when someone next acts on it.
+    worker_cached_runs: int = Field(default=250, ge=0)
+    # Re-import the workflow code inside the sandbox for every run, so that the sandbox
+    # checks it (the test suite does); off, it is imported once and shared, which takes less
+    # memory per journey.
+    sandbox_reimport_workflows: bool = False
+
     database_url: str | None = None
     database_pool_min: int = 1
     database_pool_max: int = 10

@@ -32,14 +32,32 @@ log = logging.getLogger("journeys.worker")
 
 WORKFLOWS = [PatientJourney, FollowUp]
 
-# The project's own models and pydantic are deterministic and heavy to re-import per run;
-# passing them through the sandbox keeps memory per journey small.
-SANDBOX_PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "annotated_types")
+# Deterministic modules every run shares rather than re-imports: the project's models, the
+# activity classes the workflows name, and pydantic.
+SANDBOX_PASSTHROUGH = ("domain", "activities", "pydantic", "pydantic_core", "annotated_types")
+WORKFLOW_PACKAGE = "workflows"
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def sandbox_restrictions(
+    *, reimport_workflows: bool = False, also: tuple[str, ...] = ()
+) -> SandboxRestrictions:
+    """The sandbox's pass-through list.
+
+    By default the `workflows` package is passed through too: imported once per process, not
+    once per run, which keeps a cached run's memory small (see bench/RESULTS.md, section 5).
+    The sandbox then no longer checks the workflow code for non-deterministic calls, so the
+    test suite runs every workflow with `reimport_workflows=True`, where each run imports the
+    workflow code afresh inside the sandbox and any such call fails the test.
+    """
+    modules = (
+        SANDBOX_PASSTHROUGH if reimport_workflows else (*SANDBOX_PASSTHROUGH, WORKFLOW_PACKAGE)
+    )
+    return SandboxRestrictions.default.with_passthrough_modules(*modules, *also)
+
+
+def workflow_runner(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
+        restrictions=sandbox_restrictions(reimport_workflows=reimport_workflows)
     )
 
 
@@ -149,8 +167,8 @@ def build_worker(
         activities=build_activities(
             settings=settings, pool=pool, sender=sender, calendar=calendar, clinic=clinic
         ),
-        workflow_runner=workflow_runner(),
-        **options,
+        workflow_runner=workflow_runner(reimport_workflows=settings.sandbox_reimport_workflows),
+        **{"max_cached_workflows": settings.worker_cached_runs, **options},
     )
 
 

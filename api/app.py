@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import pages
 from api.audit_trail import install_audit_trail
+from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
 from api.limits import BodyLimitMiddleware
 from api.problems import install_problem_handlers
@@ -22,6 +23,7 @@ from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+API_DEPENDENCIES = [Depends(refuse_unknown_query)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -80,8 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_audit_trail(app)
     app.include_router(pages.router)
     app.include_router(health.router)
-    app.include_router(inquiries.router, prefix=API_PREFIX)
-    app.include_router(journeys.router, prefix=API_PREFIX)
-    app.include_router(steps.router, prefix=API_PREFIX)
-    app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    app.include_router(journeys.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    app.include_router(steps.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     return app

@@ -41,12 +41,16 @@ from settings import Settings
 
 T = TypeVar("T")
 
-# The Worker options of every worker in the benchmark, journey and baseline alike. The SDK's
-# defaults otherwise (100 concurrent workflow tasks and activities, 5 pollers each, the
-# project's sandbox runner with `domain` and pydantic passed through). The sticky cache is
-# raised from the SDK's 1,000 so the memory benchmark's 1,000 waiting journeys (and the
-# warm-up one) all stay cached: a careful operator sizes it to the open workflows per worker.
-WORKER_OPTIONS: dict[str, Any] = {"max_cached_workflows": 2000}
+# The Worker options of every worker in the benchmark, journey and baseline alike: the
+# project's sticky cache as `journeys worker` ships it (`JOURNEYS_WORKER_CACHED_RUNS`), the
+# SDK's defaults otherwise (100 concurrent workflow tasks and activities, 5 pollers each),
+# and the project's sandbox runner.
+WORKER_OPTIONS: dict[str, Any] = {
+    "max_cached_workflows": Settings.model_fields["worker_cached_runs"].default
+}
+# The worst case for memory: every open run stays cached (the memory benchmark's 1,000
+# waiting journeys and the warm-up one).
+ALL_CACHED: dict[str, Any] = {"max_cached_workflows": 2000}
 
 
 @dataclass(frozen=True)
@@ -479,14 +483,17 @@ def _load(folder: Path) -> list[WorkflowHistory]:
 
 @contextlib.contextmanager
 def sandbox(kind: str) -> Iterator[None]:
-    """The replayer's sandbox: the project's (pass-through) or the SDK's plain one."""
-    if kind == "passthrough":
+    """The replayer's sandbox: the project's runner or the SDK's default one ("plain")."""
+    if kind == "project":
         yield
         return
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+    def plain(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
+        return SandboxedWorkflowRunner()
+
     saved = audit.replay.workflow_runner
-    audit.replay.workflow_runner = SandboxedWorkflowRunner
+    audit.replay.workflow_runner = plain
     try:
         yield
     finally:
@@ -499,7 +506,7 @@ async def measure_replay(
     *,
     repeats: int,
     workflows: list[type] | None = None,
-    runner: str = "passthrough",
+    runner: str = "project",
 ) -> ReplayCorpus:
     """Replay a corpus folder as `journeys replay --path` does: load the files, replay all."""
     seconds, failures, runs, events = [], 0, 0, 0
@@ -536,7 +543,7 @@ class MemoryResult:
     baseline_rss_after: int
     journey_seconds: float
     baseline_seconds: float
-    sandbox: str = "passthrough"
+    sandbox: str = "project"
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -583,7 +590,7 @@ async def measure_memory(
     waiting: int,
     plan: BaselinePlan,
     options: dict[str, Any],
-    sandbox: str = "passthrough",
+    sandbox: str = "project",
     baseline: bool = True,
     say: Callable[[str], None] = print,
 ) -> MemoryResult:
@@ -765,10 +772,18 @@ async def measure_startup(
     for r in range(repeats):
         state = root / f"dev-{r}"
         for kind in ("cold", "warm"):
-            try:
-                ready, stopped = await _one_start(state)
-            except Exception as err:
-                result.errors.append(f"{kind}: {type(err).__name__}: {str(err)[:300]}")
+            # A failed start is reported, then tried once more (on a shared machine a port
+            # picked as free can be taken before the server binds it).
+            for attempt in (1, 2):
+                try:
+                    ready, stopped = await _one_start(state)
+                    break
+                except Exception as err:
+                    result.errors.append(
+                        f"{kind} {r + 1}, attempt {attempt}: {type(err).__name__}: {str(err)[:300]}"
+                    )
+                    say(f"    start-up {kind} {r + 1} failed: {result.errors[-1]}")
+            else:
                 continue
             (result.cold if kind == "cold" else result.warm).append(ready)
             result.stops.append(stopped)

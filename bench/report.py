@@ -55,6 +55,7 @@ class Results:
     baseline_stats: list[list[RunStats]] = field(default_factory=list)
     replay: list[ReplayCorpus] = field(default_factory=list)
     memory: MemoryResult | None = None
+    memory_all_cached: MemoryResult | None = None
     startup: StartupResult | None = None
     knobs: list[Knob] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -538,7 +539,7 @@ def _memory(r: Results) -> list[str]:
     m = r.memory
     if m is None:
         return ["## 5. Memory", "", "Not measured in this run.", ""]
-    ok = m.journey_kib < 100
+    shipped = m.options.get("max_cached_workflows")
     out = [
         "## 5. Memory",
         "",
@@ -546,47 +547,51 @@ def _memory(r: Results) -> list[str]:
         f"before and after {m.waiting:,} journeys, started through the API, wait in VALIDATION "
         "on the reviewer (counted with the visibility query `WaitingOn='reviewer'`, then the "
         f"worker idle); the same for {m.waiting:,} baselines waiting on their first update. "
-        f"Sticky cache {r.worker_options.get('max_cached_workflows')} so every open run stays "
-        "cached, which is the worst case: the figure is what each cached waiting run holds.",
+        "Measured twice, each time with the same options for journey and baseline workers: "
+        f"with the sticky cache `journeys worker` ships (`max_cached_workflows={shipped}`, "
+        "`JOURNEYS_WORKER_CACHED_RUNS`), which is what an operator gets, and with every open "
+        "run cached (`max_cached_workflows=2000`), the worst case, where the figure is what "
+        "one cached waiting run holds. An evicted journey is rebuilt from its history when a "
+        "person next acts on it (section 4 gives the rate). RSS keeps its high-water mark: "
+        "evicted runs are freed only when Python's garbage collector reaches them.",
         "",
     ]
-    out += _table(
-        ["figure", "journey", "baseline", "ratio", "target", "met?"],
-        [
+    rows: list[list[str]] = []
+    for label, result, target in [
+        (f"cache {shipped}, as shipped", m, True),
+        ("every run cached", r.memory_all_cached, False),
+    ]:
+        if result is None:
+            continue
+        rows += [
             [
-                "RSS before (MiB)",
-                _f(m.journey_rss_before / 2**20, 1),
-                _f(m.baseline_rss_before / 2**20, 1),
+                f"{label}: RSS before / after (MiB)",
+                f"{_f(result.journey_rss_before / 2**20, 1)} / "
+                f"{_f(result.journey_rss_after / 2**20, 1)}",
+                f"{_f(result.baseline_rss_before / 2**20, 1)} / "
+                f"{_f(result.baseline_rss_after / 2**20, 1)}",
                 "",
                 "",
                 "",
             ],
             [
-                "RSS after (MiB)",
-                _f(m.journey_rss_after / 2**20, 1),
-                _f(m.baseline_rss_after / 2**20, 1),
-                "",
-                "",
-                "",
-            ],
-            [
-                "KiB per waiting run",
-                _f(m.journey_kib, 1),
-                _f(m.baseline_kib, 1),
-                _f(_ratio(m.journey_kib, m.baseline_kib)),
+                f"{label}: KiB per waiting run",
+                _f(result.journey_kib, 1),
+                _f(result.baseline_kib, 1),
+                _f(_ratio(result.journey_kib, result.baseline_kib)),
                 "< 100 KiB",
-                _met(ok),
+                _met(result.journey_kib < 100) if target else "(worst case)",
             ],
             [
-                "seconds to open them all",
-                _f(m.journey_seconds, 1),
-                _f(m.baseline_seconds, 1),
+                f"{label}: seconds to open them all",
+                _f(result.journey_seconds, 1),
+                _f(result.baseline_seconds, 1),
                 "",
                 "",
                 "",
             ],
-        ],
-    )
+        ]
+    out += _table(["figure", "journey", "baseline", "ratio", "target", "met?"], rows)
     return out
 
 
@@ -633,15 +638,15 @@ def _knobs(r: Results) -> list[str]:
         + ", ".join(f"`{k}={v}`" for k, v in r.worker_options.items())
         + "; otherwise the SDK's defaults (100 concurrent workflow tasks, 100 concurrent "
         "activities) and the project's sandbox runner (`worker.workflow_runner()`, which "
-        "passes `domain`, pydantic, pydantic_core and annotated_types through). Server: the "
-        "dev server as `journeys dev` "
+        "passes `domain`, `activities`, `workflows`, pydantic, pydantic_core and "
+        "annotated_types through: the journey's code is imported once per worker, not once "
+        "per run; the test suite re-imports it per run so that the sandbox checks it). "
+        "Server: the dev server as `journeys dev` "
         "starts it (SQLite file with `journal_mode=wal`, `synchronous=normal`, "
         "`busy_timeout=5000`), plus per-workflow time skipping and two timer-queue settings "
         "for the clock moves (`history.timerProcessorMaxTimeShift=10ms`, "
-        "`history.timerProcessorMaxPollRPS=10000`). temporalio 1.35 already passes pydantic, "
-        "pydantic_core and annotated_types through its sandbox by default, and the workflows "
-        "import `domain` under `imports_passed_through()`, so the project's list changes "
-        "nothing measurable (below). Each setting below is turned back alone, at a smaller "
+        "`history.timerProcessorMaxPollRPS=10000`). The API runs under uvicorn with uvloop "
+        "and httptools. Each setting below is turned back alone, at a smaller "
         "size; the other figures of this report use the settings as benchmarked.",
         "",
     ]
@@ -692,6 +697,16 @@ def _summary(r: Results) -> list[str]:
     if r.memory:
         kib = r.memory.journey_kib
         rows.append(["worker KiB per waiting journey", _f(kib, 1), "< 100", _met(kib < 100)])
+    if r.memory_all_cached:
+        kib = r.memory_all_cached.journey_kib
+        rows.append(
+            [
+                "worker KiB per waiting journey, every run cached (worst case)",
+                _f(kib, 1),
+                "< 100",
+                _met(kib < 100),
+            ]
+        )
     if r.startup and r.startup.cold:
         cold = median(r.startup.cold)
         warm = median(r.startup.warm) if r.startup.warm else math.nan

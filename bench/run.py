@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.measure import (
+    ALL_CACHED,
     BASELINE_REPLAY,
     SIZES,
     WORKER_OPTIONS,
@@ -61,20 +62,15 @@ async def _knobs(
     """Each setting turned back to its default, one at a time, at a smaller size."""
     o, r = results.orchestration, results
     assert o is not None and stack.temporal is not None
-    say("  settings: the sandbox and the sticky cache (memory)")
+    say("  settings: the workflow sandbox (memory)")
     n = size.knob_waiting
 
-    async def memory(
-        sandbox: str = "passthrough", cache: int | None = None, waiting: int = n
-    ) -> float:
-        options = dict(WORKER_OPTIONS)
-        if cache is not None:
-            options["max_cached_workflows"] = cache
+    async def memory(sandbox: str = "project") -> float:
         result = await measure_memory(
             stack,
-            waiting=waiting,
+            waiting=n,
             plan=o.plan,
-            options=options,
+            options=ALL_CACHED,
             sandbox=sandbox,
             baseline=False,
             say=say,
@@ -82,10 +78,14 @@ async def _knobs(
         return result.journey_kib
 
     reference = await memory()
-    note = f"{n} journeys waiting on the reviewer, all cached, project runner otherwise"
+    note = f"{n} journeys waiting on the reviewer, every run cached"
     for sandbox, what in [
+        (
+            "per-run",
+            "the workflow code imported afresh in every run's sandbox, as the test suite runs "
+            "it (`reimport_workflows=True`)",
+        ),
         ("plain", "the SDK's default sandbox (the project's pass-through list dropped)"),
-        ("workflows", "`workflows` passed through as well (imported once, not per run)"),
         ("none", "no sandbox (`UnsandboxedWorkflowRunner`)"),
     ]:
         r.knobs.append(
@@ -98,19 +98,6 @@ async def _knobs(
                 note,
             )
         )
-    assert r.memory is not None
-    r.knobs.append(
-        Knob(
-            f"sticky cache: every run cached, against `max_cached_workflows={size.knob_cache}`",
-            "worker KiB per waiting journey",
-            r.memory.journey_kib,
-            await memory(cache=size.knob_cache, waiting=size.waiting),
-            "KiB",
-            f"{size.waiting} journeys waiting, as in section 5. RSS keeps its high-water mark: "
-            "evicted runs free their memory only when the garbage collector gets to them, and "
-            "an evicted journey is replayed from its history when a person next acts on it",
-        )
-    )
     journeys = next(c for c in r.replay if c.name == "journeys")
     folder = stack.root.parent / "corpus-journeys"
     plain_replay = await measure_replay("journeys", folder, repeats=size.repeats, runner="plain")
@@ -274,6 +261,9 @@ async def run(
                 _say("5. memory")
                 results.memory = await measure_memory(
                     stack, waiting=size.waiting, plan=o.plan, options=WORKER_OPTIONS, say=_say
+                )
+                results.memory_all_cached = await measure_memory(
+                    stack, waiting=size.waiting, plan=o.plan, options=ALL_CACHED, say=_say
                 )
             if "knobs" in sections and size.knobs and results.memory and results.intake:
                 _say("settings that mattered")

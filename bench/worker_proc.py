@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import worker as project_worker
 from bench.baseline import BASELINE_WORKFLOWS, noop
@@ -26,47 +26,46 @@ from settings import Settings, get_settings
 
 # Worker options of the bench that are not Worker keyword arguments.
 SANDBOX_OPTION = "sandbox"
-PROJECT_RUNNER = project_worker.workflow_runner
 
 
-def _runner(sandbox: str) -> WorkflowRunner:
-    """The workflow runner of a variant:
+def _runner(sandbox: str, own: str) -> WorkflowRunner:
+    """The workflow runner of a variant, for a worker whose workflow code is the package `own`
+    (`workflows` for the journey's, `bench.baseline` for the baseline's):
 
-    - "passthrough": the project's runner (`worker.workflow_runner()`);
+    - "project": the project's runner (`worker.workflow_runner()`): `domain`, `activities`,
+      pydantic and the workflow code imported once and shared by every run;
+    - "per-run": the workflow code imported afresh inside the sandbox for every run, as the
+      test suite runs it (`reimport_workflows=True`), so the sandbox checks it;
     - "plain": the SDK's default sandbox, without the project's pass-through list;
-    - "workflows": the project's runner with the `workflows` package passed through too, so
-      the journey's modules are imported once rather than once per run (the sandbox then no
-      longer checks the code in them);
     - "none": no sandbox at all.
     """
     if sandbox == "plain":
         return SandboxedWorkflowRunner()
-    if sandbox == "workflows":
-        return SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                *project_worker.SANDBOX_PASSTHROUGH, "workflows", "bench.baseline"
-            )
-        )
     if sandbox == "none":
         return UnsandboxedWorkflowRunner()
-    return PROJECT_RUNNER()
+    if sandbox == "per-run":
+        return SandboxedWorkflowRunner(
+            restrictions=project_worker.sandbox_restrictions(reimport_workflows=True)
+        )
+    also = () if own == project_worker.WORKFLOW_PACKAGE else (own,)
+    return SandboxedWorkflowRunner(restrictions=project_worker.sandbox_restrictions(also=also))
 
 
 def baseline_worker(
-    client: Client, task_queue: str, *, sandbox: str = "passthrough", **options: Any
+    client: Client, task_queue: str, *, sandbox: str = "project", **options: Any
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=BASELINE_WORKFLOWS,
         activities=[noop],
-        workflow_runner=_runner(sandbox),
+        workflow_runner=_runner(sandbox, "bench.baseline"),
         **options,
     )
 
 
 async def serve(kind: str, settings: Settings, options: dict[str, Any]) -> None:
-    sandbox = str(options.pop(SANDBOX_OPTION, "passthrough"))
+    sandbox = str(options.pop(SANDBOX_OPTION, "project"))
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,10 +78,15 @@ async def serve(kind: str, settings: Settings, options: dict[str, Any]) -> None:
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        # build_worker always takes the project's runner; the "plain" variant swaps it here,
+        # build_worker always takes the project's runner; the other variants swap it here,
         # in this process only, to measure what the pass-through saves.
-        if sandbox != "passthrough":
-            project_worker.workflow_runner = lambda: _runner(sandbox)  # type: ignore[assignment,return-value]
+        if sandbox != "project":
+            variant = _runner(sandbox, project_worker.WORKFLOW_PACKAGE)
+
+            def variant_runner(*, reimport_workflows: bool = False) -> Any:
+                return variant
+
+            project_worker.workflow_runner = variant_runner
         worker = project_worker.build_worker(
             client,
             settings=settings,

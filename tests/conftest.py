@@ -152,6 +152,8 @@ def settings(
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         smtp_host="127.0.0.1",
         smtp_port=mailbox_server[0],
+        # Every run imports the workflow code afresh in the sandbox, which checks each line.
+        sandbox_reimport_workflows=True,
     )
 
 

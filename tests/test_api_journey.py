@@ -297,6 +297,11 @@ async def test_staff_list_filters_and_pages(api: httpx.AsyncClient, settings: Se
         await api.get("/api/v1/journeys?waiting_on=reviewer&overdue=false", headers=coordinator)
     ).json()
     assert waiting["total"] == 3
+    misspelt = await api.get("/api/v1/journeys?waitng_on=reviewer", headers=coordinator)
+    assert misspelt.status_code == 422
+    assert [(e["field"], e["message"]) for e in misspelt.json()["errors"]] == [
+        ("waitng_on", "unknown query parameter")
+    ]
     audit = (await api.get("/api/v1/journeys", headers=staff(settings, Role.AUDITOR))).json()
     assert all(item["patient_name"] is None for item in audit["items"])
     patient = (await api.get("/api/v1/journeys", headers=link(settings, ids[0], "p"))).json()

@@ -52,8 +52,12 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 
 
 @schema.parametrize()
+# Derandomized: every run sends the same examples, so CI's verdict repeats; a random draw can
+# remove the Authorization header, which this test then puts back, making a negative case
+# valid. Raise max_examples, or drop derandomize, to explore further by hand.
 @hypothesis_settings(
     max_examples=15,
+    derandomize=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )

@@ -80,11 +80,13 @@ def test_tiny_benchmark_writes_every_section_with_figures(tmp_path: Path) -> Non
     assert "| replay failures | 0 | 0 |" in replay
 
     memory = _section(report, "## 5. Memory")
-    assert re.search(r"-?\d", _row(memory, "KiB per waiting run"))
+    shipped = next(line for line in memory.splitlines() if "as shipped: KiB per waiting" in line)
+    assert re.search(r"-?\d", shipped)
+    assert re.search(r"-?\d", _row(memory, "every run cached: KiB per waiting run"))
 
     startup = _section(report, "## 6. Start-up")
     assert re.search(NUMBER, _row(startup, "first start"))
     assert re.search(NUMBER, _row(startup, "later start"))
 
     glance = _section(report, "## Targets at a glance")
-    assert len(re.findall(r"\| (yes|\*\*no\*\*) \|", glance)) == 8, glance
+    assert len(re.findall(r"\| (yes|\*\*no\*\*) \|", glance)) == 9, glance

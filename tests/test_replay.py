@@ -47,7 +47,7 @@ async def test_committed_histories_replay() -> None:
     replayer = Replayer(
         workflows=WORKFLOWS,
         data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(reimport_workflows=True),
     )
 
     async def corpus() -> AsyncIterator[WorkflowHistory]:

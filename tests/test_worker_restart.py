@@ -90,7 +90,7 @@ async def test_compensation_survives_a_worker_crash_in_the_middle(
             else a
             for a in build_activities(settings=settings, pool=pool, sender=smtp_sender(settings))
         ],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(reimport_workflows=True),
         max_cached_workflows=0,
         graceful_shutdown_timeout=timedelta(seconds=0),
     )

@@ -8,43 +8,21 @@ rehabilitation a check-in reminder and, a little later, a check that the check-i
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from workflows.emails import send_email
+from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
+
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Role
+    from domain.follow_up import FollowUpInput, FollowUpResult, FollowUpStatus
     from domain.notifications import Audience, NotificationKind, NotificationRequest
     from domain.policy import JourneyPolicy
     from domain.steps import FollowUpOutcome, RehabCheckin
-    from workflows.emails import send_email
-    from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
 
 # Each calendar event adds about eight history events; forty keep a run's history small.
 EVENTS_PER_RUN = 40
-
-
-class FollowUpInput(BaseModel):
-    journey_id: str
-    discharged_at: datetime
-    policy: JourneyPolicy
-    done: list[str] = Field(default_factory=list, description="calendar events already handled")
-    outcomes: dict[int, str] = Field(default_factory=dict)
-    checkins: dict[int, str] = Field(default_factory=dict)
-
-
-class FollowUpResult(BaseModel):
-    outcomes_recorded: list[int]
-    missing_outcomes: list[int]
-    checkins_received: int
-    checkins_missed: list[int]
-
-
-class FollowUpStatus(BaseModel):
-    outcomes_recorded: list[int]
-    checkins_received: list[int]
-    next_event: str | None
-    next_event_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,24 @@ from datetime import UTC, datetime, time, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
+from workflows.emails import OUTSIDE_RETRY
+from workflows.follow_up import FollowUp
+from workflows.journey_state import (
+    BOOKING_TIMEOUT,
+    MAX_VISIT_REQUESTS,
+    RECORDS_TIMEOUT,
+    VISIT_DAY_END,
+    VISIT_DAY_START,
+    Ended,
+    Withdrawn,
+)
+from workflows.journey_steps import JourneySteps
+
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
     from activities.records import RecordsActivities
     from domain.actors import SYSTEM
+    from domain.follow_up import FollowUpInput
     from domain.journey import JourneyInput, JourneyOutcome
     from domain.names import (
         PATIENT_COUNTRY,
@@ -38,18 +52,6 @@ with workflow.unsafe.imports_passed_through():
         ReviewOutcome,
         Withdrawal,
     )
-    from workflows.emails import OUTSIDE_RETRY
-    from workflows.follow_up import FollowUp, FollowUpInput
-    from workflows.journey_state import (
-        BOOKING_TIMEOUT,
-        MAX_VISIT_REQUESTS,
-        RECORDS_TIMEOUT,
-        VISIT_DAY_END,
-        VISIT_DAY_START,
-        Ended,
-        Withdrawn,
-    )
-    from workflows.journey_steps import JourneySteps
 
 
 @workflow.defn(name="PatientJourney")

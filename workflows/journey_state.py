@@ -10,6 +10,8 @@ from datetime import datetime, time, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows.emails import OUTSIDE_RETRY, send_email
+
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
     from activities.records import RecordsActivities
@@ -46,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
         TravelDetails,
         Withdrawal,
     )
-    from workflows.emails import OUTSIDE_RETRY, send_email
 
 RECORDS_TIMEOUT = timedelta(seconds=30)
 BOOKING_TIMEOUT = timedelta(minutes=2)

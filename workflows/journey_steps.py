@@ -5,6 +5,9 @@ Handlers only record the decision; the run method in `journey.py` acts on it.
 
 from temporalio import workflow
 
+from workflows.journey_state import PATIENT_SIDE, RECORDS_TIMEOUT, JourneyState
+from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
+
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
     from domain.actors import Role
@@ -31,8 +34,6 @@ with workflow.unsafe.imports_passed_through():
         TravelDetails,
         Withdrawal,
     )
-    from workflows.journey_state import PATIENT_SIDE, RECORDS_TIMEOUT, JourneyState
-    from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
 
 # Patch ids: each names a change of shape that old histories must keep replaying without.
 ANSWER_AFTER_MOVE = "answer-after-move"

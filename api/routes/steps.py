@@ -30,6 +30,7 @@ from api.tokens import Principal
 from db.clinical import ClinicalRepository
 from db.documents import DocumentRepository
 from domain.actors import Role
+from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.names import follow_up_workflow_id
 from domain.steps import (
@@ -48,7 +49,7 @@ from domain.steps import (
     TravelDetails,
     Withdrawal,
 )
-from workflows.follow_up import FollowUp, FollowUpStatus
+from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["steps"])

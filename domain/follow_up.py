@@ -1,0 +1,30 @@
+"""What the `FollowUp` child workflow takes, answers and returns: ids, numbers and dates only."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from domain.policy import JourneyPolicy
+
+
+class FollowUpInput(BaseModel):
+    journey_id: str
+    discharged_at: datetime
+    policy: JourneyPolicy
+    done: list[str] = Field(default_factory=list, description="calendar events already handled")
+    outcomes: dict[int, str] = Field(default_factory=dict)
+    checkins: dict[int, str] = Field(default_factory=dict)
+
+
+class FollowUpResult(BaseModel):
+    outcomes_recorded: list[int]
+    missing_outcomes: list[int]
+    checkins_received: int
+    checkins_missed: list[int]
+
+
+class FollowUpStatus(BaseModel):
+    outcomes_recorded: list[int]
+    checkins_received: list[int]
+    next_event: str | None
+    next_event_at: datetime | None

@@ -6,6 +6,7 @@ by `email_templates/layout.html`, escaped, so the two parts never say different 
 """
 
 import email.utils
+import functools
 from email.message import EmailMessage
 from importlib import resources
 from typing import Any
@@ -15,7 +16,9 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoesca
 FALLBACK_LANGUAGE = "en"
 
 
+@functools.cache
 def _load(name: str) -> str | None:
+    # Package data: it cannot change while the worker runs, and every email asks for it.
     path = resources.files("activities").joinpath("email_templates", *name.split("/"))
     return path.read_text(encoding="utf-8") if path.is_file() else None
 

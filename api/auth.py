@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemError
 from api.tokens import Principal, TokenError, TokenVerifier
@@ -15,12 +16,12 @@ bearer = HTTPBearer(
 )
 
 
-def get_verifier(request: Request) -> TokenVerifier:
+async def get_verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.verifier
     return verifier
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
@@ -34,7 +35,10 @@ def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        principal = verifier.verify(token)
+        if verifier.may_fetch_keys:
+            principal = await run_in_threadpool(verifier.verify, token)
+        else:
+            principal = verifier.verify(token)
     except TokenError as err:
         raise ProblemError(
             401,

@@ -12,17 +12,17 @@ from temporalio.client import Client
 from settings import Settings
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+async def get_pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -51,7 +51,11 @@ async def refuse_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    unknown = sorted(set(request.query_params) - _query_names(route.dependant) - {LINK_TOKEN})
+    declared: frozenset[str] | None = getattr(route, "_declared_query", None)
+    if declared is None:
+        declared = frozenset(_query_names(route.dependant) | {LINK_TOKEN})
+        route._declared_query = declared  # type: ignore[attr-defined]
+    unknown = sorted(set(request.query_params) - declared)
     if unknown:
         raise RequestValidationError(
             [

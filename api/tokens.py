@@ -87,6 +87,11 @@ class TokenVerifier:
         self._settings = settings
         self._jwks = PyJWKClient(settings.oidc_jwks_url) if settings.oidc_jwks_url else None
 
+    @property
+    def may_fetch_keys(self) -> bool:
+        """Whether `verify` can block on fetching the OIDC key set (so call it off the loop)."""
+        return self._jwks is not None
+
     def verify(self, token: str) -> Principal:
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})

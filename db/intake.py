@@ -11,6 +11,38 @@ from domain.inquiry import InquiryForm
 CONSENT_PURPOSE_HEALTH_DATA = "health_data_processing"
 
 
+# Data-modifying CTEs see one snapshot, and the foreign keys between the new rows are
+# checked at the end of the statement, once all of them exist.
+_STORE = """
+WITH key AS (
+    INSERT INTO idempotency_keys (idempotency_key, request_hash, journey_id)
+    SELECT $1::text, $2::text, $3::uuid WHERE $1::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING journey_id
+), go AS (
+    SELECT 1 WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM key)
+), patient AS (
+    INSERT INTO patients (patient_id, full_name, email, phone, country, preferred_language,
+                          time_zone)
+    SELECT $4, $5, $6, $7, $8, $9, $10 FROM go
+    RETURNING patient_id
+), journey AS (
+    INSERT INTO journeys (journey_id, patient_id)
+    SELECT $3, patient_id FROM patient
+    RETURNING journey_id
+), inquiry AS (
+    INSERT INTO inquiries (inquiry_id, journey_id, patient_id, injury_level,
+                           injury_completeness, injury_date, injury_cause, medical_history)
+    SELECT $11, journey_id, $4, $12, $13, $14, $15, $16 FROM journey
+), consent AS (
+    INSERT INTO consents (consent_id, patient_id, journey_id, purpose, text_version, granted,
+                          source_address, user_agent)
+    SELECT $17, $4, journey_id, $18, $19, true, $20, $21 FROM journey
+)
+SELECT EXISTS (SELECT 1 FROM go)
+"""
+
+
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different request body."""
 
@@ -40,63 +72,39 @@ class IntakeRepository:
     ) -> StoredInquiry:
         """Store a new inquiry, or find the one stored before under the same key.
 
-        The key row is inserted first: a concurrent request with the same key blocks on the
-        primary key until this transaction ends, then finds the journey stored here.
+        One statement (so one round trip, and its own transaction): the key row first, then,
+        only if it was inserted (or there is no key), the patient, journey, inquiry and
+        consent. A concurrent request with the same key blocks on the key's primary key until
+        this one commits, then inserts nothing and finds the journey stored here.
         """
         journey_id, patient_id, inquiry_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-        async with self._conn.transaction():
-            if idempotency_key is not None:
-                inserted = await self._conn.fetchval(
-                    """INSERT INTO idempotency_keys (idempotency_key, request_hash, journey_id)
-                       VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING journey_id""",
-                    idempotency_key,
-                    request_hash,
-                    journey_id,
-                )
-                if inserted is None:
-                    return await self._existing(idempotency_key, request_hash)
-            await self._conn.execute(
-                """INSERT INTO patients (patient_id, full_name, email, phone, country,
-                                         preferred_language, time_zone)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-                patient_id,
-                form.full_name,
-                str(form.email),
-                form.phone,
-                form.country,
-                form.preferred_language,
-                form.time_zone,
-            )
-            await self._conn.execute(
-                "INSERT INTO journeys (journey_id, patient_id) VALUES ($1, $2)",
-                journey_id,
-                patient_id,
-            )
-            await self._conn.execute(
-                """INSERT INTO inquiries (inquiry_id, journey_id, patient_id, injury_level,
-                       injury_completeness, injury_date, injury_cause, medical_history)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-                inquiry_id,
-                journey_id,
-                patient_id,
-                form.injury_level,
-                form.injury_completeness.value,
-                form.injury_date,
-                form.injury_cause.value,
-                form.medical_history,
-            )
-            await self._conn.execute(
-                """INSERT INTO consents (consent_id, patient_id, journey_id, purpose,
-                       text_version, granted, source_address, user_agent)
-                   VALUES ($1, $2, $3, $4, $5, true, $6, $7)""",
-                uuid.uuid4(),
-                patient_id,
-                journey_id,
-                CONSENT_PURPOSE_HEALTH_DATA,
-                form.consent_text_version,
-                source_address,
-                user_agent,
-            )
+        stored = await self._conn.fetchval(
+            _STORE,
+            idempotency_key,
+            request_hash,
+            journey_id,
+            patient_id,
+            form.full_name,
+            str(form.email),
+            form.phone,
+            form.country,
+            form.preferred_language,
+            form.time_zone,
+            inquiry_id,
+            form.injury_level,
+            form.injury_completeness.value,
+            form.injury_date,
+            form.injury_cause.value,
+            form.medical_history,
+            uuid.uuid4(),
+            CONSENT_PURPOSE_HEALTH_DATA,
+            form.consent_text_version,
+            source_address,
+            user_agent,
+        )
+        if not stored:
+            assert idempotency_key is not None  # without a key every statement stores
+            return await self._existing(idempotency_key, request_hash)
         return StoredInquiry(str(journey_id), str(patient_id), str(inquiry_id), created=True)
 
     async def _existing(self, idempotency_key: str, request_hash: str) -> StoredInquiry:

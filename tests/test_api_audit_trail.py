@@ -1,9 +1,12 @@
 """Every API request leaves an audit row, chained and verifiable."""
 
+import json
+
 import asyncpg
 import httpx
 import pytest
 
+from api.app import create_app
 from audit.verify import verify_chain
 from domain.actors import Role
 from settings import Settings
@@ -38,3 +41,25 @@ async def test_actions_and_reads_are_in_the_audit_log(
     async with pool.acquire() as conn:
         report = await verify_chain(conn, settings.audit_key.get_secret_value().encode())
     assert report.ok and report.rows_checked == 3
+
+
+async def test_a_request_that_fails_unexpectedly_is_recorded_as_a_500(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """A route that raises past every handler still leaves its row, with the status the
+    client got."""
+    app = create_app(settings)
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/v1/broken", broken, methods=["GET"])
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            answer = await http.get("/api/v1/broken")
+    assert answer.status_code == 500
+    rows = await pool.fetch("SELECT action, detail FROM audit_log ORDER BY seq")
+    assert [(r["action"], json.loads(r["detail"])) for r in rows] == [
+        ("GET /api/v1/broken", {"status": 500})
+    ]

@@ -483,17 +483,21 @@ def _load(folder: Path) -> list[WorkflowHistory]:
 
 @contextlib.contextmanager
 def sandbox(kind: str) -> Iterator[None]:
-    """The replayer's sandbox: the project's runner or the SDK's default one ("plain")."""
+    """The replayer's sandbox: the project's runner, the SDK's default one ("plain"), or the
+    project's with the workflow code re-imported per run ("per-run")."""
     if kind == "project":
         yield
         return
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-    def plain(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
+    saved = audit.replay.workflow_runner
+
+    def variant(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
+        if kind == "per-run":
+            return saved(reimport_workflows=True)
         return SandboxedWorkflowRunner()
 
-    saved = audit.replay.workflow_runner
-    audit.replay.workflow_runner = plain
+    audit.replay.workflow_runner = variant
     try:
         yield
     finally:

@@ -315,6 +315,19 @@ def _orchestration(r: Results) -> list[str]:
             _met(_errors(o.journeys) == 0),
         ],
     ]
+    if len(o.journeys) > 1:
+        rows.append(
+            [
+                "each repeat: runs per second (in run order)",
+                ", ".join(_f(x.rate) for x in o.journeys),
+                ", ".join(_f(x.rate) for x in o.baselines),
+                ", ".join(
+                    _f(_ratio(x.rate, y.rate)) for x, y in zip(o.journeys, o.baselines, strict=True)
+                ),
+                "",
+                "",
+            ]
+        )
     out += _table(["figure", "journey", "baseline", "ratio", "target", "met?"], rows)
     out += _cpu_table(
         "CPU seconds per run (median over repeats), by process; this is where a journey's "

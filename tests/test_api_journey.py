@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +106,10 @@ async def test_a_whole_journey_through_the_api(
         headers=staff(settings, Role.COORDINATOR),
     )
     assert confirmed.status_code == 200, confirmed.text
-    await _reach(api, settings, jid, "TRAVEL", "patient")
-    await temporal_env.sleep(timedelta(days=31))
+    waiting = await _reach(api, settings, jid, "TRAVEL", "patient")
+    # Past the visit's first morning, whatever time of day the test started at.
+    visit = datetime.fromisoformat(str(waiting["deadline"]))
+    await temporal_env.sleep(visit - await temporal_env.get_current_time() + timedelta(hours=1))
     await _reach(api, settings, jid, "TREATMENT", "clinic")
 
     payloads: list[tuple[str, dict[str, Any]]] = [

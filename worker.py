@@ -159,7 +159,8 @@ def build_worker(
     clinic: ClinicGateway | None = None,
     **options: Any,
 ) -> Worker:
-    """The worker of this project; `options` go to temporalio's Worker as they are."""
+    """The worker of this project; `options` go to temporalio's Worker as they are, and
+    override the settings' sticky cache and sandbox runner."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -167,8 +168,13 @@ def build_worker(
         activities=build_activities(
             settings=settings, pool=pool, sender=sender, calendar=calendar, clinic=clinic
         ),
-        workflow_runner=workflow_runner(reimport_workflows=settings.sandbox_reimport_workflows),
-        **{"max_cached_workflows": settings.worker_cached_runs, **options},
+        **{
+            "workflow_runner": workflow_runner(
+                reimport_workflows=settings.sandbox_reimport_workflows
+            ),
+            "max_cached_workflows": settings.worker_cached_runs,
+            **options,
+        },
     )
 
 
@@ -183,23 +189,24 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    sender = smtp_sender(settings)
     try:
-        worker = build_worker(
-            client,
-            settings=settings,
-            pool=pool,
-            sender=sender,
-            calendar=calendar_client(settings),
-            clinic=clinic_gateway(settings),
-        )
-        async with worker:
-            log.info(
-                "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target
+        async with smtp_sender(settings) as sender:
+            worker = build_worker(
+                client,
+                settings=settings,
+                pool=pool,
+                sender=sender,
+                calendar=calendar_client(settings),
+                clinic=clinic_gateway(settings),
             )
-            await stop.wait()
+            async with worker:
+                log.info(
+                    "worker polling task queue %s on %s",
+                    settings.task_queue,
+                    settings.temporal_target,
+                )
+                await stop.wait()
     finally:
-        await sender.close()
         await pool.close()
 
 

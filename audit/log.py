@@ -175,14 +175,16 @@ class AuditLog:
             detail=detail,
             at=at,
         )
-        (seq,) = await self.append_drafts([(draft, at is not None)])
+        (seq,) = await self.append_drafts([draft], at=at)
         return seq
 
-    async def append_drafts(self, drafts: list[tuple[AuditEntry, bool]]) -> list[int]:
+    async def append_drafts(
+        self, drafts: list[AuditEntry], *, at: datetime | None = None
+    ) -> list[int]:
         """Append rows in one transaction, in the order given, and return their seqs.
 
-        Each draft comes with whether its `at` is the caller's (kept) or a placeholder
-        (replaced by the database's clock, as `append` does).
+        Every row is dated `at`, or by the database's clock under the lock when it is None
+        (the drafts' own `at` are placeholders).
         """
         if not drafts:
             return []
@@ -200,11 +202,9 @@ class AuditLog:
             seq = 0 if last["seq"] is None else last["seq"]
             prev_hash = GENESIS_HASH if last["hash"] is None else last["hash"]
             rows = []
-            for draft, keep_at in drafts:
+            for draft in drafts:
                 seq += 1
-                entry = draft.model_copy(
-                    update={"seq": seq, "at": draft.at if keep_at else last["now"]}
-                )
+                entry = draft.model_copy(update={"seq": seq, "at": at or last["now"]})
                 digest = row_hash(self._key, prev_hash, entry)
                 rows.append(
                     (
@@ -293,7 +293,7 @@ class AuditWriter:
                 try:
                     async with self._pool.acquire() as conn:
                         seqs = await AuditLog(conn, self._key).append_drafts(
-                            [(draft, False) for draft, _ in batch]
+                            [draft for draft, _ in batch]
                         )
                 except Exception as err:
                     for _, future in batch:

@@ -79,6 +79,18 @@ class _Interpreter:
             pass
         self._consumed += 1
 
+    async def _common(self, op: str) -> bool:
+        """Run an op both workflows share (activity, timer, wait); False for any other."""
+        if op == "a":
+            await self._activity()
+        elif op.startswith("t"):
+            await workflow.sleep(float(op[1:]))
+        elif op.startswith("w"):
+            await self._wait_for_update(op)
+        else:
+            return False
+        return True
+
     def _status(self) -> BaselineStatus:
         return BaselineStatus(
             received=self._received, consumed=self._consumed, position=self._position
@@ -91,13 +103,9 @@ class BaselineJourney(_Interpreter):
     async def run(self, plan: BaselinePlan) -> BaselineResult:
         for i, op in enumerate(plan.ops):
             self._position = i
-            if op == "a":
-                await self._activity()
-            elif op.startswith("t"):
-                await workflow.sleep(float(op[1:]))
-            elif op.startswith("w"):
-                await self._wait_for_update(op)
-            elif op == "c":
+            if await self._common(op):
+                continue
+            if op == "c":
                 await workflow.execute_child_workflow(
                     BaselineFollowUp.run,
                     BaselineChildInput(ops=plan.child_ops),
@@ -126,13 +134,9 @@ class BaselineFollowUp(_Interpreter):
     async def run(self, data: BaselineChildInput) -> BaselineResult:
         for i, op in enumerate(data.ops):
             self._position = i
-            if op == "a":
-                await self._activity()
-            elif op.startswith("t"):
-                await workflow.sleep(float(op[1:]))
-            elif op.startswith("w"):
-                await self._wait_for_update(op)
-            elif op == "n":
+            if await self._common(op):
+                continue
+            if op == "n":
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     BaselineChildInput(ops=data.ops[i + 1 :], received=self._received)

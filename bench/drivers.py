@@ -32,6 +32,7 @@ from domain.actors import Role
 from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
 from settings import Settings
+from tests.helpers import valid_form
 
 T = TypeVar("T")
 
@@ -60,21 +61,7 @@ STAFF_IDS = {
 
 def inquiry_form(n: int) -> dict[str, Any]:
     """A valid submission; the name and address vary so no two are the same request."""
-    return {
-        "full_name": f"Ana García {n}",
-        "email": f"ana.garcia.{n}@example.org",
-        "phone": "+34 600 123 456",
-        "country": "ES",
-        "preferred_language": "es",
-        "time_zone": "Europe/Madrid",
-        "injury_level": "T4",
-        "injury_completeness": "incomplete",
-        "injury_date": "2023-05-01",
-        "injury_cause": "traffic",
-        "medical_history": "Two years of rehabilitation; partial sensation below T6.",
-        "consent_health_data": True,
-        "consent_text_version": "2026-01",
-    }
+    return valid_form(full_name=f"Ana García {n}", email=f"ana.garcia.{n}@example.org")
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,6 @@ class Size:
     knob_journeys: int = 0
     knob_waiting: int = 0
     knob_intake: int = 0
-    knob_cache: int = 0
 
 
 SIZES = {
@@ -92,7 +91,6 @@ SIZES = {
         knob_journeys=8,
         knob_waiting=200,
         knob_intake=300,
-        knob_cache=200,
     ),
 }
 

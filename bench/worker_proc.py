@@ -78,15 +78,8 @@ async def serve(kind: str, settings: Settings, options: dict[str, Any]) -> None:
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        # build_worker always takes the project's runner; the other variants swap it here,
-        # in this process only, to measure what the pass-through saves.
         if sandbox != "project":
-            variant = _runner(sandbox, project_worker.WORKFLOW_PACKAGE)
-
-            def variant_runner(*, reimport_workflows: bool = False) -> Any:
-                return variant
-
-            project_worker.workflow_runner = variant_runner
+            options["workflow_runner"] = _runner(sandbox, project_worker.WORKFLOW_PACKAGE)
         worker = project_worker.build_worker(
             client,
             settings=settings,

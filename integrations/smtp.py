@@ -2,7 +2,7 @@
 
 import asyncio
 from email.message import EmailMessage
-from typing import Literal, Protocol
+from typing import Literal, Protocol, Self
 
 import aiosmtplib
 
@@ -75,6 +75,12 @@ class SmtpSender:
                 await _discard(smtp)
                 raise
             self._release(smtp)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def close(self) -> None:
         """Say QUIT on every idle connection (at shutdown)."""

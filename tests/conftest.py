@@ -167,17 +167,18 @@ async def worker(
     client: Client, settings: Settings, pool: asyncpg.Pool, mail_dir: Path
 ) -> AsyncIterator[Worker]:
     """The project's real worker (workflows and activities) on this test's task queue."""
-    sender = smtp_sender(settings)
-    async with build_worker(
-        client,
-        settings=settings,
-        pool=pool,
-        sender=sender,
-        calendar=calendar_client(settings),
-        clinic=clinic_gateway(settings),
-    ) as running:
+    async with (
+        smtp_sender(settings) as sender,
+        build_worker(
+            client,
+            settings=settings,
+            pool=pool,
+            sender=sender,
+            calendar=calendar_client(settings),
+            clinic=clinic_gateway(settings),
+        ) as running,
+    ):
         yield running
-    await sender.close()
 
 
 @pytest.fixture

@@ -80,12 +80,9 @@ def _message(subject: str, to: str = "patient@example.org") -> EmailMessage:
 
 async def test_messages_share_one_connection(relay: tuple[_Relay, int, _Server]) -> None:
     handler, port, _ = relay
-    sender = SmtpSender(host="127.0.0.1", port=port)
-    try:
+    async with SmtpSender(host="127.0.0.1", port=port) as sender:
         for i in range(10):
             await sender.send(_message(f"m{i}"))
-    finally:
-        await sender.close()
     assert handler.subjects == [f"m{i}" for i in range(10)]
     assert len(handler.sessions) == 1
 
@@ -94,11 +91,8 @@ async def test_concurrent_messages_use_at_most_the_allowed_connections(
     relay: tuple[_Relay, int, _Server],
 ) -> None:
     handler, port, _ = relay
-    sender = SmtpSender(host="127.0.0.1", port=port, max_connections=2)
-    try:
+    async with SmtpSender(host="127.0.0.1", port=port, max_connections=2) as sender:
         await asyncio.gather(*(sender.send(_message(f"m{i}")) for i in range(12)))
-    finally:
-        await sender.close()
     assert sorted(handler.subjects) == sorted(f"m{i}" for i in range(12))
     assert 1 <= len(handler.sessions) <= 2
 
@@ -109,14 +103,11 @@ async def test_a_connection_the_relay_closed_is_replaced(
     """The relay restarts between two messages (as it would drop an idle client): the
     idle connection fails its check and the message goes out, once, on a new one."""
     handler, port, controller = relay
-    sender = SmtpSender(host="127.0.0.1", port=port, check_after=0.0)
-    try:
+    async with SmtpSender(host="127.0.0.1", port=port, check_after=0.0) as sender:
         await sender.send(_message("before"))
         controller.stop()
         controller.start()
         await sender.send(_message("after"))
-    finally:
-        await sender.close()
     assert handler.subjects == ["before", "after"]
     assert len(handler.sessions) == 2
 
@@ -126,13 +117,10 @@ async def test_a_refused_recipient_does_not_spoil_the_connection(
 ) -> None:
     handler, port, _ = relay
     handler.refuse.add("gone@example.org")
-    sender = SmtpSender(host="127.0.0.1", port=port)
-    try:
+    async with SmtpSender(host="127.0.0.1", port=port) as sender:
         with pytest.raises(MailRejected, match=r"recipient refused by the mail server \(\[550\]\)"):
             await sender.send(_message("refused", to="gone@example.org"))
         await sender.send(_message("next"))
-    finally:
-        await sender.close()
     assert handler.subjects == ["next"]
     assert len(handler.sessions) == 1
 
@@ -141,13 +129,10 @@ async def test_a_relay_that_is_down_fails_the_send_and_the_next_one_connects(
     relay: tuple[_Relay, int, _Server],
 ) -> None:
     handler, port, controller = relay
-    sender = SmtpSender(host="127.0.0.1", port=port, timeout=2)
-    try:
+    async with SmtpSender(host="127.0.0.1", port=port, timeout=2) as sender:
         controller.stop()
         with pytest.raises(OSError):
             await sender.send(_message("lost"))
         controller.start()
         await sender.send(_message("delivered"))
-    finally:
-        await sender.close()
     assert handler.subjects == ["delivered"]

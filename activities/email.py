@@ -94,19 +94,15 @@ class EmailActivities:
     async def send_notification(self, request: NotificationRequest) -> NotificationResult:
         message_id = message_id_for(request.journey_id, request.step, self._domain)
         async with self._pool.acquire() as conn:
-            status = await OutboxRepository(conn).claim(
+            claim = await OutboxRepository(conn).claim(
                 journey_id=request.journey_id,
                 step=request.step,
                 kind=request.kind.value,
                 audience=request.audience.value,
                 message_id=message_id,
             )
-            if status == "sent":
+            if claim.status == "sent":
                 return NotificationResult(message_id=message_id, already_sent=True)
-            # The step's first attempt dates what it sends, so a retry composes the same letter.
-            issued_on = await OutboxRepository(conn).first_attempt_date(
-                journey_id=request.journey_id, step=request.step
-            )
             facts = await load_journey_facts(conn, request.journey_id)
             if facts is None:
                 raise ApplicationError(
@@ -133,7 +129,7 @@ class EmailActivities:
         )
         self._attach(message, request, facts)
         if request.kind is NotificationKind.VISA_LETTER:
-            self._attach_visa_letter(message, request, facts, issued_on)
+            self._attach_visa_letter(message, request, facts, claim.first_attempt_on)
         try:
             await self._sender.send(message)
         except MailRejected as err:

@@ -32,22 +32,48 @@ class JourneyFacts:
     arrival_date: date | None = None
     departure_date: date | None = None
     companions: int = 0
-    first_contact: datetime | None = None
+
+
+# One round trip: an email is sent about thirty times a journey, and each used to take five.
+_FACTS = """
+SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
+       cm.full_name AS cm_name, cm.email AS cm_email, sp.email AS sp_email,
+       ARRAY(SELECT s.starts_at FROM consult_slots s
+              WHERE s.journey_id = j.journey_id
+                AND s.round = (SELECT max(round) FROM consult_slots WHERE journey_id = j.journey_id)
+              ORDER BY s.starts_at) AS slots,
+       c.booking_id AS consult_id, c.starts_at AS consult_at, c.ends_at AS consult_end,
+       v.starts_at AS visit_start, v.ends_at AS visit_end,
+       h.starts_at AS stay_start, h.ends_at AS stay_end,
+       t.arrival_date, t.departure_date, t.companions,
+       tp.price, tp.currency
+  FROM journeys j JOIN patients p USING (patient_id)
+  LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
+  LEFT JOIN staff sp ON sp.staff_id = j.specialist_id
+  LEFT JOIN LATERAL (SELECT booking_id, starts_at, ends_at FROM bookings
+                      WHERE journey_id = j.journey_id AND kind = 'consult'
+                      ORDER BY booked_at DESC LIMIT 1) c ON true
+  LEFT JOIN LATERAL (SELECT starts_at, ends_at FROM bookings
+                      WHERE journey_id = j.journey_id AND kind = 'clinic_visit'
+                      ORDER BY booked_at DESC LIMIT 1) v ON true
+  LEFT JOIN LATERAL (SELECT starts_at, ends_at FROM bookings
+                      WHERE journey_id = j.journey_id AND kind = 'hotel'
+                      ORDER BY booked_at DESC LIMIT 1) h ON true
+  LEFT JOIN LATERAL (SELECT arrival_date, departure_date, companions FROM travel_records
+                      WHERE journey_id = j.journey_id
+                      ORDER BY submitted_at DESC LIMIT 1) t ON true
+  LEFT JOIN LATERAL (SELECT price, currency FROM treatment_plans
+                      WHERE journey_id = j.journey_id
+                      ORDER BY created_at DESC LIMIT 1) tp ON true
+ WHERE j.journey_id = $1
+"""
 
 
 async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> JourneyFacts | None:
-    row = await conn.fetchrow(
-        """SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
-                  cm.full_name AS cm_name, cm.email AS cm_email, sp.email AS sp_email
-             FROM journeys j JOIN patients p USING (patient_id)
-             LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
-             LEFT JOIN staff sp ON sp.staff_id = j.specialist_id
-            WHERE j.journey_id = $1""",
-        journey_id,
-    )
+    row = await conn.fetchrow(_FACTS, journey_id)
     if row is None:
         return None
-    facts = JourneyFacts(
+    return JourneyFacts(
         patient_id=str(row["patient_id"]),
         patient_name=row["full_name"],
         patient_email=row["email"],
@@ -57,42 +83,17 @@ async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> Journ
         case_manager_email=row["cm_email"] or "",
         specialist_email=row["sp_email"] or "",
         country=row["country"].strip(),
+        slots=list(row["slots"]),
+        consult_at=row["consult_at"],
+        consult_end=row["consult_end"],
+        consult_booking_id=row["consult_id"] or "",
+        plan_price=f"{row['price']:,.2f}" if row["price"] is not None else "",
+        plan_currency=row["currency"] or "",
+        visit_start=row["visit_start"],
+        visit_end=row["visit_end"],
+        stay_start=row["stay_start"],
+        stay_end=row["stay_end"],
+        arrival_date=row["arrival_date"],
+        departure_date=row["departure_date"],
+        companions=row["companions"] or 0,
     )
-    facts.slots = [
-        r["starts_at"]
-        for r in await conn.fetch(
-            """SELECT starts_at FROM consult_slots WHERE journey_id = $1
-                 AND round = (SELECT max(round) FROM consult_slots WHERE journey_id = $1)
-               ORDER BY starts_at""",
-            journey_id,
-        )
-    ]
-    bookings = await conn.fetch(
-        """SELECT DISTINCT ON (kind) kind, booking_id, starts_at, ends_at FROM bookings
-            WHERE journey_id = $1 ORDER BY kind, booked_at DESC""",
-        journey_id,
-    )
-    for b in bookings:
-        if b["kind"] == "consult":
-            facts.consult_at, facts.consult_booking_id = b["starts_at"], b["booking_id"]
-            facts.consult_end = b["ends_at"]
-        elif b["kind"] == "clinic_visit":
-            facts.visit_start, facts.visit_end = b["starts_at"], b["ends_at"]
-        elif b["kind"] == "hotel":
-            facts.stay_start, facts.stay_end = b["starts_at"], b["ends_at"]
-    travel = await conn.fetchrow(
-        """SELECT arrival_date, departure_date, companions FROM travel_records
-            WHERE journey_id = $1 ORDER BY submitted_at DESC LIMIT 1""",
-        journey_id,
-    )
-    if travel is not None:
-        facts.arrival_date, facts.departure_date = travel["arrival_date"], travel["departure_date"]
-        facts.companions = travel["companions"]
-    plan = await conn.fetchrow(
-        """SELECT price, currency FROM treatment_plans WHERE journey_id = $1
-            ORDER BY created_at DESC LIMIT 1""",
-        journey_id,
-    )
-    if plan is not None:
-        facts.plan_price, facts.plan_currency = f"{plan['price']:,.2f}", plan["currency"]
-    return facts

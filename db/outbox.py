@@ -1,8 +1,18 @@
 """The email outbox: one row per journey step, so a step's email is sent once."""
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 
 import asyncpg
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A step's outbox row after counting this attempt."""
+
+    status: str
+    first_attempt_on: date
+    """The day of the step's first attempt: what it sends is dated by it, so a retry matches."""
 
 
 class OutboxRepository:
@@ -11,24 +21,20 @@ class OutboxRepository:
 
     async def claim(
         self, *, journey_id: str, step: str, kind: str, audience: str, message_id: str
-    ) -> str:
-        """Create the step's row if new and count an attempt; returns its status."""
-        await self._conn.execute(
-            """INSERT INTO outbox (journey_id, step, kind, audience, message_id)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (journey_id, step) DO NOTHING""",
+    ) -> Claim:
+        """Create the step's row if new and count an attempt, in one statement."""
+        row = await self._conn.fetchrow(
+            """INSERT INTO outbox (journey_id, step, kind, audience, message_id, attempts)
+               VALUES ($1, $2, $3, $4, $5, 1)
+               ON CONFLICT (journey_id, step) DO UPDATE SET attempts = outbox.attempts + 1
+               RETURNING status, created_at""",
             journey_id,
             step,
             kind,
             audience,
             message_id,
         )
-        status: str = await self._conn.fetchval(
-            """UPDATE outbox SET attempts = attempts + 1
-                WHERE journey_id = $1 AND step = $2 RETURNING status""",
-            journey_id,
-            step,
-        )
-        return status
+        return Claim(status=row["status"], first_attempt_on=row["created_at"].date())
 
     async def mark_sent(self, *, journey_id: str, step: str) -> None:
         await self._conn.execute(
@@ -37,11 +43,3 @@ class OutboxRepository:
             journey_id,
             step,
         )
-
-    async def first_attempt_date(self, *, journey_id: str, step: str) -> date:
-        created: datetime = await self._conn.fetchval(
-            "SELECT created_at FROM outbox WHERE journey_id = $1 AND step = $2",
-            journey_id,
-            step,
-        )
-        return created.date()

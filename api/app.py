@@ -12,6 +12,7 @@ from api import pages
 from api.audit_trail import install_audit_trail
 from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
+from api.journey_watch import StageWatch
 from api.limits import BodyLimitMiddleware
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_size=settings.database_pool_max,
         )
         app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
+        app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
         app.state.temporal = await connect_temporal(
             settings.temporal_target, settings.temporal_namespace, lazy=True
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await app.state.stage_watch.close()
             await app.state.pool.close()
 
     app = FastAPI(

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from temporalio.client import Client
 
+from api.journey_watch import StageWatch
 from settings import Settings
 
 
@@ -27,8 +28,14 @@ async def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_stage_watch(request: Request) -> StageWatch:
+    watch: StageWatch = request.app.state.stage_watch
+    return watch
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+StageWatchDep = Annotated[StageWatch, Depends(get_stage_watch)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

@@ -45,6 +45,8 @@ PAST_THE_DATE = timedelta(minutes=10)
 # the follow-up calendar's dates fall on the same days as the steps.
 AHEAD_OF_THE_DATE = timedelta(hours=1)
 POLL_SECONDS = 0.1
+# How long one status read may wait for the journey to move (the API allows up to 50 s).
+STATUS_WAIT_SECONDS = 30
 SETTLE_SECONDS = 0.05
 STEP_TIMEOUT = 300.0
 # A run has done its first workflow task once its history holds started, scheduled, started
@@ -206,24 +208,25 @@ class JourneyActors:
             self.result.script.append(Action("update", step))
         return answer.json()
 
-    async def _status(self) -> dict[str, Any]:
-        status: dict[str, Any] = await self._send(
-            "GET", f"/api/v1/journeys/{self.jid}", headers=self.staff(Role.COORDINATOR)
-        )
-        return status
-
     async def reach(self, stage: str, waiting_on: str | None = None) -> dict[str, Any]:
-        """Read the journey (as a coordinator would in the UI) until it is at `stage`."""
+        """Read the journey (as a coordinator's screen would) until it is at `stage`: each
+        read after the first waits for the journey to move past the version last seen."""
         deadline = time.monotonic() + STEP_TIMEOUT
+        path = f"/api/v1/journeys/{self.jid}"
         while True:
-            status = await self._status()
+            self.result.requests += 1
+            with self.result.waiting("status read"):
+                answer = await self.http.get(path, headers=self.staff(Role.COORDINATOR))
+            if answer.status_code != 200:
+                raise RuntimeError(f"GET {path}: {answer.status_code} {answer.text[:300]}")
+            status: dict[str, Any] = answer.json()
             if status["stage"] == stage and waiting_on in (None, status["waiting_on"]):
                 return status
             if time.monotonic() > deadline:
                 raise RuntimeError(f"journey {self.jid} stuck at {status['stage']}, not {stage}")
             self.result.polls += 1
-            with self.result.waiting("status read"):
-                await asyncio.sleep(POLL_SECONDS)
+            version = answer.headers["Journey-Version"]
+            path = f"/api/v1/journeys/{self.jid}?after={version}&wait={STATUS_WAIT_SECONDS}"
 
     async def _clinic(self, kind: str, **payload: Any) -> None:
         body = json.dumps(

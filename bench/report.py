@@ -272,8 +272,9 @@ def _orchestration(r: Results) -> list[str]:
         "people (reviewer, patient, specialist, coordinator, the clinic's signed webhook) who "
         "answer every step as soon as the journey allows it: "
         f"{kinds['update']} steps, {median([float(x) for x in o.requests]):.0f} HTTP requests "
-        f"per journey of which {median([float(x) for x in o.polls]):.0f} status reads while "
-        "waiting for the journey to move. Baseline: as many `BaselineJourney` runs "
+        f"per journey of which {median([float(x) for x in o.polls]):.0f} status reads that "
+        "waited for the journey to move (`?after=VERSION&wait=30`, answered when the next stage "
+        "change is recorded). Baseline: as many `BaselineJourney` runs "
         "(`bench/baseline.py`: the same activities, updates, timers, child and continue-as-new "
         "as a journey, doing nothing), driven by the same script through the Temporal client.",
         "",

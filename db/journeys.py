@@ -4,6 +4,10 @@ import asyncpg
 
 from domain.records import StageChange
 
+# Recording a stage change notifies this channel with the journey id (no patient data), so
+# the API can answer the requests waiting for that journey to move (api/journey_watch.py).
+STAGE_CHANNEL = "journey_stage"
+
 
 class JourneyRepository:
     """Owns the SQL of journey records. Takes a connection; the caller owns the pool."""
@@ -58,4 +62,15 @@ class JourneyRepository:
                 change.deadline,
                 change.seq,
             )
+            # Delivered when the transaction commits, never for a change rolled back.
+            await self._conn.execute(
+                "SELECT pg_notify($1, $2::uuid::text)", STAGE_CHANNEL, change.journey_id
+            )
             return True
+
+    async def recorded_changes(self, journey_id: str) -> int:
+        """How many stage changes of the journey are recorded (the last one's number)."""
+        count: int = await self._conn.fetchval(
+            "SELECT coalesce(max(seq), 0) FROM stage_changes WHERE journey_id = $1", journey_id
+        )
+        return count

@@ -4,10 +4,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.auth import PrincipalDep, authorize
-from api.deps import PoolDep, TemporalDep
+from api.deps import PoolDep, StageWatchDep, TemporalDep
 from api.journey_access import ensure_journey, journey_handle, view_for
 from api.problems import Problem, ProblemError
 from api.schemas import (
@@ -39,6 +39,10 @@ STAFF = {
 }
 # Who may see the patient's name and contact details next to the journey.
 SEES_PATIENT = STAFF - {Role.AUDITOR}
+# The answer's count of stage changes, which a client sends back as `after` to wait for more.
+VERSION_HEADER = "Journey-Version"
+# Below the usual proxy and load-balancer idle timeouts (60 s).
+MAX_WAIT_SECONDS = 50
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or invalid token"},
     403: {"model": Problem, "description": "Wrong role, or another journey's link"},
@@ -103,12 +107,39 @@ async def list_journeys(
     responses=ERRORS,
 )
 async def read_journey(
-    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
+    journey_id: uuid.UUID,
+    principal: PrincipalDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    watch: StageWatchDep,
+    response: Response,
+    after: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=100_000,
+            description="The `Journey-Version` you have; with `wait`, answer once it is passed",
+        ),
+    ] = None,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for the journey to move"),
+    ] = 0,
 ) -> JourneyStatus | PatientView:
+    """The `Journey-Version` header counts the journey's stage changes. A client waiting for
+    the journey to move sends it back as `after` with `wait`, and is answered as soon as the
+    journey moves past it, or after `wait` seconds with the status unchanged."""
     jid = str(journey_id)
     authorize(principal, jid, STAFF | {Role.PATIENT})
+    if wait and after is None:
+        raise ProblemError(
+            422, "The request has invalid fields", "wait needs after: the version you have"
+        )
     await ensure_journey(pool, jid)
+    if wait and after is not None:
+        await watch.wait(pool, jid, after=after, at_most=wait)
     status = await journey_handle(client, jid).query(PatientJourney.status)
+    response.headers[VERSION_HEADER] = str(len(status.transitions))
     return view_for(principal, status)
 
 

@@ -51,9 +51,7 @@ async def test_a_waiting_reader_is_answered_when_the_journey_moves(
     seen = await _version(api, settings, at_review)
     started = time.monotonic()
     waiting = asyncio.create_task(
-        api.get(
-            f"{base}?after={seen}&wait={LONG_WAIT}", headers=staff(settings, Role.COORDINATOR)
-        )
+        api.get(f"{base}?after={seen}&wait={LONG_WAIT}", headers=staff(settings, Role.COORDINATOR))
     )
     await asyncio.sleep(0.5)
     assert not waiting.done(), "nothing moved, so the reader is still waiting"

@@ -17,7 +17,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
-from importlib.resources import as_file, files
 from typing import Annotated, Literal, Self
 
 import pycountry
@@ -25,10 +24,10 @@ from fpdf import FPDF, XPos, YPos
 from fpdf.fonts import TTFFont
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from integrations.letter_font import font_for
+
 Language = Literal["en", "es"]
 
-_FONT_PACKAGE = "integrations"
-_FONT_FILE = "fonts/DejaVuSans.ttf"
 _FAMILY = "DejaVuSans"
 
 _MONTHS: dict[Language, list[str]] = {
@@ -254,13 +253,12 @@ def render_visa_letter(letter: VisaLetter, *, compress: bool = True) -> bytes:
     pdf.set_creator("patient-journeys")
     pdf.set_margins(left=22, top=20, right=22)
     pdf.set_auto_page_break(auto=True, margin=20)
-    # as_file gives fpdf2 a real path even when the package is installed as a zip.
-    with as_file(files(_FONT_PACKAGE).joinpath(_FONT_FILE)) as font_path:
+    used = {ch for block in blocks for ch in block.text if not ch.isspace()}
+    with font_for(used) as font_path:
         pdf.add_font(_FAMILY, fname=font_path)
     pdf.set_font(_FAMILY, size=11)
     font = pdf.current_font
     assert isinstance(font, TTFFont)
-    used = {ch for block in blocks for ch in block.text if not ch.isspace()}
     missing = "".join(sorted(ch for ch in used if ord(ch) not in font.cmap))
     if missing:
         raise UnsupportedCharacters(missing)

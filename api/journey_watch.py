@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # While the LISTEN connection is down, how often a waiting request looks for itself.
 RECHECK_SECONDS = 1.0
+# How often a process tries to open its LISTEN connection again after failing to.
+RETRY_SECONDS = 5.0
 
 
 class StageWatch:
@@ -31,6 +33,8 @@ class StageWatch:
         self._listener: asyncpg.Connection | None = None
         self._connecting = asyncio.Lock()
         self._waiters: dict[str, set[asyncio.Event]] = {}
+        # After a failed connection attempt, waits do without one until then (loop time).
+        self._retry_at = 0.0
 
     async def wait(self, pool: asyncpg.Pool, journey_id: str, *, after: int, at_most: float) -> int:
         """Return the number of stage changes recorded, once it is above `after` or once
@@ -68,16 +72,27 @@ class StageWatch:
         """True when the LISTEN connection is up (opening it if need be)."""
         if self._listener is not None and not self._listener.is_closed():
             return True
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._retry_at:
+            return False
         async with self._connecting:
             if self._listener is not None and not self._listener.is_closed():
                 return True
+            if loop.time() < self._retry_at:
+                return False
             try:
                 listener = await asyncpg.connect(self._dsn)
                 listener.add_termination_listener(self._lost)
                 await listener.add_listener(STAGE_CHANNEL, self._notified)
             except (OSError, asyncpg.PostgresError) as err:
-                log.warning("cannot listen for stage changes (checking every second): %s", err)
+                # One attempt per interval for the whole process, however many are waiting.
+                if not self._retry_at:
+                    log.warning("cannot listen for stage changes (checking every second): %s", err)
+                self._retry_at = loop.time() + RETRY_SECONDS
                 return False
+            if self._retry_at:
+                log.info("listening for stage changes again")
+            self._retry_at = 0.0
             self._listener = listener
             return True
 

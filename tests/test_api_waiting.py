@@ -3,11 +3,13 @@
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from api.journey_watch import StageWatch
 from domain.actors import Role
 from settings import Settings
 from tests.api_people import link, staff
@@ -132,3 +134,41 @@ async def test_a_lost_listener_connection_loses_no_move(
     answer = await waiting
     assert int(answer.headers["Journey-Version"]) > seen
     assert time.monotonic() - started < LONG_WAIT
+
+
+async def test_without_a_listener_connection_waits_check_every_second(
+    api: httpx.AsyncClient,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    at_review: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL refusing the LISTEN connection slows a wait to one check a second, and
+    the process tries to open it again once an interval, not once per waiting request."""
+    seen = await _version(api, settings, at_review)
+    attempts: list[str] = []
+    connect = asyncpg.connect
+
+    async def counted(dsn: str, **options: Any) -> asyncpg.Connection:
+        attempts.append(dsn)
+        return await connect(dsn, **options)
+
+    monkeypatch.setattr(asyncpg, "connect", counted)
+    unreachable = StageWatch("postgresql://journeys@127.0.0.1:1/nowhere")
+    started = time.monotonic()
+    waits = [
+        asyncio.create_task(unreachable.wait(pool, at_review, after=seen, at_most=LONG_WAIT))
+        for _ in range(5)
+    ]
+    await asyncio.sleep(0.5)
+    assert not any(w.done() for w in waits)
+    assert len(attempts) == 1, "one attempt for five waiting requests"
+    reviewed = await api.post(
+        f"/api/v1/journeys/{at_review}/review",
+        json={"outcome": "approve"},
+        headers=staff(settings, Role.REVIEWER),
+    )
+    assert reviewed.status_code == 200
+    assert all(version > seen for version in await asyncio.gather(*waits))
+    assert time.monotonic() - started < LONG_WAIT
+    await unreachable.close()

@@ -57,6 +57,11 @@ _MESSAGES: dict[tuple[Stage, WaitingOn | None], tuple[str, bool]] = {
 }
 
 
+# A status answer's count of stage changes, which a client sends back as `after` to wait for
+# the journey's next move (`GET /journeys/{id}?after=&wait=`).
+VERSION_HEADER = "Journey-Version"
+
+
 def patient_view(status: JourneyStatus) -> PatientView:
     visit_booked = any(b.kind is BookingKind.CLINIC_VISIT for b in status.bookings)
     if status.stage is Stage.TRAVEL and status.waiting_on is WaitingOn.PATIENT:

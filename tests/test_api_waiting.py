@@ -67,6 +67,9 @@ async def test_a_waiting_reader_is_answered_when_the_journey_moves(
     assert time.monotonic() - started < LONG_WAIT, "answered by the move, not by the wait"
     assert int(answer.headers["Journey-Version"]) > seen
     assert answer.json()["transitions"][seen]["actor_role"] == "reviewer"
+    # The step's own answer carries the version too, so its sender can wait from there.
+    after_step = int(reviewed.headers["Journey-Version"])
+    assert after_step == len(reviewed.json()["transitions"]) > seen
 
 
 async def test_nothing_moves_and_the_wait_ends_with_the_same_status(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, StageWatchDep, TemporalDep
-from api.journey_access import ensure_journey, journey_handle, view_for
+from api.journey_access import VERSION_HEADER, ensure_journey, journey_handle, view_for
 from api.problems import Problem, ProblemError
 from api.schemas import (
     DocumentInfo,
@@ -39,8 +39,6 @@ STAFF = {
 }
 # Who may see the patient's name and contact details next to the journey.
 SEES_PATIENT = STAFF - {Role.AUDITOR}
-# The answer's count of stage changes, which a client sends back as `after` to wait for more.
-VERSION_HEADER = "Journey-Version"
 # Below the usual proxy and load-balancer idle timeouts (60 s).
 MAX_WAIT_SECONDS = 50
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -5,13 +5,19 @@ import uuid
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, TemporalDep
-from api.journey_access import ensure_journey, journey_handle, store_then_send, view_for
+from api.journey_access import (
+    VERSION_HEADER,
+    ensure_journey,
+    journey_handle,
+    store_then_send,
+    view_for,
+)
 from api.problems import Problem, ProblemError
 from api.schemas import (
     CaseManagerBody,
@@ -82,8 +88,13 @@ async def _prepare(
     return jid
 
 
-async def _update(client: Client, principal: Principal, jid: str, update: Any, step: Any) -> Answer:
+async def _update(
+    client: Client, response: Response, principal: Principal, jid: str, update: Any, step: Any
+) -> Answer:
+    """Send a step; the answer carries the journey's `Journey-Version`, as a status read does,
+    so the client can wait from there for the journey's next move."""
     status = await journey_handle(client, jid).execute_update(update, step)
+    response.headers[VERSION_HEADER] = str(len(status.transitions))
     return view_for(principal, status)
 
 
@@ -94,6 +105,7 @@ async def review(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, {Role.REVIEWER, Role.MEDICAL_LEAD})
     step = ReviewDecision(
@@ -102,7 +114,7 @@ async def review(
         reason=body.reason,
         documents=tuple(body.documents),
     )
-    return await _update(client, principal, jid, PatientJourney.review, step)
+    return await _update(client, response, principal, jid, PatientJourney.review, step)
 
 
 @router.post(
@@ -113,6 +125,7 @@ async def upload_documents(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
     kind: Annotated[DocumentKind, Form()],
     files: Annotated[list[UploadFile], File(description="PDF, JPEG, PNG, DICOM or ZIP")],
 ) -> Answer:
@@ -148,6 +161,7 @@ async def upload_documents(
     try:
         return await _update(
             client,
+            response,
             principal,
             jid,
             PatientJourney.documents_received,
@@ -171,6 +185,7 @@ async def case_manager(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, {Role.COORDINATOR})
     async with pool.acquire() as conn:
@@ -186,7 +201,7 @@ async def case_manager(
             f"case_manager_id: {body.case_manager_id} is not an active case manager",
         )
     step = CaseManagerAssignment(actor=principal.actor, case_manager_id=body.case_manager_id)
-    return await _update(client, principal, jid, PatientJourney.assign_case_manager, step)
+    return await _update(client, response, principal, jid, PatientJourney.assign_case_manager, step)
 
 
 @router.post("/consult/booking", summary="Book an offered consultation slot", responses=STEP_ERRORS)
@@ -196,10 +211,12 @@ async def book_consult(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, PATIENT_SIDE)
     return await _update(
         client,
+        response,
         principal,
         jid,
         PatientJourney.book_consult,
@@ -211,11 +228,16 @@ async def book_consult(
     "/consult/reschedule", summary="Ask for another consultation time", responses=STEP_ERRORS
 )
 async def reschedule(
-    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
+    journey_id: uuid.UUID,
+    principal: PrincipalDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, PATIENT_SIDE)
     return await _update(
         client,
+        response,
         principal,
         jid,
         PatientJourney.reschedule_consult,
@@ -234,11 +256,13 @@ async def consult_outcome(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, {Role.SPECIALIST})
     if not body.eligible or body.plan is None:
         return await _update(
             client,
+            response,
             principal,
             jid,
             PatientJourney.consult_outcome,
@@ -259,6 +283,7 @@ async def consult_outcome(
     async def send(plan_id: str) -> Answer:
         return await _update(
             client,
+            response,
             principal,
             jid,
             PatientJourney.consult_outcome,
@@ -272,11 +297,20 @@ async def consult_outcome(
     "/consult/no-show", summary="The patient did not attend (specialist)", responses=STEP_ERRORS
 )
 async def no_show(
-    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
+    journey_id: uuid.UUID,
+    principal: PrincipalDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, {Role.SPECIALIST})
     return await _update(
-        client, principal, jid, PatientJourney.consult_no_show, NoShow(actor=principal.actor)
+        client,
+        response,
+        principal,
+        jid,
+        PatientJourney.consult_no_show,
+        NoShow(actor=principal.actor),
     )
 
 
@@ -289,10 +323,12 @@ async def plan_decision(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, {Role.PATIENT})
     return await _update(
         client,
+        response,
         principal,
         jid,
         PatientJourney.plan_decision,
@@ -307,6 +343,7 @@ async def travel(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, PATIENT_SIDE)
 
@@ -326,6 +363,7 @@ async def travel(
     async def send(record_id: str) -> Answer:
         return await _update(
             client,
+            response,
             principal,
             jid,
             PatientJourney.travel_details,
@@ -365,12 +403,13 @@ async def clinic_confirmation(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, {Role.COORDINATOR})
     step = ClinicConfirmation(
         actor=principal.actor, confirmed=body.confirmed, clinic_reference=body.clinic_reference
     )
-    return await _update(client, principal, jid, PatientJourney.clinic_confirmation, step)
+    return await _update(client, response, principal, jid, PatientJourney.clinic_confirmation, step)
 
 
 @router.post(
@@ -455,12 +494,14 @@ async def withdraw(
     principal: PrincipalDep,
     pool: PoolDep,
     client: TemporalDep,
+    response: Response,
     body: WithdrawalBody | None = None,
 ) -> Answer:
     jid = await _prepare(pool, principal, journey_id, PATIENT_SIDE)
     reason = body.reason if body else WithdrawalBody().reason
     return await _update(
         client,
+        response,
         principal,
         jid,
         PatientJourney.withdraw,

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from api.journey_watch import StageWatch
+from api.journey_watch import CONNECT_SECONDS, StageWatch
 from domain.actors import Role
 from settings import Settings
 from tests.api_people import link, staff
@@ -120,6 +120,15 @@ async def test_a_lost_listener_connection_loses_no_move(
     seen = await _version(api, settings, at_review)
     # One short wait opens the API's LISTEN connection.
     await api.get(f"{base}?after={seen}&wait=0.1", headers=coordinator)
+
+    async def listening() -> int:
+        count: int = await pool.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND query LIKE 'LISTEN%'"""
+        )
+        return count
+
+    await eventually(listening, until=lambda n: n == 1, what="the API's LISTEN connection")
     waiting = asyncio.create_task(
         api.get(f"{base}?after={seen}&wait={LONG_WAIT}", headers=coordinator)
     )
@@ -175,3 +184,26 @@ async def test_without_a_listener_connection_waits_check_every_second(
     assert all(version > seen for version in await asyncio.gather(*waits))
     assert time.monotonic() - started < LONG_WAIT
     await unreachable.close()
+
+
+async def test_a_server_that_never_answers_does_not_hold_a_wait(
+    api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool, at_review: str
+) -> None:
+    """Opening the LISTEN connection runs beside the waits: a silent server delays no one."""
+    seen = await _version(api, settings, at_review)
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # accepts the connection and never says a word
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    watch = StageWatch(f"postgresql://journeys@127.0.0.1:{port}/nowhere")
+    started = time.monotonic()
+    assert await watch.wait(pool, at_review, after=seen, at_most=0.5) == seen
+    assert time.monotonic() - started < CONNECT_SECONDS, "not held by the connection attempt"
+    assert accepted, "the watch did try to connect"
+    await watch.close()
+    server.close()
+    for writer in accepted:
+        writer.close()

@@ -60,6 +60,18 @@ _MESSAGES: dict[tuple[Stage, WaitingOn | None], tuple[str, bool]] = {
 # A status answer's count of stage changes, which a client sends back as `after` to wait for
 # the journey's next move (`GET /journeys/{id}?after=&wait=`).
 VERSION_HEADER = "Journey-Version"
+# How the answer's header reads in the OpenAPI document.
+VERSIONED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            VERSION_HEADER: {
+                "description": "The journey's stage changes so far; send it back as `after` "
+                "with `wait` to be answered at its next move",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        }
+    }
+}
 
 
 def patient_view(status: JourneyStatus) -> PatientView:

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, StageWatchDep, TemporalDep
-from api.journey_access import VERSION_HEADER, ensure_journey, journey_handle, view_for
+from api.journey_access import (
+    VERSION_HEADER,
+    VERSIONED,
+    ensure_journey,
+    journey_handle,
+    view_for,
+)
 from api.problems import Problem, ProblemError
 from api.schemas import (
     DocumentInfo,
@@ -102,7 +108,7 @@ async def list_journeys(
 @router.get(
     "/{journey_id}",
     summary="One journey's status (staff, or the patient's own link in plain words)",
-    responses=ERRORS,
+    responses={**ERRORS, **VERSIONED},
 )
 async def read_journey(
     journey_id: uuid.UUID,

@@ -13,6 +13,7 @@ from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, TemporalDep
 from api.journey_access import (
     VERSION_HEADER,
+    VERSIONED,
     ensure_journey,
     journey_handle,
     store_then_send,
@@ -76,6 +77,8 @@ STEP_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "Body too large"},
     422: {"model": Problem, "description": "Invalid data, each field named"},
 }
+# The journey's own steps answer with its status and its Journey-Version.
+VERSIONED_STEP = {**STEP_ERRORS, **VERSIONED}
 Answer = JourneyStatus | PatientView
 
 
@@ -98,7 +101,7 @@ async def _update(
     return view_for(principal, status)
 
 
-@router.post("/review", summary="Review a case (reviewer)", responses=STEP_ERRORS)
+@router.post("/review", summary="Review a case (reviewer)", responses=VERSIONED_STEP)
 async def review(
     journey_id: uuid.UUID,
     body: ReviewBody,
@@ -118,7 +121,7 @@ async def review(
 
 
 @router.post(
-    "/documents", summary="Upload documents (patient link, coordinator)", responses=STEP_ERRORS
+    "/documents", summary="Upload documents (patient link, coordinator)", responses=VERSIONED_STEP
 )
 async def upload_documents(
     journey_id: uuid.UUID,
@@ -177,7 +180,7 @@ async def upload_documents(
 @router.post(
     "/case-manager",
     summary="Assign or reassign the case manager (coordinator)",
-    responses=STEP_ERRORS,
+    responses=VERSIONED_STEP,
 )
 async def case_manager(
     journey_id: uuid.UUID,
@@ -204,7 +207,9 @@ async def case_manager(
     return await _update(client, response, principal, jid, PatientJourney.assign_case_manager, step)
 
 
-@router.post("/consult/booking", summary="Book an offered consultation slot", responses=STEP_ERRORS)
+@router.post(
+    "/consult/booking", summary="Book an offered consultation slot", responses=VERSIONED_STEP
+)
 async def book_consult(
     journey_id: uuid.UUID,
     body: SlotChoiceBody,
@@ -225,7 +230,7 @@ async def book_consult(
 
 
 @router.post(
-    "/consult/reschedule", summary="Ask for another consultation time", responses=STEP_ERRORS
+    "/consult/reschedule", summary="Ask for another consultation time", responses=VERSIONED_STEP
 )
 async def reschedule(
     journey_id: uuid.UUID,
@@ -248,7 +253,7 @@ async def reschedule(
 @router.post(
     "/consult/outcome",
     summary="Record the consultation outcome and plan (specialist)",
-    responses=STEP_ERRORS,
+    responses=VERSIONED_STEP,
 )
 async def consult_outcome(
     journey_id: uuid.UUID,
@@ -294,7 +299,7 @@ async def consult_outcome(
 
 
 @router.post(
-    "/consult/no-show", summary="The patient did not attend (specialist)", responses=STEP_ERRORS
+    "/consult/no-show", summary="The patient did not attend (specialist)", responses=VERSIONED_STEP
 )
 async def no_show(
     journey_id: uuid.UUID,
@@ -315,7 +320,7 @@ async def no_show(
 
 
 @router.post(
-    "/plan/decision", summary="Accept or decline the plan (patient link)", responses=STEP_ERRORS
+    "/plan/decision", summary="Accept or decline the plan (patient link)", responses=VERSIONED_STEP
 )
 async def plan_decision(
     journey_id: uuid.UUID,
@@ -336,7 +341,7 @@ async def plan_decision(
     )
 
 
-@router.post("/travel", summary="Send the travel details", responses=STEP_ERRORS)
+@router.post("/travel", summary="Send the travel details", responses=VERSIONED_STEP)
 async def travel(
     journey_id: uuid.UUID,
     body: TravelBody,
@@ -395,7 +400,7 @@ async def _follow_up(client: Client, jid: str, update: Any, step: Any) -> Follow
 @router.post(
     "/clinic/confirmation",
     summary="Record the clinic's answer to a visit request sent by email (coordinator)",
-    responses=STEP_ERRORS,
+    responses=VERSIONED_STEP,
 )
 async def clinic_confirmation(
     journey_id: uuid.UUID,
@@ -487,7 +492,7 @@ async def rehab_checkin(
 @router.post(
     "/withdrawal",
     summary="Withdraw from the journey (patient link, coordinator)",
-    responses=STEP_ERRORS,
+    responses=VERSIONED_STEP,
 )
 async def withdraw(
     journey_id: uuid.UUID,

@@ -3,7 +3,8 @@
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from email.utils import parseaddr
 from typing import Any
 
@@ -161,6 +162,10 @@ def build_worker(
 ) -> Worker:
     """The worker of this project; `options` go to temporalio's Worker as they are, and
     override the settings' sticky cache and sandbox runner."""
+    options.setdefault(
+        "workflow_runner", workflow_runner(reimport_workflows=settings.sandbox_reimport_workflows)
+    )
+    options.setdefault("max_cached_workflows", settings.worker_cached_runs)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -168,14 +173,29 @@ def build_worker(
         activities=build_activities(
             settings=settings, pool=pool, sender=sender, calendar=calendar, clinic=clinic
         ),
-        **{
-            "workflow_runner": workflow_runner(
-                reimport_workflows=settings.sandbox_reimport_workflows
-            ),
-            "max_cached_workflows": settings.worker_cached_runs,
-            **options,
-        },
+        **options,
     )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, *, settings: Settings, pool: asyncpg.Pool, **options: Any
+) -> AsyncIterator[Worker]:
+    """The project's worker with the outside systems its settings name (SMTP, CalDAV, the
+    clinic), polling until the block ends; the SMTP connections close with it."""
+    async with (
+        smtp_sender(settings) as sender,
+        build_worker(
+            client,
+            settings=settings,
+            pool=pool,
+            sender=sender,
+            calendar=calendar_client(settings),
+            clinic=clinic_gateway(settings),
+            **options,
+        ) as running,
+    ):
+        yield running
 
 
 async def run_worker(settings: Settings) -> None:
@@ -190,22 +210,11 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with smtp_sender(settings) as sender:
-            worker = build_worker(
-                client,
-                settings=settings,
-                pool=pool,
-                sender=sender,
-                calendar=calendar_client(settings),
-                clinic=clinic_gateway(settings),
+        async with running_worker(client, settings=settings, pool=pool):
+            log.info(
+                "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target
             )
-            async with worker:
-                log.info(
-                    "worker polling task queue %s on %s",
-                    settings.task_queue,
-                    settings.temporal_target,
-                )
-                await stop.wait()
+            await stop.wait()
     finally:
         await pool.close()
 

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
+from fastapi import Response
 from temporalio.client import Client, WorkflowHandle
 
 from api.problems import ProblemError
@@ -99,6 +100,14 @@ def patient_view(status: JourneyStatus) -> PatientView:
 
 def view_for(principal: Principal, status: JourneyStatus) -> JourneyStatus | PatientView:
     return patient_view(status) if principal.is_patient else status
+
+
+def versioned_view(
+    principal: Principal, status: JourneyStatus, response: Response
+) -> JourneyStatus | PatientView:
+    """The status as this principal sees it, its `Journey-Version` on the answer."""
+    response.headers[VERSION_HEADER] = str(len(status.transitions))
+    return view_for(principal, status)
 
 
 def journey_handle(client: Client, journey_id: str) -> WorkflowHandle[Any, JourneyOutcome]:

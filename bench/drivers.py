@@ -187,6 +187,19 @@ class JourneyActors:
         token = mint_staff_token(self.settings, subject=STAFF_IDS[role], name=role.value, role=role)
         return {"Authorization": f"Bearer {token}"}
 
+    async def _request(
+        self, method: str, path: str, *, headers: dict[str, str], body: dict[str, Any] | None
+    ) -> httpx.Response:
+        self.result.requests += 1
+        with self.result.waiting("status read" if method == "GET" else "step (HTTP)"):
+            if method == "GET":
+                answer = await self.http.get(path, headers=headers)
+            else:
+                answer = await self.http.post(path, headers=headers, json=body)
+        if answer.status_code >= 300:
+            raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
+        return answer
+
     async def _send(
         self,
         method: str,
@@ -196,14 +209,7 @@ class JourneyActors:
         body: dict[str, Any] | None = None,
         step: Literal["parent", "child"] | None = None,
     ) -> Any:
-        self.result.requests += 1
-        with self.result.waiting("status read" if method == "GET" else "step (HTTP)"):
-            if method == "GET":
-                answer = await self.http.get(path, headers=headers)
-            else:
-                answer = await self.http.post(path, headers=headers, json=body)
-        if answer.status_code >= 300:
-            raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
+        answer = await self._request(method, path, headers=headers, body=body)
         if step is not None:
             self.result.script.append(Action("update", step))
         return answer.json()
@@ -214,11 +220,9 @@ class JourneyActors:
         deadline = time.monotonic() + STEP_TIMEOUT
         path = f"/api/v1/journeys/{self.jid}"
         while True:
-            self.result.requests += 1
-            with self.result.waiting("status read"):
-                answer = await self.http.get(path, headers=self.staff(Role.COORDINATOR))
-            if answer.status_code != 200:
-                raise RuntimeError(f"GET {path}: {answer.status_code} {answer.text[:300]}")
+            answer = await self._request(
+                "GET", path, headers=self.staff(Role.COORDINATOR), body=None
+            )
             status: dict[str, Any] = answer.json()
             if status["stage"] == stage and waiting_on in (None, status["waiting_on"]):
                 return status

@@ -9,6 +9,7 @@ SIGINT or SIGTERM.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -71,33 +72,25 @@ async def serve(kind: str, settings: Settings, options: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    pool = None
-    if kind == "journey":
-        pool = await create_pool(
-            settings.require_database_url(),
-            min_size=settings.database_pool_min,
-            max_size=settings.database_pool_max,
-        )
-        if sandbox != "project":
-            options["workflow_runner"] = _runner(sandbox, project_worker.WORKFLOW_PACKAGE)
-        worker = project_worker.build_worker(
-            client,
-            settings=settings,
-            pool=pool,
-            sender=project_worker.smtp_sender(settings),
-            calendar=project_worker.calendar_client(settings),
-            clinic=project_worker.clinic_gateway(settings),
-            **options,
-        )
-    else:
-        worker = baseline_worker(client, settings.task_queue, sandbox=sandbox, **options)
-    try:
-        async with worker:
-            print("READY", flush=True)
-            await stop.wait()
-    finally:
-        if pool is not None:
-            await pool.close()
+    async with contextlib.AsyncExitStack() as running:
+        if kind == "journey":
+            pool = await create_pool(
+                settings.require_database_url(),
+                min_size=settings.database_pool_min,
+                max_size=settings.database_pool_max,
+            )
+            running.push_async_callback(pool.close)
+            if sandbox != "project":
+                options["workflow_runner"] = _runner(sandbox, project_worker.WORKFLOW_PACKAGE)
+            await running.enter_async_context(
+                project_worker.running_worker(client, settings=settings, pool=pool, **options)
+            )
+        else:
+            await running.enter_async_context(
+                baseline_worker(client, settings.task_queue, sandbox=sandbox, **options)
+            )
+        print("READY", flush=True)
+        await stop.wait()
 
 
 def main() -> None:

@@ -13,6 +13,6 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """What a connection needs on its way back to the pool, beyond asyncpg's own rollback of
     an open transaction: nothing. The project keeps no session state on pooled connections
-    (no SET, no LISTEN, no cursors; its advisory locks are transaction-scoped), so asyncpg's
-    default reset (unlock all, CLOSE ALL, UNLISTEN, RESET ALL) would be a wasted round trip
-    on every release."""
+    (no SET, no cursors, no LISTEN: the API listens on a connection of its own; its advisory
+    locks are transaction-scoped), so asyncpg's default reset (unlock all, CLOSE ALL,
+    UNLISTEN, RESET ALL) would be a wasted round trip on every release."""

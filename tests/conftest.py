@@ -26,7 +26,7 @@ from devstack.temporal_server import installed_command
 from domain.names import SEARCH_ATTRIBUTES
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
-from worker import build_worker, calendar_client, clinic_gateway, smtp_sender
+from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
 
@@ -167,17 +167,7 @@ async def worker(
     client: Client, settings: Settings, pool: asyncpg.Pool, mail_dir: Path
 ) -> AsyncIterator[Worker]:
     """The project's real worker (workflows and activities) on this test's task queue."""
-    async with (
-        smtp_sender(settings) as sender,
-        build_worker(
-            client,
-            settings=settings,
-            pool=pool,
-            sender=sender,
-            calendar=calendar_client(settings),
-            clinic=clinic_gateway(settings),
-        ) as running,
-    ):
+    async with running_worker(client, settings=settings, pool=pool) as running:
         yield running
 
 

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Query, Response
 from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, StageWatchDep, TemporalDep
 from api.journey_access import (
-    VERSION_HEADER,
     VERSIONED,
     ensure_journey,
     journey_handle,
-    view_for,
+    versioned_view,
 )
 from api.problems import Problem, ProblemError
 from api.schemas import (
@@ -143,8 +142,7 @@ async def read_journey(
     if wait and after is not None:
         await watch.wait(pool, jid, after=after, at_most=wait)
     status = await journey_handle(client, jid).query(PatientJourney.status)
-    response.headers[VERSION_HEADER] = str(len(status.transitions))
-    return view_for(principal, status)
+    return versioned_view(principal, status, response)
 
 
 @router.get("/{journey_id}/patient", summary="The patient behind a journey", responses=ERRORS)

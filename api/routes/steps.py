@@ -12,12 +12,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, TemporalDep
 from api.journey_access import (
-    VERSION_HEADER,
     VERSIONED,
     ensure_journey,
     journey_handle,
     store_then_send,
-    view_for,
+    versioned_view,
 )
 from api.problems import Problem, ProblemError
 from api.schemas import (
@@ -97,8 +96,7 @@ async def _update(
     """Send a step; the answer carries the journey's `Journey-Version`, as a status read does,
     so the client can wait from there for the journey's next move."""
     status = await journey_handle(client, jid).execute_update(update, step)
-    response.headers[VERSION_HEADER] = str(len(status.transitions))
-    return view_for(principal, status)
+    return versioned_view(principal, status, response)
 
 
 @router.post("/review", summary="Review a case (reviewer)", responses=VERSIONED_STEP)

@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.bookings import BookingActivities
 from activities.email import EmailActivities, Partners
+from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
 from api.tokens import mint_patient_link
@@ -139,6 +140,7 @@ def build_activities(
     return [
         records.record_inquiry,
         records.record_stage,
+        records.record_incident,
         records.assign_case_manager,
         records.set_case_manager,
         records.assess_procedure,
@@ -166,6 +168,7 @@ def build_worker(
         "workflow_runner", workflow_runner(reimport_workflows=settings.sandbox_reimport_workflows)
     )
     options.setdefault("max_cached_workflows", settings.worker_cached_runs)
+    options.setdefault("interceptors", [PhiSafeFailures()])
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

@@ -6,6 +6,9 @@ is the booking's, so a retry overwrites it). Hotel and transfer partners are tol
 (the journey sends those).
 """
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,8 +16,10 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.failures import redact
 from db.bookings import BookingRepository
 from db.staff import StaffRepository
+from domain.errors import ActivityFailure
 from domain.records import (
     Booking,
     BookingKind,
@@ -24,8 +29,15 @@ from domain.records import (
     SlotsProposed,
     SlotsRequest,
 )
-from integrations.calendar import CalendarClient, ConsultEvent, specialist_calendar
-from integrations.clinic import ClinicGateway, ClinicRejected, VisitRequest
+from integrations.calendar import (
+    CalendarClient,
+    CalendarUnavailable,
+    ConsultEvent,
+    specialist_calendar,
+)
+from integrations.clinic import ClinicGateway, ClinicRejected, ClinicUnavailable, VisitRequest
+
+log = logging.getLogger(__name__)
 
 WORKING_HOURS = (time(9, 0), time(11, 0), time(15, 0))
 CONSULT_LENGTH = timedelta(minutes=30)
@@ -79,8 +91,11 @@ class BookingActivities:
                 return SlotsProposed(slots=existing)
             specialist = await StaffRepository(conn).least_loaded_specialist()
             if specialist is None:
+                # A coordinator adds or reactivates a specialist, then retries the incident.
                 raise ApplicationError(
-                    "no active specialist in the staff table", type="NoSpecialist"
+                    "no active specialist in the staff table",
+                    type=ActivityFailure.NO_SPECIALIST,
+                    non_retryable=True,
                 )
             tz = ZoneInfo(specialist["time_zone"])
             horizon = request.not_before + timedelta(days=60)
@@ -90,8 +105,9 @@ class BookingActivities:
             ]
             if self._calendar is not None:
                 calendar_id = specialist_calendar(specialist["staff_id"])
-                await self._calendar.ensure_calendar(calendar_id, f"Consults {calendar_id}")
-                busy += await self._calendar.busy(calendar_id, request.not_before, horizon)
+                with outside_failures(request.journey_id):
+                    await self._calendar.ensure_calendar(calendar_id, f"Consults {calendar_id}")
+                    busy += await self._calendar.busy(calendar_id, request.not_before, horizon)
             slots = [
                 Slot(
                     slot_id=f"{request.journey_id}:{request.round}:{i}",
@@ -124,9 +140,11 @@ class BookingActivities:
                 else None
             )
         if self._calendar is not None and specialist and not booking.cancelled:
-            await self._calendar.put_event(
-                specialist_calendar(specialist), self.consult_event(request.journey_id, booking)
-            )
+            with outside_failures(request.journey_id):
+                await self._calendar.put_event(
+                    specialist_calendar(specialist),
+                    self.consult_event(request.journey_id, booking),
+                )
         if request.kind is BookingKind.CLINIC_VISIT and self._clinic is not None:
             booking = await self._reserve_visit(request, booking)
         return booking
@@ -136,7 +154,9 @@ class BookingActivities:
             patient = await BookingRepository(conn).visit_patient(request.journey_id)
         if patient is None:
             raise ApplicationError(
-                "no patient record for this journey", type="NotFound", non_retryable=True
+                "no patient record for this journey",
+                type=ActivityFailure.RECORD_NOT_FOUND,
+                non_retryable=True,
             )
         visit = VisitRequest(
             journey_id=request.journey_id,
@@ -151,11 +171,13 @@ class BookingActivities:
         )
         assert self._clinic is not None
         try:
-            reservation = await self._clinic.reserve_visit(visit)
-        except ClinicRejected as err:
-            async with self._pool.acquire() as conn:
-                await BookingRepository(conn).cancel(request.journey_id, booking.booking_id)
-            raise ApplicationError(str(err), type="ClinicRejected", non_retryable=True) from err
+            with outside_failures(request.journey_id):
+                reservation = await self._clinic.reserve_visit(visit)
+        except ApplicationError as err:
+            if err.type == ActivityFailure.CLINIC_REJECTED:
+                async with self._pool.acquire() as conn:
+                    await BookingRepository(conn).cancel(request.journey_id, booking.booking_id)
+            raise
         async with self._pool.acquire() as conn:
             await BookingRepository(conn).set_external_ref(
                 request.journey_id, booking.booking_id, reservation.reference
@@ -180,15 +202,45 @@ class BookingActivities:
             repo = BookingRepository(conn)
             cancelled = await repo.cancel(request.journey_id, request.booking_id)
             specialist = await repo.specialist_of(request.journey_id, request.booking_id)
-        if self._clinic is not None and ":clinic-visit" in request.booking_id:
-            await self._clinic.cancel_visit(request.journey_id)
-        if self._calendar is not None and specialist:
-            # Deleted even when the record was cancelled before: a retry after a crash
-            # between the two must still clear the calendar.
-            await self._calendar.delete_event(
-                specialist_calendar(specialist), booking_uid(request.booking_id)
-            )
+        with outside_failures(request.journey_id):
+            if self._clinic is not None and ":clinic-visit" in request.booking_id:
+                await self._clinic.cancel_visit(request.journey_id)
+            if self._calendar is not None and specialist:
+                # Deleted even when the record was cancelled before: a retry after a crash
+                # between the two must still clear the calendar.
+                await self._calendar.delete_event(
+                    specialist_calendar(specialist), booking_uid(request.booking_id)
+                )
         return cancelled
+
+
+@contextmanager
+def outside_failures(journey_id: str) -> Iterator[None]:
+    """The calendar's and the clinic's failures as coded activity failures.
+
+    What the clinic or the calendar server answered (a FHIR OperationOutcome's diagnostics can
+    name the patient) goes to the log, redacted, with the journey's id; the failure Temporal
+    records names the kind only.
+    """
+    try:
+        yield
+    except CalendarUnavailable as err:
+        log.warning("calendar unavailable for journey %s: %s", journey_id, redact(str(err)))
+        raise ApplicationError(
+            "calendar server unavailable", type=ActivityFailure.CALENDAR_UNAVAILABLE
+        ) from None
+    except ClinicUnavailable as err:
+        log.warning("clinic unavailable for journey %s: %s", journey_id, redact(str(err)))
+        raise ApplicationError(
+            "clinic system unavailable", type=ActivityFailure.CLINIC_UNAVAILABLE
+        ) from None
+    except ClinicRejected as err:
+        log.warning("clinic refused for journey %s: %s", journey_id, redact(str(err)))
+        raise ApplicationError(
+            "the clinic refused the request",
+            type=ActivityFailure.CLINIC_REJECTED,
+            non_retryable=True,
+        ) from None
 
 
 def booking_uid(booking_id: str) -> str:

@@ -6,22 +6,27 @@ the message and before the mark is written sends it again on retry, with the sam
 which lets mail clients and most servers drop the copy.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
 from typing import Any
 
+import aiosmtplib
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.bookings import booking_uid
+from activities.failures import redact
 from activities.messages import MessageComposer
 from activities.wording import day, follow_up_label, moment, reason_text
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.staff import StaffRepository
+from domain.errors import ActivityFailure
+from domain.incidents import IncidentKind
 from domain.notifications import (
     Audience,
     NotificationKind,
@@ -29,8 +34,10 @@ from domain.notifications import (
     NotificationResult,
 )
 from integrations.calendar import ConsultEvent, invite
-from integrations.smtp import MailRejected, MailSender
+from integrations.smtp import MailRefused, MailRejected, MailSender
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
+
+log = logging.getLogger(__name__)
 
 DOCUMENT_NAMES = {
     "mri": "MRI of the spine",
@@ -107,14 +114,14 @@ class EmailActivities:
             if facts is None:
                 raise ApplicationError(
                     f"journey {request.journey_id} has no records",
-                    type="RecipientNotFound",
+                    type=ActivityFailure.RECIPIENT_NOT_FOUND,
                     non_retryable=True,
                 )
             to, language = await self._recipient(conn, request.audience, facts)
         if not to:
             raise ApplicationError(
                 f"no address for the {request.audience.value} of journey {request.journey_id}",
-                type="RecipientNotFound",
+                type=ActivityFailure.RECIPIENT_NOT_FOUND,
                 non_retryable=True,
             )
         message = self._composer.compose(
@@ -132,8 +139,33 @@ class EmailActivities:
             self._attach_visa_letter(message, request, facts, claim.first_attempt_on)
         try:
             await self._sender.send(message)
-        except MailRejected as err:
-            raise ApplicationError(str(err), type="MailRejected", non_retryable=True) from err
+        except MailRefused as err:
+            # What the server said can echo the address: it goes to the log, redacted, with
+            # the step's ids; the recorded failure carries the reply codes only.
+            log.warning(
+                "mail server refused email %s of journey %s: %s",
+                request.step,
+                request.journey_id,
+                redact(err.reply),
+            )
+            raise ApplicationError(
+                str(err),
+                type=ActivityFailure.MAIL_REJECTED
+                if isinstance(err, MailRejected)
+                else ActivityFailure.MAIL_DEFERRED,
+                non_retryable=isinstance(err, MailRejected),
+            ) from None
+        except (aiosmtplib.SMTPException, OSError) as err:
+            log.warning(
+                "mail server unavailable for email %s of journey %s: %s",
+                request.step,
+                request.journey_id,
+                type(err).__name__,
+            )
+            raise ApplicationError(
+                f"mail server unavailable ({type(err).__name__})",
+                type=ActivityFailure.MAIL_UNAVAILABLE,
+            ) from None
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         return NotificationResult(message_id=message_id)
@@ -148,7 +180,9 @@ class EmailActivities:
         """The consulate's invitation letter, as a PDF made from the records."""
         if facts.visit_start is None or facts.visit_end is None:
             raise ApplicationError(
-                "the visit is not reserved yet", type="VisaLetterEarly", non_retryable=True
+                "the visit is not reserved yet",
+                type=ActivityFailure.VISA_LETTER_EARLY,
+                non_retryable=True,
             )
         arrival = facts.arrival_date or facts.visit_start.date()
         departure = facts.departure_date or facts.visit_end.date()
@@ -170,12 +204,12 @@ class EmailActivities:
                     language=facts.language,
                 )
             )
-        except UnsupportedCharacters as err:
+        except UnsupportedCharacters:
             raise ApplicationError(
                 "the letter's font cannot print the patient's name; send the letter by hand",
-                type="VisaLetterUnsupported",
+                type=ActivityFailure.VISA_LETTER_UNSUPPORTED,
                 non_retryable=True,
-            ) from err
+            ) from None
         message.add_attachment(
             pdf, maintype="application", subtype="pdf", filename="visa-invitation-letter.pdf"
         )
@@ -275,4 +309,7 @@ class EmailActivities:
             "reason": reason_text(f.get("reason", ""), lang),
             "count": f.get("count", ""),
             "deadline": f.get("deadline", ""),
+            "incident": f.get("incident", ""),
+            "incident_no": f.get("incident_no", ""),
+            "incident_sentence": IncidentKind(f["incident"]).sentence if "incident" in f else "",
         }

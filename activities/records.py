@@ -4,12 +4,15 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from db.incidents import IncidentRepository
 from db.journeys import JourneyRepository
 from db.staff import StaffRepository
+from domain.errors import ActivityFailure
 from domain.records import (
     AssessProcedure,
     CaseManagerAssigned,
     CaseManagerRequest,
+    IncidentRecord,
     InquiryFacts,
     ProcedureAssessment,
     RecordInquiry,
@@ -33,7 +36,7 @@ class RecordsActivities:
         if row is None:
             raise ApplicationError(
                 f"no inquiry {request.inquiry_id} for journey {request.journey_id}",
-                type="InquiryNotFound",
+                type=ActivityFailure.INQUIRY_NOT_FOUND,
                 non_retryable=True,
             )
         return InquiryFacts(country=row["country"].strip(), language=row["preferred_language"])
@@ -42,6 +45,11 @@ class RecordsActivities:
     async def record_stage(self, change: StageChange) -> None:
         async with self._pool.acquire() as conn:
             await JourneyRepository(conn).record_stage(change)
+
+    @activity.defn(name="record_incident")
+    async def record_incident(self, record: IncidentRecord) -> None:
+        async with self._pool.acquire() as conn:
+            await IncidentRepository(conn).record(record)
 
     @activity.defn(name="assign_case_manager")
     async def assign_case_manager(self, request: CaseManagerRequest) -> CaseManagerAssigned:
@@ -72,7 +80,7 @@ class RecordsActivities:
             if not await StaffRepository(conn).is_active(request.case_manager_id, "case_manager"):
                 raise ApplicationError(
                     f"{request.case_manager_id} is not an active case manager",
-                    type="UnknownCaseManager",
+                    type=ActivityFailure.UNKNOWN_CASE_MANAGER,
                     non_retryable=True,
                 )
             await conn.execute(
@@ -93,7 +101,7 @@ class RecordsActivities:
         if cells is None:
             raise ApplicationError(
                 f"no procedure report {request.report_id} for this journey",
-                type="ReportNotFound",
+                type=ActivityFailure.REPORT_NOT_FOUND,
                 non_retryable=True,
             )
         return ProcedureAssessment(below_minimum=cells < request.min_cells)

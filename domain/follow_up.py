@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 
 
@@ -14,6 +15,7 @@ class FollowUpInput(BaseModel):
     done: list[str] = Field(default_factory=list, description="calendar events already handled")
     outcomes: dict[int, str] = Field(default_factory=dict)
     checkins: dict[int, str] = Field(default_factory=dict)
+    incidents: int = Field(default=0, description="incidents opened in earlier runs")
 
 
 class FollowUpResult(BaseModel):
@@ -28,3 +30,4 @@ class FollowUpStatus(BaseModel):
     checkins_received: list[int]
     next_event: str | None
     next_event_at: datetime | None
+    incident: Incident | None = None

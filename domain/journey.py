@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
@@ -43,6 +44,9 @@ class JourneyStatus(BaseModel):
     offered_slots: list[Slot] = Field(default_factory=list)
     transitions: list[StageTransition] = Field(default_factory=list)
     ending_reason: str | None = None
+    incident: Incident | None = Field(
+        default=None, description="the open incident a coordinator must resolve, if any"
+    )
 
 
 class JourneyOutcome(BaseModel):

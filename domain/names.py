@@ -11,6 +11,8 @@ NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 CASE_MANAGER = SearchAttributeKey.for_keyword("CaseManager")
 PATIENT_COUNTRY = SearchAttributeKey.for_keyword("PatientCountry")
 TREATMENT_DATE = SearchAttributeKey.for_datetime("TreatmentDate")
+# The open incident's coded kind (domain/incidents.py), empty when there is none.
+INCIDENT = SearchAttributeKey.for_keyword("Incident")
 
 # Every custom search attribute with the type the server must register it as; the dev stack
 # and the test environments register exactly this list.
@@ -21,6 +23,7 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
     CASE_MANAGER.name: "Keyword",
     PATIENT_COUNTRY.name: "Keyword",
     TREATMENT_DATE.name: "Datetime",
+    INCIDENT.name: "Keyword",
 }
 
 

@@ -51,6 +51,7 @@ class NotificationKind(StrEnum):
     CLINIC_VISIT_REQUEST = "clinic_visit_request"
     CLINIC_VISIT_CANCELLATION = "clinic_visit_cancellation"
     CLINIC_VISIT_PROBLEM = "clinic_visit_problem"
+    INCIDENT_OPENED = "incident_opened"
 
 
 class Audience(StrEnum):

@@ -16,6 +16,9 @@ class JourneyPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Every stage: how long an outside system (email, calendar, clinic) may keep failing
+    # before the journey opens an incident for a coordinator instead of retrying on its own.
+    outside_patience: timedelta = Field(default=DAY, gt=timedelta(0))
     # VALIDATION
     review_sla: timedelta = Field(default=timedelta(hours=48), gt=timedelta(0))
     review_escalation_every: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from domain.incidents import Incident, IncidentAction
 from domain.stages import Stage, WaitingOn
 
 
@@ -109,3 +110,14 @@ class ProcedureAssessment(BaseModel):
     """Coded: the dose itself stays in the report."""
 
     below_minimum: bool
+
+
+class IncidentRecord(BaseModel):
+    """An incident opened (no resolution yet) or resolved, projected for people to list."""
+
+    journey_id: str
+    workflow: str = "journey"
+    incident: Incident
+    resolution: IncidentAction | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None

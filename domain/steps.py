@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from domain.actors import Actor
+from domain.incidents import IncidentAction
 
 
 def _uuid_text(value: str) -> str:
@@ -173,3 +174,15 @@ class WithdrawalReason(StrEnum):
 
 class Withdrawal(_Step):
     reason: WithdrawalReason = WithdrawalReason.PATIENT_REQUEST
+
+
+class IncidentResolution(_Step):
+    """A coordinator resolves the journey's open incident."""
+
+    action: IncidentAction
+    incident_number: int | None = Field(
+        default=None,
+        ge=1,
+        description="the incident being resolved; when given, a newer incident is not resolved "
+        "by mistake",
+    )

@@ -7,8 +7,24 @@ from typing import Literal, Protocol, Self
 import aiosmtplib
 
 
-class MailRejected(Exception):
-    """The server refused the message for good (a 5xx answer): retrying will not help."""
+class MailRefused(Exception):
+    """The server refused the message or its recipient.
+
+    Its message holds the reply codes only; `reply` holds what the server said, which can
+    echo the recipient's address and belongs in a log, never in a recorded failure.
+    """
+
+    def __init__(self, message: str, reply: str = "") -> None:
+        super().__init__(message)
+        self.reply = reply
+
+
+class MailRejected(MailRefused):
+    """Refused for good (a 5xx answer): retrying will not help."""
+
+
+class MailDeferred(MailRefused):
+    """Refused for now (a 4xx answer): a later attempt may succeed."""
 
 
 class MailSender(Protocol):
@@ -60,17 +76,18 @@ class SmtpSender:
                 # The server refused the recipients of this message only; the connection
                 # is still good (aiosmtplib has sent RSET).
                 self._release(smtp)
-                if all(r.code >= 500 for r in err.recipients):
-                    # Codes only: the addresses are personal data and this message may be
-                    # recorded.
-                    codes = sorted({r.code for r in err.recipients})
-                    raise MailRejected(f"recipient refused by the mail server ({codes})") from err
-                raise
+                # Codes only: the addresses are personal data and this message may be
+                # recorded.
+                codes = sorted({r.code for r in err.recipients})
+                reply = "; ".join(f"{r.code} {r.message}" for r in err.recipients)
+                refusal = MailRejected if all(c >= 500 for c in codes) else MailDeferred
+                raise refusal(f"recipient refused by the mail server ({codes})", reply) from None
             except aiosmtplib.SMTPResponseException as err:
                 await _discard(smtp)
-                if err.code >= 500:
-                    raise MailRejected(f"mail server refused the message ({err.code})") from err
-                raise
+                refusal = MailRejected if err.code >= 500 else MailDeferred
+                raise refusal(
+                    f"mail server refused the message ({err.code})", f"{err.code} {err.message}"
+                ) from None
             except BaseException:
                 await _discard(smtp)
                 raise

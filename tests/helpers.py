@@ -9,6 +9,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
+import temporalio.api.sdk.v1
+from temporalio.client import WorkflowHandle
+
 T = TypeVar("T")
 
 
@@ -70,3 +73,11 @@ def valid_form(**overrides: Any) -> dict[str, Any]:
     }
     form.update(overrides)
     return form
+
+
+async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
+    """The workflow's current details, as the Temporal UI shows them."""
+    metadata = await handle.query(
+        "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
+    )
+    return metadata.current_details

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from temporalio.client import WorkflowHandle
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api.intake import start_journey
+from audit.timeline import journey_histories
 from db.clinical import ClinicalRepository
 from db.intake import IntakeRepository
 from db.staff import StaffRepository
@@ -216,37 +219,62 @@ class JourneyDriver:
             PatientJourney.plan_decision, PlanDecision(actor=self.patient, accept=True)
         )
 
-    async def send_travel(
+    async def travel_details(
         self, arrival_in: timedelta = timedelta(days=30), needs_visa: bool = True
     ) -> TravelDetails:
-        await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
         arrival = (await self.now() + arrival_in).date()
-        details = TravelDetails(
+        return TravelDetails(
             actor=self.patient,
             arrival_date=arrival,
             departure_date=arrival + timedelta(days=4),
             needs_visa=needs_visa,
         )
-        await self.handle.execute_update(PatientJourney.travel_details, details)
+
+    async def confirm_visit_if_asked(self) -> None:
+        """A clinic that confirms by hand: the coordinator records its yes."""
         status = await eventually(
             self.status,
             until=lambda s: (
                 s.stage is Stage.TRAVEL
-                and s.waiting_on in (WaitingOn.PATIENT, WaitingOn.COORDINATOR)
+                and (s.waiting_on in (WaitingOn.PATIENT, WaitingOn.COORDINATOR))
             ),
         )
-        if status.waiting_on is WaitingOn.COORDINATOR:
-            # The clinic confirms by hand: the coordinator records its yes.
+        if status.waiting_on is WaitingOn.COORDINATOR and status.incident is None:
             await self.handle.execute_update(
                 PatientJourney.clinic_confirmation,
                 ClinicConfirmation(actor=COORDINATOR, confirmed=True, clinic_reference="C-1"),
             )
+
+    async def send_travel(
+        self, arrival_in: timedelta = timedelta(days=30), needs_visa: bool = True
+    ) -> TravelDetails:
+        await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
+        details = await self.travel_details(arrival_in, needs_visa)
+        await self.handle.execute_update(PatientJourney.travel_details, details)
+        await self.confirm_visit_if_asked()
         await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
         return details
 
+    async def admit(self) -> None:
+        await self.handle.execute_update(PatientJourney.clinic_admission, Admission(actor=CLINIC))
+
+    async def store_procedure_report(
+        self, *, report_id: str, cells: int = 150_000_000, notes: str = ""
+    ) -> None:
+        """A procedure report under a chosen id, as a record restored after it went missing."""
+        await self.pool.execute(
+            """INSERT INTO procedure_reports (report_id, journey_id, cells_given, route,
+                                              minutes, lot, notes)
+               VALUES ($1, $2, $3, 'intrathecal', 45, 'LOT-2026-11', $4)""",
+            uuid.UUID(report_id),
+            uuid.UUID(self.journey_id),
+            cells,
+            notes,
+        )
+
     async def treat(self, cells: int = 150_000_000, notes: str = "") -> None:
         await self.reach(Stage.TREATMENT)
-        await self.handle.execute_update(PatientJourney.clinic_admission, Admission(actor=CLINIC))
+        await self.admit()
         async with self.pool.acquire() as conn:
             report_id = await ClinicalRepository(conn).add_procedure_report(
                 journey_id=self.journey_id,
@@ -307,3 +335,29 @@ class JourneyDriver:
 
     async def result(self) -> JourneyOutcome:
         return await self.handle.result()
+
+
+async def assert_no_needles(client: Client, journey_id: str, values: list[str]) -> None:
+    """No value appears in any event of the journey's workflows, their failures' cause
+    chains included, or in their descriptions (search attributes, details, pending
+    activities with their last failure)."""
+    needles = [v.encode() for v in values]
+    histories = await journey_histories(client, journey_id)
+    assert histories, "the journey has no history to search"
+    for history in histories:
+        for event in history.events:
+            raw = event.SerializeToString()
+            for needle in needles:
+                assert needle not in raw, (history.workflow_id, event.event_type, needle)
+        described = (
+            await client.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=client.namespace,
+                    execution=WorkflowExecution(
+                        workflow_id=history.workflow_id, run_id=history.run_id
+                    ),
+                )
+            )
+        ).SerializeToString()
+        for needle in needles:
+            assert needle not in described, (history.workflow_id, needle)

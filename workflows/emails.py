@@ -4,25 +4,50 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailActivities
-    from domain.notifications import NotificationRequest
+    from domain.incidents import Incident
+    from domain.notifications import Audience, NotificationKind, NotificationRequest
 
 EMAIL_TIMEOUT = timedelta(minutes=2)
-# Outside systems can be down for hours; the journey waits for them rather than failing.
+# Outside systems can be down for hours; the journey waits for them rather than failing,
+# up to the policy's patience, after which an incident asks a coordinator.
 OUTSIDE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
 )
+# The coordinators' notice of an incident is tried for this long only: when the mail server
+# is what failed, the incident still shows in the UI and the API, and the journey must not
+# wait a second patience before a coordinator can resolve it.
+INCIDENT_NOTICE_PATIENCE = timedelta(minutes=10)
 
 
-async def send_email(request: NotificationRequest) -> None:
+async def send_email(request: NotificationRequest, patience: timedelta | None = None) -> None:
     await workflow.execute_activity_method(
         EmailActivities.send_notification,
         request,
         start_to_close_timeout=EMAIL_TIMEOUT,
+        schedule_to_close_timeout=patience,
         retry_policy=OUTSIDE_RETRY,
         summary=f"Email: {request.kind.value.replace('_', ' ')} ({request.audience.value})",
     )
+
+
+async def tell_coordinators(journey_id: str, incident: Incident, step_prefix: str = "") -> None:
+    """Email the coordinators about an incident, once; a failure here is only logged."""
+    try:
+        await send_email(
+            NotificationRequest(
+                journey_id=journey_id,
+                step=f"{step_prefix}incident-{incident.number}",
+                kind=NotificationKind.INCIDENT_OPENED,
+                audience=Audience.COORDINATORS,
+                facts={"incident": incident.kind.value, "incident_no": str(incident.number)},
+            ),
+            INCIDENT_NOTICE_PATIENCE,
+        )
+    except ActivityError:
+        workflow.logger.warning("coordinators not told of incident %s by email", incident.number)

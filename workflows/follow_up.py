@@ -11,15 +11,26 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.emails import send_email
+from workflows.emails import send_email, tell_coordinators
+from workflows.incidents import IncidentDesk, incident_details
+from workflows.journey_state import RECORDS_TIMEOUT
 from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
 
 with workflow.unsafe.imports_passed_through():
-    from domain.actors import Role
+    from activities.records import RecordsActivities
+    from domain.actors import Actor, Role
     from domain.follow_up import FollowUpInput, FollowUpResult, FollowUpStatus
+    from domain.incidents import Incident, IncidentAction, OutsideSystem
+    from domain.names import INCIDENT, WAITING_ON
     from domain.notifications import Audience, NotificationKind, NotificationRequest
     from domain.policy import JourneyPolicy
-    from domain.steps import FollowUpOutcome, RehabCheckin
+    from domain.records import IncidentRecord
+    from domain.stages import WaitingOn
+    from domain.steps import FollowUpOutcome, IncidentResolution, RehabCheckin
+
+# The follow-up year only sends emails, so each of its incidents may be skipped; withdrawing
+# is the parent journey's step, which cancels this workflow.
+FOLLOW_UP_ACTIONS = (IncidentAction.RETRY, IncidentAction.SKIP)
 
 # Each calendar event adds about eight history events; forty keep a run's history small.
 EVENTS_PER_RUN = 40
@@ -88,6 +99,7 @@ class FollowUp:
         self._outcomes: dict[int, str] = dict(data.outcomes)
         self._checkins: dict[int, str] = dict(data.checkins)
         self._calendar = follow_up_calendar(data.discharged_at, data.policy)
+        self._incidents = IncidentDesk(self, opened=data.incidents)
 
     @workflow.run
     async def run(self, data: FollowUpInput) -> FollowUpResult:
@@ -121,6 +133,7 @@ class FollowUp:
                 "done": sorted(self._done),
                 "outcomes": dict(self._outcomes),
                 "checkins": dict(self._checkins),
+                "incidents": self._incidents.count,
             }
         )
 
@@ -168,15 +181,70 @@ class FollowUp:
         audience: Audience,
         facts: dict[str, str] | None = None,
     ) -> None:
-        await send_email(
-            NotificationRequest(
-                journey_id=self._input.journey_id,
-                step=f"follow-up-{step}",
-                kind=kind,
-                audience=audience,
-                facts=facts or {},
-            )
+        request = NotificationRequest(
+            journey_id=self._input.journey_id,
+            step=f"follow-up-{step}",
+            kind=kind,
+            audience=audience,
+            facts=facts or {},
         )
+        await self._incidents.attempt(
+            lambda: send_email(request, self._input.policy.outside_patience),
+            system=OutsideSystem.EMAIL,
+            step=f"email:{request.step}",
+            actions=FOLLOW_UP_ACTIONS,
+        )
+
+    def withdrawal_requested(self) -> Actor | None:
+        return None
+
+    async def incident_opened(self, incident: Incident) -> None:
+        workflow.upsert_search_attributes(
+            [
+                INCIDENT.value_set(incident.kind.value),
+                WAITING_ON.value_set(WaitingOn.COORDINATOR.value),
+            ]
+        )
+        workflow.set_current_details(incident_details(incident, "**FOLLOW_UP**"))
+        await self._record_incident(incident)
+        await tell_coordinators(self._input.journey_id, incident, "follow-up-")
+
+    async def incident_closed(
+        self, incident: Incident, action: IncidentAction, actor: Actor
+    ) -> None:
+        await self._record_incident(incident, action, actor)
+        workflow.upsert_search_attributes(
+            [INCIDENT.value_set(""), WAITING_ON.value_set(WaitingOn.PATIENT.value)]
+        )
+        workflow.set_current_details("**FOLLOW_UP**: the follow-up year goes on.")
+
+    async def _record_incident(
+        self, incident: Incident, action: IncidentAction | None = None, actor: Actor | None = None
+    ) -> None:
+        await workflow.execute_activity_method(
+            RecordsActivities.record_incident,
+            IncidentRecord(
+                journey_id=self._input.journey_id,
+                workflow="follow-up",
+                incident=incident,
+                resolution=action,
+                resolved_by=actor.id if actor else None,
+                resolved_at=workflow.now() if action else None,
+            ),
+            start_to_close_timeout=RECORDS_TIMEOUT,
+            summary=f"Record incident {incident.number} ({incident.kind.value})",
+        )
+
+    @workflow.update
+    async def resolve_incident(self, step: IncidentResolution) -> FollowUpStatus:
+        self._incidents.resolve(step)
+        await workflow.wait_condition(lambda: self._incidents.open is None)
+        return self.status()
+
+    @resolve_incident.validator
+    def _check_resolution(self, step: IncidentResolution) -> None:
+        require_role(step.actor.role, {Role.COORDINATOR})
+        self._incidents.check(step)
 
     @workflow.query
     def status(self) -> FollowUpStatus:
@@ -186,6 +254,7 @@ class FollowUp:
             checkins_received=sorted(self._checkins),
             next_event=upcoming.summary if upcoming else None,
             next_event_at=upcoming.at if upcoming else None,
+            incident=self._incidents.open,
         )
 
     @workflow.update

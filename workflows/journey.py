@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
     from domain.actors import SYSTEM
     from domain.follow_up import FollowUpInput
+    from domain.incidents import OutsideSystem
     from domain.journey import JourneyInput, JourneyOutcome
     from domain.names import (
         PATIENT_COUNTRY,
@@ -77,6 +78,7 @@ class PatientJourney(JourneySteps):
             await self._notify("completion", NotificationKind.COMPLETION)
             await self._enter(Stage.COMPLETED, WaitingOn.NONE, None, task="journey completed")
         except Withdrawn:
+            self._closing = True
             await self._compensate()
             await self._notify(
                 "withdrawal",
@@ -91,6 +93,7 @@ class PatientJourney(JourneySteps):
                 task="withdrawn",
             )
         except Ended as end:
+            self._closing = True
             self._ending_reason = end.reason
             if end.stage is not Stage.NOT_ELIGIBLE:
                 await self._compensate()
@@ -105,12 +108,19 @@ class PatientJourney(JourneySteps):
     # --------------------------------------------------------------------------- the stages
     async def _intake(self) -> None:
         await self._enter(Stage.INQUIRY, WaitingOn.NONE, None, task="recording the inquiry")
-        facts = await workflow.execute_activity_method(
-            RecordsActivities.record_inquiry,
-            RecordInquiry(journey_id=self._journey.journey_id, inquiry_id=self._journey.inquiry_id),
-            start_to_close_timeout=RECORDS_TIMEOUT,
-            summary="Record the inquiry",
+        facts = await self._incidents.attempt(
+            lambda: workflow.execute_activity_method(
+                RecordsActivities.record_inquiry,
+                RecordInquiry(
+                    journey_id=self._journey.journey_id, inquiry_id=self._journey.inquiry_id
+                ),
+                start_to_close_timeout=RECORDS_TIMEOUT,
+                summary="Record the inquiry",
+            ),
+            system=OutsideSystem.RECORDS,
+            step="record:inquiry",
         )
+        assert facts is not None
         self._language = facts.language
         workflow.upsert_search_attributes([PATIENT_COUNTRY.value_set(facts.country)])
         await self._notify("acknowledgement", NotificationKind.ACKNOWLEDGEMENT)
@@ -207,18 +217,25 @@ class PatientJourney(JourneySteps):
         no_shows = 0
         for consult_round in range(1, 1000):
             start = workflow.now()
-            proposed = await workflow.execute_activity_method(
-                BookingActivities.propose_consult_slots,
-                SlotsRequest(
-                    journey_id=self._journey.journey_id,
-                    round=consult_round,
-                    count=p.consult_slots_offered,
-                    not_before=start,
-                ),
-                start_to_close_timeout=BOOKING_TIMEOUT,
-                retry_policy=OUTSIDE_RETRY,
-                summary=f"Propose consult slots (round {consult_round})",
+            request = SlotsRequest(
+                journey_id=self._journey.journey_id,
+                round=consult_round,
+                count=p.consult_slots_offered,
+                not_before=start,
             )
+            proposed = await self._incidents.attempt(
+                lambda request=request: workflow.execute_activity_method(  # type: ignore[misc]
+                    BookingActivities.propose_consult_slots,
+                    request,
+                    start_to_close_timeout=BOOKING_TIMEOUT,
+                    schedule_to_close_timeout=p.outside_patience,
+                    retry_policy=OUTSIDE_RETRY,
+                    summary=f"Propose consult slots (round {request.round})",
+                ),
+                system=OutsideSystem.CALENDAR,
+                step=f"slots:{consult_round}",
+            )
+            assert proposed is not None
             self._offered = {s.slot_id: s for s in proposed.slots}
             self._slot_choice = None
             await self._enter(
@@ -503,16 +520,22 @@ class PatientJourney(JourneySteps):
         )
         await self._until(lambda: self._procedure is not None, None, "")
         assert self._procedure is not None
-        assessment = await workflow.execute_activity_method(
-            RecordsActivities.assess_procedure,
-            AssessProcedure(
-                journey_id=self._journey.journey_id,
-                report_id=self._procedure.report_id,
-                min_cells=p.min_cells,
-            ),
-            start_to_close_timeout=RECORDS_TIMEOUT,
-            summary="Check the dose against the protocol minimum",
+        check = AssessProcedure(
+            journey_id=self._journey.journey_id,
+            report_id=self._procedure.report_id,
+            min_cells=p.min_cells,
         )
+        assessment = await self._incidents.attempt(
+            lambda: workflow.execute_activity_method(
+                RecordsActivities.assess_procedure,
+                check,
+                start_to_close_timeout=RECORDS_TIMEOUT,
+                summary="Check the dose against the protocol minimum",
+            ),
+            system=OutsideSystem.RECORDS,
+            step="record:procedure",
+        )
+        assert assessment is not None
         if assessment.below_minimum:
             await self._notify(
                 "dose-escalation", NotificationKind.DOSE_ESCALATION, Audience.MEDICAL_LEAD

@@ -10,15 +10,20 @@ from datetime import datetime, time, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows.emails import OUTSIDE_RETRY, send_email
+from workflows.emails import OUTSIDE_RETRY, send_email, tell_coordinators
+from workflows.endings import Ended, Withdrawn
+from workflows.incidents import ANY_ACTION, RETRY_OR_WITHDRAW, IncidentDesk, incident_details
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
     from activities.records import RecordsActivities
     from domain.actors import SYSTEM, Actor, Role
+    from domain.errors import ActivityFailure
+    from domain.incidents import Incident, IncidentAction, OutsideSystem
     from domain.journey import JourneyInput, StageTransition
     from domain.names import (
         CASE_MANAGER,
+        INCIDENT,
         JOURNEY_STAGE,
         NEXT_DEADLINE,
         WAITING_ON,
@@ -29,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         BookingKind,
         BookingRequest,
         CancelBooking,
+        IncidentRecord,
         Slot,
         StageChange,
     )
@@ -47,7 +53,10 @@ with workflow.unsafe.imports_passed_through():
         SlotBooking,
         TravelDetails,
         Withdrawal,
+        WithdrawalReason,
     )
+
+__all__ = ["Ended", "JourneyState", "Withdrawn"]
 
 RECORDS_TIMEOUT = timedelta(seconds=30)
 BOOKING_TIMEOUT = timedelta(minutes=2)
@@ -56,6 +65,12 @@ VISIT_DAY_START = time(8, 0)
 VISIT_DAY_END = time(18, 0)
 PATIENT_SIDE = {Role.PATIENT, Role.COORDINATOR}
 
+# What holds each kind of booking, which names the incident when it stays down.
+_BOOKED_WITH = {
+    BookingKind.CONSULT: OutsideSystem.CALENDAR,
+    BookingKind.CLINIC_VISIT: OutsideSystem.CLINIC,
+}
+
 _WAITING_PHRASES: dict[WaitingOn, str] = {
     WaitingOn.PATIENT: "the patient",
     WaitingOn.REVIEWER: "a medical reviewer",
@@ -63,18 +78,6 @@ _WAITING_PHRASES: dict[WaitingOn, str] = {
     WaitingOn.CLINIC: "the clinic",
     WaitingOn.COORDINATOR: "a coordinator",
 }
-
-
-class Ended(Exception):
-    """The journey ends early; raised inside the run method, caught at its top."""
-
-    def __init__(self, stage: Stage, kind: NotificationKind | None, reason: str = "") -> None:
-        super().__init__(stage.value)
-        self.stage, self.kind, self.reason = stage, kind, reason
-
-
-class Withdrawn(Exception):
-    pass
 
 
 class JourneyState:
@@ -114,6 +117,9 @@ class JourneyState:
         self._clinic_confirmation: ClinicConfirmation | None = None
         # who made the decision that opened the next stage, for its transition record
         self._actor_of_next: Actor = SYSTEM
+        self._incidents = IncidentDesk(self)
+        # Set once the run is ending: an incident then can no longer be resolved by withdrawing.
+        self._closing = False
 
     # ------------------------------------------------------------------------- the helpers
     async def _until(
@@ -171,36 +177,56 @@ class JourneyState:
         audience: Audience = Audience.PATIENT,
         facts: dict[str, str] | None = None,
     ) -> None:
-        await send_email(
-            NotificationRequest(
-                journey_id=self._journey.journey_id,
-                step=step,
-                kind=kind,
-                audience=audience,
-                facts=facts or {},
-            )
+        request = NotificationRequest(
+            journey_id=self._journey.journey_id,
+            step=step,
+            kind=kind,
+            audience=audience,
+            facts=facts or {},
+        )
+        await self._incidents.attempt(
+            lambda: send_email(request, self._policy.outside_patience),
+            system=OutsideSystem.EMAIL,
+            step=f"email:{step}",
+            actions=self._actions(IncidentAction.SKIP),
         )
 
     async def _book(self, request: BookingRequest) -> Booking:
-        booking = await workflow.execute_activity_method(
-            BookingActivities.book,
-            request,
-            start_to_close_timeout=BOOKING_TIMEOUT,
-            retry_policy=OUTSIDE_RETRY,
-            summary=f"Book {request.kind.value.replace('_', ' ')}",
+        """Book through the system that holds the booking; a clinic's refusal is the
+        caller's to handle (the coordinator arranges the visit)."""
+        booking = await self._incidents.attempt(
+            lambda: workflow.execute_activity_method(
+                BookingActivities.book,
+                request,
+                start_to_close_timeout=BOOKING_TIMEOUT,
+                schedule_to_close_timeout=self._policy.outside_patience,
+                retry_policy=OUTSIDE_RETRY,
+                summary=f"Book {request.kind.value.replace('_', ' ')}",
+            ),
+            system=_BOOKED_WITH.get(request.kind, OutsideSystem.RECORDS),
+            step=f"book:{request.step}",
+            passthrough=frozenset({ActivityFailure.CLINIC_REJECTED}),
         )
+        assert booking is not None, "a booking is never skipped"
         self._bookings.append(booking)
         return booking
 
     async def _cancel(self, booking: Booking | None) -> None:
         if booking is None or booking.cancelled or booking.completed:
             return
-        await workflow.execute_activity_method(
-            BookingActivities.cancel_booking,
-            CancelBooking(journey_id=self._journey.journey_id, booking_id=booking.booking_id),
-            start_to_close_timeout=BOOKING_TIMEOUT,
-            retry_policy=OUTSIDE_RETRY,
-            summary=f"Cancel {booking.kind.value.replace('_', ' ')}",
+        # Skipping a cancellation leaves it to the coordinator, who undoes it by hand.
+        await self._incidents.attempt(
+            lambda: workflow.execute_activity_method(
+                BookingActivities.cancel_booking,
+                CancelBooking(journey_id=self._journey.journey_id, booking_id=booking.booking_id),
+                start_to_close_timeout=BOOKING_TIMEOUT,
+                schedule_to_close_timeout=self._policy.outside_patience,
+                retry_policy=OUTSIDE_RETRY,
+                summary=f"Cancel {booking.kind.value.replace('_', ' ')}",
+            ),
+            system=_BOOKED_WITH.get(booking.kind, OutsideSystem.RECORDS),
+            step=f"cancel:{booking.booking_id.rsplit(':', 1)[-1]}",
+            actions=self._actions(IncidentAction.SKIP),
         )
         booking.cancelled = True
         partner = {
@@ -246,14 +272,29 @@ class JourneyState:
         task: str,
         actor: Actor = SYSTEM,
     ) -> None:
-        """Move to a stage (or a new wait within it): log it, show it, project it."""
-        now = workflow.now()
+        """Move to a stage (or a new wait within it), and show it."""
         self._stage, self._waiting_on, self._deadline, self._task = (
             stage,
             waiting_on,
             deadline,
             task,
         )
+        await self._project(actor)
+
+    @property
+    def _shown_waiting_on(self) -> WaitingOn:
+        """Whom people see the journey wait on: a coordinator while an incident is open.
+
+        Steps are still checked against `_waiting_on`, so the patient can book a slot while a
+        coordinator sorts out the reminder email that failed.
+        """
+        return WaitingOn.COORDINATOR if self._incidents.open else self._waiting_on
+
+    async def _project(self, actor: Actor) -> None:
+        """Log the state as people see it, show it in the UI and project it into PostgreSQL."""
+        now = workflow.now()
+        stage, waiting_on = self._stage, self._shown_waiting_on
+        deadline = None if self._incidents.open else self._deadline
         self._transitions.append(
             StageTransition(
                 stage=stage,
@@ -290,8 +331,55 @@ class JourneyState:
     def _details(self) -> str:
         """One markdown sentence: what the journey waits for, from whom, until when."""
         head = f"**{self._stage.value}**"
+        if self._incidents.open is not None:
+            return incident_details(self._incidents.open, head)
         if self._waiting_on is WaitingOn.NONE:
             return f"{head}: {self._task}."
         who = _WAITING_PHRASES[self._waiting_on]
         until = f" by **{self._deadline:%Y-%m-%d %H:%M} UTC**" if self._deadline else ""
         return f"{head}: waiting on {who} {self._task}{until}."
+
+    # The incident desk's host: what the journey shows and records as incidents come and go.
+    def _actions(self, *also: IncidentAction) -> tuple[IncidentAction, ...]:
+        """How an incident may be resolved now: withdrawing only while the journey runs."""
+        base = ANY_ACTION if also else RETRY_OR_WITHDRAW
+        if self._closing or self._withdrawal is not None or self._stage.is_final:
+            return tuple(a for a in base if a is not IncidentAction.WITHDRAW)
+        return base
+
+    def withdrawal_requested(self) -> Actor | None:
+        return self._withdrawal.actor if self._withdrawal else None
+
+    async def incident_opened(self, incident: Incident) -> None:
+        workflow.upsert_search_attributes([INCIDENT.value_set(incident.kind.value)])
+        await self._project(SYSTEM)
+        await self._record_incident(incident)
+        await tell_coordinators(self._journey.journey_id, incident)
+
+    async def incident_closed(
+        self, incident: Incident, action: IncidentAction, actor: Actor
+    ) -> None:
+        if action is IncidentAction.WITHDRAW and self._withdrawal is None:
+            self._withdrawal = Withdrawal(actor=actor, reason=WithdrawalReason.OTHER)
+        await self._record_incident(incident, action, actor)
+        workflow.upsert_search_attributes([INCIDENT.value_set("")])
+        await self._project(actor)
+
+    async def _record_incident(
+        self,
+        incident: Incident,
+        action: IncidentAction | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        await workflow.execute_activity_method(
+            RecordsActivities.record_incident,
+            IncidentRecord(
+                journey_id=self._journey.journey_id,
+                incident=incident,
+                resolution=action,
+                resolved_by=actor.id if actor else None,
+                resolved_at=workflow.now() if action else None,
+            ),
+            start_to_close_timeout=RECORDS_TIMEOUT,
+            summary=f"Record incident {incident.number} ({incident.kind.value})",
+        )

@@ -11,6 +11,7 @@ from workflows.rules import invalid, refuse, require_role, require_stage, requir
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
     from domain.actors import Role
+    from domain.incidents import IncidentAction
     from domain.journey import JourneyStatus
     from domain.notifications import Audience, NotificationKind
     from domain.records import (
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ConsultOutcome,
         Discharge,
         DocumentsReceived,
+        IncidentResolution,
         NoShow,
         PlanDecision,
         ProcedureReported,
@@ -46,8 +48,13 @@ class JourneySteps(JourneyState):
         """The status once the run method has acted on the step, so the caller sees where
         the journey went (older journeys answered at once)."""
         if workflow.patched(ANSWER_AFTER_MOVE):
+            # An incident holds the run; the step is in, and the answer says so.
             await workflow.wait_condition(
-                lambda: len(self._transitions) > transitions_before or self._stage.is_final
+                lambda: (
+                    len(self._transitions) > transitions_before
+                    or self._stage.is_final
+                    or self._incidents.open is not None
+                )
             )
         return self.status()
 
@@ -57,14 +64,15 @@ class JourneySteps(JourneyState):
         return JourneyStatus(
             journey_id=self._journey.journey_id,
             stage=self._stage,
-            waiting_on=self._waiting_on,
+            waiting_on=self._shown_waiting_on,
             waiting_for=self._task,
-            deadline=self._deadline,
+            deadline=None if self._incidents.open else self._deadline,
             case_manager_id=self._case_manager_id,
             bookings=[b.model_copy() for b in self._bookings],
             offered_slots=list(self._offered.values()) if self._slot_choice is None else [],
             transitions=list(self._transitions),
             ending_reason=self._ending_reason or None,
+            incident=self._incidents.open,
         )
 
     @workflow.update
@@ -304,3 +312,21 @@ class JourneySteps(JourneyState):
             raise refuse(f"the journey has already ended ({self._stage.value})")
         if self._withdrawal is not None:
             raise refuse("the journey is already being withdrawn")
+
+    @workflow.update
+    async def resolve_incident(self, step: IncidentResolution) -> JourneyStatus:
+        before = len(self._transitions)
+        self._incidents.resolve(step)
+        # Closing the incident is itself a move, so the answer shows the journey after it;
+        # a withdrawal answers once the journey has ended, as the withdrawal step does.
+        if step.action is IncidentAction.WITHDRAW:
+            await workflow.wait_condition(lambda: self._stage.is_final)
+        await workflow.wait_condition(
+            lambda: len(self._transitions) > before or self._stage.is_final
+        )
+        return self.status()
+
+    @resolve_incident.validator
+    def _check_resolution(self, step: IncidentResolution) -> None:
+        require_role(step.actor.role, {Role.COORDINATOR})
+        self._incidents.check(step)

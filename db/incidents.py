@@ -1,0 +1,56 @@
+"""Incidents as the journeys' activities record them, for lists and reports."""
+
+import asyncpg
+
+from domain.records import IncidentRecord
+
+
+class IncidentRepository:
+    """Owns the SQL of incidents. Takes a connection; the caller owns the pool."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def record(self, record: IncidentRecord) -> None:
+        """Open the incident, or resolve it; repeating either changes nothing."""
+        incident = record.incident
+        async with self._conn.transaction():
+            await self._conn.execute(
+                """INSERT INTO incidents (journey_id, workflow, number, kind, step, opened_at)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT DO NOTHING""",
+                record.journey_id,
+                record.workflow,
+                incident.number,
+                incident.kind.value,
+                incident.step,
+                incident.since,
+            )
+            if record.resolution is not None:
+                await self._conn.execute(
+                    """UPDATE incidents SET resolution = $4, resolved_by = $5, resolved_at = $6
+                        WHERE journey_id = $1 AND workflow = $2 AND number = $3
+                          AND resolved_at IS NULL""",
+                    record.journey_id,
+                    record.workflow,
+                    incident.number,
+                    record.resolution.value,
+                    record.resolved_by,
+                    record.resolved_at,
+                )
+            # The journey shows its newest open incident, of either of its workflows.
+            await self._conn.execute(
+                """UPDATE journeys SET incident = (
+                       SELECT kind FROM incidents
+                        WHERE journey_id = $1 AND resolved_at IS NULL
+                        ORDER BY opened_at DESC LIMIT 1)
+                    WHERE journey_id = $1""",
+                record.journey_id,
+            )
+
+    async def open_for(self, journey_id: str) -> list[asyncpg.Record]:
+        return await self._conn.fetch(
+            """SELECT workflow, number, kind, step, opened_at FROM incidents
+                WHERE journey_id = $1 AND resolved_at IS NULL ORDER BY opened_at""",
+            journey_id,
+        )

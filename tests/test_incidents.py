@@ -1,0 +1,338 @@
+"""Failures that retrying cannot fix, and outside systems down past the policy's patience,
+open incidents: the journey keeps its stage, waits on a coordinator, and resumes when one
+retries, skips or withdraws. No failure ends a run FAILED or carries the patient's data."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+)
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.actors import Actor, Role
+from domain.incidents import IncidentAction, IncidentKind
+from domain.names import INCIDENT
+from domain.stages import Stage, WaitingOn
+from domain.steps import IncidentResolution, ProcedureReported
+from settings import Settings
+from tests.faults import DOMAIN_NOT_FOUND, USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
+from tests.helpers import current_details, eventually
+from tests.journeys import CLINIC, COORDINATOR, JourneyDriver, assert_no_needles, seed_staff
+from worker import running_worker
+from workflows.follow_up import FollowUp
+from workflows.journey import PatientJourney
+
+SENTINEL_ADDRESS = "zq.typo.sentinel@refused.example"
+
+
+@pytest.fixture
+async def relay(
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    tmp_path: Path,
+) -> AsyncIterator[RefusingMailbox]:
+    """The project's worker sending through a relay that refuses the chosen domains."""
+    controller, handler, port = start_refusing_mailbox(tmp_path / "mail")
+    try:
+        async with running_worker(
+            temporal_env.client,
+            settings=settings.model_copy(update={"smtp_port": port}),
+            pool=pool,
+        ):
+            yield handler
+    finally:
+        controller.stop()
+
+
+def _driver(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail: Path):
+    return JourneyDriver(env, pool, settings.task_queue, mail)
+
+
+def _resolution(action: IncidentAction, number: int | None = None) -> IncidentResolution:
+    return IncidentResolution(actor=COORDINATOR, action=action, incident_number=number)
+
+
+async def _refusal(handle: WorkflowHandle[Any, Any], step: IncidentResolution) -> str:
+    """The journey's refusal of a resolution, as the person would read it."""
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(PatientJourney.resolve_incident, step)
+    return str(refused.value.cause)
+
+
+async def _describe(handle: WorkflowHandle[Any, Any]) -> DescribeWorkflowExecutionResponse:
+    """The raw description: the time-skipping server's datetime attributes do not parse as
+    typed search attributes, which `handle.describe()` insists on."""
+    client = handle._client
+    return await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+        )
+    )
+
+
+async def _incident_shown(handle: WorkflowHandle[Any, Any]) -> str | None:
+    """The `Incident` search attribute as the server holds it."""
+    fields = (await _describe(handle)).workflow_execution_info.search_attributes.indexed_fields
+    payload = fields.get(INCIDENT.name)
+    return json.loads(payload.data) if payload is not None else None
+
+
+async def test_a_refused_address_holds_the_journey_until_corrected_and_retried(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    relay: RefusingMailbox,
+) -> None:
+    await seed_staff(pool)
+    relay.refuse("refused.example", USER_UNKNOWN)
+    j = _driver(temporal_env, pool, settings, relay.directory)
+    await j.start(email=SENTINEL_ADDRESS)
+
+    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+    assert status.stage is Stage.INQUIRY
+    assert status.waiting_on is WaitingOn.COORDINATOR
+    assert status.incident is not None
+    assert status.incident.kind is IncidentKind.EMAIL_REFUSED
+    assert status.incident.step == "email:acknowledgement"
+    assert await _incident_shown(j.handle) == "email_refused"
+    details = await current_details(j.handle)
+    assert "incident 1 (email_refused) since" in details
+    assert "mail server refused an email" in details
+    await eventually(
+        lambda: _async(j.mail_kinds()), until=lambda m: "incident-1" in m, what="coordinators"
+    )
+    row = await pool.fetchrow("SELECT incident FROM journeys WHERE journey_id = $1", j.journey_id)
+    assert row["incident"] == "email_refused"
+
+    # Skipping the acknowledgement would be safe, but withdrawing is no resolution to retry.
+    assert "incident 7 is no longer open" in await _refusal(
+        j.handle, _resolution(IncidentAction.RETRY, 7)
+    )
+    assert "only a coordinator" in await _refusal(
+        j.handle,
+        IncidentResolution(
+            actor=Actor(id="rev-1", role=Role.REVIEWER), action=IncidentAction.RETRY
+        ),
+    )
+
+    await pool.execute(
+        "UPDATE patients SET email = 'ana.fixed@example.org' WHERE patient_id = $1",
+        uuid.UUID(j.patient.id),
+    )
+    after = await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.RETRY, 1)
+    )
+    assert after.incident is None
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    assert "acknowledgement" in j.mail_kinds()
+    assert await _incident_shown(j.handle) == ""
+    resolved = await pool.fetchrow(
+        "SELECT resolution, resolved_by FROM incidents WHERE journey_id = $1", j.journey_id
+    )
+    assert (resolved["resolution"], resolved["resolved_by"]) == ("retry", COORDINATOR.id)
+    await assert_no_needles(temporal_env.client, j.journey_id, [SENTINEL_ADDRESS, "zq.typo"])
+
+
+async def _async(value):  # type: ignore[no-untyped-def]
+    return value
+
+
+async def test_a_deferring_relay_retries_without_the_address_then_opens_an_incident(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    relay: RefusingMailbox,
+) -> None:
+    await seed_staff(pool)
+    relay.refuse("refused.example", DOMAIN_NOT_FOUND)
+    j = _driver(temporal_env, pool, settings, relay.directory)
+    await j.start(email=SENTINEL_ADDRESS)
+
+    async def last_failure() -> str:
+        pending = (await _describe(j.handle)).pending_activities
+        return pending[0].last_failure.message if pending else ""
+
+    message = await eventually(last_failure, what="a failed attempt")
+    assert message == "recipient refused by the mail server ([450])"
+    await assert_no_needles(temporal_env.client, j.journey_id, [SENTINEL_ADDRESS])
+
+    await j.sleep(timedelta(days=1, hours=1))
+    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+    assert status.incident is not None
+    assert status.incident.kind is IncidentKind.EMAIL_UNAVAILABLE
+    await assert_no_needles(temporal_env.client, j.journey_id, [SENTINEL_ADDRESS])
+
+    # The coordinator skips the acknowledgement: the journey goes on to the review.
+    await j.handle.execute_update(PatientJourney.resolve_incident, _resolution(IncidentAction.SKIP))
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+
+
+async def test_withdrawing_from_an_incident_undoes_the_bookings(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    relay: RefusingMailbox,
+) -> None:
+    """A name the visa letter's font cannot print stops the travel stage; the coordinator
+    withdraws the journey, and the clinic visit booked before it is cancelled."""
+    await seed_staff(pool)
+    j = _driver(temporal_env, pool, settings, relay.directory)
+    await j.start(full_name="李小龍")
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.reach(Stage.TRAVEL, WaitingOn.PATIENT)
+    await j.handle.execute_update(
+        PatientJourney.travel_details, await j.travel_details(needs_visa=True)
+    )
+    await j.confirm_visit_if_asked()
+    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+    assert status.incident is not None
+    assert status.incident.kind is IncidentKind.VISA_LETTER_UNPRINTABLE
+    assert status.stage is Stage.TRAVEL
+    assert set(status.incident.actions) == set(IncidentAction)
+    assert (await j.bookings())["clinic-visit"] == "active"
+
+    final = await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.WITHDRAW)
+    )
+    assert final.stage is Stage.WITHDRAWN
+    assert (await j.result()).stage is Stage.WITHDRAWN
+    assert (await j.bookings())["clinic-visit"] == "cancelled"
+    assert "withdrawal" in j.mail_kinds()
+
+
+async def test_a_missing_record_is_an_incident_and_retry_finds_it(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    relay: RefusingMailbox,
+) -> None:
+    await seed_staff(pool)
+    j = _driver(temporal_env, pool, settings, relay.directory)
+    await j.start()
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.send_travel()
+    await j.sleep(timedelta(days=31))
+    await j.reach(Stage.TREATMENT)
+    await j.admit()
+    lost = str(uuid.uuid4())
+    await j.handle.execute_update(
+        PatientJourney.procedure_report, ProcedureReported(actor=CLINIC, report_id=lost)
+    )
+    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+    assert status.incident is not None
+    assert status.incident.kind is IncidentKind.RECORD_MISSING
+    assert status.incident.actions == (IncidentAction.RETRY, IncidentAction.WITHDRAW)
+    assert "cannot be resolved by skip" in await _refusal(
+        j.handle, _resolution(IncidentAction.SKIP)
+    )
+
+    await j.store_procedure_report(report_id=lost, cells=90_000_000)
+    await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.RETRY)
+    )
+    await eventually(
+        lambda: _async(j.mail_kinds()), until=lambda m: "dose-escalation" in m, what="escalation"
+    )
+
+
+async def test_no_specialist_is_an_incident_until_one_is_added(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    relay: RefusingMailbox,
+) -> None:
+    await seed_staff(pool)
+    await pool.execute("UPDATE staff SET active = false WHERE role = 'specialist'")
+    j = _driver(temporal_env, pool, settings, relay.directory)
+    await j.start()
+    await j.approve()
+    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+    assert status.incident is not None
+    assert status.incident.kind is IncidentKind.NO_SPECIALIST
+    assert status.stage is Stage.CASE_MANAGER or status.stage is Stage.TELECONSULT
+
+    await pool.execute("UPDATE staff SET active = true WHERE role = 'specialist'")
+    await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.RETRY)
+    )
+    status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    assert status.offered_slots
+
+
+async def test_the_calendar_down_past_patience_is_an_incident(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    relay: RefusingMailbox,
+    radicale: str,
+) -> None:
+    await seed_staff(pool)
+    j = _driver(temporal_env, pool, settings, relay.directory)
+    async with running_worker(
+        temporal_env.client,
+        settings=settings.model_copy(
+            update={"caldav_url": "http://127.0.0.1:9/", "task_queue": f"{settings.task_queue}-x"}
+        ),
+        pool=pool,
+    ):
+        j.task_queue = f"{settings.task_queue}-x"
+        await j.start()
+        await j.approve()
+        await eventually(
+            lambda: _describe(j.handle),
+            until=lambda d: bool(d.pending_activities),
+            what="slots pending",
+        )
+        await j.sleep(timedelta(days=1, hours=1))
+        status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+        assert status.incident is not None
+        assert status.incident.kind is IncidentKind.CALENDAR_UNAVAILABLE
+        assert "cannot be resolved by skip" in await _refusal(
+            j.handle, _resolution(IncidentAction.SKIP)
+        )
+
+
+async def test_the_follow_up_year_has_incidents_of_its_own(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    relay: RefusingMailbox,
+) -> None:
+    await seed_staff(pool)
+    j = _driver(temporal_env, pool, settings, relay.directory)
+    await j.start()
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.send_travel()
+    await j.sleep(timedelta(days=31))
+    await j.treat()
+    relay.refuse("example.org", USER_UNKNOWN)
+    await j.sleep(timedelta(days=8))
+    follow_up = await eventually(
+        lambda: j.follow_up.query(FollowUp.status), until=lambda s: s.incident is not None
+    )
+    assert follow_up.incident.kind is IncidentKind.EMAIL_REFUSED
+    assert await _incident_shown(j.follow_up) == "email_refused"
+    assert (await j.status()).stage is Stage.FOLLOW_UP
+    relay.allow("example.org")
+    await j.follow_up.execute_update(FollowUp.resolve_incident, _resolution(IncidentAction.SKIP))
+    after = await eventually(
+        lambda: j.follow_up.query(FollowUp.status), until=lambda s: s.incident is None
+    )
+    assert after.incident is None

@@ -1,0 +1,151 @@
+"""Incidents instead of failed runs: an activity that fails for good, or keeps failing past the
+policy's patience, holds the journey at its stage until a coordinator retries, skips (where
+that is safe) or withdraws.
+
+A journey lives for a year; a refused email or a clinic that is down for a weekend must not
+end it. The failure is shown where coordinators look (the `Incident` search attribute, the
+current details, an email to them) and the run waits, as it waits on any person.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+from workflows.endings import Withdrawn
+from workflows.rules import invalid, refuse
+
+with workflow.unsafe.imports_passed_through():
+    from domain.actors import Actor
+    from domain.incidents import Incident, IncidentAction, OutsideSystem, incident_kind
+    from domain.steps import IncidentResolution
+
+T = TypeVar("T")
+
+# Patch id: runs recorded before incidents existed failed where a run now holds an incident.
+INCIDENTS = "incidents"
+
+RETRY_OR_WITHDRAW = (IncidentAction.RETRY, IncidentAction.WITHDRAW)
+ANY_ACTION = (IncidentAction.RETRY, IncidentAction.SKIP, IncidentAction.WITHDRAW)
+
+
+class IncidentHost(Protocol):
+    """What a workflow does when one of its incidents opens or closes."""
+
+    async def incident_opened(self, incident: Incident) -> None: ...
+
+    async def incident_closed(
+        self, incident: Incident, action: IncidentAction, actor: Actor
+    ) -> None: ...
+
+    def withdrawal_requested(self) -> Actor | None:
+        """The actor of a withdrawal that arrived meanwhile, which ends the incident too."""
+        ...
+
+
+def failure_type(err: ActivityError) -> str | None:
+    """The ApplicationError type of the failure's last attempt (inside a timeout, if any)."""
+    cause: BaseException | None = err.cause
+    while isinstance(cause, FailureError):
+        if isinstance(cause, ApplicationError):
+            return cause.type
+        cause = cause.cause
+    return None
+
+
+class IncidentDesk:
+    """The incidents of one workflow: at most one open at a time, numbered from 1."""
+
+    def __init__(self, host: IncidentHost, opened: int = 0) -> None:
+        self._host = host
+        self.count = opened
+        self.open: Incident | None = None
+        self._resolution: IncidentResolution | None = None
+
+    async def attempt(
+        self,
+        call: Callable[[], Awaitable[T]],
+        *,
+        system: OutsideSystem,
+        step: str,
+        actions: tuple[IncidentAction, ...] = RETRY_OR_WITHDRAW,
+        passthrough: frozenset[str] = frozenset(),
+    ) -> T | None:
+        """`call()`'s result; None when a coordinator chose to skip it.
+
+        A failure whose type is in `passthrough` is the caller's to handle and is raised.
+        Withdrawing (by the resolution, or a withdrawal meanwhile) raises `Withdrawn`.
+        """
+        while True:
+            began = workflow.now()
+            try:
+                return await call()
+            except ActivityError as err:
+                failure = failure_type(err)
+                if failure in passthrough or not workflow.patched(INCIDENTS):
+                    raise
+            kind = incident_kind(system, failure)
+            incident = Incident(
+                number=self.count + 1, kind=kind, step=step, since=began, actions=actions
+            )
+            action = await self._hold(incident)
+            if action is IncidentAction.SKIP:
+                return None
+
+    async def _hold(self, incident: Incident) -> IncidentAction:
+        # A step's handler and the run can both fail at once; the second waits its turn.
+        await workflow.wait_condition(lambda: self.open is None)
+        incident = incident.model_copy(update={"number": self.count + 1})
+        self.count = incident.number
+        self.open, self._resolution = incident, None
+        workflow.logger.warning(
+            "incident %s opened: %s while %s", incident.number, incident.kind, incident.step
+        )
+        await self._host.incident_opened(incident)
+        may_withdraw = IncidentAction.WITHDRAW in incident.actions
+        await workflow.wait_condition(
+            lambda: (
+                self._resolution is not None
+                or (may_withdraw and self._host.withdrawal_requested() is not None)
+            )
+        )
+        resolution, self.open = self._resolution, None
+        if resolution is None:
+            withdrawer = self._host.withdrawal_requested()
+            assert withdrawer is not None
+            action, actor = IncidentAction.WITHDRAW, withdrawer
+        else:
+            action, actor = resolution.action, resolution.actor
+        await self._host.incident_closed(incident, action, actor)
+        if action is IncidentAction.WITHDRAW:
+            raise Withdrawn
+        return action
+
+    def check(self, step: IncidentResolution) -> None:
+        """The resolution update's validator: an open incident, one of its actions."""
+        incident = self.open
+        if incident is None or self._resolution is not None:
+            raise refuse("there is no open incident to resolve")
+        if step.incident_number is not None and step.incident_number != incident.number:
+            raise refuse(
+                f"incident {step.incident_number} is no longer open; incident {incident.number} is"
+            )
+        if step.action not in incident.actions:
+            allowed = ", ".join(a.value for a in incident.actions)
+            raise invalid(f"this incident cannot be resolved by {step.action.value}: {allowed}")
+
+    def resolve(self, step: IncidentResolution) -> None:
+        self._resolution = step
+
+
+def incident_details(incident: Incident, head: str) -> str:
+    """The current details while an incident is open: what broke, since when, who acts."""
+    since: datetime = incident.since
+    actions = ", ".join(a.value for a in incident.actions)
+    return (
+        f"{head}: incident {incident.number} ({incident.kind.value}) since "
+        f"**{since:%Y-%m-%d %H:%M} UTC**: {incident.kind.sentence}. "
+        f"Waiting on a coordinator to resolve it ({actions})."
+    )

@@ -107,7 +107,9 @@ class BookingActivities:
                 calendar_id = specialist_calendar(specialist["staff_id"])
                 with outside_failures(request.journey_id):
                     await self._calendar.ensure_calendar(calendar_id, f"Consults {calendar_id}")
-                    busy += await self._calendar.busy(calendar_id, request.not_before, horizon)
+                    busy += await self._calendar.busy(
+                        calendar_id, request.not_before, horizon, tz=tz
+                    )
             slots = [
                 Slot(
                     slot_id=f"{request.journey_id}:{request.round}:{i}",

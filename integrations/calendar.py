@@ -7,7 +7,7 @@ duplicates, and cancelling deletes the resource so free/busy stops counting it.
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from caldav.calendarobjectresource import Event as DavEvent
@@ -16,7 +16,13 @@ from caldav.davclient import DAVClient
 from caldav.lib import error as caldav_error
 from icalendar import Calendar, Event, vCalAddress
 
+from integrations.calendar_events import busy_intervals
+
 PRODID = "-//Patient Journeys//Consults//EN"
+# The server picks events by their times in UTC, while all-day and floating events are placed
+# in the specialist's time zone, up to 14 hours away: ask it for a day more on each side, and
+# cut to the window once the events are read.
+SEARCH_MARGIN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,15 @@ class CalendarUnavailable(Exception):
 class CalendarClient(Protocol):
     async def ensure_calendar(self, calendar_id: str, name: str) -> None: ...
     async def busy(
-        self, calendar_id: str, start: datetime, end: datetime
-    ) -> list[tuple[datetime, datetime]]: ...
+        self, calendar_id: str, start: datetime, end: datetime, *, tz: tzinfo = UTC
+    ) -> list[tuple[datetime, datetime]]:
+        """Aware UTC (start, end) of every occurrence that blocks time inside [start, end).
+
+        All-day events and floating times are placed in `tz`, the calendar owner's time zone;
+        UTC when the caller does not know it.
+        """
+        ...
+
     async def put_event(self, calendar_id: str, event: ConsultEvent) -> None: ...
     async def delete_event(self, calendar_id: str, uid: str) -> bool: ...
 
@@ -103,17 +116,19 @@ class CalDavCalendar:
         await self._run(make)
 
     async def busy(
-        self, calendar_id: str, start: datetime, end: datetime
+        self, calendar_id: str, start: datetime, end: datetime, *, tz: tzinfo = UTC
     ) -> list[tuple[datetime, datetime]]:
         def query() -> list[tuple[datetime, datetime]]:
-            found = []
             items: list[Any] = self._calendar(calendar_id).search(  # type: ignore[assignment]
-                start=start, end=end, event=True
+                start=start - SEARCH_MARGIN, end=end + SEARCH_MARGIN, event=True
             )
-            for item in items:
-                component = item.icalendar_component
-                found.append((component["dtstart"].dt, component["dtend"].dt))
-            return found
+            return sorted(
+                interval
+                for item in items
+                for interval in busy_intervals(
+                    item.data, calendar_id=calendar_id, start=start, end=end, tz=tz
+                )
+            )
 
         result: list[tuple[datetime, datetime]] = await self._run(query)
         return result

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 64 * 1024
+    # How long a step waits for its journey's answer before the API answers 504. A journey
+    # answers within a second or two once it has acted; longer means no worker takes its
+    # tasks, and a proxy in front would give up soon after anyway.
+    step_answer_seconds: float = Field(default=30.0, gt=0, le=55)
     # How often the API looks for stored inquiries whose journey start was lost (0: never).
     intake_sweep_seconds: float = 60.0
 

@@ -16,7 +16,16 @@ from api.journey_watch import StageWatch
 from api.limits import BodyLimitMiddleware
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
-from api.routes import health, inquiries, journeys, steps, webhooks
+from api.routes import (
+    clinic,
+    follow_ups,
+    health,
+    incidents,
+    inquiries,
+    journeys,
+    steps,
+    webhooks,
+)
 from api.tokens import TokenVerifier
 from audit.log import AuditWriter
 from db.pool import create_pool
@@ -87,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(journeys.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
-    app.include_router(steps.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    for router in (steps.router, follow_ups.router, clinic.router, incidents.router):
+        app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     return app

@@ -1,5 +1,6 @@
 """The current principal, from a bearer token or an emailed link's `token` parameter."""
 
+from collections.abc import Set as AbstractSet
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -53,7 +54,7 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def authorize(principal: Principal, journey_id: str, roles: set[Role]) -> None:
+def authorize(principal: Principal, journey_id: str, roles: AbstractSet[Role]) -> None:
     """Refuse a role outside `roles`, and a patient link of another journey."""
     if principal.actor.role not in roles:
         allowed = ", ".join(sorted(r.value for r in roles))

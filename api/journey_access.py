@@ -1,7 +1,6 @@
 """Finding a journey for a request, and showing it to whoever asks."""
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from fastapi import Response
@@ -16,8 +15,6 @@ from domain.names import journey_workflow_id
 from domain.records import BookingKind
 from domain.stages import Stage, WaitingOn
 from workflows.journey import PatientJourney
-
-T = TypeVar("T")
 
 _MESSAGES: dict[tuple[Stage, WaitingOn | None], tuple[str, bool]] = {
     (Stage.INQUIRY, None): ("We have received your inquiry.", False),
@@ -118,23 +115,3 @@ async def ensure_journey(pool: asyncpg.Pool, journey_id: str) -> None:
     async with pool.acquire() as conn:
         if not await JourneyQueries(conn).exists(journey_id):
             raise ProblemError(404, "Not found", "no such journey")
-
-
-async def store_then_send(
-    pool: asyncpg.Pool,
-    store: Callable[[asyncpg.Connection], Awaitable[str]],
-    table: str,
-    key: str,
-    send: Callable[[str], Awaitable[T]],
-) -> T:
-    """Store a record, then send the step that references it; a refused step removes it again,
-    so a refused request changes nothing. The record is committed before the step is sent
-    because the journey's activities read it."""
-    async with pool.acquire() as conn:
-        record_id = await store(conn)
-    try:
-        return await send(record_id)
-    except BaseException:
-        async with pool.acquire() as conn:
-            await conn.execute(f"DELETE FROM {table} WHERE {key} = $1", record_id)
-        raise

@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.errors import StepError
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -81,11 +83,11 @@ def validation_problem(errors: Any) -> Problem:
     )
 
 
-# ApplicationError types the workflow validators raise (workflows/rules.py).
+# How each refusal of a workflow validator reads over HTTP.
 _STEP_STATUS: dict[str, tuple[int, str]] = {
-    "StepRefused": (409, "The journey refused this step"),
-    "InvalidStep": (422, "The step's data cannot apply"),
-    "Forbidden": (403, "Forbidden"),
+    StepError.REFUSED: (409, "The journey refused this step"),
+    StepError.INVALID: (422, "The step's data cannot apply"),
+    StepError.FORBIDDEN: (403, "Forbidden"),
 }
 
 _TITLES = {
@@ -163,7 +165,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             Problem(
                 title="Service unavailable",
                 status=503,
-                detail="the workflow service did not answer; try again",
+                detail="the workflow service did not answer: read the journey's status, "
+                "then try again",
             ),
             {"Retry-After": "5"},
         )

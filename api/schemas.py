@@ -4,9 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from audit.timeline import TimelineEntry
+from domain.incidents import IncidentAction
+from domain.inquiry import PhoneNumber
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
@@ -110,6 +112,34 @@ class RehabCheckinBody(_Body):
 
 class WithdrawalBody(_Body):
     reason: WithdrawalReason = WithdrawalReason.PATIENT_REQUEST
+
+
+class IncidentResolutionBody(_Body):
+    action: IncidentAction
+    incident_number: int | None = Field(
+        default=None,
+        ge=1,
+        description="the incident you are resolving (from the journey's status); when given, "
+        "a newer incident is not resolved by mistake",
+    )
+
+
+class ContactBody(_Body):
+    """The patient's corrected contact details; what is left out stays as it was."""
+
+    email: EmailStr | None = None
+    phone: PhoneNumber | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "ContactBody":
+        if self.email is None and self.phone is None:
+            raise ValueError("send the corrected email, phone or both")
+        return self
+
+
+class ContactDetails(BaseModel):
+    email: str
+    phone: str
 
 
 class ClinicProcedure(_Body):

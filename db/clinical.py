@@ -170,3 +170,7 @@ class ClinicalRepository:
             kind,
         )
         return inserted is not None
+
+    async def forget_clinic_event(self, event_id: str) -> None:
+        """Forget a delivery that did not reach its journey, so the clinic can resend it."""
+        await self._conn.execute("DELETE FROM clinic_events WHERE event_id = $1", event_id)

@@ -56,7 +56,23 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         "POST",
         "/rehab-checkins",
         {"week": 1, "walking_hours_per_day": 2, "days_per_week": 3},
-        {PATIENT},
+        {PATIENT, Role.CASE_MANAGER},
+    ),
+    ("POST", "/incident/resolution", {"action": "retry"}, {Role.COORDINATOR}),
+    ("POST", "/contact", {"phone": "+34 600 999 888"}, {Role.COORDINATOR}),
+    ("POST", "/clinic/admission", None, {Role.COORDINATOR}),
+    (
+        "POST",
+        "/clinic/procedure",
+        {"cells_given": 150_000_000, "minutes": 45, "lot": "LOT-1"},
+        {Role.COORDINATOR},
+    ),
+    ("POST", "/clinic/discharge", None, {Role.COORDINATOR}),
+    (
+        "POST",
+        "/clinic/adverse-events",
+        {"severity": "mild", "description": "headache"},
+        {Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER},
     ),
 ]
 

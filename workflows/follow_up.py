@@ -18,7 +18,7 @@ from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
-    from domain.actors import Actor, Role
+    from domain.actors import Actor
     from domain.follow_up import FollowUpInput, FollowUpResult, FollowUpStatus
     from domain.incidents import Incident, IncidentAction, OutsideSystem
     from domain.names import INCIDENT, WAITING_ON
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import JourneyPolicy
     from domain.records import IncidentRecord
     from domain.stages import WaitingOn
+    from domain.step_roles import STEP_ROLES, StepName
     from domain.steps import FollowUpOutcome, IncidentResolution, RehabCheckin
 
 # The follow-up year only sends emails, so each of its incidents may be skipped; withdrawing
@@ -243,7 +244,7 @@ class FollowUp:
 
     @resolve_incident.validator
     def _check_resolution(self, step: IncidentResolution) -> None:
-        require_role(step.actor.role, {Role.COORDINATOR})
+        require_role(step.actor.role, STEP_ROLES[StepName.RESOLVE_INCIDENT])
         self._incidents.check(step)
 
     @workflow.query
@@ -264,7 +265,7 @@ class FollowUp:
 
     @record_outcome.validator
     def _validate_outcome(self, step: FollowUpOutcome) -> None:
-        require_role(step.actor.role, {Role.SPECIALIST})
+        require_role(step.actor.role, STEP_ROLES[StepName.FOLLOW_UP_OUTCOME])
         offsets = self._input.policy.follow_up_offsets
         if step.consult_no > len(offsets):
             raise ApplicationError(
@@ -293,7 +294,7 @@ class FollowUp:
 
     @rehab_checkin.validator
     def _validate_checkin(self, step: RehabCheckin) -> None:
-        require_role(step.actor.role, {Role.PATIENT, Role.CASE_MANAGER})
+        require_role(step.actor.role, STEP_ROLES[StepName.REHAB_CHECKIN])
         policy = self._input.policy
         if step.week > policy.rehab_weeks:
             raise ApplicationError(

@@ -17,7 +17,7 @@ from workflows.incidents import ANY_ACTION, RETRY_OR_WITHDRAW, IncidentDesk, inc
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
     from activities.records import RecordsActivities
-    from domain.actors import SYSTEM, Actor, Role
+    from domain.actors import SYSTEM, Actor
     from domain.errors import ActivityFailure
     from domain.incidents import Incident, IncidentAction, OutsideSystem
     from domain.journey import JourneyInput, StageTransition
@@ -63,7 +63,6 @@ BOOKING_TIMEOUT = timedelta(minutes=2)
 MAX_VISIT_REQUESTS = 5
 VISIT_DAY_START = time(8, 0)
 VISIT_DAY_END = time(18, 0)
-PATIENT_SIDE = {Role.PATIENT, Role.COORDINATOR}
 
 # What holds each kind of booking, which names the incident when it stays down.
 _BOOKED_WITH = {

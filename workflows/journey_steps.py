@@ -5,12 +5,11 @@ Handlers only record the decision; the run method in `journey.py` acts on it.
 
 from temporalio import workflow
 
-from workflows.journey_state import PATIENT_SIDE, RECORDS_TIMEOUT, JourneyState
+from workflows.journey_state import RECORDS_TIMEOUT, JourneyState
 from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
-    from domain.actors import Role
     from domain.incidents import IncidentAction
     from domain.journey import JourneyStatus
     from domain.notifications import Audience, NotificationKind
@@ -18,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         SetCaseManager,
     )
     from domain.stages import Stage, WaitingOn
+    from domain.step_roles import STEP_ROLES, StepName
     from domain.steps import (
         Admission,
         AdverseEventReported,
@@ -83,7 +83,7 @@ class JourneySteps(JourneyState):
 
     @review.validator
     def _check_review(self, step: ReviewDecision) -> None:
-        require_role(step.actor.role, {Role.REVIEWER, Role.MEDICAL_LEAD})
+        require_role(step.actor.role, STEP_ROLES[StepName.REVIEW])
         require_stage(self._stage, Stage.VALIDATION, "a case review")
         require_waiting(self._waiting_on, WaitingOn.REVIEWER, "a case review")
         if self._review is not None:
@@ -97,7 +97,7 @@ class JourneySteps(JourneyState):
 
     @documents_received.validator
     def _check_documents(self, step: DocumentsReceived) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
+        require_role(step.actor.role, STEP_ROLES[StepName.DOCUMENTS])
         require_stage(self._stage, Stage.VALIDATION, "sending documents")
         require_waiting(self._waiting_on, WaitingOn.PATIENT, "sending documents")
 
@@ -116,7 +116,7 @@ class JourneySteps(JourneyState):
 
     @assign_case_manager.validator
     def _check_case_manager(self, step: CaseManagerAssignment) -> None:
-        require_role(step.actor.role, {Role.COORDINATOR})
+        require_role(step.actor.role, STEP_ROLES[StepName.CASE_MANAGER])
         if self._stage.is_final:
             raise refuse(f"the journey has ended ({self._stage.value})")
         if self._stage in (Stage.INQUIRY, Stage.VALIDATION):
@@ -132,7 +132,7 @@ class JourneySteps(JourneyState):
 
     @book_consult.validator
     def _check_booking(self, step: SlotBooking) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
+        require_role(step.actor.role, STEP_ROLES[StepName.BOOK_CONSULT])
         require_stage(self._stage, Stage.TELECONSULT, "booking a consultation")
         require_waiting(self._waiting_on, WaitingOn.PATIENT, "booking a consultation")
         if self._slot_choice is not None:
@@ -150,7 +150,7 @@ class JourneySteps(JourneyState):
 
     @reschedule_consult.validator
     def _check_reschedule(self, step: RescheduleRequest) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
+        require_role(step.actor.role, STEP_ROLES[StepName.RESCHEDULE_CONSULT])
         self._require_booked_consult("rescheduling")
         assert self._consult is not None
         if workflow.now() >= self._consult.starts_at:
@@ -164,7 +164,7 @@ class JourneySteps(JourneyState):
 
     @consult_no_show.validator
     def _check_no_show(self, step: NoShow) -> None:
-        require_role(step.actor.role, {Role.SPECIALIST})
+        require_role(step.actor.role, STEP_ROLES[StepName.NO_SHOW])
         self._require_booked_consult("a no-show")
         self._require_consult_started("a no-show")
 
@@ -176,7 +176,7 @@ class JourneySteps(JourneyState):
 
     @consult_outcome.validator
     def _check_outcome(self, step: ConsultOutcome) -> None:
-        require_role(step.actor.role, {Role.SPECIALIST})
+        require_role(step.actor.role, STEP_ROLES[StepName.CONSULT_OUTCOME])
         self._require_booked_consult("a consultation outcome")
         self._require_consult_started("a consultation outcome")
 
@@ -203,7 +203,7 @@ class JourneySteps(JourneyState):
 
     @plan_decision.validator
     def _check_plan(self, step: PlanDecision) -> None:
-        require_role(step.actor.role, {Role.PATIENT})
+        require_role(step.actor.role, STEP_ROLES[StepName.PLAN_DECISION])
         require_stage(self._stage, Stage.PLAN, "a decision on the plan")
         if self._plan_decision is not None:
             raise refuse("the plan has already been decided")
@@ -216,7 +216,7 @@ class JourneySteps(JourneyState):
 
     @travel_details.validator
     def _check_travel(self, step: TravelDetails) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
+        require_role(step.actor.role, STEP_ROLES[StepName.TRAVEL])
         require_stage(self._stage, Stage.TRAVEL, "travel details")
         if self._travel is not None:
             raise refuse("the travel details have already been sent")
@@ -231,7 +231,7 @@ class JourneySteps(JourneyState):
 
     @clinic_confirmation.validator
     def _check_clinic_confirmation(self, step: ClinicConfirmation) -> None:
-        require_role(step.actor.role, {Role.COORDINATOR})
+        require_role(step.actor.role, STEP_ROLES[StepName.CLINIC_CONFIRMATION])
         require_stage(self._stage, Stage.TRAVEL, "the clinic's answer")
         if self._waiting_on is not WaitingOn.COORDINATOR or self._clinic_confirmation is not None:
             raise refuse("no visit request is waiting for the clinic's answer")
@@ -244,7 +244,7 @@ class JourneySteps(JourneyState):
 
     @clinic_admission.validator
     def _check_admission(self, step: Admission) -> None:
-        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
+        require_role(step.actor.role, STEP_ROLES[StepName.ADMISSION])
         require_stage(self._stage, Stage.TREATMENT, "an admission")
         if self._admission is not None:
             raise refuse("the admission has already been reported")
@@ -257,7 +257,7 @@ class JourneySteps(JourneyState):
 
     @procedure_report.validator
     def _check_procedure(self, step: ProcedureReported) -> None:
-        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
+        require_role(step.actor.role, STEP_ROLES[StepName.PROCEDURE])
         require_stage(self._stage, Stage.TREATMENT, "a procedure report")
         if self._admission is None:
             raise refuse("the procedure comes after the admission, which is not reported yet")
@@ -276,9 +276,7 @@ class JourneySteps(JourneyState):
 
     @adverse_event.validator
     def _check_adverse_event(self, step: AdverseEventReported) -> None:
-        require_role(
-            step.actor.role, {Role.CLINIC, Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER}
-        )
+        require_role(step.actor.role, STEP_ROLES[StepName.ADVERSE_EVENT])
         if self._stage not in (Stage.TREATMENT, Stage.FOLLOW_UP):
             raise refuse("adverse events are reported from the treatment visit on")
         if step.event_id in self._adverse_events:
@@ -292,7 +290,7 @@ class JourneySteps(JourneyState):
 
     @clinic_discharge.validator
     def _check_discharge(self, step: Discharge) -> None:
-        require_role(step.actor.role, {Role.CLINIC, Role.COORDINATOR})
+        require_role(step.actor.role, STEP_ROLES[StepName.DISCHARGE])
         require_stage(self._stage, Stage.TREATMENT, "a discharge")
         if self._procedure is None:
             raise refuse("the discharge comes after the procedure, which is not reported yet")
@@ -307,7 +305,7 @@ class JourneySteps(JourneyState):
 
     @withdraw.validator
     def _check_withdrawal(self, step: Withdrawal) -> None:
-        require_role(step.actor.role, PATIENT_SIDE)
+        require_role(step.actor.role, STEP_ROLES[StepName.WITHDRAW])
         if self._stage.is_final:
             raise refuse(f"the journey has already ended ({self._stage.value})")
         if self._withdrawal is not None:
@@ -328,5 +326,5 @@ class JourneySteps(JourneyState):
 
     @resolve_incident.validator
     def _check_resolution(self, step: IncidentResolution) -> None:
-        require_role(step.actor.role, {Role.COORDINATOR})
+        require_role(step.actor.role, STEP_ROLES[StepName.RESOLVE_INCIDENT])
         self._incidents.check(step)

@@ -3,13 +3,12 @@
 from temporalio.exceptions import ApplicationError
 
 from domain.actors import Role
+from domain.errors import StepError
 from domain.stages import Stage, WaitingOn
 
-# ApplicationError types the API maps to HTTP: a refused step is a 409, bad data a 422,
-# the wrong role a 403.
-STEP_REFUSED = "StepRefused"
-INVALID_STEP = "InvalidStep"
-FORBIDDEN = "Forbidden"
+STEP_REFUSED = StepError.REFUSED
+INVALID_STEP = StepError.INVALID
+FORBIDDEN = StepError.FORBIDDEN
 
 
 def refuse(message: str) -> ApplicationError:
@@ -20,7 +19,7 @@ def invalid(message: str) -> ApplicationError:
     return ApplicationError(message, type=INVALID_STEP)
 
 
-def require_role(role: Role, allowed: set[Role]) -> None:
+def require_role(role: Role, allowed: frozenset[Role]) -> None:
     if role not in allowed:
         names = " or ".join(sorted(r.value.replace("_", " ") for r in allowed))
         raise ApplicationError(f"only a {names} can do this step", type=FORBIDDEN)

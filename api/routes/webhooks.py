@@ -9,20 +9,19 @@ before is acknowledged and changes nothing.
 import hashlib
 import hmac
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from api.clinic_events import record_clinic_event
 from api.deps import PoolDep, SettingsDep, TemporalDep
-from api.journey_access import ensure_journey, journey_handle
+from api.journey_access import ensure_journey
 from api.problems import Problem, ProblemError
 from api.schemas import ClinicEvent, ClinicEventAccepted
 from db.clinical import ClinicalRepository
 from domain.actors import Actor, Role
-from domain.steps import Admission, AdverseEventReported, Discharge, ProcedureReported
-from workflows.journey import PatientJourney
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 CLINIC = Actor(id="clinic-gateway", role=Role.CLINIC)
@@ -91,48 +90,26 @@ async def clinic_event(
         raise RequestValidationError(err.errors()) from None
     await ensure_journey(pool, event.journey_id)
     async with pool.acquire() as conn:
-        repo = ClinicalRepository(conn)
-        if not await repo.claim_clinic_event(
+        claimed = await ClinicalRepository(conn).claim_clinic_event(
             event_id=event.event_id, journey_id=event.journey_id, kind=event.type
-        ):
-            return ClinicEventAccepted(event_id=event.event_id, duplicate=True)
-        record_table, record_id = None, None
-        step: Any
-        update: Any
-        try:
-            if event.type == "admission":
-                update, step = PatientJourney.clinic_admission, Admission(actor=CLINIC)
-            elif event.type == "discharge":
-                update, step = PatientJourney.clinic_discharge, Discharge(actor=CLINIC)
-            elif event.type == "procedure" and event.procedure is not None:
-                p = event.procedure
-                record_table = ("procedure_reports", "report_id")
-                record_id = await repo.add_procedure_report(
-                    journey_id=event.journey_id,
-                    cells_given=p.cells_given,
-                    route=p.route,
-                    minutes=p.minutes,
-                    lot=p.lot,
-                    notes=p.notes,
-                )
-                update = PatientJourney.procedure_report
-                step = ProcedureReported(actor=CLINIC, report_id=record_id)
-            else:
-                assert event.adverse_event is not None
-                a = event.adverse_event
-                record_table = ("adverse_events", "event_id")
-                record_id = await repo.add_adverse_event(
-                    journey_id=event.journey_id, severity=a.severity, description=a.description
-                )
-                update = PatientJourney.adverse_event
-                step = AdverseEventReported(actor=CLINIC, event_id=record_id)
-            await journey_handle(client, event.journey_id).execute_update(update, step)
-        except BaseException:
-            # Refused or failed: forget the delivery so the clinic can send it again.
-            if record_table and record_id:
-                await conn.execute(
-                    f"DELETE FROM {record_table[0]} WHERE {record_table[1]} = $1", record_id
-                )
-            await conn.execute("DELETE FROM clinic_events WHERE event_id = $1", event.event_id)
-            raise
+        )
+    if not claimed:
+        return ClinicEventAccepted(event_id=event.event_id, duplicate=True)
+    try:
+        await record_clinic_event(
+            pool=pool,
+            client=client,
+            journey_id=event.journey_id,
+            actor=CLINIC,
+            kind=event.type,
+            procedure=event.procedure,
+            adverse_event=event.adverse_event,
+            within=settings.step_answer_seconds,
+        )
+    except BaseException:
+        # Refused, or not known to have arrived: forget the delivery so the clinic can send
+        # it again (a second delivery of an event the journey has is refused as a repeat).
+        async with pool.acquire() as conn:
+            await ClinicalRepository(conn).forget_clinic_event(event.event_id)
+        raise
     return ClinicEventAccepted(event_id=event.event_id, duplicate=False)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from settings import get_settings
+from settings import InsecureSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHistory
@@ -37,9 +37,18 @@ def dev() -> None:
     raise typer.Exit(status)
 
 
+def _check_secrets(settings: Settings) -> None:
+    try:
+        settings.check_secrets()
+    except InsecureSettings as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def worker() -> None:
     """Run a worker for the journey task queue until SIGINT or SIGTERM."""
+    _check_secrets(get_settings())
     import worker as worker_module
 
     worker_module.main()
@@ -53,6 +62,7 @@ def api() -> None:
     from api.app import create_app
 
     settings = get_settings()
+    _check_secrets(settings)
     logging.basicConfig(level=logging.INFO)
     uvicorn.run(
         create_app(settings),
@@ -103,6 +113,14 @@ def token(
     from api.tokens import mint_staff_token
     from domain.actors import Role
 
+    if get_settings().environment == "production":
+        typer.echo(
+            "journeys token signs development staff tokens and refuses in production "
+            "(JOURNEYS_ENVIRONMENT=production, the default), where staff sign in through "
+            "OIDC. On a development machine: JOURNEYS_ENVIRONMENT=development journeys token …",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         parsed = Role(role)
         value = mint_staff_token(
@@ -125,6 +143,7 @@ def patient_link(journey_id: str) -> None:
     from db.journey_queries import JourneyQueries
 
     settings = get_settings()
+    _check_secrets(settings)
 
     async def patient_of() -> str | None:
         import asyncpg

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.names import TASK_QUEUE
 
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
-# about 190 bits, well past guessing, and no hand-typed password is that long by accident.
+# 192 bits, past any guessing, while shorter values tend to be typed by hand, not generated.
 MIN_SECRET_LENGTH = 32
 NEW_SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # Fields whose defaults are development values anyone can read in this repository.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from settings import get_settings
+from settings import InsecureSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHistory
@@ -37,9 +37,51 @@ def dev() -> None:
     raise typer.Exit(status)
 
 
+def _check_secrets(settings: Settings) -> None:
+    try:
+        settings.check_secrets()
+    except InsecureSettings as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
+def _worker_health(settings: Settings) -> int:
+    """0 when the Temporal server lists a worker of this host (the SDK names a worker
+    `pid@hostname`) among the task queue's pollers: a container's worker is healthy while
+    it polls, whatever its process looks like."""
+    import socket
+
+    from temporalio.service import RPCError
+
+    from integrations.temporal_client import connect_temporal, task_queue_pollers
+
+    async def pollers() -> list[str]:
+        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+        return await task_queue_pollers(client, settings.task_queue)
+
+    try:
+        identities = asyncio.run(pollers())
+    except (RuntimeError, RPCError) as err:
+        typer.echo(f"cannot ask Temporal at {settings.temporal_target}: {err}", err=True)
+        return 1
+    here = [identity for identity in identities if identity.endswith(f"@{socket.gethostname()}")]
+    typer.echo(
+        f"{', '.join(here) or 'no worker of this host'} polling {settings.task_queue} "
+        f"({len(identities)} poller(s) in all)"
+    )
+    return 0 if here else 1
+
+
 @app.command()
-def worker() -> None:
+def worker(
+    check: bool = typer.Option(
+        False, "--check", help="exit 0 if a worker on this host polls the task queue (health)"
+    ),
+) -> None:
     """Run a worker for the journey task queue until SIGINT or SIGTERM."""
+    if check:
+        raise typer.Exit(_worker_health(get_settings()))
+    _check_secrets(get_settings())
     import worker as worker_module
 
     worker_module.main()
@@ -53,6 +95,7 @@ def api() -> None:
     from api.app import create_app
 
     settings = get_settings()
+    _check_secrets(settings)
     logging.basicConfig(level=logging.INFO)
     uvicorn.run(
         create_app(settings),
@@ -103,6 +146,14 @@ def token(
     from api.tokens import mint_staff_token
     from domain.actors import Role
 
+    if get_settings().environment == "production":
+        typer.echo(
+            "journeys token signs development staff tokens and refuses in production "
+            "(JOURNEYS_ENVIRONMENT=production, the default), where staff sign in through "
+            "OIDC. On a development machine: JOURNEYS_ENVIRONMENT=development journeys token …",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         parsed = Role(role)
         value = mint_staff_token(
@@ -125,6 +176,7 @@ def patient_link(journey_id: str) -> None:
     from db.journey_queries import JourneyQueries
 
     settings = get_settings()
+    _check_secrets(settings)
 
     async def patient_of() -> str | None:
         import asyncpg

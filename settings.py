@@ -9,6 +9,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.names import TASK_QUEUE
 
+# Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
+# 192 bits, past any guessing, while shorter values tend to be typed by hand, not generated.
+MIN_SECRET_LENGTH = 32
+NEW_SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# Fields whose defaults are development values anyone can read in this repository.
+PRODUCTION_SECRETS = ("jwt_secret", "link_secret", "clinic_webhook_secret", "audit_key")
+
+
+class InsecureSettings(RuntimeError):
+    """Production settings with a secret that is unset, weak or the development default."""
+
+
+def env_name(field: str) -> str:
+    return f"JOURNEYS_{field.upper()}"
+
 
 class Settings(BaseSettings):
     """Every setting of the worker, the API and the local stack.
@@ -18,6 +33,10 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(env_prefix="JOURNEYS_", extra="ignore")
+
+    # Production unless `journeys dev` or the tests say otherwise, so that a deployment which
+    # forgets to set it still refuses the development secrets below.
+    environment: Literal["development", "production"] = "production"
 
     state_dir: Path = Field(default=Path(".journeys"), description="local state of `journeys dev`")
 
@@ -112,6 +131,51 @@ class Settings(BaseSettings):
                 "PostgreSQL, elsewhere set it to the PostgreSQL server to use"
             )
         return self.database_url
+
+    def required_secrets(self) -> tuple[str, ...]:
+        """The secret fields production needs set.
+
+        `jwt_secret` only verifies staff tokens when no OIDC issuer is configured: with
+        `oidc_jwks_url` set, the API accepts only the issuer's RS256/ES256 tokens and never an
+        HS256 one (api/tokens.py), so the secret is neither used nor required.
+        """
+        if self.oidc_jwks_url:
+            return tuple(name for name in PRODUCTION_SECRETS if name != "jwt_secret")
+        return PRODUCTION_SECRETS
+
+    def production_problems(self) -> list[str]:
+        """Why these settings may not run in production; empty in development."""
+        if self.environment != "production":
+            return []
+        problems = []
+        for name in self.required_secrets():
+            value = getattr(self, name).get_secret_value()
+            development = type(self).model_fields[name].default.get_secret_value()
+            if not value.strip():
+                problems.append(f"{env_name(name)} is empty")
+            elif value == development:
+                problems.append(f"{env_name(name)} is unset or has its development value")
+            elif len(value) < MIN_SECRET_LENGTH:
+                problems.append(
+                    f"{env_name(name)} is {len(value)} characters; "
+                    f"at least {MIN_SECRET_LENGTH} are needed"
+                )
+        return problems
+
+    def check_secrets(self) -> None:
+        """Refuse to run production with development or weak secrets (the API and the worker
+        call this before they connect to anything)."""
+        problems = self.production_problems()
+        if problems:
+            raise InsecureSettings(
+                "refusing to start in production (JOURNEYS_ENVIRONMENT=production, the "
+                "default):\n"
+                + "".join(f"  - {problem}\n" for problem in problems)
+                + f"Make each secret with\n  {NEW_SECRET_COMMAND}\n"
+                "and set it in the environment (docker-compose.yml reads journeys.env). "
+                "For a local stack run `journeys dev`, which sets "
+                "JOURNEYS_ENVIRONMENT=development."
+            )
 
 
 @lru_cache

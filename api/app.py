@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Here rather than in create_app: building the app (for its OpenAPI) needs no secrets.
+        settings.check_secrets()
         app.state.settings = settings
         app.state.verifier = TokenVerifier(settings)
         app.state.audit_key = settings.audit_key.get_secret_value().encode()

@@ -288,6 +288,8 @@ class BenchStack:
         server = server or self.temporal
         assert server is not None
         return Settings(
+            # The bench runs on the development secrets, which production refuses.
+            environment="development",
             state_dir=self.root / "state",
             database_url=database_url,
             temporal_address=server.target,

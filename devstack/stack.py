@@ -89,6 +89,8 @@ class DevStack:
         self._stoppers: list[tuple[str, Callable[[], None]]] = []
         self.env = dict(os.environ)
         self.env["PYTHONUNBUFFERED"] = "1"
+        # The local stack runs on the development secrets, which production refuses.
+        self.env["JOURNEYS_ENVIRONMENT"] = "development"
 
     def check_ports(self) -> None:
         s = self.settings

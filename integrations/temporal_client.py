@@ -2,6 +2,8 @@
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -34,3 +36,13 @@ async def ensure_search_attributes(client: Client) -> None:
     except RPCError as err:
         if err.status != RPCStatusCode.ALREADY_EXISTS:
             raise
+
+
+async def task_queue_pollers(client: Client, task_queue: str) -> list[str]:
+    """Identities (`pid@host` unless a worker names itself) of the workers the server has seen
+    polling a task queue for workflow tasks; the server forgets a poller minutes after its
+    last poll."""
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(namespace=client.namespace, task_queue=TaskQueue(name=task_queue))
+    )
+    return [poller.identity for poller in answer.pollers]

@@ -1,5 +1,6 @@
 """Real parts for every test: embedded PostgreSQL, Temporal's time-skipping server, SMTP."""
 
+import os
 import subprocess
 import time
 import uuid
@@ -29,6 +30,12 @@ from settings import Settings
 from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
+
+# The suite runs on the development secrets, so it runs in development: set in the environment
+# rather than in the `settings` fixture, it reaches every Settings a test builds and every
+# `journeys` command a test starts; set outright, not by default, so that a shell exporting
+# production does not fail the suite. Tests of production ask for it by name.
+os.environ["JOURNEYS_ENVIRONMENT"] = "development"
 
 
 def _db_url(server_uri: str, name: str) -> str:

@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from db.intake import IntakeRepository, StoredInquiry
 from domain.inquiry import InquiryForm
 from domain.journey import JourneyInput
-from domain.names import JOURNEY_STAGE, journey_workflow_id
+from domain.names import INCIDENT, JOURNEY_STAGE, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage
 from workflows.journey import PatientJourney
@@ -53,8 +53,12 @@ async def start_journey(
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # `Incident` is empty rather than unset, so "no incident" is one query for either.
             search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(JOURNEY_STAGE, Stage.INQUIRY.value)]
+                [
+                    SearchAttributePair(JOURNEY_STAGE, Stage.INQUIRY.value),
+                    SearchAttributePair(INCIDENT, ""),
+                ]
             ),
             static_summary=f"Patient journey {stored.journey_id}",
             static_details=(

@@ -264,3 +264,64 @@ async def test_a_coordinator_records_the_clinics_events_after_the_admission_aler
     assert any(k.startswith("adverse-event-") for k in kinds)
     recorded = await pool.fetchrow("SELECT cells_given, lot FROM procedure_reports")
     assert (recorded["cells_given"], recorded["lot"]) == (90_000_000, "LOT-7")
+
+
+@pytest.mark.e2e
+async def test_a_refused_address_end_to_end_on_the_dev_server(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+) -> None:
+    """The form, the API, the worker and a relay refusing the address, on the dev server: the
+    coordinators' query `Incident != ''` finds the journey, and the API resolves it."""
+    await seed_staff(pool)
+    controller, relay, port = start_refusing_mailbox(tmp_path / "mail")
+    relay.refuse("refused.example", USER_UNKNOWN)
+    live = settings.model_copy(
+        update={
+            "smtp_port": port,
+            "temporal_address": dev_env.client.service_client.config.target_host,
+        }
+    )
+    app = create_app(live)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            running_worker(dev_env.client, settings=live, pool=pool),
+        ):
+            answer = await http.post("/api/v1/inquiries", json=valid_form(email=SENTINEL_ADDRESS))
+            jid = answer.json()["journey_id"]
+
+            async def with_incident() -> set[str]:
+                query = "Incident != ''"
+                return {w.id async for w in dev_env.client.list_workflows(query)}
+
+            found = await eventually(
+                with_incident, until=lambda ids: f"journey-{jid}" in ids, within=30
+            )
+            assert found == {f"journey-{jid}"}
+            listed = [w async for w in dev_env.client.list_workflows("Incident = 'email_refused'")]
+            assert [w.search_attributes["WaitingOn"] for w in listed] == [["coordinator"]]
+            assert listed[0].status.name == "RUNNING"
+
+            coordinator = staff(live, Role.COORDINATOR)
+            base = f"/api/v1/journeys/{jid}"
+            answer = await http.post(
+                f"{base}/contact", json={"email": "ana.fixed@example.org"}, headers=coordinator
+            )
+            assert answer.status_code == 200, answer.text
+            answer = await http.post(
+                f"{base}/incident/resolution", json={"action": "retry"}, headers=coordinator
+            )
+            assert answer.status_code == 200, answer.text
+            await eventually(
+                with_incident, until=lambda ids: f"journey-{jid}" not in ids, within=30
+            )
+            await eventually(
+                lambda: _status(http, live, jid), until=lambda s: s["waiting_on"] == "reviewer"
+            )
+            await assert_no_needles(dev_env.client, jid, [SENTINEL_ADDRESS])
+    finally:
+        controller.stop()

@@ -10,25 +10,28 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
 )
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Actor, Role
 from domain.incidents import IncidentAction, IncidentKind
 from domain.names import INCIDENT
 from domain.stages import Stage, WaitingOn
-from domain.steps import IncidentResolution, ProcedureReported
+from domain.steps import IncidentResolution, ProcedureReported, Withdrawal
+from integrations.fhir_gateway import FhirClinicGateway
 from settings import Settings
 from tests.faults import DOMAIN_NOT_FOUND, USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
 from tests.helpers import current_details, eventually
 from tests.journeys import CLINIC, COORDINATOR, JourneyDriver, assert_no_needles, seed_staff
-from worker import running_worker
+from tests.test_fhir_gateway import FhirServer, fhir_response, outcome
+from worker import build_worker, running_worker, smtp_sender
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
@@ -211,6 +214,7 @@ async def test_withdrawing_from_an_incident_undoes_the_bookings(
     assert (await j.result()).stage is Stage.WITHDRAWN
     assert (await j.bookings())["clinic-visit"] == "cancelled"
     assert "withdrawal" in j.mail_kinds()
+    await assert_no_needles(temporal_env.client, j.journey_id, ["李小龍"])
 
 
 async def test_a_missing_record_is_an_incident_and_retry_finds_it(
@@ -336,3 +340,56 @@ async def test_the_follow_up_year_has_incidents_of_its_own(
         lambda: j.follow_up.query(FollowUp.status), until=lambda s: s.incident is None
     )
     assert after.incident is None
+
+
+async def test_a_clinic_refusing_the_cancellation_holds_the_withdrawal_until_skipped(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    mail_dir: Path,
+) -> None:
+    """The clinic's FHIR server books the visit, then refuses to cancel it with an
+    OperationOutcome that echoes the patient's name: the withdrawal waits on a coordinator,
+    who cancels by phone and skips; the name never reaches Temporal."""
+    fhir = FhirServer()
+
+    def refuses_cancelling(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and b'"cancelled"' in request.content:
+            diagnostics = "Appointment for Zephyrine Quillfeather is locked by the ward"
+            return fhir_response(409, outcome("error", "conflict", diagnostics))
+        return fhir(request)
+
+    clinic = FhirClinicGateway(
+        base_url="https://fhir.clinic.test/r4/",
+        http=httpx.AsyncClient(transport=httpx.MockTransport(refuses_cancelling)),
+    )
+    await seed_staff(pool)
+    async with (
+        smtp_sender(settings) as sender,
+        build_worker(
+            temporal_env.client, settings=settings, pool=pool, sender=sender, clinic=clinic
+        ),
+    ):
+        j = _driver(temporal_env, pool, settings, mail_dir)
+        await j.start(full_name="Zephyrine Quillfeather")
+        await j.approve()
+        await j.hold_consult()
+        await j.accept_plan()
+        await j.send_travel(needs_visa=False)
+        assert (await j.bookings())["clinic-visit"] == "active"
+        withdrawal = await j.handle.start_update(
+            PatientJourney.withdraw,
+            Withdrawal(actor=j.patient),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        status = await eventually(j.status, until=lambda s: s.incident is not None)
+        assert status.incident is not None
+        assert status.incident.kind is IncidentKind.CLINIC_REFUSED
+        assert status.incident.step == "cancel:clinic-visit"
+        assert status.incident.actions == (IncidentAction.RETRY, IncidentAction.SKIP)
+        await j.handle.execute_update(
+            PatientJourney.resolve_incident, _resolution(IncidentAction.SKIP)
+        )
+        assert (await withdrawal.result()).stage is Stage.WITHDRAWN
+        assert (await j.result()).stage is Stage.WITHDRAWN
+        await assert_no_needles(temporal_env.client, j.journey_id, ["Quillfeather", "Zephyrine"])

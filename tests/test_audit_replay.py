@@ -40,9 +40,8 @@ from workflows.journey import PatientJourney
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "histories"
-ACKNOWLEDGEMENT = (
-    '        await self._notify("acknowledgement", NotificationKind.ACKNOWLEDGEMENT)\n'
-)
+ACKNOWLEDGEMENT = '    await m.notify("acknowledgement", NotificationKind.ACKNOWLEDGEMENT)\n'
+INTAKE_IMPORT = "from workflows.stages.intake import "
 
 
 def _journeys(*args: str) -> subprocess.CompletedProcess[str]:
@@ -118,16 +117,19 @@ def test_files_in_every_format_load_and_bad_ones_are_refused(tmp_path: Path) -> 
 async def test_a_non_deterministic_change_is_caught_with_the_event_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = (ROOT / "workflows" / "journey.py").read_text()
-    assert source.count(ACKNOWLEDGEMENT) == 1
+    stage = (ROOT / "workflows" / "stages" / "intake.py").read_text()
+    journey = (ROOT / "workflows" / "journey.py").read_text()
+    assert stage.count(ACKNOWLEDGEMENT) == 1 and journey.count(INTAKE_IMPORT) == 1
     # The same workflow (same name, "PatientJourney"), with a timer before its first email.
-    module = f"changed_journey_{uuid.uuid4().hex[:8]}"
-    changed_source = source.replace(
-        ACKNOWLEDGEMENT, "        await workflow.sleep(1)\n" + ACKNOWLEDGEMENT
+    suffix = uuid.uuid4().hex[:8]
+    (tmp_path / f"changed_intake_{suffix}.py").write_text(
+        stage.replace(ACKNOWLEDGEMENT, "    await workflow.sleep(1)\n" + ACKNOWLEDGEMENT)
     )
-    (tmp_path / f"{module}.py").write_text(changed_source)
+    (tmp_path / f"changed_journey_{suffix}.py").write_text(
+        journey.replace(INTAKE_IMPORT, f"from changed_intake_{suffix} import ")
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    changed = importlib.import_module(module)
+    changed = importlib.import_module(f"changed_journey_{suffix}")
 
     corpus = _corpus()
     seen: list[str] = []

@@ -12,9 +12,9 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.emails import send_email, tell_coordinators
-from workflows.incidents import IncidentDesk, incident_details
-from workflows.journey_state import RECORDS_TIMEOUT
+from workflows.incidents import IncidentDesk, IncidentState, incident_details
 from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
+from workflows.timeouts import RECORDS_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
@@ -100,7 +100,7 @@ class FollowUp:
         self._outcomes: dict[int, str] = dict(data.outcomes)
         self._checkins: dict[int, str] = dict(data.checkins)
         self._calendar = follow_up_calendar(data.discharged_at, data.policy)
-        self._incidents = IncidentDesk(self, opened=data.incidents)
+        self._incidents = IncidentDesk(self, IncidentState(count=data.incidents))
 
     @workflow.run
     async def run(self, data: FollowUpInput) -> FollowUpResult:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
@@ -19,7 +20,13 @@ from workflows.rules import invalid, refuse
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
-    from domain.incidents import Incident, IncidentAction, OutsideSystem, incident_kind
+    from domain.incidents import (
+        Incident,
+        IncidentAction,
+        IncidentKind,
+        OutsideSystem,
+        incident_kind,
+    )
     from domain.steps import IncidentResolution
 
 T = TypeVar("T")
@@ -55,14 +62,29 @@ def failure_type(err: ActivityError) -> str | None:
     return None
 
 
-class IncidentDesk:
-    """The incidents of one workflow: at most one open at a time, numbered from 1."""
+class IncidentState(BaseModel):
+    """A workflow's incidents: how many were opened, the open one, and its resolution until
+    the run has acted on it."""
 
-    def __init__(self, host: IncidentHost, opened: int = 0) -> None:
+    count: int = 0
+    open: Incident | None = None
+    resolution: IncidentResolution | None = None
+
+
+class IncidentDesk:
+    """Opens and resolves a workflow's incidents: at most one open at a time, numbered from 1."""
+
+    def __init__(self, host: IncidentHost, state: IncidentState) -> None:
         self._host = host
-        self.count = opened
-        self.open: Incident | None = None
-        self._resolution: IncidentResolution | None = None
+        self._state = state
+
+    @property
+    def open(self) -> Incident | None:
+        return self._state.open
+
+    @property
+    def count(self) -> int:
+        return self._state.count
 
     async def attempt(
         self,
@@ -87,19 +109,24 @@ class IncidentDesk:
                 if failure in passthrough or not workflow.patched(INCIDENTS):
                     raise
             kind = incident_kind(system, failure)
-            incident = Incident(
-                number=self.count + 1, kind=kind, step=step, since=began, actions=actions
-            )
-            action = await self._hold(incident)
+            action = await self._hold(kind, step, began, actions)
             if action is IncidentAction.SKIP:
                 return None
 
-    async def _hold(self, incident: Incident) -> IncidentAction:
+    async def _hold(
+        self,
+        kind: IncidentKind,
+        step: str,
+        since: datetime,
+        actions: tuple[IncidentAction, ...],
+    ) -> IncidentAction:
         # A step's handler and the run can both fail at once; the second waits its turn.
-        await workflow.wait_condition(lambda: self.open is None)
-        incident = incident.model_copy(update={"number": self.count + 1})
-        self.count = incident.number
-        self.open, self._resolution = incident, None
+        state = self._state
+        await workflow.wait_condition(lambda: state.open is None)
+        incident = Incident(
+            number=state.count + 1, kind=kind, step=step, since=since, actions=actions
+        )
+        state.count, state.open, state.resolution = incident.number, incident, None
         workflow.logger.warning(
             "incident %s opened: %s while %s", incident.number, incident.kind, incident.step
         )
@@ -107,11 +134,11 @@ class IncidentDesk:
         may_withdraw = IncidentAction.WITHDRAW in incident.actions
         await workflow.wait_condition(
             lambda: (
-                self._resolution is not None
+                state.resolution is not None
                 or (may_withdraw and self._host.withdrawal_requested() is not None)
             )
         )
-        resolution, self.open = self._resolution, None
+        resolution, state.open, state.resolution = state.resolution, None, None
         if resolution is None:
             withdrawer = self._host.withdrawal_requested()
             assert withdrawer is not None
@@ -125,8 +152,8 @@ class IncidentDesk:
 
     def check(self, step: IncidentResolution) -> None:
         """The resolution update's validator: an open incident, one of its actions."""
-        incident = self.open
-        if incident is None or self._resolution is not None:
+        incident = self._state.open
+        if incident is None or self._state.resolution is not None:
             raise refuse("there is no open incident to resolve")
         if step.incident_number is not None and step.incident_number != incident.number:
             raise refuse(
@@ -137,7 +164,7 @@ class IncidentDesk:
             raise invalid(f"this incident cannot be resolved by {step.action.value}: {allowed}")
 
     def resolve(self, step: IncidentResolution) -> None:
-        self._resolution = step
+        self._state.resolution = step
 
 
 def incident_details(incident: Incident, head: str) -> str:

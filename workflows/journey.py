@@ -1,584 +1,332 @@
 """The `PatientJourney` workflow: one durable journey from inquiry to the end of follow-up.
 
-The run method walks DESIGN.md's stages in order. Human steps arrive as updates whose
-validators refuse, before anything is recorded, a step in the wrong stage, by the wrong role,
-or with data that cannot apply; the handlers only record the decision and the run method acts
-on it. A withdrawal can arrive at any stage: the run method then cancels what was booked,
-newest first, and ends WITHDRAWN.
+The run method walks DESIGN.md's stages in order (`workflows/stages/`). Human steps arrive as
+updates whose validators (`workflows/checks.py`) refuse, before anything is recorded, a step in
+the wrong stage, by the wrong role, or with data that cannot apply; the handlers only record
+the decision in the state and the run method acts on it. A withdrawal can arrive at any stage:
+the run method then cancels what was booked, newest first, and ends WITHDRAWN.
 """
 
-import asyncio
-from datetime import UTC, datetime, time, timedelta
-
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
-from workflows.emails import OUTSIDE_RETRY
-from workflows.follow_up import FollowUp
-from workflows.journey_state import (
-    BOOKING_TIMEOUT,
-    MAX_VISIT_REQUESTS,
-    RECORDS_TIMEOUT,
-    VISIT_DAY_END,
-    VISIT_DAY_START,
-    Ended,
-    Withdrawn,
-)
-from workflows.journey_steps import JourneySteps
+from workflows import checks
+from workflows.endings import Ended, Withdrawn
+from workflows.journey_state import JourneyState
+from workflows.moves import Moves
+from workflows.stages.intake import case_manager, intake, validation
+from workflows.stages.teleconsult import teleconsult
+from workflows.stages.travel import plan, travel
+from workflows.stages.treatment import follow_up, treatment
+from workflows.timeouts import RECORDS_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bookings import BookingActivities
     from activities.records import RecordsActivities
     from domain.actors import SYSTEM
-    from domain.follow_up import FollowUpInput
-    from domain.incidents import OutsideSystem
-    from domain.journey import JourneyInput, JourneyOutcome
-    from domain.names import (
-        PATIENT_COUNTRY,
-        TREATMENT_DATE,
-        follow_up_workflow_id,
-    )
+    from domain.incidents import IncidentAction
+    from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus
     from domain.notifications import Audience, NotificationKind
-    from domain.records import (
-        AssessProcedure,
-        Booking,
-        BookingKind,
-        BookingRequest,
-        CaseManagerRequest,
-        RecordInquiry,
-        SlotsRequest,
-    )
+    from domain.records import SetCaseManager
     from domain.stages import Stage, WaitingOn
+    from domain.step_roles import StepName
     from domain.steps import (
-        ReviewOutcome,
+        Admission,
+        AdverseEventReported,
+        CaseManagerAssignment,
+        ClinicConfirmation,
+        ConsultOutcome,
+        Discharge,
+        DocumentsReceived,
+        IncidentResolution,
+        NoShow,
+        PlanDecision,
+        ProcedureReported,
+        RescheduleRequest,
+        ReviewDecision,
+        SlotBooking,
+        TravelDetails,
         Withdrawal,
     )
 
+# Patch ids: each names a change of shape that old histories must keep replaying without.
+ANSWER_AFTER_MOVE = "answer-after-move"
+
 
 @workflow.defn(name="PatientJourney")
-class PatientJourney(JourneySteps):
+class PatientJourney:
     """Carries one patient's journey; holds ids, stages and decisions, never PHI."""
 
     @workflow.init
     def __init__(self, journey: JourneyInput) -> None:
-        super().__init__(journey)
+        self.state = JourneyState(journey=journey)
+        self.moves = Moves(self.state)
 
-    # ----------------------------------------------------------------------------- the run
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyOutcome:
+        m, state = self.moves, self.state
         try:
-            await self._intake()
-            await self._validation()
-            await self._case_manager()
-            await self._teleconsult()
-            await self._plan()
-            await self._travel_stage()
-            await self._treatment()
-            await self._follow_up()
-            await self._notify("completion", NotificationKind.COMPLETION)
-            await self._enter(Stage.COMPLETED, WaitingOn.NONE, None, task="journey completed")
+            for stage in (
+                intake,
+                validation,
+                case_manager,
+                teleconsult,
+                plan,
+                travel,
+                treatment,
+                follow_up,
+            ):
+                await stage(m)
+            await m.notify("completion", NotificationKind.COMPLETION)
+            await m.enter(Stage.COMPLETED, WaitingOn.NONE, None, task="journey completed")
         except Withdrawn:
-            self._closing = True
-            await self._compensate()
-            await self._notify(
+            state.closing = True
+            await m.compensate()
+            withdrawal = state.withdrawal
+            await m.notify(
                 "withdrawal",
                 NotificationKind.WITHDRAWAL,
-                facts={"reason": self._withdrawal.reason.value if self._withdrawal else ""},
+                facts={"reason": withdrawal.reason.value if withdrawal else ""},
             )
-            await self._enter(
+            await m.enter(
                 Stage.WITHDRAWN,
                 WaitingOn.NONE,
                 None,
-                actor=self._withdrawal.actor if self._withdrawal else SYSTEM,
+                actor=withdrawal.actor if withdrawal else SYSTEM,
                 task="withdrawn",
             )
         except Ended as end:
-            self._closing = True
-            self._ending_reason = end.reason
+            state.closing = True
+            state.ending_reason = end.reason
             if end.stage is not Stage.NOT_ELIGIBLE:
-                await self._compensate()
+                await m.compensate()
             if end.kind is not None:
-                await self._notify(
-                    f"ending-{end.kind.value}", end.kind, facts={"reason": end.reason}
-                )
-            await self._enter(end.stage, WaitingOn.NONE, None, task=end.reason or "closed")
+                await m.notify(f"ending-{end.kind.value}", end.kind, facts={"reason": end.reason})
+            await m.enter(end.stage, WaitingOn.NONE, None, task=end.reason or "closed")
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return JourneyOutcome(journey_id=journey.journey_id, stage=self._stage)
+        return JourneyOutcome(journey_id=journey.journey_id, stage=state.stage)
 
-    # --------------------------------------------------------------------------- the stages
-    async def _intake(self) -> None:
-        await self._enter(Stage.INQUIRY, WaitingOn.NONE, None, task="recording the inquiry")
-        facts = await self._incidents.attempt(
-            lambda: workflow.execute_activity_method(
-                RecordsActivities.record_inquiry,
-                RecordInquiry(
-                    journey_id=self._journey.journey_id, inquiry_id=self._journey.inquiry_id
-                ),
-                start_to_close_timeout=RECORDS_TIMEOUT,
-                summary="Record the inquiry",
-            ),
-            system=OutsideSystem.RECORDS,
-            step="record:inquiry",
-        )
-        assert facts is not None
-        self._language = facts.language
-        workflow.upsert_search_attributes([PATIENT_COUNTRY.value_set(facts.country)])
-        await self._notify("acknowledgement", NotificationKind.ACKNOWLEDGEMENT)
-        await self._notify(
-            "staff-new-inquiry", NotificationKind.STAFF_NEW_INQUIRY, Audience.COORDINATORS
+    @workflow.query
+    def status(self) -> JourneyStatus:
+        state = self.state
+        return JourneyStatus(
+            journey_id=state.journey_id,
+            stage=state.stage,
+            waiting_on=state.shown_waiting_on,
+            waiting_for=state.task,
+            deadline=state.shown_deadline,
+            case_manager_id=state.case_manager_id,
+            bookings=[b.model_copy() for b in state.bookings],
+            offered_slots=list(state.teleconsult.offered.values())
+            if state.teleconsult.slot_choice is None
+            else [],
+            transitions=list(state.transitions),
+            ending_reason=state.ending_reason or None,
+            incident=state.incidents.open,
         )
 
-    async def _validation(self) -> None:
-        p = self._policy
-        for review_round in range(1, 1000):
-            sla = workflow.now() + p.review_sla
-            self._review = None
-            await self._enter(
-                Stage.VALIDATION,
-                WaitingOn.REVIEWER,
-                sla,
-                actor=self._documents.actor if self._documents else SYSTEM,
-                task="to review the case",
-            )
-            until, escalations = sla, 0
-            while not await self._until(lambda: self._review is not None, until, "Review SLA"):
-                escalations += 1
-                await self._notify(
-                    f"review-escalation-{review_round}-{escalations}",
-                    NotificationKind.REVIEW_ESCALATION,
-                    Audience.MEDICAL_LEAD,
-                    {"count": str(escalations), "reason": "review_sla_passed"},
-                )
-                until = workflow.now() + p.review_escalation_every
-            review = self._review
-            assert review is not None
-            if review.outcome is ReviewOutcome.APPROVE:
-                self._actor_of_next = review.actor
-                return
-            if review.outcome is ReviewOutcome.REJECT:
-                assert review.reason is not None
-                raise Ended(Stage.NOT_ELIGIBLE, NotificationKind.REJECTION, review.reason.value)
-            start = workflow.now()
-            self._documents = None
-            await self._enter(
-                Stage.VALIDATION,
-                WaitingOn.PATIENT,
-                start + p.documents_timeout,
-                actor=review.actor,
-                task="to send the requested documents",
-            )
-            facts = {"documents": ",".join(d.value for d in review.documents)}
-            await self._notify(
-                f"documents-request-{review_round}", NotificationKind.DOCUMENTS_REQUEST, facts=facts
-            )
-            received = await self._with_reminders(
-                lambda: self._documents is not None,
-                start,
-                p.documents_timeout,
-                p.document_reminders,
-                self._reminder(
-                    f"documents-reminder-{review_round}", NotificationKind.DOCUMENTS_REMINDER, facts
-                ),
-                "Documents deadline",
-            )
-            if not received:
-                raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_documents")
-
-    async def _case_manager(self) -> None:
-        await self._enter(
-            Stage.CASE_MANAGER,
-            WaitingOn.NONE,
-            None,
-            actor=self._actor_of_next,
-            task="assigning a case manager",
-        )
-        if self._case_manager_id is None:
-            assigned = await workflow.execute_activity_method(
-                RecordsActivities.assign_case_manager,
-                CaseManagerRequest(journey_id=self._journey.journey_id, language=self._language),
-                start_to_close_timeout=RECORDS_TIMEOUT,
-                summary="Assign a case manager by language and load",
-            )
-            if assigned.case_manager_id is None:
-                await self._enter(
-                    Stage.CASE_MANAGER, WaitingOn.COORDINATOR, None, task="to assign a case manager"
-                )
-                await self._notify(
-                    "case-manager-needed",
-                    NotificationKind.CASE_MANAGER_NEEDED,
-                    Audience.COORDINATORS,
-                )
-                await self._until(lambda: self._case_manager_id is not None, None, "")
-            else:
-                await self._case_manager_assigned(assigned.case_manager_id)
-
-    async def _teleconsult(self) -> None:
-        p = self._policy
-        no_shows = 0
-        for consult_round in range(1, 1000):
-            start = workflow.now()
-            request = SlotsRequest(
-                journey_id=self._journey.journey_id,
-                round=consult_round,
-                count=p.consult_slots_offered,
-                not_before=start,
-            )
-            proposed = await self._incidents.attempt(
-                lambda request=request: workflow.execute_activity_method(  # type: ignore[misc]
-                    BookingActivities.propose_consult_slots,
-                    request,
-                    start_to_close_timeout=BOOKING_TIMEOUT,
-                    schedule_to_close_timeout=p.outside_patience,
-                    retry_policy=OUTSIDE_RETRY,
-                    summary=f"Propose consult slots (round {request.round})",
-                ),
-                system=OutsideSystem.CALENDAR,
-                step=f"slots:{consult_round}",
-            )
-            assert proposed is not None
-            self._offered = {s.slot_id: s for s in proposed.slots}
-            self._slot_choice = None
-            await self._enter(
-                Stage.TELECONSULT,
-                WaitingOn.PATIENT,
-                start + p.slot_choice_timeout,
-                task="to choose a consultation slot",
-            )
-            await self._notify(f"slot-proposals-{consult_round}", NotificationKind.SLOT_PROPOSALS)
-            chosen = await self._with_reminders(
-                lambda: self._slot_choice is not None,
-                start,
-                p.slot_choice_timeout,
-                p.slot_choice_reminders,
-                self._reminder(f"slot-reminder-{consult_round}", NotificationKind.SLOT_REMINDER),
-                "Slot choice deadline",
-            )
-            if not chosen:
-                raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_slot_chosen")
-            assert self._slot_choice is not None
-            slot = self._offered[self._slot_choice.slot_id]
-            self._consult = await self._book(
-                BookingRequest(
-                    journey_id=self._journey.journey_id,
-                    step=f"consult-{consult_round}",
-                    kind=BookingKind.CONSULT,
-                    starts_at=slot.starts_at,
-                    ends_at=slot.ends_at,
-                    slot_id=slot.slot_id,
+    async def _answer(self, transitions_before: int) -> JourneyStatus:
+        """The status once the run method has acted on the step, so the caller sees where
+        the journey went (older journeys answered at once)."""
+        state = self.state
+        if workflow.patched(ANSWER_AFTER_MOVE):
+            # An incident holds the run; the step is in, and the answer says so.
+            await workflow.wait_condition(
+                lambda: (
+                    len(state.transitions) > transitions_before
+                    or state.stage.is_final
+                    or state.incidents.open is not None
                 )
             )
-            self._reschedule = self._no_show = self._outcome = None
-            await self._enter(
-                Stage.TELECONSULT,
-                WaitingOn.SPECIALIST,
-                slot.starts_at + p.consult_outcome_grace,
-                actor=self._slot_choice.actor,
-                task="to hold the consultation and record its outcome",
-            )
-            await self._notify(
-                f"booking-confirmation-{consult_round}", NotificationKind.BOOKING_CONFIRMATION
-            )
-            await self._notify(
-                f"consult-booked-{consult_round}",
-                NotificationKind.CONSULT_BOOKED_SPECIALIST,
-                Audience.SPECIALIST,
-            )
+        return self.status()
 
-            def settled() -> bool:
-                return any((self._reschedule, self._no_show, self._outcome))
+    @workflow.update
+    async def review(self, step: ReviewDecision) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.validation.review = step
+        return await self._answer(before)
 
-            for i, before in enumerate(sorted(p.consult_reminders_before, reverse=True), 1):
-                if await self._until(settled, slot.starts_at - before, "Consult reminder"):
-                    break
-                await self._notify(
-                    f"consult-reminder-{consult_round}-{i}", NotificationKind.CONSULT_REMINDER
-                )
-            await self._until(settled, None, "")
-            consult = self._consult
-            if self._reschedule is not None:
-                await self._cancel(consult)
-                await self._notify(
-                    f"consult-cancelled-{consult_round}",
-                    NotificationKind.CONSULT_CANCELLED,
-                    facts={"reason": "reschedule_requested"},
-                )
-                continue
-            if self._no_show is not None:
-                await self._cancel(consult)
-                no_shows += 1
-                if no_shows >= p.max_no_shows:
-                    raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_shows")
-                await self._notify(
-                    f"no-show-{consult_round}",
-                    NotificationKind.NO_SHOW_NOTICE,
-                    facts={"count": str(no_shows)},
-                )
-                continue
-            outcome = self._outcome
-            assert outcome is not None
-            self._mark_completed(consult)
-            if not outcome.eligible:
-                assert outcome.reason is not None
-                raise Ended(Stage.NOT_ELIGIBLE, NotificationKind.NOT_ELIGIBLE, outcome.reason.value)
-            self._plan_id = outcome.plan_id
-            self._actor_of_next = outcome.actor
-            return
+    @review.validator
+    def _check_review(self, step: ReviewDecision) -> None:
+        checks.role(step.actor, StepName.REVIEW)
+        checks.review(self.state)
 
-    async def _plan(self) -> None:
-        p = self._policy
-        start = workflow.now()
-        valid_until = start + p.quote_validity
-        await self._enter(
-            Stage.PLAN,
-            WaitingOn.PATIENT,
-            valid_until,
-            actor=self._actor_of_next,
-            task="to accept or decline the treatment plan",
-        )
-        facts = {"quote_valid_until": valid_until.date().isoformat()}
-        await self._notify("plan-and-quote", NotificationKind.PLAN_AND_QUOTE, facts=facts)
-        decided = await self._with_reminders(
-            lambda: self._plan_decision is not None,
-            start,
-            p.quote_validity,
-            p.quote_reminders,
-            self._reminder("plan-reminder", NotificationKind.PLAN_REMINDER, facts),
-            "Quote expiry",
-        )
-        if not decided:
-            raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "quote_expired")
-        assert self._plan_decision is not None
-        if not self._plan_decision.accept:
-            self._withdrawal = Withdrawal(actor=self._plan_decision.actor)
-            self._ending_reason = "plan_declined"
-            raise Withdrawn
+    @workflow.update
+    async def documents_received(self, step: DocumentsReceived) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.validation.documents = step
+        return await self._answer(before)
 
-    async def _travel_stage(self) -> None:
-        p = self._policy
-        assert self._plan_decision is not None
-        actor = self._plan_decision.actor
-        # The clinic may decline the dates it is asked for; the patient then sends new ones.
-        # The first round keeps the step names journeys always had.
-        for attempt in range(1, MAX_VISIT_REQUESTS + 1):
-            sfx = "" if attempt == 1 else f"-{attempt}"
-            start = workflow.now()
-            await self._enter(
-                Stage.TRAVEL,
-                WaitingOn.PATIENT,
-                start + p.travel_details_timeout,
-                actor=actor,
-                task="to send the travel details",
-            )
-            await self._notify(
-                f"travel-details-request{sfx}", NotificationKind.TRAVEL_DETAILS_REQUEST
-            )
-            sent = await self._with_reminders(
-                lambda: self._travel is not None,
-                start,
-                p.travel_details_timeout,
-                p.travel_details_reminders,
-                self._reminder(
-                    f"travel-details-reminder{sfx}", NotificationKind.TRAVEL_DETAILS_REMINDER
-                ),
-                "Travel details deadline",
-            )
-            if not sent:
-                raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_travel_details")
-            travel = self._travel
-            assert travel is not None
-            day1 = datetime.combine(
-                travel.arrival_date + timedelta(days=1), VISIT_DAY_START, tzinfo=UTC
-            )
-            day2_end = datetime.combine(
-                travel.arrival_date + timedelta(days=2), VISIT_DAY_END, tzinfo=UTC
-            )
-            self._visit_day1 = day1
-            workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
-            await self._enter(
-                Stage.TRAVEL,
-                WaitingOn.CLINIC,
-                None,
-                actor=travel.actor,
-                task="reserving the clinic visit, hotel and transfer",
-            )
-            if await self._reserve_visit(f"clinic-visit{sfx}", day1, day2_end):
-                break
-            actor = self._clinic_confirmation.actor if self._clinic_confirmation else SYSTEM
-            self._travel = None
-        else:
-            raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, "no_visit_dates")
-        arrival = datetime.combine(travel.arrival_date, time(12, 0), tzinfo=UTC)
-        departure = datetime.combine(travel.departure_date, time(12, 0), tzinfo=UTC)
-        jid = self._journey.journey_id
-        await self._notify("visit-confirmed", NotificationKind.VISIT_CONFIRMED)
-        if travel.needs_visa:
-            await self._notify("visa-letter", NotificationKind.VISA_LETTER)
-        await self._book(
-            BookingRequest(
-                journey_id=jid,
-                step="hotel",
-                kind=BookingKind.HOTEL,
-                starts_at=arrival,
-                ends_at=departure,
-            )
-        )
-        await self._notify("hotel-request", NotificationKind.HOTEL_REQUEST, Audience.HOTEL_PARTNER)
-        await self._book(
-            BookingRequest(
-                journey_id=jid,
-                step="transfer",
-                kind=BookingKind.TRANSFER,
-                starts_at=arrival,
-                ends_at=departure,
-            )
-        )
-        await self._notify(
-            "transfer-request", NotificationKind.TRANSFER_REQUEST, Audience.TRANSFER_PARTNER
-        )
-        await self._enter(Stage.TRAVEL, WaitingOn.PATIENT, day1, task="to travel to the clinic")
-        await self._until(lambda: False, arrival - p.travel_checklist_before, "Checklist due")
-        await self._notify("travel-checklist", NotificationKind.TRAVEL_CHECKLIST)
-        await self._until(lambda: False, arrival - p.travel_reminder_before, "Travel reminder")
-        await self._notify("travel-reminder", NotificationKind.TRAVEL_REMINDER)
-        await self._until(lambda: False, day1, "Visit day 1")
+    @documents_received.validator
+    def _check_documents(self, step: DocumentsReceived) -> None:
+        checks.role(step.actor, StepName.DOCUMENTS)
+        checks.documents(self.state)
 
-    async def _reserve_visit(self, step: str, day1: datetime, day2_end: datetime) -> bool:
-        """Reserve the two-day visit; True once the clinic holds it.
+    @workflow.update
+    async def assign_case_manager(self, step: CaseManagerAssignment) -> JourneyStatus:
+        await workflow.execute_activity_method(
+            RecordsActivities.set_case_manager,
+            SetCaseManager(journey_id=self.state.journey_id, case_manager_id=step.case_manager_id),
+            start_to_close_timeout=RECORDS_TIMEOUT,
+            summary="Record the case manager",
+        )
+        await self.moves.case_manager_assigned(step.case_manager_id)
+        return self.status()
 
-        A clinic that confirms by hand gets the request by email and a coordinator records its
-        answer; a clinic API that refuses the request leaves the coordinator to arrange it.
-        """
-        request = BookingRequest(
-            journey_id=self._journey.journey_id,
-            step=step,
-            kind=BookingKind.CLINIC_VISIT,
-            starts_at=day1,
-            ends_at=day2_end,
-        )
-        visit: Booking | None
-        try:
-            visit = await self._book(request)
-        except ActivityError as err:
-            if not (isinstance(err.cause, ApplicationError) and err.cause.type == "ClinicRejected"):
-                raise
-            visit = None
-            await self._notify(
-                f"{step}-problem",
-                NotificationKind.CLINIC_VISIT_PROBLEM,
-                Audience.COORDINATORS,
-                {"reason": "clinic_rejected"},
-            )
-        if visit is not None and not visit.confirm_by_hand:
-            return True
-        if visit is not None:
-            await self._notify(
-                f"{step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC
-            )
-        self._clinic_confirmation = None
-        await self._enter(
-            Stage.TRAVEL,
-            WaitingOn.COORDINATOR,
-            None,
-            task="to record the clinic's answer to the visit request",
-        )
-        await self._until(lambda: self._clinic_confirmation is not None, None, "")
-        assert self._clinic_confirmation is not None
-        if self._clinic_confirmation.confirmed:
-            return True
-        if visit is not None:
-            visit.confirm_by_hand = False  # the clinic said no: nothing to cancel with it
-            await self._cancel(visit)
-        return False
+    @assign_case_manager.validator
+    def _check_case_manager(self, step: CaseManagerAssignment) -> None:
+        checks.role(step.actor, StepName.CASE_MANAGER)
+        checks.case_manager(self.state, step)
 
-    async def _treatment(self) -> None:
-        p = self._policy
-        assert self._visit_day1 is not None
-        alert_at = self._visit_day1 + p.admission_alert_after
-        await self._enter(
-            Stage.TREATMENT, WaitingOn.CLINIC, alert_at, task="to report the admission"
-        )
-        if not await self._until(
-            lambda: self._admission is not None, alert_at, "Admission expected"
-        ):
-            await self._notify(
-                "admission-overdue", NotificationKind.ADMISSION_OVERDUE, Audience.COORDINATORS
-            )
-            await self._enter(
-                Stage.TREATMENT,
-                WaitingOn.COORDINATOR,
-                None,
-                task="to find out why the clinic has not reported the admission",
-            )
-            await self._until(lambda: self._admission is not None, None, "")
-        assert self._admission is not None
-        await self._enter(
-            Stage.TREATMENT,
-            WaitingOn.CLINIC,
-            None,
-            actor=self._admission.actor,
-            task="to report the procedure",
-        )
-        await self._until(lambda: self._procedure is not None, None, "")
-        assert self._procedure is not None
-        check = AssessProcedure(
-            journey_id=self._journey.journey_id,
-            report_id=self._procedure.report_id,
-            min_cells=p.min_cells,
-        )
-        assessment = await self._incidents.attempt(
-            lambda: workflow.execute_activity_method(
-                RecordsActivities.assess_procedure,
-                check,
-                start_to_close_timeout=RECORDS_TIMEOUT,
-                summary="Check the dose against the protocol minimum",
-            ),
-            system=OutsideSystem.RECORDS,
-            step="record:procedure",
-        )
-        assert assessment is not None
-        if assessment.below_minimum:
-            await self._notify(
-                "dose-escalation", NotificationKind.DOSE_ESCALATION, Audience.MEDICAL_LEAD
-            )
-        await self._enter(
-            Stage.TREATMENT,
-            WaitingOn.CLINIC,
-            None,
-            actor=self._procedure.actor,
-            task="to report the discharge",
-        )
-        await self._until(lambda: self._discharge is not None, None, "")
-        for booking in self._bookings:
-            self._mark_completed(booking)
+    @workflow.update
+    async def book_consult(self, step: SlotBooking) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.teleconsult.slot_choice = step
+        return await self._answer(before)
 
-    async def _follow_up(self) -> None:
-        assert self._discharge is not None
-        await self._enter(
-            Stage.FOLLOW_UP,
-            WaitingOn.PATIENT,
-            None,
-            actor=self._discharge.actor,
-            task="for the follow-up year (consults and weekly check-ins)",
+    @book_consult.validator
+    def _check_booking(self, step: SlotBooking) -> None:
+        checks.role(step.actor, StepName.BOOK_CONSULT)
+        checks.slot_booking(self.state, step)
+
+    @workflow.update
+    async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.teleconsult.reschedule = step
+        return await self._answer(before)
+
+    @reschedule_consult.validator
+    def _check_reschedule(self, step: RescheduleRequest) -> None:
+        checks.role(step.actor, StepName.RESCHEDULE_CONSULT)
+        checks.reschedule(self.state)
+
+    @workflow.update
+    async def consult_no_show(self, step: NoShow) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.teleconsult.no_show = step
+        return await self._answer(before)
+
+    @consult_no_show.validator
+    def _check_no_show(self, step: NoShow) -> None:
+        checks.role(step.actor, StepName.NO_SHOW)
+        checks.consult_started(self.state, "a no-show")
+
+    @workflow.update
+    async def consult_outcome(self, step: ConsultOutcome) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.teleconsult.outcome = step
+        return await self._answer(before)
+
+    @consult_outcome.validator
+    def _check_outcome(self, step: ConsultOutcome) -> None:
+        checks.role(step.actor, StepName.CONSULT_OUTCOME)
+        checks.consult_started(self.state, "a consultation outcome")
+
+    @workflow.update
+    async def plan_decision(self, step: PlanDecision) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.plan.decision = step
+        return await self._answer(before)
+
+    @plan_decision.validator
+    def _check_plan(self, step: PlanDecision) -> None:
+        checks.role(step.actor, StepName.PLAN_DECISION)
+        checks.plan_decision(self.state)
+
+    @workflow.update
+    async def travel_details(self, step: TravelDetails) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.travel.details = step
+        return await self._answer(before)
+
+    @travel_details.validator
+    def _check_travel(self, step: TravelDetails) -> None:
+        checks.role(step.actor, StepName.TRAVEL)
+        checks.travel(self.state, step)
+
+    @workflow.update
+    async def clinic_confirmation(self, step: ClinicConfirmation) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.travel.clinic_confirmation = step
+        return await self._answer(before)
+
+    @clinic_confirmation.validator
+    def _check_clinic_confirmation(self, step: ClinicConfirmation) -> None:
+        checks.role(step.actor, StepName.CLINIC_CONFIRMATION)
+        checks.clinic_confirmation(self.state)
+
+    @workflow.update
+    async def clinic_admission(self, step: Admission) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.treatment.admission = step
+        return await self._answer(before)
+
+    @clinic_admission.validator
+    def _check_admission(self, step: Admission) -> None:
+        checks.role(step.actor, StepName.ADMISSION)
+        checks.admission(self.state)
+
+    @workflow.update
+    async def procedure_report(self, step: ProcedureReported) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.treatment.procedure = step
+        return await self._answer(before)
+
+    @procedure_report.validator
+    def _check_procedure(self, step: ProcedureReported) -> None:
+        checks.role(step.actor, StepName.PROCEDURE)
+        checks.procedure(self.state)
+
+    @workflow.update
+    async def adverse_event(self, step: AdverseEventReported) -> JourneyStatus:
+        self.state.treatment.adverse_events.append(step.event_id)
+        await self.moves.notify(
+            f"adverse-event-{step.event_id}",
+            NotificationKind.ADVERSE_EVENT_ESCALATION,
+            Audience.MEDICAL_LEAD,
         )
-        child = asyncio.ensure_future(
-            workflow.execute_child_workflow(
-                FollowUp.run,
-                FollowUpInput(
-                    journey_id=self._journey.journey_id,
-                    discharged_at=workflow.now(),
-                    policy=self._policy,
-                ),
-                id=follow_up_workflow_id(self._journey.journey_id),
-                static_summary=f"Follow-up year of journey {self._journey.journey_id}",
-            )
+        return self.status()
+
+    @adverse_event.validator
+    def _check_adverse_event(self, step: AdverseEventReported) -> None:
+        checks.role(step.actor, StepName.ADVERSE_EVENT)
+        checks.adverse_event(self.state, step)
+
+    @workflow.update
+    async def clinic_discharge(self, step: Discharge) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.treatment.discharge = step
+        return await self._answer(before)
+
+    @clinic_discharge.validator
+    def _check_discharge(self, step: Discharge) -> None:
+        checks.role(step.actor, StepName.DISCHARGE)
+        checks.discharge(self.state)
+
+    @workflow.update
+    async def withdraw(self, step: Withdrawal) -> JourneyStatus:
+        self.state.withdrawal = step
+        await workflow.wait_condition(lambda: self.state.stage.is_final)
+        return self.status()
+
+    @withdraw.validator
+    def _check_withdrawal(self, step: Withdrawal) -> None:
+        checks.role(step.actor, StepName.WITHDRAW)
+        checks.withdrawal(self.state)
+
+    @workflow.update
+    async def resolve_incident(self, step: IncidentResolution) -> JourneyStatus:
+        state = self.state
+        before = len(state.transitions)
+        self.moves.incidents.resolve(step)
+        # Closing the incident is itself a move, so the answer shows the journey after it;
+        # a withdrawal answers once the journey has ended, as the withdrawal step does.
+        if step.action is IncidentAction.WITHDRAW:
+            await workflow.wait_condition(lambda: state.stage.is_final)
+        await workflow.wait_condition(
+            lambda: len(state.transitions) > before or state.stage.is_final
         )
-        try:
-            await self._until(child.done, None, "")
-        except Withdrawn:
-            child.cancel()
-            try:
-                await child
-            except (asyncio.CancelledError, ChildWorkflowError):
-                pass
-            raise
-        child.result()
+        return self.status()
+
+    @resolve_incident.validator
+    def _check_resolution(self, step: IncidentResolution) -> None:
+        checks.role(step.actor, StepName.RESOLVE_INCIDENT)
+        self.moves.incidents.check(step)

@@ -1,0 +1,137 @@
+"""TELECONSULT: slots proposed from the specialist's calendar, one booked by the patient,
+reminders, and the specialist's outcome; a reschedule or a no-show starts a new round."""
+
+import itertools
+
+from temporalio import workflow
+
+from workflows.endings import Ended
+from workflows.moves import Moves
+from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY
+
+with workflow.unsafe.imports_passed_through():
+    from activities.bookings import BookingActivities
+    from domain.incidents import OutsideSystem
+    from domain.notifications import Audience, NotificationKind
+    from domain.reasons import EndingReason, NoticeReason
+    from domain.records import BookingKind, BookingRequest, SlotsProposed, SlotsRequest
+    from domain.stages import Stage, WaitingOn
+
+
+async def _propose_slots(m: Moves, request: SlotsRequest) -> SlotsProposed:
+    proposed = await m.incidents.attempt(
+        lambda: workflow.execute_activity_method(
+            BookingActivities.propose_consult_slots,
+            request,
+            start_to_close_timeout=BOOKING_TIMEOUT,
+            schedule_to_close_timeout=m.policy.outside_patience,
+            retry_policy=OUTSIDE_RETRY,
+            summary=f"Propose consult slots (round {request.round})",
+        ),
+        system=OutsideSystem.CALENDAR,
+        step=f"slots:{request.round}",
+    )
+    assert proposed is not None, "slots are never skipped"
+    return proposed
+
+
+async def teleconsult(m: Moves) -> None:
+    p, steps = m.policy, m.state.teleconsult
+    no_shows = 0
+    for consult_round in itertools.count(1):
+        start = workflow.now()
+        proposed = await _propose_slots(
+            m,
+            SlotsRequest(
+                journey_id=m.journey_id,
+                round=consult_round,
+                count=p.consult_slots_offered,
+                not_before=start,
+            ),
+        )
+        steps.offered = {s.slot_id: s for s in proposed.slots}
+        steps.slot_choice = None
+        await m.enter(
+            Stage.TELECONSULT,
+            WaitingOn.PATIENT,
+            start + p.slot_choice_timeout,
+            task="to choose a consultation slot",
+        )
+        await m.notify(f"slot-proposals-{consult_round}", NotificationKind.SLOT_PROPOSALS)
+        chosen = await m.with_reminders(
+            lambda: steps.slot_choice is not None,
+            start,
+            p.slot_choice_timeout,
+            p.slot_choice_reminders,
+            m.reminder(f"slot-reminder-{consult_round}", NotificationKind.SLOT_REMINDER),
+            "Slot choice deadline",
+        )
+        if not chosen:
+            raise Ended(
+                Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_SLOT_CHOSEN
+            )
+        assert steps.slot_choice is not None
+        slot = steps.offered[steps.slot_choice.slot_id]
+        steps.consult = await m.book(
+            BookingRequest(
+                journey_id=m.journey_id,
+                step=f"consult-{consult_round}",
+                kind=BookingKind.CONSULT,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                slot_id=slot.slot_id,
+            )
+        )
+        steps.reschedule = steps.no_show = steps.outcome = None
+        await m.enter(
+            Stage.TELECONSULT,
+            WaitingOn.SPECIALIST,
+            slot.starts_at + p.consult_outcome_grace,
+            actor=steps.slot_choice.actor,
+            task="to hold the consultation and record its outcome",
+        )
+        await m.notify(
+            f"booking-confirmation-{consult_round}", NotificationKind.BOOKING_CONFIRMATION
+        )
+        await m.notify(
+            f"consult-booked-{consult_round}",
+            NotificationKind.CONSULT_BOOKED_SPECIALIST,
+            Audience.SPECIALIST,
+        )
+        for i, before in enumerate(sorted(p.consult_reminders_before, reverse=True), 1):
+            if await m.until(lambda: steps.settled, slot.starts_at - before, "Consult reminder"):
+                break
+            await m.notify(
+                f"consult-reminder-{consult_round}-{i}", NotificationKind.CONSULT_REMINDER
+            )
+        await m.until(lambda: steps.settled, None, "")
+        consult = steps.consult
+        if steps.reschedule is not None:
+            await m.cancel(consult)
+            await m.notify(
+                f"consult-cancelled-{consult_round}",
+                NotificationKind.CONSULT_CANCELLED,
+                facts={"reason": NoticeReason.RESCHEDULE_REQUESTED},
+            )
+            continue
+        if steps.no_show is not None:
+            await m.cancel(consult)
+            no_shows += 1
+            if no_shows >= p.max_no_shows:
+                raise Ended(
+                    Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_SHOWS
+                )
+            await m.notify(
+                f"no-show-{consult_round}",
+                NotificationKind.NO_SHOW_NOTICE,
+                facts={"count": str(no_shows)},
+            )
+            continue
+        outcome = steps.outcome
+        assert outcome is not None
+        m.mark_completed(consult)
+        if not outcome.eligible:
+            assert outcome.reason is not None
+            raise Ended(Stage.NOT_ELIGIBLE, NotificationKind.NOT_ELIGIBLE, outcome.reason.value)
+        m.state.actor_of_next = outcome.actor
+        return

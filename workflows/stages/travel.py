@@ -1,0 +1,185 @@
+"""PLAN and TRAVEL: the plan and quote accepted or declined; the patient's dates, the two-day
+clinic visit reserved (the clinic may decline the dates, then the patient sends new ones),
+the visa letter, hotel and transfer, and the reminders before the trip."""
+
+from datetime import UTC, datetime, time, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.endings import Ended, Withdrawn
+from workflows.moves import Moves
+
+with workflow.unsafe.imports_passed_through():
+    from domain.actors import SYSTEM
+    from domain.errors import ActivityFailure
+    from domain.names import TREATMENT_DATE
+    from domain.notifications import Audience, NotificationKind
+    from domain.reasons import EndingReason, NoticeReason
+    from domain.records import Booking, BookingKind, BookingRequest
+    from domain.stages import Stage, WaitingOn
+    from domain.steps import Withdrawal
+
+MAX_VISIT_REQUESTS = 5
+VISIT_DAY_START = time(8, 0)
+VISIT_DAY_END = time(18, 0)
+
+
+async def plan(m: Moves) -> None:
+    p, state = m.policy, m.state
+    start = workflow.now()
+    valid_until = start + p.quote_validity
+    await m.enter(
+        Stage.PLAN,
+        WaitingOn.PATIENT,
+        valid_until,
+        actor=state.actor_of_next,
+        task="to accept or decline the treatment plan",
+    )
+    facts = {"quote_valid_until": valid_until.date().isoformat()}
+    await m.notify("plan-and-quote", NotificationKind.PLAN_AND_QUOTE, facts=facts)
+    decided = await m.with_reminders(
+        lambda: state.plan.decision is not None,
+        start,
+        p.quote_validity,
+        p.quote_reminders,
+        m.reminder("plan-reminder", NotificationKind.PLAN_REMINDER, facts),
+        "Quote expiry",
+    )
+    if not decided:
+        raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.QUOTE_EXPIRED)
+    decision = state.plan.decision
+    assert decision is not None
+    if not decision.accept:
+        state.withdrawal = Withdrawal(actor=decision.actor)
+        state.ending_reason = EndingReason.PLAN_DECLINED
+        raise Withdrawn
+
+
+async def travel(m: Moves) -> None:
+    p, state, steps = m.policy, m.state, m.state.travel
+    assert state.plan.decision is not None
+    actor = state.plan.decision.actor
+    # The clinic may decline the dates it is asked for; the patient then sends new ones.
+    # The first round keeps the step names journeys always had.
+    for attempt in range(1, MAX_VISIT_REQUESTS + 1):
+        sfx = "" if attempt == 1 else f"-{attempt}"
+        start = workflow.now()
+        await m.enter(
+            Stage.TRAVEL,
+            WaitingOn.PATIENT,
+            start + p.travel_details_timeout,
+            actor=actor,
+            task="to send the travel details",
+        )
+        await m.notify(f"travel-details-request{sfx}", NotificationKind.TRAVEL_DETAILS_REQUEST)
+        sent = await m.with_reminders(
+            lambda: steps.details is not None,
+            start,
+            p.travel_details_timeout,
+            p.travel_details_reminders,
+            m.reminder(f"travel-details-reminder{sfx}", NotificationKind.TRAVEL_DETAILS_REMINDER),
+            "Travel details deadline",
+        )
+        if not sent:
+            raise Ended(
+                Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_TRAVEL_DETAILS
+            )
+        details = steps.details
+        assert details is not None
+        day1 = datetime.combine(details.arrival_date + timedelta(days=1), VISIT_DAY_START, UTC)
+        day2_end = datetime.combine(details.arrival_date + timedelta(days=2), VISIT_DAY_END, UTC)
+        steps.visit_day1 = day1
+        workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
+        await m.enter(
+            Stage.TRAVEL,
+            WaitingOn.CLINIC,
+            None,
+            actor=details.actor,
+            task="reserving the clinic visit, hotel and transfer",
+        )
+        if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end):
+            break
+        actor = steps.clinic_confirmation.actor if steps.clinic_confirmation else SYSTEM
+        steps.details = None
+    else:
+        raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_VISIT_DATES)
+    arrival = datetime.combine(details.arrival_date, time(12, 0), tzinfo=UTC)
+    departure = datetime.combine(details.departure_date, time(12, 0), tzinfo=UTC)
+    await m.notify("visit-confirmed", NotificationKind.VISIT_CONFIRMED)
+    if details.needs_visa:
+        await m.notify("visa-letter", NotificationKind.VISA_LETTER)
+    for step, kind, notice, partner in (
+        ("hotel", BookingKind.HOTEL, NotificationKind.HOTEL_REQUEST, Audience.HOTEL_PARTNER),
+        (
+            "transfer",
+            BookingKind.TRANSFER,
+            NotificationKind.TRANSFER_REQUEST,
+            Audience.TRANSFER_PARTNER,
+        ),
+    ):
+        await m.book(
+            BookingRequest(
+                journey_id=m.journey_id,
+                step=step,
+                kind=kind,
+                starts_at=arrival,
+                ends_at=departure,
+            )
+        )
+        await m.notify(f"{step}-request", notice, partner)
+    await m.enter(Stage.TRAVEL, WaitingOn.PATIENT, day1, task="to travel to the clinic")
+    await m.sleep_until(arrival - p.travel_checklist_before, "Checklist due")
+    await m.notify("travel-checklist", NotificationKind.TRAVEL_CHECKLIST)
+    await m.sleep_until(arrival - p.travel_reminder_before, "Travel reminder")
+    await m.notify("travel-reminder", NotificationKind.TRAVEL_REMINDER)
+    await m.sleep_until(day1, "Visit day 1")
+
+
+async def _reserve_visit(m: Moves, step: str, day1: datetime, day2_end: datetime) -> bool:
+    """Reserve the two-day visit; True once the clinic holds it.
+
+    A clinic that confirms by hand gets the request by email and a coordinator records its
+    answer; a clinic API that refuses the request leaves the coordinator to arrange it.
+    """
+    steps = m.state.travel
+    request = BookingRequest(
+        journey_id=m.journey_id,
+        step=step,
+        kind=BookingKind.CLINIC_VISIT,
+        starts_at=day1,
+        ends_at=day2_end,
+    )
+    visit: Booking | None
+    try:
+        visit = await m.book(request)
+    except ActivityError as err:
+        refused = ActivityFailure.CLINIC_REJECTED
+        if not (isinstance(err.cause, ApplicationError) and err.cause.type == refused):
+            raise
+        visit = None
+        await m.notify(
+            f"{step}-problem",
+            NotificationKind.CLINIC_VISIT_PROBLEM,
+            Audience.COORDINATORS,
+            {"reason": NoticeReason.CLINIC_REJECTED},
+        )
+    if visit is not None and not visit.confirm_by_hand:
+        return True
+    if visit is not None:
+        await m.notify(f"{step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC)
+    steps.clinic_confirmation = None
+    await m.enter(
+        Stage.TRAVEL,
+        WaitingOn.COORDINATOR,
+        None,
+        task="to record the clinic's answer to the visit request",
+    )
+    await m.until(lambda: steps.clinic_confirmation is not None, None, "")
+    assert steps.clinic_confirmation is not None
+    if steps.clinic_confirmation.confirmed:
+        return True
+    if visit is not None:
+        visit.confirm_by_hand = False  # the clinic said no: nothing to cancel with it
+        await m.cancel(visit)
+    return False

@@ -1,0 +1,106 @@
+"""TREATMENT and FOLLOW_UP: the clinic's admission, procedure and discharge (a dose below the
+protocol minimum is escalated), then the follow-up year as a child workflow."""
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError
+
+from workflows.endings import Withdrawn
+from workflows.follow_up import FollowUp
+from workflows.moves import Moves
+from workflows.timeouts import RECORDS_TIMEOUT
+
+with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordsActivities
+    from domain.follow_up import FollowUpInput
+    from domain.incidents import OutsideSystem
+    from domain.names import follow_up_workflow_id
+    from domain.notifications import Audience, NotificationKind
+    from domain.records import AssessProcedure
+    from domain.stages import Stage, WaitingOn
+
+
+async def treatment(m: Moves) -> None:
+    p, state, steps = m.policy, m.state, m.state.treatment
+    assert state.travel.visit_day1 is not None
+    alert_at = state.travel.visit_day1 + p.admission_alert_after
+    await m.enter(Stage.TREATMENT, WaitingOn.CLINIC, alert_at, task="to report the admission")
+    if not await m.until(lambda: steps.admission is not None, alert_at, "Admission expected"):
+        await m.notify(
+            "admission-overdue", NotificationKind.ADMISSION_OVERDUE, Audience.COORDINATORS
+        )
+        await m.enter(
+            Stage.TREATMENT,
+            WaitingOn.COORDINATOR,
+            None,
+            task="to find out why the clinic has not reported the admission",
+        )
+        await m.until(lambda: steps.admission is not None, None, "")
+    assert steps.admission is not None
+    await m.enter(
+        Stage.TREATMENT,
+        WaitingOn.CLINIC,
+        None,
+        actor=steps.admission.actor,
+        task="to report the procedure",
+    )
+    await m.until(lambda: steps.procedure is not None, None, "")
+    procedure = steps.procedure
+    assert procedure is not None
+    check = AssessProcedure(
+        journey_id=m.journey_id, report_id=procedure.report_id, min_cells=p.min_cells
+    )
+    assessment = await m.incidents.attempt(
+        lambda: workflow.execute_activity_method(
+            RecordsActivities.assess_procedure,
+            check,
+            start_to_close_timeout=RECORDS_TIMEOUT,
+            summary="Check the dose against the protocol minimum",
+        ),
+        system=OutsideSystem.RECORDS,
+        step="record:procedure",
+    )
+    assert assessment is not None
+    if assessment.below_minimum:
+        await m.notify("dose-escalation", NotificationKind.DOSE_ESCALATION, Audience.MEDICAL_LEAD)
+    await m.enter(
+        Stage.TREATMENT,
+        WaitingOn.CLINIC,
+        None,
+        actor=procedure.actor,
+        task="to report the discharge",
+    )
+    await m.until(lambda: steps.discharge is not None, None, "")
+    for booking in state.bookings:
+        m.mark_completed(booking)
+
+
+async def follow_up(m: Moves) -> None:
+    discharge = m.state.treatment.discharge
+    assert discharge is not None
+    await m.enter(
+        Stage.FOLLOW_UP,
+        WaitingOn.PATIENT,
+        None,
+        actor=discharge.actor,
+        task="for the follow-up year (consults and weekly check-ins)",
+    )
+    child = asyncio.ensure_future(
+        workflow.execute_child_workflow(
+            FollowUp.run,
+            FollowUpInput(journey_id=m.journey_id, discharged_at=workflow.now(), policy=m.policy),
+            id=follow_up_workflow_id(m.journey_id),
+            static_summary=f"Follow-up year of journey {m.journey_id}",
+        )
+    )
+    try:
+        await m.until(child.done, None, "")
+    except Withdrawn:
+        child.cancel()
+        try:
+            await child
+        except (asyncio.CancelledError, ChildWorkflowError):
+            pass
+        raise
+    child.result()

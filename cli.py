@@ -1,11 +1,14 @@
 """The `journeys` command: the local stack, the worker, the API, the database and audits."""
 
 import asyncio
+import atexit
 import json
 import logging
+import os
+import sys
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
@@ -445,8 +448,50 @@ def audit_verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
-def main() -> None:
-    app()
+def main() -> NoReturn:
+    """Run one command, then leave with its exit status without the interpreter's teardown.
+
+    The Temporal client's native (Rust core) threads can still be returning from a call into
+    Python when the interpreter finalizes; about one run in twenty then aborts with
+    "Fatal Python error: PyGILState_Release" and status 134 instead of the status the command
+    chose (temporalio/sdk-python#300, open; the SDK has no way to stop those threads). So once
+    the command is done, the process runs the exit handlers and flushes its output as a normal
+    exit would, and ends with `os._exit`, which no thread can interrupt.
+    """
+    try:
+        app()
+    except SystemExit as done:
+        status = _exit_status(done.code)
+    except BaseException:
+        # What the interpreter does with an uncaught exception (typer's hook formats it).
+        sys.excepthook(*sys.exc_info())
+        status = 1
+    else:
+        status = 0
+    _leave(status)
+
+
+def _exit_status(code: object) -> int:
+    """The status `sys.exit(code)` gives: None is 0, a message is printed and gives 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    typer.echo(str(code), err=True)
+    return 1
+
+
+def _leave(status: int) -> NoReturn:
+    # The exit handlers stop what commands registered there (the embedded PostgreSQL, the
+    # letter font's temporary folder); os._exit would skip them and Python's stream buffers.
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            # Output that could not be written is a failure, as at a normal exit (status 120).
+            status = status or 120
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
 from api.journey_watch import StageWatch
 from api.limits import BodyLimitMiddleware
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
@@ -26,9 +27,11 @@ from api.routes import (
     steps,
     webhooks,
 )
+from api.schemas import ClinicEvent
 from api.tokens import TokenVerifier
 from audit.log import AuditWriter
 from db.pool import create_pool
+from domain.inquiry import InquiryForm
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
 
@@ -101,4 +104,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (steps.router, follow_ups.router, clinic.router, incidents.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
+    install_openapi(app, body_models=[InquiryForm, ClinicEvent])
     return app

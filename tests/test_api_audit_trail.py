@@ -20,14 +20,17 @@ async def test_actions_and_reads_are_in_the_audit_log(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     answer = await api.post("/api/v1/inquiries", json=valid_form())
+    assert answer.status_code == 202, answer.text
     jid = answer.json()["journey_id"]
     coordinator = staff(settings, Role.COORDINATOR)
-    await api.get(f"/api/v1/journeys/{jid}/patient", headers=coordinator)
-    await api.post(
+    read = await api.get(f"/api/v1/journeys/{jid}/patient", headers=coordinator)
+    # A coordinator may not review: the refusal is recorded too.
+    refused = await api.post(
         f"/api/v1/journeys/{jid}/review",
         json={"outcome": "approve"},
         headers=staff(settings, Role.COORDINATOR),
     )
+    assert (read.status_code, refused.status_code) == (200, 403)
     rows = await pool.fetch(
         "SELECT seq, actor_id, actor_role, action, journey_id, detail FROM audit_log ORDER BY seq"
     )
@@ -37,7 +40,7 @@ async def test_actions_and_reads_are_in_the_audit_log(
         ("coordinator", "POST /api/v1/journeys/{journey_id}/review"),
     ]
     assert str(rows[1]["journey_id"]) == jid
-    assert '"status": 403' in rows[2]["detail"] or '"status":403' in rows[2]["detail"]
+    assert [json.loads(r["detail"])["status"] for r in rows] == [202, 200, 403]
     async with pool.acquire() as conn:
         report = await verify_chain(conn, settings.audit_key.get_secret_value().encode())
     assert report.ok and report.rows_checked == 3

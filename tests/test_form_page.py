@@ -82,7 +82,11 @@ async def test_browser_submission_without_consent_shows_the_form_again(
     assert await pool.fetchval("SELECT count(*) FROM patients") == 0
 
 
-async def test_form_encoded_without_html_gets_json(api: httpx.AsyncClient) -> None:
+async def test_form_encoded_without_html_gets_json(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
     answer = await api.post("/api/v1/inquiries", data=_browser_form(idempotency_key="k-json"))
     assert answer.status_code == 202
-    assert answer.json()["journey_id"]
+    journey_id = str(await pool.fetchval("SELECT journey_id FROM journeys"))
+    assert answer.json() == {"journey_id": journey_id, "duplicate": False}
+    assert answer.headers["location"] == f"/api/v1/journeys/{journey_id}"

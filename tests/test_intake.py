@@ -42,7 +42,7 @@ async def _counts(pool: asyncpg.Pool) -> dict[str, int]:
 
 
 async def test_inquiry_starts_a_journey_that_waits_for_validation(
-    api: httpx.AsyncClient, client: Client, pool: asyncpg.Pool, mail_dir: Path
+    api: httpx.AsyncClient, client: Client, pool: asyncpg.Pool, mail_dir: Path, settings: Settings
 ) -> None:
     answer = await api.post(
         "/api/v1/inquiries", json=valid_form(), headers={"Idempotency-Key": "k1"}
@@ -59,7 +59,8 @@ async def test_inquiry_starts_a_journey_that_waits_for_validation(
     )
     assert status.waiting_on is WaitingOn.REVIEWER
     assert [t.stage for t in status.transitions] == [Stage.INQUIRY, Stage.VALIDATION]
-    assert status.deadline is not None
+    # The review is due 48 hours after the case reached the reviewer.
+    assert status.deadline == status.transitions[-1].entered_at + timedelta(hours=48)
 
     handle = client.get_workflow_handle(journey_workflow_id(journey_id))
     description = await handle.describe()
@@ -68,7 +69,7 @@ async def test_inquiry_starts_a_journey_that_waits_for_validation(
     assert attrs.get(WAITING_ON) == "reviewer"
     assert attrs.get(PATIENT_COUNTRY) == "ES"
     assert attrs.get(NEXT_DEADLINE) == status.deadline
-    assert description.task_queue  # started on the configured queue, found by its id
+    assert description.task_queue == settings.task_queue, "started on the configured queue"
 
     patient = await pool.fetchrow("SELECT * FROM patients")
     assert patient["full_name"] == "Ana García"

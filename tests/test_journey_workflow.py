@@ -336,10 +336,12 @@ async def test_low_dose_and_adverse_event_reach_the_medical_lead(journey: NewJou
     steps = j.mail_kinds()
     assert "dose-escalation" in steps
     assert f"adverse-event-{event_id}" in steps
-    with pytest.raises(WorkflowUpdateFailedError):
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
         await j.handle.execute_update(
             PatientJourney.adverse_event, AdverseEventReported(actor=CLINIC, event_id=event_id)
         )
+    assert "already been reported" in str(raised.value.cause)
+    assert j.mail_kinds().count(f"adverse-event-{event_id}") == 1
 
 
 async def test_no_admission_by_end_of_day_one_alerts_the_coordinator(
@@ -420,7 +422,9 @@ async def test_refused_steps_leave_no_trace_in_the_history(journey: NewJourney) 
             ConsultOutcome(actor=SPECIALIST, eligible=False, reason=RejectionReason.OTHER),
         )
     assert "needs a booked consultation" in str(raised.value.cause)
-    assert status.stage is Stage.TELECONSULT
+    after = await j.status()
+    assert (after.stage, after.waiting_on) == (Stage.TELECONSULT, WaitingOn.PATIENT)
+    assert after.transitions == status.transitions, "the refused steps moved nothing"
 
 
 async def test_case_manager_can_be_reassigned(journey: NewJourney) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from audit.timeline import journey_histories
@@ -62,3 +63,12 @@ async def test_no_phi_in_any_history_attribute_or_detail(
         j.journey_id,
         [*SENTINELS.values(), "+34699000111", "Quillfeather", RECORD_NOTES],
     )
+    # The current details are not in the descriptions: the UI asks each run for them.
+    for history in await journey_histories(temporal_env.client, j.journey_id):
+        metadata = await temporal_env.client.get_workflow_handle(
+            history.workflow_id, run_id=history.run_id
+        ).query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        for needle in _needles():
+            assert needle not in metadata.SerializeToString(), (history.workflow_id, needle)
+    final = await j.handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert final.current_details.startswith("**COMPLETED**"), "the details were read"

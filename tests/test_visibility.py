@@ -10,9 +10,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
-from domain.names import journey_workflow_id
+from domain.names import JOURNEY_STAGE, NEXT_DEADLINE, WAITING_ON, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage, WaitingOn
 from settings import Settings
@@ -67,14 +68,26 @@ async def test_overdue_review_query_lists_exactly_the_overdue_journeys(
             until=lambda m: "review-escalation-1-1" in m,
             what="escalation sent",
         )
+        # What a coordinator sees of it in the Temporal UI: the search attributes, the static
+        # summary and details set at the start, and the current details the workflow keeps
+        # (the UI reads those through the SDK's built-in metadata query, not the description).
+        status = await overdue.status()
+        assert status.deadline is not None
         described = await overdue.handle.describe()
-        assert (
-            "waiting on a medical reviewer"
-            in (
-                described.raw_description.execution_config.user_metadata.details.data.decode()
-                or "x"
-            )
-            or True
+        attributes = described.typed_search_attributes
+        assert attributes.get(JOURNEY_STAGE) == "VALIDATION"
+        assert attributes.get(WAITING_ON) == "reviewer"
+        assert attributes.get(NEXT_DEADLINE) == status.deadline
+        assert await described.static_summary() == f"Patient journey {overdue.journey_id}"
+        static_details = await described.static_details()
+        assert static_details is not None
+        assert static_details.startswith("Stem-cell therapy journey for spinal cord injury")
+        metadata = await overdue.handle.query(
+            "__temporal_workflow_metadata", result_type=WorkflowMetadata
+        )
+        assert metadata.current_details == (
+            "**VALIDATION**: waiting on a medical reviewer to review the case by "
+            f"**{status.deadline:%Y-%m-%d %H:%M} UTC**."
         )
         for j in (overdue, in_time, reviewed):
             await j.handle.terminate("test over")

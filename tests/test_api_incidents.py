@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -304,7 +305,7 @@ async def test_a_refused_address_end_to_end_on_the_dev_server(
             assert found == {f"journey-{jid}"}
             listed = [w async for w in dev_env.client.list_workflows("Incident = 'email_refused'")]
             assert [w.search_attributes["WaitingOn"] for w in listed] == [["coordinator"]]
-            assert listed[0].status.name == "RUNNING"
+            assert listed[0].status is WorkflowExecutionStatus.RUNNING
 
             coordinator = staff(live, Role.COORDINATOR)
             base = f"/api/v1/journeys/{jid}"

@@ -69,7 +69,6 @@ class ReplayReport(BaseModel):
         )
 
 
-# ------------------------------------------------------------------------------ sources
 def default_query(now: datetime | None = None) -> str:
     """Every workflow (journeys and their follow-up runs) closed in the last 30 days."""
     since = (now or datetime.now(UTC)) - CLOSED_WITHIN
@@ -138,7 +137,6 @@ def _id_from_name(path: Path) -> str:
     return head if head and re.fullmatch(r"[0-9a-f-]{36}", tail) else stem
 
 
-# ------------------------------------------------------------------------------- replay
 async def replay_histories(
     histories: Iterable[WorkflowHistory] | AsyncIterable[WorkflowHistory],
     *,
@@ -179,7 +177,6 @@ async def _aiter(
             yield history
 
 
-# ------------------------------------------------------------------ reading the failure
 # Core wraps its sentence in a Rust debug dump: `Failure { message: "<sentence>", ... }`.
 _CORE_SENTENCE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
 _EVENT = re.compile(r"HistoryEvent\(id: (\d+), (\w+)\)")

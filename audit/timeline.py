@@ -46,7 +46,6 @@ class TimelineEntry(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
 
 
-# ------------------------------------------------------------------------------ histories
 async def journey_histories(client: Client, journey_id: str) -> list[WorkflowHistory]:
     """The parent's history, then every run of each child (following continue-as-new)."""
     parent = await client.get_workflow_handle(journey_workflow_id(journey_id)).fetch_history()
@@ -77,7 +76,6 @@ async def timeline_for(client: Client, journey_id: str) -> list[TimelineEntry]:
     )
 
 
-# ---------------------------------------------------------------------------- the reading
 def build_timeline(histories: Sequence[WorkflowHistory]) -> list[TimelineEntry]:
     """Every entry of every history, oldest first (ties keep history, then event, order)."""
     ordered: list[tuple[datetime, int, int, TimelineEntry]] = []
@@ -346,7 +344,6 @@ def _flat(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-# ------------------------------------------------------------------------------ rendering
 def render_markdown(entries: Iterable[TimelineEntry], names: dict[str, str] | None = None) -> str:
     """A Markdown table, oldest first; `names` (id to name) only for callers who may see them."""
     rows = list(entries)
@@ -394,7 +391,6 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-# ---------------------------------------------------------------------------------- names
 async def actor_names(
     conn: asyncpg.Connection, journey_id: str, entries: Iterable[TimelineEntry]
 ) -> dict[str, str]:

@@ -182,7 +182,6 @@ class JourneyActors:
         self.jid = ""
         self._patient: dict[str, str] = {}
 
-    # ---------------------------------------------------------------------- HTTP helpers
     def staff(self, role: Role) -> dict[str, str]:
         token = mint_staff_token(self.settings, subject=STAFF_IDS[role], name=role.value, role=role)
         return {"Authorization": f"Bearer {token}"}
@@ -251,7 +250,6 @@ class JourneyActors:
             raise RuntimeError(f"clinic {kind}: {answer.status_code} {answer.text[:300]}")
         self.result.script.append(Action("update", "parent"))
 
-    # ------------------------------------------------------------------------- the journey
     async def run(self) -> DriveResult:
         started = time.monotonic()
         await self._intake()

@@ -62,7 +62,6 @@ class Results:
     seconds: float = 0.0
 
 
-# ------------------------------------------------------------------------------ machine
 def _run(argv: Sequence[str]) -> str:
     try:
         return subprocess.run(
@@ -103,7 +102,6 @@ def machine(postgres_version: str) -> dict[str, str]:
     }
 
 
-# ------------------------------------------------------------------------------ helpers
 def _f(value: float, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -143,7 +141,6 @@ def _cpu_per_item(bursts: list[Burst]) -> dict[str, float]:
     return {n: median([b.cpu.get(n, 0.0) / b.count for b in bursts]) for n in sorted(names)}
 
 
-# ------------------------------------------------------------------------------ sections
 def _intake(r: Results) -> list[str]:
     i = r.intake
     if i is None:

@@ -174,7 +174,6 @@ class JourneyDriver:
         )
         return {r["step"]: r["status"] for r in rows}
 
-    # --- the people's steps
     async def approve(self) -> None:
         await self.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
         await self.handle.execute_update(

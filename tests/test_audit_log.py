@@ -49,8 +49,6 @@ def head_of(rows: list[AuditRecord]) -> ChainHead:
     return ChainHead(seq=rows[-1].entry.seq, hash=rows[-1].hash)
 
 
-# --- property-based: the checker's rules, on in-memory rows ------------------------------
-
 _scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
 _json = st.recursive(
     _scalars,
@@ -192,9 +190,6 @@ def test_detail_takes_ids_and_codes_only() -> None:
 def test_short_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 16 bytes"):
         check_rows([], b"short")
-
-
-# --- the database: triggers, round trip, concurrency, a DBA's tampering -------------------
 
 
 async def append_rows(pool: asyncpg.Pool, count: int) -> list[int]:

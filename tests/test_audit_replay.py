@@ -191,9 +191,6 @@ def test_the_cli_fails_a_history_the_code_disagrees_with(tmp_path: Path) -> None
     assert "code issued ScheduleActivityTask 'send_notification'" in human.stdout
 
 
-# ------------------------------------------------------------------- the real dev server
-
-
 @pytest.mark.e2e
 async def test_histories_from_the_temporal_cli_and_the_server_replay(
     dev_env: WorkflowEnvironment,

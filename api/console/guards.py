@@ -91,6 +91,15 @@ def _actor(session: ConsoleSession | None) -> Actor | None:
 
 async def console_gate(request: Request) -> None:
     state = session_state(request.scope)
+    if state.ended is not None:
+        # Written once: the answer to this request, refused or not, deletes the ended
+        # session's cookie.
+        await audit_event(
+            request,
+            "console.session_ended",
+            actor=_actor(state.ended),
+            detail={"reason": state.ending},
+        )
     link = request.query_params.get("token")
     authorization = request.headers.get("authorization")
     if link is not None or authorization is not None:
@@ -106,14 +115,6 @@ async def console_gate(request: Request) -> None:
         )
     if state.ending == "forged":
         raise ConsoleRefusal(401, "forged", "console.session_refused", detail={"reason": "forged"})
-    if state.ended is not None:
-        # Written once: the answer to this request deletes the ended session's cookie.
-        await audit_event(
-            request,
-            "console.session_ended",
-            actor=_actor(state.ended),
-            detail={"reason": state.ending},
-        )
     if request.method in SAFE_METHODS:
         return
     sent = (await request.form()).get(CSRF_FIELD)

@@ -19,6 +19,8 @@ def console_environment() -> Environment:
         autoescape=select_autoescape(),
         extensions=["jinja2.ext.i18n"],
     )
+    # As the catalogues' environments will: a text wrapped over lines is one message.
+    env.policies["ext.i18n.trimmed"] = True
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     return env
 

@@ -14,7 +14,13 @@ from domain.names import TASK_QUEUE
 MIN_SECRET_LENGTH = 32
 NEW_SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # Fields whose defaults are development values anyone can read in this repository.
-PRODUCTION_SECRETS = ("jwt_secret", "link_secret", "clinic_webhook_secret", "audit_key")
+PRODUCTION_SECRETS = (
+    "jwt_secret",
+    "link_secret",
+    "clinic_webhook_secret",
+    "audit_key",
+    "session_secret",
+)
 
 
 class InsecureSettings(RuntimeError):
@@ -96,6 +102,21 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
+    # The staff console signs people in at the issuer above (discovered from
+    # `<oidc_issuer>/.well-known/openid-configuration`) as this client, with PKCE. Without a
+    # client secret it signs in as a public client, on PKCE alone.
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    # The ID token claim holding the staff role; a list holding it counts too.
+    oidc_role_claim: str = "role"
+    # Shown on the console's sign-in button: "Sign in with <oidc_provider_name>".
+    oidc_provider_name: str = "your organisation"
+    # Signs the staff console's session cookie.
+    session_secret: SecretStr = SecretStr("dev-console-session-secret-change-me-0123456789")
+    # A console session ends after this long without a request (automatic logoff, HIPAA
+    # 164.312(a)(2)(iii)), and in any case this long after sign-in.
+    session_idle_minutes: int = Field(default=15, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
     link_secret: SecretStr = SecretStr("dev-patient-link-secret-change-me-0123456789")
     link_ttl_days: int = 90
     # Key of the audit log's hash chain; `journeys audit verify` needs the same key.
@@ -119,6 +140,11 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def console_redirect_url(self) -> str:
+        """Where the OIDC provider sends staff back to after they sign in."""
+        return f"{self.public_base_url.rstrip('/')}/staff/auth/callback"
 
     @property
     def smtp_target_host(self) -> str:

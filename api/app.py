@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api import pages
 from api.audit_trail import install_audit_trail
+from api.console import install_console
 from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
 from api.journey_watch import StageWatch
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_audit_trail(app)
     app.include_router(pages.router)
+    install_console(app, settings)
     app.include_router(health.router)
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(journeys.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)

@@ -12,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.tokens import Principal
 
 log = logging.getLogger(__name__)
-AUDITED_PREFIX = "/api/v1/"
+# The staff console's pages show what the API shows, so they are audited alike.
+AUDITED_PREFIXES = ("/api/v1/", "/staff/")
 
 
 def install_audit_trail(app: FastAPI) -> None:
@@ -31,7 +32,7 @@ class AuditTrailMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(AUDITED_PREFIX):
+        if scope["type"] != "http" or not scope.get("path", "").startswith(AUDITED_PREFIXES):
             await self.app(scope, receive, send)
             return
         recorded = False

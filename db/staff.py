@@ -81,3 +81,18 @@ class StaffRepository:
             role,
         )
         return row
+
+    async def active_members(self) -> list[asyncpg.Record]:
+        """Every active member of staff with their role, by role and name."""
+        rows: list[asyncpg.Record] = await self._conn.fetch(
+            """SELECT staff_id, full_name, role FROM staff WHERE active
+                ORDER BY role, full_name"""
+        )
+        return rows
+
+    async def active_member(self, staff_id: str) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._conn.fetchrow(
+            "SELECT staff_id, full_name, role FROM staff WHERE staff_id = $1 AND active",
+            staff_id,
+        )
+        return row

@@ -6,6 +6,14 @@ from db.staff import StaffRepository
 
 DEMO_STAFF = [
     (
+        "demo-coordinator",
+        "Sofía Navarro",
+        "sofia.navarro@journeys.localhost",
+        "coordinator",
+        ["es", "en"],
+        "Europe/Madrid",
+    ),
+    (
         "demo-cm-es",
         "Lucía Romero",
         "lucia.romero@journeys.localhost",
@@ -44,6 +52,14 @@ DEMO_STAFF = [
         "medical_lead",
         ["es", "en"],
         "Europe/Madrid",
+    ),
+    (
+        "demo-auditor",
+        "Ines Weber",
+        "ines.weber@journeys.localhost",
+        "auditor",
+        ["en"],
+        "UTC",
     ),
 ]
 

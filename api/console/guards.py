@@ -1,0 +1,193 @@
+"""What every console request passes before its route, and what pages ask for to need sign-in.
+
+The gate refuses, in this order: any token (a patient's link or an API token: the console
+acts on its own session only, and a link in a console URL would end up in logs and history),
+a session cookie that is not ours, and on every POST a missing or wrong form token. Each
+refusal is a page saying nothing changed, and a row in the audit log.
+"""
+
+import hmac
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.console.rendering import render
+from api.console.session import ConsoleSession, session_state
+from api.tokens import PATIENT_LINK_AUDIENCE, Principal
+from domain.actors import Actor
+
+SIGN_IN_PATH = "/staff/sign-in"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ConsoleRefusal(Exception):
+    """A console request refused: `kind` picks the page's words, `action` names its audit row."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        action: str,
+        *,
+        actor: Actor | None = None,
+        actor_id: str | None = None,
+        actor_role: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(kind)
+        self.status = status
+        self.kind = kind
+        self.action = action
+        self.actor = actor
+        self.actor_id = actor_id
+        self.actor_role = actor_role
+        self.detail = detail or {}
+
+
+class SignInRequired(Exception):
+    """A page needs a signed-in member of staff; `ending` says why the last session ended."""
+
+    def __init__(self, ending: str | None) -> None:
+        super().__init__(ending or "signed out")
+        self.ending = ending
+
+
+async def audit_event(
+    request: Request,
+    action: str,
+    *,
+    actor: Actor | None = None,
+    actor_id: str | None = None,
+    actor_role: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One row in the audit log for a console event (ids and codes only)."""
+    client = request.client
+    await request.app.state.audit.append(
+        actor_id=actor.id if actor else actor_id or "anonymous",
+        actor_role=actor.role.value if actor else actor_role or "public",
+        action=action,
+        source=client.host if client else None,
+        detail=detail or {},
+    )
+
+
+def _token_kind(token: str) -> str:
+    """What a refused token claims to be, unverified: the audit row says what was tried."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return "unreadable"
+    return "patient_link" if claims.get("aud") == PATIENT_LINK_AUDIENCE else "bearer_token"
+
+
+def _actor(session: ConsoleSession | None) -> Actor | None:
+    principal = session.principal() if session is not None else None
+    return principal.actor if principal is not None else None
+
+
+async def console_gate(request: Request) -> None:
+    state = session_state(request.scope)
+    if state.ended is not None:
+        # Written once: the answer to this request, refused or not, deletes the ended
+        # session's cookie.
+        await audit_event(
+            request,
+            "console.session_ended",
+            actor=_actor(state.ended),
+            detail={"reason": state.ending},
+        )
+    link = request.query_params.get("token")
+    authorization = request.headers.get("authorization")
+    if link is not None or authorization is not None:
+        presented = link if link is not None else (authorization or "").partition(" ")[2]
+        raise ConsoleRefusal(
+            403,
+            "token",
+            "console.token_refused",
+            detail={
+                "presented_as": "query" if link is not None else "authorization_header",
+                "token": _token_kind(presented.strip()),
+            },
+        )
+    if state.ending == "forged":
+        raise ConsoleRefusal(401, "forged", "console.session_refused", detail={"reason": "forged"})
+    if request.method in SAFE_METHODS:
+        return
+    sent = (await request.form()).get(CSRF_FIELD)
+    expected = state.expected_csrf
+    if not (isinstance(sent, str) and expected and hmac.compare_digest(sent, expected)):
+        raise ConsoleRefusal(
+            403,
+            "csrf",
+            "console.csrf_refused",
+            actor=_actor(state.session),
+            detail={"reason": "missing" if not sent else "mismatch"},
+        )
+
+
+async def staff_session(request: Request) -> Principal:
+    """The signed-in member of staff; a page without one redirects to sign-in."""
+    state = session_state(request.scope)
+    principal = state.session.principal() if state.session is not None else None
+    if principal is None:
+        raise SignInRequired(state.ending)
+    # The audit trail's row for this request names who made it.
+    request.state.principal = principal
+    return principal
+
+
+StaffSessionDep = Annotated[Principal, Depends(staff_session)]
+
+
+def live_principal(request: Request) -> Principal | None:
+    """The signed-in member of staff, if any, for pages that show them without needing them."""
+    session = session_state(request.scope).session
+    return session.principal() if session is not None else None
+
+
+async def complete_sign_in(request: Request, principal: Principal, *, method: str) -> Response:
+    """Start a new session for `principal` (new token, nothing kept from before) and go to
+    the console's first page."""
+    state = session_state(request.scope)
+    codec = state.codec
+    state.replace(
+        codec.new(staff_id=principal.actor.id, name=principal.name, role=principal.actor.role.value)
+    )
+    request.state.principal = principal
+    await audit_event(request, "console.sign_in", actor=principal.actor, detail={"method": method})
+    return RedirectResponse("/staff/", status_code=303)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConsoleRefusal)
+    await audit_event(
+        request,
+        exc.action,
+        actor=exc.actor,
+        actor_id=exc.actor_id,
+        actor_role=exc.actor_role,
+        detail=exc.detail | {"status": exc.status},
+    )
+    page: HTMLResponse = render(
+        request,
+        "refused.html",
+        {"kind": exc.kind, "status": exc.status},
+        status=exc.status,
+        principal=live_principal(request),
+    )
+    return page
+
+
+async def _sign_in(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    target = SIGN_IN_PATH + (f"?ended={exc.ending}" if exc.ending else "")
+    return RedirectResponse(target, status_code=303)
+
+
+def install_console_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ConsoleRefusal, _refused)
+    app.add_exception_handler(SignInRequired, _sign_in)

@@ -1,0 +1,114 @@
+"""The console's pages: sign-in, the provider's callback, sign-out, and the first page."""
+
+import httpx2
+from authlib.integrations.base_client import OAuthError
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from joserfc.errors import JoseError
+
+from api.console.demo import demo_staff
+from api.console.guards import (
+    ConsoleRefusal,
+    StaffSessionDep,
+    audit_event,
+    complete_sign_in,
+    console_gate,
+    live_principal,
+)
+from api.console.oidc import OidcSignIn, RoleRefused
+from api.console.rendering import render
+from api.console.session import session_state
+
+router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
+
+NOTICES = frozenset({"idle", "lifetime", "signed_out"})
+
+
+def _oidc(request: Request) -> OidcSignIn:
+    oidc: OidcSignIn | None = request.app.state.console.oidc
+    if oidc is None:
+        raise ConsoleRefusal(
+            503, "not_configured", "console.sign_in_failed", detail={"reason": "not_configured"}
+        )
+    return oidc
+
+
+@router.get("/", response_class=HTMLResponse)
+async def worklist(request: Request, principal: StaffSessionDep) -> HTMLResponse:
+    return render(request, "home.html", principal=principal)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_page(request: Request, ended: str | None = None) -> Response:
+    if live_principal(request) is not None:
+        return RedirectResponse("/staff/", status_code=303)
+    console = request.app.state.console
+    settings = console.settings
+    development = settings.environment == "development"
+    return render(
+        request,
+        "sign_in.html",
+        {
+            "notice": ended if ended in NOTICES else None,
+            "idle_minutes": settings.session_idle_minutes,
+            "max_hours": settings.session_max_hours,
+            "oidc": console.oidc is not None,
+            "provider_name": settings.oidc_provider_name,
+            "development": development,
+            "demo_staff": await demo_staff(request.app.state.pool) if development else [],
+        },
+        status=200 if development or console.oidc is not None else 503,
+    )
+
+
+@router.post("/auth/start")
+async def start_sign_in(request: Request) -> Response:
+    oidc = _oidc(request)
+    try:
+        return await oidc.start(request, session_state(request.scope))
+    except httpx2.HTTPError:
+        raise ConsoleRefusal(
+            503, "provider_down", "console.sign_in_failed", detail={"reason": "provider_down"}
+        ) from None
+
+
+@router.get("/auth/callback")
+async def finish_sign_in(request: Request) -> Response:
+    oidc = _oidc(request)
+    try:
+        principal = await oidc.finish(request, session_state(request.scope))
+    except RoleRefused as refused:
+        raise ConsoleRefusal(
+            403,
+            "role",
+            "console.sign_in_refused",
+            actor_id=refused.subject,
+            actor_role="none",
+            detail={"reason": "role", "method": "oidc", "role_claim": refused.claimed},
+        ) from None
+    except (OAuthError, JoseError) as err:
+        # A callback nobody started here, one replayed, an error from the provider (the
+        # person declined), or an ID token that fails its checks.
+        raise ConsoleRefusal(
+            400,
+            "sign_in_failed",
+            "console.sign_in_failed",
+            detail={"reason": str(err.error or "invalid")[:60], "method": "oidc"},
+        ) from None
+    except httpx2.HTTPError:
+        raise ConsoleRefusal(
+            503, "provider_down", "console.sign_in_failed", detail={"reason": "provider_down"}
+        ) from None
+    return await complete_sign_in(request, principal, method="oidc")
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> RedirectResponse:
+    state = session_state(request.scope)
+    principal = live_principal(request)
+    state.replace(None)
+    if principal is not None:
+        request.state.principal = principal
+        await audit_event(request, "console.sign_out", actor=principal.actor)
+    notice = state.ending if state.ending in NOTICES else "signed_out"
+    return RedirectResponse(f"/staff/sign-in?ended={notice}", status_code=303)

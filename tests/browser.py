@@ -1,0 +1,176 @@
+"""Fixtures for browser tests: the real app served on a loopback port, Debian's chromium driven
+by Playwright, signing in as demo staff, an axe-core check and screenshots kept for people.
+
+Registered for every test module through `pytest_plugins` in tests/conftest.py. A test asks for
+`served_app` (or `serve_app` with settings of its own) and `page`, then for example:
+
+    name = await sign_in_as(page, served_app.url, Role.REVIEWER)
+    await assert_accessible(page)
+    await screenshot(page, "worklist")
+"""
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright
+
+from api.app import create_app
+from api.console.session import SessionCodec
+from devstack.demo_staff import DEMO_STAFF, seed_demo_staff
+from devstack.ports import free_port
+from domain.actors import Role
+from settings import Settings
+
+# Debian's chromium: Playwright's own browser download is neither wanted nor reachable.
+CHROMIUM = "/usr/bin/chromium"
+# Headless and quiet: without the background-networking switches chromium keeps calling out to
+# its update and sync services, which a closed network answers with refusals and delays.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Screenshots are kept here (git ignores it) for a person to look at after a run.
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output" / "browser"
+# `await screenshot(page, "label")`: the `screenshot` fixture's callable.
+Screenshot = Callable[[Page, str], Awaitable[Path]]
+# axe-core impacts that fail a page.
+FAILING_IMPACTS = frozenset({"serious", "critical"})
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    """The app answering on a loopback port, and the settings it runs with."""
+
+    url: str
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    # Never skipped: a machine without chromium fails here, saying what to install.
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(
+            f"Debian's chromium is missing at {CHROMIUM}: install it with "
+            "`apt-get install chromium` (.ci/run does before `make test`)"
+        )
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A page in a browser context of its own: no cookies from other tests."""
+    context = await browser.new_context()
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+@pytest.fixture
+def serve_app() -> Iterator[Callable[[Settings], ServedApp]]:
+    """Serves the real app with the given settings under uvicorn, on a free loopback port, in a
+    thread of its own (its own event loop, like a separate server); stopped after the test.
+
+    `public_base_url` is set to the served address, so links and the OIDC redirect URL point
+    at it.
+    """
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def serve(settings: Settings) -> ServedApp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        served = settings.model_copy(update={"public_base_url": url})
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive(), "the app stopped while starting (see its log above)"
+            assert time.monotonic() < deadline, "the app did not start within 30 s"
+            time.sleep(0.02)
+        return ServedApp(url=url, settings=served)
+
+    yield serve
+    for server, _ in servers:
+        server.should_exit = True
+    for _, thread in servers:
+        thread.join(15)
+
+
+@pytest.fixture
+async def served_app(settings: Settings, serve_app: Callable[[Settings], ServedApp]) -> ServedApp:
+    """The app in development with the demo staff in its database, as `journeys dev` runs it."""
+    await seed_demo_staff(settings.require_database_url())
+    return serve_app(settings)
+
+
+def served_codec(app: ServedApp) -> SessionCodec:
+    """The served app's session codec: a test reads its browser's session cookie with it, or
+    signs one with other timestamps."""
+    return SessionCodec.from_settings(app.settings)
+
+
+def demo_member(role: Role) -> tuple[str, str]:
+    """The id and name of the first demo member of staff with `role`."""
+    for staff_id, name, _, staff_role, _, _ in DEMO_STAFF:
+        if staff_role == role.value:
+            return staff_id, name
+    raise LookupError(f"no demo staff with the role {role.value}")
+
+
+async def sign_in_as(page: Page, base_url: str, role: Role) -> str:
+    """Signs in on the development sign-in page as the demo member with `role`; returns their
+    name once the console's first page shows them signed in."""
+    _, name = demo_member(role)
+    await page.goto(f"{base_url}/staff/sign-in")
+    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
+    await page.wait_for_url(f"{base_url}/staff/")
+    return name
+
+
+async def assert_accessible(page: Page) -> None:
+    """Runs axe-core (the script the axe-playwright-python package ships, no download) on the
+    page as it is, and fails on any serious or critical violation."""
+    results = await Axe().run(page)
+    failing = [v for v in results.response["violations"] if v["impact"] in FAILING_IMPACTS]
+    assert not failing, f"axe-core on {page.url}:\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}; at "
+        + ", ".join(str(node["target"]) for node in v["nodes"])
+        for v in failing
+    )
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Screenshot:
+    """`await screenshot(page, "label")` saves the whole page under
+    test-output/browser/<test>/, numbered in the order taken."""
+    folder = OUTPUT / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    taken: list[Path] = []
+
+    async def take(page: Page, label: str) -> Path:
+        path = folder / f"{len(taken) + 1:02d}-{label}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        taken.append(path)
+        return path
+
+    return take

@@ -1,0 +1,158 @@
+"""The staff console in a real browser: Debian's chromium against the app served on loopback,
+in development (demo staff sign in with one click)."""
+
+import uuid
+
+import asyncpg
+from playwright.async_api import Page, expect
+
+from api.console.session import COOKIE_NAME
+from api.tokens import mint_patient_link
+from domain.actors import Role
+from tests.browser import (
+    Screenshot,
+    ServedApp,
+    assert_accessible,
+    demo_member,
+    served_codec,
+    sign_in_as,
+)
+
+
+async def audit_rows(url: str, action: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(
+            "SELECT actor_id, actor_role, detail::text AS detail FROM audit_log "
+            "WHERE action = $1 ORDER BY seq",
+            action,
+        )
+        return rows
+    finally:
+        await conn.close()
+
+
+async def test_a_reviewer_signs_in_and_sees_their_name_and_role(
+    page: Page, served_app: ServedApp, screenshot: Screenshot
+) -> None:
+    await page.goto(f"{served_app.url}/staff/sign-in")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to the staff console")
+    await expect(page.get_by_role("heading", name="Demo staff")).to_be_visible()
+    await screenshot(page, "sign-in")
+    await assert_accessible(page)
+
+    name = await sign_in_as(page, served_app.url, Role.REVIEWER)
+    banner = page.get_by_role("banner")
+    await expect(banner).to_contain_text(f"Signed in as {name} (Medical reviewer)")
+    await expect(banner.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")
+    await expect(page.get_by_role("main")).to_be_visible()
+    await screenshot(page, "worklist")
+    await assert_accessible(page)
+
+    staff_id, _ = demo_member(Role.REVIEWER)
+    signed_in = await audit_rows(served_app.settings.require_database_url(), "console.sign_in")
+    assert [(r["actor_id"], r["actor_role"]) for r in signed_in] == [(staff_id, "reviewer")]
+
+
+async def test_signing_out_ends_the_session(
+    page: Page, served_app: ServedApp, screenshot: Screenshot
+) -> None:
+    await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url(f"{served_app.url}/staff/sign-in?ended=signed_out")
+    await expect(page.get_by_role("status")).to_have_text("You have signed out.")
+    await screenshot(page, "signed-out")
+
+    # Neither the back button nor the address bar brings the console back.
+    await page.go_back()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to the staff console")
+    await expect(page.get_by_text("Signed in as")).to_have_count(0)
+    await page.goto(f"{served_app.url}/staff/")
+    assert page.url == f"{served_app.url}/staff/sign-in"
+    codec = served_codec(served_app)
+    for cookie in await page.context.cookies():
+        session = codec.loads(cookie["value"]) if cookie["name"] == COOKIE_NAME else None
+        assert session is None or not session.signed_in
+
+    staff_id, _ = demo_member(Role.COORDINATOR)
+    signed_out = await audit_rows(served_app.settings.require_database_url(), "console.sign_out")
+    assert [r["actor_id"] for r in signed_out] == [staff_id]
+
+
+async def test_an_idle_session_ends(
+    page: Page, served_app: ServedApp, screenshot: Screenshot
+) -> None:
+    settings = served_app.settings
+    await sign_in_as(page, served_app.url, Role.SPECIALIST)
+    (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE_NAME]
+    codec = served_codec(served_app)
+    session = codec.loads(cookie["value"])
+    assert session is not None and session.staff_id == demo_member(Role.SPECIALIST)[0]
+    # The browser's own session, as if its last request were a minute past the idle limit.
+    session.seen_at -= (settings.session_idle_minutes + 1) * 60
+    await page.context.add_cookies([{**cookie, "value": codec.dumps(session)}])  # type: ignore[list-item]
+
+    await page.goto(f"{served_app.url}/staff/")
+    assert page.url == f"{served_app.url}/staff/sign-in?ended=idle"
+    await expect(page.get_by_role("status")).to_contain_text(
+        f"Your session ended after {settings.session_idle_minutes} minutes without activity"
+    )
+    await screenshot(page, "idle-ended")
+    await page.goto(f"{served_app.url}/staff/")
+    assert page.url == f"{served_app.url}/staff/sign-in"
+
+    ended = await audit_rows(settings.require_database_url(), "console.session_ended")
+    assert [(r["actor_id"], r["detail"]) for r in ended] == [
+        (demo_member(Role.SPECIALIST)[0], '{"reason": "idle"}')
+    ]
+
+
+async def test_a_form_with_a_wrong_token_is_refused(
+    page: Page, served_app: ServedApp, screenshot: Screenshot
+) -> None:
+    await sign_in_as(page, served_app.url, Role.CASE_MANAGER)
+    await page.locator("input[name=csrf_token]").evaluate("field => field.value = 'forged'")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("This form has expired")
+    await expect(page.get_by_role("alert")).to_contain_text("Nothing was changed.")
+    await screenshot(page, "csrf-refused")
+    await assert_accessible(page)
+
+    # Nothing changed: still signed in.
+    await page.goto(f"{served_app.url}/staff/")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")
+    refused = await audit_rows(served_app.settings.require_database_url(), "console.csrf_refused")
+    assert [(r["actor_id"], r["detail"]) for r in refused] == [
+        (demo_member(Role.CASE_MANAGER)[0], '{"reason": "mismatch", "status": 403}')
+    ]
+
+
+async def test_a_patient_link_does_not_open_the_console(
+    page: Page, served_app: ServedApp, screenshot: Screenshot
+) -> None:
+    link = mint_patient_link(
+        served_app.settings, journey_id=str(uuid.uuid4()), patient_id=str(uuid.uuid4())
+    )
+    answer = await page.goto(f"{served_app.url}/staff/?token={link}")
+    assert answer is not None and answer.status == 403
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Links do not open the staff console"
+    )
+    await screenshot(page, "link-refused")
+    await assert_accessible(page)
+
+    # Nor as a bearer token, not even beside a signed-in session.
+    await sign_in_as(page, served_app.url, Role.MEDICAL_LEAD)
+    await page.context.set_extra_http_headers({"Authorization": f"Bearer {link}"})
+    answer = await page.goto(f"{served_app.url}/staff/")
+    assert answer is not None and answer.status == 403
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Links do not open the staff console"
+    )
+
+    refused = await audit_rows(served_app.settings.require_database_url(), "console.token_refused")
+    assert [r["detail"] for r in refused] == [
+        '{"token": "patient_link", "status": 403, "presented_as": "query"}',
+        '{"token": "patient_link", "status": 403, "presented_as": "authorization_header"}',
+    ]

@@ -53,6 +53,36 @@ class NotificationKind(StrEnum):
     CLINIC_VISIT_PROBLEM = "clinic_visit_problem"
     INCIDENT_OPENED = "incident_opened"
 
+    @property
+    def for_patient(self) -> bool:
+        """Written to the patient, in their language; the others go to staff and partners, in
+        English, and never name the patient."""
+        return self not in STAFF_KINDS
+
+
+STAFF_KINDS = frozenset(
+    {
+        NotificationKind.STAFF_NEW_INQUIRY,
+        NotificationKind.REVIEW_ESCALATION,
+        NotificationKind.CASE_MANAGER_NEEDED,
+        NotificationKind.CASE_ASSIGNED,
+        NotificationKind.CONSULT_BOOKED_SPECIALIST,
+        NotificationKind.HOTEL_REQUEST,
+        NotificationKind.HOTEL_CANCELLATION,
+        NotificationKind.TRANSFER_REQUEST,
+        NotificationKind.TRANSFER_CANCELLATION,
+        NotificationKind.ADMISSION_OVERDUE,
+        NotificationKind.DOSE_ESCALATION,
+        NotificationKind.ADVERSE_EVENT_ESCALATION,
+        NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
+        NotificationKind.CHECKIN_MISSED,
+        NotificationKind.CLINIC_VISIT_REQUEST,
+        NotificationKind.CLINIC_VISIT_CANCELLATION,
+        NotificationKind.CLINIC_VISIT_PROBLEM,
+        NotificationKind.INCIDENT_OPENED,
+    }
+)
+
 
 class Audience(StrEnum):
     """Who receives a notification; the activity resolves the address from records/settings."""

@@ -5,28 +5,9 @@ from pathlib import Path
 import pytest
 
 from activities.messages import MessageComposer, has_template
-from domain.notifications import NotificationKind
+from domain.notifications import STAFF_KINDS, NotificationKind
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "activities" / "email_templates"
-STAFF_KINDS = {
-    NotificationKind.STAFF_NEW_INQUIRY,
-    NotificationKind.REVIEW_ESCALATION,
-    NotificationKind.CASE_MANAGER_NEEDED,
-    NotificationKind.CASE_ASSIGNED,
-    NotificationKind.CONSULT_BOOKED_SPECIALIST,
-    NotificationKind.HOTEL_REQUEST,
-    NotificationKind.HOTEL_CANCELLATION,
-    NotificationKind.TRANSFER_REQUEST,
-    NotificationKind.TRANSFER_CANCELLATION,
-    NotificationKind.ADMISSION_OVERDUE,
-    NotificationKind.DOSE_ESCALATION,
-    NotificationKind.ADVERSE_EVENT_ESCALATION,
-    NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
-    NotificationKind.CHECKIN_MISSED,
-    NotificationKind.CLINIC_VISIT_REQUEST,
-    NotificationKind.CLINIC_VISIT_CANCELLATION,
-    NotificationKind.CLINIC_VISIT_PROBLEM,
-}
 CONTEXT = {
     "name": "Ana",
     "reference": "ABC",
@@ -55,6 +36,9 @@ CONTEXT = {
     "reason": "",
     "count": "2",
     "deadline": "",
+    "incident": "email_refused",
+    "incident_no": "1",
+    "incident_sentence": "the mail server refused an email for good",
 }
 
 

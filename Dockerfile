@@ -14,6 +14,7 @@ COPY integrations ./integrations
 COPY db ./db
 COPY devstack ./devstack
 COPY audit ./audit
+COPY observability ./observability
 RUN pip install . && useradd --system --uid 10001 journeys
 
 USER journeys

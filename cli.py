@@ -96,17 +96,28 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.metrics import start_metrics_server
 
     settings = get_settings()
     _check_secrets(settings)
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        proxy_headers=True,
-        log_level="info",
+    app = create_app(settings)
+    metrics = (
+        start_metrics_server(settings.api_metrics_address, app.state.metrics.registry)
+        if settings.api_metrics_address
+        else None
     )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.api_host,
+            port=settings.api_port,
+            proxy_headers=True,
+            log_level="info",
+        )
+    finally:
+        if metrics is not None:
+            metrics.stop()
 
 
 @app.command()

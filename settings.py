@@ -12,6 +12,8 @@ from domain.names import TASK_QUEUE
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
 # 192 bits, past any guessing, while shorter values tend to be typed by hand, not generated.
 MIN_SECRET_LENGTH = 32
+# `host:port` (a host name, an IPv4 address or a bracketed IPv6 one), or empty for none.
+ADDRESS_PATTERN = r"^$|^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$"
 NEW_SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # Fields whose defaults are development values anyone can read in this repository.
 PRODUCTION_SECRETS = (
@@ -136,6 +138,13 @@ class Settings(BaseSettings):
     step_answer_seconds: float = Field(default=30.0, gt=0, le=55)
     # How often the API looks for stored inquiries whose journey start was lost (0: never).
     intake_sweep_seconds: float = 60.0
+
+    # Where Prometheus scrapes the worker (the Temporal SDK's metrics and the activities') and
+    # the API (its requests, steps and the journeys read from PostgreSQL): `host:port`, empty
+    # for none. The API's is a server of its own, apart from the public port, so the public
+    # cannot read it.
+    worker_metrics_address: str = Field(default="127.0.0.1:9464", pattern=ADDRESS_PATTERN)
+    api_metrics_address: str = Field(default="127.0.0.1:9465", pattern=ADDRESS_PATTERN)
 
     @property
     def temporal_target(self) -> str:

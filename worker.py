@@ -26,6 +26,7 @@ from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
+from observability.temporal_runtime import temporal_runtime
 from settings import Settings, get_settings
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
@@ -203,7 +204,12 @@ async def running_worker(
 
 async def run_worker(settings: Settings) -> None:
     settings.check_secrets()
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_temporal(
+        settings.temporal_target,
+        settings.temporal_namespace,
+        # The SDK's metrics and the activities' on the worker's metrics address.
+        runtime=temporal_runtime(metrics_address=settings.worker_metrics_address),
+    )
     pool = await create_pool(
         settings.require_database_url(),
         min_size=settings.database_pool_min,

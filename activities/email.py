@@ -27,6 +27,7 @@ from db.outbox import OutboxRepository
 from db.staff import StaffRepository
 from domain.errors import ActivityFailure
 from domain.incidents import IncidentKind
+from domain.metrics import EmailOutcome
 from domain.notifications import (
     Audience,
     NotificationKind,
@@ -36,6 +37,7 @@ from domain.notifications import (
 from integrations.calendar import ConsultEvent, invite
 from integrations.smtp import MailRefused, MailRejected, MailSender
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
+from observability.activity_metrics import email_done
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class EmailActivities:
                 return NotificationResult(message_id=message_id, already_sent=True)
             facts = await load_journey_facts(conn, request.journey_id)
             if facts is None:
+                email_done(request.kind, EmailOutcome.NO_ADDRESS)
                 raise ApplicationError(
                     f"journey {request.journey_id} has no records",
                     type=ActivityFailure.RECIPIENT_NOT_FOUND,
@@ -119,6 +122,7 @@ class EmailActivities:
                 )
             to, language = await self._recipient(conn, request.audience, facts)
         if not to:
+            email_done(request.kind, EmailOutcome.NO_ADDRESS)
             raise ApplicationError(
                 f"no address for the {request.audience.value} of journey {request.journey_id}",
                 type=ActivityFailure.RECIPIENT_NOT_FOUND,
@@ -140,6 +144,8 @@ class EmailActivities:
         try:
             await self._sender.send(message)
         except MailRefused as err:
+            rejected = isinstance(err, MailRejected)
+            email_done(request.kind, EmailOutcome.REFUSED if rejected else EmailOutcome.DEFERRED)
             # What the server said can echo the address: it goes to the log, redacted, with
             # the step's ids; the recorded failure carries the reply codes only.
             log.warning(
@@ -150,12 +156,11 @@ class EmailActivities:
             )
             raise ApplicationError(
                 str(err),
-                type=ActivityFailure.MAIL_REJECTED
-                if isinstance(err, MailRejected)
-                else ActivityFailure.MAIL_DEFERRED,
-                non_retryable=isinstance(err, MailRejected),
+                type=ActivityFailure.MAIL_REJECTED if rejected else ActivityFailure.MAIL_DEFERRED,
+                non_retryable=rejected,
             ) from None
         except (aiosmtplib.SMTPException, OSError) as err:
+            email_done(request.kind, EmailOutcome.UNAVAILABLE)
             log.warning(
                 "mail server unavailable for email %s of journey %s: %s",
                 request.step,
@@ -168,6 +173,7 @@ class EmailActivities:
             ) from None
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
+        email_done(request.kind, EmailOutcome.SENT)
         return NotificationResult(message_id=message_id)
 
     def _attach_visa_letter(

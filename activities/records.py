@@ -19,6 +19,7 @@ from domain.records import (
     SetCaseManager,
     StageChange,
 )
+from observability.activity_metrics import incident_opened
 
 
 class RecordsActivities:
@@ -49,7 +50,9 @@ class RecordsActivities:
     @activity.defn(name="record_incident")
     async def record_incident(self, record: IncidentRecord) -> None:
         async with self._pool.acquire() as conn:
-            await IncidentRepository(conn).record(record)
+            opened = await IncidentRepository(conn).record(record)
+        if opened:
+            incident_opened(record.incident.kind.value)
 
     @activity.defn(name="assign_case_manager")
     async def assign_case_manager(self, request: CaseManagerRequest) -> CaseManagerAssigned:

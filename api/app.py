@@ -15,6 +15,7 @@ from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
 from api.journey_watch import StageWatch
 from api.limits import BodyLimitMiddleware
+from api.observability import install_observability
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_size=settings.database_pool_max,
         )
         app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
+        app.state.metrics.watch_records(app.state.pool)
         app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
         app.state.temporal = await connect_temporal(
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            app.state.metrics.stop_watching()
             await app.state.stage_watch.close()
             await app.state.pool.close()
 
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_audit_trail(app)
+    install_observability(app)
     app.include_router(pages.router)
     install_console(app, settings)
     app.include_router(health.router)

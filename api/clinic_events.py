@@ -8,6 +8,7 @@ import asyncpg
 from temporalio.client import Client
 
 from api.journey_access import journey_handle
+from api.metrics import StepMetrics
 from api.schemas import ClinicAdverseEvent, ClinicProcedure
 from api.step_access import send_update, store_then_send
 from db.clinical import ClinicalRepository
@@ -30,16 +31,25 @@ async def record_clinic_event(
     procedure: ClinicProcedure | None = None,
     adverse_event: ClinicAdverseEvent | None = None,
     within: float,
+    metrics: StepMetrics | None = None,
 ) -> JourneyStatus:
     """Store what the event reports, then send it to the journey; a refusal stores nothing."""
     handle = journey_handle(client, journey_id)
     if kind == "admission":
         return await send_update(
-            handle, PatientJourney.clinic_admission, Admission(actor=actor), within=within
+            handle,
+            PatientJourney.clinic_admission,
+            Admission(actor=actor),
+            within=within,
+            metrics=metrics,
         )
     if kind == "discharge":
         return await send_update(
-            handle, PatientJourney.clinic_discharge, Discharge(actor=actor), within=within
+            handle,
+            PatientJourney.clinic_discharge,
+            Discharge(actor=actor),
+            within=within,
+            metrics=metrics,
         )
     if kind == "procedure":
         assert procedure is not None
@@ -62,6 +72,7 @@ async def record_clinic_event(
                 PatientJourney.procedure_report,
                 ProcedureReported(actor=actor, report_id=ids[0]),
                 within=within,
+                metrics=metrics,
             )
 
         return await store_then_send(pool, StepRecord.PROCEDURE_REPORT, store_report, send_report)
@@ -80,6 +91,7 @@ async def record_clinic_event(
             PatientJourney.adverse_event,
             AdverseEventReported(actor=actor, event_id=ids[0]),
             within=within,
+            metrics=metrics,
         )
 
     return await store_then_send(pool, StepRecord.ADVERSE_EVENT, store_event, send_event)

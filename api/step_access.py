@@ -6,6 +6,7 @@ checks the journey exists, and hands the route what it needs to send the step.
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,21 +14,27 @@ from typing import Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Response
+from temporalio import workflow
 from temporalio.client import (
     Client,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.journey_access import ensure_journey, journey_handle, versioned_view
+from api.metrics import StepMetrics, StepMetricsDep
 from api.problems import ProblemError
 from api.schemas import PatientView
 from api.tokens import Principal
 from db.step_records import StepRecord, remove_refused
+from domain.errors import StepError
 from domain.journey import JourneyOutcome, JourneyStatus
+from domain.metrics import StepAnswer
 from domain.step_roles import STEP_ROLES, StepName
 
 T = TypeVar("T")
@@ -35,14 +42,35 @@ Answer = JourneyStatus | PatientView
 
 
 async def send_update(
-    handle: WorkflowHandle[Any, Any], update: Any, step: Any, *, within: float
+    handle: WorkflowHandle[Any, Any],
+    update: Any,
+    step: Any,
+    *,
+    within: float,
+    metrics: StepMetrics | None = None,
 ) -> Any:
     """Send one step; a journey that does not answer `within` seconds is a 504 that says
-    what to do."""
+    what to do. Each step is counted in `metrics` by the journey's answer."""
+    name = step_name(update)
+    started = time.monotonic()
+
+    def count(answer: StepAnswer, answered: bool = True) -> None:
+        if metrics is not None:
+            metrics.answered(name, answer, time.monotonic() - started if answered else None)
+
     try:
         async with asyncio.timeout(within):
-            return await handle.execute_update(update, step)
+            result = await handle.execute_update(update, step)
+    except WorkflowUpdateFailedError as err:
+        count(refusal(err))
+        raise
+    except RPCError as err:
+        # NOT_FOUND: the journey's run has ended, which refuses every step.
+        ended = err.status == RPCStatusCode.NOT_FOUND
+        count(StepAnswer.REFUSED if ended else StepAnswer.UNAVAILABLE, answered=ended)
+        raise
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        count(StepAnswer.TIMED_OUT, answered=False)
         # The SDK turns the timeout's cancellation into its own error; both mean the same.
         raise ProblemError(
             504,
@@ -51,6 +79,29 @@ async def send_update(
             "sending it again",
             headers={"Retry-After": "10"},
         ) from None
+    count(StepAnswer.ACCEPTED)
+    return result
+
+
+def step_name(update: Any) -> str:
+    """The update's name, as the workflow declares it (`review`, `clinic_admission`)."""
+    # The SDK's own lookup, which the client uses to name the update it sends.
+    name, _ = workflow._UpdateDefinition.get_name_and_result_type(update)
+    return name
+
+
+def refusal(err: WorkflowUpdateFailedError) -> StepAnswer:
+    """How the journey's validator refused a step, from its ApplicationError's type."""
+    cause = err.cause
+    kind = cause.type if isinstance(cause, ApplicationError) else None
+    return _REFUSALS.get(kind or "", StepAnswer.REFUSED)
+
+
+_REFUSALS: dict[str, StepAnswer] = {
+    StepError.REFUSED: StepAnswer.REFUSED,
+    StepError.INVALID: StepAnswer.INVALID,
+    StepError.FORBIDDEN: StepAnswer.FORBIDDEN,
+}
 
 
 async def store_then_send(
@@ -90,6 +141,7 @@ class JourneyStep:
     client: Client
     response: Response
     answer_within: float
+    metrics: StepMetrics | None = None
 
     @property
     def handle(self) -> WorkflowHandle[Any, JourneyOutcome]:
@@ -97,7 +149,9 @@ class JourneyStep:
 
     async def send_to(self, handle: WorkflowHandle[Any, Any], update: Any, step: Any) -> Any:
         """Send a step to one of the journey's workflows (itself or its follow-up year)."""
-        return await send_update(handle, update, step, within=self.answer_within)
+        return await send_update(
+            handle, update, step, within=self.answer_within, metrics=self.metrics
+        )
 
     async def send(self, update: Any, step: Any) -> Answer:
         """Send a step to the journey; the answer carries its `Journey-Version`, as a status
@@ -117,10 +171,13 @@ def JourneyStepDep(name: StepName) -> Any:
         client: TemporalDep,
         settings: SettingsDep,
         response: Response,
+        metrics: StepMetricsDep,
     ) -> JourneyStep:
         jid = str(journey_id)
         authorize(principal, jid, roles)
         await ensure_journey(pool, jid)
-        return JourneyStep(principal, jid, pool, client, response, settings.step_answer_seconds)
+        return JourneyStep(
+            principal, jid, pool, client, response, settings.step_answer_seconds, metrics
+        )
 
     return Depends(journey_step)

@@ -11,14 +11,15 @@ class IncidentRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def record(self, record: IncidentRecord) -> None:
-        """Open the incident, or resolve it; repeating either changes nothing."""
+    async def record(self, record: IncidentRecord) -> bool:
+        """Open the incident, or resolve it; repeating either changes nothing. True when this
+        call opened it (a retried activity finds it open already)."""
         incident = record.incident
         async with self._conn.transaction():
-            await self._conn.execute(
+            inserted = await self._conn.fetchval(
                 """INSERT INTO incidents (journey_id, workflow, number, kind, step, opened_at)
                    VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT DO NOTHING""",
+                   ON CONFLICT DO NOTHING RETURNING number""",
                 record.journey_id,
                 record.workflow,
                 incident.number,
@@ -47,6 +48,7 @@ class IncidentRepository:
                     WHERE journey_id = $1""",
                 record.journey_id,
             )
+        return inserted is not None and record.resolution is None
 
     async def open_for(self, journey_id: str) -> list[asyncpg.Record]:
         return await self._conn.fetch(

@@ -1,22 +1,39 @@
 """One way to connect to Temporal, shared by the worker, the API and the CLI."""
 
+from collections.abc import Sequence
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.names import SEARCH_ATTRIBUTES
 
 
 async def connect_temporal(
-    address: str, namespace: str = "default", *, lazy: bool = False
+    address: str,
+    namespace: str = "default",
+    *,
+    lazy: bool = False,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Client:
-    """Connect with the pydantic data converter; `lazy` defers the connection to first use."""
+    """Connect with the pydantic data converter; `lazy` defers the connection to first use.
+
+    `runtime` carries the SDK's telemetry (the worker's serves its metrics), and
+    `interceptors` trace what the client sends; a worker on this client uses both.
+    """
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, lazy=lazy
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        lazy=lazy,
+        runtime=runtime,
+        interceptors=interceptors,
     )
 
 

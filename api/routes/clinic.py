@@ -29,6 +29,7 @@ async def _record(
         procedure=procedure,
         adverse_event=adverse_event,
         within=step.answer_within,
+        metrics=step.metrics,
     )
     return versioned_view(step.principal, status, step.response)
 

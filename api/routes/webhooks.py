@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from api.clinic_events import record_clinic_event
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.journey_access import ensure_journey
+from api.metrics import StepMetricsDep
 from api.problems import Problem, ProblemError
 from api.schemas import ClinicEvent, ClinicEventAccepted
 from db.clinical import ClinicalRepository
@@ -75,6 +76,7 @@ async def clinic_event(
     pool: PoolDep,
     client: TemporalDep,
     settings: SettingsDep,
+    metrics: StepMetricsDep,
     signature: Annotated[str | None, Header(alias="X-Clinic-Signature")] = None,
 ) -> ClinicEventAccepted:
     body = await request.body()
@@ -105,6 +107,7 @@ async def clinic_event(
             procedure=event.procedure,
             adverse_event=event.adverse_event,
             within=settings.step_answer_seconds,
+            metrics=metrics,
         )
     except BaseException:
         # Refused, or not known to have arrived: forget the delivery so the clinic can send

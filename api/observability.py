@@ -1,0 +1,11 @@
+"""What the API adds to every app for operators: request and step metrics."""
+
+from fastapi import FastAPI
+
+from api.metrics import ApiMetrics
+
+
+def install_observability(app: FastAPI) -> None:
+    """Metrics in `app.state.metrics` (served apart from the app: see `journeys api`)."""
+    app.state.metrics = ApiMetrics()
+    app.state.metrics.instrument(app)

@@ -97,10 +97,12 @@ def api() -> None:
 
     from api.app import create_app
     from api.metrics import start_metrics_server
+    from observability.tracing import configure_tracing, stop_tracing
 
     settings = get_settings()
     _check_secrets(settings)
     logging.basicConfig(level=logging.INFO)
+    tracing = configure_tracing("journeys-api")
     app = create_app(settings)
     metrics = (
         start_metrics_server(settings.api_metrics_address, app.state.metrics.registry)
@@ -118,6 +120,7 @@ def api() -> None:
     finally:
         if metrics is not None:
             metrics.stop()
+        stop_tracing(tracing)
 
 
 @app.command()

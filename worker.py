@@ -26,7 +26,9 @@ from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
+from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
 from observability.temporal_runtime import temporal_runtime
+from observability.tracing import configure_tracing, stop_tracing, temporal_interceptors
 from settings import Settings, get_settings
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
@@ -116,7 +118,8 @@ def build_activities(
     """The bound activity methods of every activity class, clients handed in."""
     sender_address = parseaddr(settings.mail_from)[1]
     email = EmailActivities(
-        sender=sender,
+        # Each call to an outside system is a span, and the calendar's and clinic's counted.
+        sender=TracedMailSender(sender),
         pool=pool,
         composer=MessageComposer(sender=settings.mail_from),
         partners=Partners(
@@ -137,7 +140,12 @@ def build_activities(
         ),
     )
     records = RecordsActivities(pool)
-    bookings = BookingActivities(pool, calendar, settings.video_link_base, clinic)
+    bookings = BookingActivities(
+        pool,
+        ObservedCalendar(calendar) if calendar is not None else None,
+        settings.video_link_base,
+        ObservedClinic(clinic) if clinic is not None else None,
+    )
     return [
         records.record_inquiry,
         records.record_stage,
@@ -209,6 +217,7 @@ async def run_worker(settings: Settings) -> None:
         settings.temporal_namespace,
         # The SDK's metrics and the activities' on the worker's metrics address.
         runtime=temporal_runtime(metrics_address=settings.worker_metrics_address),
+        interceptors=temporal_interceptors(),
     )
     pool = await create_pool(
         settings.require_database_url(),
@@ -231,7 +240,11 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    asyncio.run(run_worker(get_settings()))
+    tracing = configure_tracing("journeys-worker")
+    try:
+        asyncio.run(run_worker(get_settings()))
+    finally:
+        stop_tracing(tracing)
 
 
 if __name__ == "__main__":

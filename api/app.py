@@ -35,6 +35,7 @@ from audit.log import AuditWriter
 from db.pool import create_pool
 from domain.inquiry import InquiryForm
 from integrations.temporal_client import connect_temporal
+from observability.tracing import temporal_interceptors
 from settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -62,7 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
         app.state.temporal = await connect_temporal(
-            settings.temporal_target, settings.temporal_namespace, lazy=True
+            settings.temporal_target,
+            settings.temporal_namespace,
+            lazy=True,
+            interceptors=temporal_interceptors(),
         )
         sweeper = None
         if settings.intake_sweep_seconds > 0:

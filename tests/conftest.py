@@ -31,8 +31,9 @@ from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
 
-# The browser tests' fixtures (served app, chromium, sign-in, axe, screenshots).
-pytest_plugins = ["tests.browser"]
+# The browser tests' fixtures (served app, chromium, sign-in, axe, screenshots), and the
+# spans of the tests that follow a trace.
+pytest_plugins = ["tests.browser", "tests.tracing"]
 
 # The suite runs on the development secrets, so it runs in development: set in the environment
 # rather than in the `settings` fixture, it reaches every Settings a test builds and every

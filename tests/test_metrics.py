@@ -33,6 +33,9 @@ WORKER_METRICS = (
     "journeys_emails_total",
     "journeys_incidents_opened_total",
     "journeys_sla_escalations_total",
+    "journeys_calendar_calls_total",
+    "journeys_clinic_calls_total",
+    "journeys_outside_call_seconds_bucket",
 )
 API_METRICS = (
     "journeys_in_stage",
@@ -113,6 +116,16 @@ async def test_the_worker_serves_the_sdks_metrics_and_the_activities(
     opened = "journeys_incidents_opened_total"
     assert metrics.value(opened, kind="email_refused") == 1
     assert metrics.value(opened) == 1
+
+    calendar = "journeys_calendar_calls_total"
+    assert metrics.value(calendar, operation="busy", outcome="ok") >= 1
+    assert metrics.value(calendar, operation="put_event", outcome="ok") == 1
+    assert metrics.value(calendar, outcome="unavailable") == 0
+    clinic = "journeys_clinic_calls_total"
+    assert metrics.value(clinic, operation="reserve_visit", outcome="ok") == 1
+    seconds = "journeys_outside_call_seconds_count"
+    assert metrics.value(seconds, system="calendar") == metrics.value(calendar)
+    assert metrics.value(seconds, system="clinic") == metrics.value(clinic)
 
     for name in SDK_METRICS:
         assert metrics.has(name, task_queue=settings.task_queue), name

@@ -1,0 +1,169 @@
+"""Calls to the outside systems, traced and counted: the specialists' calendar, the clinic's
+system and the SMTP relay.
+
+Each client is wrapped in its protocol's shape by the worker, so the integrations know
+nothing of tracing or metrics, and a client a test hands in is observed the same way. Each
+call is a span (`calendar busy`, `clinic reserve_visit`, `smtp send`) carrying ids only, and
+the calendar's and the clinic's are counted by outcome with their duration.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime, tzinfo
+from email.message import EmailMessage
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from domain.metrics import (
+    CALENDAR_CALLS,
+    CLINIC_CALLS,
+    OUTSIDE_CALL_SECONDS,
+    CallOutcome,
+    OutsideSystemName,
+)
+from integrations.calendar import CalendarClient, CalendarUnavailable, ConsultEvent
+from integrations.clinic import (
+    ClinicGateway,
+    ClinicRejected,
+    ClinicUnavailable,
+    VisitRequest,
+    VisitReservation,
+)
+from integrations.smtp import MailSender
+from observability.activity_metrics import count, observe_seconds
+
+TRACER = "journeys.outside_calls"
+
+Classify = Callable[[BaseException], CallOutcome]
+
+
+def _calendar_outcome(err: BaseException) -> CallOutcome:
+    return CallOutcome.UNAVAILABLE if isinstance(err, CalendarUnavailable) else CallOutcome.FAILED
+
+
+def _clinic_outcome(err: BaseException) -> CallOutcome:
+    if isinstance(err, ClinicRejected):
+        return CallOutcome.REFUSED
+    if isinstance(err, ClinicUnavailable):
+        return CallOutcome.UNAVAILABLE
+    return CallOutcome.FAILED
+
+
+@contextmanager
+def outside_call(
+    system: OutsideSystemName,
+    operation: str,
+    *,
+    counter: str | None = None,
+    classify: Classify = lambda err: CallOutcome.FAILED,
+    attributes: dict[str, str] | None = None,
+) -> Iterator[None]:
+    """One call to an outside system: a client span, and (with `counter`) its outcome and
+    duration. A failure's status names its type only: its message may quote the reply."""
+    tracer = trace.get_tracer(TRACER)
+    with tracer.start_as_current_span(
+        f"{system.value} {operation}",
+        kind=SpanKind.CLIENT,
+        attributes={"journeys.system": system.value, **(attributes or {})},
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        started = time.monotonic()
+        outcome = CallOutcome.OK
+        try:
+            yield
+        except Exception as err:
+            outcome = classify(err)
+            span.set_status(Status(StatusCode.ERROR, type(err).__name__))
+            span.set_attribute("journeys.outcome", outcome.value)
+            raise
+        finally:
+            if counter is not None:
+                labels = {"operation": operation, "outcome": outcome.value}
+                count(counter, f"Calls to the {system.value}, by operation and outcome", labels)
+                observe_seconds(
+                    OUTSIDE_CALL_SECONDS,
+                    "How long calls to outside systems take",
+                    time.monotonic() - started,
+                    {"system": system.value, "operation": operation},
+                )
+
+
+class ObservedCalendar:
+    """A `CalendarClient` whose every call is traced and counted."""
+
+    def __init__(self, inner: CalendarClient) -> None:
+        self._inner = inner
+
+    def _call(self, operation: str, calendar_id: str) -> AbstractContextManager[None]:
+        return outside_call(
+            OutsideSystemName.CALENDAR,
+            operation,
+            counter=CALENDAR_CALLS,
+            classify=_calendar_outcome,
+            attributes={"journeys.calendar_id": calendar_id},
+        )
+
+    async def ensure_calendar(self, calendar_id: str, name: str) -> None:
+        with self._call("ensure_calendar", calendar_id):
+            await self._inner.ensure_calendar(calendar_id, name)
+
+    async def busy(
+        self, calendar_id: str, start: datetime, end: datetime, *, tz: tzinfo = UTC
+    ) -> list[tuple[datetime, datetime]]:
+        with self._call("busy", calendar_id):
+            return await self._inner.busy(calendar_id, start, end, tz=tz)
+
+    async def put_event(self, calendar_id: str, event: ConsultEvent) -> None:
+        with self._call("put_event", calendar_id):
+            await self._inner.put_event(calendar_id, event)
+
+    async def delete_event(self, calendar_id: str, uid: str) -> bool:
+        with self._call("delete_event", calendar_id):
+            return await self._inner.delete_event(calendar_id, uid)
+
+
+class ObservedClinic:
+    """A `ClinicGateway` whose every call is traced and counted."""
+
+    def __init__(self, inner: ClinicGateway) -> None:
+        self._inner = inner
+
+    def _call(self, operation: str, journey_id: str) -> AbstractContextManager[None]:
+        return outside_call(
+            OutsideSystemName.CLINIC,
+            operation,
+            counter=CLINIC_CALLS,
+            classify=_clinic_outcome,
+            attributes={"journeys.journey_id": journey_id},
+        )
+
+    async def reserve_visit(self, request: VisitRequest) -> VisitReservation:
+        with self._call("reserve_visit", request.journey_id):
+            return await self._inner.reserve_visit(request)
+
+    async def change_visit(self, request: VisitRequest) -> VisitReservation:
+        with self._call("change_visit", request.journey_id):
+            return await self._inner.change_visit(request)
+
+    async def cancel_visit(self, journey_id: str) -> None:
+        with self._call("cancel_visit", journey_id):
+            await self._inner.cancel_visit(journey_id)
+
+
+class TracedMailSender:
+    """A `MailSender` whose every message is a span, named by its Message-ID (the journey's
+    id and step); emails are counted by the activity, which knows their kind."""
+
+    def __init__(self, inner: MailSender) -> None:
+        self._inner = inner
+
+    async def send(self, message: EmailMessage) -> None:
+        with outside_call(
+            OutsideSystemName.SMTP,
+            "send",
+            attributes={"messaging.message.id": str(message.get("Message-ID", ""))},
+        ):
+            await self._inner.send(message)

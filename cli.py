@@ -3,7 +3,6 @@
 import asyncio
 import atexit
 import json
-import logging
 import os
 import sys
 from collections.abc import AsyncIterable, Iterable
@@ -94,15 +93,20 @@ def worker(
 def api() -> None:
     """Serve the API and form page with uvicorn."""
     import uvicorn
+    from temporalio.runtime import Runtime
 
     from api.app import create_app
     from api.metrics import start_metrics_server
+    from observability.logs import configure_logging
+    from observability.temporal_runtime import temporal_runtime
     from observability.tracing import configure_tracing, stop_tracing
 
     settings = get_settings()
     _check_secrets(settings)
-    logging.basicConfig(level=logging.INFO)
+    configure_logging("api", level=settings.log_level)
     tracing = configure_tracing("journeys-api")
+    # The SDK core's warnings go through the JSON log lines too.
+    Runtime.set_default(temporal_runtime(), error_if_already_set=False)
     app = create_app(settings)
     metrics = (
         start_metrics_server(settings.api_metrics_address, app.state.metrics.registry)
@@ -115,7 +119,9 @@ def api() -> None:
             host=settings.api_host,
             port=settings.api_port,
             proxy_headers=True,
-            log_level="info",
+            log_level=settings.log_level.lower(),
+            # Logging is configured above: uvicorn's loggers write JSON lines through the root.
+            log_config=None,
         )
     finally:
         if metrics is not None:

@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     # cannot read it.
     worker_metrics_address: str = Field(default="127.0.0.1:9464", pattern=ADDRESS_PATTERN)
     api_metrics_address: str = Field(default="127.0.0.1:9465", pattern=ADDRESS_PATTERN)
+    # The level of the JSON log lines the worker and the API write to stderr.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
     def temporal_target(self) -> str:

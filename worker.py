@@ -26,6 +26,7 @@ from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
+from observability.logs import configure_logging
 from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
 from observability.temporal_runtime import temporal_runtime
 from observability.tracing import configure_tracing, stop_tracing, temporal_interceptors
@@ -239,10 +240,11 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    settings = get_settings()
+    configure_logging("worker", level=settings.log_level)
     tracing = configure_tracing("journeys-worker")
     try:
-        asyncio.run(run_worker(get_settings()))
+        asyncio.run(run_worker(settings))
     finally:
         stop_tracing(tracing)
 

@@ -174,6 +174,7 @@ class EmailActivities:
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         email_done(request.kind, EmailOutcome.SENT)
+        log.info("email %s sent (%s)", request.step, request.kind.value)
         return NotificationResult(message_id=message_id)
 
     def _attach_visa_letter(

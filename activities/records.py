@@ -1,5 +1,7 @@
 """Journey records in PostgreSQL: what the workflow decided, projected for people to query."""
 
+import logging
+
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -20,6 +22,8 @@ from domain.records import (
     StageChange,
 )
 from observability.activity_metrics import incident_opened
+
+log = logging.getLogger(__name__)
 
 
 class RecordsActivities:
@@ -45,7 +49,10 @@ class RecordsActivities:
     @activity.defn(name="record_stage")
     async def record_stage(self, change: StageChange) -> None:
         async with self._pool.acquire() as conn:
-            await JourneyRepository(conn).record_stage(change)
+            recorded = await JourneyRepository(conn).record_stage(change)
+        if recorded:
+            # One line per stage change, the journey's ids beside it (observability/logs.py).
+            log.info("stage %s, waiting on %s", change.stage.value, change.waiting_on.value)
 
     @activity.defn(name="record_incident")
     async def record_incident(self, record: IncidentRecord) -> None:

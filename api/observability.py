@@ -1,9 +1,10 @@
-"""What the API adds to every app for operators: request and step metrics, and a server span
-per request."""
+"""What the API adds to every app for operators: request and step metrics, a server span per
+request, and the request's journey on its log lines."""
 
 from fastapi import FastAPI
 
 from api.metrics import ApiMetrics
+from observability.logs import RequestScope
 from observability.tracing import instrument_app
 
 
@@ -12,3 +13,6 @@ def install_observability(app: FastAPI) -> None:
     app.state.metrics = ApiMetrics()
     app.state.metrics.instrument(app)
     instrument_app(app)
+    # Added last, so outermost: every line the request logs, the access line included, finds
+    # its scope.
+    app.add_middleware(RequestScope)

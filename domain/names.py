@@ -35,3 +35,11 @@ def journey_workflow_id(journey_id: str) -> str:
 def follow_up_workflow_id(journey_id: str) -> str:
     """The workflow id of a journey's follow-up child: `journey-<journey_id>-follow-up`."""
     return f"{journey_workflow_id(journey_id)}-follow-up"
+
+
+def journey_id_of(workflow_id: str) -> str | None:
+    """The journey a workflow id belongs to (the journey's or its follow-up year's), or None
+    for a workflow of something else."""
+    if not workflow_id.startswith(WORKFLOW_ID_PREFIX):
+        return None
+    return workflow_id.removeprefix(WORKFLOW_ID_PREFIX).removesuffix("-follow-up") or None

@@ -48,36 +48,29 @@ def _check_secrets(settings: Settings) -> None:
 
 
 def _worker_health(settings: Settings) -> int:
-    """0 when the Temporal server lists a worker of this host (the SDK names a worker
-    `pid@hostname`) among the task queue's pollers: a container's worker is healthy while
-    it polls, whatever its process looks like."""
-    import socket
+    """0 when this host's worker polls the task queue and PostgreSQL and the SMTP relay
+    answer (observability/readiness.py); one line per dependency, failures on stderr."""
+    from integrations.smtp import smtp_sender
+    from observability.readiness import worker_readiness
 
-    from temporalio.service import RPCError
-
-    from integrations.temporal_client import connect_temporal, task_queue_pollers
-
-    async def pollers() -> list[str]:
-        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
-        return await task_queue_pollers(client, settings.task_queue)
-
-    try:
-        identities = asyncio.run(pollers())
-    except (RuntimeError, RPCError) as err:
-        typer.echo(f"cannot ask Temporal at {settings.temporal_target}: {err}", err=True)
-        return 1
-    here = [identity for identity in identities if identity.endswith(f"@{socket.gethostname()}")]
-    typer.echo(
-        f"{', '.join(here) or 'no worker of this host'} polling {settings.task_queue} "
-        f"({len(identities)} poller(s) in all)"
-    )
-    return 0 if here else 1
+    checks = asyncio.run(worker_readiness(settings, smtp_sender(settings)))
+    where = {
+        "temporal": f"Temporal at {settings.temporal_target}",
+        "postgres": "PostgreSQL",
+        "smtp": f"SMTP at {settings.smtp_target_host}:{settings.smtp_port}",
+    }
+    for check in checks:
+        typer.echo(f"{where.get(check.name, check.name)}: {check.detail}", err=not check.ok)
+    return 0 if all(check.ok for check in checks) else 1
 
 
 @app.command()
 def worker(
     check: bool = typer.Option(
-        False, "--check", help="exit 0 if a worker on this host polls the task queue (health)"
+        False,
+        "--check",
+        help="exit 0 if a worker on this host polls the task queue and PostgreSQL and SMTP "
+        "answer (health)",
     ),
 ) -> None:
     """Run a worker for the journey task queue until SIGINT or SIGTERM."""

@@ -24,7 +24,7 @@ from db.pool import create_pool
 from integrations.calendar import CalDavCalendar, CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
-from integrations.smtp import MailSender, SmtpSender
+from integrations.smtp import MailSender, smtp_sender
 from integrations.temporal_client import connect_temporal
 from observability.logs import configure_logging
 from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
@@ -64,18 +64,6 @@ def sandbox_restrictions(
 def workflow_runner(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=sandbox_restrictions(reimport_workflows=reimport_workflows)
-    )
-
-
-def smtp_sender(settings: Settings) -> SmtpSender:
-    return SmtpSender(
-        host=settings.smtp_target_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        security=settings.smtp_security,
-        timeout=settings.smtp_timeout_seconds,
-        ca_file=settings.smtp_ca_file,
     )
 
 

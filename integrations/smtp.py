@@ -2,9 +2,12 @@
 
 import asyncio
 from email.message import EmailMessage
-from typing import Literal, Protocol, Self
+from typing import TYPE_CHECKING, Literal, Protocol, Self
 
 import aiosmtplib
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 
 class MailRefused(Exception):
@@ -119,7 +122,12 @@ class SmtpSender:
                 await _discard(smtp)
                 continue
             return smtp
-        smtp = aiosmtplib.SMTP(
+        smtp = self._new_connection()
+        await smtp.connect()
+        return smtp
+
+    def _new_connection(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
             hostname=self._host,
             port=self._port,
             username=self._username,
@@ -129,8 +137,17 @@ class SmtpSender:
             timeout=self._timeout,
             cert_bundle=self._ca_file,
         )
+
+    async def check(self) -> None:
+        """Connect as sending does (TLS and login included), say NOOP, and QUIT: raises when
+        the relay does not answer or refuses us. A connection of its own, never one of the
+        kept ones, so a health check cannot disturb a message on its way."""
+        smtp = self._new_connection()
         await smtp.connect()
-        return smtp
+        try:
+            await smtp.noop()
+        finally:
+            await _discard(smtp)
 
     def _release(self, smtp: aiosmtplib.SMTP) -> None:
         if smtp.is_connected:
@@ -144,3 +161,17 @@ async def _discard(smtp: aiosmtplib.SMTP) -> None:
         await smtp.quit()
     except (aiosmtplib.SMTPException, OSError):
         smtp.close()
+
+
+def smtp_sender(settings: "Settings") -> SmtpSender:
+    """The relay the settings name, as the worker sends through it and its health check asks
+    it (here rather than in worker.py, so the check need not import the whole worker)."""
+    return SmtpSender(
+        host=settings.smtp_target_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+        timeout=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
+    )

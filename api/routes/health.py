@@ -1,12 +1,11 @@
 """Liveness and readiness."""
 
-from datetime import timedelta
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import PoolDep, TemporalDep
+from observability.readiness import api_readiness
 
 router = APIRouter(tags=["health"])
 
@@ -27,19 +26,11 @@ async def healthz() -> Health:
     responses={503: {"model": Health, "description": "a dependency does not answer"}},
 )
 async def readyz(pool: PoolDep, client: TemporalDep) -> JSONResponse:
-    checks: dict[str, str] = {}
-    try:
-        await pool.fetchval("SELECT 1", timeout=2)
-        checks["postgres"] = "ok"
-    except Exception as err:
-        checks["postgres"] = f"unavailable: {type(err).__name__}"
-    try:
-        await client.service_client.check_health(timeout=timedelta(seconds=2))
-        checks["temporal"] = "ok"
-    except Exception as err:
-        checks["temporal"] = f"unavailable: {type(err).__name__}"
-    ok = all(v == "ok" for v in checks.values())
+    checks = await api_readiness(pool, client)
+    ok = all(c.ok for c in checks)
     return JSONResponse(
-        Health(status="ok" if ok else "unavailable", checks=checks).model_dump(),
+        Health(
+            status="ok" if ok else "unavailable", checks={c.name: c.detail for c in checks}
+        ).model_dump(),
         status_code=200 if ok else 503,
     )

@@ -1,0 +1,93 @@
+"""`/readyz` of the API: ready only while PostgreSQL and Temporal answer, and it answers in
+time even when one of them hangs."""
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.app import create_app
+from devstack.postgres import EmbeddedPostgres, start_postgres
+from settings import Settings
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL server of this test's own, which it may stop."""
+    server = start_postgres(tmp_path / "pgdata")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (the kernel's backlog does) and never says a word."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port bound and not listening: connections are refused, and nothing else takes it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@asynccontextmanager
+async def _app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings.model_copy(update={"intake_sweep_seconds": 0}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://app", timeout=15
+        ) as http:
+            yield http
+
+
+async def _ready(http: httpx.AsyncClient) -> tuple[int, dict[str, str]]:
+    answer = await http.get("/readyz")
+    checks: dict[str, str] = answer.json()["checks"]
+    return answer.status_code, checks
+
+
+async def test_ready_while_both_answer_and_not_once_postgresql_stops(
+    settings: Settings, own_postgres: EmbeddedPostgres
+) -> None:
+    stopping = settings.model_copy(update={"database_url": own_postgres.get_uri()})
+    async with _app(stopping) as http:
+        assert await _ready(http) == (200, {"postgres": "ok", "temporal": "ok"})
+        own_postgres.cleanup()
+        status, checks = await _ready(http)
+        assert status == 503
+        assert checks["postgres"].startswith("unavailable: ")
+        assert checks["temporal"] == "ok"
+        assert (await http.get("/healthz")).status_code == 200, "alive, only not ready"
+
+
+async def test_not_ready_while_temporal_refuses_connections(
+    settings: Settings, closed_port: int
+) -> None:
+    down = settings.model_copy(update={"temporal_address": f"127.0.0.1:{closed_port}"})
+    async with _app(down) as http:
+        status, checks = await _ready(http)
+    assert status == 503
+    assert checks == {"postgres": "ok", "temporal": checks["temporal"]}
+    assert checks["temporal"].startswith("unavailable: ")
+
+
+async def test_a_temporal_that_never_answers_fails_the_check_within_its_deadline(
+    settings: Settings, silent_port: int
+) -> None:
+    hanging = settings.model_copy(update={"temporal_address": f"127.0.0.1:{silent_port}"})
+    async with _app(hanging) as http:
+        # The client gives up after 15 s; the check's own deadline is shorter.
+        status, checks = await _ready(http)
+    assert status == 503
+    assert checks["temporal"] == "unavailable: TimeoutError"
+    assert checks["postgres"] == "ok"

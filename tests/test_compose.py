@@ -26,6 +26,13 @@ HEALTH_PROGRAMS = {
     "caldav": "curl",  # installed by the image for its own HEALTHCHECK
     "worker": "journeys",  # the app's image: its own command
     "api": "python",  # the app's image
+    "prometheus": "wget",  # busybox, the Prometheus project's base image
+    "grafana": "wget",  # busybox, Alpine-based image
+}
+# Which service Prometheus scrapes in each job, and the setting that binds its metrics.
+SCRAPED = {
+    "journeys-worker": ("worker", "JOURNEYS_WORKER_METRICS_ADDRESS"),
+    "journeys-api": ("api", "JOURNEYS_API_METRICS_ADDRESS"),
 }
 
 
@@ -39,6 +46,7 @@ def test_every_service_the_app_needs_is_there() -> None:
     assert {"postgresql", "temporal", "temporal-ui", "mailcatcher", "worker", "api"} <= set(
         services
     )
+    assert {"prometheus", "grafana"} <= set(services)
 
 
 def test_long_running_services_have_health_checks() -> None:
@@ -162,3 +170,51 @@ def test_the_worker_health_check_is_a_command_of_the_image() -> None:
 
     assert _health_command(_compose()["services"]["worker"]) == ["journeys", "worker", "--check"]
     assert "--check" in CliRunner().invoke(cli.app, ["worker", "--help"]).output
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """A service's bind mounts of this repository: its path -> the path in the container."""
+    mounts = {}
+    for volume in service.get("volumes") or []:
+        source, target = volume.split(":")[:2]
+        if source.startswith("./"):
+            mounts[source] = target
+    return mounts
+
+
+def test_prometheus_scrapes_every_metrics_address_on_the_compose_network() -> None:
+    services = _compose()["services"]
+    config = yaml.safe_load((ROOT / "ops" / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for job_name, (service, setting) in SCRAPED.items():
+        [discovery] = jobs[job_name]["dns_sd_configs"]
+        # The service's name resolves to every replica of it.
+        assert discovery["names"] == [service]
+        host, _, port = services[service]["environment"][setting].rpartition(":")
+        assert host == "0.0.0.0", f"{service} must be reachable from Prometheus"
+        assert discovery["port"] == int(port)
+        published = " ".join(str(p) for p in services[service].get("ports") or [])
+        assert port not in published, f"{service}'s metrics are not for the public"
+
+
+def test_prometheus_and_grafana_load_the_files_in_ops() -> None:
+    services = _compose()["services"]
+    prometheus = services["prometheus"]
+    mounts = _mounts(prometheus)
+    assert mounts["./ops/prometheus"] == "/etc/prometheus"
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    for source in (*mounts, *_mounts(services["grafana"])):
+        assert (ROOT / source).is_dir(), source
+    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    # Grafana's admin password is the operator's, never written here.
+    password = services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    assert password.startswith("${") and ":?" in password
+
+
+def test_the_image_holds_every_package_the_project_installs() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    copied = re.findall(r"^COPY (\S+) \./\S+$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert set(packages) <= set(copied)

@@ -1,8 +1,9 @@
 """`journeys dev`: start every part of the local stack, print the addresses, stop it all on Ctrl-C.
 
 Order: PostgreSQL (and migrations), Temporal dev server with its UI, the SMTP mailbox, the
-worker, the API. Any service whose address is configured (`JOURNEYS_DATABASE_URL`,
-`JOURNEYS_TEMPORAL_ADDRESS`, `JOURNEYS_SMTP_HOST`) is used instead of the embedded one.
+worker, the API; the worker and the API serve their metrics on addresses of their own. Any
+service whose address is configured (`JOURNEYS_DATABASE_URL`, `JOURNEYS_TEMPORAL_ADDRESS`,
+`JOURNEYS_SMTP_HOST`) is used instead of the embedded one.
 """
 
 import asyncio
@@ -30,6 +31,7 @@ from devstack.radicale import radicale_command
 from devstack.temporal_server import dev_server_command
 from integrations.calendar import specialist_calendar
 from integrations.temporal_client import connect_temporal, ensure_search_attributes
+from observability.addresses import metrics_url, split_address
 from settings import Settings
 from worker import calendar_client
 
@@ -59,6 +61,10 @@ class Progress:
     def say(self, text: str) -> None:
         self.out.write(f"{text}\n")
         self.out.flush()
+
+
+def _metrics(address: str) -> str:
+    return metrics_url(address) if address else "(off)"
 
 
 async def _wait_for(check: Callable[[], Any], what: str, child: Child | None = None) -> None:
@@ -113,6 +119,13 @@ class DevStack:
         ensure_free(
             s.api_port, "the API", host=s.api_host, hint="set JOURNEYS_API_PORT to another port"
         )
+        for address, what, setting in (
+            (s.worker_metrics_address, "the worker's metrics", "JOURNEYS_WORKER_METRICS_ADDRESS"),
+            (s.api_metrics_address, "the API's metrics", "JOURNEYS_API_METRICS_ADDRESS"),
+        ):
+            if address:
+                host, port = split_address(address)
+                ensure_free(port, what, host=host, hint=f"set {setting} to another address")
 
     async def start(self) -> None:
         s = self.settings
@@ -191,12 +204,14 @@ class DevStack:
         t = p.step("starting the worker")
         worker = self._spawn("worker", [sys.executable, "-m", "cli", "worker"])
         await _wait_for(lambda: self._has_poller(client), "the worker", worker)
+        await self._wait_for_metrics(s.worker_metrics_address, "the worker's metrics", worker)
         p.done(f"worker polling task queue {s.task_queue}", t)
 
         t = p.step("starting the API")
         api = self._spawn("API", [sys.executable, "-m", "cli", "api"])
         url = f"http://{s.api_host}:{s.api_port}"
         await _wait_for(lambda: self._ready(f"{url}/readyz"), "the API", api)
+        await self._wait_for_metrics(s.api_metrics_address, "the API's metrics", api)
         p.done("API ready", t)
 
         ui = (
@@ -214,7 +229,9 @@ class DevStack:
             f"  PostgreSQL        {database_url}\n"
             f"  Mail              {mail}\n"
             f"  CalDAV            {caldav_url}\n"
-            f"  Logs              {self.state / 'logs'}\n"
+            f"  Worker metrics    {_metrics(s.worker_metrics_address)}\n"
+            f"  API metrics       {_metrics(s.api_metrics_address)}\n"
+            f"  Logs              {self.state / 'logs'} (JSON lines)\n"
             "Press Ctrl-C to stop."
         )
 
@@ -237,6 +254,11 @@ class DevStack:
             )
         )
         return len(answer.pollers) > 0
+
+    @staticmethod
+    async def _wait_for_metrics(address: str, what: str, child: Child) -> None:
+        if address:
+            await _wait_for(lambda: DevStack._ready(metrics_url(address)), what, child)
 
     @staticmethod
     async def _ready(url: str) -> bool:

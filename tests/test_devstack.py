@@ -21,6 +21,7 @@ from domain.names import journey_workflow_id
 from domain.stages import Stage
 from integrations.temporal_client import connect_temporal
 from tests.helpers import eventually, valid_form
+from tests.metrics_scrape import scrape
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +37,8 @@ def _env(state: Path, ports: dict[str, int]) -> dict[str, str]:
         JOURNEYS_API_PORT=str(ports["api"]),
         JOURNEYS_SMTP_PORT=str(ports["smtp"]),
         JOURNEYS_CALDAV_PORT=str(ports["caldav"]),
+        JOURNEYS_WORKER_METRICS_ADDRESS=f"127.0.0.1:{ports['worker_metrics']}",
+        JOURNEYS_API_METRICS_ADDRESS=f"127.0.0.1:{ports['api_metrics']}",
     )
     return env
 
@@ -82,7 +85,8 @@ class Dev:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {name: free_port() for name in ("temporal", "ui", "api", "smtp", "caldav")}
+    names = ("temporal", "ui", "api", "smtp", "caldav", "worker_metrics", "api_metrics")
+    return {name: free_port() for name in names}
 
 
 @pytest.fixture
@@ -145,6 +149,24 @@ async def test_dev_stack_runs_a_journey_and_stops_cleanly(
 
     eml = await eventually(mails, until=lambda m: len(m) == 2, within=30, what="two emails")
     assert any(b"Ana Garc" in p.read_bytes() for p in eml)
+
+    # Each metrics endpoint, on the line that names it.
+    lines = printed.splitlines()
+    worker_url = f"http://127.0.0.1:{ports['worker_metrics']}/metrics"
+    api_url = f"http://127.0.0.1:{ports['api_metrics']}/metrics"
+    assert any("Worker metrics" in line and worker_url in line for line in lines), printed
+    assert any("API metrics" in line and api_url in line for line in lines), printed
+    worker_metrics = await scrape(ports["worker_metrics"])
+    assert worker_metrics.value("journeys_emails_total", outcome="sent") == 2
+    assert worker_metrics.has("temporal_worker_task_slots_available")
+    api_metrics = await scrape(ports["api_metrics"])
+    assert api_metrics.value("journeys_in_stage", stage="VALIDATION") == 1
+    # The worker and the API write JSON lines, the journey's id on the worker's.
+    for child in ("worker", "api"):
+        logged = [json.loads(line) for line in (state / "logs" / f"{child}.log").open()]
+        assert logged and all(line["service"] == child for line in logged)
+    worker_log = (state / "logs" / "worker.log").read_text()
+    assert f'"journey_id": "{journey_id}"' in worker_log
 
     assert dev.interrupt() == 0, "".join(dev.output)
     _, alive = psutil.wait_procs(started, timeout=10)

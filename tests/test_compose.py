@@ -206,9 +206,12 @@ def test_prometheus_and_grafana_load_the_files_in_ops() -> None:
     for source in (*mounts, *_mounts(services["grafana"])):
         assert (ROOT / source).is_dir(), source
     assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
-    # Grafana's admin password is the operator's, never written here.
+    # Grafana's admin password is the operator's, never written here, nor committed in the
+    # .env compose reads it from.
     password = services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
     assert password.startswith("${") and ":?" in password
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    assert ".env" in (ROOT / ".dockerignore").read_text().split()
 
 
 def test_the_image_holds_every_package_the_project_installs() -> None:

@@ -117,7 +117,12 @@ class RecordsCollector(Collector):
             # Waiting here would block the very loop the queries need.
             raise RuntimeError("collect() called on the API's event loop")
         future = asyncio.run_coroutine_threadsafe(self._read(), self._loop)
-        return future.result(RECORDS_TIMEOUT * 2)
+        try:
+            return future.result(RECORDS_TIMEOUT * 2)
+        except TimeoutError:
+            # A loop too busy to run the queries: leave nothing running for a scrape gone.
+            future.cancel()
+            raise
 
 
 def _families() -> list[GaugeMetricFamily]:

@@ -713,6 +713,8 @@ async def _one_start(state: Path) -> tuple[float, float]:
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
     env.update({k: str(v) for k, v in ports.items()})
+    env["JOURNEYS_WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["JOURNEYS_API_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["JOURNEYS_STATE_DIR"] = str(state)
     env["PYTHONUNBUFFERED"] = "1"
     started = time.monotonic()

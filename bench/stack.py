@@ -302,6 +302,9 @@ class BenchStack:
             public_base_url=f"http://127.0.0.1:{api_port}",
             form_rate_limit_per_minute=1_000_000_000,
             intake_sweep_seconds=0,
+            # No metrics servers: their fixed ports would clash between runs on one machine.
+            worker_metrics_address="",
+            api_metrics_address="",
         )
 
     def env_for(self, settings: Settings) -> dict[str, str]:

@@ -71,7 +71,7 @@ def outside_call(
         set_status_on_exception=False,
     ) as span:
         started = time.monotonic()
-        outcome = CallOutcome.OK
+        outcome: CallOutcome | None = CallOutcome.OK
         try:
             yield
         except Exception as err:
@@ -79,8 +79,12 @@ def outside_call(
             span.set_status(Status(StatusCode.ERROR, type(err).__name__))
             span.set_attribute("journeys.outcome", outcome.value)
             raise
+        except BaseException:
+            # Cancelled (the activity was), which says nothing of the outside system.
+            outcome = None
+            raise
         finally:
-            if counter is not None:
+            if counter is not None and outcome is not None:
                 labels = {"operation": operation, "outcome": outcome.value}
                 count(counter, f"Calls to the {system.value}, by operation and outcome", labels)
                 observe_seconds(

@@ -14,6 +14,7 @@ COPY integrations ./integrations
 COPY db ./db
 COPY devstack ./devstack
 COPY audit ./audit
+COPY i18n ./i18n
 RUN pip install . && useradd --system --uid 10001 journeys
 
 USER journeys

@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 from activities.bookings import booking_uid
 from activities.failures import redact
 from activities.messages import MessageComposer
-from activities.wording import day, follow_up_label, moment, reason_text
+from activities.wording import day, document_name, follow_up_label, moment, reason_text
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.staff import StaffRepository
@@ -38,14 +38,6 @@ from integrations.smtp import MailRefused, MailRejected, MailSender
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
 
 log = logging.getLogger(__name__)
-
-DOCUMENT_NAMES = {
-    "mri": "MRI of the spine",
-    "asia_exam": "ASIA/ISNCSCI examination",
-    "discharge_summary": "Hospital discharge summary",
-    "other": "Other medical records",
-}
-
 
 # Which emails carry an iCalendar part, and with which iTIP method.
 INVITE_METHODS = {
@@ -273,7 +265,7 @@ class EmailActivities:
     ) -> dict[str, Any]:
         p, f = self._partners, request.facts
         patient = request.audience is Audience.PATIENT
-        lang = self._composer.language_for(request.kind.value, language)
+        lang = self._composer.language_for(language)
         # Staff read times in UTC; the patient in their own time zone.
         tz = facts.time_zone if patient else "UTC"
         # Staff and partner emails get no patient name: they travel outside the record system.
@@ -295,7 +287,7 @@ class EmailActivities:
             "plan_price": facts.plan_price,
             "plan_currency": facts.plan_currency,
             "quote_valid_until": day(f.get("quote_valid_until"), lang),
-            "documents": [DOCUMENT_NAMES.get(d, d) for d in f.get("documents", "").split(",") if d],
+            "documents": [document_name(d, lang) for d in f.get("documents", "").split(",") if d],
             "arrival_date": day(facts.stay_start, lang),
             "departure_date": day(facts.stay_end, lang),
             "visit_day1": day(facts.visit_start, lang),

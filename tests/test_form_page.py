@@ -1,11 +1,14 @@
 """The HTML form page a person uses in a browser, posting form-encoded."""
 
 import re
+import uuid
 
 import asyncpg
 import httpx
 import pytest
 
+from api.tokens import mint_patient_link
+from settings import Settings
 from tests.helpers import valid_form
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -90,3 +93,76 @@ async def test_form_encoded_without_html_gets_json(
     journey_id = str(await pool.fetchval("SELECT journey_id FROM journeys"))
     assert answer.json() == {"journey_id": journey_id, "duplicate": False}
     assert answer.headers["location"] == f"/api/v1/journeys/{journey_id}"
+
+
+async def test_form_page_is_english_by_default_and_offers_the_languages_we_write(
+    api: httpx.AsyncClient,
+) -> None:
+    page = await api.get("/")
+    assert '<html lang="en" dir="ltr">' in page.text
+    assert "Ask about stem-cell therapy for spinal cord injury" in page.text
+    offered = re.findall(r'<option value="([a-z]{2})" lang="[a-z]{2}"', page.text)
+    assert offered == ["en", "es"], "only languages the patient's emails are written in"
+    assert 'value="en" lang="en" selected' in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [("?lang=es", {}), ("", {"accept-language": "es-MX,es;q=0.9,en;q=0.5"})],
+    ids=["query", "accept-language"],
+)
+async def test_form_page_in_spanish(
+    api: httpx.AsyncClient, query: str, headers: dict[str, str]
+) -> None:
+    page = await api.get(f"/{query}", headers=headers)
+    assert page.status_code == 200
+    assert '<html lang="es" dir="ltr">' in page.text
+    assert "Consulte sobre la terapia con células madre para la lesión medular" in page.text
+    assert "Ask about" not in page.text
+    assert 'name="lang" value="es"' in page.text
+    assert 'value="es" lang="es" selected' in page.text, "the page's language is preselected"
+
+
+async def test_a_language_we_do_not_write_gives_the_browsers_or_english(
+    api: httpx.AsyncClient,
+) -> None:
+    page = await api.get("/?lang=de", headers={"accept-language": "es"})
+    assert '<html lang="es"' in page.text
+    page = await api.get("/?lang=de")
+    assert '<html lang="en"' in page.text
+
+
+async def test_spanish_form_stays_spanish_through_errors_and_confirmation(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    form = _browser_form(lang="es", idempotency_key="browser-key-es")
+    del form["consent_health_data"]
+    again = await api.post("/api/v1/inquiries", data=form, headers={"accept": "text/html"})
+    assert again.status_code == 422
+    assert '<html lang="es"' in again.text
+    assert "Corrija los campos señalados." in again.text
+
+    answer = await api.post(
+        "/api/v1/inquiries",
+        data=_browser_form(lang="es", idempotency_key="browser-key-es"),
+        headers={"accept": "text/html"},
+    )
+    assert answer.status_code == 303
+    journey_id = await pool.fetchval("SELECT journey_id FROM journeys")
+    assert answer.headers["location"] == f"/submitted/{journey_id}?lang=es"
+    confirmation = await api.get(answer.headers["location"])
+    assert '<html lang="es"' in confirmation.text
+    assert "Gracias: hemos recibido su consulta" in confirmation.text
+    assert f"<strong>{str(journey_id).split('-')[0].upper()}</strong>" in confirmation.text
+
+
+async def test_patient_page_in_spanish(api: httpx.AsyncClient, settings: Settings) -> None:
+    journey_id, patient_id = str(uuid.uuid4()), str(uuid.uuid4())
+    token = mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
+    page = await api.get("/my-journey", params={"token": token}, headers={"accept-language": "es"})
+    assert page.status_code == 200
+    assert '<html lang="es" dir="ltr">' in page.text
+    assert "Quiero darme de baja" in page.text
+    assert '"replyBy": "Le rogamos que responda antes del {deadline}"' in page.text
+    english = await api.get("/my-journey", params={"token": token, "lang": "en"})
+    assert "I want to withdraw" in english.text

@@ -1,6 +1,7 @@
 """`POST /api/v1/inquiries`: the web form's submission, as JSON or form-encoded."""
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,7 +11,7 @@ from temporalio.service import RPCError
 
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.intake import accept_inquiry
-from api.pages import render_form
+from api.pages import LANGUAGE_FIELD, page_language, render_form
 from api.problems import Problem, ProblemError, field_errors
 from db.intake import IdempotencyConflict
 from domain.inquiry import InquiryAccepted, InquiryForm
@@ -92,6 +93,8 @@ async def submit_inquiry(
     if is_form:
         raw: dict[str, Any] = dict(await request.form())
         form_key = raw.pop(FORM_IDEMPOTENCY_FIELD, None)
+        shown_in = raw.pop(LANGUAGE_FIELD, None)
+        form_language = shown_in if isinstance(shown_in, str) else None
         data: Any = _form_data(raw)
     elif content_type == "application/json":
         try:
@@ -100,7 +103,7 @@ async def submit_inquiry(
             raise RequestValidationError(
                 [{"loc": ("body",), "msg": "the body is not valid JSON"}]
             ) from None
-        form_key = None
+        form_key = form_language = None
     else:
         raise ProblemError(
             415, "Unsupported media type", "send application/json or a form-encoded body"
@@ -111,7 +114,12 @@ async def submit_inquiry(
     except ValidationError as err:
         if wants_html:
             return render_form(
-                request, values=data, errors=field_errors(err.errors()), key=key, status=422
+                request,
+                values=data,
+                errors=field_errors(err.errors()),
+                key=key,
+                status=422,
+                language=form_language,
             )
         raise RequestValidationError(err.errors()) from None
     try:
@@ -139,7 +147,11 @@ async def submit_inquiry(
             headers={"Retry-After": "5"},
         ) from None
     if wants_html:
-        return RedirectResponse(f"/submitted/{stored.journey_id}", status_code=303)
+        location = f"/submitted/{stored.journey_id}"
+        if form_language:
+            # The confirmation page in the language the form was shown in.
+            location += "?" + urlencode({"lang": page_language(request, form_language)})
+        return RedirectResponse(location, status_code=303)
     body = InquiryAccepted(
         journey_id=stored.journey_id,
         duplicate=not stored.created,

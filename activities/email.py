@@ -33,6 +33,7 @@ from domain.notifications import (
     NotificationRequest,
     NotificationResult,
 )
+from i18n import translations
 from integrations.calendar import ConsultEvent, invite
 from integrations.smtp import MailRefused, MailRejected, MailSender
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
@@ -214,12 +215,15 @@ class EmailActivities:
         if method is None or facts.consult_at is None or facts.consult_end is None:
             return
         uid = booking_uid(facts.consult_booking_id)
+        # The invitation is the patient's, in the patient's language, as its email is.
+        words = translations(facts.language)
+        reference = request.journey_id.split("-", 1)[0].upper()
         event = ConsultEvent(
             uid=uid,
             start=facts.consult_at,
             end=facts.consult_end,
-            summary="Video consultation with your specialist",
-            description=f"Reference {request.journey_id.split('-', 1)[0].upper()}",
+            summary=words.gettext("Video consultation with your specialist"),
+            description=words.gettext("Reference %(reference)s") % {"reference": reference},
             video_link=f"{self._partners.video_link_base}/{uid}",
         )
         ics = invite(

@@ -69,6 +69,7 @@ async def test_consult_lives_in_the_specialists_calendar_with_an_invite(
     assert event.decoded("dtstart") == starts_at
     assert str(event["url"]).endswith(uid)
     assert str(event["attendee"]) == "mailto:ana.garcia@example.org"
+    assert str(event["summary"]) == "Videoconsulta con su especialista", "the patient's language"
 
     await j.sleep(starts_at - await j.now() + timedelta(minutes=10))
     await j.handle.execute_update(PatientJourney.consult_no_show, NoShow(actor=SPECIALIST))

@@ -141,15 +141,12 @@ def _blocks(letter: VisaLetter) -> list[_Block]:
     }
     stay = _("%(name)s will arrive on %(arrival)s and leave on %(departure)s.") % words
     if letter.companions:
-        stay += (
-            " "
-            + translations(lang).ngettext(
-                "They will be accompanied by %(num)d companion.",
-                "They will be accompanied by %(num)d companions.",
-                letter.companions,
-            )
-            % words
+        companions = translations(lang).ngettext(
+            "They will be accompanied by %(num)d companion.",
+            "They will be accompanied by %(num)d companions.",
+            letter.companions,
         )
+        stay = f"{stay} {companions % words}"
     return [
         _Block(letter.clinic_name, size=15, space_after=1),
         _Block(letter.clinic_address, size=10, space_after=10),

@@ -9,20 +9,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.console.session import session_state
 from api.tokens import Principal
+from i18n import SOURCE_LANGUAGE, localized_environment
 
 
-def console_environment() -> Environment:
-    """The console's Jinja environment. Every text a person reads goes through `_()`; the
-    null translations show it as written until the translation catalogues replace them here."""
-    env = Environment(
-        loader=PackageLoader("api.console", "templates"),
-        autoescape=select_autoescape(),
-        extensions=["jinja2.ext.i18n"],
+def console_environment(language: str = SOURCE_LANGUAGE) -> Environment:
+    """The console's Jinja environment. Every text a person reads goes through `_()`, which
+    the translation catalogues (i18n/) translate; staff read the console in English for now."""
+    return localized_environment(
+        language, loader=PackageLoader("api.console", "templates"), autoescape=select_autoescape()
     )
-    # As the catalogues' environments will: a text wrapped over lines is one message.
-    env.policies["ext.i18n.trimmed"] = True
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    return env
 
 
 def console_templates() -> Jinja2Templates:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from domain.policy import JourneyPolicy
+from domain.reasons import EndingReason, NoticeReason
+from domain.steps import RejectionReason, WithdrawalReason
 from i18n import format_day, format_moment, format_period, translations
 
 
@@ -16,24 +18,29 @@ def N_(message: str) -> str:
     return message
 
 
+# Every code in domain/reasons.py's REASON_CODES has its words here (a test checks).
 REASONS: dict[str, str] = {
-    "contraindication": N_("a medical contraindication to the treatment"),
-    "injury_too_recent": N_("the injury is too recent for this treatment"),
-    "insufficient_information": N_("the medical information available is not sufficient"),
-    "out_of_scope": N_("the case is outside the scope of this treatment"),
-    "review_sla_passed": N_("the review deadline has passed"),
-    "reschedule_requested": N_("a new time was requested"),
-    "patient_request": N_("at your request"),
-    "plan_declined": N_("the treatment plan was declined"),
-    "financial": N_("financial reasons"),
-    "health_change": N_("a change in health"),
-    "other_treatment": N_("another treatment was chosen"),
-    "no_documents": N_("the requested documents did not arrive"),
-    "no_slot_chosen": N_("no consultation time was chosen"),
-    "no_shows": N_("two consultations were missed"),
-    "quote_expired": N_("the quote expired"),
-    "no_travel_details": N_("the travel details did not arrive"),
-    "other": N_("other reasons"),
+    RejectionReason.CONTRAINDICATION: N_("a medical contraindication to the treatment"),
+    RejectionReason.INJURY_TOO_RECENT: N_("the injury is too recent for this treatment"),
+    RejectionReason.INSUFFICIENT_INFORMATION: N_(
+        "the medical information available is not sufficient"
+    ),
+    RejectionReason.OUT_OF_SCOPE: N_("the case is outside the scope of this treatment"),
+    RejectionReason.OTHER: N_("other reasons"),
+    NoticeReason.REVIEW_SLA_PASSED: N_("the review deadline has passed"),
+    NoticeReason.RESCHEDULE_REQUESTED: N_("a new time was requested"),
+    NoticeReason.CLINIC_REJECTED: N_("the clinic's booking system refused the visit"),
+    WithdrawalReason.PATIENT_REQUEST: N_("at your request"),
+    WithdrawalReason.FINANCIAL: N_("financial reasons"),
+    WithdrawalReason.HEALTH_CHANGE: N_("a change in health"),
+    WithdrawalReason.OTHER_TREATMENT: N_("another treatment was chosen"),
+    EndingReason.PLAN_DECLINED: N_("the treatment plan was declined"),
+    EndingReason.NO_DOCUMENTS: N_("the requested documents did not arrive"),
+    EndingReason.NO_SLOT_CHOSEN: N_("no consultation time was chosen"),
+    EndingReason.NO_SHOWS: N_("two consultations were missed"),
+    EndingReason.QUOTE_EXPIRED: N_("the quote expired"),
+    EndingReason.NO_TRAVEL_DETAILS: N_("the travel details did not arrive"),
+    EndingReason.NO_VISIT_DATES: N_("no visit dates could be agreed with the clinic"),
 }
 DOCUMENTS: dict[str, str] = {
     "mri": N_("MRI of the spine"),

@@ -113,3 +113,16 @@ def test_every_catalogue_is_a_language_babel_knows(language: str) -> None:
 def test_the_shipped_catalogues_are_english_and_spanish() -> None:
     assert set(COMPLETE) <= set(supported_languages())
     assert supported_languages()[0] == SOURCE_LANGUAGE
+
+
+def test_every_reason_code_has_its_words() -> None:
+    """A new ending, withdrawal, rejection or notice reason cannot reach an email as a bare
+    code: each has a catalogue text, translated in every complete language."""
+    from activities.wording import REASONS, reason_text
+    from domain.reasons import REASON_CODES
+
+    assert REASON_CODES <= set(REASONS), sorted(REASON_CODES - set(REASONS))
+    for code in REASON_CODES:
+        english = reason_text(code, "en")
+        assert english == REASONS[code]
+        assert reason_text(code, "es") != english, code

@@ -183,9 +183,17 @@ class PatientView(BaseModel):
 
     journey_id: str
     stage: Stage
-    message: str
+    message: str = Field(description="in the language `Accept-Language` asks for, else English")
     action_needed: bool
-    deadline: datetime | None = None
+    deadline: datetime | None = Field(None, description="when the patient's answer is due")
+    waiting_on: WaitingOn = Field(
+        WaitingOn.NONE, description="whom the journey waits on (a coordinator during an incident)"
+    )
+    waiting_until: datetime | None = Field(None, description="until when it waits on them")
+    incident_open: bool = Field(
+        False, description="a problem on the organisation's side is being sorted out"
+    )
+    documents_requested: list[DocumentKind] = Field(default_factory=list)
     offered_slots: list[Slot] = Field(default_factory=list)
     bookings: list[Booking] = Field(default_factory=list)
 

@@ -8,6 +8,7 @@ from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
+from domain.steps import DocumentKind
 
 
 class JourneyInput(BaseModel):
@@ -46,6 +47,15 @@ class JourneyStatus(BaseModel):
     ending_reason: str | None = None
     incident: Incident | None = Field(
         default=None, description="the open incident a coordinator must resolve, if any"
+    )
+    takes_steps_from: WaitingOn = Field(
+        default=WaitingOn.NONE,
+        description="whose steps the journey takes now: `waiting_on`, except while an incident "
+        "is open, when it still takes the steps of whom it waited on before",
+    )
+    documents_requested: list[DocumentKind] = Field(
+        default_factory=list,
+        description="the documents the reviewer asked for, while the journey waits on them",
     )
 
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, StageWatchDep, TemporalDep
@@ -30,6 +30,7 @@ from domain.actors import Role
 from domain.journey import JourneyStatus
 from domain.records import Slot
 from domain.stages import Stage, WaitingOn
+from i18n import SOURCE_LANGUAGE, negotiate
 from workflows.journey import PatientJourney
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
@@ -115,6 +116,7 @@ async def read_journey(
     pool: PoolDep,
     client: TemporalDep,
     watch: StageWatchDep,
+    request: Request,
     response: Response,
     after: Annotated[
         int | None,
@@ -142,7 +144,9 @@ async def read_journey(
     if wait and after is not None:
         await watch.wait(pool, jid, after=after, at_most=wait)
     status = await journey_handle(client, jid).query(PatientJourney.status)
-    return versioned_view(principal, status, response)
+    # The patient's plain words come in the language the client asks for.
+    language = negotiate(request.headers.get("accept-language")) or SOURCE_LANGUAGE
+    return versioned_view(principal, status, response, language)
 
 
 @router.get("/{journey_id}/patient", summary="The patient behind a journey", responses=ERRORS)

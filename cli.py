@@ -177,24 +177,31 @@ def patient_link(journey_id: str) -> None:
     """Print a patient link token for a journey (development; emails carry these)."""
     from api.tokens import mint_patient_link
     from db.journey_queries import JourneyQueries
+    from db.patient_links import PatientLinkRepository
 
     settings = get_settings()
     _check_secrets(settings)
 
-    async def patient_of() -> str | None:
+    async def patient_of() -> tuple[str | None, int]:
         import asyncpg
 
         conn = await asyncpg.connect(settings.require_database_url())
         try:
-            return await JourneyQueries(conn).patient_id(journey_id)
+            patient = await JourneyQueries(conn).patient_id(journey_id)
+            # A link of an earlier generation than the journey's would be refused.
+            return patient, await PatientLinkRepository(conn).generation(journey_id)
         finally:
             await conn.close()
 
-    patient_id = asyncio.run(patient_of())
+    patient_id, generation = asyncio.run(patient_of())
     if patient_id is None:
         typer.echo(f"no journey {journey_id}", err=True)
         raise typer.Exit(2)
-    typer.echo(mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id))
+    typer.echo(
+        mint_patient_link(
+            settings, journey_id=journey_id, patient_id=patient_id, generation=generation
+        )
+    )
 
 
 ADDRESS_HELP = "Temporal frontend host:port (default: JOURNEYS_TEMPORAL_ADDRESS or the dev server)"

@@ -5,7 +5,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email.utils import parseaddr
 from typing import Any
 
 import asyncpg
@@ -15,16 +14,16 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bookings import BookingActivities
-from activities.email import EmailActivities, Partners
+from activities.email import EmailActivities, Partners, message_id_domain
 from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
-from api.tokens import mint_patient_link
+from api.tokens import patient_page_url
 from db.pool import create_pool
 from integrations.calendar import CalDavCalendar, CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
-from integrations.smtp import MailSender, SmtpSender
+from integrations.smtp import MailSender, smtp_sender
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
 from workflows.follow_up import FollowUp
@@ -60,18 +59,6 @@ def sandbox_restrictions(
 def workflow_runner(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=sandbox_restrictions(reimport_workflows=reimport_workflows)
-    )
-
-
-def smtp_sender(settings: Settings) -> SmtpSender:
-    return SmtpSender(
-        host=settings.smtp_target_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        security=settings.smtp_security,
-        timeout=settings.smtp_timeout_seconds,
-        ca_file=settings.smtp_ca_file,
     )
 
 
@@ -113,7 +100,6 @@ def build_activities(
     clinic: ClinicGateway | None = None,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods of every activity class, clients handed in."""
-    sender_address = parseaddr(settings.mail_from)[1]
     email = EmailActivities(
         sender=sender,
         pool=pool,
@@ -129,10 +115,13 @@ def build_activities(
             public_base_url=settings.public_base_url.rstrip("/"),
             clinic_email=settings.clinic_email,
         ),
-        message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
-        patient_link=lambda journey_id, patient_id: (
-            f"{settings.public_base_url.rstrip('/')}/my-journey?token="
-            + mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
+        message_id_domain=message_id_domain(settings.mail_from),
+        patient_link=lambda link: patient_page_url(
+            settings,
+            journey_id=link.journey_id,
+            patient_id=link.patient_id,
+            generation=link.generation,
+            language=link.language,
         ),
     )
     records = RecordsActivities(pool)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
 import aiosmtplib
@@ -24,6 +25,7 @@ from activities.messages import MessageComposer
 from activities.wording import day, document_name, follow_up_label, moment, reason_text
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
+from db.patient_links import PatientLinkRepository
 from db.staff import StaffRepository
 from domain.errors import ActivityFailure
 from domain.incidents import IncidentKind
@@ -33,7 +35,7 @@ from domain.notifications import (
     NotificationRequest,
     NotificationResult,
 )
-from i18n import translations
+from i18n import format_money, translations
 from integrations.calendar import ConsultEvent, invite
 from integrations.smtp import MailRefused, MailRejected, MailSender
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
@@ -49,9 +51,25 @@ INVITE_METHODS = {
 }
 
 
+def message_id_domain(mail_from: str) -> str:
+    """The domain that names Message-IDs: the sender address's."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "journeys.localhost"
+
+
 def message_id_for(journey_id: str, step: str, domain: str) -> str:
     """A stable Message-ID: the same journey step always yields the same id."""
     return f"<{journey_id}.{step}@{domain}>"
+
+
+@dataclass(frozen=True)
+class PatientLinkFor:
+    """Whose link a patient email carries: the journey's current link generation, and the
+    language the email is written in (the page refusing an old link speaks it)."""
+
+    journey_id: str
+    patient_id: str
+    generation: int
+    language: str
 
 
 @dataclass(frozen=True)
@@ -80,9 +98,9 @@ class EmailActivities:
         composer: MessageComposer,
         partners: Partners,
         message_id_domain: str,
-        patient_link: Callable[[str, str], str] | None = None,
+        patient_link: Callable[[PatientLinkFor], str] | None = None,
     ) -> None:
-        """`patient_link(journey_id, patient_id)` gives the signed link patient emails carry."""
+        """`patient_link(PatientLinkFor(…))` gives the signed link patient emails carry."""
         self._sender = sender
         self._pool = pool
         self._composer = composer
@@ -111,6 +129,12 @@ class EmailActivities:
                     non_retryable=True,
                 )
             to, language = await self._recipient(conn, request.audience, facts)
+            # A link must carry its journey's current generation, or the page refuses it.
+            link_generation = (
+                await PatientLinkRepository(conn).generation(request.journey_id)
+                if request.audience is Audience.PATIENT and self._patient_link
+                else 0
+            )
         if not to:
             raise ApplicationError(
                 f"no address for the {request.audience.value} of journey {request.journey_id}",
@@ -122,7 +146,7 @@ class EmailActivities:
             language=language,
             to=to,
             message_id=message_id,
-            context=self._context(request, facts, language),
+            context=self._context(request, facts, language, link_generation),
             reply_to=facts.case_manager_email or None
             if request.audience is Audience.PATIENT
             else None,
@@ -265,7 +289,11 @@ class EmailActivities:
                 return p.coordinators, "en"
 
     def _context(
-        self, request: NotificationRequest, facts: JourneyFacts, language: str
+        self,
+        request: NotificationRequest,
+        facts: JourneyFacts,
+        language: str,
+        link_generation: int = 0,
     ) -> dict[str, Any]:
         p, f = self._partners, request.facts
         patient = request.audience is Audience.PATIENT
@@ -278,7 +306,14 @@ class EmailActivities:
             "reference": request.journey_id.split("-", 1)[0].upper(),
             "journey_id": request.journey_id,
             "journey_url": f"{p.public_base_url}/api/v1/journeys/{request.journey_id}",
-            "patient_url": self._patient_link(request.journey_id, facts.patient_id)
+            "patient_url": self._patient_link(
+                PatientLinkFor(
+                    journey_id=request.journey_id,
+                    patient_id=facts.patient_id,
+                    generation=link_generation,
+                    language=lang,
+                )
+            )
             if patient and self._patient_link
             else "",
             "case_manager_name": facts.case_manager_name,
@@ -288,7 +323,10 @@ class EmailActivities:
             "video_link": f"{p.video_link_base}/{facts.consult_booking_id.replace(':', '-')}"
             if facts.consult_booking_id
             else "",
-            "plan_price": facts.plan_price,
+            # The amount and its currency as the reader's language writes them: 24.500,00 €.
+            "plan_price": format_money(facts.plan_amount, facts.plan_currency, lang)
+            if facts.plan_amount is not None and facts.plan_currency
+            else facts.plan_price,
             "plan_currency": facts.plan_currency,
             "quote_valid_until": day(f.get("quote_valid_until"), lang),
             "documents": [document_name(d, lang) for d in f.get("documents", "").split(",") if d],

@@ -31,6 +31,14 @@ class TokenError(Exception):
     """The token is missing, malformed, expired or not ours."""
 
 
+class LinkExpired(TokenError):
+    """A patient link of ours that has outlived its days."""
+
+
+class LinkRevoked(TokenError):
+    """A patient link of ours that a coordinator has replaced with a newer one."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who calls: a staff member with a role, or a patient through one journey's link."""
@@ -38,6 +46,9 @@ class Principal:
     actor: Actor
     name: str
     journey_id: str | None = None
+    # A patient link's generation (see db/patient_links.py) and the language it was sent in.
+    link_generation: int = 0
+    link_language: str | None = None
 
     @property
     def is_patient(self) -> bool:
@@ -65,19 +76,51 @@ def mint_staff_token(
     )
 
 
-def mint_patient_link(settings: Settings, *, journey_id: str, patient_id: str) -> str:
+def mint_patient_link(
+    settings: Settings,
+    *,
+    journey_id: str,
+    patient_id: str,
+    generation: int = 0,
+    language: str | None = None,
+) -> str:
+    """A link for one journey's patient. `generation` is the journey's current link
+    generation, which a revocation moves on; `language` is the one the link is sent in, so a
+    page refusing the link once it has expired or been revoked still speaks it."""
     now = int(time.time())
-    return jwt.encode(
-        {
-            "sub": patient_id,
-            "jid": journey_id,
-            "iat": now,
-            "exp": now + settings.link_ttl_days * 86400,
-            "aud": PATIENT_LINK_AUDIENCE,
-        },
-        settings.link_secret.get_secret_value(),
-        algorithm="HS256",
+    claims: dict[str, object] = {
+        "sub": patient_id,
+        "jid": journey_id,
+        "iat": now,
+        "exp": now + settings.link_ttl_days * 86400,
+        "aud": PATIENT_LINK_AUDIENCE,
+        "gen": generation,
+    }
+    if language:
+        claims["lang"] = language
+    return jwt.encode(claims, settings.link_secret.get_secret_value(), algorithm="HS256")
+
+
+PATIENT_PAGE_PATH = "/my-journey"
+
+
+def patient_page_url(
+    settings: Settings,
+    *,
+    journey_id: str,
+    patient_id: str,
+    generation: int = 0,
+    language: str | None = None,
+) -> str:
+    """The patient's page opened with a fresh link: what patient emails point to."""
+    token = mint_patient_link(
+        settings,
+        journey_id=journey_id,
+        patient_id=patient_id,
+        generation=generation,
+        language=language,
     )
+    return f"{settings.public_base_url.rstrip('/')}{PATIENT_PAGE_PATH}?token={token}"
 
 
 class TokenVerifier:
@@ -101,6 +144,17 @@ class TokenVerifier:
             return self._patient(token)
         return self._staff(token)
 
+    def verify_patient_link(self, token: str) -> Principal:
+        """A patient link only: any other token is refused without being checked further
+        (a staff token could make `verify` fetch the OIDC key set)."""
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as err:
+            raise TokenError("the link is not valid") from err
+        if unverified.get("aud") != PATIENT_LINK_AUDIENCE:
+            raise TokenError("the link is not valid")
+        return self._patient(token)
+
     def _patient(self, token: str) -> Principal:
         try:
             claims = jwt.decode(
@@ -111,14 +165,34 @@ class TokenVerifier:
                 options={"require": ["exp", "sub", "jid"]},
             )
         except jwt.ExpiredSignatureError as err:
-            raise TokenError("the link has expired; ask your case manager for a new one") from err
+            raise LinkExpired("the link has expired; ask your case manager for a new one") from err
         except jwt.PyJWTError as err:
             raise TokenError("the link is not valid") from err
+        generation = claims.get("gen", 0)
+        language = claims.get("lang")
         return Principal(
             actor=Actor(id=str(claims["sub"]), role=Role.PATIENT),
             name="patient",
             journey_id=str(claims["jid"]),
+            link_generation=generation if isinstance(generation, int) else -1,
+            link_language=language if isinstance(language, str) else None,
         )
+
+    def link_language(self, token: str) -> str | None:
+        """The language a patient link of ours was sent in, even once it has expired: the
+        page that refuses it speaks that language. None for anything we did not sign."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._settings.link_secret.get_secret_value(),
+                algorithms=["HS256"],
+                audience=PATIENT_LINK_AUDIENCE,
+                options={"verify_exp": False},
+            )
+        except jwt.PyJWTError:
+            return None
+        language = claims.get("lang")
+        return language if isinstance(language, str) else None
 
     def _staff(self, token: str) -> Principal:
         s = self._settings

@@ -55,8 +55,18 @@ def sniffed_type(data: bytes) -> str | None:
     return None
 
 
-def refused(problem: UploadProblem, detail: str, *, status: int) -> ProblemError:
-    return ProblemError(status, "The upload was refused", detail, type_=problem.value)
+class UploadRefused(ProblemError):
+    """An upload refused before anything was stored; `filename` names the file at fault."""
+
+    def __init__(self, problem: UploadProblem, detail: str, *, status: int, filename: str = ""):
+        super().__init__(status, "The upload was refused", detail, type_=problem.value)
+        self.filename = filename
+
+
+def refused(
+    problem: UploadProblem, detail: str, *, status: int, filename: str = ""
+) -> UploadRefused:
+    return UploadRefused(problem, detail, status=status, filename=filename)
 
 
 async def read_uploads(files: list[UploadFile], *, max_bytes: int) -> list[Upload]:
@@ -81,12 +91,15 @@ async def read_uploads(files: list[UploadFile], *, max_bytes: int) -> list[Uploa
                 status=413,
             )
         if not data:
-            raise refused(UploadProblem.EMPTY, f"{name} is empty", status=422)
+            raise refused(UploadProblem.EMPTY, f"{name} is empty", status=422, filename=name)
         declared = (upload.content_type or "").split(";")[0].strip().lower()
         found = sniffed_type(data)
         if found is None or (declared not in UNNAMED_TYPES and declared != found):
             raise refused(
-                UploadProblem.TYPE, f"{name}: send PDF, JPEG, PNG, DICOM or ZIP", status=415
+                UploadProblem.TYPE,
+                f"{name}: send PDF, JPEG, PNG, DICOM or ZIP",
+                status=415,
+                filename=name,
             )
         uploads.append(Upload(filename=name[:200], content_type=found, data=data))
     return uploads

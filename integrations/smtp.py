@@ -6,6 +6,8 @@ from typing import Literal, Protocol, Self
 
 import aiosmtplib
 
+from settings import Settings
+
 
 class MailRefused(Exception):
     """The server refused the message or its recipient.
@@ -144,3 +146,17 @@ async def _discard(smtp: aiosmtplib.SMTP) -> None:
         await smtp.quit()
     except (aiosmtplib.SMTPException, OSError):
         smtp.close()
+
+
+def smtp_sender(settings: Settings) -> SmtpSender:
+    """The relay the settings name; the worker and the API (which sends a patient's fresh
+    link itself) each hold one."""
+    return SmtpSender(
+        host=settings.smtp_target_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+        timeout=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
+    )

@@ -154,6 +154,10 @@ class EmailActivities:
         self._attach(message, request, facts)
         if request.kind is NotificationKind.VISA_LETTER:
             self._attach_visa_letter(message, request, facts, claim.first_attempt_on)
+        if message["Content-Language"] is None:
+            # An attachment wraps the text in multipart/mixed and takes the Content-* headers
+            # into the wrapped part; the message as a whole still says its language.
+            message["Content-Language"] = self._composer.language_for(language)
         try:
             await self._sender.send(message)
         except MailRefused as err:

@@ -6,10 +6,11 @@ its first bytes show. A declared type that contradicts them is refused, and so i
 is none of the kinds a reviewer can read.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fastapi import UploadFile
+from starlette.datastructures import UploadFile
 
 from api.problems import ProblemError
 
@@ -69,7 +70,7 @@ def refused(
     return UploadRefused(problem, detail, status=status, filename=filename)
 
 
-async def read_uploads(files: list[UploadFile], *, max_bytes: int) -> list[Upload]:
+async def read_uploads(files: Sequence[UploadFile], *, max_bytes: int) -> list[Upload]:
     """The files of one upload, each checked; the first file that fails refuses them all.
 
     `max_bytes` caps the files together, as the body limit caps the request: a file is read

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request, UploadFile
+from fastapi import Request
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api import patient_steps
 from api.patient_page.outcomes import Outcome, field_errors, refused
@@ -70,13 +70,17 @@ def values_of(form: FormData) -> dict[str, Any]:
     return {name: text(form, name) for name in ECHOED if name in form}
 
 
-def invalid(err: ValidationError, form: FormData, words: Words) -> FormAnswer:
+def invalid(
+    err: ValidationError, form: FormData, words: Words, *, whole_form: str = ""
+) -> FormAnswer:
     """A form whose fields the step's model refused: each field's message beside it, and
-    what concerns the form as a whole at the top."""
+    what concerns the form as a whole at the top, and beside `whole_form` if named."""
     errors = field_errors(err, words.language)
     lines = [words.gettext("Please correct what is marked below.")]
     if "" in errors:
         lines = [errors.pop("")]
+        if whole_form:
+            errors.setdefault(whole_form, lines[0])
     return FormAnswer(refused(words.language, lines, status=422), errors, values_of(form))
 
 
@@ -168,15 +172,19 @@ async def decide_plan(sent: Submitted) -> FormAnswer:
 
 async def send_travel(sent: Submitted) -> FormAnswer:
     step, form, words = sent.step, sent.form, sent.words
-    body = TravelBody(
-        arrival_date=text(form, "arrival_date") or None,  # type: ignore[arg-type]
-        departure_date=text(form, "departure_date") or None,  # type: ignore[arg-type]
-        arrival_flight=text(form, "arrival_flight"),
-        departure_flight=text(form, "departure_flight"),
-        needs_visa=text(form, "needs_visa") == "yes",
-        companions=text(form, "companions") or 0,  # type: ignore[arg-type]
-        notes=text(form, "notes"),
-    )
+    try:
+        body = TravelBody(
+            arrival_date=text(form, "arrival_date") or None,  # type: ignore[arg-type]
+            departure_date=text(form, "departure_date") or None,  # type: ignore[arg-type]
+            arrival_flight=text(form, "arrival_flight"),
+            departure_flight=text(form, "departure_flight"),
+            needs_visa=text(form, "needs_visa") == "yes",
+            companions=text(form, "companions") or 0,  # type: ignore[arg-type]
+            notes=text(form, "notes"),
+        )
+    except ValidationError as err:
+        # The rule between the two dates is the departure's to meet.
+        return invalid(err, form, words, whole_form="departure_date")
     await patient_steps.send_travel(step, body)
     return done(
         words.gettext("Thank you: we received your travel details."),

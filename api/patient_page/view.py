@@ -245,9 +245,11 @@ def checkin_section(
     sent = {c.week: c for c in records.checkins if c.week in received}
     current = min(week_of(status, now, policy), policy.rehab_weeks)
     missing = [w for w in range(1, current + 1) if w not in received]
+    # The week under way if it is missing, else the latest missed one, else the next to come.
+    upcoming = (w for w in range(1, policy.rehab_weeks + 1) if w not in received)
     return {
         "weeks": policy.rehab_weeks,
-        "week": missing[-1] if missing else min(current + 1, policy.rehab_weeks),
+        "week": missing[-1] if missing else next(upcoming, policy.rehab_weeks),
         "received": [
             {
                 "week": week,

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
+from temporalio.client import WorkflowUpdateFailedError
 
 from api import patient_steps
-from api.patient_page.outcomes import Outcome, field_errors, refused
+from api.patient_page.outcomes import SLOT_TAKEN, Outcome, field_errors, refused
 from api.patient_page.view import Words, short_of_six
 from api.schemas import RehabCheckinBody, TravelBody
 from api.step_access import Answer, JourneyStep
@@ -19,6 +20,7 @@ from db.patient_page import PatientPageRepository
 from domain.records import BookingKind
 from domain.steps import DocumentKind, WithdrawalReason
 from i18n import language_name, supported_languages, translations
+from workflows.journey import PatientJourney
 
 if TYPE_CHECKING:
     from api.patient_page.access import OpenLink
@@ -118,7 +120,16 @@ async def book_consult(sent: Submitted) -> FormAnswer:
         return FormAnswer(
             refused(words.language, [words.gettext("Please choose one of the times.")], status=422)
         )
-    answer = await patient_steps.book_consult(step, slot_id)
+    try:
+        answer = await patient_steps.book_consult(step, slot_id)
+    except WorkflowUpdateFailedError:
+        # Someone else (a coordinator on the phone, another tab) booked a time meanwhile: the
+        # journey refuses because it now waits on the specialist; say what happened.
+        status = await step.handle.query(PatientJourney.status)
+        if any(b.kind is BookingKind.CONSULT and not b.cancelled for b in status.bookings):
+            taken = words.gettext(SLOT_TAKEN)
+            return FormAnswer(refused(words.language, [taken], status=409))
+        raise
     consult = consult_time(answer, words)
     return done(
         words.gettext("Your video consultation is booked for %(when)s.", when=consult),
@@ -285,9 +296,6 @@ async def change_language(
     )
     words = Words(chosen, link.patient.time_zone)
     return chosen, done(
-        words.gettext("Your language is now %(language)s.", language=language_name(chosen)),
-        words.gettext(
-            "This page and every email we send you from now on are in %(language)s.",
-            language=language_name(chosen),
-        ),
+        words.gettext("Your language is now: %(language)s.", language=language_name(chosen)),
+        words.gettext("This page and every email we send you from now on are in this language."),
     )

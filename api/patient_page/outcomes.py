@@ -35,6 +35,10 @@ class Outcome:
     original: str = ""
 
 
+SLOT_TAKEN = N_(
+    "A time for your consultation has already been booked, perhaps by our team. "
+    "The page shows the booking."
+)
 _NOT_NOW = N_("Your journey is not waiting for this step now. The page shows where it is.")
 # The journey's refusals a patient can meet, by the English its validators write.
 REFUSALS: list[tuple[re.Pattern[str], str]] = [
@@ -42,13 +46,7 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^the journey is already being withdrawn$"), N_("Your journey is being closed.")),
     (re.compile(r" belongs to stage \w+; the journey is at \w+$"), _NOT_NOW),
     (re.compile(r" is not expected now: the journey waits on \w+$"), _NOT_NOW),
-    (
-        re.compile(r"^a slot has already been chosen$"),
-        N_(
-            "A time for your consultation has already been booked, perhaps by our team. "
-            "The page shows the booking."
-        ),
-    ),
+    (re.compile(r"^a slot has already been chosen$"), SLOT_TAKEN),
     (
         re.compile(r"^that slot was not offered"),
         N_("That time is no longer offered. Please choose one of the times shown."),

@@ -79,9 +79,14 @@ class Words:
         return format_decimal(value, locale=locale(self.language))
 
     def size(self, n_bytes: int) -> str:
+        """`64 kB`, `2,5 MB`, `10 MB`: a file's size as the reader writes it."""
+        place = locale(self.language)
+        if n_bytes < 1024 * 1024:
+            kilobytes = max(1, round(n_bytes / 1024))
+            return format_unit(kilobytes, "digital-kilobyte", length="short", locale=place)
         megabytes = Decimal(n_bytes) / (1024 * 1024)
         amount = megabytes.quantize(Decimal("1" if megabytes >= 10 else "0.1"))
-        return format_unit(amount, "digital-megabyte", length="short", locale=locale(self.language))
+        return format_unit(amount, "digital-megabyte", length="short", locale=place)
 
     def document(self, kind: str) -> str:
         return document_name(kind, self.language)

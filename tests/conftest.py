@@ -31,8 +31,9 @@ from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
 
-# The browser tests' fixtures (served app, chromium, sign-in, axe, screenshots).
-pytest_plugins = ["tests.browser"]
+# The browser tests' fixtures (served app, chromium, sign-in, axe, screenshots), and the patient
+# page's (a phone-sized page, a journey driver with staff).
+pytest_plugins = ["tests.browser", "tests.patient_pages"]
 
 # The suite runs on the development secrets, so it runs in development: set in the environment
 # rather than in the `settings` fixture, it reaches every Settings a test builds and every

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     client=app.state.temporal,
                     task_queue=settings.task_queue,
                     every=timedelta(seconds=settings.intake_sweep_seconds),
+                    console_base_url=settings.public_base_url,
                 )
             )
         try:

@@ -183,7 +183,7 @@ def patient_link(journey_id: str) -> None:
 
         conn = await asyncpg.connect(settings.require_database_url())
         try:
-            return await JourneyQueries(conn).patient_id(journey_id)
+            return await JourneyQueries(conn).patient_id(journey_id=journey_id)
         finally:
             await conn.close()
 

@@ -172,8 +172,8 @@ def token(
 @app.command(name="patient-link")
 def patient_link(journey_id: str) -> None:
     """Print a patient link token for a journey (development; emails carry these)."""
-    from api.tokens import mint_patient_link
     from db.journey_queries import JourneyQueries
+    from patient_links import mint_patient_link
 
     settings = get_settings()
     _check_secrets(settings)

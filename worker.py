@@ -19,13 +19,13 @@ from activities.email import EmailActivities, Partners
 from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
-from api.tokens import mint_patient_link
 from db.pool import create_pool
 from integrations.calendar import CalDavCalendar, CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
+from patient_links import patient_page_url
 from settings import Settings, get_settings
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
@@ -130,9 +130,8 @@ def build_activities(
             clinic_email=settings.clinic_email,
         ),
         message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
-        patient_link=lambda journey_id, patient_id: (
-            f"{settings.public_base_url.rstrip('/')}/my-journey?token="
-            + mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
+        patient_link=lambda journey_id, patient_id: patient_page_url(
+            settings, journey_id=journey_id, patient_id=patient_id
         ),
     )
     records = RecordsActivities(pool)

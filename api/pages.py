@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from api.problems import FieldError
 from api.tokens import TokenError
 from domain.inquiry import InjuryCause, InjuryCompleteness
+from patient_links import PATIENT_PAGE_PATH
 
 templates = Jinja2Templates(
     env=Environment(loader=PackageLoader("api", "templates"), autoescape=select_autoescape())
@@ -71,7 +72,7 @@ async def submitted_page(request: Request, journey_id: uuid.UUID) -> HTMLRespons
 
 
 @router.get(
-    "/my-journey",
+    PATIENT_PAGE_PATH,
     response_class=HTMLResponse,
     summary="The patient's page",
     responses={

@@ -25,13 +25,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import TimeSkipper
 
 from api.routes.webhooks import sign
-from api.tokens import mint_patient_link, mint_staff_token
+from api.tokens import mint_staff_token
 from bench.baseline import BaselineJourney, child_workflow_id
 from bench.baseline_models import BaselinePlan, BaselineStatus, BaselineStep
 from db.journey_queries import JourneyQueries
 from domain.actors import Role
 from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.helpers import valid_form
 

@@ -175,8 +175,8 @@ def token(
 @app.command(name="patient-link")
 def patient_link(journey_id: str) -> None:
     """Print a patient link token for a journey (development; emails carry these)."""
-    from api.tokens import mint_patient_link
     from db.journey_queries import JourneyQueries
+    from patient_links import mint_patient_link
 
     settings = get_settings()
     _check_secrets(settings)
@@ -186,7 +186,7 @@ def patient_link(journey_id: str) -> None:
 
         conn = await asyncpg.connect(settings.require_database_url())
         try:
-            return await JourneyQueries(conn).patient_id(journey_id)
+            return await JourneyQueries(conn).patient_id(journey_id=journey_id)
         finally:
             await conn.close()
 

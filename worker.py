@@ -12,55 +12,24 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bookings import BookingActivities
 from activities.email import EmailActivities, Partners
 from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
-from api.tokens import mint_patient_link
 from db.pool import create_pool
-from integrations.calendar import CalDavCalendar, CalendarClient
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
 from integrations.smtp import MailSender, SmtpSender
 from integrations.temporal_client import connect_temporal
+from patient_links import patient_page_url
 from settings import Settings, get_settings
-from workflows.follow_up import FollowUp
-from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS, workflow_runner
 
 log = logging.getLogger("journeys.worker")
-
-WORKFLOWS = [PatientJourney, FollowUp]
-
-# Deterministic modules every run shares rather than re-imports: the project's models, the
-# activity classes the workflows name, and pydantic.
-SANDBOX_PASSTHROUGH = ("domain", "activities", "pydantic", "pydantic_core", "annotated_types")
-WORKFLOW_PACKAGE = "workflows"
-
-
-def sandbox_restrictions(
-    *, reimport_workflows: bool = False, also: tuple[str, ...] = ()
-) -> SandboxRestrictions:
-    """The sandbox's pass-through list.
-
-    By default the `workflows` package is passed through too: imported once per process, not
-    once per run, which keeps a cached run's memory small (see bench/RESULTS.md, section 5).
-    The sandbox then no longer checks the workflow code for non-deterministic calls, so the
-    test suite runs every workflow with `reimport_workflows=True`, where each run imports the
-    workflow code afresh inside the sandbox and any such call fails the test.
-    """
-    modules = (
-        SANDBOX_PASSTHROUGH if reimport_workflows else (*SANDBOX_PASSTHROUGH, WORKFLOW_PACKAGE)
-    )
-    return SandboxRestrictions.default.with_passthrough_modules(*modules, *also)
-
-
-def workflow_runner(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=sandbox_restrictions(reimport_workflows=reimport_workflows)
-    )
 
 
 def smtp_sender(settings: Settings) -> SmtpSender:
@@ -130,9 +99,8 @@ def build_activities(
             clinic_email=settings.clinic_email,
         ),
         message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
-        patient_link=lambda journey_id, patient_id: (
-            f"{settings.public_base_url.rstrip('/')}/my-journey?token="
-            + mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
+        patient_link=lambda journey_id, patient_id: patient_page_url(
+            settings, journey_id=journey_id, patient_id=patient_id
         ),
     )
     records = RecordsActivities(pool)

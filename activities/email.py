@@ -253,8 +253,8 @@ class EmailActivities:
             case Audience.SPECIALIST:
                 return facts.specialist_email or p.coordinators, "en"
             case Audience.MEDICAL_LEAD:
-                lead = await StaffRepository(conn).first_with_role("medical_lead")
-                return (lead["email"] if lead else p.medical_lead), "en"
+                lead = await StaffRepository(conn).first_with_role(role="medical_lead")
+                return (lead.email if lead else p.medical_lead), "en"
             case Audience.HOTEL_PARTNER:
                 return p.hotel, "en"
             case Audience.TRANSFER_PARTNER:

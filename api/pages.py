@@ -25,6 +25,7 @@ from i18n import (
     negotiate,
     supported_languages,
 )
+from patient_links import PATIENT_PAGE_PATH
 
 router = APIRouter(tags=["pages"])
 
@@ -104,7 +105,7 @@ async def submitted_page(
 
 
 @router.get(
-    "/my-journey",
+    PATIENT_PAGE_PATH,
     response_class=HTMLResponse,
     summary="The patient's page",
     responses={

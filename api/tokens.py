@@ -1,8 +1,8 @@
 """Tokens: staff bearer tokens (JWT) and signed per-journey patient links.
 
 Staff tokens are verified against the configured OIDC key set in production, or against the
-development secret that `journeys token` signs with. Patient links are HS256 JWTs with their
-own secret and audience, scoped to one journey and expiring.
+development secret that `journeys token` signs with. Patient links (`patient_links.py`) are
+HS256 JWTs with their own secret and audience, scoped to one journey and expiring.
 """
 
 import time
@@ -12,9 +12,9 @@ import jwt
 from jwt import PyJWKClient
 
 from domain.actors import Actor, Role
+from patient_links import PATIENT_LINK_AUDIENCE, PatientLinkRefused, verify_patient_link
 from settings import Settings
 
-PATIENT_LINK_AUDIENCE = "journeys-patient-link"
 STAFF_ROLES = frozenset(
     {
         Role.COORDINATOR,
@@ -65,21 +65,6 @@ def mint_staff_token(
     )
 
 
-def mint_patient_link(settings: Settings, *, journey_id: str, patient_id: str) -> str:
-    now = int(time.time())
-    return jwt.encode(
-        {
-            "sub": patient_id,
-            "jid": journey_id,
-            "iat": now,
-            "exp": now + settings.link_ttl_days * 86400,
-            "aud": PATIENT_LINK_AUDIENCE,
-        },
-        settings.link_secret.get_secret_value(),
-        algorithm="HS256",
-    )
-
-
 class TokenVerifier:
     """Verifies either kind of token; the OIDC key set is fetched lazily and cached."""
 
@@ -103,21 +88,13 @@ class TokenVerifier:
 
     def _patient(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(
-                token,
-                self._settings.link_secret.get_secret_value(),
-                algorithms=["HS256"],
-                audience=PATIENT_LINK_AUDIENCE,
-                options={"require": ["exp", "sub", "jid"]},
-            )
-        except jwt.ExpiredSignatureError as err:
-            raise TokenError("the link has expired; ask your case manager for a new one") from err
-        except jwt.PyJWTError as err:
-            raise TokenError("the link is not valid") from err
+            link = verify_patient_link(self._settings, token)
+        except PatientLinkRefused as err:
+            raise TokenError(str(err)) from err
         return Principal(
-            actor=Actor(id=str(claims["sub"]), role=Role.PATIENT),
+            actor=Actor(id=link.patient_id, role=Role.PATIENT),
             name="patient",
-            journey_id=str(claims["jid"]),
+            journey_id=link.journey_id,
         )
 
     def _staff(self, token: str) -> Principal:

@@ -23,9 +23,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime, TelemetryConfig
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, WorkflowRunner
 
-from worker import WORKFLOWS, workflow_runner
+from workflows.registry import WORKFLOWS, workflow_runner
 
 CLOSED_WITHIN = timedelta(days=30)
 
@@ -141,9 +141,11 @@ async def replay_histories(
     histories: Iterable[WorkflowHistory] | AsyncIterable[WorkflowHistory],
     *,
     workflows: Sequence[type] | None = None,
+    runner: WorkflowRunner | None = None,
     on_progress: Callable[[ReplayResult], None] | None = None,
 ) -> ReplayReport:
-    """Replay every history against `workflows` (default: the worker's), one result each.
+    """Replay every history against `workflows` (default: the project's), one result each,
+    in `runner` (default: the project's sandbox, as the worker runs them).
 
     `workflow_replay_iterator` is what `replay_workflows(raise_on_replay_failure=False)` runs
     on; used directly it hands back each result as it is found (for a progress bar) and
@@ -152,7 +154,7 @@ async def replay_histories(
     replayer = Replayer(
         workflows=list(workflows or WORKFLOWS),
         data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(),
+        workflow_runner=runner or workflow_runner(),
         # Core would also log every divergence as a warning; the report already says it.
         runtime=Runtime(telemetry=TelemetryConfig(logging=None)),
     )

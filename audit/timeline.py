@@ -404,10 +404,12 @@ async def actor_names(
     names: dict[str, str] = {}
     staff = StaffRepository(conn)
     for staff_id in sorted(staff_ids):
-        contact = await staff.contact(staff_id)
+        contact = await staff.contact(staff_id=staff_id)
         if contact is not None:
-            names[staff_id] = contact["full_name"]
-    patient = await JourneyQueries(conn).patient(journey_id.removeprefix(WORKFLOW_ID_PREFIX))
+            names[staff_id] = contact.full_name
+    patient = await JourneyQueries(conn).patient(
+        journey_id=journey_id.removeprefix(WORKFLOW_ID_PREFIX)
+    )
     if patient is not None:
-        names[str(patient["patient_id"])] = patient["full_name"]
+        names[patient.patient_id] = patient.full_name
     return names

@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
-
 from bench.measure import (
     ALL_CACHED,
     BASELINE_REPLAY,
@@ -38,6 +36,7 @@ from bench.measure import (
 )
 from bench.report import Knob, Results, machine, now, render
 from bench.stack import ROOT, BenchStack, ServerVariant, TemporalServer
+from devstack.postgres import server_version
 
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
@@ -47,14 +46,6 @@ SECTIONS = ("intake", "orchestration", "memory", "startup", "knobs")
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-async def _postgres_version(stack: BenchStack) -> str:
-    conn = await asyncpg.connect(stack.pg_uri)
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
 
 
 async def _knobs(
@@ -223,7 +214,7 @@ async def run(
     try:
         _say("starting PostgreSQL, the mailbox, Radicale and the Temporal dev server")
         await stack.start()
-        results.machine = machine(await _postgres_version(stack))
+        results.machine = machine(await server_version(stack.pg_uri))
         if "intake" in sections:
             _say("1. intake")
             results.intake = await measure_intake(

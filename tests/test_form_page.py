@@ -7,7 +7,7 @@ import asyncpg
 import httpx
 import pytest
 
-from api.tokens import mint_patient_link
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.helpers import valid_form
 

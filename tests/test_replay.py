@@ -26,8 +26,8 @@ from domain.stages import Stage
 from domain.steps import NoShow, Withdrawal
 from settings import Settings
 from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver, seed_staff
-from worker import WORKFLOWS, workflow_runner
 from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS, workflow_runner
 
 CORPUS = Path(__file__).resolve().parent / "histories"
 SCENARIOS = ("happy-path", "rejection", "withdrawal-mid-travel", "lost-contact", "no-shows")

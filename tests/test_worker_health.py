@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 
 from integrations.temporal_client import connect_temporal
 from tests.helpers import eventually
-from worker import WORKFLOWS, workflow_runner
+from workflows.registry import WORKFLOWS, workflow_runner
 
 
 def _check(**journeys: str) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,8 @@ from integrations.caldav_calendar import CalDavCalendar
 from integrations.calendar import CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
-from integrations.smtp import MailSender, SmtpSender
+from integrations.mail import MailSender
+from integrations.smtp import SmtpSender
 from integrations.temporal_client import connect_temporal
 from patient_links import patient_page_url
 from settings import Settings, get_settings

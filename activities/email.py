@@ -13,7 +13,6 @@ from datetime import date
 from email.message import EmailMessage
 from typing import Any
 
-import aiosmtplib
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -35,7 +34,7 @@ from domain.notifications import (
 )
 from i18n import translations
 from integrations.calendar import ConsultEvent, invite
-from integrations.smtp import MailRefused, MailRejected, MailSender
+from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
 
 log = logging.getLogger(__name__)
@@ -148,17 +147,14 @@ class EmailActivities:
                 else ActivityFailure.MAIL_DEFERRED,
                 non_retryable=isinstance(err, MailRejected),
             ) from None
-        except (aiosmtplib.SMTPException, OSError) as err:
+        except MailUnavailable as err:
             log.warning(
                 "mail server unavailable for email %s of journey %s: %s",
                 request.step,
                 request.journey_id,
-                type(err).__name__,
+                redact(err.reply),
             )
-            raise ApplicationError(
-                f"mail server unavailable ({type(err).__name__})",
-                type=ActivityFailure.MAIL_UNAVAILABLE,
-            ) from None
+            raise ApplicationError(str(err), type=ActivityFailure.MAIL_UNAVAILABLE) from None
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         return NotificationResult(message_id=message_id)

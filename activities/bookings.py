@@ -141,13 +141,8 @@ class BookingActivities:
             booking = await repo.book(
                 request=request, booking_id=f"{request.journey_id}:{request.step}"
             )
-            specialist = (
-                await repo.specialist_of(
-                    journey_id=request.journey_id, booking_id=booking.booking_id
-                )
-                if request.kind is BookingKind.CONSULT
-                else None
-            )
+            held = await repo.held_by(journey_id=request.journey_id, booking_id=booking.booking_id)
+            specialist = held.specialist_id if held else None
         if self._calendar is not None and specialist and not booking.cancelled:
             with outside_failures(request.journey_id):
                 await self._calendar.put_event(
@@ -216,12 +211,13 @@ class BookingActivities:
             cancelled = await repo.cancel(
                 journey_id=request.journey_id, booking_id=request.booking_id
             )
-            specialist = await repo.specialist_of(
-                journey_id=request.journey_id, booking_id=request.booking_id
-            )
+            held = await repo.held_by(journey_id=request.journey_id, booking_id=request.booking_id)
+        if held is None:
+            return cancelled
         with outside_failures(request.journey_id):
-            if self._clinic is not None and ":clinic-visit" in request.booking_id:
+            if self._clinic is not None and held.kind is BookingKind.CLINIC_VISIT:
                 await self._clinic.cancel_visit(request.journey_id)
+            specialist = held.specialist_id
             if self._calendar is not None and specialist:
                 # Deleted even when the record was cancelled before: a retry after a crash
                 # between the two must still clear the calendar.

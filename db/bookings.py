@@ -20,6 +20,14 @@ class VisitPatient:
     preferred_language: str
 
 
+@dataclass(frozen=True)
+class BookedWith:
+    """What holds a booking: the clinic for a visit, a specialist's calendar for a consult."""
+
+    kind: BookingKind
+    specialist_id: str | None
+
+
 def _slot(row: asyncpg.Record) -> Slot:
     return Slot(
         slot_id=row["slot_id"],
@@ -108,15 +116,17 @@ class BookingRepository:
         )
         return status is not None
 
-    async def specialist_of(self, *, journey_id: str, booking_id: str) -> str | None:
-        """The specialist whose calendar holds a consult booking."""
-        value: str | None = await self._conn.fetchval(
-            """SELECT s.specialist_id FROM bookings b JOIN consult_slots s USING (slot_id)
+    async def held_by(self, *, journey_id: str, booking_id: str) -> BookedWith | None:
+        """What holds a booking: its kind, and for a consult the specialist whose calendar
+        has it."""
+        row = await self._conn.fetchrow(
+            """SELECT b.kind, s.specialist_id FROM bookings b
+                 LEFT JOIN consult_slots s USING (slot_id)
                 WHERE b.journey_id = $1 AND b.booking_id = $2""",
             journey_id,
             booking_id,
         )
-        return value
+        return None if row is None else BookedWith(BookingKind(row["kind"]), row["specialist_id"])
 
     async def set_external_ref(self, *, journey_id: str, booking_id: str, ref: str) -> None:
         await self._conn.execute(

@@ -5,7 +5,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-ACTIVE_STAGES_SQL = "('COMPLETED', 'NOT_ELIGIBLE', 'WITHDRAWN', 'LOST_CONTACT')"
+from domain.stages import FINAL_STAGES
+
+# A case manager's load counts the journeys that have not ended.
+_ENDED = sorted(stage.value for stage in FINAL_STAGES)
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,15 @@ class StaffRepository:
         first of `languages` that any of them speaks."""
         for language in languages:
             found: str | None = await self._conn.fetchval(
-                f"""SELECT s.staff_id FROM staff s
+                """SELECT s.staff_id FROM staff s
                       LEFT JOIN journeys j ON j.case_manager_id = s.staff_id
-                                          AND j.stage NOT IN {ACTIVE_STAGES_SQL}
+                                          AND NOT j.stage = ANY ($2::text[])
                      WHERE s.role = 'case_manager' AND s.active AND $1 = ANY (s.languages)
                      GROUP BY s.staff_id
                      ORDER BY count(j.journey_id), s.staff_id
                      LIMIT 1""",
                 language,
+                _ENDED,
             )
             if found is not None:
                 return found

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from typing import TextIO
 
 import httpx
@@ -30,6 +31,7 @@ from devstack.services import (
     wait_until,
 )
 from integrations.temporal_client import ensure_search_attributes
+from integrations.temporal_ui import coordinator_queries, workflow_list
 from settings import Settings
 
 
@@ -171,16 +173,27 @@ class DevStack:
             else f"http://127.0.0.1:{s.temporal_ui_port}"
         )
         mail = f"(external) {s.smtp_host}" if s.smtp_host else self.state / "mail"
+        questions = (
+            ""
+            if s.temporal_address
+            else "Temporal UI lists for coordinators (as of now):\n"
+            + "".join(
+                f"  {label:<40} {workflow_list(ui, s.temporal_namespace, query)}\n"
+                for label, query in coordinator_queries(datetime.now(UTC)).items()
+            )
+        )
         p.say(
             "\nEverything answers "
             f"({time.monotonic() - p.started:.1f} s):\n"
             f"  Form and API      {url}/  (docs {url}/docs)\n"
+            f"  Staff console     {url}/staff/\n"
             f"  Temporal Web UI   {ui}\n"
             f"  Temporal gRPC     {target}\n"
             f"  PostgreSQL        {database_url}\n"
             f"  Mail              {mail}\n"
             f"  CalDAV            {caldav_url}\n"
             f"  Logs              {self.state / 'logs'}\n"
+            f"{questions}"
             "Press Ctrl-C to stop."
         )
 

@@ -125,6 +125,10 @@ async def test_dev_stack_runs_a_journey_and_stops_cleanly(
     printed = "".join(dev.output)
     assert f"http://127.0.0.1:{ports['api']}/" in printed
     assert f"http://127.0.0.1:{ports['ui']}" in printed
+    assert f"http://127.0.0.1:{ports['api']}/staff/" in printed
+    # The coordinators' ready-made lists, each a link into the UI with its query.
+    assert "Open incidents" in printed
+    assert f"http://127.0.0.1:{ports['ui']}/namespaces/default/workflows?query=Incident" in printed
     started = dev.started()
     assert len(started) >= 5, "Temporal, PostgreSQL, CalDAV, worker and API"
 

@@ -58,9 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
         app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
-        app.state.temporal = await connect_temporal(
-            settings.temporal_target, settings.temporal_namespace, lazy=True
-        )
+        app.state.temporal = await connect_temporal(settings, lazy=True)
         sweeper = None
         if settings.intake_sweep_seconds > 0:
             sweeper = asyncio.create_task(

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
@@ -28,6 +29,7 @@ from devstack.processes import Child, spawn
 from devstack.radicale import radicale_command
 from devstack.temporal_server import SQLITE_PRAGMAS, dev_server_command
 from integrations.calendar import specialist_calendar
+from integrations.payload_keys import new_payload_key_entry
 from integrations.temporal_client import connect_temporal, ensure_search_attributes
 from settings import Settings
 from worker import calendar_client
@@ -152,6 +154,8 @@ class BenchStack:
     temporal: TemporalServer | None = None
     # When set, the API and the workers run under cProfile, one .prof file per process.
     profile_dir: Path | None = None
+    # Payloads are encrypted as in production, so the figures include the codec's cost.
+    payload_keys: str = field(default_factory=lambda: new_payload_key_entry("bench"))
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     # ------------------------------------------------------------------------ start, stop
@@ -200,7 +204,10 @@ class BenchStack:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                client = await connect_temporal(f"127.0.0.1:{port}")
+                client = await connect_temporal(
+                    Settings(environment="development", payload_keys=SecretStr(self.payload_keys)),
+                    address=f"127.0.0.1:{port}",
+                )
                 await client.service_client.check_health()
                 break
             except RuntimeError:
@@ -302,6 +309,7 @@ class BenchStack:
             public_base_url=f"http://127.0.0.1:{api_port}",
             form_rate_limit_per_minute=1_000_000_000,
             intake_sweep_seconds=0,
+            payload_keys=SecretStr(self.payload_keys),
         )
 
     def env_for(self, settings: Settings) -> dict[str, str]:

@@ -222,7 +222,7 @@ class DevStack:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                client = await connect_temporal(target, self.settings.temporal_namespace)
+                client = await connect_temporal(self.settings, address=target)
                 await client.service_client.check_health()
                 return client
             except RuntimeError as err:

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api import pages
 from api.audit_trail import install_audit_trail
+from api.codec import install_codec_server
 from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
 from api.journey_watch import StageWatch
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (steps.router, follow_ups.router, clinic.router, incidents.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    install_codec_server(app, settings)
     # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
     install_openapi(app, body_models=[InquiryForm, ClinicEvent])
     return app

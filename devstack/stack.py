@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 import httpx
+from pydantic import SecretStr
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
@@ -23,12 +24,14 @@ from temporalio.service import RPCError
 from db.migrate import migrate_url
 from devstack.demo_staff import demo_specialists, seed_demo_staff
 from devstack.mailbox import start_mailbox
+from devstack.payload_key import dev_payload_keys
 from devstack.ports import answers, ensure_free
 from devstack.postgres import start_postgres
 from devstack.processes import Child, spawn
 from devstack.radicale import radicale_command
 from devstack.temporal_server import dev_server_command
 from integrations.calendar import specialist_calendar
+from integrations.payload_keys import PayloadKeyError
 from integrations.temporal_client import connect_temporal, ensure_search_attributes
 from settings import Settings
 from worker import calendar_client
@@ -135,6 +138,19 @@ class DevStack:
         p.done(f"PostgreSQL ready, {len(applied)} migration(s) applied", t)
         self.env["JOURNEYS_DATABASE_URL"] = database_url
 
+        if not s.payload_keys:
+            # Every process of the stack encrypts and decrypts payloads under this key.
+            try:
+                keys = dev_payload_keys(self.state)
+            except PayloadKeyError as err:
+                raise StartupFailed(
+                    f"{err}. Restore the file: a new key cannot read the journeys kept under "
+                    "the old one (delete the state folder to start afresh)"
+                ) from None
+            self.env["JOURNEYS_PAYLOAD_KEYS"] = keys
+            self.settings = s = s.model_copy(update={"payload_keys": SecretStr(keys)})
+        url = f"http://{s.api_host}:{s.api_port}"
+
         if s.temporal_address:
             t = p.step(f"using Temporal at {s.temporal_address}")
             target = s.temporal_address
@@ -146,6 +162,7 @@ class DevStack:
                     db_file=self.state / "temporal.db",
                     port=s.temporal_port,
                     ui_port=s.temporal_ui_port,
+                    codec_endpoint=f"{url}/codec",
                 ),
             )
             target = f"127.0.0.1:{s.temporal_port}"
@@ -195,7 +212,6 @@ class DevStack:
 
         t = p.step("starting the API")
         api = self._spawn("API", [sys.executable, "-m", "cli", "api"])
-        url = f"http://{s.api_host}:{s.api_port}"
         await _wait_for(lambda: self._ready(f"{url}/readyz"), "the API", api)
         p.done("API ready", t)
 
@@ -210,6 +226,7 @@ class DevStack:
             f"({time.monotonic() - p.started:.1f} s):\n"
             f"  Form and API      {url}/  (docs {url}/docs)\n"
             f"  Temporal Web UI   {ui}\n"
+            f"  Codec server      {url}/codec  (for {s.ui_origin})\n"
             f"  Temporal gRPC     {target}\n"
             f"  PostgreSQL        {database_url}\n"
             f"  Mail              {mail}\n"

@@ -27,8 +27,16 @@ def temporal_cli() -> str:
 
 
 def dev_server_command(
-    *, db_file: Path, port: int, ui_port: int, ip: str = "127.0.0.1", log_level: str = "warn"
+    *,
+    db_file: Path,
+    port: int,
+    ui_port: int,
+    ip: str = "127.0.0.1",
+    log_level: str = "warn",
+    codec_endpoint: str | None = None,
 ) -> list[str]:
+    """`temporal server start-dev` with its UI; with `codec_endpoint` (the API's `/codec`),
+    the UI sends the payloads it shows there to be decoded."""
     cmd = [
         temporal_cli(),
         "server",
@@ -48,4 +56,6 @@ def dev_server_command(
         cmd += ["--sqlite-pragma", pragma]
     for name, kind in SEARCH_ATTRIBUTES.items():
         cmd += ["--search-attribute", f"{name}={kind}"]
+    if codec_endpoint:
+        cmd += ["--ui-codec-endpoint", codec_endpoint]
     return cmd

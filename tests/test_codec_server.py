@@ -109,7 +109,7 @@ async def test_a_coordinator_reads_decoded_payloads_and_the_decode_is_audited(
     assert row["detail"] == {
         "namespace": "default",
         "payloads": 2,
-        "decoded": 2,
+        "decrypted": 1,
         "left_encoded": 0,
         "key_ids": ["test-2026"],
         "status": 200,
@@ -138,10 +138,10 @@ async def test_auditors_and_case_managers_get_the_payloads_still_encoded(
 
     rows = await _rows(pool, "codec.decode")
     assert [
-        (r["actor_role"], r["detail"]["decoded"], r["detail"]["left_encoded"]) for r in rows
+        (r["actor_role"], r["detail"]["decrypted"], r["detail"]["left_encoded"]) for r in rows
     ] == [
-        ("auditor", 1, 1),
-        ("case_manager", 1, 1),
+        ("auditor", 0, 1),
+        ("case_manager", 0, 1),
     ]
     assert "contraindication" not in json.dumps(rows)
 

@@ -94,26 +94,27 @@ async def decode(
         raise _other_namespace(settings)
     codec = _codec(request)
     answer: list[Payload] = []
-    left = 0
+    decrypted = left = 0
     for payload in payloads:
         if not is_encrypted(payload):
             answer.append(payload)
-        elif principal.actor.role not in PAYLOAD_READERS:
-            left += 1
+            continue
+        note = None
+        if principal.actor.role not in PAYLOAD_READERS:
             note = f"withheld: the {principal.actor.role.value} role reads no payloads"
-            answer.append(_noted(payload, note))
         else:
             try:
                 answer.append(codec.decrypt(payload))
+                decrypted += 1
             except UnknownPayloadKey as err:
-                left += 1
-                answer.append(_noted(payload, f"not decoded: key id {err.key_id!r} is unknown"))
+                note = f"not decoded: key id {err.key_id!r} is unknown"
             except PayloadDecodeError as err:
-                left += 1
                 note = f"not decoded: failed authentication under key id {err.key_id!r}"
-                answer.append(_noted(payload, note))
+        if note is not None:
+            left += 1
+            answer.append(_noted(payload, note))
     keys = sorted({key_id_of(p) for p in payloads if is_encrypted(p)})
-    detail |= {"decoded": len(payloads) - left, "left_encoded": left, "key_ids": keys}
+    detail |= {"decrypted": decrypted, "left_encoded": left, "key_ids": keys}
     # Nothing decoded leaves without its audit row.
     await _audit(request, principal, "codec.decode", detail | {"status": 200})
     return JSONResponse(payloads_json(answer), headers={LEFT_ENCODED: str(left)})

@@ -284,11 +284,9 @@ async def _replay_with_progress(
     quiet: bool,
 ) -> "ReplayReport":
     from audit.replay import replay_histories
-    from integrations.data_converter import build_data_converter
 
-    converter = build_data_converter(get_settings())
     if quiet:
-        return await replay_histories(source, data_converter=converter)
+        return await replay_histories(source)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -309,7 +307,7 @@ async def _replay_with_progress(
             failed += not result.ok
             progress.update(task, advance=1, failed=failed)
 
-        return await replay_histories(source, data_converter=converter, on_progress=advance)
+        return await replay_histories(source, on_progress=advance)
 
 
 def _replay_line(r: "ReplayResult") -> str:

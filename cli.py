@@ -59,7 +59,7 @@ def _worker_health(settings: Settings) -> int:
     from integrations.temporal_client import connect_temporal, task_queue_pollers
 
     async def pollers() -> list[str]:
-        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+        client = await connect_temporal(settings)
         return await task_queue_pollers(client, settings.task_queue)
 
     try:
@@ -128,7 +128,7 @@ def setup() -> None:
 
     async def run() -> list[str]:
         applied = await migrate_url(settings.require_database_url())
-        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+        client = await connect_temporal(settings)
         await ensure_search_attributes(client)
         return applied
 
@@ -222,6 +222,7 @@ def replay(
         history_files,
         load_history_file,
     )
+    from integrations.payload_keys import PayloadKeyError
 
     if path is not None and query:
         typer.echo("give --path or --query, not both", err=True)
@@ -258,7 +259,7 @@ def replay(
 
     try:
         report = asyncio.run(run())
-    except HistoryFileError as err:
+    except (HistoryFileError, PayloadKeyError) as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
     if as_json:
@@ -397,12 +398,16 @@ def timeline(
 
 
 async def _temporal(address: str, namespace: str) -> "Client":
+    from integrations.payload_keys import PayloadKeyError
     from integrations.temporal_client import connect_temporal
 
     settings = get_settings()
     target = address or settings.temporal_target
     try:
-        return await connect_temporal(target, namespace or settings.temporal_namespace)
+        return await connect_temporal(settings, address=target, namespace=namespace or None)
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
     except RuntimeError as err:
         typer.echo(f"cannot reach Temporal at {target}: {err}", err=True)
         raise typer.Exit(2) from None

@@ -172,7 +172,7 @@ async def running_worker(
 
 async def run_worker(settings: Settings) -> None:
     settings.check_secrets()
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_temporal(settings)
     pool = await create_pool(
         settings.require_database_url(),
         min_size=settings.database_pool_min,

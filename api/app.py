@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api import pages
 from api.audit_trail import install_audit_trail
+from api.codec import install_codec_server
 from api.console import install_console
 from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
@@ -59,9 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
         app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
-        app.state.temporal = await connect_temporal(
-            settings.temporal_target, settings.temporal_namespace, lazy=True
-        )
+        app.state.temporal = await connect_temporal(settings, lazy=True)
         sweeper = None
         if settings.intake_sweep_seconds > 0:
             sweeper = asyncio.create_task(
@@ -107,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (steps.router, follow_ups.router, clinic.router, incidents.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    install_codec_server(app, settings)
     # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
     install_openapi(app, body_models=[InquiryForm, ClinicEvent])
     return app

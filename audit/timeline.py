@@ -21,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from db.journey_queries import JourneyQueries
 from db.staff import StaffRepository
 from domain.names import WORKFLOW_ID_PREFIX, journey_workflow_id
+from integrations.data_converter import decode_history
 
 Kind = Literal[
     "stage", "step", "email", "booking", "cancellation", "timer", "escalation", "child", "end"
@@ -70,9 +71,11 @@ async def journey_histories(client: Client, journey_id: str) -> list[WorkflowHis
 
 
 async def timeline_for(client: Client, journey_id: str) -> list[TimelineEntry]:
-    """The timeline of one journey, fetched from the server."""
+    """The timeline of one journey, fetched from the server and decoded by the client's
+    data converter (the server holds the payloads encrypted)."""
+    histories = await journey_histories(client, journey_id.removeprefix(WORKFLOW_ID_PREFIX))
     return build_timeline(
-        await journey_histories(client, journey_id.removeprefix(WORKFLOW_ID_PREFIX))
+        [await decode_history(history, client.data_converter) for history in histories]
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import asyncpg
 import psutil
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -498,14 +499,19 @@ async def measure_replay(
     repeats: int,
     workflows: list[type] | None = None,
     runner: str = "project",
+    data_converter: DataConverter | None = None,
 ) -> ReplayCorpus:
-    """Replay a corpus folder as `journeys replay --path` does: load the files, replay all."""
+    """Replay a corpus folder as `journeys replay --path` does: load the files, replay all;
+    `data_converter` holds the key the bench's histories are encrypted under."""
     seconds, failures, runs, events = [], 0, 0, 0
     for _ in range(repeats):
         started = time.monotonic()
         histories = await asyncio.to_thread(_load, folder)
         report = await replay_histories(
-            histories, workflows=workflows, runner=replay_runner(runner)
+            histories,
+            workflows=workflows,
+            runner=replay_runner(runner),
+            data_converter=data_converter,
         )
         seconds.append(time.monotonic() - started)
         failures = report.failed

@@ -95,7 +95,14 @@ async def _knobs(
     rates: dict[str, list[float]] = {"project": [], "plain": [], "per-run": []}
     for _ in range(size.repeats):
         for runner, seen in rates.items():
-            seen.append((await measure_replay("journeys", folder, repeats=1, runner=runner)).rate)
+            replayed = await measure_replay(
+                "journeys",
+                folder,
+                repeats=1,
+                runner=runner,
+                data_converter=stack.temporal.client.data_converter,
+            )
+            seen.append(replayed.rate)
     for runner, what in [
         ("plain", "the SDK's default sandbox"),
         ("per-run", "the workflow code imported afresh in every run's sandbox"),
@@ -246,15 +253,28 @@ async def run(
             jdir, bdir = write_corpora(
                 journey_runs[-size.journeys :], baseline_runs[-size.journeys :], root
             )
-            results.replay.append(await measure_replay("journeys", jdir, repeats=size.repeats))
+            # The histories are encrypted under the bench's key, which its client holds.
+            converter = client.data_converter
             results.replay.append(
                 await measure_replay(
-                    "baselines", bdir, repeats=size.repeats, workflows=BASELINE_REPLAY
+                    "journeys", jdir, repeats=size.repeats, data_converter=converter
                 )
             )
             results.replay.append(
                 await measure_replay(
-                    "tests/histories (committed)", COMMITTED_CORPUS, repeats=size.repeats
+                    "baselines",
+                    bdir,
+                    repeats=size.repeats,
+                    workflows=BASELINE_REPLAY,
+                    data_converter=converter,
+                )
+            )
+            results.replay.append(
+                await measure_replay(
+                    "tests/histories (committed)",
+                    COMMITTED_CORPUS,
+                    repeats=size.repeats,
+                    data_converter=converter,
                 )
             )
             if "memory" in sections:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
 from db.migrate import migrate_url
@@ -29,6 +30,7 @@ from devstack.postgres import EmbeddedPostgres, create_database, postmaster_pid
 from devstack.processes import Child
 from devstack.services import Services, TemporalService, log_says, wait_until
 from devstack.temporal_server import SQLITE_PRAGMAS
+from integrations.payload_keys import new_payload_key_entry
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +105,8 @@ class BenchStack:
     temporal: TemporalServer | None = None
     # When set, the API and the workers run under cProfile, one .prof file per process.
     profile_dir: Path | None = None
+    # Payloads are encrypted as in production, so the figures include the codec's cost.
+    payload_keys: str = field(default_factory=lambda: new_payload_key_entry("bench"))
     services: Services = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,6 +147,7 @@ class BenchStack:
             log_level="error",
             sqlite_pragmas=variant.sqlite_pragmas,
             extra_args=variant.extra_args,
+            settings=Settings(environment="development", payload_keys=SecretStr(self.payload_keys)),
         )
         skipper = TimeSkipper(service.client, config=TimeSkippingConfig(enabled=False))
         return TemporalServer(
@@ -226,6 +231,7 @@ class BenchStack:
             public_base_url=f"http://127.0.0.1:{api_port}",
             form_rate_limit_per_minute=1_000_000_000,
             intake_sweep_seconds=0,
+            payload_keys=SecretStr(self.payload_keys),
         )
 
     def env_for(self, settings: Settings) -> dict[str, str]:

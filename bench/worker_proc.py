@@ -66,7 +66,7 @@ def baseline_worker(
 
 async def serve(kind: str, settings: Settings, options: dict[str, Any]) -> None:
     sandbox = str(options.pop(SANDBOX_OPTION, "project"))
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_temporal(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -23,6 +23,7 @@ from devstack.processes import Child, spawn
 from devstack.radicale import radicale_command
 from devstack.temporal_server import SQLITE_PRAGMAS, dev_server_command
 from integrations.temporal_client import connect_temporal, ensure_search_attributes
+from settings import Settings
 
 START_TIMEOUT = 60.0
 
@@ -57,13 +58,14 @@ async def wait_until(
 
 
 async def connect_when_healthy(
-    target: str, namespace: str = "default", *, within: float = START_TIMEOUT
+    settings: Settings, target: str, *, within: float = START_TIMEOUT
 ) -> Client:
-    """A client of the Temporal frontend at `target`, once it answers its health check."""
+    """A client of the Temporal frontend at `target` (with the data converter the settings
+    give), once it answers its health check."""
     deadline = time.monotonic() + within
     while True:
         try:
-            client = await connect_temporal(target, namespace)
+            client = await connect_temporal(settings, address=target)
             await client.service_client.check_health()
             return client
         except RuntimeError as err:
@@ -150,10 +152,11 @@ class Services:
         log_level: str = "warn",
         sqlite_pragmas: Sequence[str] = SQLITE_PRAGMAS,
         extra_args: Sequence[str] = (),
-        namespace: str = "default",
+        settings: Settings,
+        codec_endpoint: str | None = None,
     ) -> TemporalService:
         """The Temporal dev server with its Web UI, both answering, search attributes
-        registered."""
+        registered; the client has the data converter `settings` give."""
         child = self.spawn(
             name,
             dev_server_command(
@@ -163,12 +166,13 @@ class Services:
                 log_level=log_level,
                 sqlite_pragmas=sqlite_pragmas,
                 extra_args=extra_args,
+                codec_endpoint=codec_endpoint,
             ),
             log_name=log_name,
         )
         await wait_until(lambda: answers(port), "Temporal gRPC", child)
         await wait_until(lambda: answers(ui_port), "Temporal Web UI", child)
-        client = await connect_when_healthy(f"127.0.0.1:{port}", namespace)
+        client = await connect_when_healthy(settings, f"127.0.0.1:{port}")
         await ensure_search_attributes(client)
         return TemporalService(child=child, port=port, ui_port=ui_port, client=client)
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 import httpx
+from pydantic import SecretStr
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
@@ -22,6 +23,7 @@ from temporalio.service import RPCError
 
 from db.migrate import migrate_url
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
+from devstack.payload_key import dev_payload_keys
 from devstack.ports import ensure_free
 from devstack.processes import Child
 from devstack.services import (
@@ -30,6 +32,7 @@ from devstack.services import (
     connect_when_healthy,
     wait_until,
 )
+from integrations.payload_keys import PayloadKeyError
 from integrations.temporal_client import ensure_search_attributes
 from integrations.temporal_ui import coordinator_queries, workflow_list
 from settings import Settings
@@ -112,10 +115,23 @@ class DevStack:
         p.done(f"PostgreSQL ready, {len(applied)} migration(s) applied", t)
         self.env["JOURNEYS_DATABASE_URL"] = database_url
 
+        if not s.payload_keys:
+            # Every process of the stack encrypts and decrypts payloads under this key.
+            try:
+                keys = dev_payload_keys(self.state)
+            except PayloadKeyError as err:
+                raise StartupFailed(
+                    f"{err}. Restore the file: a new key cannot read the journeys kept under "
+                    "the old one (delete the state folder to start afresh)"
+                ) from None
+            self.env["JOURNEYS_PAYLOAD_KEYS"] = keys
+            self.settings = s = s.model_copy(update={"payload_keys": SecretStr(keys)})
+        url = f"http://{s.api_host}:{s.api_port}"
+
         if s.temporal_address:
             t = p.step(f"using Temporal at {s.temporal_address}")
             target = s.temporal_address
-            client = await connect_when_healthy(target, s.temporal_namespace)
+            client = await connect_when_healthy(s, target)
             await ensure_search_attributes(client)
         else:
             t = p.step("starting Temporal dev server and Web UI")
@@ -123,7 +139,8 @@ class DevStack:
                 db_file=self.state / "temporal.db",
                 port=s.temporal_port,
                 ui_port=s.temporal_ui_port,
-                namespace=s.temporal_namespace,
+                settings=s,
+                codec_endpoint=f"{url}/codec",
             )
             target, client = temporal.target, temporal.client
         p.done("Temporal ready, search attributes registered", t)
@@ -163,7 +180,6 @@ class DevStack:
 
         t = p.step("starting the API")
         api = self.services.spawn("API", [sys.executable, "-m", "cli", "api"])
-        url = f"http://{s.api_host}:{s.api_port}"
         await wait_until(lambda: self._ready(f"{url}/readyz"), "the API", api)
         p.done("API ready", t)
 
@@ -188,6 +204,7 @@ class DevStack:
             f"  Form and API      {url}/  (docs {url}/docs)\n"
             f"  Staff console     {url}/staff/\n"
             f"  Temporal Web UI   {ui}\n"
+            f"  Codec server      {url}/codec  (for {s.ui_origin})\n"
             f"  Temporal gRPC     {target}\n"
             f"  PostgreSQL        {database_url}\n"
             f"  Mail              {mail}\n"

@@ -36,9 +36,11 @@ def dev_server_command(
     log_level: str = "warn",
     sqlite_pragmas: Sequence[str] = SQLITE_PRAGMAS,
     extra_args: Sequence[str] = (),
+    codec_endpoint: str | None = None,
 ) -> list[str]:
-    """`temporal server start-dev` with the project's search attributes; `extra_args` (such
-    as `--dynamic-config-value` settings) go last."""
+    """`temporal server start-dev` with the project's search attributes; with `codec_endpoint`
+    (the API's `/codec`) the UI sends the payloads it shows there to be decoded; `extra_args`
+    (such as `--dynamic-config-value` settings) go last."""
     cmd = [
         temporal_cli(),
         "server",
@@ -58,4 +60,6 @@ def dev_server_command(
         cmd += ["--sqlite-pragma", pragma]
     for name, kind in SEARCH_ATTRIBUTES.items():
         cmd += ["--search-attribute", f"{name}={kind}"]
+    if codec_endpoint:
+        cmd += ["--ui-codec-endpoint", codec_endpoint]
     return [*cmd, *extra_args]

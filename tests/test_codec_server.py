@@ -277,3 +277,31 @@ async def test_bodies_that_are_not_protobuf_json_payloads_are_422(
         assert answer.status_code == 422, (body, answer.text)
     empty = await api.post("/codec/decode", json={"payloads": []}, headers=_headers(token))
     assert (empty.status_code, empty.json()) == (200, {"payloads": []})
+
+
+async def test_the_console_session_decodes_for_the_ui_and_not_once_it_idled(
+    api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """The Temporal UI in the same browser sends the console's session cookie ("include
+    credentials"): a signed-in coordinator sees decoded payloads; an idle session, none."""
+    from api.console.session import COOKIE_NAME, SessionCodec
+
+    codec = SessionCodec.from_settings(settings)
+    signed_in = codec.new(staff_id="coord-9", name="Sofía", role=Role.COORDINATOR.value)
+    stored = await _stored(settings)
+    api.cookies.set(COOKIE_NAME, codec.dumps(signed_in), domain="testserver.local", path="/")
+    answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
+    assert answer.status_code == 200, answer.text
+    decision, _ = _payloads(answer)
+    assert pydantic_data_converter.payload_converter.from_payload(decision, ReviewDecision) == (
+        DECISION
+    )
+    [row] = await _rows(pool, "codec.decode")
+    assert (row["actor_id"], row["actor_role"]) == ("coord-9", "coordinator")
+
+    idle = signed_in.model_copy(
+        update={"seen_at": signed_in.seen_at - settings.session_idle_minutes * 60 - 1}
+    )
+    api.cookies.set(COOKIE_NAME, codec.dumps(idle), domain="testserver.local", path="/")
+    answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
+    assert answer.status_code == 401

@@ -15,6 +15,7 @@ The Temporal CLI sends what `--codec-auth` says as the Authorization header.
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.console.session import COOKIE_NAME
 from api.problems import ProblemError
 from api.tokens import Principal, TokenError, TokenVerifier
 
@@ -25,14 +26,14 @@ async def staff_identity(request: Request) -> Principal:
     Ways, in order:
 
     1. a bearer token (a staff JWT, or the OIDC provider's access token that the UI passes
-       on), verified as the API verifies every staff token.
-
-    The staff console's signed session cookie is meant to be the second way, tried here when
-    no Authorization header came. A cookie reaches this route only from the UI's origin (CORS,
-    api/codec/cors.py) and only with a JSON body, which a cross-site form cannot send
-    (api/codec/routes.py refuses other media types), so it needs no further CSRF token.
+       on), verified as the API verifies every staff token;
+    2. the staff console's signed session cookie, when no Authorization header came: the UI
+       sends it with "include credentials" set in its codec settings. A cookie reaches this
+       route only from the UI's origin (CORS, api/codec/cors.py) and only with a JSON body,
+       which a cross-site form cannot send (api/codec/routes.py refuses other media types),
+       so it needs no further CSRF token. An idle or expired session counts as none.
     """
-    principal = await _from_bearer(request)
+    principal = await _from_bearer(request) or _from_console_session(request)
     if principal is None:
         raise ProblemError(
             401,
@@ -66,3 +67,11 @@ async def _from_bearer(request: Request) -> Principal | None:
             str(err),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from None
+
+
+def _from_console_session(request: Request) -> Principal | None:
+    console = getattr(request.app.state, "console", None)
+    if console is None:
+        return None
+    state = console.codec.read(request.cookies.get(COOKIE_NAME))
+    return state.session.principal() if state.session is not None else None

@@ -11,55 +11,25 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bookings import BookingActivities
 from activities.email import EmailActivities, Partners, message_id_domain
 from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
-from api.tokens import patient_page_url
 from db.pool import create_pool
-from integrations.calendar import CalDavCalendar, CalendarClient
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
-from integrations.smtp import MailSender, smtp_sender
+from integrations.mail import MailSender
+from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
+from patient_links import patient_page_url
 from settings import Settings, get_settings
-from workflows.follow_up import FollowUp
-from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS, workflow_runner
 
 log = logging.getLogger("journeys.worker")
-
-WORKFLOWS = [PatientJourney, FollowUp]
-
-# Deterministic modules every run shares rather than re-imports: the project's models, the
-# activity classes the workflows name, and pydantic.
-SANDBOX_PASSTHROUGH = ("domain", "activities", "pydantic", "pydantic_core", "annotated_types")
-WORKFLOW_PACKAGE = "workflows"
-
-
-def sandbox_restrictions(
-    *, reimport_workflows: bool = False, also: tuple[str, ...] = ()
-) -> SandboxRestrictions:
-    """The sandbox's pass-through list.
-
-    By default the `workflows` package is passed through too: imported once per process, not
-    once per run, which keeps a cached run's memory small (see bench/RESULTS.md, section 5).
-    The sandbox then no longer checks the workflow code for non-deterministic calls, so the
-    test suite runs every workflow with `reimport_workflows=True`, where each run imports the
-    workflow code afresh inside the sandbox and any such call fails the test.
-    """
-    modules = (
-        SANDBOX_PASSTHROUGH if reimport_workflows else (*SANDBOX_PASSTHROUGH, WORKFLOW_PACKAGE)
-    )
-    return SandboxRestrictions.default.with_passthrough_modules(*modules, *also)
-
-
-def workflow_runner(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=sandbox_restrictions(reimport_workflows=reimport_workflows)
-    )
 
 
 def calendar_client(settings: Settings) -> CalendarClient | None:
@@ -192,7 +162,7 @@ async def running_worker(
 
 async def run_worker(settings: Settings) -> None:
     settings.check_secrets()
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_temporal(settings)
     pool = await create_pool(
         settings.require_database_url(),
         min_size=settings.database_pool_min,

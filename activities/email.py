@@ -14,7 +14,6 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
 
-import aiosmtplib
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -37,7 +36,7 @@ from domain.notifications import (
 )
 from i18n import format_money, translations
 from integrations.calendar import ConsultEvent, invite
-from integrations.smtp import MailRefused, MailRejected, MailSender
+from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
 
 log = logging.getLogger(__name__)
@@ -176,17 +175,14 @@ class EmailActivities:
                 else ActivityFailure.MAIL_DEFERRED,
                 non_retryable=isinstance(err, MailRejected),
             ) from None
-        except (aiosmtplib.SMTPException, OSError) as err:
+        except MailUnavailable as err:
             log.warning(
                 "mail server unavailable for email %s of journey %s: %s",
                 request.step,
                 request.journey_id,
-                type(err).__name__,
+                redact(err.reply),
             )
-            raise ApplicationError(
-                f"mail server unavailable ({type(err).__name__})",
-                type=ActivityFailure.MAIL_UNAVAILABLE,
-            ) from None
+            raise ApplicationError(str(err), type=ActivityFailure.MAIL_UNAVAILABLE) from None
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         return NotificationResult(message_id=message_id)
@@ -281,8 +277,8 @@ class EmailActivities:
             case Audience.SPECIALIST:
                 return facts.specialist_email or p.coordinators, "en"
             case Audience.MEDICAL_LEAD:
-                lead = await StaffRepository(conn).first_with_role("medical_lead")
-                return (lead["email"] if lead else p.medical_lead), "en"
+                lead = await StaffRepository(conn).first_with_role(role="medical_lead")
+                return (lead.email if lead else p.medical_lead), "en"
             case Audience.HOTEL_PARTNER:
                 return p.hotel, "en"
             case Audience.TRANSFER_PARTNER:

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from activities.messages import MessageComposer
 from api import pages, patient_page
 from api.audit_trail import install_audit_trail
+from api.codec import install_codec_server
 from api.console import install_console
 from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
@@ -72,9 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
-        app.state.temporal = await connect_temporal(
-            settings.temporal_target, settings.temporal_namespace, lazy=True
-        )
+        app.state.temporal = await connect_temporal(settings, lazy=True)
         sweeper = None
         if settings.intake_sweep_seconds > 0:
             sweeper = asyncio.create_task(
@@ -83,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     client=app.state.temporal,
                     task_queue=settings.task_queue,
                     every=timedelta(seconds=settings.intake_sweep_seconds),
+                    console_base_url=settings.public_base_url,
                 )
             )
         try:
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    install_codec_server(app, settings)
     # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
     install_openapi(app, body_models=[InquiryForm, ClinicEvent])
     return app

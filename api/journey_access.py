@@ -141,5 +141,5 @@ def journey_handle(client: Client, journey_id: str) -> WorkflowHandle[Any, Journ
 
 async def ensure_journey(pool: asyncpg.Pool, journey_id: str) -> None:
     async with pool.acquire() as conn:
-        if not await JourneyQueries(conn).exists(journey_id):
+        if not await JourneyQueries(conn).exists(journey_id=journey_id):
             raise ProblemError(404, "Not found", "no such journey")

@@ -9,17 +9,16 @@ outbox row (journey, `patient-link-<generation>`) sends each generation's email 
 send answers 503 (or 502 when the relay refuses the address), and the coordinator asks again.
 """
 
-import aiosmtplib
 import asyncpg
 
 from activities.email import message_id_domain, message_id_for
 from activities.messages import MessageComposer
 from api.problems import ProblemError
-from api.tokens import patient_page_url
 from db.notification_context import load_journey_facts
 from db.outbox import OutboxRepository
 from domain.notifications import Audience, NotificationKind
-from integrations.smtp import MailRefused, MailRejected, MailSender
+from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
+from patient_links import patient_page_url
 from settings import Settings
 
 
@@ -86,7 +85,7 @@ class LinkMailer:
                 "the earlier links are revoked, but the relay refused the patient's address: "
                 "correct it (POST …/contact), then send this request again",
             ) from None
-        except (MailRefused, aiosmtplib.SMTPException, OSError):
+        except (MailRefused, MailUnavailable):
             raise ProblemError(
                 503,
                 "Service unavailable",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from audit.timeline import TimelineEntry
 from domain.incidents import IncidentAction
 from domain.inquiry import PhoneNumber
+from domain.policy import MIN_CELLS
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
@@ -51,7 +52,7 @@ class SlotChoiceBody(_Body):
 class PlanBody(_Body):
     price: Decimal = Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    cells_target: int = Field(default=120_000_000, ge=1, le=10_000_000_000)
+    cells_target: int = Field(default=MIN_CELLS, ge=1, le=10_000_000_000)
     notes: Notes = ""
 
 

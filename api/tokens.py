@@ -1,8 +1,8 @@
 """Tokens: staff bearer tokens (JWT) and signed per-journey patient links.
 
 Staff tokens are verified against the configured OIDC key set in production, or against the
-development secret that `journeys token` signs with. Patient links are HS256 JWTs with their
-own secret and audience, scoped to one journey and expiring.
+development secret that `journeys token` signs with. Patient links (`patient_links.py`) are
+HS256 JWTs with their own secret and audience, scoped to one journey and expiring.
 """
 
 import time
@@ -12,9 +12,15 @@ import jwt
 from jwt import PyJWKClient
 
 from domain.actors import Actor, Role
+from patient_links import (
+    PATIENT_LINK_AUDIENCE,
+    PatientLinkExpired,
+    PatientLinkRefused,
+    link_language,
+    verify_patient_link,
+)
 from settings import Settings
 
-PATIENT_LINK_AUDIENCE = "journeys-patient-link"
 STAFF_ROLES = frozenset(
     {
         Role.COORDINATOR,
@@ -76,53 +82,6 @@ def mint_staff_token(
     )
 
 
-def mint_patient_link(
-    settings: Settings,
-    *,
-    journey_id: str,
-    patient_id: str,
-    generation: int = 0,
-    language: str | None = None,
-) -> str:
-    """A link for one journey's patient. `generation` is the journey's current link
-    generation, which a revocation moves on; `language` is the one the link is sent in, so a
-    page refusing the link once it has expired or been revoked still speaks it."""
-    now = int(time.time())
-    claims: dict[str, object] = {
-        "sub": patient_id,
-        "jid": journey_id,
-        "iat": now,
-        "exp": now + settings.link_ttl_days * 86400,
-        "aud": PATIENT_LINK_AUDIENCE,
-        "gen": generation,
-    }
-    if language:
-        claims["lang"] = language
-    return jwt.encode(claims, settings.link_secret.get_secret_value(), algorithm="HS256")
-
-
-PATIENT_PAGE_PATH = "/my-journey"
-
-
-def patient_page_url(
-    settings: Settings,
-    *,
-    journey_id: str,
-    patient_id: str,
-    generation: int = 0,
-    language: str | None = None,
-) -> str:
-    """The patient's page opened with a fresh link: what patient emails point to."""
-    token = mint_patient_link(
-        settings,
-        journey_id=journey_id,
-        patient_id=patient_id,
-        generation=generation,
-        language=language,
-    )
-    return f"{settings.public_base_url.rstrip('/')}{PATIENT_PAGE_PATH}?token={token}"
-
-
 class TokenVerifier:
     """Verifies either kind of token; the OIDC key set is fetched lazily and cached."""
 
@@ -157,42 +116,23 @@ class TokenVerifier:
 
     def _patient(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(
-                token,
-                self._settings.link_secret.get_secret_value(),
-                algorithms=["HS256"],
-                audience=PATIENT_LINK_AUDIENCE,
-                options={"require": ["exp", "sub", "jid"]},
-            )
-        except jwt.ExpiredSignatureError as err:
-            raise LinkExpired("the link has expired; ask your case manager for a new one") from err
-        except jwt.PyJWTError as err:
-            raise TokenError("the link is not valid") from err
-        generation = claims.get("gen", 0)
-        language = claims.get("lang")
+            link = verify_patient_link(self._settings, token)
+        except PatientLinkExpired as err:
+            raise LinkExpired(str(err)) from err
+        except PatientLinkRefused as err:
+            raise TokenError(str(err)) from err
         return Principal(
-            actor=Actor(id=str(claims["sub"]), role=Role.PATIENT),
+            actor=Actor(id=link.patient_id, role=Role.PATIENT),
             name="patient",
-            journey_id=str(claims["jid"]),
-            link_generation=generation if isinstance(generation, int) else -1,
-            link_language=language if isinstance(language, str) else None,
+            journey_id=link.journey_id,
+            link_generation=link.generation,
+            link_language=link.language,
         )
 
     def link_language(self, token: str) -> str | None:
         """The language a patient link of ours was sent in, even once it has expired: the
         page that refuses it speaks that language. None for anything we did not sign."""
-        try:
-            claims = jwt.decode(
-                token,
-                self._settings.link_secret.get_secret_value(),
-                algorithms=["HS256"],
-                audience=PATIENT_LINK_AUDIENCE,
-                options={"verify_exp": False},
-            )
-        except jwt.PyJWTError:
-            return None
-        language = claims.get("lang")
-        return language if isinstance(language, str) else None
+        return link_language(self._settings, token)
 
     def _staff(self, token: str) -> Principal:
         s = self._settings

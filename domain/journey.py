@@ -20,6 +20,9 @@ class JourneyInput(BaseModel):
     patient_id: str
     inquiry_id: str
     policy: JourneyPolicy = Field(default_factory=JourneyPolicy)
+    case_page_url: str = Field(
+        default="", description="the journey's case page in the staff console, for the UI"
+    )
 
 
 class StageTransition(BaseModel):

@@ -155,7 +155,9 @@ class Discharge(_Step):
 
 
 class FollowUpOutcome(_Step):
-    consult_no: int = Field(ge=1, le=5)
+    # How many consults there are is the journey's policy's to say; its validator refuses
+    # a number past them.
+    consult_no: int = Field(ge=1, le=100)
     outcome_id: RecordId
 
 

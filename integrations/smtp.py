@@ -2,35 +2,12 @@
 
 import asyncio
 from email.message import EmailMessage
-from typing import Literal, Protocol, Self
+from typing import Literal, Self
 
 import aiosmtplib
 
+from integrations.mail import MailDeferred, MailRejected, MailUnavailable
 from settings import Settings
-
-
-class MailRefused(Exception):
-    """The server refused the message or its recipient.
-
-    Its message holds the reply codes only; `reply` holds what the server said, which can
-    echo the recipient's address and belongs in a log, never in a recorded failure.
-    """
-
-    def __init__(self, message: str, reply: str = "") -> None:
-        super().__init__(message)
-        self.reply = reply
-
-
-class MailRejected(MailRefused):
-    """Refused for good (a 5xx answer): retrying will not help."""
-
-
-class MailDeferred(MailRefused):
-    """Refused for now (a 4xx answer): a later attempt may succeed."""
-
-
-class MailSender(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
 
 
 class SmtpSender:
@@ -70,6 +47,15 @@ class SmtpSender:
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     async def send(self, message: EmailMessage) -> None:
+        """Send `message`; raises `MailRejected`, `MailDeferred` or `MailUnavailable`."""
+        try:
+            await self._send(message)
+        except (aiosmtplib.SMTPException, OSError) as err:
+            code = getattr(err, "code", None)
+            kind = f"{type(err).__name__} {code}" if code else type(err).__name__
+            raise MailUnavailable(f"mail server unavailable ({kind})", str(err)) from None
+
+    async def _send(self, message: EmailMessage) -> None:
         async with self._slots:
             smtp = await self._connection()
             try:

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 from temporalio.testing import WorkflowEnvironment
 
-from api.tokens import mint_patient_link
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.browser import ServedApp, assert_accessible
 from tests.helpers import eventually, read_mailbox, text_of

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.tokens import mint_patient_link
 from devstack.ports import free_port
 from domain.actors import Role
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import link, link_from_email, staff
 from tests.helpers import eventually, read_mailbox, text_of, valid_form

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, FilePayload, Page, expect
 
-from api.tokens import mint_patient_link
 from domain.actors import Role
 from domain.stages import Stage, WaitingOn
 from domain.steps import DocumentKind, ReviewDecision, ReviewOutcome, SlotBooking
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import staff
 from tests.browser import Screenshot, ServedApp, assert_accessible

@@ -45,12 +45,13 @@ from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
 from domain.stages import Stage
 from domain.step_roles import StepName
+from patient_links import PATIENT_PAGE_PATH
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
 router = APIRouter(tags=["pages"])
 
-PAGE = "/my-journey"
+PAGE = PATIENT_PAGE_PATH
 LINK_REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"description": "The link is not valid, has expired or was replaced"}
 }

@@ -71,8 +71,8 @@ async def list_journeys(
         raise ProblemError(403, "Forbidden", "the journey list is for staff")
     now = datetime.now(UTC)
     async with pool.acquire() as conn:
-        rows, total = await JourneyQueries(conn).page(
-            JourneyFilter(
+        listings, total = await JourneyQueries(conn).page(
+            filters=JourneyFilter(
                 stage=stage.value if stage else None,
                 waiting_on=waiting_on.value if waiting_on else None,
                 overdue=overdue,
@@ -87,17 +87,17 @@ async def list_journeys(
     return JourneyPage(
         items=[
             JourneyListItem(
-                journey_id=str(r["journey_id"]),
-                stage=Stage(r["stage"]),
-                waiting_on=WaitingOn(r["waiting_on"]),
-                next_deadline=r["next_deadline"],
-                overdue=bool(r["next_deadline"] and r["next_deadline"] < now),
-                case_manager_id=r["case_manager_id"],
-                country=r["country"].strip(),
-                patient_name=r["full_name"] if sees else None,
-                created_at=r["created_at"],
+                journey_id=j.journey_id,
+                stage=j.stage,
+                waiting_on=j.waiting_on,
+                next_deadline=j.next_deadline,
+                overdue=bool(j.next_deadline and j.next_deadline < now),
+                case_manager_id=j.case_manager_id,
+                country=j.country,
+                patient_name=j.patient_name if sees else None,
+                created_at=j.created_at,
             )
-            for r in rows
+            for j in listings
         ],
         total=total,
         limit=limit,
@@ -156,17 +156,17 @@ async def read_patient(
     jid = str(journey_id)
     authorize(principal, jid, SEES_PATIENT)
     async with pool.acquire() as conn:
-        row = await JourneyQueries(conn).patient(jid)
-    if row is None:
+        patient = await JourneyQueries(conn).patient(journey_id=jid)
+    if patient is None:
         raise ProblemError(404, "Not found", "no such journey")
     return PatientSummary(
-        full_name=row["full_name"],
-        email=row["email"],
-        phone=row["phone"],
-        country=row["country"].strip(),
-        preferred_language=row["preferred_language"],
-        injury_level=row["injury_level"],
-        injury_completeness=row["injury_completeness"],
+        full_name=patient.full_name,
+        email=patient.email,
+        phone=patient.phone,
+        country=patient.country,
+        preferred_language=patient.preferred_language,
+        injury_level=patient.injury_level,
+        injury_completeness=patient.injury_completeness,
     )
 
 
@@ -224,16 +224,16 @@ async def list_documents(
     )
     await ensure_journey(pool, jid)
     async with pool.acquire() as conn:
-        rows = await DocumentRepository(conn).list(jid)
+        documents = await DocumentRepository(conn).list(journey_id=jid)
     return [
         DocumentInfo(
-            document_id=str(r["document_id"]),
-            kind=r["kind"],
-            filename=r["filename"],
-            content_type=r["content_type"],
-            size_bytes=r["size_bytes"],
-            sha256=r["sha256"],
-            uploaded_at=r["uploaded_at"],
+            document_id=d.document_id,
+            kind=d.kind,
+            filename=d.filename,
+            content_type=d.content_type,
+            size_bytes=d.size_bytes,
+            sha256=d.sha256,
+            uploaded_at=d.uploaded_at,
         )
-        for r in rows
+        for d in documents
     ]

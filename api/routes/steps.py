@@ -89,7 +89,9 @@ async def case_manager(
     body: CaseManagerBody, step: Annotated[JourneyStep, JourneyStepDep(StepName.CASE_MANAGER)]
 ) -> Answer:
     async with step.pool.acquire() as conn:
-        known = await StaffRepository(conn).is_active(body.case_manager_id, "case_manager")
+        known = await StaffRepository(conn).is_active(
+            staff_id=body.case_manager_id, role="case_manager"
+        )
     if not known:
         raise ProblemError(
             422,

@@ -94,7 +94,11 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     await phone.get_by_label("Exploración ASIA/ISNCSCI").set_input_files(
         files=[FilePayload(name="asia.png", mimeType="image/png", buffer=PNG)]
     )
-    await phone.get_by_role("button", name="Enviar los documentos").click()
+    # The page's script sends the files itself, to show the upload's progress.
+    upload = f"{served_app.url}/my-journey/documents"
+    async with phone.expect_request(lambda r: r.url.startswith(upload)) as sending:
+        await phone.get_by_role("button", name="Enviar los documentos").click()
+    assert (await sending.value).resource_type == "xhr"
     said = await outcome(phone)
     assert "Gracias: hemos recibido 2 archivos." in said
     assert "resonancia.pdf, asia.png" in said

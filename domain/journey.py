@@ -8,6 +8,7 @@ from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
 
 
 class JourneyInput(BaseModel):
@@ -49,6 +50,10 @@ class JourneyStatus(BaseModel):
     ending_reason: str | None = None
     incident: Incident | None = Field(
         default=None, description="the open incident a coordinator must resolve, if any"
+    )
+    expects: list[StepName] = Field(
+        default_factory=list,
+        description="the steps the journey would take now, from whoever may take them",
     )
 
 

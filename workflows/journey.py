@@ -121,6 +121,7 @@ class PatientJourney:
             transitions=list(state.transitions),
             ending_reason=state.ending_reason or None,
             incident=state.incidents.open,
+            expects=checks.expected_steps(state),
         )
 
     async def _answer(self, transitions_before: int) -> JourneyStatus:

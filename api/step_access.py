@@ -100,6 +100,8 @@ class JourneyStep:
     response: Response
     answer_within: float
     language: str = SOURCE_LANGUAGE
+    # What the files of one upload may hold together (JOURNEYS_MAX_UPLOAD_BYTES).
+    upload_bytes: int = 10 * 1024 * 1024
 
     @property
     def handle(self) -> WorkflowHandle[Any, JourneyOutcome]:
@@ -160,6 +162,7 @@ async def open_step(
         response,
         state.settings.step_answer_seconds,
         language,
+        state.settings.max_upload_bytes,
     )
 
 

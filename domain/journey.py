@@ -8,6 +8,7 @@ from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
 from domain.steps import DocumentKind
 
 
@@ -59,6 +60,10 @@ class JourneyStatus(BaseModel):
     documents_requested: list[DocumentKind] = Field(
         default_factory=list,
         description="the documents the reviewer asked for, while the journey waits on them",
+    )
+    expects: list[StepName] = Field(
+        default_factory=list,
+        description="the steps the journey would take now, from whoever may take them",
     )
 
 

@@ -14,6 +14,7 @@ from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.journey import JourneyStatus
 from domain.records import Slot
 from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -97,6 +98,7 @@ def _status(**fields: object) -> JourneyStatus:
             )
         ],
         "transitions": [],
+        "expects": [StepName.BOOK_CONSULT, StepName.WITHDRAW],
     }
     base.update(fields)
     return JourneyStatus.model_validate(base)
@@ -123,7 +125,12 @@ def test_during_an_incident_the_page_says_so_and_still_offers_the_patients_step(
         since=NOW,
         actions=(IncidentAction.RETRY,),
     )
-    status = _status(waiting_on=WaitingOn.COORDINATOR, deadline=None, incident=incident)
+    status = _status(
+        waiting_on=WaitingOn.COORDINATOR,
+        deadline=None,
+        incident=incident,
+        expects=[StepName.BOOK_CONSULT, StepName.WITHDRAW, StepName.RESOLVE_INCIDENT],
+    )
     page = page_context(Words("en", "Europe/Madrid"), status, RECORDS, now=NOW)
     assert page["headline"] == (
         "Please choose a time for your video consultation with the specialist."
@@ -143,6 +150,7 @@ def test_a_journey_waiting_on_someone_else_says_on_whom_and_until_when() -> None
         waiting_on=WaitingOn.REVIEWER,
         takes_steps_from=WaitingOn.REVIEWER,
         offered_slots=[],
+        expects=[StepName.REVIEW, StepName.WITHDRAW],
     )
     page = page_context(Words("es", "Europe/Madrid"), status, RECORDS, now=NOW)
     assert page["next_step"] == [

@@ -123,6 +123,7 @@ class PatientJourney:
             transitions=list(state.transitions),
             ending_reason=state.ending_reason or None,
             incident=state.incidents.open,
+            expects=checks.expected_steps(state),
             takes_steps_from=state.waiting_on,
             documents_requested=list(self._documents_requested()),
         )

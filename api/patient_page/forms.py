@@ -50,7 +50,6 @@ class Submitted:
     step: JourneyStep
     form: FormData
     words: Words
-    max_upload_bytes: int
 
 
 @dataclass
@@ -98,7 +97,7 @@ async def upload_documents(sent_form: Submitted) -> FormAnswer:
         for upload in form.getlist(f"files_{kind.value}")
         if isinstance(upload, UploadFile) and upload.filename
     ]
-    uploads = await read_uploads([u for _, u in sent], max_bytes=sent_form.max_upload_bytes)
+    uploads = await read_uploads([u for _, u in sent], max_bytes=sent_form.step.upload_bytes)
     await patient_steps.upload_documents(
         step, [(kind, upload) for (kind, _), upload in zip(sent, uploads, strict=True)]
     )

@@ -129,7 +129,7 @@ async def render_journey(
         form_token=form_token(settings, link_token=link.token, journey_id=link.journey_id),
         form_token_field=FIELD,
         languages=languages_offered(),
-        confirming=confirming and not status.stage.is_final,
+        confirming=confirming and context["can_withdraw"],
         outcome=answer.outcome if answer else None,
         errors=answer.errors if answer else {},
         values=answer.values if answer else {},
@@ -178,7 +178,6 @@ async def take(request: Request, step_name: StepName, action: Action) -> HTMLRes
         return checked
     link, form = checked
     words = Words(link.language, link.patient.time_zone)
-    max_bytes: int = request.app.state.settings.max_upload_bytes
     step = await open_step(
         step_name,
         principal=link.principal,
@@ -188,12 +187,12 @@ async def take(request: Request, step_name: StepName, action: Action) -> HTMLRes
         language=link.language,
     )
     try:
-        answer = await action(forms.Submitted(step, form, words, max_bytes))
+        answer = await action(forms.Submitted(step, form, words))
     except WorkflowUpdateFailedError as err:
         answer = FormAnswer(journey_refusal(err, link.language), values=forms.values_of(form))
     except UploadRefused as err:
         outcome = problem_refusal(
-            err, link.language, file=err.filename, limit=words.size(max_bytes)
+            err, link.language, file=err.filename, limit=words.size(step.upload_bytes)
         )
         answer = FormAnswer(outcome)
     except ProblemError as err:

@@ -1,9 +1,9 @@
 """The patient's page as its template shows it: what the journey asks of the patient now, whom
 it waits on and until when, and what is booked, in the patient's language and time zone.
 
-Each section is shown only when the journey asks for its step: the same conditions the
-journey's validators check, read from its status (`takes_steps_from` keeps them true while an
-incident is open, as the journey still takes those steps then).
+Each section is shown only when the journey would take its step now: the status's `expects`,
+which the journey's own validators decide (and which stay true while an incident is open, as
+the journey still takes those steps then).
 """
 
 from dataclasses import dataclass, field
@@ -14,13 +14,14 @@ from babel.numbers import format_compact_decimal, format_decimal
 from babel.units import format_unit
 
 from activities.wording import document_name
-from api.journey_access import patient_view, steps_from
+from api.journey_access import patient_view
 from db.patient_page import CheckinOnPage, DocumentOnPage, PatientOnPage, PlanOnPage, TravelOnPage
 from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
 from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
 from domain.steps import DocumentKind
 from i18n import N_, format_day, format_moment, format_money, locale, translations
 
@@ -169,7 +170,7 @@ def progress(words: Words, stage: Stage) -> list[tuple[str, str]]:
 
 
 def documents_section(words: Words, status: JourneyStatus, records: PageRecords) -> dict | None:
-    if status.stage is not Stage.VALIDATION or steps_from(status) is not WaitingOn.PATIENT:
+    if StepName.DOCUMENTS not in status.expects:
         return None
     asked = status.documents_requested or [DocumentKind.OTHER]
     return {
@@ -182,10 +183,7 @@ def documents_section(words: Words, status: JourneyStatus, records: PageRecords)
 
 
 def consult_section(words: Words, status: JourneyStatus, now: datetime) -> dict | None:
-    waits_on = steps_from(status)
-    if status.stage is not Stage.TELECONSULT:
-        return None
-    if waits_on is WaitingOn.PATIENT and status.offered_slots:
+    if StepName.BOOK_CONSULT in status.expects and status.offered_slots:
         return {
             "slots": [
                 (s.slot_id, words.moment(s.starts_at))
@@ -193,16 +191,16 @@ def consult_section(words: Words, status: JourneyStatus, now: datetime) -> dict 
             ]
         }
     consult = next((b for b in active(status) if b.kind is BookingKind.CONSULT), None)
-    if waits_on is WaitingOn.SPECIALIST and consult is not None:
+    if StepName.RESCHEDULE_CONSULT in status.expects and consult is not None:
+        # Whether the consultation has started is the validator's to say when it is sent: a
+        # status reads the journey's clock as of its last move.
         return {"booked": words.moment(consult.starts_at), "movable": consult.starts_at > now}
     return None
 
 
 def plan_section(words: Words, status: JourneyStatus, records: PageRecords) -> dict | None:
     plan = records.plan
-    if status.stage is not Stage.PLAN or steps_from(status) is not WaitingOn.PATIENT:
-        return None
-    if plan is None:
+    if StepName.PLAN_DECISION not in status.expects or plan is None:
         return None
     cells = format_compact_decimal(
         plan.cells_target, format_type="long", locale=locale(words.language)
@@ -218,8 +216,7 @@ def plan_section(words: Words, status: JourneyStatus, records: PageRecords) -> d
 def travel_section(words: Words, status: JourneyStatus, records: PageRecords) -> dict | None:
     if status.stage is not Stage.TRAVEL:
         return None
-    visit = any(b.kind is BookingKind.CLINIC_VISIT for b in active(status))
-    asks = steps_from(status) is WaitingOn.PATIENT and not visit
+    asks = StepName.TRAVEL in status.expects
     sent = records.travel
     return {
         "form": asks,
@@ -243,7 +240,7 @@ def week_of(status: JourneyStatus, now: datetime, policy: JourneyPolicy) -> int:
 def checkin_section(
     words: Words, status: JourneyStatus, records: PageRecords, now: datetime
 ) -> dict | None:
-    if status.stage is not Stage.FOLLOW_UP:
+    if StepName.REHAB_CHECKIN not in status.expects:
         return None
     policy = JourneyPolicy()
     received = set(records.follow_up.checkins_received if records.follow_up else [])
@@ -290,6 +287,7 @@ def page_context(
         "travel": travel_section(words, status, records),
         "checkin": checkin_section(words, status, records, now),
         "bookings": [booking_line(words, b) for b in active(status)],
+        "can_withdraw": StepName.WITHDRAW in status.expects,
         "time_zone": words.tz,
         "case_manager": (patient.case_manager_name, patient.case_manager_email)
         if patient.case_manager_email

@@ -4,7 +4,7 @@ new status. The actor comes from the token; a step the journey refuses is a 409.
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from api import patient_steps
 from api.journey_access import VERSIONED
@@ -70,13 +70,12 @@ async def review(
     "/documents", summary="Upload documents (patient link, coordinator)", responses=VERSIONED_STEP
 )
 async def upload_documents(
-    request: Request,
     step: Annotated[JourneyStep, JourneyStepDep(StepName.DOCUMENTS)],
     kind: Annotated[DocumentKind, Form()],
     files: Annotated[list[UploadFile], File(description="PDF, JPEG, PNG, DICOM or ZIP")],
 ) -> Answer:
     """The files' types are read from their content; a declared type must agree with it."""
-    uploads = await read_uploads(files, max_bytes=request.app.state.settings.max_upload_bytes)
+    uploads = await read_uploads(files, max_bytes=step.upload_bytes)
     return await patient_steps.upload_documents(step, [(kind, u) for u in uploads])
 
 

@@ -13,7 +13,7 @@ from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.intake import accept_inquiry
 from api.pages import LANGUAGE_FIELD, page_language, render_form
 from api.problems import Problem, ProblemError, field_errors
-from db.intake import IdempotencyConflict
+from db.intake import IdempotencyConflict, UnknownConsentText
 from domain.inquiry import InquiryAccepted, InquiryForm
 
 router = APIRouter(prefix="/inquiries", tags=["inquiries"])
@@ -96,6 +96,8 @@ async def submit_inquiry(
         shown_in = raw.pop(LANGUAGE_FIELD, None)
         form_language = shown_in if isinstance(shown_in, str) else None
         data: Any = _form_data(raw)
+        # The consent text was shown in the page's language, which the consent points at.
+        data["consent_language"] = page_language(request, form_language)
     elif content_type == "application/json":
         try:
             data = await request.json()
@@ -133,6 +135,16 @@ async def submit_inquiry(
             user_agent=request.headers.get("user-agent"),
             console_base_url=settings.public_base_url,
         )
+    except UnknownConsentText:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "consent_text_version"),
+                    "msg": "no consent text has this version",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
     except IdempotencyConflict:
         raise ProblemError(
             409,

@@ -30,7 +30,7 @@ from api.routes import (
 )
 from api.schemas import ClinicEvent
 from api.tokens import TokenVerifier
-from audit.log import AuditWriter
+from audit.log import AuditWriter, address_key
 from db.pool import create_pool
 from domain.inquiry import InquiryForm
 from integrations.temporal_client import connect_temporal
@@ -56,7 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
+        app.state.audit = AuditWriter(
+            app.state.pool,
+            app.state.audit_key,
+            source_key=settings.address_key.get_secret_value().encode()
+            if settings.address_key
+            else address_key(app.state.audit_key),
+        )
         app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
         app.state.temporal = await connect_temporal(

@@ -25,6 +25,7 @@ from api.routes import (
     incidents,
     inquiries,
     journeys,
+    privacy,
     steps,
     webhooks,
 )
@@ -110,7 +111,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(journeys.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
-    for router in (steps.router, follow_ups.router, clinic.router, incidents.router):
+    for router in (
+        steps.router,
+        follow_ups.router,
+        clinic.router,
+        incidents.router,
+        privacy.router,
+    ):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).

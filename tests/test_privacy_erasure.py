@@ -347,3 +347,62 @@ async def test_coordinators_request_an_erasure_and_a_privacy_officer_carries_it_
     assert record["erasure"]["request_id"] == request_id
     assert record["erasure_requests"][0]["executed_by"] == "privacy-1"
     assert (await api.get("/api/v1/erasure-requests", headers=officer)).json() == []
+
+
+async def test_an_erasure_retried_after_it_committed_answers_as_the_first(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    import uuid as uuid_module
+
+    from temporalio.exceptions import ApplicationError
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.privacy import PrivacyActivities
+    from db.intake import IntakeRepository
+    from db.legal_holds import LegalHoldRepository
+    from domain.actors import Actor
+    from domain.inquiry import InquiryForm
+    from domain.privacy import ErasureOrder, ErasureRefusal
+    from tests.helpers import valid_form
+
+    async with pool.acquire() as conn:
+        # Stored, its journey never started: nothing runs, so it may be erased at once.
+        stored = await IntakeRepository(conn).store(
+            form=InquiryForm.model_validate(valid_form()),
+            idempotency_key=None,
+            request_hash="h",
+            source_address=None,
+            user_agent=None,
+        )
+        holds = LegalHoldRepository(conn)
+        first_request = await holds.request_erasure(
+            journey_id=stored.journey_id,
+            reason=REASON,
+            requested_by="coord-1",
+            requested_role="coordinator",
+        )
+        second_request = await holds.request_erasure(
+            journey_id=stored.journey_id,
+            reason=REASON,
+            requested_by="coord-1",
+            requested_role="coordinator",
+        )
+    officer = Actor(id="privacy-1", role=Role.PRIVACY_OFFICER)
+    activities = PrivacyActivities(pool, None, settings.audit_key.get_secret_value().encode())
+    order = ErasureOrder(
+        journey_id=stored.journey_id, request_id=first_request.request_id, actor=officer
+    )
+    env = ActivityEnvironment()
+    first = await env.run(activities.erase_journey, order)
+    retried = await env.run(activities.erase_journey, order)
+    assert retried == first
+    assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'privacy.erase'") == 1
+
+    other = order.model_copy(update={"request_id": second_request.request_id})
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(activities.erase_journey, other)
+    assert refused.value.type == ErasureRefusal.ALREADY_ERASED and refused.value.non_retryable
+    stranger = order.model_copy(update={"request_id": str(uuid_module.uuid4())})
+    with pytest.raises(ApplicationError) as unknown:
+        await env.run(activities.erase_journey, stranger)
+    assert unknown.value.type == ErasureRefusal.NO_SUCH_REQUEST

@@ -104,7 +104,10 @@ async def _record(scope: Scope, status: int) -> bool:
             actor_role=principal.actor.role.value if principal else "public",
             action=f"{scope['method']} {_template(scope['path'], params)}",
             journey_id=str(journey_id) if _is_uuid(journey_id) else None,
-            patient_id=principal.actor.id if principal and principal.is_patient else None,
+            # A link's patient id is a UUID; the actor's id records whatever else came.
+            patient_id=principal.actor.id
+            if principal and principal.is_patient and _is_uuid(principal.actor.id)
+            else None,
             source=client[0] if client else None,
             detail={"status": status},
         )

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from privacy.commands import AS_HELP, audit_command, is_uuid
+from privacy.commands import register as register_privacy_commands
 from settings import InsecureSettings, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -120,20 +122,30 @@ def migrate() -> None:
 
 @app.command()
 def setup() -> None:
-    """Prepare external services: apply migrations and register the search attributes."""
+    """Prepare external services: migrations, search attributes, the namespace's history
+    retention and the daily retention schedule."""
     from db.migrate import migrate_url
     from integrations.temporal_client import connect_temporal, ensure_search_attributes
+    from privacy.retention import ensure_retention_schedule, set_history_retention
 
     settings = get_settings()
 
-    async def run() -> list[str]:
+    async def run() -> tuple[list[str], str]:
         applied = await migrate_url(settings.require_database_url())
         client = await connect_temporal(settings)
         await ensure_search_attributes(client)
-        return applied
+        await set_history_retention(client, days=settings.temporal_retention_days)
+        schedule = await ensure_retention_schedule(
+            client, task_queue=settings.task_queue, retention_days=settings.retention_days
+        )
+        return applied, schedule
 
-    applied = asyncio.run(run())
-    typer.echo(f"applied {len(applied)} migration(s); search attributes registered")
+    applied, schedule = asyncio.run(run())
+    typer.echo(
+        f"applied {len(applied)} migration(s); search attributes registered; closed histories "
+        f"kept {settings.temporal_retention_days} days; retention schedule {schedule} "
+        f"(erases closed journeys after {settings.retention_days} days)"
+    )
 
 
 @app.command()
@@ -173,7 +185,9 @@ def token(
 
 
 @app.command(name="patient-link")
-def patient_link(journey_id: str) -> None:
+def patient_link(
+    journey_id: str, as_staff: str | None = typer.Option(None, "--as", help=AS_HELP)
+) -> None:
     """Print a patient link token for a journey (development; emails carry these)."""
     from db.journey_queries import JourneyQueries
     from db.patient_links import PatientLinkRepository
@@ -187,13 +201,22 @@ def patient_link(journey_id: str) -> None:
 
         conn = await asyncpg.connect(settings.require_database_url())
         try:
-            patient = await JourneyQueries(conn).patient_id(journey_id=journey_id)
+            patient_id = await JourneyQueries(conn).patient_id(journey_id=journey_id)
             # A link of an earlier generation than the journey's would be refused.
-            return patient, await PatientLinkRepository(conn).generation(journey_id)
+            generation = await PatientLinkRepository(conn).generation(journey_id)
         finally:
             await conn.close()
+        if patient_id is not None:
+            # A link opens the patient's data: written down before it is printed.
+            await audit_command(
+                settings, action="patient_link", journey_id=journey_id, as_staff=as_staff
+            )
+        return patient_id, generation
 
-    patient_id, generation = asyncio.run(patient_of())
+    try:
+        patient_id, generation = asyncio.run(patient_of())
+    except ValueError:
+        patient_id, generation = None, 0
     if patient_id is None:
         typer.echo(f"no journey {journey_id}", err=True)
         raise typer.Exit(2)
@@ -333,6 +356,7 @@ def export(
     query: str = typer.Option("", help=QUERY_HELP),
     address: str = typer.Option("", help=ADDRESS_HELP),
     namespace: str = typer.Option("", help=NAMESPACE_HELP),
+    as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Write the histories a query selects as JSON files: a corpus for `journeys replay`."""
     from audit.export import export_histories
@@ -340,7 +364,11 @@ def export(
 
     async def run() -> list[Path]:
         client = await _temporal(address, namespace)
-        return await export_histories(client, query or default_query(), out)
+        selected = query or default_query()
+        await audit_command(
+            get_settings(), action="export", as_staff=as_staff, detail={"query": selected}
+        )
+        return await export_histories(client, selected, out)
 
     written = asyncio.run(run())
     typer.echo(
@@ -359,6 +387,7 @@ def timeline(
     ),
     address: str = typer.Option("", help=ADDRESS_HELP),
     namespace: str = typer.Option("", help=NAMESPACE_HELP),
+    as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Who did what and when in one journey, oldest first, from its histories."""
     from temporalio.service import RPCError, RPCStatusCode
@@ -378,6 +407,13 @@ def timeline(
         entries = await timeline_for(client, journey_id)
         if not names:
             return entries, {}
+        # Names are personal data: the row comes before they are read or printed.
+        await audit_command(
+            get_settings(),
+            action="timeline_names",
+            journey_id=journey_id if is_uuid(journey_id) else None,
+            as_staff=as_staff,
+        )
         import asyncpg
 
         conn = await asyncpg.connect(database_url)
@@ -422,6 +458,7 @@ async def _temporal(address: str, namespace: str) -> "Client":
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+register_privacy_commands(app, audit_app)
 
 
 @audit_app.command("verify")

@@ -129,6 +129,17 @@ class Settings(BaseSettings):
     link_ttl_days: int = 90
     # Key of the audit log's hash chain; `journeys audit verify` needs the same key.
     audit_key: SecretStr = SecretStr("dev-audit-chain-key-change-me-0123456789")
+    # Keys the tags that stand in the audit log for client addresses (personal data). Unset,
+    # a key is derived from `audit_key`; set apart, those who verify the chain cannot test
+    # which address made a request.
+    address_key: SecretStr | None = None
+    # Days a closed journey's records are kept before the daily schedule erases them. Law on
+    # medical records asks years of most clinics (5 to 30 depending on the country): the
+    # default keeps ten, and a legal hold keeps a journey past any of it.
+    retention_days: int = Field(default=3650, ge=1)
+    # Days the Temporal server keeps a closed journey's histories (the namespace's
+    # retention), for replay and timelines; they hold no personal data beyond ids.
+    temporal_retention_days: int = Field(default=90, ge=1)
     clinic_webhook_secret: SecretStr = SecretStr("dev-clinic-webhook-secret-change-me")
     webhook_tolerance_seconds: int = 300
     form_rate_limit_per_minute: int = 10

@@ -16,6 +16,7 @@ from activities.bookings import BookingActivities
 from activities.email import EmailActivities, Partners, message_id_domain
 from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
+from activities.privacy import PrivacyActivities
 from activities.records import RecordsActivities
 from db.pool import create_pool
 from integrations.caldav_calendar import CalDavCalendar
@@ -96,6 +97,7 @@ def build_activities(
     )
     records = RecordsActivities(pool)
     bookings = BookingActivities(pool, calendar, settings.video_link_base, clinic)
+    privacy = PrivacyActivities(pool, calendar, settings.audit_key.get_secret_value().encode())
     return [
         records.record_inquiry,
         records.record_stage,
@@ -107,6 +109,8 @@ def build_activities(
         bookings.book,
         bookings.cancel_booking,
         email.send_notification,
+        privacy.erase_journey,
+        privacy.erase_due_journeys,
     ]
 
 

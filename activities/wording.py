@@ -34,6 +34,10 @@ REASONS: dict[str, str] = {
     WithdrawalReason.FINANCIAL: N_("financial reasons"),
     WithdrawalReason.HEALTH_CHANGE: N_("a change in health"),
     WithdrawalReason.OTHER_TREATMENT: N_("another treatment was chosen"),
+    WithdrawalReason.CONSENT_WITHDRAWN: N_(
+        "you withdrew your consent to the processing of your health data"
+    ),
+    WithdrawalReason.DATA_ERASURE: N_("your personal data is being erased"),
     EndingReason.PLAN_DECLINED: N_("the treatment plan was declined"),
     EndingReason.NO_DOCUMENTS: N_("the requested documents did not arrive"),
     EndingReason.NO_SLOT_CHOSEN: N_("no consultation time was chosen"),

@@ -30,12 +30,13 @@ from api.routes import (
     inquiries,
     journeys,
     patient_links,
+    privacy,
     steps,
     webhooks,
 )
 from api.schemas import ClinicEvent
 from api.tokens import TokenVerifier
-from audit.log import AuditWriter
+from audit.log import AuditWriter, address_key
 from db.pool import create_pool
 from domain.inquiry import InquiryForm
 from integrations.smtp import smtp_sender
@@ -62,7 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
+        app.state.audit = AuditWriter(
+            app.state.pool,
+            app.state.audit_key,
+            source_key=settings.address_key.get_secret_value().encode()
+            if settings.address_key
+            else address_key(app.state.audit_key),
+        )
         # Connects on first use: only a coordinator's new patient link is sent from here.
         mail = smtp_sender(settings)
         app.state.link_mailer = LinkMailer(
@@ -125,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clinic.router,
         incidents.router,
         patient_links.router,
+        privacy.router,
     ):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)

@@ -71,7 +71,10 @@ def idempotency_key_of(header: str | None, form_value: Any) -> str | None:
 
 def request_hash(form: InquiryForm) -> str:
     """A fingerprint of the submission's content, whatever encoding it arrived in."""
-    return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+    # Left out when not given, so a submission keeps the fingerprint it had before the field
+    # existed (a retry across the upgrade is not a different body).
+    unset = {"consent_language"} if form.consent_language is None else None
+    return hashlib.sha256(form.model_dump_json(exclude=unset).encode()).hexdigest()
 
 
 def case_page_url(console_base_url: str, journey_id: str) -> str:
@@ -144,6 +147,7 @@ async def accept_inquiry(
             request_hash=request_hash(form),
             source_address=source_address,
             user_agent=user_agent,
+            consent_language=form.consent_language,
         )
     # Started for a repeated key too: if the first request stored the records and then lost
     # Temporal, the repeat is what starts the journey.

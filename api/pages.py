@@ -27,7 +27,7 @@ from api.intake import (
     idempotency_key_of,
 )
 from api.problems import FieldError, field_errors
-from db.intake import IdempotencyConflict
+from db.intake import IdempotencyConflict, UnknownConsentText
 from domain.inquiry import InjuryCause, InjuryCompleteness, InquiryForm
 from i18n import (
     SOURCE_LANGUAGE,
@@ -114,6 +114,8 @@ async def form_sent(
     shown_in = raw.pop(LANGUAGE_FIELD, None)
     language = shown_in if isinstance(shown_in, str) else None
     data = form_fields(raw)
+    # The consent text was shown in the page's language, which the consent points at.
+    data["consent_language"] = page_language(request, language)
     try:
         form = InquiryForm.model_validate(data)
     except ValidationError as err:
@@ -136,6 +138,9 @@ async def form_sent(
             user_agent=request.headers.get("user-agent"),
             console_base_url=settings.public_base_url,
         )
+    except UnknownConsentText:
+        # The consent text shown is no longer on record (an old page): show today's form.
+        return render_form(request, values=data, status=409, language=language)
     except IdempotencyConflict:
         # The same form sent again after being changed: a new form, with what was typed.
         return render_form(request, values=data, status=409, language=language)

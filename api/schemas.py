@@ -114,6 +114,15 @@ class RehabCheckinBody(_Body):
 class WithdrawalBody(_Body):
     reason: WithdrawalReason = WithdrawalReason.PATIENT_REQUEST
 
+    @model_validator(mode="after")
+    def _plain_reason(self) -> "WithdrawalBody":
+        # These end the journey and record more: the consent's withdrawal, or an erasure.
+        if self.reason is WithdrawalReason.CONSENT_WITHDRAWN:
+            raise ValueError("withdraw consent with POST …/consent/withdrawal")
+        if self.reason is WithdrawalReason.DATA_ERASURE:
+            raise ValueError("a privacy officer erases with POST …/erasure")
+        return self
+
 
 class IncidentResolutionBody(_Body):
     action: IncidentAction

@@ -29,6 +29,7 @@ STAFF_ROLES = frozenset(
         Role.CASE_MANAGER,
         Role.MEDICAL_LEAD,
         Role.AUDITOR,
+        Role.PRIVACY_OFFICER,
     }
 )
 

@@ -130,6 +130,26 @@ def _uuid(value: str | uuid.UUID | None) -> uuid.UUID | None:
     return None if value is None or isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
+# A client address is personal data, and the log is kept for years and never edited: it
+# holds a keyed hash of the address instead. The same address gives the same tag, so the
+# requests of one client can still be followed, and whoever holds the key can check whether a
+# given address made a request; without the key the tag says nothing. The key is its own
+# (JOURNEYS_ADDRESS_KEY), or derived from the chain's key under this label.
+ADDRESS_TAG_PREFIX = "addr:"
+_ADDRESS_KEY_LABEL = b"journeys audit log: client address tags"
+
+
+def address_key(audit_key: bytes) -> bytes:
+    """The tag key derived from the chain's key, when no key of its own is set."""
+    return hmac.new(audit_key, _ADDRESS_KEY_LABEL, hashlib.sha256).digest()
+
+
+def address_tag(key: bytes, address: str) -> str:
+    """`addr:` and 32 hex digits (128 bits) of HMAC-SHA256(key, address)."""
+    digest = hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()
+    return ADDRESS_TAG_PREFIX + digest[:32]
+
+
 def check_key(key: bytes) -> None:
     if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
         raise ValueError(f"the audit key must be at least {MIN_KEY_BYTES} bytes")
@@ -251,16 +271,29 @@ class AuditWriter:
     returns only once its row is committed, so nothing is acknowledged that is not stored.
     """
 
-    def __init__(self, pool: asyncpg.Pool, key: bytes, max_batch: int = 200) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        key: bytes,
+        max_batch: int = 200,
+        *,
+        source_key: bytes | None = None,
+    ) -> None:
+        """`source_key`, when given, keys the tag each row stores instead of its `source`
+        (a client address): see `address_tag`."""
         check_key(key)
         self._pool = pool
         self._key = key
         self._max_batch = max_batch
+        self._source_key = source_key
         self._pending: list[tuple[AuditEntry, asyncio.Future[int]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
     async def append(self, **fields: Any) -> int:
         """`AuditLog.append`'s arguments, less `at`; returns the row's seq once committed."""
+        source = fields.get("source")
+        if self._source_key is not None and source:
+            fields["source"] = address_tag(self._source_key, source)
         draft = draft_entry(**fields)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append((draft, future))

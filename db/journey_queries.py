@@ -120,13 +120,16 @@ class JourneyQueries:
         return listings, total
 
     async def patient(self, *, journey_id: str) -> JourneyPatient | None:
+        """The patient and their injury; None for an unknown journey, and for an erased one,
+        whose patient is no longer on file."""
         row = await self._conn.fetchrow(
             """SELECT p.patient_id, p.full_name, p.email, p.phone, p.country,
                       p.preferred_language, p.time_zone, i.injury_level,
                       i.injury_completeness, i.injury_date, i.injury_cause
                  FROM journeys j JOIN patients p USING (patient_id)
                  JOIN inquiries i ON i.journey_id = j.journey_id
-                WHERE j.journey_id = $1""",
+                WHERE j.journey_id = $1
+                  AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.journey_id = j.journey_id)""",
             journey_id,
         )
         if row is None:

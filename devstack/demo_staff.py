@@ -63,6 +63,14 @@ DEMO_STAFF = [
         ["en"],
         "UTC",
     ),
+    (
+        "demo-privacy",
+        "Amara Okafor",
+        "amara.okafor@journeys.localhost",
+        "privacy_officer",
+        ["en"],
+        "UTC",
+    ),
 ]
 
 

@@ -35,6 +35,7 @@ from devstack.services import (
 from integrations.payload_keys import PayloadKeyError
 from integrations.temporal_client import ensure_search_attributes
 from integrations.temporal_ui import coordinator_queries, workflow_list
+from privacy.retention import ensure_retention_schedule, set_history_retention
 from settings import Settings
 
 
@@ -143,7 +144,15 @@ class DevStack:
                 codec_endpoint=f"{url}/codec",
             )
             target, client = temporal.target, temporal.client
-        p.done("Temporal ready, search attributes registered", t)
+        await set_history_retention(client, days=s.temporal_retention_days)
+        schedule = await ensure_retention_schedule(
+            client, task_queue=s.task_queue, retention_days=s.retention_days
+        )
+        p.done(
+            "Temporal ready, search attributes registered, closed histories kept "
+            f"{s.temporal_retention_days} days, retention schedule {schedule}",
+            t,
+        )
         self.env["JOURNEYS_TEMPORAL_ADDRESS"] = target
 
         if s.smtp_host:

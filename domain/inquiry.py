@@ -116,6 +116,11 @@ class InquiryForm(BaseModel):
     consent_text_version: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
     ]
+    consent_language: LanguageCode | None = Field(
+        default=None,
+        description="the language the consent text was shown in; by default the preferred "
+        "language, or English where the text does not exist in it",
+    )
 
     @field_validator("injury_date")
     @classmethod

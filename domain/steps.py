@@ -172,6 +172,10 @@ class WithdrawalReason(StrEnum):
     HEALTH_CHANGE = "health_change"
     OTHER_TREATMENT = "other_treatment"
     OTHER = "other"
+    # Taken through the consent withdrawal and the erasure, never through the plain withdrawal
+    # step: each records more than the journey's end (domain/step_roles.py says who may).
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    DATA_ERASURE = "data_erasure"
 
 
 class Withdrawal(_Step):

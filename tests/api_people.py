@@ -22,6 +22,7 @@ STAFF_IDS = {
     Role.CASE_MANAGER: "cm-es",
     Role.MEDICAL_LEAD: "lead-1",
     Role.AUDITOR: "audit-1",
+    Role.PRIVACY_OFFICER: "privacy-1",
 }
 
 

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
     from domain.stages import Stage, WaitingOn
-    from domain.step_roles import StepName
+    from domain.step_roles import StepName, withdrawal_step
     from domain.steps import (
         Admission,
         AdverseEventReported,
@@ -322,7 +322,9 @@ class PatientJourney:
 
     @withdraw.validator
     def _check_withdrawal(self, step: Withdrawal) -> None:
-        checks.role(step.actor, StepName.WITHDRAW)
+        # Validators do not run on replay, so who may withdraw for which reason can change
+        # without a patch.
+        checks.role(step.actor, withdrawal_step(step.reason))
         checks.withdrawal(self.state)
 
     @workflow.update

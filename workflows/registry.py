@@ -10,8 +10,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
+from workflows.retention import JourneyErasure, RetentionSweep
 
-WORKFLOWS = [PatientJourney, FollowUp]
+WORKFLOWS = [PatientJourney, FollowUp, JourneyErasure, RetentionSweep]
 
 # Deterministic modules every run shares rather than re-imports: the project's models, the
 # activity classes the workflows name, and pydantic.

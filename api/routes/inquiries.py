@@ -18,8 +18,9 @@ from api.intake import (
     form_fields,
     idempotency_key_of,
 )
+from api.pages import page_language
 from api.problems import Problem, ProblemError
-from db.intake import IdempotencyConflict
+from db.intake import IdempotencyConflict, UnknownConsentText
 from domain.inquiry import InquiryAccepted, InquiryForm
 
 router = APIRouter(prefix="/inquiries", tags=["inquiries"])
@@ -70,8 +71,12 @@ async def submit_inquiry(
     if content_type in FORM_TYPES:
         raw: dict[str, Any] = dict(await request.form())
         form_key = raw.pop(FORM_IDEMPOTENCY_FIELD, None)
-        raw.pop(LANGUAGE_FIELD, None)
+        shown_in = raw.pop(LANGUAGE_FIELD, None)
         data: Any = form_fields(raw)
+        # The consent text was shown in the page's language, which the consent points at.
+        data["consent_language"] = page_language(
+            request, shown_in if isinstance(shown_in, str) else None
+        )
     elif content_type == "application/json":
         try:
             data = await request.json()
@@ -100,6 +105,16 @@ async def submit_inquiry(
             user_agent=request.headers.get("user-agent"),
             console_base_url=settings.public_base_url,
         )
+    except UnknownConsentText:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "consent_text_version"),
+                    "msg": "no consent text has this version",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
     except IdempotencyConflict:
         raise ProblemError(
             409,

@@ -25,6 +25,7 @@ from api.schemas import (
 )
 from audit.timeline import actor_names, timeline_for
 from db.documents import DocumentRepository
+from db.erasure import ErasureRepository
 from db.journey_queries import JourneyFilter, JourneyQueries
 from domain.actors import Role
 from domain.journey import JourneyStatus
@@ -157,6 +158,11 @@ async def read_patient(
     authorize(principal, jid, SEES_PATIENT)
     async with pool.acquire() as conn:
         patient = await JourneyQueries(conn).patient(journey_id=jid)
+        erased = None if patient else await ErasureRepository(conn).tombstone(journey_id=jid)
+    if erased is not None:
+        raise ProblemError(
+            410, "Gone", f"the patient's data was erased on {erased.erased_at:%Y-%m-%d}"
+        )
     if patient is None:
         raise ProblemError(404, "Not found", "no such journey")
     return PatientSummary(

@@ -67,6 +67,7 @@ KEPT: dict[str, str] = {
     "erasure_requests": "the reasons staff gave for erasing, for the record",
     "erasures": "the tombstone",
     "legal_holds": "the reasons staff gave for keeping the records",
+    "patient_links": "the generation of the journey's current links: a number",
 }
 """Tables holding a journey's or a patient's id that an erasure leaves as they are, and why
 nothing in them is personal data beyond the ids."""

@@ -66,13 +66,12 @@ async def test_the_consent_points_at_the_text_the_patient_saw(
     english_page = await _intake(api, consent_language="en")
     french = await _intake(api, preferred_language="fr")  # no French text: the form was English
     form_page = await api.post(
-        "/api/v1/inquiries",
+        "/",
         data={
             **{k: str(v) for k, v in valid_form(email="form@example.org").items()},
             "consent_health_data": "on",
             "lang": "en",
         },
-        headers={"Accept": "text/html"},
     )
     assert form_page.status_code == 303, form_page.text
     rows = {

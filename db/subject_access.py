@@ -35,6 +35,7 @@ NOT_EXPORTED: dict[str, str] = {
     "audit_log": "the copy's `accesses` section (who, in which role, what, when)",
     "idempotency_keys": "a key the form made up and a hash of the submission the copy holds",
     "legal_holds": "legal matters; the privacy officer tells the patient what the law allows",
+    "patient_links": "a counter of the links sent, which says nothing about the patient",
 }
 
 

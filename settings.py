@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     task_queue: str = TASK_QUEUE
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # Where staff open the Temporal Web UI: the console links each journey to its page there.
+    # Unset, the embedded dev server's UI on `temporal_ui_port`.
+    temporal_ui_url: str | None = None
 
     # Journeys cached in the worker's memory between steps. A journey waits days between
     # steps, so this is sized to the journeys being acted on at once, not to the open ones: an
@@ -140,6 +143,10 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def temporal_ui_base(self) -> str:
+        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
 
     @property
     def console_redirect_url(self) -> str:

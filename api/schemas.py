@@ -10,7 +10,7 @@ from audit.timeline import TimelineEntry
 from domain.incidents import IncidentAction
 from domain.inquiry import PhoneNumber
 from domain.records import Booking, Slot
-from domain.stages import Stage, WaitingOn
+from domain.stages import Stage
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
 
 Notes = Annotated[str, StringConstraints(max_length=5000)]
@@ -188,45 +188,6 @@ class PatientView(BaseModel):
     deadline: datetime | None = None
     offered_slots: list[Slot] = Field(default_factory=list)
     bookings: list[Booking] = Field(default_factory=list)
-
-
-class PatientSummary(BaseModel):
-    full_name: str
-    email: str
-    phone: str
-    country: str
-    preferred_language: str
-    injury_level: str
-    injury_completeness: str
-
-
-class JourneyListItem(BaseModel):
-    journey_id: str
-    stage: Stage
-    waiting_on: WaitingOn
-    next_deadline: datetime | None
-    overdue: bool
-    case_manager_id: str | None
-    country: str
-    patient_name: str | None = Field(None, description="absent for auditors")
-    created_at: datetime
-
-
-class JourneyPage(BaseModel):
-    items: list[JourneyListItem]
-    total: int
-    limit: int
-    offset: int
-
-
-class DocumentInfo(BaseModel):
-    document_id: str
-    kind: str
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    uploaded_at: datetime
 
 
 class Timeline(BaseModel):

@@ -53,6 +53,19 @@ class DocumentKind(StrEnum):
     OTHER = "other"
 
 
+# What an upload may be, and so what a document is served as: none of them is a page a
+# browser would run.
+DOCUMENT_MEDIA_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "application/dicom",
+        "application/zip",
+    }
+)
+
+
 class RejectionReason(StrEnum):
     INJURY_TOO_RECENT = "injury_too_recent"
     CONTRAINDICATION = "contraindication"

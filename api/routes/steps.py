@@ -25,6 +25,7 @@ from db.staff import StaffRepository
 from db.step_records import StepRecord
 from domain.step_roles import StepName
 from domain.steps import (
+    DOCUMENT_MEDIA_TYPES,
     CaseManagerAssignment,
     ClinicConfirmation,
     ConsultOutcome,
@@ -42,13 +43,7 @@ from workflows.journey import PatientJourney
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["steps"])
 
-ALLOWED_UPLOADS = {
-    "application/pdf",
-    "image/jpeg",
-    "image/png",
-    "application/dicom",
-    "application/zip",
-}
+ALLOWED_UPLOADS = DOCUMENT_MEDIA_TYPES
 STEP_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or invalid token"},
     403: {"model": Problem, "description": "Wrong role, or another journey's link"},

@@ -17,12 +17,16 @@ from i18n.catalogues import (
     translations,
 )
 from i18n.formatting import (
+    country_name,
     day_names,
     format_day,
+    format_elapsed,
     format_long_date,
     format_moment,
     format_money,
+    format_number,
     format_period,
+    language_name_in,
     month_names,
 )
 from i18n.jinja import LocalizedEnvironments, localized_environment
@@ -30,14 +34,18 @@ from i18n.jinja import LocalizedEnvironments, localized_environment
 __all__ = [
     "SOURCE_LANGUAGE",
     "LocalizedEnvironments",
+    "country_name",
     "day_names",
     "direction",
     "format_day",
+    "format_elapsed",
     "format_long_date",
     "format_moment",
     "format_money",
+    "format_number",
     "format_period",
     "language_name",
+    "language_name_in",
     "locale",
     "localized_environment",
     "month_names",

@@ -6,13 +6,15 @@ import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from db.clinical import ClinicalRepository
 from domain.actors import Role
 from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_as
 from tests.case_setup import journey_with_document
@@ -249,3 +251,78 @@ async def sign_in_as_spanish(page: Page, base_url: str) -> None:
     )
     await page.get_by_role("button", name=re.compile(re.escape(name))).click()
     await page.wait_for_url(f"{base_url}/staff/")
+
+
+async def test_the_case_page_shows_the_plan_the_clinics_reports_and_the_follow_up(
+    page: Page, served_app: ServedApp, pool: asyncpg.Pool, screenshot: Screenshot
+) -> None:
+    """A journey in its follow-up year, written straight into PostgreSQL (its workflow is not
+    on this Temporal server, so the page also says the journey did not answer)."""
+    jid = await add_journey(
+        pool,
+        stage="FOLLOW_UP",
+        waiting_on="patient",
+        deadline=datetime.now(UTC) + timedelta(days=2),
+        case_manager="demo-cm-es",
+        specialist="demo-specialist",
+    )
+    async with pool.acquire() as conn:
+        records = ClinicalRepository(conn)
+        await records.add_plan(
+            journey_id=jid,
+            specialist_id="demo-specialist",
+            price=Decimal("24500.00"),
+            currency="EUR",
+            notes="Two-day visit; intrathecal.",
+        )
+        await records.add_travel_record(
+            journey_id=jid,
+            arrival_date=date(2026, 10, 4),
+            departure_date=date(2026, 10, 9),
+            arrival_flight="IB6402",
+            departure_flight="IB6403",
+            companions=1,
+            needs_visa=True,
+            notes="",
+            submitted_by="patient",
+        )
+        await records.add_procedure_report(
+            journey_id=jid,
+            cells_given=150_000_000,
+            route="intrathecal",
+            minutes=45,
+            lot="LOT-2026-11",
+        )
+        await records.add_adverse_event(
+            journey_id=jid, severity="mild", description="Headache on day 2, resolved."
+        )
+        await records.add_follow_up_outcome(
+            journey_id=jid,
+            consult_no=1,
+            scores={"trunk_control": 3, "sitting_balance": 4, "spasticity": 2},
+            postural_hypotension=False,
+        )
+        await records.add_rehab_checkin(
+            journey_id=jid, week=1, walking_hours_per_day=Decimal("5.5"), days_per_week=6
+        )
+    await sign_in_as(page, served_app.url, Role.SPECIALIST)
+    await page.goto(f"{served_app.url}/staff/journeys/{jid}")
+    await expect(page.get_by_role("alert").first).to_contain_text("did not answer just now")
+    await expect(page.get_by_role("region", name="Plan and quote")).to_contain_text("€24,500.00")
+    clinic = page.get_by_role("region", name="The clinic's reports")
+    await expect(clinic).to_contain_text("150,000,000")
+    await expect(clinic).to_contain_text("Headache on day 2")
+    await expect(page.get_by_role("region", name="Travel")).to_contain_text("IB6402")
+    follow_up = page.get_by_role("region", name="Follow-up outcomes")
+    # A header and a row in each of its tables: the outcomes and the check-ins.
+    await expect(follow_up.get_by_role("row")).to_have_count(4)
+    await screenshot(page, "case-follow-up")
+    await assert_accessible(page)
+
+    await page.get_by_role("button", name="Español").click()
+    await expect(page.get_by_role("region", name="Plan y presupuesto")).to_contain_text(
+        "24.500,00 €"
+    )
+    await expect(page.get_by_role("region", name="Informes de la clínica")).to_contain_text(
+        "150.000.000"
+    )

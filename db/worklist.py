@@ -5,8 +5,11 @@ Read from the journeys' projection (`journeys`, written by the workflows' `recor
 whatever the number of journeys open.
 """
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -23,6 +26,14 @@ from domain.worklist import (
 
 Arg = Callable[[object], str]
 _FINAL = [stage.value for stage in FINAL_STAGES]
+
+
+@dataclass(frozen=True)
+class WorklistChoices:
+    """What the console's filters offer: case managers (id, name) and patients' countries."""
+
+    case_managers: list[tuple[str, str]]
+    countries: list[str]
 
 
 def _filters(filters: WorklistFilter, now: datetime, arg: Arg, *, stage: bool) -> list[str]:
@@ -51,7 +62,7 @@ def _filters(filters: WorklistFilter, now: datetime, arg: Arg, *, stage: bool) -
 
 
 def _yours(priority: Priority | None, arg: Arg) -> str:
-    """An SQL truth value: the journey is still open and waits on the caller or their role."""
+    """An SQL truth value: the journey waits on the caller or their role."""
     if priority is None:
         return "false"
     waits = []
@@ -60,6 +71,10 @@ def _yours(priority: Priority | None, arg: Arg) -> str:
     if priority.assigned is not None:
         column = "j.specialist_id" if priority.assigned == "specialist" else "j.case_manager_id"
         waits.append(f"{column} = {arg(priority.staff_id)}")
+        if priority.waiting_on is None:
+            # An ended journey waits on no one (a wait names whom, and an ending names none),
+            # but it keeps its case manager.
+            waits.append(f"j.stage <> ALL({arg(_FINAL)})")
     either = [" AND ".join(waits)] if waits else []
     if priority.open_incidents:
         either.append("j.incident IS NOT NULL")
@@ -67,7 +82,7 @@ def _yours(priority: Priority | None, arg: Arg) -> str:
         return "false"
     # coalesce: a column the rule compares may be NULL (no specialist yet), and NULL would
     # sort first in a descending order.
-    return f"coalesce(j.stage <> ALL({arg(_FINAL)}) AND ({' OR '.join(either)}), false)"
+    return f"coalesce({' OR '.join(f'({e})' for e in either)}, false)"
 
 
 def _where(clauses: list[str]) -> str:
@@ -92,7 +107,12 @@ class WorklistRepository:
     ) -> WorklistPage:
         """One page of the journeys `filters` select, with how many there are in all, how
         many wait on the caller, and how many each stage holds (under every filter but the
-        stage)."""
+        stage), in one round trip.
+
+        The page is chosen from `journeys` alone (the patient's country only when filtered
+        on), and only its rows are joined to their patients and case managers: the sort reads
+        the journeys' narrow rows, not every journey joined to its patient.
+        """
         args: list[object] = []
 
         def arg(value: object) -> str:
@@ -100,63 +120,71 @@ class WorklistRepository:
             return f"${len(args)}"
 
         yours = _yours(priority, arg)
-        clauses = _filters(filters, now, arg, stage=False)
         join = "JOIN patients p USING (patient_id)" if filters.country else ""
-        counted = await self._conn.fetch(
-            f"""SELECT j.stage, count(*) AS n, count(*) FILTER (WHERE {yours}) AS yours
-                  FROM journeys j {join} {_where(clauses)}
-                 GROUP BY j.stage""",
-            *args,
-        )
-        stages = {Stage(r["stage"]): int(r["n"]) for r in counted}
-        chosen = [r for r in counted if filters.stage is None or r["stage"] == filters.stage]
-        total = sum(int(r["n"]) for r in chosen)
-        waiting_on_you = sum(int(r["yours"]) for r in chosen)
-
-        args.clear()
-        yours = _yours(priority, arg)
-        clauses = _filters(filters, now, arg, stage=True)
+        counted_where = _where(_filters(filters, now, arg, stage=False))
+        picked_where = _where(_filters(filters, now, arg, stage=True))
         at = arg(now)
-        rows = await self._conn.fetch(
-            f"""SELECT j.journey_id, j.stage, j.waiting_on, j.next_deadline, j.case_manager_id,
-                       cm.full_name AS case_manager_name, p.country, j.incident, j.created_at,
-                       {"p.full_name" if with_names else "NULL"} AS patient_name,
-                       {yours} AS yours,
-                       coalesce(j.next_deadline < {at}, false) AS overdue
-                  FROM journeys j JOIN patients p USING (patient_id)
-                  LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
-                  {_where(clauses)}
-                 ORDER BY yours DESC, overdue DESC, j.next_deadline ASC NULLS LAST,
-                          j.created_at DESC, j.journey_id
-                 LIMIT {arg(limit)} OFFSET {arg(offset)}""",
+        order = (
+            "yours DESC, overdue DESC, next_deadline ASC NULLS LAST, created_at DESC, journey_id"
+        )
+        row = await self._conn.fetchrow(
+            f"""WITH counted AS (
+                    SELECT j.stage, count(*) AS n, count(*) FILTER (WHERE {yours}) AS yours
+                      FROM journeys j {join} {counted_where}
+                     GROUP BY j.stage),
+                picked AS (
+                    SELECT j.journey_id, j.patient_id, j.stage, j.waiting_on, j.next_deadline,
+                           j.case_manager_id, j.incident, j.created_at, {yours} AS yours,
+                           coalesce(j.next_deadline < {at}, false) AS overdue
+                      FROM journeys j {join} {picked_where}
+                     ORDER BY {order}
+                     LIMIT {arg(limit)} OFFSET {arg(offset)}),
+                shown AS (
+                    SELECT k.*, cm.full_name AS case_manager_name, trim(p.country) AS country,
+                           {"p.full_name" if with_names else "NULL"} AS patient_name
+                      FROM picked k JOIN patients p USING (patient_id)
+                      LEFT JOIN staff cm ON cm.staff_id = k.case_manager_id)
+                SELECT (SELECT coalesce(json_agg(counted), '[]') FROM counted)::text AS counted,
+                       (SELECT coalesce(json_agg(shown ORDER BY {order}), '[]')
+                          FROM shown)::text AS shown""",
             *args,
         )
+        counted = json.loads(row["counted"])
+        stages = {Stage(c["stage"]): int(c["n"]) for c in counted}
+        chosen = [c for c in counted if filters.stage is None or c["stage"] == filters.stage]
         return WorklistPage(
-            items=[_item(r) for r in rows],
-            total=total,
+            items=[_item(r) for r in json.loads(row["shown"])],
+            total=sum(int(c["n"]) for c in chosen),
             limit=limit,
             offset=offset,
-            waiting_on_you=waiting_on_you,
+            waiting_on_you=sum(int(c["yours"]) for c in chosen),
             stages=stages,
         )
 
-    async def countries(self) -> list[str]:
-        """The countries of the patients with a journey, for the country filter's choices."""
-        rows = await self._conn.fetch(
-            """SELECT DISTINCT p.country FROM patients p
-                WHERE EXISTS (SELECT 1 FROM journeys j WHERE j.patient_id = p.patient_id)
-                ORDER BY 1"""
-        )
-        # char(2): a shorter value comes back padded with blanks.
-        return [r["country"].strip() for r in rows]
+    async def choices(self) -> WorklistChoices:
+        """The case manager and country filters' choices, in one round trip.
 
-    async def case_managers(self) -> list[tuple[str, str]]:
-        """Every case manager (id, name), by name, for the case manager filter's choices."""
-        rows = await self._conn.fetch(
-            """SELECT staff_id, full_name FROM staff WHERE role = 'case_manager'
-                ORDER BY active DESC, full_name, staff_id"""
+        Countries by a skip scan of `patients_country_idx` (one index probe per country,
+        however many patients): `SELECT DISTINCT` would read every patient on every page view.
+        """
+        row = await self._conn.fetchrow(
+            """SELECT (SELECT coalesce(json_agg(json_build_array(staff_id, full_name)
+                                        ORDER BY active DESC, full_name, staff_id), '[]')
+                         FROM staff WHERE role = 'case_manager')::text AS case_managers,
+                      ARRAY(WITH RECURSIVE seen (country) AS (
+                                (SELECT country FROM patients ORDER BY country LIMIT 1)
+                                UNION ALL
+                                SELECT (SELECT p.country FROM patients p
+                                         WHERE p.country > seen.country
+                                         ORDER BY p.country LIMIT 1)
+                                  FROM seen WHERE seen.country IS NOT NULL)
+                            SELECT trim(country) FROM seen WHERE country IS NOT NULL)
+                          AS countries"""
         )
-        return [(r["staff_id"], r["full_name"]) for r in rows]
+        return WorklistChoices(
+            case_managers=[(staff_id, name) for staff_id, name in json.loads(row["case_managers"])],
+            countries=list(row["countries"]),
+        )
 
     async def staff_time_zone(self, *, staff_id: str) -> str | None:
         """The time zone a member of staff keeps in their record, if they have a record."""
@@ -166,7 +194,9 @@ class WorklistRepository:
         return zone
 
 
-def _item(r: asyncpg.Record) -> WorklistItem:
+def _item(r: dict[str, Any]) -> WorklistItem:
+    """A row of the page as `json_agg` gives it (ids and times as text, which the model
+    reads back)."""
     journey_id = str(r["journey_id"])
     return WorklistItem(
         journey_id=journey_id,
@@ -178,7 +208,7 @@ def _item(r: asyncpg.Record) -> WorklistItem:
         waiting_on_you=r["yours"],
         case_manager_id=r["case_manager_id"],
         case_manager_name=r["case_manager_name"],
-        country=r["country"].strip(),
+        country=r["country"],
         incident=IncidentKind(r["incident"]) if r["incident"] else None,
         patient_name=r["patient_name"],
         created_at=r["created_at"],

@@ -1,6 +1,7 @@
 """The case page at `/staff/journeys/{journey_id}`, and its documents, each opening in the
 browser. The reads are the JSON API's (api/reads/): the case, the timeline, the document."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request
@@ -37,17 +38,23 @@ async def case_page(
     settings: SettingsDep,
 ) -> HTMLResponse:
     principal = viewer.principal
+
+    async def timeline_or_none() -> Timeline | None:
+        try:
+            return await read_timeline(pool, client, principal, journey_id)
+        except (ReadRefused, RPCError, RuntimeError):
+            # Temporal down or slow: the rest of the case is still worth reading, and the
+            # page says the timeline could not be read. A refusal is the case's to show.
+            return None
+
+    # The histories are read while the case is: the page waits for the slower only.
+    histories = asyncio.create_task(timeline_or_none())
     try:
         case = await read_case(pool, client, settings, principal, journey_id)
     except ReadRefused as refused:
+        histories.cancel()
         raise _refusal(refused) from None
-    timeline: Timeline | None = None
-    try:
-        timeline = await read_timeline(pool, client, principal, case.journey.journey_id)
-    except (RPCError, RuntimeError):
-        # Temporal down or slow: the rest of the case is still worth reading; the page says
-        # the timeline could not be read.
-        timeline = None
+    timeline = await histories
     status = case.status
     journey = case.journey
     now = datetime.now(UTC)

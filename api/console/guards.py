@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.console.rendering import render
 from api.console.session import ConsoleSession, session_state
 from api.console.viewer import Viewer, page_language, viewer_zone
-from api.deps import PoolDep
 from api.tokens import PATIENT_LINK_AUDIENCE, Principal
 from db.worklist import WorklistRepository
 from domain.actors import Actor
@@ -147,11 +146,10 @@ async def staff_session(request: Request) -> Principal:
 StaffSessionDep = Annotated[Principal, Depends(staff_session)]
 
 
-async def current_viewer(request: Request, principal: StaffSessionDep, pool: PoolDep) -> Viewer:
+async def current_viewer(request: Request, principal: StaffSessionDep) -> Viewer:
     """The signed-in member of staff with the language and time zone their pages use."""
-    async with pool.acquire() as conn:
-        staff_zone = await WorklistRepository(conn).staff_time_zone(staff_id=principal.actor.id)
-    zone, source = viewer_zone(staff_zone, request)
+    session = session_state(request.scope).session
+    zone, source = viewer_zone(session.time_zone if session else None, request)
     return Viewer(
         principal=principal, language=page_language(request), time_zone=zone, zone_source=source
     )
@@ -172,12 +170,15 @@ async def complete_sign_in(request: Request, principal: Principal, *, method: st
     state = session_state(request.scope)
     codec = state.codec
     before = state.session
+    async with request.app.state.pool.acquire() as conn:
+        time_zone = await WorklistRepository(conn).staff_time_zone(staff_id=principal.actor.id)
     state.replace(
         codec.new(
             staff_id=principal.actor.id,
             name=principal.name,
             role=principal.actor.role.value,
             language=before.language if before is not None else None,
+            time_zone=time_zone,
         )
     )
     request.state.principal = principal

@@ -52,6 +52,9 @@ class ConsoleSession(BaseModel):
     # The language the person chose with the console's language switch; unset, their
     # browser's Accept-Language decides.
     language: str | None = None
+    # The time zone of their staff record, read once at sign-in (pages show times in it
+    # without a query each); unset for someone with no record.
+    time_zone: str | None = None
     # Authlib's sign-in transaction (state, nonce, PKCE verifier) between the redirect to the
     # provider and its answer; empty otherwise.
     oauth: dict[str, Any] = Field(default_factory=dict)
@@ -103,6 +106,7 @@ class SessionCodec:
         name: str | None = None,
         role: str | None = None,
         language: str | None = None,
+        time_zone: str | None = None,
     ) -> ConsoleSession:
         """A fresh session with a fresh form token: a sign-in never keeps the token (nor
         anything else but the language chosen) of the session before it."""
@@ -115,6 +119,7 @@ class SessionCodec:
             name=name,
             role=role,
             language=language,
+            time_zone=time_zone,
         )
 
     def dumps(self, session: ConsoleSession) -> str:

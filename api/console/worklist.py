@@ -4,6 +4,7 @@ overdue first, with filters in a plain GET form (no JavaScript), counts per stag
 The list is `api.reads.worklist.read_worklist`, the read behind `GET /api/v1/journeys`.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from starlette.datastructures import QueryParams
 
 from api.console.guards import ViewerDep, console_gate
 from api.console.rendering import render
+from api.console.wording import Wording
 from api.deps import PoolDep
 from api.reads.worklist import read_worklist
 from db.worklist import WorklistRepository
@@ -21,6 +23,7 @@ from domain.incidents import IncidentKind
 from domain.readers import SEES_PATIENT
 from domain.stages import Stage, WaitingOn
 from domain.worklist import IncidentFilter, IncidentPresence, WorklistFilter
+from i18n import country_name
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
@@ -93,6 +96,18 @@ def _link(chosen: dict[str, str], **changes: object) -> str:
     return "/staff/" + (f"?{urlencode(query)}" if query else "")
 
 
+@functools.cache
+def filter_options(language: str) -> dict[str, list[tuple[str, str]]]:
+    """The choices of the coded filters, as (value, label) in `language`: the same on every
+    page view, so worded once."""
+    words = Wording(language)
+    return {
+        "stage": [(s.value, words.stage(s)) for s in Stage],
+        "waiting_on": [(w.value, words.waiting_on(w)) for w in WaitingOn],
+        "incident": [(k.value, words.incident(k)) for k in IncidentKind],
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLResponse:
     parsed = parse_filters(request.query_params)
@@ -106,9 +121,7 @@ async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLRe
         offset=(parsed.page - 1) * PAGE_SIZE,
     )
     async with pool.acquire() as conn:
-        repo = WorklistRepository(conn)
-        case_managers = await repo.case_managers()
-        countries = await repo.countries()
+        choices = await WorklistRepository(conn).choices()
     chosen = parsed.chosen
     last_page = max(1, -(-page.total // PAGE_SIZE))
     return render(
@@ -131,11 +144,14 @@ async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLRe
                 for stage in Stage
             ],
             "all_stages_link": _link(chosen, stage=None, page=None),
-            "stages": list(Stage),
-            "waiting_ons": list(WaitingOn),
-            "incident_kinds": list(IncidentKind),
-            "case_managers": case_managers,
-            "countries": countries,
+            "options": {
+                **filter_options(viewer.language),
+                "case_manager": choices.case_managers,
+                "country": sorted(
+                    ((code, country_name(code, viewer.language)) for code in choices.countries),
+                    key=lambda option: option[1],
+                ),
+            },
             "sees_patient": viewer.principal.actor.role in SEES_PATIENT,
             "now": now,
         },

@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
-COPY cli.py worker.py settings.py ./
+COPY cli.py worker.py settings.py patient_links.py ./
 COPY workflows ./workflows
 COPY activities ./activities
 COPY api ./api

@@ -59,7 +59,7 @@ def _worker_health(settings: Settings) -> int:
     from integrations.temporal_client import connect_temporal, task_queue_pollers
 
     async def pollers() -> list[str]:
-        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+        client = await connect_temporal(settings)
         return await task_queue_pollers(client, settings.task_queue)
 
     try:
@@ -128,7 +128,7 @@ def setup() -> None:
 
     async def run() -> list[str]:
         applied = await migrate_url(settings.require_database_url())
-        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+        client = await connect_temporal(settings)
         await ensure_search_attributes(client)
         return applied
 
@@ -175,26 +175,33 @@ def token(
 @app.command(name="patient-link")
 def patient_link(journey_id: str) -> None:
     """Print a patient link token for a journey (development; emails carry these)."""
-    from api.tokens import mint_patient_link
     from db.journey_queries import JourneyQueries
+    from db.patient_links import PatientLinkRepository
+    from patient_links import mint_patient_link
 
     settings = get_settings()
     _check_secrets(settings)
 
-    async def patient_of() -> str | None:
+    async def patient_of() -> tuple[str | None, int]:
         import asyncpg
 
         conn = await asyncpg.connect(settings.require_database_url())
         try:
-            return await JourneyQueries(conn).patient_id(journey_id)
+            patient = await JourneyQueries(conn).patient_id(journey_id=journey_id)
+            # A link of an earlier generation than the journey's would be refused.
+            return patient, await PatientLinkRepository(conn).generation(journey_id)
         finally:
             await conn.close()
 
-    patient_id = asyncio.run(patient_of())
+    patient_id, generation = asyncio.run(patient_of())
     if patient_id is None:
         typer.echo(f"no journey {journey_id}", err=True)
         raise typer.Exit(2)
-    typer.echo(mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id))
+    typer.echo(
+        mint_patient_link(
+            settings, journey_id=journey_id, patient_id=patient_id, generation=generation
+        )
+    )
 
 
 ADDRESS_HELP = "Temporal frontend host:port (default: JOURNEYS_TEMPORAL_ADDRESS or the dev server)"
@@ -222,6 +229,7 @@ def replay(
         history_files,
         load_history_file,
     )
+    from integrations.payload_keys import PayloadKeyError
 
     if path is not None and query:
         typer.echo("give --path or --query, not both", err=True)
@@ -258,7 +266,7 @@ def replay(
 
     try:
         report = asyncio.run(run())
-    except HistoryFileError as err:
+    except (HistoryFileError, PayloadKeyError) as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
     if as_json:
@@ -397,12 +405,16 @@ def timeline(
 
 
 async def _temporal(address: str, namespace: str) -> "Client":
+    from integrations.payload_keys import PayloadKeyError
     from integrations.temporal_client import connect_temporal
 
     settings = get_settings()
     target = address or settings.temporal_target
     try:
-        return await connect_temporal(target, namespace or settings.temporal_namespace)
+        return await connect_temporal(settings, address=target, namespace=namespace or None)
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
     except RuntimeError as err:
         typer.echo(f"cannot reach Temporal at {target}: {err}", err=True)
         raise typer.Exit(2) from None

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.names import TASK_QUEUE
+from integrations.payload_keys import payload_key_problems
 
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
 # 192 bits, past any guessing, while shorter values tend to be typed by hand, not generated.
@@ -51,9 +52,13 @@ class Settings(BaseSettings):
     task_queue: str = TASK_QUEUE
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
-    # Where staff open the Temporal Web UI: the console links each journey to its page there.
-    # Unset, the embedded dev server's UI on `temporal_ui_port`.
-    temporal_ui_url: str | None = None
+    # The Temporal Web UI's origin, the one origin the codec server grants CORS to; by default
+    # the embedded UI's (http://127.0.0.1:8233 with the default port).
+    temporal_ui_origin: str | None = None
+    # Keys of the payload codec, `key_id:base64key,...` (integrations/payload_keys.py): the
+    # first encrypts, all decrypt. Production refuses to start without them; `journeys dev`
+    # makes one under state_dir.
+    payload_keys: SecretStr | None = None
 
     # Journeys cached in the worker's memory between steps. A journey waits days between
     # steps, so this is sized to the journeys being acted on at once, not to the open ones: an
@@ -145,13 +150,13 @@ class Settings(BaseSettings):
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @property
-    def temporal_ui_base(self) -> str:
-        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
-
-    @property
     def console_redirect_url(self) -> str:
         """Where the OIDC provider sends staff back to after they sign in."""
         return f"{self.public_base_url.rstrip('/')}/staff/auth/callback"
+
+    @property
+    def ui_origin(self) -> str:
+        return self.temporal_ui_origin or f"http://127.0.0.1:{self.temporal_ui_port}"
 
     @property
     def smtp_target_host(self) -> str:
@@ -193,6 +198,8 @@ class Settings(BaseSettings):
                     f"{env_name(name)} is {len(value)} characters; "
                     f"at least {MIN_SECRET_LENGTH} are needed"
                 )
+        keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
+        problems.extend(payload_key_problems(keys))
         return problems
 
     def check_secrets(self) -> None:

@@ -5,74 +5,31 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email.utils import parseaddr
 from typing import Any
 
 import asyncpg
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bookings import BookingActivities
-from activities.email import EmailActivities, Partners
+from activities.email import EmailActivities, Partners, message_id_domain
 from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
 from activities.records import RecordsActivities
-from api.tokens import mint_patient_link
 from db.pool import create_pool
-from integrations.calendar import CalDavCalendar, CalendarClient
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
-from integrations.smtp import MailSender, SmtpSender
+from integrations.mail import MailSender
+from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
+from patient_links import patient_page_url
 from settings import Settings, get_settings
-from workflows.follow_up import FollowUp
-from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS, workflow_runner
 
 log = logging.getLogger("journeys.worker")
-
-WORKFLOWS = [PatientJourney, FollowUp]
-
-# Deterministic modules every run shares rather than re-imports: the project's models, the
-# activity classes the workflows name, and pydantic.
-SANDBOX_PASSTHROUGH = ("domain", "activities", "pydantic", "pydantic_core", "annotated_types")
-WORKFLOW_PACKAGE = "workflows"
-
-
-def sandbox_restrictions(
-    *, reimport_workflows: bool = False, also: tuple[str, ...] = ()
-) -> SandboxRestrictions:
-    """The sandbox's pass-through list.
-
-    By default the `workflows` package is passed through too: imported once per process, not
-    once per run, which keeps a cached run's memory small (see bench/RESULTS.md, section 5).
-    The sandbox then no longer checks the workflow code for non-deterministic calls, so the
-    test suite runs every workflow with `reimport_workflows=True`, where each run imports the
-    workflow code afresh inside the sandbox and any such call fails the test.
-    """
-    modules = (
-        SANDBOX_PASSTHROUGH if reimport_workflows else (*SANDBOX_PASSTHROUGH, WORKFLOW_PACKAGE)
-    )
-    return SandboxRestrictions.default.with_passthrough_modules(*modules, *also)
-
-
-def workflow_runner(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=sandbox_restrictions(reimport_workflows=reimport_workflows)
-    )
-
-
-def smtp_sender(settings: Settings) -> SmtpSender:
-    return SmtpSender(
-        host=settings.smtp_target_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        security=settings.smtp_security,
-        timeout=settings.smtp_timeout_seconds,
-        ca_file=settings.smtp_ca_file,
-    )
 
 
 def calendar_client(settings: Settings) -> CalendarClient | None:
@@ -113,7 +70,6 @@ def build_activities(
     clinic: ClinicGateway | None = None,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods of every activity class, clients handed in."""
-    sender_address = parseaddr(settings.mail_from)[1]
     email = EmailActivities(
         sender=sender,
         pool=pool,
@@ -129,10 +85,13 @@ def build_activities(
             public_base_url=settings.public_base_url.rstrip("/"),
             clinic_email=settings.clinic_email,
         ),
-        message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
-        patient_link=lambda journey_id, patient_id: (
-            f"{settings.public_base_url.rstrip('/')}/my-journey?token="
-            + mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
+        message_id_domain=message_id_domain(settings.mail_from),
+        patient_link=lambda link: patient_page_url(
+            settings,
+            journey_id=link.journey_id,
+            patient_id=link.patient_id,
+            generation=link.generation,
+            language=link.language,
         ),
     )
     records = RecordsActivities(pool)
@@ -203,7 +162,7 @@ async def running_worker(
 
 async def run_worker(settings: Settings) -> None:
     settings.check_secrets()
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_temporal(settings)
     pool = await create_pool(
         settings.require_database_url(),
         min_size=settings.database_pool_min,

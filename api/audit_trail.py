@@ -12,8 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.tokens import Principal
 
 log = logging.getLogger(__name__)
-# The staff console's pages show what the API shows, so they are audited alike.
-AUDITED_PREFIXES = ("/api/v1/", "/staff/")
+# The staff console's pages and the patient's page show what the API shows, so they are
+# audited alike: opening the patient's page is a read of the journey by its patient.
+AUDITED_PREFIXES = ("/api/v1/", "/staff/", "/my-journey")
 
 
 def install_audit_trail(app: FastAPI) -> None:
@@ -58,6 +59,9 @@ async def _record(scope: Scope, status: int) -> None:
     principal: Principal | None = state.get("principal")
     params: dict[str, Any] = scope.get("path_params") or {}
     journey_id = params.get("journey_id")
+    if journey_id is None and principal is not None and principal.is_patient:
+        # The patient's page names no journey in its path: the link does.
+        journey_id = principal.journey_id
     client = scope.get("client")
     try:
         await scope["app"].state.audit.append(

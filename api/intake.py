@@ -32,8 +32,19 @@ def request_hash(form: InquiryForm) -> str:
     return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
 
 
+def case_page_url(console_base_url: str, journey_id: str) -> str:
+    """The journey's case page in the staff console, or "" without a console address."""
+    base = console_base_url.rstrip("/")
+    return f"{base}/staff/journeys/{journey_id}" if base else ""
+
+
 async def start_journey(
-    client: Client, *, stored: StoredInquiry, task_queue: str, policy: JourneyPolicy
+    client: Client,
+    *,
+    stored: StoredInquiry,
+    task_queue: str,
+    policy: JourneyPolicy,
+    console_base_url: str = "",
 ) -> None:
     """Start the journey's workflow; starting it again is a no-op.
 
@@ -48,6 +59,7 @@ async def start_journey(
                 patient_id=stored.patient_id,
                 inquiry_id=stored.inquiry_id,
                 policy=policy,
+                case_page_url=case_page_url(console_base_url, stored.journey_id),
             ),
             id=journey_workflow_id(stored.journey_id),
             task_queue=task_queue,
@@ -81,6 +93,7 @@ async def accept_inquiry(
     source_address: str | None,
     user_agent: str | None,
     policy: JourneyPolicy | None = None,
+    console_base_url: str = "",
 ) -> StoredInquiry:
     async with pool.acquire() as conn:
         stored = await IntakeRepository(conn).store(
@@ -93,13 +106,22 @@ async def accept_inquiry(
     # Started for a repeated key too: if the first request stored the records and then lost
     # Temporal, the repeat is what starts the journey.
     await start_journey(
-        client, stored=stored, task_queue=task_queue, policy=policy or JourneyPolicy()
+        client,
+        stored=stored,
+        task_queue=task_queue,
+        policy=policy or JourneyPolicy(),
+        console_base_url=console_base_url,
     )
     return stored
 
 
 async def start_unstarted(
-    *, pool: asyncpg.Pool, client: Client, task_queue: str, older_than: timedelta
+    *,
+    pool: asyncpg.Pool,
+    client: Client,
+    task_queue: str,
+    older_than: timedelta,
+    console_base_url: str = "",
 ) -> int:
     """Start the journeys of inquiries that were stored but whose start was lost.
 
@@ -110,19 +132,34 @@ async def start_unstarted(
     async with pool.acquire() as conn:
         pending = await IntakeRepository(conn).unstarted(older_than=older_than)
     for stored in pending:
-        await start_journey(client, stored=stored, task_queue=task_queue, policy=JourneyPolicy())
+        await start_journey(
+            client,
+            stored=stored,
+            task_queue=task_queue,
+            policy=JourneyPolicy(),
+            console_base_url=console_base_url,
+        )
     return len(pending)
 
 
 async def keep_starting_unstarted(
-    *, pool: asyncpg.Pool, client: Client, task_queue: str, every: timedelta
+    *,
+    pool: asyncpg.Pool,
+    client: Client,
+    task_queue: str,
+    every: timedelta,
+    console_base_url: str = "",
 ) -> None:
     """Run `start_unstarted` forever, every `every`; errors are logged and retried."""
     while True:
         await asyncio.sleep(every.total_seconds())
         try:
             started = await start_unstarted(
-                pool=pool, client=client, task_queue=task_queue, older_than=every
+                pool=pool,
+                client=client,
+                task_queue=task_queue,
+                older_than=every,
+                console_base_url=console_base_url,
             )
             if started:
                 log.warning("started %d journey(s) whose start had been lost", started)

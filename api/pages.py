@@ -7,7 +7,6 @@ errors and the confirmation page after it stay in that language.
 """
 
 import functools
-import html
 import uuid
 from typing import Any
 
@@ -16,7 +15,6 @@ from fastapi.responses import HTMLResponse
 from jinja2 import PackageLoader, select_autoescape
 
 from api.problems import FieldError
-from api.tokens import TokenError
 from domain.inquiry import InjuryCause, InjuryCompleteness
 from i18n import (
     SOURCE_LANGUAGE,
@@ -99,30 +97,5 @@ async def submitted_page(
         request,
         "submitted.html",
         {"reference": str(journey_id).split("-", 1)[0].upper()},
-        language=page_language(request, lang),
-    )
-
-
-@router.get(
-    "/my-journey",
-    response_class=HTMLResponse,
-    summary="The patient's page",
-    responses={
-        401: {"description": "The link is not valid or has expired"},
-        403: {"description": "Not a patient's link"},
-    },
-)
-async def my_journey(request: Request, token: str, lang: str | None = None) -> HTMLResponse:
-    """The page an emailed link opens; it acts through the API with the link's token."""
-    try:
-        principal = request.app.state.verifier.verify(token)
-    except TokenError as err:
-        return HTMLResponse(f"<p>{html.escape(str(err))}</p>", status_code=401)
-    if not principal.is_patient or principal.journey_id is None:
-        return HTMLResponse("<p>This page is for patients' links.</p>", status_code=403)
-    return render_page(
-        request,
-        "my_journey.html",
-        {"journey_id": principal.journey_id},
         language=page_language(request, lang),
     )

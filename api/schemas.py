@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from audit.timeline import TimelineEntry
 from domain.incidents import IncidentAction
 from domain.inquiry import PhoneNumber
+from domain.policy import MIN_CELLS
 from domain.records import Booking, Slot
-from domain.stages import Stage
+from domain.stages import Stage, WaitingOn
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
 
 Notes = Annotated[str, StringConstraints(max_length=5000)]
@@ -51,7 +52,7 @@ class SlotChoiceBody(_Body):
 class PlanBody(_Body):
     price: Decimal = Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    cells_target: int = Field(default=120_000_000, ge=1, le=10_000_000_000)
+    cells_target: int = Field(default=MIN_CELLS, ge=1, le=10_000_000_000)
     notes: Notes = ""
 
 
@@ -183,9 +184,17 @@ class PatientView(BaseModel):
 
     journey_id: str
     stage: Stage
-    message: str
+    message: str = Field(description="in the language `Accept-Language` asks for, else English")
     action_needed: bool
-    deadline: datetime | None = None
+    deadline: datetime | None = Field(None, description="when the patient's answer is due")
+    waiting_on: WaitingOn = Field(
+        WaitingOn.NONE, description="whom the journey waits on (a coordinator during an incident)"
+    )
+    waiting_until: datetime | None = Field(None, description="until when it waits on them")
+    incident_open: bool = Field(
+        False, description="a problem on the organisation's side is being sorted out"
+    )
+    documents_requested: list[DocumentKind] = Field(default_factory=list)
     offered_slots: list[Slot] = Field(default_factory=list)
     bookings: list[Booking] = Field(default_factory=list)
 

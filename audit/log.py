@@ -17,16 +17,14 @@ from typing import Any
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from db.audit_log import AuditLogRepository, AuditRow, LogEnd
+
 GENESIS_HASH = "0" * 64
 """prev_hash of the first row."""
 
 # Anyone who can guess the key can re-seal a rewritten log; an empty key makes the HMAC a
 # plain hash that anyone can recompute.
 MIN_KEY_BYTES = 16
-
-# pg_advisory_xact_lock key that serialises appends. Any constant works, as long as nothing
-# else in the database uses it (db/migrate.py holds 724_190_001).
-APPEND_LOCK = 724_190_004
 
 
 class AuditEntry(BaseModel):
@@ -188,47 +186,34 @@ class AuditLog:
         """
         if not drafts:
             return []
-        async with self._conn.transaction():
-            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-            # A statement of its own: its snapshot is taken after the lock is granted, so it
-            # sees the row the previous holder committed. clock_timestamp(), not now(): now()
-            # is when the caller's transaction began, which can precede the previous row.
-            last = await self._conn.fetchrow(
-                """SELECT clock_timestamp() AS now, last.seq, last.hash
-                     FROM (SELECT 1) AS one
-                     LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1)
-                          AS last ON true"""
-            )
-            seq = 0 if last["seq"] is None else last["seq"]
-            prev_hash = GENESIS_HASH if last["hash"] is None else last["hash"]
+
+        def seal(end: LogEnd) -> list[AuditRow]:
+            seq = 0 if end.seq is None else end.seq
+            prev_hash = GENESIS_HASH if end.hash is None else end.hash
             rows = []
             for draft in drafts:
                 seq += 1
-                entry = draft.model_copy(update={"seq": seq, "at": at or last["now"]})
+                entry = draft.model_copy(update={"seq": seq, "at": at or end.now})
                 digest = row_hash(self._key, prev_hash, entry)
                 rows.append(
-                    (
-                        entry.seq,
-                        entry.at,
-                        entry.actor_id,
-                        entry.actor_role,
-                        entry.action,
-                        entry.journey_id,
-                        entry.patient_id,
-                        entry.source,
-                        canonical_json(entry.detail),
-                        prev_hash,
-                        digest,
+                    AuditRow(
+                        seq=entry.seq,
+                        at=entry.at,
+                        actor_id=entry.actor_id,
+                        actor_role=entry.actor_role,
+                        action=entry.action,
+                        journey_id=entry.journey_id,
+                        patient_id=entry.patient_id,
+                        source=entry.source,
+                        detail=canonical_json(entry.detail),
+                        prev_hash=prev_hash,
+                        hash=digest,
                     )
                 )
                 prev_hash = digest
-            await self._conn.executemany(
-                """INSERT INTO audit_log (seq, at, actor_id, actor_role, action, journey_id,
-                                          patient_id, source, detail, prev_hash, hash)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11)""",
-                rows,
-            )
-        return [row[0] for row in rows]
+            return rows
+
+        return await AuditLogRepository(self._conn).append(seal)
 
 
 def draft_entry(

@@ -633,7 +633,8 @@ def _knobs(r: Results) -> list[str]:
         "Worker options used for every worker, journey and baseline alike: "
         + ", ".join(f"`{k}={v}`" for k, v in r.worker_options.items())
         + "; otherwise the SDK's defaults (100 concurrent workflow tasks, 100 concurrent "
-        "activities) and the project's sandbox runner (`worker.workflow_runner()`, which "
+        "activities) and the project's sandbox runner "
+        "(`workflows.registry.workflow_runner()`, which "
         "passes `domain`, `activities`, `workflows`, pydantic, pydantic_core and "
         "annotated_types through: the journey's code is imported once per worker, not once "
         "per run; the test suite re-imports it per run so that the sandbox checks it). "

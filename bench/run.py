@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
-
 from bench.console_reads import measure_console_reads
 from bench.measure import (
     ALL_CACHED,
@@ -39,6 +37,7 @@ from bench.measure import (
 )
 from bench.report import Knob, Results, machine, now, render
 from bench.stack import ROOT, BenchStack, ServerVariant, TemporalServer
+from devstack.postgres import server_version
 
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
@@ -48,14 +47,6 @@ SECTIONS = ("intake", "orchestration", "memory", "startup", "knobs", "console")
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-async def _postgres_version(stack: BenchStack) -> str:
-    conn = await asyncpg.connect(stack.pg_uri)
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
 
 
 async def _knobs(
@@ -105,7 +96,14 @@ async def _knobs(
     rates: dict[str, list[float]] = {"project": [], "plain": [], "per-run": []}
     for _ in range(size.repeats):
         for runner, seen in rates.items():
-            seen.append((await measure_replay("journeys", folder, repeats=1, runner=runner)).rate)
+            replayed = await measure_replay(
+                "journeys",
+                folder,
+                repeats=1,
+                runner=runner,
+                data_converter=stack.temporal.client.data_converter,
+            )
+            seen.append(replayed.rate)
     for runner, what in [
         ("plain", "the SDK's default sandbox"),
         ("per-run", "the workflow code imported afresh in every run's sandbox"),
@@ -224,7 +222,7 @@ async def run(
     try:
         _say("starting PostgreSQL, the mailbox, Radicale and the Temporal dev server")
         await stack.start()
-        results.machine = machine(await _postgres_version(stack))
+        results.machine = machine(await server_version(stack.pg_uri))
         if "intake" in sections:
             _say("1. intake")
             results.intake = await measure_intake(
@@ -256,15 +254,28 @@ async def run(
             jdir, bdir = write_corpora(
                 journey_runs[-size.journeys :], baseline_runs[-size.journeys :], root
             )
-            results.replay.append(await measure_replay("journeys", jdir, repeats=size.repeats))
+            # The histories are encrypted under the bench's key, which its client holds.
+            converter = client.data_converter
             results.replay.append(
                 await measure_replay(
-                    "baselines", bdir, repeats=size.repeats, workflows=BASELINE_REPLAY
+                    "journeys", jdir, repeats=size.repeats, data_converter=converter
                 )
             )
             results.replay.append(
                 await measure_replay(
-                    "tests/histories (committed)", COMMITTED_CORPUS, repeats=size.repeats
+                    "baselines",
+                    bdir,
+                    repeats=size.repeats,
+                    workflows=BASELINE_REPLAY,
+                    data_converter=converter,
+                )
+            )
+            results.replay.append(
+                await measure_replay(
+                    "tests/histories (committed)",
+                    COMMITTED_CORPUS,
+                    repeats=size.repeats,
+                    data_converter=converter,
                 )
             )
             if "memory" in sections:

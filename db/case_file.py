@@ -1,7 +1,7 @@
 """A journey's case file for staff: the journey with its people named, the patient's facts,
 and the records people wrote about them, each returned as a small model (domain/case_file.py).
 
-Every query is by journey, on the indexes migrations 005 and 007 give those tables.
+Every query is by journey, on the indexes migrations 005 and 008 give those tables.
 """
 
 import json

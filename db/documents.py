@@ -2,11 +2,29 @@
 
 import hashlib
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
 
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document's description, without its content."""
+
+    document_id: str
+    kind: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
 class DocumentRepository:
+    """Owns the SQL of documents. Takes a connection; the caller owns the pool."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
@@ -37,13 +55,26 @@ class DocumentRepository:
         )
         return str(document_id)
 
-    async def remove(self, document_id: str) -> None:
+    async def remove(self, *, document_id: str) -> None:
         await self._conn.execute("DELETE FROM documents WHERE document_id = $1", document_id)
 
-    async def list(self, journey_id: str) -> list[asyncpg.Record]:
-        return await self._conn.fetch(
+    async def list(self, *, journey_id: str) -> list[StoredDocument]:
+        rows = await self._conn.fetch(
             """SELECT document_id, kind, filename, content_type, size_bytes, sha256,
                       uploaded_by, uploaded_at
                  FROM documents WHERE journey_id = $1 ORDER BY uploaded_at""",
             journey_id,
         )
+        return [
+            StoredDocument(
+                document_id=str(r["document_id"]),
+                kind=r["kind"],
+                filename=r["filename"],
+                content_type=r["content_type"],
+                size_bytes=r["size_bytes"],
+                sha256=r["sha256"],
+                uploaded_by=r["uploaded_by"],
+                uploaded_at=r["uploaded_at"],
+            )
+            for r in rows
+        ]

@@ -29,6 +29,7 @@ class StepName(StrEnum):
     REHAB_CHECKIN = "rehab_checkin"
     RESOLVE_INCIDENT = "resolve_incident"
     CORRECT_CONTACT = "correct_contact"
+    RENEW_PATIENT_LINK = "renew_patient_link"
 
 
 # The patient's own steps, which a coordinator may also take for them (by phone or email).
@@ -60,6 +61,9 @@ STEP_ROLES: dict[StepName, frozenset[Role]] = {
     StepName.REHAB_CHECKIN: frozenset({Role.PATIENT, Role.CASE_MANAGER}),
     StepName.RESOLVE_INCIDENT: frozenset({Role.COORDINATOR}),
     StepName.CORRECT_CONTACT: frozenset({Role.COORDINATOR}),
+    # Revoking a journey's patient links and emailing a new one: not a step of the workflow,
+    # but an action on the journey that only a coordinator takes.
+    StepName.RENEW_PATIENT_LINK: frozenset({Role.COORDINATOR}),
 }
 
 

@@ -53,19 +53,6 @@ class DocumentKind(StrEnum):
     OTHER = "other"
 
 
-# What an upload may be, and so what a document is served as: none of them is a page a
-# browser would run.
-DOCUMENT_MEDIA_TYPES = frozenset(
-    {
-        "application/pdf",
-        "image/jpeg",
-        "image/png",
-        "application/dicom",
-        "application/zip",
-    }
-)
-
-
 class RejectionReason(StrEnum):
     INJURY_TOO_RECENT = "injury_too_recent"
     CONTRAINDICATION = "contraindication"
@@ -168,7 +155,9 @@ class Discharge(_Step):
 
 
 class FollowUpOutcome(_Step):
-    consult_no: int = Field(ge=1, le=5)
+    # How many consults there are is the journey's policy's to say; its validator refuses
+    # a number past them.
+    consult_no: int = Field(ge=1, le=100)
     outcome_id: RecordId
 
 

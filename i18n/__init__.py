@@ -7,6 +7,7 @@ Jinja environments with `{% trans %}` per language. See the README's "Languages"
 """
 
 from i18n.catalogues import (
+    N_,
     SOURCE_LANGUAGE,
     direction,
     language_name,
@@ -32,6 +33,7 @@ from i18n.formatting import (
 from i18n.jinja import LocalizedEnvironments, localized_environment
 
 __all__ = [
+    "N_",
     "SOURCE_LANGUAGE",
     "LocalizedEnvironments",
     "country_name",

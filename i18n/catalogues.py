@@ -20,6 +20,11 @@ SOURCE_LANGUAGE = "en"
 DOMAIN = "messages"
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalogue where it is defined; it is translated where it is read."""
+    return message
+
+
 def locales_dir() -> Traversable:
     """Where the catalogues are: package data, so they travel with an installed wheel."""
     return resources.files("i18n").joinpath("locales")

@@ -2,33 +2,12 @@
 
 import asyncio
 from email.message import EmailMessage
-from typing import Literal, Protocol, Self
+from typing import Literal, Self
 
 import aiosmtplib
 
-
-class MailRefused(Exception):
-    """The server refused the message or its recipient.
-
-    Its message holds the reply codes only; `reply` holds what the server said, which can
-    echo the recipient's address and belongs in a log, never in a recorded failure.
-    """
-
-    def __init__(self, message: str, reply: str = "") -> None:
-        super().__init__(message)
-        self.reply = reply
-
-
-class MailRejected(MailRefused):
-    """Refused for good (a 5xx answer): retrying will not help."""
-
-
-class MailDeferred(MailRefused):
-    """Refused for now (a 4xx answer): a later attempt may succeed."""
-
-
-class MailSender(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+from integrations.mail import MailDeferred, MailRejected, MailUnavailable
+from settings import Settings
 
 
 class SmtpSender:
@@ -68,6 +47,15 @@ class SmtpSender:
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     async def send(self, message: EmailMessage) -> None:
+        """Send `message`; raises `MailRejected`, `MailDeferred` or `MailUnavailable`."""
+        try:
+            await self._send(message)
+        except (aiosmtplib.SMTPException, OSError) as err:
+            code = getattr(err, "code", None)
+            kind = f"{type(err).__name__} {code}" if code else type(err).__name__
+            raise MailUnavailable(f"mail server unavailable ({kind})", str(err)) from None
+
+    async def _send(self, message: EmailMessage) -> None:
         async with self._slots:
             smtp = await self._connection()
             try:
@@ -144,3 +132,17 @@ async def _discard(smtp: aiosmtplib.SMTP) -> None:
         await smtp.quit()
     except (aiosmtplib.SMTPException, OSError):
         smtp.close()
+
+
+def smtp_sender(settings: Settings) -> SmtpSender:
+    """The relay the settings name; the worker and the API (which sends a patient's fresh
+    link itself) each hold one."""
+    return SmtpSender(
+        host=settings.smtp_target_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+        timeout=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
+    )

@@ -5,18 +5,28 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.names import SEARCH_ATTRIBUTES
+from integrations.data_converter import build_data_converter
+from settings import Settings
 
 
 async def connect_temporal(
-    address: str, namespace: str = "default", *, lazy: bool = False
+    settings: Settings,
+    *,
+    address: str | None = None,
+    namespace: str | None = None,
+    lazy: bool = False,
 ) -> Client:
-    """Connect with the pydantic data converter; `lazy` defers the connection to first use."""
+    """Connect to the settings' Temporal (or `address`, `namespace`) with the project's data
+    converter, so that no client can read or write payloads without the codec; `lazy` defers
+    the connection to first use."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, lazy=lazy
+        address or settings.temporal_target,
+        namespace=namespace or settings.temporal_namespace,
+        data_converter=build_data_converter(settings),
+        lazy=lazy,
     )
 
 

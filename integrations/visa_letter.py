@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
+from importlib.resources import as_file, files
 from typing import Annotated, Literal, Self
 
 import pycountry
@@ -25,9 +26,9 @@ from fpdf.fonts import TTFFont
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from i18n import format_long_date, resolve, translations
-from integrations.letter_font import font_for
 
 _FAMILY = "DejaVuSans"
+_FONT = files("integrations").joinpath("fonts/DejaVuSans.ttf")
 
 
 class UnsupportedCharacters(ValueError):
@@ -208,7 +209,8 @@ def render_visa_letter(letter: VisaLetter, *, compress: bool = True) -> bytes:
     pdf.set_margins(left=22, top=20, right=22)
     pdf.set_auto_page_break(auto=True, margin=20)
     used = {ch for block in blocks for ch in block.text if not ch.isspace()}
-    with font_for(used) as font_path:
+    # as_file gives fpdf2 a real path even when the package is installed as a zip.
+    with as_file(_FONT) as font_path:
         pdf.add_font(_FAMILY, fname=font_path)
     pdf.set_font(_FAMILY, size=11)
     font = pdf.current_font

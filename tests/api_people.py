@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from api.routes.webhooks import sign
-from api.tokens import mint_patient_link, mint_staff_token
+from api.tokens import mint_staff_token
 from domain.actors import Role
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.helpers import eventually, read_mailbox, text_of
 

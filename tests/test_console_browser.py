@@ -7,8 +7,8 @@ import asyncpg
 from playwright.async_api import Page, expect
 
 from api.console.session import COOKIE_NAME
-from api.tokens import mint_patient_link
 from domain.actors import Role
+from patient_links import mint_patient_link
 from tests.browser import (
     Screenshot,
     ServedApp,

@@ -1,14 +1,11 @@
 """The HTML form page a person uses in a browser, posting form-encoded."""
 
 import re
-import uuid
 
 import asyncpg
 import httpx
 import pytest
 
-from api.tokens import mint_patient_link
-from settings import Settings
 from tests.helpers import valid_form
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -154,15 +151,3 @@ async def test_spanish_form_stays_spanish_through_errors_and_confirmation(
     assert '<html lang="es"' in confirmation.text
     assert "Gracias: hemos recibido su consulta" in confirmation.text
     assert f"<strong>{str(journey_id).split('-')[0].upper()}</strong>" in confirmation.text
-
-
-async def test_patient_page_in_spanish(api: httpx.AsyncClient, settings: Settings) -> None:
-    journey_id, patient_id = str(uuid.uuid4()), str(uuid.uuid4())
-    token = mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
-    page = await api.get("/my-journey", params={"token": token}, headers={"accept-language": "es"})
-    assert page.status_code == 200
-    assert '<html lang="es" dir="ltr">' in page.text
-    assert "Quiero darme de baja" in page.text
-    assert '"replyBy": "Le rogamos que responda antes del {deadline}"' in page.text
-    english = await api.get("/my-journey", params={"token": token, "lang": "en"})
-    assert "I want to withdraw" in english.text

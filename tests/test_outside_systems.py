@@ -15,7 +15,8 @@ from devstack.mailbox import start_mailbox
 from domain.records import BookingKind, BookingRequest, CancelBooking, SlotsRequest
 from domain.stages import Stage, WaitingOn
 from domain.steps import NoShow
-from integrations.calendar import CalDavCalendar, ConsultEvent, specialist_calendar
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import ConsultEvent, specialist_calendar
 from settings import Settings
 from tests.helpers import eventually, read_mailbox
 from tests.journeys import SPECIALIST, JourneyDriver, seed_staff

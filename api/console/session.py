@@ -30,6 +30,9 @@ from settings import Settings
 
 COOKIE_NAME = "journeys_console"
 CONSOLE_PATH = "/staff"
+# The cookie goes to the codec server too (`/codec`), so that the Temporal UI, calling it from
+# the browser with credentials, decodes for the signed-in member of staff.
+COOKIE_PATH = "/"
 # Where the middleware leaves the request's SessionState in the ASGI scope.
 STATE_KEY = "journeys.console"
 # Keeps this cookie's signatures apart from anything else signed with the same secret.
@@ -243,7 +246,7 @@ class ConsoleSessionMiddleware:
         cookie: SimpleCookie = SimpleCookie()
         cookie[COOKIE_NAME] = "" if session is None else self.codec.dumps(session)
         morsel = cookie[COOKIE_NAME]
-        morsel["path"] = CONSOLE_PATH
+        morsel["path"] = COOKIE_PATH
         morsel["httponly"] = True
         morsel["samesite"] = "Lax"
         if self.secure:

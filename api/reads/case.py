@@ -16,8 +16,8 @@ from db.case_file import CaseFileRepository, CaseFileRows
 from db.journey_queries import JourneyQueries
 from domain.case_file import CaseDocument, CaseFile, PatientFacts
 from domain.journey import JourneyStatus
-from domain.names import journey_workflow_id
 from domain.readers import READS_DOCUMENTS, SEES_PATIENT, STAFF
+from integrations.temporal_ui import journey_page
 from settings import Settings
 from workflows.journey import PatientJourney
 
@@ -26,11 +26,8 @@ STATUS_TIMEOUT = timedelta(seconds=5)
 
 
 def temporal_ui_link(settings: Settings, journey_id: str) -> str:
-    """The journey's page in the Temporal Web UI."""
-    return (
-        f"{settings.temporal_ui_base}/namespaces/{settings.temporal_namespace}"
-        f"/workflows/{journey_workflow_id(journey_id)}"
-    )
+    """The journey's page in the Temporal Web UI (`JOURNEYS_TEMPORAL_UI_ORIGIN`)."""
+    return journey_page(settings.ui_origin, settings.temporal_namespace, journey_id)
 
 
 async def journey_status(client: Client, journey_id: str) -> JourneyStatus | None:

@@ -8,11 +8,11 @@ from fastapi.responses import Response
 
 from api.reads.errors import DocumentNotFound, allow, journey_key
 from api.tokens import Principal
+from api.uploads import ALLOWED_UPLOADS
 from audit.log import AuditWriter
 from db.case_file import CaseFileRepository
 from domain.case_file import DocumentFile
 from domain.readers import READS_DOCUMENTS
-from domain.steps import DOCUMENT_MEDIA_TYPES
 
 # The audit log's actions for a document served, and for one asked of a journey it is not in.
 DOCUMENT_READ = "document.read"
@@ -60,12 +60,12 @@ def _as_id(value: str) -> str:
 def document_response(document: DocumentFile) -> Response:
     """The file, to open in the browser (`inline`), under its uploaded name.
 
-    Its media type is one an upload may have (`DOCUMENT_MEDIA_TYPES`), and `nosniff` keeps the
+    Its media type is one an upload may have (`ALLOWED_UPLOADS`), and `nosniff` keeps the
     browser from taking it for anything else; `no-store`, as every page with health data.
     """
     media_type = (
         document.content_type
-        if document.content_type in DOCUMENT_MEDIA_TYPES
+        if document.content_type in ALLOWED_UPLOADS
         else "application/octet-stream"
     )
     plain = document.filename.encode("ascii", "replace").decode().replace('"', "'")

@@ -20,6 +20,7 @@ from api.reads.case import read_case, read_documents, read_patient, read_timelin
 from api.reads.documents import document_response, open_document
 from api.reads.worklist import read_worklist
 from api.schemas import PatientView, Timeline
+from api.uploads import ALLOWED_UPLOADS
 from domain.actors import Role
 from domain.case_file import CaseDocument, CaseFile, PatientFacts
 from domain.incidents import IncidentKind
@@ -27,8 +28,8 @@ from domain.journey import JourneyStatus
 from domain.readers import STAFF
 from domain.records import Slot
 from domain.stages import Stage, WaitingOn
-from domain.steps import DOCUMENT_MEDIA_TYPES
 from domain.worklist import IncidentPresence, WorklistFilter, WorklistPage
+from i18n import SOURCE_LANGUAGE, negotiate
 from workflows.journey import PatientJourney
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
@@ -95,6 +96,7 @@ async def read_journey(
     pool: PoolDep,
     client: TemporalDep,
     watch: StageWatchDep,
+    request: Request,
     response: Response,
     after: Annotated[
         int | None,
@@ -122,7 +124,9 @@ async def read_journey(
     if wait and after is not None:
         await watch.wait(pool, jid, after=after, at_most=wait)
     status = await journey_handle(client, jid).query(PatientJourney.status)
-    return versioned_view(principal, status, response)
+    # The patient's plain words come in the language the client asks for.
+    language = negotiate(request.headers.get("accept-language")) or SOURCE_LANGUAGE
+    return versioned_view(principal, status, response, language)
 
 
 @router.get(
@@ -203,7 +207,7 @@ async def documents(
             "description": "The file as uploaded, with its media type",
             "content": {
                 media_type: {"schema": {"type": "string", "format": "binary"}}
-                for media_type in sorted(DOCUMENT_MEDIA_TYPES)
+                for media_type in sorted(ALLOWED_UPLOADS)
             },
         },
         404: {"model": Problem, "description": "No such journey, or no such document in it"},

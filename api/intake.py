@@ -4,8 +4,10 @@ import asyncio
 import hashlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
+from fastapi.exceptions import RequestValidationError
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -25,6 +27,46 @@ from domain.stages import Stage
 from workflows.journey import PatientJourney
 
 log = logging.getLogger(__name__)
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Browsers cannot set headers on a plain form post, so the form page carries the key itself.
+FORM_IDEMPOTENCY_FIELD = "idempotency_key"
+MAX_KEY_LENGTH = 200
+
+# The form's hidden field naming the language it was shown in.
+LANGUAGE_FIELD = "lang"
+
+
+class JourneyStartDeferred(Exception):
+    """The inquiry is stored but Temporal did not answer: the same key sent again, or the
+    API's sweep (`keep_starting_unstarted`), starts its journey."""
+
+    def __init__(self, stored: StoredInquiry) -> None:
+        super().__init__(stored.journey_id)
+        self.stored = stored
+
+
+def form_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """A form post's fields as the inquiry model reads them."""
+    data = {
+        k: v for k, v in raw.items() if not (isinstance(v, str) and v == "" and k == "time_zone")
+    }
+    # An unticked checkbox sends nothing; that is a refusal, not a missing field.
+    consent = data.get("consent_health_data")
+    data["consent_health_data"] = consent in ("on", "true", "1", "yes")
+    return data
+
+
+def idempotency_key_of(header: str | None, form_value: Any) -> str | None:
+    key = header if header is not None else form_value
+    if key is None:
+        return None
+    key = str(key).strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise RequestValidationError(
+            [{"loc": ("header", "Idempotency-Key"), "msg": "must be 1 to 200 printable characters"}]
+        )
+    return key
 
 
 def request_hash(form: InquiryForm) -> str:
@@ -105,13 +147,16 @@ async def accept_inquiry(
         )
     # Started for a repeated key too: if the first request stored the records and then lost
     # Temporal, the repeat is what starts the journey.
-    await start_journey(
-        client,
-        stored=stored,
-        task_queue=task_queue,
-        policy=policy or JourneyPolicy(),
-        console_base_url=console_base_url,
-    )
+    try:
+        await start_journey(
+            client,
+            stored=stored,
+            task_queue=task_queue,
+            policy=policy or JourneyPolicy(),
+            console_base_url=console_base_url,
+        )
+    except RPCError as err:
+        raise JourneyStartDeferred(stored) from err
     return stored
 
 

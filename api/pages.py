@@ -7,15 +7,28 @@ errors and the confirmation page after it stay in that language.
 """
 
 import functools
+import logging
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import PackageLoader, select_autoescape
+from pydantic import ValidationError
 
-from api.problems import FieldError
-from domain.inquiry import InjuryCause, InjuryCompleteness
+from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.intake import (
+    FORM_IDEMPOTENCY_FIELD,
+    LANGUAGE_FIELD,
+    JourneyStartDeferred,
+    accept_inquiry,
+    form_fields,
+    idempotency_key_of,
+)
+from api.problems import FieldError, field_errors
+from db.intake import IdempotencyConflict
+from domain.inquiry import InjuryCause, InjuryCompleteness, InquiryForm
 from i18n import (
     SOURCE_LANGUAGE,
     LocalizedEnvironments,
@@ -24,11 +37,10 @@ from i18n import (
     supported_languages,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"])
 
 CONSENT_TEXT_VERSION = "2026-01"
-# The form's hidden field naming the language it was shown in.
-LANGUAGE_FIELD = "lang"
 
 
 @functools.cache
@@ -87,6 +99,52 @@ def render_form(
 @router.get("/", response_class=HTMLResponse, summary="The inquiry form")
 async def form_page(request: Request, lang: str | None = None) -> HTMLResponse:
     return render_form(request, language=lang)
+
+
+@router.post("/", response_class=HTMLResponse, include_in_schema=False)
+async def form_sent(
+    request: Request, pool: PoolDep, client: TemporalDep, settings: SettingsDep
+) -> Response:
+    """The form posts to itself: a refused field shows the form again, in its language, with
+    what was typed and each refusal beside its field; an accepted one goes to the
+    confirmation page. The inquiry is stored and its journey started as the API does it."""
+    request.app.state.form_limiter.check(request.client.host if request.client else "unknown")
+    raw: dict[str, Any] = dict(await request.form())
+    key = idempotency_key_of(None, raw.pop(FORM_IDEMPOTENCY_FIELD, None))
+    shown_in = raw.pop(LANGUAGE_FIELD, None)
+    language = shown_in if isinstance(shown_in, str) else None
+    data = form_fields(raw)
+    try:
+        form = InquiryForm.model_validate(data)
+    except ValidationError as err:
+        return render_form(
+            request,
+            values=data,
+            errors=field_errors(err.errors()),
+            key=key,
+            status=422,
+            language=language,
+        )
+    try:
+        stored = await accept_inquiry(
+            pool=pool,
+            client=client,
+            form=form,
+            idempotency_key=key,
+            task_queue=settings.task_queue,
+            source_address=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            console_base_url=settings.public_base_url,
+        )
+    except IdempotencyConflict:
+        # The same form sent again after being changed: a new form, with what was typed.
+        return render_form(request, values=data, status=409, language=language)
+    except JourneyStartDeferred as deferred:
+        # Stored, and the API's sweep starts its journey: the patient has nothing more to do.
+        log.warning("journey %s: start deferred until Temporal answers", deferred.stored.journey_id)
+        stored = deferred.stored
+    query = urlencode({"lang": page_language(request, language)})
+    return RedirectResponse(f"/submitted/{stored.journey_id}?{query}", status_code=303)
 
 
 @router.get("/submitted/{journey_id}", response_class=HTMLResponse, summary="Confirmation page")

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.reads.errors import ReadRefused
 from domain.errors import StepError
 from privacy.refusals import PrivacyRefused, RefusalKind
 
@@ -122,6 +123,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
             Problem(type=exc.type_, title=exc.title, status=exc.status, detail=exc.detail),
             exc.headers,
+        )
+
+    @app.exception_handler(ReadRefused)
+    async def _read_refused(request: Request, exc: ReadRefused) -> JSONResponse:
+        return problem_response(
+            request, Problem(title=exc.title, status=exc.status, detail=exc.detail)
         )
 
     @app.exception_handler(StarletteHTTPException)

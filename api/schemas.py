@@ -208,45 +208,6 @@ class PatientView(BaseModel):
     bookings: list[Booking] = Field(default_factory=list)
 
 
-class PatientSummary(BaseModel):
-    full_name: str
-    email: str
-    phone: str
-    country: str
-    preferred_language: str
-    injury_level: str
-    injury_completeness: str
-
-
-class JourneyListItem(BaseModel):
-    journey_id: str
-    stage: Stage
-    waiting_on: WaitingOn
-    next_deadline: datetime | None
-    overdue: bool
-    case_manager_id: str | None
-    country: str
-    patient_name: str | None = Field(None, description="absent for auditors")
-    created_at: datetime
-
-
-class JourneyPage(BaseModel):
-    items: list[JourneyListItem]
-    total: int
-    limit: int
-    offset: int
-
-
-class DocumentInfo(BaseModel):
-    document_id: str
-    kind: str
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    uploaded_at: datetime
-
-
 class Timeline(BaseModel):
     """A journey's account for auditors; `names` maps ids to names for clinical staff only."""
 

@@ -69,6 +69,11 @@ class Size:
     knob_journeys: int = 0
     knob_waiting: int = 0
     knob_intake: int = 0
+    # The console's reads (bench/console_reads.py): journeys in PostgreSQL and workflows on
+    # the server at each size, requests of each kind, and real journeys for the case page.
+    console_sizes: tuple[int, ...] = ()
+    console_requests: int = 0
+    console_journeys: int = 0
 
 
 SIZES = {
@@ -81,6 +86,9 @@ SIZES = {
         waiting=10,
         startup_repeats=1,
         knobs=False,
+        console_sizes=(20, 60),
+        console_requests=5,
+        console_journeys=1,
     ),
     "full": Size(
         name="full",
@@ -94,6 +102,9 @@ SIZES = {
         knob_journeys=8,
         knob_waiting=200,
         knob_intake=300,
+        console_sizes=(1_000, 10_000),
+        console_requests=100,
+        console_journeys=3,
     ),
 }
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.console_reads import measure_console_reads
 from bench.measure import (
     ALL_CACHED,
     BASELINE_REPLAY,
@@ -41,7 +42,7 @@ from devstack.postgres import server_version
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
 COMMITTED_CORPUS = ROOT / "tests" / "histories"
-SECTIONS = ("intake", "orchestration", "memory", "startup", "knobs")
+SECTIONS = ("intake", "orchestration", "memory", "startup", "knobs", "console")
 
 
 def _say(text: str) -> None:
@@ -288,6 +289,15 @@ async def run(
             if "knobs" in sections and size.knobs and results.memory and results.intake:
                 _say("settings that mattered")
                 await _knobs(stack, size, results, _say)
+        if "console" in sections and size.console_sizes:
+            _say("7. console reads")
+            results.console = await measure_console_reads(
+                stack,
+                sizes=size.console_sizes,
+                requests=size.console_requests,
+                journeys=size.console_journeys,
+                say=_say,
+            )
     finally:
         _say("stopping the stack")
         stack.stop()
@@ -327,8 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run the API and the workers under cProfile, writing .prof files to this folder "
         "(the figures then include the profiler's overhead)",
     )
-    for name in ("repeats", "journeys", "waiting", "intake-count"):
+    for name in ("repeats", "journeys", "waiting", "intake-count", "console-requests"):
         parser.add_argument(f"--{name}", type=int, help="override the size's figure")
+    parser.add_argument(
+        "--console-sizes",
+        help="override the console section's journey counts, comma-separated (such as 1000,10000)",
+    )
     args = parser.parse_args(argv)
     if args.out is None and args.size != "full":
         parser.error("--out is required for sizes other than full (RESULTS.md is the full run's)")
@@ -339,9 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     size = SIZES[args.size]
     overrides = {
         field: getattr(args, field)
-        for field in ("repeats", "journeys", "waiting", "intake_count")
+        for field in ("repeats", "journeys", "waiting", "intake_count", "console_requests")
         if getattr(args, field) is not None
     }
+    if args.console_sizes:
+        overrides["console_sizes"] = tuple(int(n) for n in args.console_sizes.split(","))
     if overrides:
         size = dataclasses.replace(size, name=f"{size.name} (with {overrides})", **overrides)
     results = asyncio.run(run(size, out, sections, args.keep, args.profile))

@@ -72,8 +72,13 @@ def _known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def is_time_zone(value: str) -> bool:
+    """Whether `value` is an IANA time zone this machine knows, such as Europe/Madrid."""
+    return value in _known_time_zones()
+
+
 def _time_zone(value: str | None) -> str | None:
-    if value is not None and value not in _known_time_zones():
+    if value is not None and not is_time_zone(value):
         raise ValueError("must be an IANA time zone, such as Europe/Madrid")
     return value
 

@@ -35,3 +35,9 @@ def journey_workflow_id(journey_id: str) -> str:
 def follow_up_workflow_id(journey_id: str) -> str:
     """The workflow id of a journey's follow-up child: `journey-<journey_id>-follow-up`."""
     return f"{journey_workflow_id(journey_id)}-follow-up"
+
+
+def journey_reference(journey_id: str) -> str:
+    """The journey's reference as emails and pages give it to people: the id's first 8
+    characters, upper case (`7D3C2A1B`)."""
+    return str(journey_id).split("-", 1)[0].upper()

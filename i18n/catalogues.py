@@ -47,10 +47,17 @@ def supported_languages() -> tuple[str, ...]:
 
 def _match(tag: str) -> str | None:
     """The supported language a tag names (`es`, `es-MX`, `ES_mx` → `es`), if any."""
+    return _match_in(tag, supported_languages())
+
+
+# Every date, number and name a page formats asks, so the answers are kept; bounded, as tags
+# come from browsers' headers, and keyed by the languages on offer, which a test may change.
+@functools.lru_cache(maxsize=256)
+def _match_in(tag: str, supported: tuple[str, ...]) -> str | None:
     wanted = tag.strip().replace("-", "_").lower()
     if not wanted:
         return None
-    by_lower = {code.lower(): code for code in supported_languages()}
+    by_lower = {code.lower(): code for code in supported}
     return by_lower.get(wanted) or by_lower.get(wanted.split("_")[0])
 
 

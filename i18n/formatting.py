@@ -11,8 +11,14 @@ from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, get_day_names, get_month_names
-from babel.numbers import format_currency
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_timedelta,
+    get_day_names,
+    get_month_names,
+)
+from babel.numbers import format_currency, format_decimal
 from babel.units import format_unit
 
 from i18n.catalogues import locale, translations
@@ -84,6 +90,28 @@ def format_period(value: timedelta, language: str) -> str:
 def format_money(amount: Decimal | int | float | str, currency: str, language: str) -> str:
     """`€12,000.00`, `12.000,00 €`: an amount in its ISO 4217 currency as the reader writes it."""
     return format_currency(Decimal(str(amount)), currency, locale=locale(language))
+
+
+def format_number(value: Decimal | int | float, language: str) -> str:
+    """`120,000,000`, `120.000.000`: a count or measure as the reader writes numbers."""
+    return format_decimal(value, locale=locale(language))
+
+
+def format_elapsed(value: timedelta, language: str) -> str:
+    """`3 days`, `5 horas`: how long, rounded to its largest unit, as "overdue by" says it."""
+    return format_timedelta(value, threshold=1, locale=locale(language))
+
+
+def country_name(code: str, language: str) -> str:
+    """`Spain`, `España`: an ISO 3166-1 alpha-2 code as the reader names the country (the
+    code itself when CLDR has no name for it)."""
+    return str(locale(language).territories.get(code.upper(), code))
+
+
+def language_name_in(code: str, language: str) -> str:
+    """`Spanish`, `español`: a language's name as the reader says it (the code when CLDR has
+    no name for it); `language_name` gives a language's name in itself."""
+    return str(locale(language).languages.get(code.lower(), code))
 
 
 def day_names(language: str, width: Width = "abbreviated") -> list[str]:

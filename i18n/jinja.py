@@ -2,17 +2,27 @@
 
 Each has `jinja2.ext.i18n` installed with that language's catalogue (`{% trans %}` blocks and
 `_()`), the language and its writing direction as globals (`language`, `direction`), and
-filters that format in it: `day`, `moment(tz)`, `long_date`, `money(currency)`.
+filters that format in it: `day`, `moment(tz)`, `long_date`, `money(currency)`, `number`,
+`elapsed` (a timedelta), `country` (an ISO code) and `language_name` (an ISO code).
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from jinja2 import BaseLoader, Environment
 
 from i18n.catalogues import direction, resolve, translations
-from i18n.formatting import format_day, format_long_date, format_moment, format_money
+from i18n.formatting import (
+    country_name,
+    format_day,
+    format_elapsed,
+    format_long_date,
+    format_moment,
+    format_money,
+    format_number,
+    language_name_in,
+)
 
 
 def localized_environment(
@@ -46,7 +56,28 @@ def localized_environment(
     def money(amount: Decimal | int | float | str, currency: str) -> str:
         return format_money(amount, currency, lang)
 
-    env.filters.update(day=day, moment=moment, long_date=long_date, money=money)
+    def number(value: Decimal | int | float) -> str:
+        return format_number(value, lang)
+
+    def elapsed(value: timedelta) -> str:
+        return format_elapsed(value, lang)
+
+    def country(code: str) -> str:
+        return country_name(code, lang)
+
+    def language_name(code: str) -> str:
+        return language_name_in(code, lang)
+
+    env.filters.update(
+        day=day,
+        moment=moment,
+        long_date=long_date,
+        money=money,
+        number=number,
+        elapsed=elapsed,
+        country=country,
+        language_name=language_name,
+    )
     return env
 
 

@@ -52,6 +52,12 @@ class ConsoleSession(BaseModel):
     staff_id: str | None = None
     name: str | None = None
     role: str | None = None
+    # The language the person chose with the console's language switch; unset, their
+    # browser's Accept-Language decides.
+    language: str | None = None
+    # The time zone of their staff record, read once at sign-in (pages show times in it
+    # without a query each); unset for someone with no record.
+    time_zone: str | None = None
     # Authlib's sign-in transaction (state, nonce, PKCE verifier) between the redirect to the
     # provider and its answer; empty otherwise.
     oauth: dict[str, Any] = Field(default_factory=dict)
@@ -97,10 +103,16 @@ class SessionCodec:
         )
 
     def new(
-        self, *, staff_id: str | None = None, name: str | None = None, role: str | None = None
+        self,
+        *,
+        staff_id: str | None = None,
+        name: str | None = None,
+        role: str | None = None,
+        language: str | None = None,
+        time_zone: str | None = None,
     ) -> ConsoleSession:
         """A fresh session with a fresh form token: a sign-in never keeps the token (nor
-        anything else) of the session before it."""
+        anything else but the language chosen) of the session before it."""
         now = self.clock()
         return ConsoleSession(
             csrf=secrets.token_urlsafe(32),
@@ -109,6 +121,8 @@ class SessionCodec:
             staff_id=staff_id,
             name=name,
             role=role,
+            language=language,
+            time_zone=time_zone,
         )
 
     def dumps(self, session: ConsoleSession) -> str:

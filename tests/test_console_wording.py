@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from api.console.actions import SENDERS, STAFF_WITHDRAWAL_REASONS
 from api.console.wording import Wording
 from domain.incidents import IncidentKind
 from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
+from domain.steps import RejectionReason
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 # What a journey "waits for" once it has ended; the console words the ending instead.
@@ -37,6 +40,9 @@ def test_every_stage_wait_and_incident_kind_has_words(language: str) -> None:
         *((s.value, words.stage(s)) for s in Stage),
         *((w.value, words.waiting_on(w)) for w in WaitingOn),
         *((k.value, words.incident(k)) for k in IncidentKind),
+        *((n.value, words.step(n)) for n in StepName if n in SENDERS),
+        *((r.value, words.rejection(r)) for r in RejectionReason),
+        *((r.value, words.withdrawal(r)) for r in STAFF_WITHDRAWAL_REASONS),
     ]:
         assert read and read != code, (language, code)
 

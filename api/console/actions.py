@@ -7,13 +7,23 @@ list of the steps it would take now (`JourneyStatus.expects`, from its validator
 the person's role (`domain/step_roles.py`).
 """
 
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import UploadFile
+import asyncpg
+from fastapi import Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.datastructures import FormData
+from temporalio.client import Client, WorkflowUpdateFailedError
 
+from api.auth import authorize
+from api.console.guards import CSRF_FIELD, ConsoleRefusal
+from api.console.viewer import Viewer
+from api.journey_access import ensure_journey
+from api.problems import ProblemError, field_errors
 from api.routes import clinic, follow_ups, incidents, steps
 from api.schemas import (
     CaseManagerBody,
@@ -31,15 +41,27 @@ from api.schemas import (
     WithdrawalBody,
 )
 from api.step_access import JourneyStep
+from db.staff import StaffMember, StaffRepository
 from domain.actors import Role
+from domain.errors import StepError
 from domain.journey import JourneyStatus
-from domain.step_roles import StepName, may_take
-from domain.steps import DocumentKind
+from domain.policy import JourneyPolicy
+from domain.step_roles import STEP_ROLES, StepName, may_take
+from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
+from settings import Settings
 
 Send = Callable[[JourneyStep, FormData], Awaitable[Any]]
 
 # Steps the patient takes alone: the console never offers them, even to a coordinator.
 PATIENT_ONLY = frozenset({StepName.PLAN_DECISION})
+# Why a member of staff withdraws a journey; consent and erasure have routes of their own.
+STAFF_WITHDRAWAL_REASONS = (
+    WithdrawalReason.PATIENT_REQUEST,
+    WithdrawalReason.FINANCIAL,
+    WithdrawalReason.HEALTH_CHANGE,
+    WithdrawalReason.OTHER_TREATMENT,
+    WithdrawalReason.OTHER,
+)
 
 
 def _text(form: Mapping[str, Any], name: str) -> str | None:
@@ -233,3 +255,93 @@ def offers(status: JourneyStatus, role: Role) -> list[Offer]:
         for step in expected
         if step in SENDERS and step not in PATIENT_ONLY and may_take(role, step)
     ]
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What became of a form: taken (`done`), or refused with the journey's words and what the
+    person typed, which the page shows again beside the form."""
+
+    step: StepName | None = None
+    done: StepName | None = None
+    message: str = ""
+    field_messages: tuple[str, ...] = ()
+    values: Mapping[str, str] = field(default_factory=dict)
+    status: int = 200
+
+    @property
+    def failed(self) -> bool:
+        return self.step is not None and self.done is None
+
+
+async def take_step(
+    request: Request,
+    journey_id: str,
+    step: str,
+    viewer: Viewer,
+    pool: asyncpg.Pool,
+    client: Client,
+    settings: Settings,
+) -> ActionOutcome:
+    """Send one step from a console form, through the API's own route function."""
+    name = StepName(step) if step in StepName._value2member_map_ else None
+    if name is None or name not in SENDERS or name in PATIENT_ONLY:
+        raise ConsoleRefusal(404, "no_step", None)
+    form = await request.form()
+    typed = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != CSRF_FIELD}
+    try:
+        jid = str(uuid.UUID(journey_id))
+    except ValueError:
+        raise ConsoleRefusal(404, "no_journey", None) from None
+    principal = viewer.principal
+    journey_step = JourneyStep(
+        principal, jid, pool, client, Response(), settings.step_answer_seconds
+    )
+    try:
+        authorize(principal, jid, STEP_ROLES[name])
+        await ensure_journey(pool, jid)
+        await SENDERS[name](journey_step, form)
+    except (ValidationError, RequestValidationError) as err:
+        return ActionOutcome(
+            step=name, field_messages=_messages(err.errors()), values=typed, status=422
+        )
+    except ProblemError as err:
+        if err.status == 404 and err.detail == "no such journey":
+            raise ConsoleRefusal(404, "no_journey", None) from None
+        return ActionOutcome(
+            step=name, message=err.detail or err.title, values=typed, status=err.status
+        )
+    except WorkflowUpdateFailedError as err:
+        kind = getattr(err.cause, "type", None) or StepError.REFUSED
+        refused = {StepError.INVALID: 422, StepError.FORBIDDEN: 403}.get(kind, 409)
+        message = getattr(err.cause, "message", None) or str(err.cause)
+        return ActionOutcome(step=name, message=message, values=typed, status=refused)
+    return ActionOutcome(step=name, done=name)
+
+
+def _messages(errors: Any) -> tuple[str, ...]:
+    """Each refused field's message, named by the field unless it is about the whole form."""
+    return tuple(
+        e.message if e.field == "body" else f"{e.field}: {e.message}" for e in field_errors(errors)
+    )
+
+
+async def case_managers(pool: asyncpg.Pool) -> list[StaffMember]:
+    """Who a case may be assigned to, for the assignment form."""
+    async with pool.acquire() as conn:
+        members = await StaffRepository(conn).active_members()
+    return [m for m in members if m.role == Role.CASE_MANAGER.value]
+
+
+@dataclass(frozen=True)
+class FormChoices:
+    """The coded choices the forms offer, from the domain's enums."""
+
+    rejection_reasons: tuple[str, ...] = tuple(r.value for r in RejectionReason)
+    document_kinds: tuple[str, ...] = tuple(d.value for d in DocumentKind)
+    withdrawal_reasons: tuple[str, ...] = tuple(r.value for r in STAFF_WITHDRAWAL_REASONS)
+    severities: tuple[str, ...] = ("mild", "moderate", "severe", "life_threatening")
+    follow_ups: tuple[int, ...] = tuple(range(1, len(JourneyPolicy().follow_up_offsets) + 1))
+
+
+FORM_CHOICES = FormChoices()

@@ -4,12 +4,16 @@ browser. The reads are the JSON API's (api/reads/): the case, the timeline, the 
 import asyncio
 from datetime import UTC, datetime
 
+import asyncpg
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from temporalio.client import Client
 from temporalio.service import RPCError
 
+from api.console.actions import FORM_CHOICES, ActionOutcome, case_managers, offers, take_step
 from api.console.guards import ConsoleRefusal, ViewerDep, console_gate
 from api.console.rendering import render
+from api.console.viewer import Viewer
 from api.console.wording import Wording
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.reads.case import read_case, read_timeline
@@ -17,6 +21,8 @@ from api.reads.documents import document_response, open_document
 from api.reads.errors import ReadForbidden, ReadRefused
 from api.schemas import Timeline
 from domain.readers import READS_DOCUMENTS
+from domain.step_roles import StepName
+from settings import Settings
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
@@ -36,6 +42,53 @@ async def case_page(
     pool: PoolDep,
     client: TemporalDep,
     settings: SettingsDep,
+    done: str | None = None,
+) -> HTMLResponse:
+    taken = StepName(done) if done and done in StepName._value2member_map_ else None
+    return await case_response(
+        request, journey_id, viewer, pool, client, settings, outcome=ActionOutcome(done=taken)
+    )
+
+
+@router.post("/journeys/{journey_id}/actions/{step}", response_class=HTMLResponse)
+async def take_action(
+    request: Request,
+    journey_id: str,
+    step: str,
+    viewer: ViewerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """A step's form, sent: the journey's new state on success, or the case page again with
+    the journey's refusal beside the form and what was typed kept."""
+    outcome = await take_step(request, journey_id, step, viewer, pool, client, settings)
+    if outcome.failed:
+        return await case_response(
+            request,
+            journey_id,
+            viewer,
+            pool,
+            client,
+            settings,
+            outcome=outcome,
+            status_code=outcome.status,
+        )
+    return RedirectResponse(
+        f"/staff/journeys/{journey_id}?done={outcome.step}#actions", status_code=303
+    )
+
+
+async def case_response(
+    request: Request,
+    journey_id: str,
+    viewer: Viewer,
+    pool: asyncpg.Pool,
+    client: Client,
+    settings: Settings,
+    *,
+    outcome: ActionOutcome,
+    status_code: int = 200,
 ) -> HTMLResponse:
     principal = viewer.principal
 
@@ -80,8 +133,13 @@ async def case_page(
             "timeline": timeline,
             "reads_documents": principal.actor.role in READS_DOCUMENTS,
             "now": now,
+            "offers": offers(status, principal.actor.role) if status else [],
+            "outcome": outcome,
+            "case_managers": await case_managers(pool) if status else [],
+            "forms": FORM_CHOICES,
         },
         viewer=viewer,
+        status=status_code,
     )
 
 

@@ -158,6 +158,52 @@ def _codes(language: str) -> dict[str, str]:
     }
 
 
+@functools.cache
+def _steps(language: str) -> dict[str, str]:
+    """Each step's name, as its form's heading and its confirmation say it."""
+    pgettext = _pgettext(language)
+    return {
+        "review": pgettext("step", "Review the case"),
+        "documents": pgettext("step", "Upload documents for the patient"),
+        "case_manager": pgettext("step", "Assign the case manager"),
+        "book_consult": pgettext("step", "Book a consultation slot for the patient"),
+        "reschedule_consult": pgettext("step", "Reschedule the consultation"),
+        "consult_outcome": pgettext("step", "Record the consultation outcome"),
+        "no_show": pgettext("step", "The patient did not attend"),
+        "travel": pgettext("step", "Send the travel details for the patient"),
+        "clinic_confirmation": pgettext("step", "Record the clinic's answer"),
+        "admission": pgettext("step", "Record the admission"),
+        "procedure": pgettext("step", "Record the procedure"),
+        "discharge": pgettext("step", "Record the discharge"),
+        "adverse_event": pgettext("step", "Report an adverse event"),
+        "withdraw": pgettext("step", "Withdraw the journey"),
+        "resolve_incident": pgettext("step", "Resolve the incident"),
+        "correct_contact": pgettext("step", "Correct the patient's contact details"),
+        "follow_up_outcome": pgettext("step", "Record a follow-up consult"),
+        "rehab_checkin": pgettext("step", "Record a rehabilitation check-in"),
+    }
+
+
+@functools.cache
+def _reasons(language: str) -> dict[str, str]:
+    """Coded reasons a member of staff chooses from: a rejection's, a withdrawal's."""
+    pgettext = _pgettext(language)
+    return {
+        "rejection:injury_too_recent": pgettext("rejection", "The injury is too recent"),
+        "rejection:contraindication": pgettext("rejection", "A medical contraindication"),
+        "rejection:insufficient_information": pgettext(
+            "rejection", "The medical information is not sufficient"
+        ),
+        "rejection:out_of_scope": pgettext("rejection", "Outside the scope of the treatment"),
+        "rejection:other": pgettext("rejection", "Another reason"),
+        "withdrawal:patient_request": pgettext("withdrawal", "At the patient's request"),
+        "withdrawal:financial": pgettext("withdrawal", "Financial reasons"),
+        "withdrawal:health_change": pgettext("withdrawal", "A change in health"),
+        "withdrawal:other_treatment": pgettext("withdrawal", "Another treatment was chosen"),
+        "withdrawal:other": pgettext("withdrawal", "Another reason"),
+    }
+
+
 class Wording:
     """Coded values as a reader of `language` reads them; an unknown code reads as itself."""
 
@@ -192,6 +238,15 @@ class Wording:
 
     def severity(self, severity: str) -> str:
         return _codes(self.language).get(f"severity:{severity}", severity)
+
+    def step(self, step: str) -> str:
+        return _steps(self.language).get(step, step)
+
+    def rejection(self, reason: str) -> str:
+        return _reasons(self.language).get(f"rejection:{reason}", reason)
+
+    def withdrawal(self, reason: str) -> str:
+        return _reasons(self.language).get(f"withdrawal:{reason}", reason)
 
     def waiting_sentence(
         self,

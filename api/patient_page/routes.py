@@ -46,6 +46,8 @@ from domain.names import follow_up_workflow_id
 from domain.stages import Stage
 from domain.step_roles import StepName
 from patient_links import PATIENT_PAGE_PATH
+from privacy.consent import withdraw_consent
+from privacy.refusals import PrivacyRefused
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
@@ -130,6 +132,7 @@ async def render_journey(
         form_token_field=FIELD,
         languages=languages_offered(),
         confirming=confirming and context["can_withdraw"],
+        journey_id=link.journey_id,
         outcome=answer.outcome if answer else None,
         errors=answer.errors if answer else {},
         values=answer.values if answer else {},
@@ -254,3 +257,39 @@ async def post_language(request: Request) -> HTMLResponse:
     link, form = checked
     chosen, answer = await forms.change_language(request, link, form)
     return await render_journey(request, dataclasses.replace(link, language=chosen), answer)
+
+
+@router.post(f"{PAGE}/consent", response_class=HTMLResponse, include_in_schema=False)
+async def post_consent(request: Request) -> HTMLResponse:
+    """The patient withdraws their consent to the processing of their health data: the
+    journey ends as for any withdrawal, and the records may then be erased."""
+
+    async def withdraw(sent: forms.Submitted) -> FormAnswer:
+        words = sent.words
+        if forms.text(sent.form, "confirm") != "yes":
+            outcome = refused(
+                words.language,
+                [words.gettext("Please confirm that you withdraw your consent.")],
+                status=422,
+            )
+            return FormAnswer(outcome)
+        step = sent.step
+        try:
+            await withdraw_consent(
+                step.pool,
+                step.client,
+                step.journey_id,
+                actor=step.principal.actor,
+                within=step.answer_within,
+            )
+        except PrivacyRefused as err:
+            return FormAnswer(refused(words.language, [err.detail], status=409))
+        return forms.done(
+            words.gettext("Your consent is withdrawn and your journey is closed."),
+            words.gettext(
+                "We no longer process your health data. You may ask us to erase it by "
+                "replying to any of our emails."
+            ),
+        )
+
+    return await take(request, StepName.WITHDRAW_CONSENT, withdraw)

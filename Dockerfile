@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
-COPY cli.py worker.py settings.py ./
+COPY cli.py worker.py settings.py patient_links.py ./
 COPY workflows ./workflows
 COPY activities ./activities
 COPY api ./api
@@ -15,6 +15,8 @@ COPY db ./db
 COPY devstack ./devstack
 COPY audit ./audit
 COPY observability ./observability
+COPY i18n ./i18n
+COPY privacy ./privacy
 RUN pip install . && useradd --system --uid 10001 journeys
 
 USER journeys

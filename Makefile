@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench install clean
+.PHONY: dev test lint bench install clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ test: $(STAMP)
 # Benchmarks against bare Temporal: about 15 minutes on 2 cores; rewrites bench/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --size full --out bench/RESULTS.md
+
+# Refresh the translation catalogues from the code and templates (README, "Languages"): the
+# template i18n/locales/messages.pot, then every language's messages.po, whose new or changed
+# messages a translator then fills in.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -c Translators: --add-location=file -w 100 \
+		--project=patient-journeys --copyright-holder="The patient-journeys authors" \
+		-o i18n/locales/messages.pot .
+	$(BIN)/pybabel update -i i18n/locales/messages.pot -d i18n/locales -w 100 --ignore-obsolete
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from privacy.commands import AS_HELP, audit_command, is_uuid
+from privacy.commands import register as register_privacy_commands
 from settings import InsecureSettings, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -133,20 +135,30 @@ def migrate() -> None:
 
 @app.command()
 def setup() -> None:
-    """Prepare external services: apply migrations and register the search attributes."""
+    """Prepare external services: migrations, search attributes, the namespace's history
+    retention and the daily retention schedule."""
     from db.migrate import migrate_url
     from integrations.temporal_client import connect_temporal, ensure_search_attributes
+    from privacy.retention import ensure_retention_schedule, set_history_retention
 
     settings = get_settings()
 
-    async def run() -> list[str]:
+    async def run() -> tuple[list[str], str]:
         applied = await migrate_url(settings.require_database_url())
-        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+        client = await connect_temporal(settings)
         await ensure_search_attributes(client)
-        return applied
+        await set_history_retention(client, days=settings.temporal_retention_days)
+        schedule = await ensure_retention_schedule(
+            client, task_queue=settings.task_queue, retention_days=settings.retention_days
+        )
+        return applied, schedule
 
-    applied = asyncio.run(run())
-    typer.echo(f"applied {len(applied)} migration(s); search attributes registered")
+    applied, schedule = asyncio.run(run())
+    typer.echo(
+        f"applied {len(applied)} migration(s); search attributes registered; closed histories "
+        f"kept {settings.temporal_retention_days} days; retention schedule {schedule} "
+        f"(erases closed journeys after {settings.retention_days} days)"
+    )
 
 
 @app.command()
@@ -186,28 +198,46 @@ def token(
 
 
 @app.command(name="patient-link")
-def patient_link(journey_id: str) -> None:
+def patient_link(
+    journey_id: str, as_staff: str | None = typer.Option(None, "--as", help=AS_HELP)
+) -> None:
     """Print a patient link token for a journey (development; emails carry these)."""
-    from api.tokens import mint_patient_link
     from db.journey_queries import JourneyQueries
+    from db.patient_links import PatientLinkRepository
+    from patient_links import mint_patient_link
 
     settings = get_settings()
     _check_secrets(settings)
 
-    async def patient_of() -> str | None:
+    async def patient_of() -> tuple[str | None, int]:
         import asyncpg
 
         conn = await asyncpg.connect(settings.require_database_url())
         try:
-            return await JourneyQueries(conn).patient_id(journey_id)
+            patient_id = await JourneyQueries(conn).patient_id(journey_id=journey_id)
+            # A link of an earlier generation than the journey's would be refused.
+            generation = await PatientLinkRepository(conn).generation(journey_id)
         finally:
             await conn.close()
+        if patient_id is not None:
+            # A link opens the patient's data: written down before it is printed.
+            await audit_command(
+                settings, action="patient_link", journey_id=journey_id, as_staff=as_staff
+            )
+        return patient_id, generation
 
-    patient_id = asyncio.run(patient_of())
+    try:
+        patient_id, generation = asyncio.run(patient_of())
+    except ValueError:
+        patient_id, generation = None, 0
     if patient_id is None:
         typer.echo(f"no journey {journey_id}", err=True)
         raise typer.Exit(2)
-    typer.echo(mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id))
+    typer.echo(
+        mint_patient_link(
+            settings, journey_id=journey_id, patient_id=patient_id, generation=generation
+        )
+    )
 
 
 ADDRESS_HELP = "Temporal frontend host:port (default: JOURNEYS_TEMPORAL_ADDRESS or the dev server)"
@@ -235,6 +265,7 @@ def replay(
         history_files,
         load_history_file,
     )
+    from integrations.payload_keys import PayloadKeyError
 
     if path is not None and query:
         typer.echo("give --path or --query, not both", err=True)
@@ -271,7 +302,7 @@ def replay(
 
     try:
         report = asyncio.run(run())
-    except HistoryFileError as err:
+    except (HistoryFileError, PayloadKeyError) as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
     if as_json:
@@ -338,6 +369,7 @@ def export(
     query: str = typer.Option("", help=QUERY_HELP),
     address: str = typer.Option("", help=ADDRESS_HELP),
     namespace: str = typer.Option("", help=NAMESPACE_HELP),
+    as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Write the histories a query selects as JSON files: a corpus for `journeys replay`."""
     from audit.export import export_histories
@@ -345,7 +377,11 @@ def export(
 
     async def run() -> list[Path]:
         client = await _temporal(address, namespace)
-        return await export_histories(client, query or default_query(), out)
+        selected = query or default_query()
+        await audit_command(
+            get_settings(), action="export", as_staff=as_staff, detail={"query": selected}
+        )
+        return await export_histories(client, selected, out)
 
     written = asyncio.run(run())
     typer.echo(
@@ -364,6 +400,7 @@ def timeline(
     ),
     address: str = typer.Option("", help=ADDRESS_HELP),
     namespace: str = typer.Option("", help=NAMESPACE_HELP),
+    as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Who did what and when in one journey, oldest first, from its histories."""
     from temporalio.service import RPCError, RPCStatusCode
@@ -383,6 +420,13 @@ def timeline(
         entries = await timeline_for(client, journey_id)
         if not names:
             return entries, {}
+        # Names are personal data: the row comes before they are read or printed.
+        await audit_command(
+            get_settings(),
+            action="timeline_names",
+            journey_id=journey_id if is_uuid(journey_id) else None,
+            as_staff=as_staff,
+        )
         import asyncpg
 
         conn = await asyncpg.connect(database_url)
@@ -410,12 +454,16 @@ def timeline(
 
 
 async def _temporal(address: str, namespace: str) -> "Client":
+    from integrations.payload_keys import PayloadKeyError
     from integrations.temporal_client import connect_temporal
 
     settings = get_settings()
     target = address or settings.temporal_target
     try:
-        return await connect_temporal(target, namespace or settings.temporal_namespace)
+        return await connect_temporal(settings, address=target, namespace=namespace or None)
+    except PayloadKeyError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
     except RuntimeError as err:
         typer.echo(f"cannot reach Temporal at {target}: {err}", err=True)
         raise typer.Exit(2) from None
@@ -423,6 +471,7 @@ async def _temporal(address: str, namespace: str) -> "Client":
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+register_privacy_commands(app, audit_app)
 
 
 @audit_app.command("verify")

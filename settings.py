@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.names import TASK_QUEUE
+from integrations.payload_keys import payload_key_problems
 
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
 # 192 bits, past any guessing, while shorter values tend to be typed by hand, not generated.
@@ -53,6 +54,13 @@ class Settings(BaseSettings):
     task_queue: str = TASK_QUEUE
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # The Temporal Web UI's origin, the one origin the codec server grants CORS to; by default
+    # the embedded UI's (http://127.0.0.1:8233 with the default port).
+    temporal_ui_origin: str | None = None
+    # Keys of the payload codec, `key_id:base64key,...` (integrations/payload_keys.py): the
+    # first encrypts, all decrypt. Production refuses to start without them; `journeys dev`
+    # makes one under state_dir.
+    payload_keys: SecretStr | None = None
 
     # Journeys cached in the worker's memory between steps. A journey waits days between
     # steps, so this is sized to the journeys being acted on at once, not to the open ones: an
@@ -123,6 +131,17 @@ class Settings(BaseSettings):
     link_ttl_days: int = 90
     # Key of the audit log's hash chain; `journeys audit verify` needs the same key.
     audit_key: SecretStr = SecretStr("dev-audit-chain-key-change-me-0123456789")
+    # Keys the tags that stand in the audit log for client addresses (personal data). Unset,
+    # a key is derived from `audit_key`; set apart, those who verify the chain cannot test
+    # which address made a request.
+    address_key: SecretStr | None = None
+    # Days a closed journey's records are kept before the daily schedule erases them. Law on
+    # medical records asks years of most clinics (5 to 30 depending on the country): the
+    # default keeps ten, and a legal hold keeps a journey past any of it.
+    retention_days: int = Field(default=3650, ge=1)
+    # Days the Temporal server keeps a closed journey's histories (the namespace's
+    # retention), for replay and timelines; they hold no personal data beyond ids.
+    temporal_retention_days: int = Field(default=90, ge=1)
     clinic_webhook_secret: SecretStr = SecretStr("dev-clinic-webhook-secret-change-me")
     webhook_tolerance_seconds: int = 300
     form_rate_limit_per_minute: int = 10
@@ -156,6 +175,10 @@ class Settings(BaseSettings):
     def console_redirect_url(self) -> str:
         """Where the OIDC provider sends staff back to after they sign in."""
         return f"{self.public_base_url.rstrip('/')}/staff/auth/callback"
+
+    @property
+    def ui_origin(self) -> str:
+        return self.temporal_ui_origin or f"http://127.0.0.1:{self.temporal_ui_port}"
 
     @property
     def smtp_target_host(self) -> str:
@@ -197,6 +220,8 @@ class Settings(BaseSettings):
                     f"{env_name(name)} is {len(value)} characters; "
                     f"at least {MIN_SECRET_LENGTH} are needed"
                 )
+        keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
+        problems.extend(payload_key_problems(keys))
         return problems
 
     def check_secrets(self) -> None:

@@ -5,66 +5,36 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email.utils import parseaddr
 from typing import Any
 
 import asyncpg
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bookings import BookingActivities
-from activities.email import EmailActivities, Partners
+from activities.email import EmailActivities, Partners, message_id_domain
 from activities.failures import PhiSafeFailures
 from activities.messages import MessageComposer
+from activities.privacy import PrivacyActivities
 from activities.records import RecordsActivities
-from api.tokens import mint_patient_link
 from db.pool import create_pool
-from integrations.calendar import CalDavCalendar, CalendarClient
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import CalendarClient
 from integrations.clinic import ClinicGateway, EmailClinicGateway
 from integrations.fhir_gateway import FhirClinicGateway
-from integrations.smtp import MailSender, smtp_sender
+from integrations.mail import MailSender
+from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
 from observability.logs import configure_logging
 from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
 from observability.temporal_runtime import temporal_runtime
 from observability.tracing import configure_tracing, stop_tracing, temporal_interceptors
+from patient_links import patient_page_url
 from settings import Settings, get_settings
-from workflows.follow_up import FollowUp
-from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS, workflow_runner
 
 log = logging.getLogger("journeys.worker")
-
-WORKFLOWS = [PatientJourney, FollowUp]
-
-# Deterministic modules every run shares rather than re-imports: the project's models, the
-# activity classes the workflows name, and pydantic.
-SANDBOX_PASSTHROUGH = ("domain", "activities", "pydantic", "pydantic_core", "annotated_types")
-WORKFLOW_PACKAGE = "workflows"
-
-
-def sandbox_restrictions(
-    *, reimport_workflows: bool = False, also: tuple[str, ...] = ()
-) -> SandboxRestrictions:
-    """The sandbox's pass-through list.
-
-    By default the `workflows` package is passed through too: imported once per process, not
-    once per run, which keeps a cached run's memory small (see bench/RESULTS.md, section 5).
-    The sandbox then no longer checks the workflow code for non-deterministic calls, so the
-    test suite runs every workflow with `reimport_workflows=True`, where each run imports the
-    workflow code afresh inside the sandbox and any such call fails the test.
-    """
-    modules = (
-        SANDBOX_PASSTHROUGH if reimport_workflows else (*SANDBOX_PASSTHROUGH, WORKFLOW_PACKAGE)
-    )
-    return SandboxRestrictions.default.with_passthrough_modules(*modules, *also)
-
-
-def workflow_runner(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=sandbox_restrictions(reimport_workflows=reimport_workflows)
-    )
 
 
 def calendar_client(settings: Settings) -> CalendarClient | None:
@@ -105,7 +75,6 @@ def build_activities(
     clinic: ClinicGateway | None = None,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods of every activity class, clients handed in."""
-    sender_address = parseaddr(settings.mail_from)[1]
     email = EmailActivities(
         # Each call to an outside system is a span, and the calendar's and clinic's counted.
         sender=TracedMailSender(sender),
@@ -122,18 +91,25 @@ def build_activities(
             public_base_url=settings.public_base_url.rstrip("/"),
             clinic_email=settings.clinic_email,
         ),
-        message_id_domain=sender_address.rpartition("@")[2] or "journeys.localhost",
-        patient_link=lambda journey_id, patient_id: (
-            f"{settings.public_base_url.rstrip('/')}/my-journey?token="
-            + mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
+        message_id_domain=message_id_domain(settings.mail_from),
+        patient_link=lambda link: patient_page_url(
+            settings,
+            journey_id=link.journey_id,
+            patient_id=link.patient_id,
+            generation=link.generation,
+            language=link.language,
         ),
     )
     records = RecordsActivities(pool)
+    observed_calendar = ObservedCalendar(calendar) if calendar is not None else None
     bookings = BookingActivities(
         pool,
-        ObservedCalendar(calendar) if calendar is not None else None,
+        observed_calendar,
         settings.video_link_base,
         ObservedClinic(clinic) if clinic is not None else None,
+    )
+    privacy = PrivacyActivities(
+        pool, observed_calendar, settings.audit_key.get_secret_value().encode()
     )
     return [
         records.record_inquiry,
@@ -146,6 +122,8 @@ def build_activities(
         bookings.book,
         bookings.cancel_booking,
         email.send_notification,
+        privacy.erase_journey,
+        privacy.erase_due_journeys,
     ]
 
 
@@ -202,8 +180,7 @@ async def running_worker(
 async def run_worker(settings: Settings) -> None:
     settings.check_secrets()
     client = await connect_temporal(
-        settings.temporal_target,
-        settings.temporal_namespace,
+        settings,
         # The SDK's metrics and the activities' on the worker's metrics address.
         runtime=temporal_runtime(metrics_address=settings.worker_metrics_address),
         interceptors=temporal_interceptors(),

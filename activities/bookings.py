@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.failures import redact
 from db.bookings import BookingRepository
+from db.journeys import JourneyRepository
 from db.staff import StaffRepository
 from domain.errors import ActivityFailure
 from domain.records import (
@@ -86,7 +87,7 @@ class BookingActivities:
     async def propose_consult_slots(self, request: SlotsRequest) -> SlotsProposed:
         async with self._pool.acquire() as conn:
             repo = BookingRepository(conn)
-            existing = await repo.slots(request.journey_id, request.round)
+            existing = await repo.slots(journey_id=request.journey_id, round_no=request.round)
             if existing:
                 return SlotsProposed(slots=existing)
             specialist = await StaffRepository(conn).least_loaded_specialist()
@@ -97,14 +98,16 @@ class BookingActivities:
                     type=ActivityFailure.NO_SPECIALIST,
                     non_retryable=True,
                 )
-            tz = ZoneInfo(specialist["time_zone"])
+            tz = ZoneInfo(specialist.time_zone)
             horizon = request.not_before + timedelta(days=60)
             busy = [
                 (start, start + CONSULT_LENGTH)
-                for start in await repo.busy(specialist["staff_id"], request.not_before, horizon)
+                for start in await repo.busy(
+                    specialist_id=specialist.staff_id, start=request.not_before, end=horizon
+                )
             ]
             if self._calendar is not None:
-                calendar_id = specialist_calendar(specialist["staff_id"])
+                calendar_id = specialist_calendar(specialist.staff_id)
                 with outside_failures(request.journey_id):
                     await self._calendar.ensure_calendar(calendar_id, f"Consults {calendar_id}")
                     busy += await self._calendar.busy(
@@ -115,7 +118,7 @@ class BookingActivities:
                     slot_id=f"{request.journey_id}:{request.round}:{i}",
                     starts_at=start,
                     ends_at=end,
-                    specialist_id=specialist["staff_id"],
+                    specialist_id=specialist.staff_id,
                 )
                 for i, (start, end) in enumerate(
                     candidate_slots(
@@ -123,24 +126,23 @@ class BookingActivities:
                     )
                 )
             ]
-            await repo.add_slots(request.journey_id, request.round, slots)
-            await conn.execute(
-                "UPDATE journeys SET specialist_id = $2 WHERE journey_id = $1",
-                request.journey_id,
-                specialist["staff_id"],
+            await repo.add_slots(journey_id=request.journey_id, round_no=request.round, slots=slots)
+            await JourneyRepository(conn).set_specialist(
+                journey_id=request.journey_id, staff_id=specialist.staff_id
             )
-            return SlotsProposed(slots=await repo.slots(request.journey_id, request.round))
+            return SlotsProposed(
+                slots=await repo.slots(journey_id=request.journey_id, round_no=request.round)
+            )
 
     @activity.defn(name="book")
     async def book(self, request: BookingRequest) -> Booking:
         async with self._pool.acquire() as conn:
             repo = BookingRepository(conn)
-            booking = await repo.book(request, booking_id=f"{request.journey_id}:{request.step}")
-            specialist = (
-                await repo.specialist_of(request.journey_id, booking.booking_id)
-                if request.kind is BookingKind.CONSULT
-                else None
+            booking = await repo.book(
+                request=request, booking_id=f"{request.journey_id}:{request.step}"
             )
+            held = await repo.held_by(journey_id=request.journey_id, booking_id=booking.booking_id)
+            specialist = held.specialist_id if held else None
         if self._calendar is not None and specialist and not booking.cancelled:
             with outside_failures(request.journey_id):
                 await self._calendar.put_event(
@@ -153,7 +155,7 @@ class BookingActivities:
 
     async def _reserve_visit(self, request: BookingRequest, booking: Booking) -> Booking:
         async with self._pool.acquire() as conn:
-            patient = await BookingRepository(conn).visit_patient(request.journey_id)
+            patient = await BookingRepository(conn).visit_patient(journey_id=request.journey_id)
         if patient is None:
             raise ApplicationError(
                 "no patient record for this journey",
@@ -162,12 +164,12 @@ class BookingActivities:
             )
         visit = VisitRequest(
             journey_id=request.journey_id,
-            patient_id=str(patient["patient_id"]),
-            full_name=patient["full_name"],
-            email=patient["email"],
-            phone=patient["phone"],
-            country=patient["country"].strip(),
-            preferred_language=patient["preferred_language"],
+            patient_id=patient.patient_id,
+            full_name=patient.full_name,
+            email=patient.email,
+            phone=patient.phone,
+            country=patient.country,
+            preferred_language=patient.preferred_language,
             day1_start=request.starts_at,
             day2_end=request.ends_at,
         )
@@ -178,11 +180,15 @@ class BookingActivities:
         except ApplicationError as err:
             if err.type == ActivityFailure.CLINIC_REJECTED:
                 async with self._pool.acquire() as conn:
-                    await BookingRepository(conn).cancel(request.journey_id, booking.booking_id)
+                    await BookingRepository(conn).cancel(
+                        journey_id=request.journey_id, booking_id=booking.booking_id
+                    )
             raise
         async with self._pool.acquire() as conn:
             await BookingRepository(conn).set_external_ref(
-                request.journey_id, booking.booking_id, reservation.reference
+                journey_id=request.journey_id,
+                booking_id=booking.booking_id,
+                ref=reservation.reference,
             )
         return booking.model_copy(update={"confirm_by_hand": reservation.status == "pending"})
 
@@ -202,11 +208,16 @@ class BookingActivities:
     async def cancel_booking(self, request: CancelBooking) -> bool:
         async with self._pool.acquire() as conn:
             repo = BookingRepository(conn)
-            cancelled = await repo.cancel(request.journey_id, request.booking_id)
-            specialist = await repo.specialist_of(request.journey_id, request.booking_id)
+            cancelled = await repo.cancel(
+                journey_id=request.journey_id, booking_id=request.booking_id
+            )
+            held = await repo.held_by(journey_id=request.journey_id, booking_id=request.booking_id)
+        if held is None:
+            return cancelled
         with outside_failures(request.journey_id):
-            if self._clinic is not None and ":clinic-visit" in request.booking_id:
+            if self._clinic is not None and held.kind is BookingKind.CLINIC_VISIT:
                 await self._clinic.cancel_visit(request.journey_id)
+            specialist = held.specialist_id
             if self._calendar is not None and specialist:
                 # Deleted even when the record was cancelled before: a retry after a crash
                 # between the two must still clear the calendar.

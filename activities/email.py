@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
-import aiosmtplib
 import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -21,9 +21,10 @@ from temporalio.exceptions import ApplicationError
 from activities.bookings import booking_uid
 from activities.failures import redact
 from activities.messages import MessageComposer
-from activities.wording import day, follow_up_label, moment, reason_text
+from activities.wording import day, document_name, follow_up_label, moment, reason_text
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
+from db.patient_links import PatientLinkRepository
 from db.staff import StaffRepository
 from domain.errors import ActivityFailure
 from domain.incidents import IncidentKind
@@ -34,20 +35,13 @@ from domain.notifications import (
     NotificationRequest,
     NotificationResult,
 )
+from i18n import format_money, translations
 from integrations.calendar import ConsultEvent, invite
-from integrations.smtp import MailRefused, MailRejected, MailSender
+from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
 from observability.activity_metrics import email_done
 
 log = logging.getLogger(__name__)
-
-DOCUMENT_NAMES = {
-    "mri": "MRI of the spine",
-    "asia_exam": "ASIA/ISNCSCI examination",
-    "discharge_summary": "Hospital discharge summary",
-    "other": "Other medical records",
-}
-
 
 # Which emails carry an iCalendar part, and with which iTIP method.
 INVITE_METHODS = {
@@ -58,9 +52,25 @@ INVITE_METHODS = {
 }
 
 
+def message_id_domain(mail_from: str) -> str:
+    """The domain that names Message-IDs: the sender address's."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "journeys.localhost"
+
+
 def message_id_for(journey_id: str, step: str, domain: str) -> str:
     """A stable Message-ID: the same journey step always yields the same id."""
     return f"<{journey_id}.{step}@{domain}>"
+
+
+@dataclass(frozen=True)
+class PatientLinkFor:
+    """Whose link a patient email carries: the journey's current link generation, and the
+    language the email is written in (the page refusing an old link speaks it)."""
+
+    journey_id: str
+    patient_id: str
+    generation: int
+    language: str
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,9 @@ class EmailActivities:
         composer: MessageComposer,
         partners: Partners,
         message_id_domain: str,
-        patient_link: Callable[[str, str], str] | None = None,
+        patient_link: Callable[[PatientLinkFor], str] | None = None,
     ) -> None:
-        """`patient_link(journey_id, patient_id)` gives the signed link patient emails carry."""
+        """`patient_link(PatientLinkFor(…))` gives the signed link patient emails carry."""
         self._sender = sender
         self._pool = pool
         self._composer = composer
@@ -121,6 +131,12 @@ class EmailActivities:
                     non_retryable=True,
                 )
             to, language = await self._recipient(conn, request.audience, facts)
+            # A link must carry its journey's current generation, or the page refuses it.
+            link_generation = (
+                await PatientLinkRepository(conn).generation(request.journey_id)
+                if request.audience is Audience.PATIENT and self._patient_link
+                else 0
+            )
         if not to:
             email_done(request.kind, EmailOutcome.NO_ADDRESS)
             raise ApplicationError(
@@ -133,7 +149,7 @@ class EmailActivities:
             language=language,
             to=to,
             message_id=message_id,
-            context=self._context(request, facts, language),
+            context=self._context(request, facts, language, link_generation),
             reply_to=facts.case_manager_email or None
             if request.audience is Audience.PATIENT
             else None,
@@ -141,6 +157,10 @@ class EmailActivities:
         self._attach(message, request, facts)
         if request.kind is NotificationKind.VISA_LETTER:
             self._attach_visa_letter(message, request, facts, claim.first_attempt_on)
+        if message["Content-Language"] is None:
+            # An attachment wraps the text in multipart/mixed and takes the Content-* headers
+            # into the wrapped part; the message as a whole still says its language.
+            message["Content-Language"] = self._composer.language_for(language)
         try:
             await self._sender.send(message)
         except MailRefused as err:
@@ -159,18 +179,15 @@ class EmailActivities:
                 type=ActivityFailure.MAIL_REJECTED if rejected else ActivityFailure.MAIL_DEFERRED,
                 non_retryable=rejected,
             ) from None
-        except (aiosmtplib.SMTPException, OSError) as err:
+        except MailUnavailable as err:
             email_done(request.kind, EmailOutcome.UNAVAILABLE)
             log.warning(
                 "mail server unavailable for email %s of journey %s: %s",
                 request.step,
                 request.journey_id,
-                type(err).__name__,
+                redact(err.reply),
             )
-            raise ApplicationError(
-                f"mail server unavailable ({type(err).__name__})",
-                type=ActivityFailure.MAIL_UNAVAILABLE,
-            ) from None
+            raise ApplicationError(str(err), type=ActivityFailure.MAIL_UNAVAILABLE) from None
         async with self._pool.acquire() as conn:
             await OutboxRepository(conn).mark_sent(journey_id=request.journey_id, step=request.step)
         email_done(request.kind, EmailOutcome.SENT)
@@ -229,12 +246,15 @@ class EmailActivities:
         if method is None or facts.consult_at is None or facts.consult_end is None:
             return
         uid = booking_uid(facts.consult_booking_id)
+        # The invitation is the patient's, in the patient's language, as its email is.
+        words = translations(facts.language)
+        reference = request.journey_id.split("-", 1)[0].upper()
         event = ConsultEvent(
             uid=uid,
             start=facts.consult_at,
             end=facts.consult_end,
-            summary="Video consultation with your specialist",
-            description=f"Reference {request.journey_id.split('-', 1)[0].upper()}",
+            summary=words.gettext("Video consultation with your specialist"),
+            description=words.gettext("Reference %(reference)s") % {"reference": reference},
             video_link=f"{self._partners.video_link_base}/{uid}",
         )
         ics = invite(
@@ -264,8 +284,8 @@ class EmailActivities:
             case Audience.SPECIALIST:
                 return facts.specialist_email or p.coordinators, "en"
             case Audience.MEDICAL_LEAD:
-                lead = await StaffRepository(conn).first_with_role("medical_lead")
-                return (lead["email"] if lead else p.medical_lead), "en"
+                lead = await StaffRepository(conn).first_with_role(role="medical_lead")
+                return (lead.email if lead else p.medical_lead), "en"
             case Audience.HOTEL_PARTNER:
                 return p.hotel, "en"
             case Audience.TRANSFER_PARTNER:
@@ -276,11 +296,15 @@ class EmailActivities:
                 return p.coordinators, "en"
 
     def _context(
-        self, request: NotificationRequest, facts: JourneyFacts, language: str
+        self,
+        request: NotificationRequest,
+        facts: JourneyFacts,
+        language: str,
+        link_generation: int = 0,
     ) -> dict[str, Any]:
         p, f = self._partners, request.facts
         patient = request.audience is Audience.PATIENT
-        lang = self._composer.language_for(request.kind.value, language)
+        lang = self._composer.language_for(language)
         # Staff read times in UTC; the patient in their own time zone.
         tz = facts.time_zone if patient else "UTC"
         # Staff and partner emails get no patient name: they travel outside the record system.
@@ -289,7 +313,14 @@ class EmailActivities:
             "reference": request.journey_id.split("-", 1)[0].upper(),
             "journey_id": request.journey_id,
             "journey_url": f"{p.public_base_url}/api/v1/journeys/{request.journey_id}",
-            "patient_url": self._patient_link(request.journey_id, facts.patient_id)
+            "patient_url": self._patient_link(
+                PatientLinkFor(
+                    journey_id=request.journey_id,
+                    patient_id=facts.patient_id,
+                    generation=link_generation,
+                    language=lang,
+                )
+            )
             if patient and self._patient_link
             else "",
             "case_manager_name": facts.case_manager_name,
@@ -299,10 +330,13 @@ class EmailActivities:
             "video_link": f"{p.video_link_base}/{facts.consult_booking_id.replace(':', '-')}"
             if facts.consult_booking_id
             else "",
-            "plan_price": facts.plan_price,
+            # The amount and its currency as the reader's language writes them: 24.500,00 €.
+            "plan_price": format_money(facts.plan_amount, facts.plan_currency, lang)
+            if facts.plan_amount is not None and facts.plan_currency
+            else facts.plan_price,
             "plan_currency": facts.plan_currency,
             "quote_valid_until": day(f.get("quote_valid_until"), lang),
-            "documents": [DOCUMENT_NAMES.get(d, d) for d in f.get("documents", "").split(",") if d],
+            "documents": [document_name(d, lang) for d in f.get("documents", "").split(",") if d],
             "arrival_date": day(facts.stay_start, lang),
             "departure_date": day(facts.stay_end, lang),
             "visit_day1": day(facts.visit_start, lang),

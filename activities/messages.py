@@ -1,8 +1,13 @@
 """Emails from templates, in the recipient's language with a fallback to English.
 
-One template per notification and language, `email_templates/<lang>/<kind>.txt`: a first line
+One template per notification, `email_templates/<kind>.txt`, for every language: its texts are
+`{% trans %}` blocks that the language's catalogue translates (`i18n/`). A first line
 `Subject: …`, a blank line, then the plain-text body. The HTML part is the same text laid out
 by `email_templates/layout.html`, escaped, so the two parts never say different things.
+
+The environment trims the newline after every block tag, so a line holding only `{% if %}` or
+`{% endfor %}` leaves nothing behind, as in any text template. A `{% trans %}` block that ends
+a line therefore closes with `{% endtrans +%}`: the `+` keeps that line's break.
 """
 
 import email.utils
@@ -11,9 +16,9 @@ from email.message import EmailMessage
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
+from jinja2 import FunctionLoader, StrictUndefined, select_autoescape
 
-FALLBACK_LANGUAGE = "en"
+from i18n import LocalizedEnvironments, resolve
 
 
 @functools.cache
@@ -23,8 +28,8 @@ def _load(name: str) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def has_template(kind: str, language: str) -> bool:
-    return _load(f"{language}/{kind}.txt") is not None
+def has_template(kind: str) -> bool:
+    return _load(f"{kind}.txt") is not None
 
 
 class MessageComposer:
@@ -32,8 +37,8 @@ class MessageComposer:
 
     def __init__(self, *, sender: str) -> None:
         self._sender = sender
-        self._env = Environment(
-            loader=FunctionLoader(_load),
+        self._environments = LocalizedEnvironments(
+            FunctionLoader(_load),
             undefined=StrictUndefined,
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),
             keep_trailing_newline=True,
@@ -41,17 +46,17 @@ class MessageComposer:
             lstrip_blocks=True,
         )
 
-    def language_for(self, kind: str, language: str) -> str:
-        """The language the message will be written in: the wished one if we have it."""
-        return language if has_template(kind, language) else FALLBACK_LANGUAGE
+    def language_for(self, language: str) -> str:
+        """The language the message will be written in: the wished one if a catalogue has it."""
+        return resolve(language)
 
     def render(self, kind: str, language: str, context: dict[str, Any]) -> tuple[str, str, str]:
         """(language, subject, plain text) of a notification."""
-        lang = self.language_for(kind, language)
-        rendered = self._env.get_template(f"{lang}/{kind}.txt").render(context)
+        lang = self.language_for(language)
+        rendered = self._environments(lang).get_template(f"{kind}.txt").render(context)
         head, _, body = rendered.partition("\n\n")
         if not head.startswith("Subject:"):
-            raise ValueError(f"template {lang}/{kind}.txt must start with a Subject: line")
+            raise ValueError(f"template {kind}.txt must start with a Subject: line")
         return lang, head.removeprefix("Subject:").strip(), body.strip() + "\n"
 
     def compose(
@@ -66,8 +71,10 @@ class MessageComposer:
     ) -> EmailMessage:
         lang, subject, text = self.render(kind, language, context)
         paragraphs = [p.splitlines() for p in text.split("\n\n") if p.strip()]
-        html = self._env.get_template("layout.html").render(
-            lang=lang, subject=subject, paragraphs=paragraphs
+        html = (
+            self._environments(lang)
+            .get_template("layout.html")
+            .render(subject=subject, paragraphs=paragraphs)
         )
         message = EmailMessage()
         message["Subject"] = subject

@@ -6,6 +6,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from db.clinical import ClinicalRepository
 from db.incidents import IncidentRepository
 from db.journeys import JourneyRepository
 from db.staff import StaffRepository
@@ -35,21 +36,21 @@ class RecordsActivities:
     @activity.defn(name="record_inquiry")
     async def record_inquiry(self, request: RecordInquiry) -> InquiryFacts:
         async with self._pool.acquire() as conn:
-            row = await JourneyRepository(conn).mark_inquiry_recorded(
+            facts = await JourneyRepository(conn).mark_inquiry_recorded(
                 journey_id=request.journey_id, inquiry_id=request.inquiry_id
             )
-        if row is None:
+        if facts is None:
             raise ApplicationError(
                 f"no inquiry {request.inquiry_id} for journey {request.journey_id}",
                 type=ActivityFailure.INQUIRY_NOT_FOUND,
                 non_retryable=True,
             )
-        return InquiryFacts(country=row["country"].strip(), language=row["preferred_language"])
+        return facts
 
     @activity.defn(name="record_stage")
     async def record_stage(self, change: StageChange) -> None:
         async with self._pool.acquire() as conn:
-            recorded = await JourneyRepository(conn).record_stage(change)
+            recorded = await JourneyRepository(conn).record_stage(change=change)
         if recorded:
             # One line per stage change, the journey's ids beside it (observability/logs.py).
             log.info("stage %s, waiting on %s", change.stage.value, change.waiting_on.value)
@@ -57,7 +58,7 @@ class RecordsActivities:
     @activity.defn(name="record_incident")
     async def record_incident(self, record: IncidentRecord) -> None:
         async with self._pool.acquire() as conn:
-            opened = await IncidentRepository(conn).record(record)
+            opened = await IncidentRepository(conn).record(record=record)
         if opened:
             incident_opened(record.incident.kind.value)
 
@@ -65,48 +66,33 @@ class RecordsActivities:
     async def assign_case_manager(self, request: CaseManagerRequest) -> CaseManagerAssigned:
         """The journey's case manager: kept if already set (a retry), else the least loaded
         active case manager speaking the patient's language, then English."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            current = await conn.fetchval(
-                "SELECT case_manager_id FROM journeys WHERE journey_id = $1 FOR UPDATE",
-                request.journey_id,
+        languages = list(dict.fromkeys([request.language, "en"]))
+        async with self._pool.acquire() as conn:
+            chosen = await JourneyRepository(conn).assign_case_manager(
+                journey_id=request.journey_id, languages=languages
             )
-            if current:
-                return CaseManagerAssigned(case_manager_id=current)
-            staff = StaffRepository(conn)
-            chosen = await staff.least_loaded_case_manager(request.language)
-            if chosen is None and request.language != "en":
-                chosen = await staff.least_loaded_case_manager("en")
-            if chosen is not None:
-                await conn.execute(
-                    "UPDATE journeys SET case_manager_id = $2 WHERE journey_id = $1",
-                    request.journey_id,
-                    chosen,
-                )
-            return CaseManagerAssigned(case_manager_id=chosen)
+        return CaseManagerAssigned(case_manager_id=chosen)
 
     @activity.defn(name="set_case_manager")
     async def set_case_manager(self, request: SetCaseManager) -> None:
         async with self._pool.acquire() as conn:
-            if not await StaffRepository(conn).is_active(request.case_manager_id, "case_manager"):
+            if not await StaffRepository(conn).is_active(
+                staff_id=request.case_manager_id, role="case_manager"
+            ):
                 raise ApplicationError(
                     f"{request.case_manager_id} is not an active case manager",
                     type=ActivityFailure.UNKNOWN_CASE_MANAGER,
                     non_retryable=True,
                 )
-            await conn.execute(
-                "UPDATE journeys SET case_manager_id = $2 WHERE journey_id = $1",
-                request.journey_id,
-                request.case_manager_id,
+            await JourneyRepository(conn).set_case_manager(
+                journey_id=request.journey_id, staff_id=request.case_manager_id
             )
 
     @activity.defn(name="assess_procedure")
     async def assess_procedure(self, request: AssessProcedure) -> ProcedureAssessment:
         async with self._pool.acquire() as conn:
-            cells = await conn.fetchval(
-                """SELECT cells_given FROM procedure_reports
-                    WHERE report_id = $1 AND journey_id = $2""",
-                request.report_id,
-                request.journey_id,
+            cells = await ClinicalRepository(conn).cells_given(
+                journey_id=request.journey_id, report_id=request.report_id
             )
         if cells is None:
             raise ApplicationError(

@@ -1,101 +1,88 @@
-"""Words and dates in the reader's language: coded reasons, follow-up labels, calendar dates."""
+"""Words and dates in the reader's language: coded reasons, documents, follow-up labels, dates.
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+The texts are catalogue messages (`i18n/locales/`), marked here with `N_` and translated where
+they are read; day and month names and periods come from Babel's locale data (CLDR).
+"""
 
-REASONS: dict[str, dict[str, str]] = {
-    "contraindication": {
-        "en": "a medical contraindication to the treatment",
-        "es": "una contraindicación médica para el tratamiento",
-    },
-    "injury_too_recent": {
-        "en": "the injury is too recent for this treatment",
-        "es": "la lesión es demasiado reciente para este tratamiento",
-    },
-    "insufficient_information": {
-        "en": "the medical information available is not sufficient",
-        "es": "la información médica disponible no es suficiente",
-    },
-    "out_of_scope": {
-        "en": "the case is outside the scope of this treatment",
-        "es": "el caso está fuera del alcance de este tratamiento",
-    },
-    "review_sla_passed": {
-        "en": "the review deadline has passed",
-        "es": "ha vencido el plazo de revisión",
-    },
-    "reschedule_requested": {
-        "en": "a new time was requested",
-        "es": "se solicitó un nuevo horario",
-    },
-    "patient_request": {"en": "at your request", "es": "a petición suya"},
-    "plan_declined": {"en": "the treatment plan was declined", "es": "se rechazó el plan"},
-    "financial": {"en": "financial reasons", "es": "motivos económicos"},
-    "health_change": {"en": "a change in health", "es": "un cambio en el estado de salud"},
-    "other_treatment": {"en": "another treatment was chosen", "es": "se eligió otro tratamiento"},
-    "no_documents": {
-        "en": "the requested documents did not arrive",
-        "es": "no recibimos los documentos solicitados",
-    },
-    "no_slot_chosen": {
-        "en": "no consultation time was chosen",
-        "es": "no se eligió un horario de consulta",
-    },
-    "no_shows": {"en": "two consultations were missed", "es": "se perdieron dos consultas"},
-    "quote_expired": {"en": "the quote expired", "es": "el presupuesto caducó"},
-    "no_travel_details": {
-        "en": "the travel details did not arrive",
-        "es": "no recibimos los datos del viaje",
-    },
-    "other": {"en": "other reasons", "es": "otros motivos"},
-}
-FOLLOW_UP_LABELS = {
-    "en": ["2 weeks", "6 weeks", "3 months", "6 months", "12 months"],
-    "es": ["2 semanas", "6 semanas", "3 meses", "6 meses", "12 meses"],
-}
-_DAYS = {
-    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-    "es": ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
-}
-_MONTHS = {
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-    "es": ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
-}
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from domain.policy import JourneyPolicy
+from domain.reasons import EndingReason, NoticeReason
+from domain.steps import RejectionReason, WithdrawalReason
+from i18n import format_day, format_moment, format_period, translations
 
 
-def _lang(language: str) -> str:
-    return language if language in _DAYS else "en"
+def N_(message: str) -> str:
+    """Marks a text for the catalogue where it is defined; it is translated where it is read."""
+    return message
+
+
+# Every code in domain/reasons.py's REASON_CODES has its words here (a test checks).
+REASONS: dict[str, str] = {
+    RejectionReason.CONTRAINDICATION: N_("a medical contraindication to the treatment"),
+    RejectionReason.INJURY_TOO_RECENT: N_("the injury is too recent for this treatment"),
+    RejectionReason.INSUFFICIENT_INFORMATION: N_(
+        "the medical information available is not sufficient"
+    ),
+    RejectionReason.OUT_OF_SCOPE: N_("the case is outside the scope of this treatment"),
+    RejectionReason.OTHER: N_("other reasons"),
+    NoticeReason.REVIEW_SLA_PASSED: N_("the review deadline has passed"),
+    NoticeReason.RESCHEDULE_REQUESTED: N_("a new time was requested"),
+    NoticeReason.CLINIC_REJECTED: N_("the clinic's booking system refused the visit"),
+    WithdrawalReason.PATIENT_REQUEST: N_("at your request"),
+    WithdrawalReason.FINANCIAL: N_("financial reasons"),
+    WithdrawalReason.HEALTH_CHANGE: N_("a change in health"),
+    WithdrawalReason.OTHER_TREATMENT: N_("another treatment was chosen"),
+    WithdrawalReason.CONSENT_WITHDRAWN: N_(
+        "you withdrew your consent to the processing of your health data"
+    ),
+    WithdrawalReason.DATA_ERASURE: N_("your personal data is being erased"),
+    EndingReason.PLAN_DECLINED: N_("the treatment plan was declined"),
+    EndingReason.NO_DOCUMENTS: N_("the requested documents did not arrive"),
+    EndingReason.NO_SLOT_CHOSEN: N_("no consultation time was chosen"),
+    EndingReason.NO_SHOWS: N_("two consultations were missed"),
+    EndingReason.QUOTE_EXPIRED: N_("the quote expired"),
+    EndingReason.NO_TRAVEL_DETAILS: N_("the travel details did not arrive"),
+    EndingReason.NO_VISIT_DATES: N_("no visit dates could be agreed with the clinic"),
+}
+DOCUMENTS: dict[str, str] = {
+    "mri": N_("MRI of the spine"),
+    "asia_exam": N_("ASIA/ISNCSCI examination"),
+    "discharge_summary": N_("Hospital discharge summary"),
+    "other": N_("Other medical records"),
+}
 
 
 def reason_text(code: str, language: str) -> str:
     if not code:
         return ""
-    texts = REASONS.get(code)
-    return texts[_lang(language)] if texts else code.replace("_", " ")
+    text = REASONS.get(code)
+    return translations(language).gettext(text) if text else code.replace("_", " ")
 
 
-def follow_up_label(number: str, language: str) -> str:
-    labels = FOLLOW_UP_LABELS[_lang(language)]
-    return labels[int(number) - 1] if number.isdigit() and 1 <= int(number) <= 5 else ""
+def document_name(code: str, language: str) -> str:
+    text = DOCUMENTS.get(code)
+    return translations(language).gettext(text) if text else code
+
+
+def follow_up_label(number: str, language: str, offsets: Sequence[timedelta] | None = None) -> str:
+    """`6 weeks`, `3 meses`: how long after treatment follow-up `number` (from 1) falls.
+
+    The notification names a follow-up by its number only, so by default its offset is read
+    from the policy's defaults; a caller that has the journey's own policy passes its offsets.
+    """
+    offsets = JourneyPolicy().follow_up_offsets if offsets is None else offsets
+    if not number.isdigit() or not 1 <= int(number) <= len(offsets):
+        return ""
+    return format_period(offsets[int(number) - 1], language)
 
 
 def day(value: date | datetime | str | None, language: str, tz: str = "UTC") -> str:
     """`Tue 1 Dec 2026` / `mar 1 dic 2026`; an ISO date string is accepted too."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value)
-    if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(tz)).date()
-    lang = _lang(language)
-    return (
-        f"{_DAYS[lang][value.weekday()]} {value.day} {_MONTHS[lang][value.month - 1]} {value.year}"
-    )
+    return format_day(value, language, tz)
 
 
 def moment(value: datetime | None, language: str, tz: str) -> str:
     """`Tue 1 Dec 2026, 10:00 (Europe/Madrid)` in the reader's language and time zone."""
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(tz))
-    return f"{day(local.date(), language)}, {local:%H:%M} ({tz})"
+    return format_moment(value, language, tz)

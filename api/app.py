@@ -8,15 +8,19 @@ from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 
-from api import pages
+from activities.messages import MessageComposer
+from api import pages, patient_page
 from api.audit_trail import install_audit_trail
+from api.codec import install_codec_server
 from api.console import install_console
 from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
 from api.journey_watch import StageWatch
 from api.limits import BodyLimitMiddleware
+from api.link_mailer import LinkMailer
 from api.observability import install_observability
 from api.openapi import install_openapi
+from api.patient_page.too_large import too_large_page
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
@@ -26,14 +30,17 @@ from api.routes import (
     incidents,
     inquiries,
     journeys,
+    patient_links,
+    privacy,
     steps,
     webhooks,
 )
 from api.schemas import ClinicEvent
 from api.tokens import TokenVerifier
-from audit.log import AuditWriter
+from audit.log import AuditWriter, address_key
 from db.pool import create_pool
 from domain.inquiry import InquiryForm
+from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
 from observability.tracing import temporal_interceptors
 from settings import Settings, get_settings
@@ -58,15 +65,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        app.state.audit = AuditWriter(app.state.pool, app.state.audit_key)
+        app.state.audit = AuditWriter(
+            app.state.pool,
+            app.state.audit_key,
+            source_key=settings.address_key.get_secret_value().encode()
+            if settings.address_key
+            else address_key(app.state.audit_key),
+        )
+        # Connects on first use: only a coordinator's new patient link is sent from here.
+        mail = smtp_sender(settings)
+        app.state.link_mailer = LinkMailer(
+            settings=settings,
+            pool=app.state.pool,
+            sender=mail,
+            composer=MessageComposer(sender=settings.mail_from),
+        )
         app.state.metrics.watch_records(app.state.pool)
         app.state.stage_watch = StageWatch(settings.require_database_url())
         # Lazy, so the API starts (and /readyz says why it is not ready) while Temporal is down.
         app.state.temporal = await connect_temporal(
-            settings.temporal_target,
-            settings.temporal_namespace,
-            lazy=True,
-            interceptors=temporal_interceptors(),
+            settings, lazy=True, interceptors=temporal_interceptors()
         )
         sweeper = None
         if settings.intake_sweep_seconds > 0:
@@ -76,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     client=app.state.temporal,
                     task_queue=settings.task_queue,
                     every=timedelta(seconds=settings.intake_sweep_seconds),
+                    console_base_url=settings.public_base_url,
                 )
             )
         try:
@@ -87,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await sweeper
             app.state.metrics.stop_watching()
             await app.state.stage_watch.close()
+            await mail.close()
             await app.state.pool.close()
 
     app = FastAPI(
@@ -102,18 +122,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         upload_bytes=settings.max_upload_bytes,
+        page_refusal=too_large_page,
     )
     install_problem_handlers(app)
     install_audit_trail(app)
     install_observability(app)
     app.include_router(pages.router)
+    app.include_router(patient_page.router)
     install_console(app, settings)
     app.include_router(health.router)
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(journeys.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
-    for router in (steps.router, follow_ups.router, clinic.router, incidents.router):
+    for router in (
+        steps.router,
+        follow_ups.router,
+        clinic.router,
+        incidents.router,
+        patient_links.router,
+        privacy.router,
+    ):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    install_codec_server(app, settings)
     # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
     install_openapi(app, body_models=[InquiryForm, ClinicEvent])
     return app

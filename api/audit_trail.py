@@ -1,7 +1,13 @@
 """Every API request leaves a row in the tamper-evident audit log: who, what, which journey,
-when, from where. Reads count too: an auditor of health data asks who looked, not only who
-changed."""
+when, from where (a keyed tag of the address, `audit.log.address_tag`). Reads count too: an
+auditor of health data asks who looked, not only who changed.
 
+Fail closed: an answer whose row could not be written is not sent. The row is written when
+the answer starts, before a byte of it has left, so the middleware can still answer 503 in
+its place (HIPAA 164.312(b): no access to health data without its record).
+"""
+
+import json
 import logging
 import uuid
 from typing import Any
@@ -12,8 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.tokens import Principal
 
 log = logging.getLogger(__name__)
-# The staff console's pages show what the API shows, so they are audited alike.
-AUDITED_PREFIXES = ("/api/v1/", "/staff/")
+# The staff console's pages and the patient's page show what the API shows, so they are
+# audited alike: opening the patient's page is a read of the journey by its patient.
+AUDITED_PREFIXES = ("/api/v1/", "/staff/", "/my-journey")
 
 
 def install_audit_trail(app: FastAPI) -> None:
@@ -35,13 +42,19 @@ class AuditTrailMiddleware:
         if scope["type"] != "http" or not scope.get("path", "").startswith(AUDITED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        recorded = False
+        recorded = withheld = False
 
         async def audited_send(message: Message) -> None:
-            nonlocal recorded
+            nonlocal recorded, withheld
+            if withheld:
+                # The rest of the answer that was withheld.
+                return
             if message["type"] == "http.response.start" and not recorded:
                 recorded = True
-                await _record(scope, message["status"])
+                if not await _record(scope, message["status"]):
+                    withheld = True
+                    await _unavailable(send)
+                    return
             await send(message)
 
         try:
@@ -53,11 +66,41 @@ class AuditTrailMiddleware:
             raise
 
 
-async def _record(scope: Scope, status: int) -> None:
+UNRECORDED = {
+    "type": "about:blank",
+    "title": "Service unavailable",
+    "status": 503,
+    "detail": "the request could not be recorded in the audit log, so its answer is withheld; "
+    "if it was a step, read the journey's status before sending it again",
+}
+
+
+async def _unavailable(send: Send) -> None:
+    body = json.dumps(UNRECORDED).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"5"),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _record(scope: Scope, status: int) -> bool:
+    """Append the request's row; False (and logged) when it could not be written."""
     state: dict[str, Any] = scope.get("state") or {}
     principal: Principal | None = state.get("principal")
     params: dict[str, Any] = scope.get("path_params") or {}
     journey_id = params.get("journey_id")
+    if journey_id is None and principal is not None and principal.is_patient:
+        # The patient's page names no journey in its path: the link does.
+        journey_id = principal.journey_id
     client = scope.get("client")
     try:
         await scope["app"].state.audit.append(
@@ -65,13 +108,17 @@ async def _record(scope: Scope, status: int) -> None:
             actor_role=principal.actor.role.value if principal else "public",
             action=f"{scope['method']} {_template(scope['path'], params)}",
             journey_id=str(journey_id) if _is_uuid(journey_id) else None,
-            patient_id=principal.actor.id if principal and principal.is_patient else None,
+            # A link's patient id is a UUID; the actor's id records whatever else came.
+            patient_id=principal.actor.id
+            if principal and principal.is_patient and _is_uuid(principal.actor.id)
+            else None,
             source=client[0] if client else None,
             detail={"status": status},
         )
     except Exception:
-        # The request has already done its work; a missing audit row must be loud.
         log.exception("could not append to the audit log for %s", scope["path"])
+        return False
+    return True
 
 
 def _template(path: str, params: dict[str, object]) -> str:

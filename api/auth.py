@@ -3,12 +3,14 @@
 from collections.abc import Set as AbstractSet
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemError
-from api.tokens import Principal, TokenError, TokenVerifier
+from api.tokens import LinkRevoked, Principal, TokenError, TokenVerifier
+from db.patient_links import PatientLinkRepository
 from domain.actors import Role
 
 bearer = HTTPBearer(
@@ -40,6 +42,8 @@ async def get_principal(
             principal = await run_in_threadpool(verifier.verify, token)
         else:
             principal = verifier.verify(token)
+        if principal.is_patient:
+            await ensure_current_link(request.app.state.pool, principal)
     except TokenError as err:
         raise ProblemError(
             401,
@@ -49,6 +53,23 @@ async def get_principal(
         ) from None
     request.state.principal = principal
     return principal
+
+
+async def ensure_current_link(pool: asyncpg.Pool, principal: Principal) -> None:
+    """Refuse a patient link of a generation its journey's links have moved past.
+
+    A link is a bearer token valid for its whole TTL; the generation, kept in PostgreSQL, is
+    what lets a coordinator withdraw one before then (a link forwarded by mistake, a lost
+    phone). One indexed read per patient request.
+    """
+    assert principal.journey_id is not None
+    async with pool.acquire() as conn:
+        current = await PatientLinkRepository(conn).generation(principal.journey_id)
+    if principal.link_generation != current:
+        raise LinkRevoked(
+            "the link has been replaced by a newer one; use the link in the most recent email "
+            "we sent you"
+        )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

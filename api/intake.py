@@ -4,8 +4,10 @@ import asyncio
 import hashlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
+from fastapi.exceptions import RequestValidationError
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -26,14 +28,68 @@ from workflows.journey import PatientJourney
 
 log = logging.getLogger(__name__)
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Browsers cannot set headers on a plain form post, so the form page carries the key itself.
+FORM_IDEMPOTENCY_FIELD = "idempotency_key"
+MAX_KEY_LENGTH = 200
+
+# The form's hidden field naming the language it was shown in.
+LANGUAGE_FIELD = "lang"
+
+
+class JourneyStartDeferred(Exception):
+    """The inquiry is stored but Temporal did not answer: the same key sent again, or the
+    API's sweep (`keep_starting_unstarted`), starts its journey."""
+
+    def __init__(self, stored: StoredInquiry) -> None:
+        super().__init__(stored.journey_id)
+        self.stored = stored
+
+
+def form_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """A form post's fields as the inquiry model reads them."""
+    data = {
+        k: v for k, v in raw.items() if not (isinstance(v, str) and v == "" and k == "time_zone")
+    }
+    # An unticked checkbox sends nothing; that is a refusal, not a missing field.
+    consent = data.get("consent_health_data")
+    data["consent_health_data"] = consent in ("on", "true", "1", "yes")
+    return data
+
+
+def idempotency_key_of(header: str | None, form_value: Any) -> str | None:
+    key = header if header is not None else form_value
+    if key is None:
+        return None
+    key = str(key).strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise RequestValidationError(
+            [{"loc": ("header", "Idempotency-Key"), "msg": "must be 1 to 200 printable characters"}]
+        )
+    return key
+
 
 def request_hash(form: InquiryForm) -> str:
     """A fingerprint of the submission's content, whatever encoding it arrived in."""
-    return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+    # Left out when not given, so a submission keeps the fingerprint it had before the field
+    # existed (a retry across the upgrade is not a different body).
+    unset = {"consent_language"} if form.consent_language is None else None
+    return hashlib.sha256(form.model_dump_json(exclude=unset).encode()).hexdigest()
+
+
+def case_page_url(console_base_url: str, journey_id: str) -> str:
+    """The journey's case page in the staff console, or "" without a console address."""
+    base = console_base_url.rstrip("/")
+    return f"{base}/staff/journeys/{journey_id}" if base else ""
 
 
 async def start_journey(
-    client: Client, *, stored: StoredInquiry, task_queue: str, policy: JourneyPolicy
+    client: Client,
+    *,
+    stored: StoredInquiry,
+    task_queue: str,
+    policy: JourneyPolicy,
+    console_base_url: str = "",
 ) -> None:
     """Start the journey's workflow; starting it again is a no-op.
 
@@ -48,6 +104,7 @@ async def start_journey(
                 patient_id=stored.patient_id,
                 inquiry_id=stored.inquiry_id,
                 policy=policy,
+                case_page_url=case_page_url(console_base_url, stored.journey_id),
             ),
             id=journey_workflow_id(stored.journey_id),
             task_queue=task_queue,
@@ -81,6 +138,7 @@ async def accept_inquiry(
     source_address: str | None,
     user_agent: str | None,
     policy: JourneyPolicy | None = None,
+    console_base_url: str = "",
 ) -> StoredInquiry:
     async with pool.acquire() as conn:
         stored = await IntakeRepository(conn).store(
@@ -89,17 +147,30 @@ async def accept_inquiry(
             request_hash=request_hash(form),
             source_address=source_address,
             user_agent=user_agent,
+            consent_language=form.consent_language,
         )
     # Started for a repeated key too: if the first request stored the records and then lost
     # Temporal, the repeat is what starts the journey.
-    await start_journey(
-        client, stored=stored, task_queue=task_queue, policy=policy or JourneyPolicy()
-    )
+    try:
+        await start_journey(
+            client,
+            stored=stored,
+            task_queue=task_queue,
+            policy=policy or JourneyPolicy(),
+            console_base_url=console_base_url,
+        )
+    except RPCError as err:
+        raise JourneyStartDeferred(stored) from err
     return stored
 
 
 async def start_unstarted(
-    *, pool: asyncpg.Pool, client: Client, task_queue: str, older_than: timedelta
+    *,
+    pool: asyncpg.Pool,
+    client: Client,
+    task_queue: str,
+    older_than: timedelta,
+    console_base_url: str = "",
 ) -> int:
     """Start the journeys of inquiries that were stored but whose start was lost.
 
@@ -110,19 +181,34 @@ async def start_unstarted(
     async with pool.acquire() as conn:
         pending = await IntakeRepository(conn).unstarted(older_than=older_than)
     for stored in pending:
-        await start_journey(client, stored=stored, task_queue=task_queue, policy=JourneyPolicy())
+        await start_journey(
+            client,
+            stored=stored,
+            task_queue=task_queue,
+            policy=JourneyPolicy(),
+            console_base_url=console_base_url,
+        )
     return len(pending)
 
 
 async def keep_starting_unstarted(
-    *, pool: asyncpg.Pool, client: Client, task_queue: str, every: timedelta
+    *,
+    pool: asyncpg.Pool,
+    client: Client,
+    task_queue: str,
+    every: timedelta,
+    console_base_url: str = "",
 ) -> None:
     """Run `start_unstarted` forever, every `every`; errors are logged and retried."""
     while True:
         await asyncio.sleep(every.total_seconds())
         try:
             started = await start_unstarted(
-                pool=pool, client=client, task_queue=task_queue, older_than=every
+                pool=pool,
+                client=client,
+                task_queue=task_queue,
+                older_than=every,
+                console_base_url=console_base_url,
             )
             if started:
                 log.warning("started %d journey(s) whose start had been lost", started)

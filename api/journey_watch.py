@@ -52,7 +52,7 @@ class StageWatch:
                 # Cleared before reading, so a notice committed after the read still wakes us.
                 moved.clear()
                 async with pool.acquire() as conn:
-                    recorded = await JourneyRepository(conn).recorded_changes(journey_id)
+                    recorded = await JourneyRepository(conn).recorded_changes(journey_id=journey_id)
                 remaining = deadline - loop.time()
                 if recorded > after or remaining <= 0:
                     return recorded

@@ -1,8 +1,12 @@
 """A cap on request bodies, enforced while reading so a large body is never held in memory."""
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# An HTML page saying a body was too large, for a path and its cap; None: answer problem+json.
+PageRefusal = Callable[[Scope, int], bytes | None]
 
 
 class BodyTooLarge(Exception):
@@ -23,10 +27,18 @@ def _problem_413(limit: int) -> bytes:
 class BodyLimitMiddleware:
     """Answers 413 when a body exceeds `max_bytes`, by Content-Length or while streaming."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int | None = None,
+        page_refusal: PageRefusal | None = None,
+    ) -> None:
+        """`page_refusal` words the refusal as a page where a person posts a plain form."""
         self.app = app
         self.max_bytes = max_bytes
         self.upload_bytes = upload_bytes or max_bytes
+        self.page_refusal = page_refusal
 
     def limit_for(self, path: str) -> int:
         """Document uploads get the upload cap; every other body the small one."""
@@ -40,7 +52,7 @@ class BodyLimitMiddleware:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject(send, limit)
+            await self._reject(scope, send, limit)
             return
         seen = 0
         started = False
@@ -64,17 +76,21 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(send, limit)
+                await self._reject(scope, send, limit)
 
-    async def _reject(self, send: Send, limit: int) -> None:
-        body = _problem_413(limit)
+    async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
+        page = self.page_refusal(scope, limit) if self.page_refusal else None
+        body = page if page is not None else _problem_413(limit)
+        kind = b"text/html; charset=utf-8" if page is not None else b"application/problem+json"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/problem+json"),
+                    (b"content-type", kind),
                     (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", b"no-store"),
+                    (b"referrer-policy", b"no-referrer"),
                 ],
             }
         )

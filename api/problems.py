@@ -10,7 +10,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.reads.errors import ReadRefused
 from domain.errors import StepError
+from privacy.refusals import PrivacyRefused, RefusalKind
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -90,6 +92,12 @@ _STEP_STATUS: dict[str, tuple[int, str]] = {
     StepError.FORBIDDEN: (403, "Forbidden"),
 }
 
+_PRIVACY_STATUS: dict[RefusalKind, tuple[int, str]] = {
+    RefusalKind.NOT_FOUND: (404, "Not found"),
+    RefusalKind.CONFLICT: (409, "Conflict"),
+    RefusalKind.NOT_ANSWERING: (504, "Still under way"),
+}
+
 _TITLES = {
     400: "Bad request",
     401: "Authentication required",
@@ -115,6 +123,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
             Problem(type=exc.type_, title=exc.title, status=exc.status, detail=exc.detail),
             exc.headers,
+        )
+
+    @app.exception_handler(ReadRefused)
+    async def _read_refused(request: Request, exc: ReadRefused) -> JSONResponse:
+        return problem_response(
+            request, Problem(title=exc.title, status=exc.status, detail=exc.detail)
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -153,6 +167,11 @@ def install_problem_handlers(app: FastAPI) -> None:
                 detail=message,
             ),
         )
+
+    @app.exception_handler(PrivacyRefused)
+    async def _privacy(request: Request, exc: PrivacyRefused) -> JSONResponse:
+        status, title = _PRIVACY_STATUS[exc.kind]
+        return problem_response(request, Problem(title=title, status=status, detail=exc.detail))
 
     @app.exception_handler(RPCError)
     async def _rpc(request: Request, exc: RPCError) -> JSONResponse:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from audit.timeline import TimelineEntry
 from domain.incidents import IncidentAction
 from domain.inquiry import PhoneNumber
+from domain.policy import MIN_CELLS
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
@@ -51,7 +52,7 @@ class SlotChoiceBody(_Body):
 class PlanBody(_Body):
     price: Decimal = Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    cells_target: int = Field(default=120_000_000, ge=1, le=10_000_000_000)
+    cells_target: int = Field(default=MIN_CELLS, ge=1, le=10_000_000_000)
     notes: Notes = ""
 
 
@@ -112,6 +113,15 @@ class RehabCheckinBody(_Body):
 
 class WithdrawalBody(_Body):
     reason: WithdrawalReason = WithdrawalReason.PATIENT_REQUEST
+
+    @model_validator(mode="after")
+    def _plain_reason(self) -> "WithdrawalBody":
+        # These end the journey and record more: the consent's withdrawal, or an erasure.
+        if self.reason is WithdrawalReason.CONSENT_WITHDRAWN:
+            raise ValueError("withdraw consent with POST …/consent/withdrawal")
+        if self.reason is WithdrawalReason.DATA_ERASURE:
+            raise ValueError("a privacy officer erases with POST …/erasure")
+        return self
 
 
 class IncidentResolutionBody(_Body):
@@ -183,50 +193,19 @@ class PatientView(BaseModel):
 
     journey_id: str
     stage: Stage
-    message: str
+    message: str = Field(description="in the language `Accept-Language` asks for, else English")
     action_needed: bool
-    deadline: datetime | None = None
+    deadline: datetime | None = Field(None, description="when the patient's answer is due")
+    waiting_on: WaitingOn = Field(
+        WaitingOn.NONE, description="whom the journey waits on (a coordinator during an incident)"
+    )
+    waiting_until: datetime | None = Field(None, description="until when it waits on them")
+    incident_open: bool = Field(
+        False, description="a problem on the organisation's side is being sorted out"
+    )
+    documents_requested: list[DocumentKind] = Field(default_factory=list)
     offered_slots: list[Slot] = Field(default_factory=list)
     bookings: list[Booking] = Field(default_factory=list)
-
-
-class PatientSummary(BaseModel):
-    full_name: str
-    email: str
-    phone: str
-    country: str
-    preferred_language: str
-    injury_level: str
-    injury_completeness: str
-
-
-class JourneyListItem(BaseModel):
-    journey_id: str
-    stage: Stage
-    waiting_on: WaitingOn
-    next_deadline: datetime | None
-    overdue: bool
-    case_manager_id: str | None
-    country: str
-    patient_name: str | None = Field(None, description="absent for auditors")
-    created_at: datetime
-
-
-class JourneyPage(BaseModel):
-    items: list[JourneyListItem]
-    total: int
-    limit: int
-    offset: int
-
-
-class DocumentInfo(BaseModel):
-    document_id: str
-    kind: str
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    uploaded_at: datetime
 
 
 class Timeline(BaseModel):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
-from fastapi import Depends, Response
+from fastapi import Depends, Request, Response
 from temporalio import workflow
 from temporalio.client import (
     Client,
@@ -25,20 +25,27 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import PrincipalDep, authorize
-from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.journey_access import ensure_journey, journey_handle, versioned_view
-from api.metrics import StepMetrics, StepMetricsDep
+from api.metrics import StepMetrics
 from api.problems import ProblemError
 from api.schemas import PatientView
 from api.tokens import Principal
 from db.step_records import StepRecord, remove_refused
 from domain.errors import StepError
+from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.metrics import StepAnswer
+from domain.names import follow_up_workflow_id
 from domain.step_roles import STEP_ROLES, StepName
+from i18n import SOURCE_LANGUAGE, negotiate
+from workflows.follow_up import FollowUp
 
 T = TypeVar("T")
 Answer = JourneyStatus | PatientView
+
+
+class StepNotTaken(ProblemError):
+    """A step that certainly did not reach the journey, as a refusal does not."""
 
 
 async def send_update(
@@ -121,7 +128,7 @@ async def store_then_send(
         record_ids = await store(conn)
     try:
         return await send(record_ids)
-    except WorkflowUpdateFailedError:
+    except (WorkflowUpdateFailedError, StepNotTaken):
         await forget(pool, kind, record_ids)
         raise
 
@@ -133,7 +140,8 @@ async def forget(pool: asyncpg.Pool, kind: StepRecord, record_ids: Sequence[str]
 
 @dataclass(frozen=True)
 class JourneyStep:
-    """An authorized caller and the journey they act on."""
+    """An authorized caller and the journey they act on; `language` is the one the patient's
+    answer is worded in."""
 
     principal: Principal
     journey_id: str
@@ -141,6 +149,9 @@ class JourneyStep:
     client: Client
     response: Response
     answer_within: float
+    language: str = SOURCE_LANGUAGE
+    # What the files of one upload may hold together (JOURNEYS_MAX_UPLOAD_BYTES).
+    upload_bytes: int = 10 * 1024 * 1024
     metrics: StepMetrics | None = None
 
     @property
@@ -157,27 +168,71 @@ class JourneyStep:
         """Send a step to the journey; the answer carries its `Journey-Version`, as a status
         read does, so the client can wait from there for the journey's next move."""
         status: JourneyStatus = await self.send_to(self.handle, update, step)
-        return versioned_view(self.principal, status, self.response)
+        return versioned_view(self.principal, status, self.response, self.language)
+
+    async def send_to_follow_up(self, update: Any, step: Any) -> FollowUpStatus:
+        """Send a step to the journey's follow-up year, which exists from the discharge on."""
+        handle = self.client.get_workflow_handle_for(
+            FollowUp.run, follow_up_workflow_id(self.journey_id)
+        )
+        try:
+            result: FollowUpStatus = await self.send_to(handle, update, step)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise StepNotTaken(
+                    409,
+                    "The journey refused this step",
+                    "the follow-up year has not started",
+                    type_=FOLLOW_UP_NOT_STARTED,
+                ) from None
+            raise
+        return result
+
+
+# The problem type of a follow-up step sent before the follow-up year exists.
+FOLLOW_UP_NOT_STARTED = "/problems/follow-up-not-started"
+
+
+async def open_step(
+    name: StepName,
+    *,
+    principal: Principal,
+    journey_id: str,
+    request: Request,
+    response: Response,
+    language: str = SOURCE_LANGUAGE,
+) -> JourneyStep:
+    """A `JourneyStep` for a caller allowed to take `name` on an existing journey; the
+    dependency below and the patient's page both open their steps here."""
+    authorize(principal, journey_id, STEP_ROLES[name])
+    state = request.app.state
+    await ensure_journey(state.pool, journey_id)
+    return JourneyStep(
+        principal,
+        journey_id,
+        state.pool,
+        state.temporal,
+        response,
+        state.settings.step_answer_seconds,
+        language,
+        state.settings.max_upload_bytes,
+        state.metrics.steps,
+    )
 
 
 def JourneyStepDep(name: StepName) -> Any:
     """A dependency giving the route a `JourneyStep` for a caller allowed to take `name`."""
-    roles = STEP_ROLES[name]
 
     async def journey_step(
-        journey_id: uuid.UUID,
-        principal: PrincipalDep,
-        pool: PoolDep,
-        client: TemporalDep,
-        settings: SettingsDep,
-        response: Response,
-        metrics: StepMetricsDep,
+        journey_id: uuid.UUID, principal: PrincipalDep, request: Request, response: Response
     ) -> JourneyStep:
-        jid = str(journey_id)
-        authorize(principal, jid, roles)
-        await ensure_journey(pool, jid)
-        return JourneyStep(
-            principal, jid, pool, client, response, settings.step_answer_seconds, metrics
+        return await open_step(
+            name,
+            principal=principal,
+            journey_id=str(journey_id),
+            request=request,
+            response=response,
+            language=negotiate(request.headers.get("accept-language")) or SOURCE_LANGUAGE,
         )
 
     return Depends(journey_step)

@@ -1,8 +1,8 @@
 """Tokens: staff bearer tokens (JWT) and signed per-journey patient links.
 
 Staff tokens are verified against the configured OIDC key set in production, or against the
-development secret that `journeys token` signs with. Patient links are HS256 JWTs with their
-own secret and audience, scoped to one journey and expiring.
+development secret that `journeys token` signs with. Patient links (`patient_links.py`) are
+HS256 JWTs with their own secret and audience, scoped to one journey and expiring.
 """
 
 import time
@@ -12,9 +12,15 @@ import jwt
 from jwt import PyJWKClient
 
 from domain.actors import Actor, Role
+from patient_links import (
+    PATIENT_LINK_AUDIENCE,
+    PatientLinkExpired,
+    PatientLinkRefused,
+    link_language,
+    verify_patient_link,
+)
 from settings import Settings
 
-PATIENT_LINK_AUDIENCE = "journeys-patient-link"
 STAFF_ROLES = frozenset(
     {
         Role.COORDINATOR,
@@ -23,12 +29,21 @@ STAFF_ROLES = frozenset(
         Role.CASE_MANAGER,
         Role.MEDICAL_LEAD,
         Role.AUDITOR,
+        Role.PRIVACY_OFFICER,
     }
 )
 
 
 class TokenError(Exception):
     """The token is missing, malformed, expired or not ours."""
+
+
+class LinkExpired(TokenError):
+    """A patient link of ours that has outlived its days."""
+
+
+class LinkRevoked(TokenError):
+    """A patient link of ours that a coordinator has replaced with a newer one."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,9 @@ class Principal:
     actor: Actor
     name: str
     journey_id: str | None = None
+    # A patient link's generation (see db/patient_links.py) and the language it was sent in.
+    link_generation: int = 0
+    link_language: str | None = None
 
     @property
     def is_patient(self) -> bool:
@@ -65,21 +83,6 @@ def mint_staff_token(
     )
 
 
-def mint_patient_link(settings: Settings, *, journey_id: str, patient_id: str) -> str:
-    now = int(time.time())
-    return jwt.encode(
-        {
-            "sub": patient_id,
-            "jid": journey_id,
-            "iat": now,
-            "exp": now + settings.link_ttl_days * 86400,
-            "aud": PATIENT_LINK_AUDIENCE,
-        },
-        settings.link_secret.get_secret_value(),
-        algorithm="HS256",
-    )
-
-
 class TokenVerifier:
     """Verifies either kind of token; the OIDC key set is fetched lazily and cached."""
 
@@ -101,24 +104,36 @@ class TokenVerifier:
             return self._patient(token)
         return self._staff(token)
 
-    def _patient(self, token: str) -> Principal:
+    def verify_patient_link(self, token: str) -> Principal:
+        """A patient link only: any other token is refused without being checked further
+        (a staff token could make `verify` fetch the OIDC key set)."""
         try:
-            claims = jwt.decode(
-                token,
-                self._settings.link_secret.get_secret_value(),
-                algorithms=["HS256"],
-                audience=PATIENT_LINK_AUDIENCE,
-                options={"require": ["exp", "sub", "jid"]},
-            )
-        except jwt.ExpiredSignatureError as err:
-            raise TokenError("the link has expired; ask your case manager for a new one") from err
+            unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as err:
             raise TokenError("the link is not valid") from err
+        if unverified.get("aud") != PATIENT_LINK_AUDIENCE:
+            raise TokenError("the link is not valid")
+        return self._patient(token)
+
+    def _patient(self, token: str) -> Principal:
+        try:
+            link = verify_patient_link(self._settings, token)
+        except PatientLinkExpired as err:
+            raise LinkExpired(str(err)) from err
+        except PatientLinkRefused as err:
+            raise TokenError(str(err)) from err
         return Principal(
-            actor=Actor(id=str(claims["sub"]), role=Role.PATIENT),
+            actor=Actor(id=link.patient_id, role=Role.PATIENT),
             name="patient",
-            journey_id=str(claims["jid"]),
+            journey_id=link.journey_id,
+            link_generation=link.generation,
+            link_language=link.language,
         )
+
+    def link_language(self, token: str) -> str | None:
+        """The language a patient link of ours was sent in, even once it has expired: the
+        page that refuses it speaks that language. None for anything we did not sign."""
+        return link_language(self._settings, token)
 
     def _staff(self, token: str) -> Principal:
         s = self._settings

@@ -17,16 +17,14 @@ from typing import Any
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from db.audit_log import AuditLogRepository, AuditRow, LogEnd
+
 GENESIS_HASH = "0" * 64
 """prev_hash of the first row."""
 
 # Anyone who can guess the key can re-seal a rewritten log; an empty key makes the HMAC a
 # plain hash that anyone can recompute.
 MIN_KEY_BYTES = 16
-
-# pg_advisory_xact_lock key that serialises appends. Any constant works, as long as nothing
-# else in the database uses it (db/migrate.py holds 724_190_001).
-APPEND_LOCK = 724_190_004
 
 
 class AuditEntry(BaseModel):
@@ -132,6 +130,26 @@ def _uuid(value: str | uuid.UUID | None) -> uuid.UUID | None:
     return None if value is None or isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
+# A client address is personal data, and the log is kept for years and never edited: it
+# holds a keyed hash of the address instead. The same address gives the same tag, so the
+# requests of one client can still be followed, and whoever holds the key can check whether a
+# given address made a request; without the key the tag says nothing. The key is its own
+# (JOURNEYS_ADDRESS_KEY), or derived from the chain's key under this label.
+ADDRESS_TAG_PREFIX = "addr:"
+_ADDRESS_KEY_LABEL = b"journeys audit log: client address tags"
+
+
+def address_key(audit_key: bytes) -> bytes:
+    """The tag key derived from the chain's key, when no key of its own is set."""
+    return hmac.new(audit_key, _ADDRESS_KEY_LABEL, hashlib.sha256).digest()
+
+
+def address_tag(key: bytes, address: str) -> str:
+    """`addr:` and 32 hex digits (128 bits) of HMAC-SHA256(key, address)."""
+    digest = hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()
+    return ADDRESS_TAG_PREFIX + digest[:32]
+
+
 def check_key(key: bytes) -> None:
     if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
         raise ValueError(f"the audit key must be at least {MIN_KEY_BYTES} bytes")
@@ -188,47 +206,34 @@ class AuditLog:
         """
         if not drafts:
             return []
-        async with self._conn.transaction():
-            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-            # A statement of its own: its snapshot is taken after the lock is granted, so it
-            # sees the row the previous holder committed. clock_timestamp(), not now(): now()
-            # is when the caller's transaction began, which can precede the previous row.
-            last = await self._conn.fetchrow(
-                """SELECT clock_timestamp() AS now, last.seq, last.hash
-                     FROM (SELECT 1) AS one
-                     LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1)
-                          AS last ON true"""
-            )
-            seq = 0 if last["seq"] is None else last["seq"]
-            prev_hash = GENESIS_HASH if last["hash"] is None else last["hash"]
+
+        def seal(end: LogEnd) -> list[AuditRow]:
+            seq = 0 if end.seq is None else end.seq
+            prev_hash = GENESIS_HASH if end.hash is None else end.hash
             rows = []
             for draft in drafts:
                 seq += 1
-                entry = draft.model_copy(update={"seq": seq, "at": at or last["now"]})
+                entry = draft.model_copy(update={"seq": seq, "at": at or end.now})
                 digest = row_hash(self._key, prev_hash, entry)
                 rows.append(
-                    (
-                        entry.seq,
-                        entry.at,
-                        entry.actor_id,
-                        entry.actor_role,
-                        entry.action,
-                        entry.journey_id,
-                        entry.patient_id,
-                        entry.source,
-                        canonical_json(entry.detail),
-                        prev_hash,
-                        digest,
+                    AuditRow(
+                        seq=entry.seq,
+                        at=entry.at,
+                        actor_id=entry.actor_id,
+                        actor_role=entry.actor_role,
+                        action=entry.action,
+                        journey_id=entry.journey_id,
+                        patient_id=entry.patient_id,
+                        source=entry.source,
+                        detail=canonical_json(entry.detail),
+                        prev_hash=prev_hash,
+                        hash=digest,
                     )
                 )
                 prev_hash = digest
-            await self._conn.executemany(
-                """INSERT INTO audit_log (seq, at, actor_id, actor_role, action, journey_id,
-                                          patient_id, source, detail, prev_hash, hash)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11)""",
-                rows,
-            )
-        return [row[0] for row in rows]
+            return rows
+
+        return await AuditLogRepository(self._conn).append(seal)
 
 
 def draft_entry(
@@ -266,16 +271,29 @@ class AuditWriter:
     returns only once its row is committed, so nothing is acknowledged that is not stored.
     """
 
-    def __init__(self, pool: asyncpg.Pool, key: bytes, max_batch: int = 200) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        key: bytes,
+        max_batch: int = 200,
+        *,
+        source_key: bytes | None = None,
+    ) -> None:
+        """`source_key`, when given, keys the tag each row stores instead of its `source`
+        (a client address): see `address_tag`."""
         check_key(key)
         self._pool = pool
         self._key = key
         self._max_batch = max_batch
+        self._source_key = source_key
         self._pending: list[tuple[AuditEntry, asyncio.Future[int]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
     async def append(self, **fields: Any) -> int:
         """`AuditLog.append`'s arguments, less `at`; returns the row's seq once committed."""
+        source = fields.get("source")
+        if self._source_key is not None and source:
+            fields["source"] = address_tag(self._source_key, source)
         draft = draft_entry(**fields)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append((draft, future))

@@ -9,6 +9,7 @@ Histories come from the server (a visibility query), from our corpus files
 `temporal workflow show --output json` and the Temporal UI's download write.
 """
 
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
@@ -21,11 +22,14 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime, TelemetryConfig
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, WorkflowRunner
 
-from worker import WORKFLOWS, workflow_runner
+from integrations.data_converter import build_data_converter, decode_history
+from integrations.payload_codec import PayloadDecodeError
+from settings import get_settings
+from workflows.registry import WORKFLOWS, workflow_runner
 
 CLOSED_WITHIN = timedelta(days=30)
 
@@ -141,28 +145,61 @@ async def replay_histories(
     histories: Iterable[WorkflowHistory] | AsyncIterable[WorkflowHistory],
     *,
     workflows: Sequence[type] | None = None,
+    runner: WorkflowRunner | None = None,
+    data_converter: DataConverter | None = None,
     on_progress: Callable[[ReplayResult], None] | None = None,
 ) -> ReplayReport:
-    """Replay every history against `workflows` (default: the worker's), one result each.
+    """Replay every history against `workflows` (default: the project's), one result each,
+    in `runner` (default: the project's sandbox, as the worker runs them).
+
+    Payloads are decoded by `data_converter`, by default the project's for the current
+    settings: unencrypted histories (the committed corpus) and histories encrypted under any
+    key in `JOURNEYS_PAYLOAD_KEYS` replay alike. Each history is decoded before it is
+    replayed, so that a payload under a key not held fails its run with the key named: inside
+    the replayer the error would reach the report as the workflow task's failure, whose
+    message the failure converter has replaced with "Encoded failure".
 
     `workflow_replay_iterator` is what `replay_workflows(raise_on_replay_failure=False)` runs
     on; used directly it hands back each result as it is found (for a progress bar) and
     keeps two histories of the same run apart.
     """
+    converter = data_converter or build_data_converter(get_settings())
     replayer = Replayer(
         workflows=list(workflows or WORKFLOWS),
-        data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(),
+        # The histories arrive decoded, and what the replayed code encodes is thrown away:
+        # no codec, so that a shell without keys (production by default) still replays the
+        # unencrypted corpus instead of refusing to encode.
+        data_converter=dataclasses.replace(converter, payload_codec=None),
+        workflow_runner=runner or workflow_runner(),
         # Core would also log every divergence as a warning; the report already says it.
         runtime=Runtime(telemetry=TelemetryConfig(logging=None)),
     )
     results: list[ReplayResult] = []
-    async with replayer.workflow_replay_iterator(_aiter(histories)) as replayed:
+
+    def found(result: ReplayResult) -> None:
+        results.append(result)
+        if on_progress is not None:
+            on_progress(result)
+
+    async def decoded() -> AsyncIterator[WorkflowHistory]:
+        async for history in _aiter(histories):
+            try:
+                yield await decode_history(history, converter)
+            except PayloadDecodeError as err:
+                found(
+                    ReplayResult(
+                        workflow_id=history.workflow_id,
+                        run_id=_run_id(history),
+                        workflow_type=_workflow_type(history),
+                        ok=False,
+                        error=str(err),
+                        error_type=type(err).__name__,
+                    )
+                )
+
+    async with replayer.workflow_replay_iterator(decoded()) as replayed:
         async for outcome in replayed:
-            result = explain(outcome.history, outcome.replay_failure)
-            results.append(result)
-            if on_progress is not None:
-                on_progress(result)
+            found(explain(outcome.history, outcome.replay_failure))
     return ReplayReport(results=results)
 
 

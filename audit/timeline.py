@@ -21,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from db.journey_queries import JourneyQueries
 from db.staff import StaffRepository
 from domain.names import WORKFLOW_ID_PREFIX, journey_workflow_id
+from integrations.data_converter import decode_history
 
 Kind = Literal[
     "stage", "step", "email", "booking", "cancellation", "timer", "escalation", "child", "end"
@@ -70,9 +71,11 @@ async def journey_histories(client: Client, journey_id: str) -> list[WorkflowHis
 
 
 async def timeline_for(client: Client, journey_id: str) -> list[TimelineEntry]:
-    """The timeline of one journey, fetched from the server."""
+    """The timeline of one journey, fetched from the server and decoded by the client's
+    data converter (the server holds the payloads encrypted)."""
+    histories = await journey_histories(client, journey_id.removeprefix(WORKFLOW_ID_PREFIX))
     return build_timeline(
-        await journey_histories(client, journey_id.removeprefix(WORKFLOW_ID_PREFIX))
+        [await decode_history(history, client.data_converter) for history in histories]
     )
 
 
@@ -404,10 +407,12 @@ async def actor_names(
     names: dict[str, str] = {}
     staff = StaffRepository(conn)
     for staff_id in sorted(staff_ids):
-        contact = await staff.contact(staff_id)
+        contact = await staff.contact(staff_id=staff_id)
         if contact is not None:
-            names[staff_id] = contact["full_name"]
-    patient = await JourneyQueries(conn).patient(journey_id.removeprefix(WORKFLOW_ID_PREFIX))
+            names[staff_id] = contact.full_name
+    patient = await JourneyQueries(conn).patient(
+        journey_id=journey_id.removeprefix(WORKFLOW_ID_PREFIX)
+    )
     if patient is not None:
-        names[str(patient["patient_id"])] = patient["full_name"]
+        names[patient.patient_id] = patient.full_name
     return names

@@ -28,6 +28,7 @@ removal or move of rows by someone without the key is caught, at the first affec
 
 import json
 from collections.abc import Iterable
+from contextlib import aclosing
 from typing import Any, Literal, Self
 
 import asyncpg
@@ -42,6 +43,7 @@ from audit.log import (
     entry_content,
     row_hash,
 )
+from db.audit_log import AuditLogRepository, AuditRow
 
 BreakKind = Literal["altered", "deleted", "reordered"]
 
@@ -210,25 +212,20 @@ def check_rows(
     return checker.report()
 
 
-_SELECT_ROWS = """SELECT seq, at, actor_id, actor_role, action, journey_id, patient_id,
-                         source, detail::text AS detail, prev_hash, hash
-                    FROM audit_log ORDER BY seq"""
-
-
-def _record(row: asyncpg.Record) -> AuditRecord:
+def _record(row: AuditRow) -> AuditRecord:
     # Built without validation: a tampered row must be reported, not refused on the way in.
     entry = AuditEntry.model_construct(
-        seq=row["seq"],
-        at=row["at"],
-        actor_id=row["actor_id"],
-        actor_role=row["actor_role"],
-        action=row["action"],
-        journey_id=row["journey_id"],
-        patient_id=row["patient_id"],
-        source=row["source"],
-        detail=json.loads(row["detail"]),
+        seq=row.seq,
+        at=row.at,
+        actor_id=row.actor_id,
+        actor_role=row.actor_role,
+        action=row.action,
+        journey_id=row.journey_id,
+        patient_id=row.patient_id,
+        source=row.source,
+        detail=json.loads(row.detail),
     )
-    return AuditRecord.model_construct(entry=entry, prev_hash=row["prev_hash"], hash=row["hash"])
+    return AuditRecord.model_construct(entry=entry, prev_hash=row.prev_hash, hash=row.hash)
 
 
 async def verify_chain(
@@ -242,8 +239,8 @@ async def verify_chain(
     moved row from an edited one.
     """
     checker = ChainChecker(key, anchor=anchor)
-    async with conn.transaction(readonly=True):
-        async for row in conn.cursor(_SELECT_ROWS, prefetch=_PREFETCH):
+    async with aclosing(AuditLogRepository(conn).rows(prefetch=_PREFETCH)) as rows:
+        async for row in rows:
             checker.feed(_record(row))
             if checker.done:
                 break

@@ -25,12 +25,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import TimeSkipper
 
 from api.routes.webhooks import sign
-from api.tokens import mint_patient_link, mint_staff_token
+from api.tokens import mint_staff_token
 from bench.baseline import BaselineJourney, child_workflow_id
 from bench.baseline_models import BaselinePlan, BaselineStatus, BaselineStep
+from db.journey_queries import JourneyQueries
 from domain.actors import Role
 from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.helpers import valid_form
 
@@ -272,10 +274,10 @@ class JourneyActors:
         )
         self.jid = accepted["journey_id"]
         self.result.workflow_id = journey_workflow_id(self.jid)
-        patient_id = await self.pool.fetchval(
-            "SELECT patient_id FROM journeys WHERE journey_id = $1", uuid.UUID(self.jid)
-        )
-        token = mint_patient_link(self.settings, journey_id=self.jid, patient_id=str(patient_id))
+        async with self.pool.acquire() as conn:
+            patient_id = await JourneyQueries(conn).patient_id(journey_id=self.jid)
+        assert patient_id is not None, f"journey {self.jid} has no patient"
+        token = mint_patient_link(self.settings, journey_id=self.jid, patient_id=patient_id)
         self._patient = {"Authorization": f"Bearer {token}"}
 
     async def _validation(self) -> None:

@@ -2,8 +2,8 @@
 
 httpx spends about as much CPU per request as the API's own intake work, on the same two
 cores; the raw-start baseline's client is the SDK's Rust core, which costs almost nothing.
-This client does what the benchmark needs and little else: POST a JSON body on a kept-open
-connection and read a response with a Content-Length.
+This client does what the benchmark needs and little else: POST a JSON body, or GET, on a
+kept-open connection and read a response with a Content-Length.
 """
 
 import asyncio
@@ -22,15 +22,27 @@ class Connection:
     async def post_json(
         self, path: str, body: bytes, headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
+        return await self.request(
+            "POST",
+            path,
+            body,
+            {
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+                **(headers or {}),
+            },
+        )
+
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        return await self.request("GET", path, b"", headers)
+
+    async def request(
+        self, method: str, path: str, body: bytes, headers: dict[str, str] | None
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        head = [
-            f"POST {path} HTTP/1.1",
-            f"Host: {self.host}:{self.port}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(body)}",
-        ]
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         await self.writer.drain()
@@ -91,6 +103,10 @@ class Pool:
     ) -> tuple[int, bytes]:
         async with self.connection() as conn:
             return await conn.post_json(path, body, headers)
+
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        async with self.connection() as conn:
+            return await conn.get(path, headers)
 
     async def close(self) -> None:
         while not self._free.empty():

@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,8 +22,10 @@ from typing import Any, TypeVar
 import asyncpg
 import psutil
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
+from temporalio.worker import WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-import audit.replay
 from api.intake import start_journey
 from audit.replay import history_files, load_history_file, replay_histories
 from bench.baseline import BASELINE_WORKFLOWS, TrivialWorkflow
@@ -38,6 +40,7 @@ from devstack.ports import answers, free_port
 from devstack.processes import Child
 from domain.policy import JourneyPolicy
 from settings import Settings
+from workflows.registry import workflow_runner
 
 T = TypeVar("T")
 
@@ -66,6 +69,11 @@ class Size:
     knob_journeys: int = 0
     knob_waiting: int = 0
     knob_intake: int = 0
+    # The console's reads (bench/console_reads.py): journeys in PostgreSQL and workflows on
+    # the server at each size, requests of each kind, and real journeys for the case page.
+    console_sizes: tuple[int, ...] = ()
+    console_requests: int = 0
+    console_journeys: int = 0
 
 
 SIZES = {
@@ -78,6 +86,9 @@ SIZES = {
         waiting=10,
         startup_repeats=1,
         knobs=False,
+        console_sizes=(20, 60),
+        console_requests=5,
+        console_journeys=1,
     ),
     "full": Size(
         name="full",
@@ -91,6 +102,9 @@ SIZES = {
         knob_journeys=8,
         knob_waiting=200,
         knob_intake=300,
+        console_sizes=(1_000, 10_000),
+        console_requests=100,
+        console_journeys=3,
     ),
 }
 
@@ -479,27 +493,14 @@ def _load(folder: Path) -> list[WorkflowHistory]:
     return [h for path in history_files(folder) for h in load_history_file(path)]
 
 
-@contextlib.contextmanager
-def sandbox(kind: str) -> Iterator[None]:
-    """The replayer's sandbox: the project's runner, the SDK's default one ("plain"), or the
-    project's with the workflow code re-imported per run ("per-run")."""
-    if kind == "project":
-        yield
-        return
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
-
-    saved = audit.replay.workflow_runner
-
-    def variant(*, reimport_workflows: bool = False) -> SandboxedWorkflowRunner:
-        if kind == "per-run":
-            return saved(reimport_workflows=True)
+def replay_runner(kind: str) -> WorkflowRunner | None:
+    """The replayer's sandbox: the project's runner (None), the SDK's default one ("plain"),
+    or the project's with the workflow code re-imported per run ("per-run")."""
+    if kind == "per-run":
+        return workflow_runner(reimport_workflows=True)
+    if kind == "plain":
         return SandboxedWorkflowRunner()
-
-    audit.replay.workflow_runner = variant
-    try:
-        yield
-    finally:
-        audit.replay.workflow_runner = saved
+    return None
 
 
 async def measure_replay(
@@ -509,14 +510,20 @@ async def measure_replay(
     repeats: int,
     workflows: list[type] | None = None,
     runner: str = "project",
+    data_converter: DataConverter | None = None,
 ) -> ReplayCorpus:
-    """Replay a corpus folder as `journeys replay --path` does: load the files, replay all."""
+    """Replay a corpus folder as `journeys replay --path` does: load the files, replay all;
+    `data_converter` holds the key the bench's histories are encrypted under."""
     seconds, failures, runs, events = [], 0, 0, 0
     for _ in range(repeats):
         started = time.monotonic()
         histories = await asyncio.to_thread(_load, folder)
-        with sandbox(runner):
-            report = await replay_histories(histories, workflows=workflows)
+        report = await replay_histories(
+            histories,
+            workflows=workflows,
+            runner=replay_runner(runner),
+            data_converter=data_converter,
+        )
         seconds.append(time.monotonic() - started)
         failures = report.failed
         runs, events = len(histories), sum(len(h.events) for h in histories)

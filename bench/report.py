@@ -14,7 +14,13 @@ from pathlib import Path
 
 import psutil
 
+from bench.console_reads import ConsoleReadsResult
+from bench.console_report import console_glance, console_section
 from bench.histories import RunStats
+from bench.markdown import figure as _f
+from bench.markdown import met as _met
+from bench.markdown import ratio as _ratio
+from bench.markdown import table as _table
 from bench.measure import (
     Burst,
     IntakeResult,
@@ -57,6 +63,7 @@ class Results:
     memory: MemoryResult | None = None
     memory_all_cached: MemoryResult | None = None
     startup: StartupResult | None = None
+    console: ConsoleReadsResult | None = None
     knobs: list[Knob] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -100,28 +107,6 @@ def machine(postgres_version: str) -> dict[str, str]:
         ),
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
-
-
-def _f(value: float, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
-
-
-def _met(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("yes" if ok else "**no**")
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    out += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*out, ""]
 
 
 def _rates(bursts: list[Burst]) -> float:
@@ -648,7 +633,8 @@ def _knobs(r: Results) -> list[str]:
         "Worker options used for every worker, journey and baseline alike: "
         + ", ".join(f"`{k}={v}`" for k, v in r.worker_options.items())
         + "; otherwise the SDK's defaults (100 concurrent workflow tasks, 100 concurrent "
-        "activities) and the project's sandbox runner (`worker.workflow_runner()`, which "
+        "activities) and the project's sandbox runner "
+        "(`workflows.registry.workflow_runner()`, which "
         "passes `domain`, `activities`, `workflows`, pydantic, pydantic_core and "
         "annotated_types through: the journey's code is imported once per worker, not once "
         "per run; the test suite re-imports it per run so that the sandbox checks it). "
@@ -723,6 +709,8 @@ def _summary(r: Results) -> list[str]:
         warm = median(r.startup.warm) if r.startup.warm else math.nan
         rows.append(["start-up, first (s)", _f(cold), "< 15", _met(cold < 15)])
         rows.append(["start-up, later (s)", _f(warm), "< 15", _met(warm < 15)])
+    if r.console:
+        rows += console_glance(r.console)
     return ["## Targets at a glance", "", *_table(["target", "measured", "goal", "met?"], rows)]
 
 
@@ -748,6 +736,7 @@ def render(r: Results) -> str:
         + _replay(r)
         + _memory(r)
         + _startup(r)
+        + console_section(r.console)
         + _knobs(r)
     )
     notes = ["## Notes", ""] + [f"- {n}" for n in r.notes] + [""] if r.notes else []

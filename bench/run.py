@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
-
+from bench.console_reads import measure_console_reads
 from bench.measure import (
     ALL_CACHED,
     BASELINE_REPLAY,
@@ -38,23 +37,16 @@ from bench.measure import (
 )
 from bench.report import Knob, Results, machine, now, render
 from bench.stack import ROOT, BenchStack, ServerVariant, TemporalServer
+from devstack.postgres import server_version
 
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
 COMMITTED_CORPUS = ROOT / "tests" / "histories"
-SECTIONS = ("intake", "orchestration", "memory", "startup", "knobs")
+SECTIONS = ("intake", "orchestration", "memory", "startup", "knobs", "console")
 
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-async def _postgres_version(stack: BenchStack) -> str:
-    conn = await asyncpg.connect(stack.pg_uri)
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
 
 
 async def _knobs(
@@ -104,7 +96,14 @@ async def _knobs(
     rates: dict[str, list[float]] = {"project": [], "plain": [], "per-run": []}
     for _ in range(size.repeats):
         for runner, seen in rates.items():
-            seen.append((await measure_replay("journeys", folder, repeats=1, runner=runner)).rate)
+            replayed = await measure_replay(
+                "journeys",
+                folder,
+                repeats=1,
+                runner=runner,
+                data_converter=stack.temporal.client.data_converter,
+            )
+            seen.append(replayed.rate)
     for runner, what in [
         ("plain", "the SDK's default sandbox"),
         ("per-run", "the workflow code imported afresh in every run's sandbox"),
@@ -223,7 +222,7 @@ async def run(
     try:
         _say("starting PostgreSQL, the mailbox, Radicale and the Temporal dev server")
         await stack.start()
-        results.machine = machine(await _postgres_version(stack))
+        results.machine = machine(await server_version(stack.pg_uri))
         if "intake" in sections:
             _say("1. intake")
             results.intake = await measure_intake(
@@ -255,15 +254,28 @@ async def run(
             jdir, bdir = write_corpora(
                 journey_runs[-size.journeys :], baseline_runs[-size.journeys :], root
             )
-            results.replay.append(await measure_replay("journeys", jdir, repeats=size.repeats))
+            # The histories are encrypted under the bench's key, which its client holds.
+            converter = client.data_converter
             results.replay.append(
                 await measure_replay(
-                    "baselines", bdir, repeats=size.repeats, workflows=BASELINE_REPLAY
+                    "journeys", jdir, repeats=size.repeats, data_converter=converter
                 )
             )
             results.replay.append(
                 await measure_replay(
-                    "tests/histories (committed)", COMMITTED_CORPUS, repeats=size.repeats
+                    "baselines",
+                    bdir,
+                    repeats=size.repeats,
+                    workflows=BASELINE_REPLAY,
+                    data_converter=converter,
+                )
+            )
+            results.replay.append(
+                await measure_replay(
+                    "tests/histories (committed)",
+                    COMMITTED_CORPUS,
+                    repeats=size.repeats,
+                    data_converter=converter,
                 )
             )
             if "memory" in sections:
@@ -277,6 +289,15 @@ async def run(
             if "knobs" in sections and size.knobs and results.memory and results.intake:
                 _say("settings that mattered")
                 await _knobs(stack, size, results, _say)
+        if "console" in sections and size.console_sizes:
+            _say("7. console reads")
+            results.console = await measure_console_reads(
+                stack,
+                sizes=size.console_sizes,
+                requests=size.console_requests,
+                journeys=size.console_journeys,
+                say=_say,
+            )
     finally:
         _say("stopping the stack")
         stack.stop()
@@ -316,8 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run the API and the workers under cProfile, writing .prof files to this folder "
         "(the figures then include the profiler's overhead)",
     )
-    for name in ("repeats", "journeys", "waiting", "intake-count"):
+    for name in ("repeats", "journeys", "waiting", "intake-count", "console-requests"):
         parser.add_argument(f"--{name}", type=int, help="override the size's figure")
+    parser.add_argument(
+        "--console-sizes",
+        help="override the console section's journey counts, comma-separated (such as 1000,10000)",
+    )
     args = parser.parse_args(argv)
     if args.out is None and args.size != "full":
         parser.error("--out is required for sizes other than full (RESULTS.md is the full run's)")
@@ -328,9 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     size = SIZES[args.size]
     overrides = {
         field: getattr(args, field)
-        for field in ("repeats", "journeys", "waiting", "intake_count")
+        for field in ("repeats", "journeys", "waiting", "intake_count", "console_requests")
         if getattr(args, field) is not None
     }
+    if args.console_sizes:
+        overrides["console_sizes"] = tuple(int(n) for n in args.console_sizes.split(","))
     if overrides:
         size = dataclasses.replace(size, name=f"{size.name} (with {overrides})", **overrides)
     results = asyncio.run(run(size, out, sections, args.keep, args.profile))

@@ -1,6 +1,10 @@
 """The real local parts the benchmarks run on, started in a temporary folder and all stopped
 at the end: embedded PostgreSQL, the Temporal dev server (SQLite file, WAL), the SMTP mailbox,
 Radicale, and API and worker processes configured by `JOURNEYS_*` variables.
+
+Each service is started by `devstack.services`, as `journeys dev` starts it; what is the
+benchmark's own is below: the dev server's time-skipping settings, a template database copied
+for each part, the mailbox in a process of its own, and the API and workers as processes.
 """
 
 import asyncio
@@ -10,30 +14,26 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-from temporalio.client import Client
+from pydantic import SecretStr
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
 from db.migrate import migrate_url
-from devstack.demo_staff import demo_specialists, seed_demo_staff
-from devstack.ports import answers, free_port
-from devstack.postgres import EmbeddedPostgres, start_postgres
-from devstack.processes import Child, spawn
-from devstack.radicale import radicale_command
-from devstack.temporal_server import SQLITE_PRAGMAS, dev_server_command
-from integrations.calendar import specialist_calendar
-from integrations.temporal_client import connect_temporal, ensure_search_attributes
+from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
+from devstack.ports import free_port
+from devstack.postgres import EmbeddedPostgres, create_database, postmaster_pid
+from devstack.processes import Child
+from devstack.services import Services, TemporalService, log_says, wait_until
+from devstack.temporal_server import SQLITE_PRAGMAS
+from integrations.payload_keys import new_payload_key_entry
 from settings import Settings
-from worker import calendar_client
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 60.0
 TEMPLATE_DB = "bench_template"
 
 # Per-workflow time skipping (server 1.32, experimental): the orchestration benchmark moves a
@@ -61,47 +61,13 @@ class ServerVariant:
     wal: bool = True
     fast_timers: bool = True
 
-    def args(self, *, db_file: Path, port: int, ui_port: int) -> list[str]:
-        cmd = dev_server_command(db_file=db_file, port=port, ui_port=ui_port, log_level="error")
-        if not self.wal:
-            pragmas = {f"{p}" for p in SQLITE_PRAGMAS}
-            kept: list[str] = []
-            skip = False
-            for arg in cmd:
-                if skip:
-                    skip = False
-                    continue
-                if arg == "--sqlite-pragma":
-                    skip = True
-                    continue
-                kept.append(arg)
-            assert not pragmas & set(kept)
-            cmd = kept
-        cmd += TIME_SKIPPING_ARGS
-        if self.fast_timers:
-            cmd += FAST_TIMER_ARGS
-        return cmd
+    @property
+    def sqlite_pragmas(self) -> tuple[str, ...]:
+        return SQLITE_PRAGMAS if self.wal else ()
 
-
-def _db_url(server_uri: str, name: str) -> str:
-    base, _, query = server_uri.partition("?")
-    return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
-
-
-async def wait_until(
-    check: Callable[[], Any], what: str, child: Child | None = None, within: float = START_TIMEOUT
-) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if child is not None and not child.running:
-            raise RuntimeError(f"{what} exited during start-up:\n{child.log_tail()}")
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{what} did not start within {within:.0f} s")
+    @property
+    def extra_args(self) -> tuple[str, ...]:
+        return TIME_SKIPPING_ARGS + (FAST_TIMER_ARGS if self.fast_timers else ())
 
 
 async def _interrupt(child: Child, within: float = 20.0) -> None:
@@ -114,29 +80,17 @@ async def _interrupt(child: Child, within: float = 20.0) -> None:
         await asyncio.sleep(0.1)
 
 
-def _log_says(child: Child, text: str) -> bool:
-    try:
-        return text in child.log_path.read_text(errors="replace")
-    except OSError:
-        return False
-
-
 @dataclass
 class Api:
     http: httpx.AsyncClient
     child: Child
 
 
-@dataclass
-class TemporalServer:
-    child: Child
-    port: int
-    client: Client
-    skipper: TimeSkipper
+@dataclass(frozen=True)
+class TemporalServer(TemporalService):
+    """A dev server of the benchmark, with the time skipper that moves its runs' clocks."""
 
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    skipper: TimeSkipper
 
 
 @dataclass
@@ -145,104 +99,91 @@ class BenchStack:
 
     root: Path
     say: Callable[[str], None] = print
-    children: list[Child] = field(default_factory=list)
     pg: EmbeddedPostgres | None = None
     smtp_port: int = 0
     caldav_url: str = ""
     temporal: TemporalServer | None = None
     # When set, the API and the workers run under cProfile, one .prof file per process.
     profile_dir: Path | None = None
-    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+    # Payloads are encrypted as in production, so the figures include the codec's cost.
+    payload_keys: str = field(default_factory=lambda: new_payload_key_entry("bench"))
+    services: Services = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = Services(logs=self.root / "logs", env=self.base_env())
 
     # ------------------------------------------------------------------------ start, stop
     async def start(self, variant: ServerVariant = ServerVariant()) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.pg = await asyncio.to_thread(start_postgres, self.root / "pgdata")
-        self._stoppers.append(self.pg.cleanup)
+        self.pg = await self.services.postgres(self.root / "pgdata")
         await self._template()
         self.smtp_port = free_port()
-        mailbox = self._spawn(
-            "mailbox",
-            [
-                sys.executable,
-                "-m",
-                "bench.mailbox_proc",
-                str(self.root / "mail"),
-                str(self.smtp_port),
-            ],
-            self.base_env(),
+        await self.services.mailbox_process(
+            self.root / "mail", self.smtp_port, log_name=self._log_name("mailbox")
         )
-        caldav_port = free_port()
-        radicale = self._spawn(
-            "radicale",
-            radicale_command(storage=self.root / "calendars", port=caldav_port),
-            self.base_env(),
+        self.caldav_url = await self.services.caldav(
+            storage=self.root / "calendars",
+            port=free_port(),
+            name="radicale",
+            log_name=self._log_name("radicale"),
         )
-        await wait_until(lambda: _log_says(mailbox, "READY"), "the SMTP mailbox", mailbox)
-        await wait_until(lambda: answers(caldav_port), "Radicale", radicale)
-        self.caldav_url = f"http://127.0.0.1:{caldav_port}/"
-        calendar = calendar_client(Settings(caldav_url=self.caldav_url))
-        assert calendar is not None
-        for staff_id in demo_specialists():
-            await calendar.ensure_calendar(specialist_calendar(staff_id), f"Consults {staff_id}")
+        caldav = Settings()
+        await seed_demo_calendars(
+            self.caldav_url,
+            username=caldav.caldav_username,
+            password=caldav.caldav_password.get_secret_value(),
+        )
         self.temporal = await self.start_temporal(variant)
 
     async def start_temporal(
         self, variant: ServerVariant, name: str = "temporal"
     ) -> TemporalServer:
-        port, ui_port = free_port(), free_port()
-        child = self._spawn(
-            name,
-            variant.args(db_file=self.root / f"{name}.db", port=port, ui_port=ui_port),
-            self.base_env(),
+        service = await self.services.temporal(
+            db_file=self.root / f"{name}.db",
+            port=free_port(),
+            ui_port=free_port(),
+            name=name,
+            log_name=self._log_name(name),
+            log_level="error",
+            sqlite_pragmas=variant.sqlite_pragmas,
+            extra_args=variant.extra_args,
+            settings=Settings(environment="development", payload_keys=SecretStr(self.payload_keys)),
         )
-        await wait_until(lambda: answers(port), "the Temporal dev server", child)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                client = await connect_temporal(f"127.0.0.1:{port}")
-                await client.service_client.check_health()
-                break
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
-        await ensure_search_attributes(client)
-        skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False))
-        return TemporalServer(child=child, port=port, client=client, skipper=skipper)
+        skipper = TimeSkipper(service.client, config=TimeSkippingConfig(enabled=False))
+        return TemporalServer(
+            child=service.child,
+            port=service.port,
+            ui_port=service.ui_port,
+            client=service.client,
+            skipper=skipper,
+        )
 
     def child_named(self, name: str) -> Child | None:
-        return next((c for c in reversed(self.children) if c.name == name and c.running), None)
+        children = self.services.children
+        return next((c for c in reversed(children) if c.name == name and c.running), None)
 
     def stop(self) -> None:
-        while self._stoppers:
-            stop = self._stoppers.pop()
-            with contextlib.suppress(Exception):
-                stop()
+        self.services.stop()
+
+    def _log_name(self, name: str) -> str:
+        # The same part can run many times in one benchmark (an API per section).
+        return f"{name}-{len(self.services.children)}"
 
     def _python(self, name: str, module_argv: list[str]) -> list[str]:
         """`python -m ...`, under cProfile when profiling."""
         if self.profile_dir is None:
             return [sys.executable, "-m", *module_argv]
         self.profile_dir.mkdir(parents=True, exist_ok=True)
-        out = self.profile_dir / f"{name}-{len(self.children)}.prof"
+        out = self.profile_dir / f"{name}-{len(self.services.children)}.prof"
         return [sys.executable, "-m", "cProfile", "-o", str(out), "-m", *module_argv]
 
-    def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> Child:
-        slug = f"{name}-{len(self.children)}"
-        child = spawn(name, argv, log_path=self.root / "logs" / f"{slug}.log", env=env)
-        self.children.append(child)
-        self._stoppers.append(child.stop)
-        return child
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        return self.services.spawn(name, argv, env=env, log_name=self._log_name(name))
 
     # -------------------------------------------------------------------------- databases
     @property
     def postmaster_pid(self) -> int | None:
-        """The PostgreSQL server's pid, from its pid file (the package does not expose it)."""
-        try:
-            return int((self.root / "pgdata" / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+        return postmaster_pid(self.root / "pgdata")
 
     @property
     def pg_uri(self) -> str:
@@ -250,25 +191,13 @@ class BenchStack:
         return self.pg.get_uri()
 
     async def _template(self) -> None:
-        admin = await asyncpg.connect(self.pg_uri)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
-            await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
-        finally:
-            await admin.close()
-        url = _db_url(self.pg_uri, TEMPLATE_DB)
+        url = await create_database(self.pg_uri, TEMPLATE_DB)
         await migrate_url(url)
         await seed_demo_staff(url)
 
     async def database(self, name: str) -> str:
         """A fresh, migrated database with the demo staff, for one part of the benchmark."""
-        admin = await asyncpg.connect(self.pg_uri)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-        finally:
-            await admin.close()
-        return _db_url(self.pg_uri, name)
+        return await create_database(self.pg_uri, name, template=TEMPLATE_DB)
 
     # ------------------------------------------------------------------ settings and env
     def base_env(self) -> dict[str, str]:
@@ -305,6 +234,7 @@ class BenchStack:
             # No metrics servers: their fixed ports would clash between runs on one machine.
             worker_metrics_address="",
             api_metrics_address="",
+            payload_keys=SecretStr(self.payload_keys),
         )
 
     def env_for(self, settings: Settings) -> dict[str, str]:
@@ -351,7 +281,7 @@ class BenchStack:
         )
         child = self._spawn(f"worker-{kind}", argv, self.env_for(settings))
         try:
-            await wait_until(lambda: _log_says(child, "READY"), f"the {kind} worker", child)
+            await wait_until(lambda: log_says(child, "READY"), f"the {kind} worker", child)
             yield child
         finally:
             child.stop()

@@ -19,11 +19,12 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-import worker as project_worker
 from bench.baseline import BASELINE_WORKFLOWS, noop
 from db.pool import create_pool
 from integrations.temporal_client import connect_temporal
 from settings import Settings, get_settings
+from worker import running_worker
+from workflows.registry import WORKFLOW_PACKAGE, sandbox_restrictions
 
 # Worker options of the bench that are not Worker keyword arguments.
 SANDBOX_OPTION = "sandbox"
@@ -33,8 +34,8 @@ def _runner(sandbox: str, own: str) -> WorkflowRunner:
     """The workflow runner of a variant, for a worker whose workflow code is the package `own`
     (`workflows` for the journey's, `bench.baseline` for the baseline's):
 
-    - "project": the project's runner (`worker.workflow_runner()`): `domain`, `activities`,
-      pydantic and the workflow code imported once and shared by every run;
+    - "project": the project's runner (`workflows.registry.workflow_runner()`): `domain`,
+      `activities`, pydantic and the workflow code imported once and shared by every run;
     - "per-run": the workflow code imported afresh inside the sandbox for every run, as the
       test suite runs it (`reimport_workflows=True`), so the sandbox checks it;
     - "plain": the SDK's default sandbox, without the project's pass-through list;
@@ -45,11 +46,9 @@ def _runner(sandbox: str, own: str) -> WorkflowRunner:
     if sandbox == "none":
         return UnsandboxedWorkflowRunner()
     if sandbox == "per-run":
-        return SandboxedWorkflowRunner(
-            restrictions=project_worker.sandbox_restrictions(reimport_workflows=True)
-        )
-    also = () if own == project_worker.WORKFLOW_PACKAGE else (own,)
-    return SandboxedWorkflowRunner(restrictions=project_worker.sandbox_restrictions(also=also))
+        return SandboxedWorkflowRunner(restrictions=sandbox_restrictions(reimport_workflows=True))
+    also = () if own == WORKFLOW_PACKAGE else (own,)
+    return SandboxedWorkflowRunner(restrictions=sandbox_restrictions(also=also))
 
 
 def baseline_worker(
@@ -67,7 +66,7 @@ def baseline_worker(
 
 async def serve(kind: str, settings: Settings, options: dict[str, Any]) -> None:
     sandbox = str(options.pop(SANDBOX_OPTION, "project"))
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_temporal(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -81,9 +80,9 @@ async def serve(kind: str, settings: Settings, options: dict[str, Any]) -> None:
             )
             running.push_async_callback(pool.close)
             if sandbox != "project":
-                options["workflow_runner"] = _runner(sandbox, project_worker.WORKFLOW_PACKAGE)
+                options["workflow_runner"] = _runner(sandbox, WORKFLOW_PACKAGE)
             await running.enter_async_context(
-                project_worker.running_worker(client, settings=settings, pool=pool, **options)
+                running_worker(client, settings=settings, pool=pool, **options)
             )
         else:
             await running.enter_async_context(

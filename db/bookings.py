@@ -1,10 +1,31 @@
 """Consultation slots and bookings, each write keyed so a retry returns what the first made."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from domain.records import Booking, BookingKind, BookingRequest, Slot
+
+
+@dataclass(frozen=True)
+class VisitPatient:
+    """What a clinic needs of the patient to reserve the visit."""
+
+    patient_id: str
+    full_name: str
+    email: str
+    phone: str
+    country: str
+    preferred_language: str
+
+
+@dataclass(frozen=True)
+class BookedWith:
+    """What holds a booking: the clinic for a visit, a specialist's calendar for a consult."""
+
+    kind: BookingKind
+    specialist_id: str | None
 
 
 def _slot(row: asyncpg.Record) -> Slot:
@@ -17,10 +38,13 @@ def _slot(row: asyncpg.Record) -> Slot:
 
 
 class BookingRepository:
+    """Owns the SQL of consult slots and bookings. Takes a connection; the caller owns the
+    pool."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def slots(self, journey_id: str, round_no: int) -> list[Slot]:
+    async def slots(self, *, journey_id: str, round_no: int) -> list[Slot]:
         rows = await self._conn.fetch(
             """SELECT * FROM consult_slots WHERE journey_id = $1 AND round = $2
                 ORDER BY starts_at""",
@@ -29,7 +53,7 @@ class BookingRepository:
         )
         return [_slot(r) for r in rows]
 
-    async def busy(self, specialist_id: str, start: datetime, end: datetime) -> list[datetime]:
+    async def busy(self, *, specialist_id: str, start: datetime, end: datetime) -> list[datetime]:
         rows = await self._conn.fetch(
             """SELECT b.starts_at FROM bookings b JOIN consult_slots s USING (slot_id)
                 WHERE s.specialist_id = $1 AND b.status = 'active'
@@ -40,7 +64,7 @@ class BookingRepository:
         )
         return [r["starts_at"] for r in rows]
 
-    async def add_slots(self, journey_id: str, round_no: int, slots: list[Slot]) -> None:
+    async def add_slots(self, *, journey_id: str, round_no: int, slots: list[Slot]) -> None:
         async with self._conn.transaction():
             for slot in slots:
                 await self._conn.execute(
@@ -55,7 +79,7 @@ class BookingRepository:
                     slot.ends_at,
                 )
 
-    async def book(self, request: BookingRequest, booking_id: str) -> Booking:
+    async def book(self, *, request: BookingRequest, booking_id: str) -> Booking:
         await self._conn.execute(
             """INSERT INTO bookings (booking_id, journey_id, step, kind, starts_at, ends_at,
                                      slot_id)
@@ -81,7 +105,7 @@ class BookingRepository:
             cancelled=row["status"] == "cancelled",
         )
 
-    async def cancel(self, journey_id: str, booking_id: str) -> bool:
+    async def cancel(self, *, journey_id: str, booking_id: str) -> bool:
         """Cancel an active booking; False when it was already cancelled (or unknown)."""
         status = await self._conn.fetchval(
             """UPDATE bookings SET status = 'cancelled', cancelled_at = now()
@@ -92,17 +116,19 @@ class BookingRepository:
         )
         return status is not None
 
-    async def specialist_of(self, journey_id: str, booking_id: str) -> str | None:
-        """The specialist whose calendar holds a consult booking."""
-        value: str | None = await self._conn.fetchval(
-            """SELECT s.specialist_id FROM bookings b JOIN consult_slots s USING (slot_id)
+    async def held_by(self, *, journey_id: str, booking_id: str) -> BookedWith | None:
+        """What holds a booking: its kind, and for a consult the specialist whose calendar
+        has it."""
+        row = await self._conn.fetchrow(
+            """SELECT b.kind, s.specialist_id FROM bookings b
+                 LEFT JOIN consult_slots s USING (slot_id)
                 WHERE b.journey_id = $1 AND b.booking_id = $2""",
             journey_id,
             booking_id,
         )
-        return value
+        return None if row is None else BookedWith(BookingKind(row["kind"]), row["specialist_id"])
 
-    async def set_external_ref(self, journey_id: str, booking_id: str, ref: str) -> None:
+    async def set_external_ref(self, *, journey_id: str, booking_id: str, ref: str) -> None:
         await self._conn.execute(
             "UPDATE bookings SET external_ref = $3 WHERE journey_id = $1 AND booking_id = $2",
             journey_id,
@@ -110,13 +136,23 @@ class BookingRepository:
             ref,
         )
 
-    async def visit_patient(self, journey_id: str) -> asyncpg.Record | None:
+    async def visit_patient(self, *, journey_id: str) -> VisitPatient | None:
         """The patient details a clinic needs to reserve the visit."""
-        row: asyncpg.Record | None = await self._conn.fetchrow(
+        row = await self._conn.fetchrow(
             """SELECT p.patient_id, p.full_name, p.email, p.phone, p.country,
                       p.preferred_language
                  FROM journeys j JOIN patients p USING (patient_id)
                 WHERE j.journey_id = $1""",
             journey_id,
         )
-        return row
+        if row is None:
+            return None
+        return VisitPatient(
+            patient_id=str(row["patient_id"]),
+            full_name=row["full_name"],
+            email=row["email"],
+            phone=row["phone"],
+            # char(2): a shorter value comes back padded with blanks.
+            country=row["country"].strip(),
+            preferred_language=row["preferred_language"],
+        )

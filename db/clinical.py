@@ -11,6 +11,8 @@ import asyncpg
 
 
 class ClinicalRepository:
+    """Owns the SQL of clinical records. Takes a connection; the caller owns the pool."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
@@ -171,6 +173,17 @@ class ClinicalRepository:
         )
         return inserted is not None
 
-    async def forget_clinic_event(self, event_id: str) -> None:
+    async def forget_clinic_event(self, *, event_id: str) -> None:
         """Forget a delivery that did not reach its journey, so the clinic can resend it."""
         await self._conn.execute("DELETE FROM clinic_events WHERE event_id = $1", event_id)
+
+    async def cells_given(self, *, journey_id: str, report_id: str) -> int | None:
+        """The dose of one of the journey's procedure reports; None when it has no such
+        report."""
+        cells: int | None = await self._conn.fetchval(
+            """SELECT cells_given FROM procedure_reports
+                WHERE report_id = $1 AND journey_id = $2""",
+            report_id,
+            journey_id,
+        )
+        return cells

@@ -1,4 +1,5 @@
-"""Documents patients and coordinators upload; content kept in PostgreSQL."""
+"""Documents patients and coordinators upload; content kept in PostgreSQL (read through
+db/case_file.py)."""
 
 import hashlib
 import uuid
@@ -7,6 +8,8 @@ import asyncpg
 
 
 class DocumentRepository:
+    """Owns the SQL of documents. Takes a connection; the caller owns the pool."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
@@ -37,13 +40,5 @@ class DocumentRepository:
         )
         return str(document_id)
 
-    async def remove(self, document_id: str) -> None:
+    async def remove(self, *, document_id: str) -> None:
         await self._conn.execute("DELETE FROM documents WHERE document_id = $1", document_id)
-
-    async def list(self, journey_id: str) -> list[asyncpg.Record]:
-        return await self._conn.fetch(
-            """SELECT document_id, kind, filename, content_type, size_bytes, sha256,
-                      uploaded_by, uploaded_at
-                 FROM documents WHERE journey_id = $1 ORDER BY uploaded_at""",
-            journey_id,
-        )

@@ -1,8 +1,22 @@
 """Incidents as the journeys' activities record them, for lists and reports."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import asyncpg
 
 from domain.records import IncidentRecord
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    """An incident of one of a journey's workflows, not yet resolved."""
+
+    workflow: str
+    number: int
+    kind: str
+    step: str
+    opened_at: datetime
 
 
 class IncidentRepository:
@@ -11,7 +25,7 @@ class IncidentRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def record(self, record: IncidentRecord) -> bool:
+    async def record(self, *, record: IncidentRecord) -> bool:
         """Open the incident, or resolve it; repeating either changes nothing. True when this
         call opened it (a retried activity finds it open already)."""
         incident = record.incident
@@ -50,9 +64,19 @@ class IncidentRepository:
             )
         return inserted is not None and record.resolution is None
 
-    async def open_for(self, journey_id: str) -> list[asyncpg.Record]:
-        return await self._conn.fetch(
+    async def open_for(self, *, journey_id: str) -> list[OpenIncident]:
+        rows = await self._conn.fetch(
             """SELECT workflow, number, kind, step, opened_at FROM incidents
                 WHERE journey_id = $1 AND resolved_at IS NULL ORDER BY opened_at""",
             journey_id,
         )
+        return [
+            OpenIncident(
+                workflow=r["workflow"],
+                number=r["number"],
+                kind=r["kind"],
+                step=r["step"],
+                opened_at=r["opened_at"],
+            )
+            for r in rows
+        ]

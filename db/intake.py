@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import asyncpg
 
+from db.consents import ConsentRepository
 from domain.inquiry import InquiryForm
-
-CONSENT_PURPOSE_HEALTH_DATA = "health_data_processing"
-
+from domain.privacy import CONSENT_PURPOSE_HEALTH_DATA
 
 # Data-modifying CTEs see one snapshot, and the foreign keys between the new rows are
 # checked at the end of the statement, once all of them exist.
@@ -36,8 +35,8 @@ WITH key AS (
     SELECT $11, journey_id, $4, $12, $13, $14, $15, $16 FROM journey
 ), consent AS (
     INSERT INTO consents (consent_id, patient_id, journey_id, purpose, text_version, granted,
-                          source_address, user_agent)
-    SELECT $17, $4, journey_id, $18, $19, true, $20, $21 FROM journey
+                          source_address, user_agent, text_language)
+    SELECT $17, $4, journey_id, $18, $19, true, $20, $21, $22 FROM journey
 )
 SELECT EXISTS (SELECT 1 FROM go)
 """
@@ -45,6 +44,10 @@ SELECT EXISTS (SELECT 1 FROM go)
 
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different request body."""
+
+
+class UnknownConsentText(Exception):
+    """The form names a consent text version we never showed."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class IntakeRepository:
         request_hash: str,
         source_address: str | None,
         user_agent: str | None,
+        consent_language: str | None = None,
     ) -> StoredInquiry:
         """Store a new inquiry, or find the one stored before under the same key.
 
@@ -76,7 +80,18 @@ class IntakeRepository:
         only if it was inserted (or there is no key), the patient, journey, inquiry and
         consent. A concurrent request with the same key blocks on the key's primary key until
         this one commits, then inserts nothing and finds the journey stored here.
+
+        The consent points at the text the patient was shown: the form's version in
+        `consent_language` (the page's language; the patient's preferred language when not
+        known), or in English where that text does not exist, as the form showed it.
         """
+        shown = await ConsentRepository(self._conn).shown_language(
+            purpose=CONSENT_PURPOSE_HEALTH_DATA,
+            version=form.consent_text_version,
+            language=consent_language or form.preferred_language,
+        )
+        if shown is None:
+            raise UnknownConsentText(form.consent_text_version)
         journey_id, patient_id, inquiry_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         stored = await self._conn.fetchval(
             _STORE,
@@ -101,6 +116,7 @@ class IntakeRepository:
             form.consent_text_version,
             source_address,
             user_agent,
+            shown,
         )
         if not stored:
             assert idempotency_key is not None  # without a key every statement stores
@@ -123,10 +139,12 @@ class IntakeRepository:
         )
 
     async def unstarted(self, *, older_than: timedelta, limit: int = 100) -> list[StoredInquiry]:
-        """Inquiries stored but not yet taken over by a running journey."""
+        """Inquiries stored but not yet taken over by a running journey (an erased one is
+        never started)."""
         rows = await self._conn.fetch(
-            """SELECT journey_id, patient_id, inquiry_id FROM inquiries
+            """SELECT journey_id, patient_id, inquiry_id FROM inquiries i
                 WHERE recorded_at IS NULL AND submitted_at < now() - $1::interval
+                  AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.journey_id = i.journey_id)
                 ORDER BY submitted_at LIMIT $2""",
             older_than,
             limit,

@@ -1,8 +1,11 @@
 """Journey records the workflow's activities read and write."""
 
+from collections.abc import Sequence
+
 import asyncpg
 
-from domain.records import StageChange
+from db.staff import StaffRepository
+from domain.records import InquiryFacts, StageChange
 
 # Recording a stage change notifies this channel with the journey id (no patient data), so
 # the API can answer the requests waiting for that journey to move (api/journey_watch.py).
@@ -15,8 +18,11 @@ class JourneyRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def mark_inquiry_recorded(self, *, journey_id: str, inquiry_id: str) -> asyncpg.Record:
-        """Mark the inquiry as taken over by its journey; returns country and language.
+    async def mark_inquiry_recorded(
+        self, *, journey_id: str, inquiry_id: str
+    ) -> InquiryFacts | None:
+        """Mark the inquiry as taken over by its journey; returns the patient's country and
+        language, or None when the journey has no such inquiry.
 
         Idempotent: the first time wins and later calls read the same row.
         """
@@ -28,9 +34,12 @@ class JourneyRepository:
             inquiry_id,
             journey_id,
         )
-        return row
+        if row is None:
+            return None
+        # char(2): a shorter value comes back padded with blanks.
+        return InquiryFacts(country=row["country"].strip(), language=row["preferred_language"])
 
-    async def record_stage(self, change: StageChange) -> bool:
+    async def record_stage(self, *, change: StageChange) -> bool:
         """Append a stage change and project it on the journey; False if it was recorded."""
         async with self._conn.transaction():
             inserted = await self._conn.fetchval(
@@ -68,9 +77,45 @@ class JourneyRepository:
             )
             return True
 
-    async def recorded_changes(self, journey_id: str) -> int:
+    async def recorded_changes(self, *, journey_id: str) -> int:
         """How many stage changes of the journey are recorded (the last one's number)."""
         count: int = await self._conn.fetchval(
             "SELECT coalesce(max(seq), 0) FROM stage_changes WHERE journey_id = $1", journey_id
         )
         return count
+
+    async def assign_case_manager(self, *, journey_id: str, languages: Sequence[str]) -> str | None:
+        """The journey's case manager: kept if already set (a retry), else the least loaded
+        active case manager speaking the first of `languages` that one speaks, recorded on
+        the journey; None when there is none.
+
+        The journey's row is locked first, so two attempts at once choose once.
+        """
+        async with self._conn.transaction():
+            current: str | None = await self._conn.fetchval(
+                "SELECT case_manager_id FROM journeys WHERE journey_id = $1 FOR UPDATE",
+                journey_id,
+            )
+            if current:
+                return current
+            chosen = await StaffRepository(self._conn).least_loaded_case_manager(
+                languages=languages
+            )
+            if chosen is not None:
+                await self.set_case_manager(journey_id=journey_id, staff_id=chosen)
+            return chosen
+
+    async def set_case_manager(self, *, journey_id: str, staff_id: str) -> None:
+        await self._conn.execute(
+            "UPDATE journeys SET case_manager_id = $2 WHERE journey_id = $1",
+            journey_id,
+            staff_id,
+        )
+
+    async def set_specialist(self, *, journey_id: str, staff_id: str) -> None:
+        """The specialist whose consult slots the journey was offered."""
+        await self._conn.execute(
+            "UPDATE journeys SET specialist_id = $2 WHERE journey_id = $1",
+            journey_id,
+            staff_id,
+        )

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 import asyncpg
 
@@ -24,6 +25,7 @@ class JourneyFacts:
     consult_booking_id: str = ""
     plan_price: str = ""
     plan_currency: str = ""
+    plan_amount: Decimal | None = None
     visit_start: datetime | None = None
     visit_end: datetime | None = None
     stay_start: datetime | None = None
@@ -89,6 +91,7 @@ async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> Journ
         consult_booking_id=row["consult_id"] or "",
         plan_price=f"{row['price']:,.2f}" if row["price"] is not None else "",
         plan_currency=row["currency"] or "",
+        plan_amount=row["price"],
         visit_start=row["visit_start"],
         visit_end=row["visit_end"],
         stay_start=row["stay_start"],

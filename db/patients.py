@@ -1,6 +1,14 @@
 """Patients' own records: contact details a coordinator corrects."""
 
+from dataclasses import dataclass
+
 import asyncpg
+
+
+@dataclass(frozen=True)
+class PatientContact:
+    email: str
+    phone: str
 
 
 class PatientRepository:
@@ -11,8 +19,8 @@ class PatientRepository:
 
     async def correct_contact(
         self, *, journey_id: str, email: str | None, phone: str | None
-    ) -> tuple[str, str] | None:
-        """Set the email and/or phone of the journey's patient; the new (email, phone), or
+    ) -> PatientContact | None:
+        """Set the email and/or phone of the journey's patient; the contact now stored, or
         None when there is no such journey."""
         row = await self._conn.fetchrow(
             """UPDATE patients p SET email = coalesce($2, p.email), phone = coalesce($3, p.phone)
@@ -23,4 +31,4 @@ class PatientRepository:
             email,
             phone,
         )
-        return (row["email"], row["phone"]) if row else None
+        return PatientContact(email=row["email"], phone=row["phone"]) if row else None

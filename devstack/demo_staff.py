@@ -3,6 +3,8 @@
 import asyncpg
 
 from db.staff import StaffRepository
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import specialist_calendar
 
 DEMO_STAFF = [
     (
@@ -61,6 +63,14 @@ DEMO_STAFF = [
         ["en"],
         "UTC",
     ),
+    (
+        "demo-privacy",
+        "Amara Okafor",
+        "amara.okafor@journeys.localhost",
+        "privacy_officer",
+        ["en"],
+        "UTC",
+    ),
 ]
 
 
@@ -84,3 +94,10 @@ async def seed_demo_staff(database_url: str) -> int:
 
 def demo_specialists() -> list[str]:
     return [staff_id for staff_id, _, _, role, _, _ in DEMO_STAFF if role == "specialist"]
+
+
+async def seed_demo_calendars(caldav_url: str, *, username: str, password: str) -> None:
+    """The demo specialists' consult calendars, created where missing."""
+    calendar = CalDavCalendar(url=caldav_url, username=username, password=password)
+    for staff_id in demo_specialists():
+        await calendar.ensure_calendar(specialist_calendar(staff_id), f"Consults {staff_id}")

@@ -1,12 +1,22 @@
-"""A local SMTP server that keeps every message it receives as an `.eml` file."""
+"""A local SMTP server that keeps every message it receives as an `.eml` file.
+
+In a process of its own: `python -m devstack.mailbox DIRECTORY PORT`, which prints READY once
+it accepts connections and stops on SIGINT or SIGTERM.
+"""
 
 import itertools
 import os
+import signal
+import sys
+import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+READY = "READY"
 
 
 class MailboxHandler:
@@ -34,3 +44,20 @@ def start_mailbox(directory: Path, host: str = "127.0.0.1", port: int = 1025) ->
     controller = Controller(MailboxHandler(directory), hostname=host, port=port)
     controller.start()
     return controller
+
+
+def main() -> None:
+    directory, port = Path(sys.argv[1]), int(sys.argv[2])
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        controller = start_mailbox(directory, port=port)
+    print(READY, flush=True)
+    stop.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -12,34 +12,33 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
+from datetime import UTC, datetime
+from typing import TextIO
 
 import httpx
+from pydantic import SecretStr
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from db.migrate import migrate_url
-from devstack.demo_staff import demo_specialists, seed_demo_staff
-from devstack.mailbox import start_mailbox
-from devstack.ports import answers, ensure_free
-from devstack.postgres import start_postgres
-from devstack.processes import Child, spawn
-from devstack.radicale import radicale_command
-from devstack.temporal_server import dev_server_command
-from integrations.calendar import specialist_calendar
-from integrations.temporal_client import connect_temporal, ensure_search_attributes
+from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
+from devstack.payload_key import dev_payload_keys
+from devstack.ports import ensure_free
+from devstack.processes import Child
+from devstack.services import (
+    Services,
+    StartupFailed,
+    connect_when_healthy,
+    wait_until,
+)
+from integrations.payload_keys import PayloadKeyError
+from integrations.temporal_client import ensure_search_attributes
+from integrations.temporal_ui import coordinator_queries, workflow_list
 from observability.addresses import metrics_url, split_address
+from privacy.retention import ensure_retention_schedule, set_history_retention
 from settings import Settings
-from worker import calendar_client
-
-START_TIMEOUT = 60.0
-
-
-class StartupFailed(Exception):
-    """A part of the stack did not come up; the message says which and why."""
 
 
 class Progress:
@@ -67,23 +66,6 @@ def _metrics(address: str) -> str:
     return metrics_url(address) if address else "(off)"
 
 
-async def _wait_for(check: Callable[[], Any], what: str, child: Child | None = None) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if child is not None and not child.running:
-            raise StartupFailed(
-                f"{what} exited during start-up (code {child.process.returncode}); "
-                f"last lines of {child.log_path}:\n{child.log_tail()}"
-            )
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.2)
-    raise StartupFailed(f"{what} did not answer within {START_TIMEOUT:.0f} s")
-
-
 class DevStack:
     """Owns every process and server it started, and stops them in reverse order."""
 
@@ -91,12 +73,12 @@ class DevStack:
         self.settings = settings
         self.progress = Progress(out)
         self.state = settings.state_dir.resolve()
-        self.children: list[Child] = []
-        self._stoppers: list[tuple[str, Callable[[], None]]] = []
         self.env = dict(os.environ)
         self.env["PYTHONUNBUFFERED"] = "1"
         # The local stack runs on the development secrets, which production refuses.
         self.env["JOURNEYS_ENVIRONMENT"] = "development"
+        # The children see the addresses set below as each part starts.
+        self.services = Services(logs=self.state / "logs", env=self.env)
 
     def check_ports(self) -> None:
         s = self.settings
@@ -139,8 +121,7 @@ class DevStack:
             t = p.step("using PostgreSQL from JOURNEYS_DATABASE_URL; migrating")
         else:
             t = p.step("starting embedded PostgreSQL")
-            server = await asyncio.to_thread(start_postgres, self.state / "pgdata")
-            self._stoppers.append(("PostgreSQL", server.cleanup))
+            server = await self.services.postgres(self.state / "pgdata")
             database_url = server.get_uri()
         applied = await migrate_url(database_url)
         if not s.database_url:
@@ -148,25 +129,43 @@ class DevStack:
         p.done(f"PostgreSQL ready, {len(applied)} migration(s) applied", t)
         self.env["JOURNEYS_DATABASE_URL"] = database_url
 
+        if not s.payload_keys:
+            # Every process of the stack encrypts and decrypts payloads under this key.
+            try:
+                keys = dev_payload_keys(self.state)
+            except PayloadKeyError as err:
+                raise StartupFailed(
+                    f"{err}. Restore the file: a new key cannot read the journeys kept under "
+                    "the old one (delete the state folder to start afresh)"
+                ) from None
+            self.env["JOURNEYS_PAYLOAD_KEYS"] = keys
+            self.settings = s = s.model_copy(update={"payload_keys": SecretStr(keys)})
+        url = f"http://{s.api_host}:{s.api_port}"
+
         if s.temporal_address:
             t = p.step(f"using Temporal at {s.temporal_address}")
             target = s.temporal_address
+            client = await connect_when_healthy(s, target)
+            await ensure_search_attributes(client)
         else:
             t = p.step("starting Temporal dev server and Web UI")
-            temporal = self._spawn(
-                "Temporal",
-                dev_server_command(
-                    db_file=self.state / "temporal.db",
-                    port=s.temporal_port,
-                    ui_port=s.temporal_ui_port,
-                ),
+            temporal = await self.services.temporal(
+                db_file=self.state / "temporal.db",
+                port=s.temporal_port,
+                ui_port=s.temporal_ui_port,
+                settings=s,
+                codec_endpoint=f"{url}/codec",
             )
-            target = f"127.0.0.1:{s.temporal_port}"
-            await _wait_for(lambda: answers(s.temporal_port), "Temporal gRPC", temporal)
-            await _wait_for(lambda: answers(s.temporal_ui_port), "Temporal Web UI", temporal)
-        client = await self._connect(target)
-        await ensure_search_attributes(client)
-        p.done("Temporal ready, search attributes registered", t)
+            target, client = temporal.target, temporal.client
+        await set_history_retention(client, days=s.temporal_retention_days)
+        schedule = await ensure_retention_schedule(
+            client, task_queue=s.task_queue, retention_days=s.retention_days
+        )
+        p.done(
+            "Temporal ready, search attributes registered, closed histories kept "
+            f"{s.temporal_retention_days} days, retention schedule {schedule}",
+            t,
+        )
         self.env["JOURNEYS_TEMPORAL_ADDRESS"] = target
 
         if s.smtp_host:
@@ -174,8 +173,7 @@ class DevStack:
             p.done("SMTP configured", t)
         else:
             t = p.step("starting local SMTP mailbox")
-            mailbox = start_mailbox(self.state / "mail", port=s.smtp_port)
-            self._stoppers.append(("SMTP mailbox", mailbox.stop))
+            self.services.mailbox(self.state / "mail", port=s.smtp_port)
             self.env["JOURNEYS_SMTP_HOST"] = "127.0.0.1"
             self.env["JOURNEYS_SMTP_PORT"] = str(s.smtp_port)
             p.done(f"SMTP mailbox ready, messages kept in {self.state / 'mail'}", t)
@@ -185,32 +183,27 @@ class DevStack:
             caldav_url = s.caldav_url
         else:
             t = p.step("starting local CalDAV server (Radicale)")
-            radicale = self._spawn(
-                "CalDAV",
-                radicale_command(storage=self.state / "calendars", port=s.caldav_port),
+            caldav_url = await self.services.caldav(
+                storage=self.state / "calendars", port=s.caldav_port
             )
-            await _wait_for(lambda: answers(s.caldav_port), "the CalDAV server", radicale)
-            caldav_url = f"http://127.0.0.1:{s.caldav_port}/"
             self.env["JOURNEYS_CALDAV_URL"] = caldav_url
         if not s.database_url:
-            calendar = calendar_client(s.model_copy(update={"caldav_url": caldav_url}))
-            assert calendar is not None
-            for staff_id in demo_specialists():
-                await calendar.ensure_calendar(
-                    specialist_calendar(staff_id), f"Consults {staff_id}"
-                )
+            await seed_demo_calendars(
+                caldav_url,
+                username=s.caldav_username,
+                password=s.caldav_password.get_secret_value(),
+            )
         p.done(f"CalDAV ready at {caldav_url}", t)
 
         t = p.step("starting the worker")
-        worker = self._spawn("worker", [sys.executable, "-m", "cli", "worker"])
-        await _wait_for(lambda: self._has_poller(client), "the worker", worker)
+        worker = self.services.spawn("worker", [sys.executable, "-m", "cli", "worker"])
+        await wait_until(lambda: self._has_poller(client), "the worker", worker)
         await self._wait_for_metrics(s.worker_metrics_address, "the worker's metrics", worker)
         p.done(f"worker polling task queue {s.task_queue}", t)
 
         t = p.step("starting the API")
-        api = self._spawn("API", [sys.executable, "-m", "cli", "api"])
-        url = f"http://{s.api_host}:{s.api_port}"
-        await _wait_for(lambda: self._ready(f"{url}/readyz"), "the API", api)
+        api = self.services.spawn("API", [sys.executable, "-m", "cli", "api"])
+        await wait_until(lambda: self._ready(f"{url}/readyz"), "the API", api)
         await self._wait_for_metrics(s.api_metrics_address, "the API's metrics", api)
         p.done("API ready", t)
 
@@ -220,11 +213,22 @@ class DevStack:
             else f"http://127.0.0.1:{s.temporal_ui_port}"
         )
         mail = f"(external) {s.smtp_host}" if s.smtp_host else self.state / "mail"
+        questions = (
+            ""
+            if s.temporal_address
+            else "Temporal UI lists for coordinators (as of now):\n"
+            + "".join(
+                f"  {label:<40} {workflow_list(ui, s.temporal_namespace, query)}\n"
+                for label, query in coordinator_queries(datetime.now(UTC)).items()
+            )
+        )
         p.say(
             "\nEverything answers "
             f"({time.monotonic() - p.started:.1f} s):\n"
             f"  Form and API      {url}/  (docs {url}/docs)\n"
+            f"  Staff console     {url}/staff/\n"
             f"  Temporal Web UI   {ui}\n"
+            f"  Codec server      {url}/codec  (for {s.ui_origin})\n"
             f"  Temporal gRPC     {target}\n"
             f"  PostgreSQL        {database_url}\n"
             f"  Mail              {mail}\n"
@@ -232,20 +236,9 @@ class DevStack:
             f"  Worker metrics    {_metrics(s.worker_metrics_address)}\n"
             f"  API metrics       {_metrics(s.api_metrics_address)}\n"
             f"  Logs              {self.state / 'logs'} (JSON lines)\n"
+            f"{questions}"
             "Press Ctrl-C to stop."
         )
-
-    async def _connect(self, target: str) -> Client:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                client = await connect_temporal(target, self.settings.temporal_namespace)
-                await client.service_client.check_health()
-                return client
-            except RuntimeError as err:
-                if time.monotonic() > deadline:
-                    raise StartupFailed(f"Temporal at {target} does not answer: {err}") from err
-                await asyncio.sleep(0.3)
 
     async def _has_poller(self, client: Client) -> bool:
         answer = await client.workflow_service.describe_task_queue(
@@ -258,7 +251,7 @@ class DevStack:
     @staticmethod
     async def _wait_for_metrics(address: str, what: str, child: Child) -> None:
         if address:
-            await _wait_for(lambda: DevStack._ready(metrics_url(address)), what, child)
+            await wait_until(lambda: DevStack._ready(metrics_url(address)), what, child)
 
     @staticmethod
     async def _ready(url: str) -> bool:
@@ -268,23 +261,12 @@ class DevStack:
         except httpx.HTTPError:
             return False
 
-    def _spawn(self, name: str, argv: list[str]) -> Child:
-        slug = name.lower().replace(" ", "-")
-        child = spawn(name, argv, log_path=self.state / "logs" / f"{slug}.log", env=self.env)
-        self.children.append(child)
-        self._stoppers.append((name, child.stop))
-        return child
-
     def failed_child(self) -> Child | None:
-        return next((c for c in self.children if not c.running), None)
+        return self.services.failed_child()
 
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice."""
-        while self._stoppers:
-            name, stop = self._stoppers.pop()
-            with contextlib.suppress(Exception):
-                stop()
-            self.progress.say(f"  stopped {name}")
+        self.services.stop(lambda name: self.progress.say(f"  stopped {name}"))
 
 
 async def run_dev(settings: Settings) -> int:

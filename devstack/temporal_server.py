@@ -2,6 +2,7 @@
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from domain.names import SEARCH_ATTRIBUTES
@@ -27,8 +28,19 @@ def temporal_cli() -> str:
 
 
 def dev_server_command(
-    *, db_file: Path, port: int, ui_port: int, ip: str = "127.0.0.1", log_level: str = "warn"
+    *,
+    db_file: Path,
+    port: int,
+    ui_port: int,
+    ip: str = "127.0.0.1",
+    log_level: str = "warn",
+    sqlite_pragmas: Sequence[str] = SQLITE_PRAGMAS,
+    extra_args: Sequence[str] = (),
+    codec_endpoint: str | None = None,
 ) -> list[str]:
+    """`temporal server start-dev` with the project's search attributes; with `codec_endpoint`
+    (the API's `/codec`) the UI sends the payloads it shows there to be decoded; `extra_args`
+    (such as `--dynamic-config-value` settings) go last."""
     cmd = [
         temporal_cli(),
         "server",
@@ -44,8 +56,10 @@ def dev_server_command(
         "--log-level",
         log_level,
     ]
-    for pragma in SQLITE_PRAGMAS:
+    for pragma in sqlite_pragmas:
         cmd += ["--sqlite-pragma", pragma]
     for name, kind in SEARCH_ATTRIBUTES.items():
         cmd += ["--search-attribute", f"{name}={kind}"]
-    return cmd
+    if codec_endpoint:
+        cmd += ["--ui-codec-endpoint", codec_endpoint]
+    return [*cmd, *extra_args]

@@ -13,6 +13,8 @@ class Role(StrEnum):
     CASE_MANAGER = "case_manager"
     MEDICAL_LEAD = "medical_lead"
     AUDITOR = "auditor"
+    # Answers access requests, places legal holds and carries out erasures (GDPR Art. 15-20).
+    PRIVACY_OFFICER = "privacy_officer"
     CLINIC = "clinic"
     SYSTEM = "system"
 

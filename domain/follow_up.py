@@ -16,6 +16,7 @@ class FollowUpInput(BaseModel):
     outcomes: dict[int, str] = Field(default_factory=dict)
     checkins: dict[int, str] = Field(default_factory=dict)
     incidents: int = Field(default=0, description="incidents opened in earlier runs")
+    case_page_url: str = Field(default="", description="the journey's case page, for the UI")
 
 
 class FollowUpResult(BaseModel):

@@ -72,8 +72,13 @@ def _known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def is_time_zone(value: str) -> bool:
+    """Whether `value` is an IANA time zone this machine knows, such as Europe/Madrid."""
+    return value in _known_time_zones()
+
+
 def _time_zone(value: str | None) -> str | None:
-    if value is not None and value not in _known_time_zones():
+    if value is not None and not is_time_zone(value):
         raise ValueError("must be an IANA time zone, such as Europe/Madrid")
     return value
 
@@ -116,6 +121,11 @@ class InquiryForm(BaseModel):
     consent_text_version: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
     ]
+    consent_language: LanguageCode | None = Field(
+        default=None,
+        description="the language the consent text was shown in; by default the preferred "
+        "language, or English where the text does not exist in it",
+    )
 
     @field_validator("injury_date")
     @classmethod

@@ -8,6 +8,8 @@ from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
+from domain.steps import DocumentKind
 
 
 class JourneyInput(BaseModel):
@@ -19,6 +21,9 @@ class JourneyInput(BaseModel):
     patient_id: str
     inquiry_id: str
     policy: JourneyPolicy = Field(default_factory=JourneyPolicy)
+    case_page_url: str = Field(
+        default="", description="the journey's case page in the staff console, for the UI"
+    )
 
 
 class StageTransition(BaseModel):
@@ -46,6 +51,19 @@ class JourneyStatus(BaseModel):
     ending_reason: str | None = None
     incident: Incident | None = Field(
         default=None, description="the open incident a coordinator must resolve, if any"
+    )
+    takes_steps_from: WaitingOn = Field(
+        default=WaitingOn.NONE,
+        description="whose steps the journey takes now: `waiting_on`, except while an incident "
+        "is open, when it still takes the steps of whom it waited on before",
+    )
+    documents_requested: list[DocumentKind] = Field(
+        default_factory=list,
+        description="the documents the reviewer asked for, while the journey waits on them",
+    )
+    expects: list[StepName] = Field(
+        default_factory=list,
+        description="the steps the journey would take now, from whoever may take them",
     )
 
 

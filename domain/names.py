@@ -43,3 +43,9 @@ def journey_id_of(workflow_id: str) -> str | None:
     if not workflow_id.startswith(WORKFLOW_ID_PREFIX):
         return None
     return workflow_id.removeprefix(WORKFLOW_ID_PREFIX).removesuffix("-follow-up") or None
+
+
+def journey_reference(journey_id: str) -> str:
+    """The journey's reference as emails and pages give it to people: the id's first 8
+    characters, upper case (`7D3C2A1B`)."""
+    return str(journey_id).split("-", 1)[0].upper()

@@ -33,6 +33,8 @@ class NotificationKind(StrEnum):
     WITHDRAWAL = "withdrawal"
     LOST_CONTACT = "lost_contact"
     COMPLETION = "completion"
+    # sent by the API, not by a journey, when a coordinator replaces the patient's links
+    PATIENT_LINK = "patient_link"
     # to staff and partners
     STAFF_NEW_INQUIRY = "staff_new_inquiry"
     REVIEW_ESCALATION = "review_escalation"

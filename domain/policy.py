@@ -5,6 +5,9 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 DAY = timedelta(days=1)
+# The protocol: an intrathecal transplant of at least 120 million cord-tissue MSCs. Plans
+# target it by default, and a procedure below it is escalated to the medical lead.
+MIN_CELLS = 120_000_000
 
 
 class JourneyPolicy(BaseModel):
@@ -43,7 +46,7 @@ class JourneyPolicy(BaseModel):
     admission_alert_after: timedelta = Field(
         default=DAY, gt=timedelta(0), description="after the start of visit day 1"
     )
-    min_cells: int = Field(default=120_000_000, gt=0)
+    min_cells: int = Field(default=MIN_CELLS, gt=0)
     # FOLLOW_UP
     follow_up_offsets: tuple[timedelta, ...] = (
         14 * DAY,

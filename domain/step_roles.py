@@ -5,6 +5,7 @@ only the actions their role may take."""
 from enum import StrEnum
 
 from domain.actors import Role
+from domain.steps import WithdrawalReason
 
 
 class StepName(StrEnum):
@@ -29,6 +30,13 @@ class StepName(StrEnum):
     REHAB_CHECKIN = "rehab_checkin"
     RESOLVE_INCIDENT = "resolve_incident"
     CORRECT_CONTACT = "correct_contact"
+    RENEW_PATIENT_LINK = "renew_patient_link"
+    WITHDRAW_CONSENT = "withdraw_consent"
+    REQUEST_ERASURE = "request_erasure"
+    ERASE = "erase"
+    LEGAL_HOLD = "legal_hold"
+    EXPORT = "export"
+    READ_ACCESSES = "read_accesses"
 
 
 # The patient's own steps, which a coordinator may also take for them (by phone or email).
@@ -60,7 +68,34 @@ STEP_ROLES: dict[StepName, frozenset[Role]] = {
     StepName.REHAB_CHECKIN: frozenset({Role.PATIENT, Role.CASE_MANAGER}),
     StepName.RESOLVE_INCIDENT: frozenset({Role.COORDINATOR}),
     StepName.CORRECT_CONTACT: frozenset({Role.COORDINATOR}),
+    # Revoking a journey's patient links and emailing a new one: not a step of the workflow,
+    # but an action on the journey that only a coordinator takes.
+    StepName.RENEW_PATIENT_LINK: frozenset({Role.COORDINATOR}),
+    # A coordinator takes the patient's word by phone or letter, as for a withdrawal.
+    StepName.WITHDRAW_CONSENT: PATIENT_SIDE,
+    # Coordinators ask for an erasure; only a privacy officer carries it out, after weighing
+    # it against the law's retention duties and any legal hold.
+    StepName.REQUEST_ERASURE: frozenset({Role.COORDINATOR, Role.PRIVACY_OFFICER}),
+    StepName.ERASE: frozenset({Role.PRIVACY_OFFICER}),
+    StepName.LEGAL_HOLD: frozenset({Role.PRIVACY_OFFICER}),
+    # The patient's own copy of their data (GDPR Art. 15 and 20), or a privacy officer
+    # answering their request.
+    StepName.EXPORT: frozenset({Role.PATIENT, Role.PRIVACY_OFFICER}),
+    # Who saw the patient's data: the privacy officer answers the patient, auditors check.
+    StepName.READ_ACCESSES: frozenset({Role.PRIVACY_OFFICER, Role.AUDITOR}),
 }
+
+# A withdrawal with one of these reasons is that step's, not the plain withdrawal's: the
+# consent withdrawal also marks the consent, the erasure withdraws before it erases.
+WITHDRAWAL_STEPS: dict[WithdrawalReason, StepName] = {
+    WithdrawalReason.CONSENT_WITHDRAWN: StepName.WITHDRAW_CONSENT,
+    WithdrawalReason.DATA_ERASURE: StepName.ERASE,
+}
+
+
+def withdrawal_step(reason: WithdrawalReason) -> StepName:
+    """The step whose roles may withdraw a journey for `reason`."""
+    return WITHDRAWAL_STEPS.get(reason, StepName.WITHDRAW)
 
 
 def may_take(role: Role, step: StepName) -> bool:

@@ -155,7 +155,9 @@ class Discharge(_Step):
 
 
 class FollowUpOutcome(_Step):
-    consult_no: int = Field(ge=1, le=5)
+    # How many consults there are is the journey's policy's to say; its validator refuses
+    # a number past them.
+    consult_no: int = Field(ge=1, le=100)
     outcome_id: RecordId
 
 
@@ -170,6 +172,10 @@ class WithdrawalReason(StrEnum):
     HEALTH_CHANGE = "health_change"
     OTHER_TREATMENT = "other_treatment"
     OTHER = "other"
+    # Taken through the consent withdrawal and the erasure, never through the plain withdrawal
+    # step: each records more than the journey's end (domain/step_roles.py says who may).
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    DATA_ERASURE = "data_erasure"
 
 
 class Withdrawal(_Step):

@@ -11,8 +11,7 @@ from typing import Literal, Protocol, Self
 from pydantic import AwareDatetime, BaseModel, EmailStr, model_validator
 
 from domain.inquiry import CountryCode, LanguageCode, Name, PhoneNumber
-
-DEFAULT_CELLS_TARGET = 120_000_000
+from domain.policy import MIN_CELLS
 
 
 class VisitRequest(BaseModel):
@@ -27,7 +26,7 @@ class VisitRequest(BaseModel):
     preferred_language: LanguageCode
     day1_start: AwareDatetime
     day2_end: AwareDatetime
-    cells_target: int = DEFAULT_CELLS_TARGET
+    cells_target: int = MIN_CELLS
 
     @model_validator(mode="after")
     def _day2_ends_after_it_starts(self) -> Self:

@@ -2,36 +2,12 @@
 
 import asyncio
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Literal, Protocol, Self
+from typing import Literal, Self
 
 import aiosmtplib
 
-if TYPE_CHECKING:
-    from settings import Settings
-
-
-class MailRefused(Exception):
-    """The server refused the message or its recipient.
-
-    Its message holds the reply codes only; `reply` holds what the server said, which can
-    echo the recipient's address and belongs in a log, never in a recorded failure.
-    """
-
-    def __init__(self, message: str, reply: str = "") -> None:
-        super().__init__(message)
-        self.reply = reply
-
-
-class MailRejected(MailRefused):
-    """Refused for good (a 5xx answer): retrying will not help."""
-
-
-class MailDeferred(MailRefused):
-    """Refused for now (a 4xx answer): a later attempt may succeed."""
-
-
-class MailSender(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+from integrations.mail import MailDeferred, MailRejected, MailUnavailable
+from settings import Settings
 
 
 class SmtpSender:
@@ -71,6 +47,15 @@ class SmtpSender:
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     async def send(self, message: EmailMessage) -> None:
+        """Send `message`; raises `MailRejected`, `MailDeferred` or `MailUnavailable`."""
+        try:
+            await self._send(message)
+        except (aiosmtplib.SMTPException, OSError) as err:
+            code = getattr(err, "code", None)
+            kind = f"{type(err).__name__} {code}" if code else type(err).__name__
+            raise MailUnavailable(f"mail server unavailable ({kind})", str(err)) from None
+
+    async def _send(self, message: EmailMessage) -> None:
         async with self._slots:
             smtp = await self._connection()
             try:
@@ -163,9 +148,9 @@ async def _discard(smtp: aiosmtplib.SMTP) -> None:
         smtp.close()
 
 
-def smtp_sender(settings: "Settings") -> SmtpSender:
-    """The relay the settings name, as the worker sends through it and its health check asks
-    it (here rather than in worker.py, so the check need not import the whole worker)."""
+def smtp_sender(settings: Settings) -> SmtpSender:
+    """The relay the settings name; the worker and the API (which sends a patient's fresh
+    link itself) each hold one."""
     return SmtpSender(
         host=settings.smtp_target_host,
         port=settings.smtp_port,

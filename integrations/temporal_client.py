@@ -7,30 +7,34 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.names import SEARCH_ATTRIBUTES
+from integrations.data_converter import build_data_converter
+from settings import Settings
 
 
 async def connect_temporal(
-    address: str,
-    namespace: str = "default",
+    settings: Settings,
     *,
+    address: str | None = None,
+    namespace: str | None = None,
     lazy: bool = False,
     runtime: Runtime | None = None,
     interceptors: Sequence[Interceptor] = (),
 ) -> Client:
-    """Connect with the pydantic data converter; `lazy` defers the connection to first use.
+    """Connect to the settings' Temporal (or `address`, `namespace`) with the project's data
+    converter, so that no client can read or write payloads without the codec; `lazy` defers
+    the connection to first use.
 
     `runtime` carries the SDK's telemetry (the worker's serves its metrics), and
     `interceptors` trace what the client sends; a worker on this client uses both.
     """
     return await Client.connect(
-        address,
-        namespace=namespace,
-        data_converter=pydantic_data_converter,
+        address or settings.temporal_target,
+        namespace=namespace or settings.temporal_namespace,
+        data_converter=build_data_converter(settings),
         lazy=lazy,
         runtime=runtime,
         interceptors=interceptors,

@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
+from importlib.resources import as_file, files
 from typing import Annotated, Literal, Self
 
 import pycountry
@@ -24,42 +25,10 @@ from fpdf import FPDF, XPos, YPos
 from fpdf.fonts import TTFFont
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from integrations.letter_font import font_for
-
-Language = Literal["en", "es"]
+from i18n import format_long_date, resolve, translations
 
 _FAMILY = "DejaVuSans"
-
-_MONTHS: dict[Language, list[str]] = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "es": [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ],
-}
+_FONT = files("integrations").joinpath("fonts/DejaVuSans.ttf")
 
 
 class UnsupportedCharacters(ValueError):
@@ -121,9 +90,10 @@ class VisaLetter(BaseModel):
         return self
 
     @property
-    def lang(self) -> Language:
-        """The letter's language: `es` for any Spanish tag (`es`, `es-MX`), otherwise `en`."""
-        return "es" if self.language.strip().lower().split("-")[0] == "es" else "en"
+    def lang(self) -> str:
+        """The letter's language: the patient's where a catalogue has it (`es-MX` → `es`),
+        otherwise English."""
+        return resolve(self.language)
 
 
 @dataclass(frozen=True)
@@ -135,8 +105,11 @@ class _Block:
 
 
 @cache
-def _spanish() -> gettext.NullTranslations:
-    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["es"])
+def _country_names(language: str) -> gettext.NullTranslations:
+    # pycountry ships the ISO 3166 names translated for many languages; English is the source.
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
 
 
 def country_name(code: str, language: str) -> str:
@@ -148,87 +121,68 @@ def country_name(code: str, language: str) -> str:
     official: str | None = getattr(country, "official_name", None)
     if "," in name and official:
         name = official.removeprefix("the ")
-    return _spanish().gettext(name) if language == "es" else name
-
-
-def _day(value: date, language: Language) -> str:
-    month = _MONTHS[language][value.month - 1]
-    if language == "es":
-        return f"{value.day} de {month} de {value.year}"
-    return f"{value.day} {month} {value.year}"
-
-
-def _companions(count: int, language: Language) -> str:
-    if count == 0:
-        return ""
-    if language == "es":
-        return " Le acompañará 1 persona." if count == 1 else f" Le acompañarán {count} personas."
-    noun = "companion" if count == 1 else "companions"
-    return f" They will be accompanied by {count} {noun}."
+    return _country_names(resolve(language)).gettext(name)
 
 
 def _blocks(letter: VisaLetter) -> list[_Block]:
     lang = letter.lang
-    name = letter.patient_full_name
-    country = country_name(letter.patient_country, lang)
-    day1, day2 = _day(letter.visit_day1, lang), _day(letter.visit_day2, lang)
-    arrival, departure = _day(letter.arrival_date, lang), _day(letter.departure_date, lang)
-    companions = _companions(letter.companions, lang)
-    head = [
+    _ = translations(lang).gettext
+    words = {
+        "clinic": letter.clinic_name,
+        "name": letter.patient_full_name,
+        "country": country_name(letter.patient_country, lang),
+        "reference": letter.reference,
+        "contact": letter.clinic_contact,
+        "issued": format_long_date(letter.issued_on, lang),
+        "day1": format_long_date(letter.visit_day1, lang),
+        "day2": format_long_date(letter.visit_day2, lang),
+        "arrival": format_long_date(letter.arrival_date, lang),
+        "departure": format_long_date(letter.departure_date, lang),
+        "num": letter.companions,
+    }
+    stay = _("%(name)s will arrive on %(arrival)s and leave on %(departure)s.") % words
+    if letter.companions:
+        companions = translations(lang).ngettext(
+            "They will be accompanied by %(num)d companion.",
+            "They will be accompanied by %(num)d companions.",
+            letter.companions,
+        )
+        stay = f"{stay} {companions % words}"
+    return [
         _Block(letter.clinic_name, size=15, space_after=1),
         _Block(letter.clinic_address, size=10, space_after=10),
-    ]
-    if lang == "es":
-        body = [
-            _Block(f"Fecha: {_day(letter.issued_on, lang)}", align="R", space_after=1),
-            _Block(f"Referencia: {letter.reference}", align="R", space_after=10),
-            _Block("Carta de invitación para la solicitud de visado", size=13, space_after=6),
-            _Block("A la atención del funcionario consular:"),
-            _Block(
-                f"{letter.clinic_name} invita a {name} (país: {country}) a una visita de "
-                "tratamiento de dos días en nuestra clínica para un trasplante intratecal "
-                f"de células madre mesenquimales, los días {day1} y {day2}."
-            ),
-            _Block(f"{name} llegará el {arrival} y saldrá el {departure}.{companions}"),
-            _Block(
-                "La clínica ha reservado la visita de tratamiento en estas fechas con la "
-                f"referencia {letter.reference}."
-            ),
-            _Block(
-                "Si necesita confirmar esta invitación, puede contactar con nuestra oficina "
-                f"de pacientes internacionales: {letter.clinic_contact}.",
-                space_after=10,
-            ),
-            _Block("Atentamente,", space_after=6),
-            _Block(letter.clinic_name, space_after=1),
-            _Block("Oficina de pacientes internacionales"),
-        ]
-    else:
-        body = [
-            _Block(f"Date: {_day(letter.issued_on, lang)}", align="R", space_after=1),
-            _Block(f"Reference: {letter.reference}", align="R", space_after=10),
-            _Block("Letter of invitation for a visa application", size=13, space_after=6),
-            _Block("To the consular officer,"),
-            _Block(
-                f"{letter.clinic_name} invites {name} (country: {country}) to a two-day "
-                "treatment visit at our clinic for intrathecal transplantation of mesenchymal "
-                f"stem cells, on {day1} and {day2}."
-            ),
-            _Block(f"{name} will arrive on {arrival} and leave on {departure}.{companions}"),
-            _Block(
+        _Block(_("Date: %(issued)s") % words, align="R", space_after=1),
+        _Block(_("Reference: %(reference)s") % words, align="R", space_after=10),
+        _Block(_("Letter of invitation for a visa application"), size=13, space_after=6),
+        _Block(_("To the consular officer,")),
+        _Block(
+            _(
+                "%(clinic)s invites %(name)s (country: %(country)s) to a two-day treatment "
+                "visit at our clinic for intrathecal transplantation of mesenchymal stem "
+                "cells, on %(day1)s and %(day2)s."
+            )
+            % words
+        ),
+        _Block(stay),
+        _Block(
+            _(
                 "The clinic has reserved the treatment visit on these dates under reference "
-                f"{letter.reference}."
-            ),
-            _Block(
+                "%(reference)s."
+            )
+            % words
+        ),
+        _Block(
+            _(
                 "Should you need to confirm this invitation, please contact our international "
-                f"patients office: {letter.clinic_contact}.",
-                space_after=10,
-            ),
-            _Block("Yours faithfully,", space_after=6),
-            _Block(letter.clinic_name, space_after=1),
-            _Block("International patients office"),
-        ]
-    return head + body
+                "patients office: %(contact)s."
+            )
+            % words,
+            space_after=10,
+        ),
+        _Block(_("Yours faithfully,"), space_after=6),
+        _Block(letter.clinic_name, space_after=1),
+        _Block(_("International patients office")),
+    ]
 
 
 def letter_text(letter: VisaLetter) -> str:
@@ -249,12 +203,14 @@ def render_visa_letter(letter: VisaLetter, *, compress: bool = True) -> bytes:
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_compression(compress)
     pdf.set_creation_date(datetime.combine(letter.issued_on, time(), tzinfo=UTC))
-    pdf.set_title(f"Visa invitation letter {letter.reference}")
+    title = translations(letter.lang).gettext("Visa invitation letter %(reference)s")
+    pdf.set_title(title % {"reference": letter.reference})
     pdf.set_creator("patient-journeys")
     pdf.set_margins(left=22, top=20, right=22)
     pdf.set_auto_page_break(auto=True, margin=20)
     used = {ch for block in blocks for ch in block.text if not ch.isspace()}
-    with font_for(used) as font_path:
+    # as_file gives fpdf2 a real path even when the package is installed as a zip.
+    with as_file(_FONT) as font_path:
         pdf.add_font(_FAMILY, fname=font_path)
     pdf.set_font(_FAMILY, size=11)
     font = pdf.current_font

@@ -31,7 +31,7 @@ from integrations.clinic import (
     VisitRequest,
     VisitReservation,
 )
-from integrations.smtp import MailSender
+from integrations.mail import MailSender
 from observability.activity_metrics import count, observe_seconds
 
 TRACER = "journeys.outside_calls"

@@ -78,7 +78,7 @@ async def worker_polls_here(settings: Settings) -> str:
     """The workers of this host (the SDK names a worker `pid@hostname`) among the task
     queue's pollers: a container's worker is ready while it polls, whatever its process looks
     like. Temporal forgets a poller minutes after its last poll."""
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_temporal(settings)
     identities = await task_queue_pollers(client, settings.task_queue)
     here = [identity for identity in identities if identity.endswith(f"@{socket.gethostname()}")]
     summary = (

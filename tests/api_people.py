@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from api.routes.webhooks import sign
-from api.tokens import mint_patient_link, mint_staff_token
+from api.tokens import mint_staff_token
 from domain.actors import Role
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.helpers import eventually, read_mailbox, text_of
 
@@ -21,6 +22,7 @@ STAFF_IDS = {
     Role.CASE_MANAGER: "cm-es",
     Role.MEDICAL_LEAD: "lead-1",
     Role.AUDITOR: "audit-1",
+    Role.PRIVACY_OFFICER: "privacy-1",
 }
 
 

@@ -12,7 +12,6 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -25,21 +24,28 @@ from devstack.postgres import EmbeddedPostgres, start_postgres
 from devstack.radicale import radicale_command
 from devstack.temporal_server import installed_command
 from domain.names import SEARCH_ATTRIBUTES
+from integrations.data_converter import build_data_converter
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
 from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
 
-# The browser tests' fixtures (served app, chromium, sign-in, axe, screenshots), and the
-# spans of the tests that follow a trace.
-pytest_plugins = ["tests.browser", "tests.tracing"]
+# The browser tests' fixtures (served app, chromium, sign-in, axe, screenshots), the patient
+# page's (a phone-sized page, a journey driver with staff), and the spans of the tests that
+# follow a trace.
+pytest_plugins = ["tests.browser", "tests.patient_pages", "tests.tracing"]
 
 # The suite runs on the development secrets, so it runs in development: set in the environment
 # rather than in the `settings` fixture, it reaches every Settings a test builds and every
 # `journeys` command a test starts; set outright, not by default, so that a shell exporting
 # production does not fail the suite. Tests of production ask for it by name.
 os.environ["JOURNEYS_ENVIRONMENT"] = "development"
+# Every payload the suite stores is encrypted, as in production, under this fixed key (32
+# bytes, published here: a test key, never a secret), and the `journeys` commands that the
+# tests start read it from the environment too.
+TEST_PAYLOAD_KEYS = "test-2026:dGVzdC1wYXlsb2FkLWtleS1mb3ItdGhlLXN1aXRlISE="
+os.environ["JOURNEYS_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
 
 
 def _db_url(server_uri: str, name: str) -> str:
@@ -99,7 +105,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     path = installed_command("temporal-test-server")
     assert path, "temporal-test-server is missing: `make test` installs it"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=build_data_converter(Settings())
     )
     await ensure_search_attributes(env.client)
     yield env
@@ -199,7 +205,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     assert path, "the temporal CLI is missing: `make test` installs it"
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=path,
-        data_converter=pydantic_data_converter,
+        data_converter=build_data_converter(Settings()),
         dev_server_extra_args=[
             arg
             for name, kind in SEARCH_ATTRIBUTES.items()

@@ -190,7 +190,12 @@ class JourneyDriver:
         return slot.starts_at
 
     async def hold_consult(self, eligible: bool = True, notes: str = "") -> None:
-        starts_at = await self.book_first_slot()
+        await self.consult_held(await self.book_first_slot(), eligible, notes)
+
+    async def consult_held(
+        self, starts_at: datetime, eligible: bool = True, notes: str = ""
+    ) -> None:
+        """The booked consult takes place, and the specialist records its outcome."""
         await self.sleep(starts_at - await self.now() + timedelta(minutes=5))
         plan_id = None
         if eligible:

@@ -30,6 +30,7 @@ CLINICAL = {Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.CASE_MANAGER,
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
     ("GET", "", None, ALL_STAFF | {PATIENT}),
     ("GET", "/patient", None, CLINICAL),
+    ("GET", "/case", None, ALL_STAFF),
     ("GET", "/timeline", None, ALL_STAFF),
     ("GET", "/consult/slots", None, {PATIENT, Role.COORDINATOR}),
     ("GET", "/documents", None, CLINICAL | {PATIENT}),

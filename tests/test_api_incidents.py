@@ -18,7 +18,7 @@ from domain.actors import Role
 from settings import Settings
 from tests.api_people import staff
 from tests.faults import USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
-from tests.helpers import eventually, read_mailbox, valid_form
+from tests.helpers import current_details, eventually, read_mailbox, valid_form
 from tests.journeys import JourneyDriver, assert_no_needles, seed_staff
 from worker import running_worker
 
@@ -307,6 +307,10 @@ async def test_a_refused_address_end_to_end_on_the_dev_server(
             assert [w.search_attributes["WaitingOn"] for w in listed] == [["coordinator"]]
             assert listed[0].status is WorkflowExecutionStatus.RUNNING
 
+            # The UI's details say what broke and lead to the case page.
+            details = await current_details(dev_env.client.get_workflow_handle(f"journey-{jid}"))
+            assert "email_refused" in details
+            assert f"({live.public_base_url}/staff/journeys/{jid})" in details
             coordinator = staff(live, Role.COORDINATOR)
             base = f"/api/v1/journeys/{jid}"
             answer = await http.post(

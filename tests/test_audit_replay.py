@@ -9,6 +9,7 @@ import asyncio
 import base64
 import importlib
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -44,13 +45,14 @@ ACKNOWLEDGEMENT = '    await m.notify("acknowledgement", NotificationKind.ACKNOW
 INTAKE_IMPORT = "from workflows.stages.intake import "
 
 
-def _journeys(*args: str) -> subprocess.CompletedProcess[str]:
+def _journeys(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=180,
+        env=None if env is None else os.environ | env,
     )
 
 
@@ -249,12 +251,25 @@ async def test_histories_from_the_temporal_cli_and_the_server_replay(
         what="the closed journey is visible",
     )
     by_id = f"WorkflowId = '{workflow_id}'"
+    # The export writes its row in the audit log first, so it needs the database.
     exported = await asyncio.to_thread(
-        _journeys, "export", "--address", target, "--query", by_id, "--out", str(tmp_path / "c")
+        _journeys,
+        "export",
+        "--address",
+        target,
+        "--query",
+        by_id,
+        "--out",
+        str(tmp_path / "c"),
+        env={"JOURNEYS_DATABASE_URL": settings.require_database_url()},
     )
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.strip() == f"exported 1 history to {tmp_path / 'c'}"
     [written] = (tmp_path / "c").glob("*.json")
+    assert (
+        await pool.fetchval("SELECT detail->>'query' FROM audit_log WHERE action = 'cli.export'")
+        == by_id
+    )
     assert written.name.startswith(f"{workflow_id}.")
     replayed = await asyncio.to_thread(_journeys, "replay", "--path", str(tmp_path / "c"))
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr

@@ -23,6 +23,7 @@ SECTIONS = [
     "## 4. Replay",
     "## 5. Memory",
     "## 6. Start-up",
+    "## 7. Console reads",
     "## Settings: which mattered",
 ]
 # A figure in a table cell: 12, 0.85, 1,234 or 3.1.
@@ -88,5 +89,19 @@ def test_tiny_benchmark_writes_every_section_with_figures(tmp_path: Path) -> Non
     assert re.search(NUMBER, _row(startup, "first start"))
     assert re.search(NUMBER, _row(startup, "later start"))
 
+    console = _section(report, "## 7. Console reads")
+    for label in (
+        "console worklist page, the question",
+        "API list, the question",
+        "visibility: first page and count",
+        "console case page",
+        "Temporal alone",
+    ):
+        assert re.search(NUMBER, _row(console, label)), label
+    answers = _row(console, "the question's answer: PostgreSQL / visibility")
+    assert re.search(r"\| (\d+) / \1 \|", answers), answers
+    assert re.search(r"\| errors \| 0 \|", console)
+
     glance = _section(report, "## Targets at a glance")
-    assert len(re.findall(r"\| (yes|\*\*no\*\*) \|", glance)) == 9, glance
+    # Nine targets, and the worklist against the visibility query at each of two sizes.
+    assert len(re.findall(r"\| (yes|\*\*no\*\*) \|", glance)) == 11, glance

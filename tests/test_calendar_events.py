@@ -17,7 +17,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.bookings import BookingActivities, candidate_slots
 from domain.records import SlotsRequest
-from integrations.calendar import CalDavCalendar, specialist_calendar
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import specialist_calendar
 from integrations.calendar_events import busy_intervals
 from tests.journeys import seed_staff
 from tests.test_email_activity import _journey

@@ -133,14 +133,16 @@ def test_secrets_come_from_the_operators_env_file() -> None:
 
 def test_the_env_file_example_lists_every_secret_production_requires() -> None:
     example = dotenv_values(ROOT / f"{ENV_FILE}.example")
-    for name in PRODUCTION_SECRETS:
+    for name in (*PRODUCTION_SECRETS, "payload_keys"):
         assert env_name(name) in example, env_name(name)
     # The placeholders are refused, so a copy nobody filled in does not start.
     unfilled = Settings.model_validate(
         {k.removeprefix("JOURNEYS_").lower(): v for k, v in example.items()}
         | {"environment": "production"}
     )
-    assert len(unfilled.production_problems()) == len(PRODUCTION_SECRETS)
+    problems = unfilled.production_problems()
+    assert len(problems) == len(PRODUCTION_SECRETS) + 1
+    assert any(p.startswith("JOURNEYS_PAYLOAD_KEYS is empty") for p in problems)
 
 
 def _health_command(spec: dict[str, Any]) -> list[str]:

@@ -7,8 +7,8 @@ import asyncpg
 from playwright.async_api import Page, expect
 
 from api.console.session import COOKIE_NAME
-from api.tokens import mint_patient_link
 from domain.actors import Role
+from patient_links import mint_patient_link
 from tests.browser import (
     Screenshot,
     ServedApp,
@@ -112,7 +112,8 @@ async def test_a_form_with_a_wrong_token_is_refused(
     page: Page, served_app: ServedApp, screenshot: Screenshot
 ) -> None:
     await sign_in_as(page, served_app.url, Role.CASE_MANAGER)
-    await page.locator("input[name=csrf_token]").evaluate("field => field.value = 'forged'")
+    session = page.get_by_role("navigation", name="Your session")
+    await session.locator("input[name=csrf_token]").evaluate("field => field.value = 'forged'")
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("This form has expired")
     await expect(page.get_by_role("alert")).to_contain_text("Nothing was changed.")

@@ -167,7 +167,7 @@ async def test_staff_sign_in_at_the_provider_with_pkce(
 
     (cookie,) = [c for c in await page.context.cookies() if c["name"] == "journeys_console"]
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-    assert cookie["path"] == "/staff"
+    assert cookie["path"] == "/"
     url = production_console.settings.require_database_url()
     assert await _audit(url, "console.sign_in") == [("idp-omar", "reviewer", '{"method": "oidc"}')]
 

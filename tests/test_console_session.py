@@ -34,7 +34,7 @@ def _put_cookie(console: httpx.AsyncClient, value: str) -> None:
     """Replaces the session cookie the client holds (as a browser's owner could), under the
     domain the client files the server's cookies under, so that the server can delete it."""
     console.cookies.clear()
-    console.cookies.set(COOKIE_NAME, value, domain="testserver.local", path="/staff")
+    console.cookies.set(COOKIE_NAME, value, domain="testserver.local", path="/")
 
 
 def _csrf(page: httpx.Response) -> str:
@@ -67,7 +67,7 @@ async def test_the_cookie_is_http_only_same_site_and_scoped_to_the_console(
     cookie = page.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}=")
     attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
-    assert {"httponly", "samesite=lax", "path=/staff"} <= attributes
+    assert {"httponly", "samesite=lax", "path=/"} <= attributes
     # Development serves plain HTTP on loopback; production adds Secure (test_console_oidc).
     assert "secure" not in attributes
     assert not any(a.startswith(("max-age", "expires")) for a in attributes)

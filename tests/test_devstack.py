@@ -13,13 +13,16 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from pydantic import SecretStr
 
+from devstack.payload_key import KEY_FILE
 from devstack.ports import free_port
 from devstack.temporal_server import temporal_cli
 from domain.journey import JourneyStatus
 from domain.names import journey_workflow_id
 from domain.stages import Stage
 from integrations.temporal_client import connect_temporal
+from settings import Settings
 from tests.helpers import eventually, valid_form
 from tests.metrics_scrape import scrape
 
@@ -129,6 +132,10 @@ async def test_dev_stack_runs_a_journey_and_stops_cleanly(
     printed = "".join(dev.output)
     assert f"http://127.0.0.1:{ports['api']}/" in printed
     assert f"http://127.0.0.1:{ports['ui']}" in printed
+    assert f"http://127.0.0.1:{ports['api']}/staff/" in printed
+    # The coordinators' ready-made lists, each a link into the UI with its query.
+    assert "Open incidents" in printed
+    assert f"http://127.0.0.1:{ports['ui']}/namespaces/default/workflows?query=Incident" in printed
     started = dev.started()
     assert len(started) >= 5, "Temporal, PostgreSQL, CalDAV, worker and API"
 
@@ -167,6 +174,22 @@ async def test_dev_stack_runs_a_journey_and_stops_cleanly(
         assert logged and all(line["service"] == child for line in logged)
     worker_log = (state / "logs" / "worker.log").read_text()
     assert f'"journey_id": "{journey_id}"' in worker_log
+    # The UI sends the payloads it shows to the API's codec server, which grants its origin.
+    ui = f"http://127.0.0.1:{ports['ui']}"
+    async with httpx.AsyncClient() as http:
+        ui_settings = (await http.get(f"{ui}/api/v1/settings")).json()
+        codec = f"http://127.0.0.1:{ports['api']}/codec"
+        assert ui_settings["Codec"]["Endpoint"] == codec
+        preflight = await http.options(
+            f"{codec}/decode",
+            headers={
+                "Origin": ui,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,x-namespace",
+            },
+        )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == ui
 
     assert dev.interrupt() == 0, "".join(dev.output)
     _, alive = psutil.wait_procs(started, timeout=10)
@@ -177,7 +200,14 @@ async def test_dev_stack_runs_a_journey_and_stops_cleanly(
     again = Dev(state, ports)
     dev_runs.append(again)
     again.wait_ready()
-    client = await connect_temporal(f"127.0.0.1:{ports['temporal']}")
+    # The key made at the first start, which the second reused: the journey (its history
+    # encrypted under that key) still answers, read with the key from the state folder.
+    key_file = state / KEY_FILE
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    client = await connect_temporal(
+        Settings(payload_keys=SecretStr(key_file.read_text().strip())),
+        address=f"127.0.0.1:{ports['temporal']}",
+    )
     status = await client.get_workflow_handle(workflow_id).query(
         "status", result_type=JourneyStatus
     )

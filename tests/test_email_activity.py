@@ -15,7 +15,8 @@ from activities.messages import MessageComposer
 from db.intake import IntakeRepository
 from domain.inquiry import InquiryForm
 from domain.notifications import Audience, NotificationKind, NotificationRequest
-from integrations.smtp import MailSender, SmtpSender
+from integrations.mail import MailSender, MailUnavailable
+from integrations.smtp import SmtpSender
 from settings import Settings
 from tests.helpers import read_mailbox, text_of, valid_form
 
@@ -90,7 +91,7 @@ class _FailsAfterSending:
         self.calls += 1
         await self.real.send(message)
         if self.calls == 1:
-            raise ConnectionResetError("lost after delivery")
+            raise MailUnavailable("mail server unavailable (ConnectionResetError)", "lost")
 
 
 async def test_the_documented_window_resends_with_the_same_message_id(

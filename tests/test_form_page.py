@@ -38,7 +38,7 @@ def _browser_form(**overrides: str) -> dict[str, str]:
 async def test_form_page_offers_every_field(api: httpx.AsyncClient) -> None:
     page = await api.get("/")
     assert page.status_code == 200
-    assert 'action="/api/v1/inquiries"' in page.text
+    assert '<form method="post" action="/"' in page.text, "the form posts to its page"
     for field in FIELDS:
         assert f'name="{field}"' in page.text, field
     keys = re.findall(r'name="idempotency_key" value="([^"]+)"', page.text)
@@ -52,20 +52,16 @@ async def test_form_page_offers_every_field(api: httpx.AsyncClient) -> None:
 async def test_browser_submission_redirects_to_confirmation(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    answer = await api.post(
-        "/api/v1/inquiries", data=_browser_form(), headers={"accept": "text/html"}
-    )
+    answer = await api.post("/", data=_browser_form())
     assert answer.status_code == 303
     journey_id = await pool.fetchval("SELECT journey_id FROM journeys")
-    assert answer.headers["location"] == f"/submitted/{journey_id}"
+    assert answer.headers["location"] == f"/submitted/{journey_id}?lang=en"
     confirmation = await api.get(answer.headers["location"])
     assert confirmation.status_code == 200
     assert str(journey_id).split("-")[0].upper() in confirmation.text
 
     # The same page submitted twice (a double click) is one journey.
-    again = await api.post(
-        "/api/v1/inquiries", data=_browser_form(), headers={"accept": "text/html"}
-    )
+    again = await api.post("/", data=_browser_form())
     assert again.headers["location"] == answer.headers["location"]
     assert await pool.fetchval("SELECT count(*) FROM journeys") == 1
 
@@ -75,14 +71,14 @@ async def test_browser_submission_without_consent_shows_the_form_again(
 ) -> None:
     form = _browser_form()
     del form["consent_health_data"]
-    answer = await api.post("/api/v1/inquiries", data=form, headers={"accept": "text/html"})
+    answer = await api.post("/", data=form)
     assert answer.status_code == 422
     assert "explicit consent to process health data is required" in answer.text
     assert 'value="Ana García"' in answer.text, "what was typed is kept"
     assert await pool.fetchval("SELECT count(*) FROM patients") == 0
 
 
-async def test_form_encoded_without_html_gets_json(
+async def test_a_program_posting_the_form_encoded_body_to_the_api_gets_json(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     answer = await api.post("/api/v1/inquiries", data=_browser_form(idempotency_key="k-json"))
@@ -90,3 +86,60 @@ async def test_form_encoded_without_html_gets_json(
     journey_id = str(await pool.fetchval("SELECT journey_id FROM journeys"))
     assert answer.json() == {"journey_id": journey_id, "duplicate": False}
     assert answer.headers["location"] == f"/api/v1/journeys/{journey_id}"
+
+
+async def test_form_page_is_english_by_default_and_offers_the_languages_we_write(
+    api: httpx.AsyncClient,
+) -> None:
+    page = await api.get("/")
+    assert '<html lang="en" dir="ltr">' in page.text
+    assert "Ask about stem-cell therapy for spinal cord injury" in page.text
+    offered = re.findall(r'<option value="([a-z]{2})" lang="[a-z]{2}"', page.text)
+    assert offered == ["en", "es"], "only languages the patient's emails are written in"
+    assert 'value="en" lang="en" selected' in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [("?lang=es", {}), ("", {"accept-language": "es-MX,es;q=0.9,en;q=0.5"})],
+    ids=["query", "accept-language"],
+)
+async def test_form_page_in_spanish(
+    api: httpx.AsyncClient, query: str, headers: dict[str, str]
+) -> None:
+    page = await api.get(f"/{query}", headers=headers)
+    assert page.status_code == 200
+    assert '<html lang="es" dir="ltr">' in page.text
+    assert "Consulte sobre la terapia con células madre para la lesión medular" in page.text
+    assert "Ask about" not in page.text
+    assert 'name="lang" value="es"' in page.text
+    assert 'value="es" lang="es" selected' in page.text, "the page's language is preselected"
+
+
+async def test_a_language_we_do_not_write_gives_the_browsers_or_english(
+    api: httpx.AsyncClient,
+) -> None:
+    page = await api.get("/?lang=de", headers={"accept-language": "es"})
+    assert '<html lang="es"' in page.text
+    page = await api.get("/?lang=de")
+    assert '<html lang="en"' in page.text
+
+
+async def test_spanish_form_stays_spanish_through_errors_and_confirmation(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    form = _browser_form(lang="es", idempotency_key="browser-key-es")
+    del form["consent_health_data"]
+    again = await api.post("/", data=form)
+    assert again.status_code == 422
+    assert '<html lang="es"' in again.text
+    assert "Corrija los campos señalados." in again.text
+
+    answer = await api.post("/", data=_browser_form(lang="es", idempotency_key="browser-key-es"))
+    assert answer.status_code == 303
+    journey_id = await pool.fetchval("SELECT journey_id FROM journeys")
+    assert answer.headers["location"] == f"/submitted/{journey_id}?lang=es"
+    confirmation = await api.get(answer.headers["location"])
+    assert '<html lang="es"' in confirmation.text
+    assert "Gracias: hemos recibido su consulta" in confirmation.text
+    assert f"<strong>{str(journey_id).split('-')[0].upper()}</strong>" in confirmation.text

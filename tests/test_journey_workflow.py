@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.clinical import ClinicalRepository
 from domain.names import CASE_MANAGER
 from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
 from domain.steps import (
     AdverseEventReported,
     CaseManagerAssignment,
@@ -439,3 +440,35 @@ async def test_case_manager_can_be_reassigned(journey: NewJourney) -> None:
     described = await j.handle.describe()
     assert described.typed_search_attributes.get(CASE_MANAGER) == "cm-en"
     assert "case-manager-intro-2" in j.mail_kinds()
+
+
+async def test_the_status_names_the_steps_the_journey_takes_now(journey: NewJourney) -> None:
+    """What a staff screen offers: the steps the journey would take at each point, and no
+    other (each would pass the update's own validator)."""
+    j = await journey().start()
+    at_review = await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    assert set(at_review.expects) == {StepName.REVIEW, StepName.WITHDRAW}
+    await j.approve()
+    choosing = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    assert set(choosing.expects) == {
+        StepName.BOOK_CONSULT,
+        StepName.CASE_MANAGER,
+        StepName.WITHDRAW,
+    }
+    starts_at = await j.book_first_slot()
+    booked = await j.status()
+    # Whether the consult has started is the validator's to say when the step arrives.
+    assert {
+        StepName.RESCHEDULE_CONSULT,
+        StepName.CONSULT_OUTCOME,
+        StepName.NO_SHOW,
+    } <= set(booked.expects)
+    assert StepName.BOOK_CONSULT not in booked.expects
+    await j.consult_held(starts_at)
+    planning = await j.reach(Stage.PLAN, WaitingOn.PATIENT)
+    assert set(planning.expects) == {
+        StepName.PLAN_DECISION,
+        StepName.CASE_MANAGER,
+        StepName.WITHDRAW,
+    }
+    await j.handle.terminate("test over")

@@ -27,7 +27,8 @@ from activities.bookings import BookingActivities
 from devstack.ports import answers, free_port
 from domain.names import journey_workflow_id
 from domain.records import BookingKind, BookingRequest, SlotsRequest
-from integrations.calendar import CalDavCalendar, specialist_calendar
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import specialist_calendar
 from integrations.fhir_gateway import FhirClinicGateway
 from integrations.temporal_client import connect_temporal
 from observability.logs import JsonLines, configure_logging
@@ -84,7 +85,7 @@ async def test_a_refused_recipient_is_logged_with_the_journey_and_the_reply_code
 ) -> None:
     await seed_staff(pool)
     traced = await connect_temporal(
-        temporal_env.client.service_client.config.target_host,
+        settings,
         interceptors=temporal_interceptors(),
     )
     controller, relay, port = start_refusing_mailbox(tmp_path / "mail")

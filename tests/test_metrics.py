@@ -69,7 +69,7 @@ async def test_the_worker_serves_the_sdks_metrics_and_the_activities(
     await seed_staff(pool)
     port = free_port()
     client = await connect_temporal(
-        temporal_env.client.service_client.config.target_host,
+        settings,
         runtime=temporal_runtime(metrics_address=f"127.0.0.1:{port}"),
     )
     mail = tmp_path / "mail"
@@ -173,7 +173,7 @@ async def test_the_api_serves_its_requests_its_steps_and_the_journeys_apart_from
                 )
                 async with pool.acquire() as conn:
                     await IncidentRepository(conn).record(
-                        IncidentRecord(
+                        record=IncidentRecord(
                             journey_id=journey_id,
                             incident=Incident(
                                 number=1,

@@ -15,7 +15,8 @@ from devstack.mailbox import start_mailbox
 from domain.records import BookingKind, BookingRequest, CancelBooking, SlotsRequest
 from domain.stages import Stage, WaitingOn
 from domain.steps import NoShow
-from integrations.calendar import CalDavCalendar, ConsultEvent, specialist_calendar
+from integrations.caldav_calendar import CalDavCalendar
+from integrations.calendar import ConsultEvent, specialist_calendar
 from settings import Settings
 from tests.helpers import eventually, read_mailbox
 from tests.journeys import SPECIALIST, JourneyDriver, seed_staff
@@ -69,6 +70,7 @@ async def test_consult_lives_in_the_specialists_calendar_with_an_invite(
     assert event.decoded("dtstart") == starts_at
     assert str(event["url"]).endswith(uid)
     assert str(event["attendee"]) == "mailto:ana.garcia@example.org"
+    assert str(event["summary"]) == "Videoconsulta con su especialista", "the patient's language"
 
     await j.sleep(starts_at - await j.now() + timedelta(minutes=10))
     await j.handle.execute_update(PatientJourney.consult_no_show, NoShow(actor=SPECIALIST))

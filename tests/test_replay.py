@@ -17,17 +17,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from audit.timeline import journey_histories
 from domain.stages import Stage
 from domain.steps import NoShow, Withdrawal
+from integrations.data_converter import build_data_converter
 from settings import Settings
 from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver, seed_staff
-from worker import WORKFLOWS, workflow_runner
 from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS, workflow_runner
 
 CORPUS = Path(__file__).resolve().parent / "histories"
 SCENARIOS = ("happy-path", "rejection", "withdrawal-mid-travel", "lost-contact", "no-shows")
@@ -51,9 +51,11 @@ def load_corpus() -> list[WorkflowHistory]:
 async def test_committed_histories_replay() -> None:
     names = {p.name.split(".")[0] for p in CORPUS.glob("*.json")}
     assert set(SCENARIOS) <= names, f"corpus lacks {set(SCENARIOS) - names}"
+    # The project's converter, codec included: the corpus was recorded unencrypted, and
+    # payloads without the codec's marker pass through it unchanged.
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=build_data_converter(Settings()),
         workflow_runner=workflow_runner(reimport_workflows=True),
     )
 

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 from settings import Settings
-from worker import WORKFLOW_PACKAGE, sandbox_restrictions
+from workflows.registry import WORKFLOW_PACKAGE, sandbox_restrictions
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / WORKFLOW_PACKAGE
 

@@ -10,7 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from devstack.ports import free_port
-from integrations.smtp import MailRejected, SmtpSender
+from integrations.mail import MailRejected, MailUnavailable
+from integrations.smtp import SmtpSender
 
 
 class _Relay:
@@ -131,7 +132,7 @@ async def test_a_relay_that_is_down_fails_the_send_and_the_next_one_connects(
     handler, port, controller = relay
     async with SmtpSender(host="127.0.0.1", port=port, timeout=2) as sender:
         controller.stop()
-        with pytest.raises(OSError):
+        with pytest.raises(MailUnavailable, match="mail server unavailable"):
             await sender.send(_message("lost"))
         controller.start()
         await sender.send(_message("delivered"))

@@ -55,7 +55,7 @@ async def test_a_form_submission_is_one_trace_down_to_its_acknowledgement_email(
     await seed_staff(pool)
     # The worker's client traces, as `journeys worker` builds it.
     traced = await connect_temporal(
-        temporal_env.client.service_client.config.target_host,
+        settings,
         interceptors=temporal_interceptors(),
     )
     app = create_app(settings)

@@ -5,15 +5,12 @@ exact text the renderer lays out, and the PDF itself for structure and determini
 """
 
 import re
-import shutil
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from integrations import letter_font
 from integrations.visa_letter import (
     UnsupportedCharacters,
     VisaLetter,
@@ -146,38 +143,6 @@ def _unicode_map(pdf: bytes) -> set[str]:
 def test_every_character_of_the_name_is_embedded(name: str) -> None:
     pdf = render_visa_letter(make_letter(patient_full_name=name), compress=False)
     assert set(name) - {" "} <= _unicode_map(pdf)
-
-
-def test_the_letter_is_the_same_whether_its_font_was_cut_before_or_not() -> None:
-    first = render_visa_letter(make_letter(patient_full_name="Łukasz Żółć"))
-    letter_font._cut.cache_clear()
-    letter_font._folder.cache_clear()
-    assert render_visa_letter(make_letter(patient_full_name="Łukasz Żółć")) == first
-
-
-def test_a_cut_removed_while_running_is_cut_again() -> None:
-    name = "Алексей Иванов"
-    render_visa_letter(make_letter(patient_full_name=name))
-    with letter_font.font_for(name) as path:
-        assert path.parent.name.startswith("journeys-letter-fonts-")
-    shutil.rmtree(path.parent)
-    pdf = render_visa_letter(make_letter(patient_full_name=name), compress=False)
-    assert set(name) - {" "} <= _unicode_map(pdf)
-    with letter_font.font_for(name) as again:
-        assert again.is_file(), "cut again, in a folder of its own"
-
-
-def test_without_a_writable_folder_letters_use_the_whole_font(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    letter_font._cut.cache_clear()
-    monkeypatch.setattr(letter_font, "_folder", lambda: tmp_path / "missing")
-    name = "Алексей Иванов"
-    with letter_font.font_for(name) as path:
-        assert path.name == "DejaVuSans.ttf", "the packaged font, not a cut"
-    pdf = render_visa_letter(make_letter(patient_full_name=name), compress=False)
-    assert set(name) - {" "} <= _unicode_map(pdf)
-    letter_font._cut.cache_clear()
 
 
 def test_decomposed_accents_are_composed() -> None:

@@ -16,14 +16,13 @@ from temporalio.testing import WorkflowEnvironment
 from domain.names import JOURNEY_STAGE, NEXT_DEADLINE, WAITING_ON, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage, WaitingOn
+from integrations.temporal_ui import coordinator_queries
 from settings import Settings
 from tests.helpers import eventually
 from tests.journeys import JourneyDriver, seed_staff
 from worker import build_worker, smtp_sender
 
 pytestmark = pytest.mark.e2e
-
-OVERDUE_REVIEW = "WaitingOn='reviewer' AND NextDeadline < '{now}'"
 
 
 async def test_overdue_review_query_lists_exactly_the_overdue_journeys(
@@ -51,8 +50,10 @@ async def test_overdue_review_query_lists_exactly_the_overdue_journeys(
         await asyncio.sleep(2.5)
 
         async def listed() -> set[str]:
-            now = datetime.now(UTC).isoformat()
-            query = OVERDUE_REVIEW.format(now=now)
+            # The query `journeys dev` prints for coordinators, as of now.
+            query = coordinator_queries(datetime.now(UTC))[
+                "Waiting on a reviewer past the deadline"
+            ]
             return {w.id async for w in dev_env.client.list_workflows(query)}
 
         ours = {journey_workflow_id(j.journey_id) for j in (overdue, in_time, reviewed)}
@@ -89,5 +90,11 @@ async def test_overdue_review_query_lists_exactly_the_overdue_journeys(
             "**VALIDATION**: waiting on a medical reviewer to review the case by "
             f"**{status.deadline:%Y-%m-%d %H:%M} UTC**."
         )
+        # Every list `journeys dev` prints is a query the server takes; none of these
+        # journeys has an incident or a treatment date.
+        for label, query in coordinator_queries(datetime.now(UTC)).items():
+            if label != "Waiting on a reviewer past the deadline":
+                found = {w.id async for w in dev_env.client.list_workflows(query)}
+                assert not found & ours, query
         for j in (overdue, in_time, reviewed):
             await j.handle.terminate("test over")

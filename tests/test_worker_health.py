@@ -18,8 +18,9 @@ from devstack.mailbox import start_mailbox
 from devstack.ports import free_port
 from devstack.postgres import start_postgres
 from integrations.temporal_client import connect_temporal
+from settings import Settings
 from tests.helpers import eventually
-from worker import WORKFLOWS, workflow_runner
+from workflows.registry import WORKFLOWS, workflow_runner
 
 
 def _check(**journeys: str) -> subprocess.CompletedProcess[str]:
@@ -69,7 +70,7 @@ async def test_healthy_only_while_a_worker_of_this_host_polls(
     }
     # A worker of another container polling the same queue does not make this one healthy.
     # (On a client of its own: one client refuses two workers of the same task queue.)
-    another = await connect_temporal(target)
+    another = await connect_temporal(Settings(), address=target)
     async with Worker(another, identity="1@another-container", **options):
         elsewhere = await eventually(
             check, until=lambda done: "1 poller(s)" in done.stderr, what="the other poller"

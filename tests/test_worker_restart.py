@@ -16,8 +16,9 @@ from domain.stages import Stage
 from domain.steps import ConsultOutcome, RejectionReason, Withdrawal
 from settings import Settings
 from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver, seed_staff
-from worker import WORKFLOWS, build_activities, build_worker, smtp_sender, workflow_runner
+from worker import build_activities, build_worker, smtp_sender
 from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS, workflow_runner
 
 
 async def test_a_worker_restart_in_the_middle_loses_nothing(

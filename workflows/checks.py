@@ -2,7 +2,10 @@
 functions of its state. Each refuses, worded for the person who tried, before anything is
 recorded: the wrong role, the wrong stage, out of order, or data that cannot apply."""
 
+from collections.abc import Callable
+
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from workflows.journey_state import JourneyState
 from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
@@ -36,20 +39,28 @@ def documents(state: JourneyState) -> None:
 
 
 def case_manager(state: JourneyState, step: CaseManagerAssignment) -> None:
-    if state.stage.is_final:
-        raise refuse(f"the journey has ended ({state.stage.value})")
-    if state.stage in (Stage.INQUIRY, Stage.VALIDATION):
-        raise refuse("a case manager is assigned once the case is validated")
+    case_manager_now(state)
     if step.case_manager_id == state.case_manager_id:
         raise refuse(f"{step.case_manager_id} is already the case manager")
 
 
-def slot_booking(state: JourneyState, step: SlotBooking) -> None:
-    steps = state.teleconsult
+def case_manager_now(state: JourneyState) -> None:
+    if state.stage.is_final:
+        raise refuse(f"the journey has ended ({state.stage.value})")
+    if state.stage in (Stage.INQUIRY, Stage.VALIDATION):
+        raise refuse("a case manager is assigned once the case is validated")
+
+
+def slot_booking_now(state: JourneyState) -> None:
     require_stage(state.stage, Stage.TELECONSULT, "booking a consultation")
     require_waiting(state.waiting_on, WaitingOn.PATIENT, "booking a consultation")
-    if steps.slot_choice is not None:
+    if state.teleconsult.slot_choice is not None:
         raise refuse("a slot has already been chosen")
+
+
+def slot_booking(state: JourneyState, step: SlotBooking) -> None:
+    steps = state.teleconsult
+    slot_booking_now(state)
     if step.slot_id not in steps.offered:
         raise invalid("that slot was not offered; choose one of the proposed slots")
     if steps.offered[step.slot_id].starts_at <= workflow.now():
@@ -89,10 +100,14 @@ def plan_decision(state: JourneyState) -> None:
         raise refuse("the plan has already been decided")
 
 
-def travel(state: JourneyState, step: TravelDetails) -> None:
+def travel_now(state: JourneyState) -> None:
     require_stage(state.stage, Stage.TRAVEL, "travel details")
     if state.travel.details is not None:
         raise refuse("the travel details have already been sent")
+
+
+def travel(state: JourneyState, step: TravelDetails) -> None:
+    travel_now(state)
     if step.arrival_date <= workflow.now().date():
         raise invalid("the arrival date must be in the future")
 
@@ -118,9 +133,13 @@ def procedure(state: JourneyState) -> None:
         raise refuse("the procedure has already been reported")
 
 
-def adverse_event(state: JourneyState, step: AdverseEventReported) -> None:
+def adverse_event_now(state: JourneyState) -> None:
     if state.stage not in (Stage.TREATMENT, Stage.FOLLOW_UP):
         raise refuse("adverse events are reported from the treatment visit on")
+
+
+def adverse_event(state: JourneyState, step: AdverseEventReported) -> None:
+    adverse_event_now(state)
     if step.event_id in state.treatment.adverse_events:
         raise refuse("this adverse event has already been reported")
 
@@ -138,3 +157,50 @@ def withdrawal(state: JourneyState) -> None:
         raise refuse(f"the journey has already ended ({state.stage.value})")
     if state.withdrawal is not None:
         raise refuse("the journey is already being withdrawn")
+
+
+def incident_open(state: JourneyState) -> None:
+    if state.incidents.open is None or state.incidents.resolution is not None:
+        raise refuse("there is no open incident to resolve")
+
+
+def follow_up_year(state: JourneyState) -> None:
+    require_stage(state.stage, Stage.FOLLOW_UP, "a follow-up step")
+
+
+# The part of each step's check that reads the journey alone, without the step's data: what
+# the journey would take now. Staff screens show these, so a person sees only what applies.
+# Checks against the clock (has the consult started?) are the validator's alone: a query
+# reads the workflow's clock as of its last task, which may be hours behind.
+_NOW: dict[StepName, Callable[[JourneyState], None]] = {
+    StepName.REVIEW: review,
+    StepName.DOCUMENTS: documents,
+    StepName.CASE_MANAGER: case_manager_now,
+    StepName.BOOK_CONSULT: slot_booking_now,
+    StepName.RESCHEDULE_CONSULT: lambda state: booked_consult(state, "rescheduling"),
+    StepName.CONSULT_OUTCOME: lambda state: booked_consult(state, "a consultation outcome"),
+    StepName.NO_SHOW: lambda state: booked_consult(state, "a no-show"),
+    StepName.PLAN_DECISION: plan_decision,
+    StepName.TRAVEL: travel_now,
+    StepName.CLINIC_CONFIRMATION: clinic_confirmation,
+    StepName.ADMISSION: admission,
+    StepName.PROCEDURE: procedure,
+    StepName.DISCHARGE: discharge,
+    StepName.ADVERSE_EVENT: adverse_event_now,
+    StepName.WITHDRAW: withdrawal,
+    StepName.RESOLVE_INCIDENT: incident_open,
+    StepName.FOLLOW_UP_OUTCOME: follow_up_year,
+    StepName.REHAB_CHECKIN: follow_up_year,
+}
+
+
+def expected_steps(state: JourneyState) -> list[StepName]:
+    """The steps the journey would take now, whoever sends them (roles are checked apart)."""
+    expected = []
+    for name, check in _NOW.items():
+        try:
+            check(state)
+        except ApplicationError:
+            continue
+        expected.append(name)
+    return expected

@@ -206,7 +206,7 @@ class FollowUp:
                 WAITING_ON.value_set(WaitingOn.COORDINATOR.value),
             ]
         )
-        workflow.set_current_details(incident_details(incident, "**FOLLOW_UP**"))
+        workflow.set_current_details(self._with_link(incident_details(incident, "**FOLLOW_UP**")))
         await self._record_incident(incident)
         await tell_coordinators(self._input.journey_id, incident, "follow-up-")
 
@@ -217,7 +217,11 @@ class FollowUp:
         workflow.upsert_search_attributes(
             [INCIDENT.value_set(""), WAITING_ON.value_set(WaitingOn.PATIENT.value)]
         )
-        workflow.set_current_details("**FOLLOW_UP**: the follow-up year goes on.")
+        workflow.set_current_details(self._with_link("**FOLLOW_UP**: the follow-up year goes on."))
+
+    def _with_link(self, details: str) -> str:
+        link = self._input.case_page_url
+        return details + (f" [Open the case page]({link})" if link else "")
 
     async def _record_incident(
         self, incident: Incident, action: IncidentAction | None = None, actor: Actor | None = None

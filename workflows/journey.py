@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
     from domain.stages import Stage, WaitingOn
-    from domain.step_roles import StepName
+    from domain.step_roles import StepName, withdrawal_step
     from domain.steps import (
         Admission,
         AdverseEventReported,
@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ClinicConfirmation,
         ConsultOutcome,
         Discharge,
+        DocumentKind,
         DocumentsReceived,
         IncidentResolution,
         NoShow,
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         ProcedureReported,
         RescheduleRequest,
         ReviewDecision,
+        ReviewOutcome,
         SlotBooking,
         TravelDetails,
         Withdrawal,
@@ -121,7 +123,18 @@ class PatientJourney:
             transitions=list(state.transitions),
             ending_reason=state.ending_reason or None,
             incident=state.incidents.open,
+            expects=checks.expected_steps(state),
+            takes_steps_from=state.waiting_on,
+            documents_requested=list(self._documents_requested()),
         )
+
+    def _documents_requested(self) -> tuple[DocumentKind, ...]:
+        """What the reviewer's last request asked for, while the journey waits on it."""
+        state, review = self.state, self.state.validation.review
+        waiting = state.stage is Stage.VALIDATION and state.waiting_on is WaitingOn.PATIENT
+        if not waiting or review is None or review.outcome is not ReviewOutcome.REQUEST_DOCUMENTS:
+            return ()
+        return review.documents
 
     async def _answer(self, transitions_before: int) -> JourneyStatus:
         """The status once the run method has acted on the step, so the caller sees where
@@ -309,7 +322,9 @@ class PatientJourney:
 
     @withdraw.validator
     def _check_withdrawal(self, step: Withdrawal) -> None:
-        checks.role(step.actor, StepName.WITHDRAW)
+        # Validators do not run on replay, so who may withdraw for which reason can change
+        # without a patch.
+        checks.role(step.actor, withdrawal_step(step.reason))
         checks.withdrawal(self.state)
 
     @workflow.update

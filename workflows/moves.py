@@ -275,7 +275,13 @@ class Moves:
         )
 
     def details(self) -> str:
-        """One markdown sentence: what the journey waits for, from whom, until when."""
+        """One markdown sentence: what the journey waits for, from whom, until when; and the
+        way to the journey's case page, where people act on it."""
+        state = self.state
+        link = state.journey.case_page_url
+        return self._sentence() + (f" [Open the case page]({link})" if link else "")
+
+    def _sentence(self) -> str:
         state = self.state
         head = f"**{state.stage.value}**"
         if state.incidents.open is not None:

@@ -1,21 +1,23 @@
 """The staff console: server-rendered pages under /staff, signed in through the organisation's
 OpenID Connect provider (in development, as one of the staff in the database).
 
-Later pages take the signed-in member of staff with `StaffSessionDep` (api/console/guards.py),
-render with `render` (api/console/rendering.py) and put `{{ m.csrf_field() }}` in each form:
-the gate every console route passes checks it on every POST.
+Pages take the signed-in member of staff with `ViewerDep` (api/console/guards.py: who, in which
+language and time zone), render with `render(…, viewer=viewer)` (api/console/rendering.py) and
+put `{{ m.csrf_field() }}` in each form: the gate every console route passes checks it on every
+POST. The worklist (worklist.py) and the case page (case_page.py) read through api/reads/, as
+the JSON API does.
 """
 
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from fastapi.templating import Jinja2Templates
 
-from api.console import demo, routes
+from api.console import case_page, demo, preferences, routes, worklist
 from api.console.guards import install_console_handlers
 from api.console.oidc import OidcSignIn
-from api.console.rendering import console_templates
+from api.console.rendering import console_environments
 from api.console.session import ConsoleSessionMiddleware, SessionCodec
+from i18n import LocalizedEnvironments
 from settings import Settings
 
 
@@ -24,7 +26,7 @@ class Console:
     """What console routes need, built once with the app (no network, no I/O)."""
 
     settings: Settings
-    templates: Jinja2Templates
+    environments: LocalizedEnvironments
     codec: SessionCodec
     oidc: OidcSignIn | None
 
@@ -33,7 +35,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
     codec = SessionCodec.from_settings(settings)
     app.state.console = Console(
         settings=settings,
-        templates=console_templates(),
+        environments=console_environments(),
         codec=codec,
         oidc=(OidcSignIn(settings) if settings.oidc_issuer and settings.oidc_client_id else None),
     )
@@ -41,6 +43,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         ConsoleSessionMiddleware, codec=codec, secure=settings.environment != "development"
     )
     install_console_handlers(app)
-    app.include_router(routes.router)
+    for router in (routes.router, worklist.router, case_page.router, preferences.router):
+        app.include_router(router)
     if settings.environment == "development":
         app.include_router(demo.router)

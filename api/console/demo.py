@@ -11,17 +11,17 @@ from fastapi.responses import Response
 from api.console.guards import ConsoleRefusal, complete_sign_in, console_gate
 from api.deps import PoolDep
 from api.tokens import STAFF_ROLES, Principal
-from db.staff import StaffRepository
+from db.staff import StaffMember, StaffRepository
 from domain.actors import Actor, Role
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
 
-async def demo_staff(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+async def demo_staff(pool: asyncpg.Pool) -> list[StaffMember]:
     """The active staff who may sign in here: those whose role is a staff role."""
     async with pool.acquire() as conn:
         members = await StaffRepository(conn).active_members()
-    return [m for m in members if m["role"] in {r.value for r in STAFF_ROLES}]
+    return [m for m in members if m.role in {r.value for r in STAFF_ROLES}]
 
 
 @router.post("/sign-in/demo")
@@ -30,8 +30,8 @@ async def demo_sign_in(request: Request, pool: PoolDep) -> Response:
     member = None
     if isinstance(staff_id, str) and staff_id:
         async with pool.acquire() as conn:
-            member = await StaffRepository(conn).active_member(staff_id)
-    if member is None or member["role"] not in {r.value for r in STAFF_ROLES}:
+            member = await StaffRepository(conn).active_member(staff_id=staff_id)
+    if member is None or member.role not in {r.value for r in STAFF_ROLES}:
         raise ConsoleRefusal(
             403,
             "not_staff",
@@ -40,6 +40,6 @@ async def demo_sign_in(request: Request, pool: PoolDep) -> Response:
             detail={"reason": "not_active_staff", "method": "development"},
         )
     principal = Principal(
-        actor=Actor(id=member["staff_id"], role=Role(member["role"])), name=member["full_name"]
+        actor=Actor(id=member.staff_id, role=Role(member.role)), name=member.full_name
     )
     return await complete_sign_in(request, principal, method="development")

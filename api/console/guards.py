@@ -15,7 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.console.rendering import render
 from api.console.session import ConsoleSession, session_state
+from api.console.viewer import Viewer, page_language, viewer_zone
 from api.tokens import PATIENT_LINK_AUDIENCE, Principal
+from db.worklist import WorklistRepository
 from domain.actors import Actor
 
 SIGN_IN_PATH = "/staff/sign-in"
@@ -24,13 +26,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ConsoleRefusal(Exception):
-    """A console request refused: `kind` picks the page's words, `action` names its audit row."""
+    """A console request refused: `kind` picks the page's words, `action` names its audit row
+    (None where the refused read has written its own, beside the row every request leaves)."""
 
     def __init__(
         self,
         status: int,
         kind: str,
-        action: str,
+        action: str | None,
         *,
         actor: Actor | None = None,
         actor_id: str | None = None,
@@ -143,6 +146,18 @@ async def staff_session(request: Request) -> Principal:
 StaffSessionDep = Annotated[Principal, Depends(staff_session)]
 
 
+async def current_viewer(request: Request, principal: StaffSessionDep) -> Viewer:
+    """The signed-in member of staff with the language and time zone their pages use."""
+    session = session_state(request.scope).session
+    zone, source = viewer_zone(session.time_zone if session else None, request)
+    return Viewer(
+        principal=principal, language=page_language(request), time_zone=zone, zone_source=source
+    )
+
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+
+
 def live_principal(request: Request) -> Principal | None:
     """The signed-in member of staff, if any, for pages that show them without needing them."""
     session = session_state(request.scope).session
@@ -154,8 +169,17 @@ async def complete_sign_in(request: Request, principal: Principal, *, method: st
     the console's first page."""
     state = session_state(request.scope)
     codec = state.codec
+    before = state.session
+    async with request.app.state.pool.acquire() as conn:
+        time_zone = await WorklistRepository(conn).staff_time_zone(staff_id=principal.actor.id)
     state.replace(
-        codec.new(staff_id=principal.actor.id, name=principal.name, role=principal.actor.role.value)
+        codec.new(
+            staff_id=principal.actor.id,
+            name=principal.name,
+            role=principal.actor.role.value,
+            language=before.language if before is not None else None,
+            time_zone=time_zone,
+        )
     )
     request.state.principal = principal
     await audit_event(request, "console.sign_in", actor=principal.actor, detail={"method": method})
@@ -164,14 +188,15 @@ async def complete_sign_in(request: Request, principal: Principal, *, method: st
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConsoleRefusal)
-    await audit_event(
-        request,
-        exc.action,
-        actor=exc.actor,
-        actor_id=exc.actor_id,
-        actor_role=exc.actor_role,
-        detail=exc.detail | {"status": exc.status},
-    )
+    if exc.action is not None:
+        await audit_event(
+            request,
+            exc.action,
+            actor=exc.actor,
+            actor_id=exc.actor_id,
+            actor_role=exc.actor_role,
+            detail=exc.detail | {"status": exc.status},
+        )
     page: HTMLResponse = render(
         request,
         "refused.html",

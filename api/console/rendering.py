@@ -1,32 +1,25 @@
-"""The console's templates, and rendering a page with what every console page needs."""
+"""The console's templates, one Jinja environment per language, and rendering a page with
+what every console page needs: the viewer's language, their time zone, the form token."""
 
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import PackageLoader, select_autoescape
 
 from api.console.session import session_state
+from api.console.viewer import Viewer, page_language
+from api.console.wording import Wording
 from api.tokens import Principal
+from i18n import LocalizedEnvironments, direction, language_name, supported_languages
 
 
-def console_environment() -> Environment:
-    """The console's Jinja environment. Every text a person reads goes through `_()`; the
-    null translations show it as written until the translation catalogues replace them here."""
-    env = Environment(
-        loader=PackageLoader("api.console", "templates"),
-        autoescape=select_autoescape(),
-        extensions=["jinja2.ext.i18n"],
+def console_environments() -> LocalizedEnvironments:
+    """The console's templates in every language the catalogues have; each environment is
+    built on first use. Every text a person reads goes through `_()` or `{% trans %}`."""
+    return LocalizedEnvironments(
+        PackageLoader("api.console", "templates"), autoescape=select_autoescape()
     )
-    # As the catalogues' environments will: a text wrapped over lines is one message.
-    env.policies["ext.i18n.trimmed"] = True
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
-def console_templates() -> Jinja2Templates:
-    return Jinja2Templates(env=console_environment())
 
 
 def render(
@@ -36,19 +29,30 @@ def render(
     *,
     status: int = 200,
     principal: Principal | None = None,
+    viewer: Viewer | None = None,
 ) -> HTMLResponse:
-    """A console page. Its forms take their token from `csrf_token()`, which starts a session
-    only for pages that have a form."""
+    """A console page in the viewer's language (or, before sign-in, the one the session or
+    the browser asks for). Its forms take their token from `csrf_token()`, which starts a
+    session only for pages that have a form."""
     state = session_state(request.scope)
-    templates: Jinja2Templates = request.app.state.console.templates
-    return templates.TemplateResponse(
-        request,
-        template,
-        {
-            "csrf_token": lambda: state.ensure().csrf,
-            "principal": principal,
-            "lang": "en",
-            **(context or {}),
-        },
-        status_code=status,
+    language = viewer.language if viewer is not None else page_language(request)
+    environments: LocalizedEnvironments = request.app.state.console.environments
+    page = environments(language).get_template(template)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    html = page.render(
+        request=request,
+        csrf_token=lambda: state.ensure().csrf,
+        principal=viewer.principal if viewer is not None else principal,
+        viewer=viewer,
+        lang=language,
+        dir=direction(language),
+        tz=viewer.time_zone if viewer is not None else "UTC",
+        words=Wording(language),
+        # The language switch: every language but the one shown, each named in itself.
+        other_languages=[
+            (code, language_name(code)) for code in supported_languages() if code != language
+        ],
+        here=here,
+        **(context or {}),
     )
+    return HTMLResponse(html, status_code=status)

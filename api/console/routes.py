@@ -1,4 +1,5 @@
-"""The console's pages: sign-in, the provider's callback, sign-out, and the first page."""
+"""The console's sign-in, the provider's callback and sign-out (the worklist is worklist.py's,
+the case page case_page.py's)."""
 
 import httpx2
 from authlib.integrations.base_client import OAuthError
@@ -9,7 +10,6 @@ from joserfc.errors import JoseError
 from api.console.demo import demo_staff
 from api.console.guards import (
     ConsoleRefusal,
-    StaffSessionDep,
     audit_event,
     complete_sign_in,
     console_gate,
@@ -33,11 +33,6 @@ def _oidc(request: Request) -> OidcSignIn:
     return oidc
 
 
-@router.get("/", response_class=HTMLResponse)
-async def worklist(request: Request, principal: StaffSessionDep) -> HTMLResponse:
-    return render(request, "home.html", principal=principal)
-
-
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_page(request: Request, ended: str | None = None) -> Response:
     if live_principal(request) is not None:
@@ -56,6 +51,7 @@ async def sign_in_page(request: Request, ended: str | None = None) -> Response:
             "provider_name": settings.oidc_provider_name,
             "development": development,
             "demo_staff": await demo_staff(request.app.state.pool) if development else [],
+            "language_switch": True,
         },
         status=200 if development or console.oidc is not None else 503,
     )

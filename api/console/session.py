@@ -30,6 +30,9 @@ from settings import Settings
 
 COOKIE_NAME = "journeys_console"
 CONSOLE_PATH = "/staff"
+# The cookie goes to the codec server too (`/codec`), so that the Temporal UI, calling it from
+# the browser with credentials, decodes for the signed-in member of staff.
+COOKIE_PATH = "/"
 # Where the middleware leaves the request's SessionState in the ASGI scope.
 STATE_KEY = "journeys.console"
 # Keeps this cookie's signatures apart from anything else signed with the same secret.
@@ -49,6 +52,12 @@ class ConsoleSession(BaseModel):
     staff_id: str | None = None
     name: str | None = None
     role: str | None = None
+    # The language the person chose with the console's language switch; unset, their
+    # browser's Accept-Language decides.
+    language: str | None = None
+    # The time zone of their staff record, read once at sign-in (pages show times in it
+    # without a query each); unset for someone with no record.
+    time_zone: str | None = None
     # Authlib's sign-in transaction (state, nonce, PKCE verifier) between the redirect to the
     # provider and its answer; empty otherwise.
     oauth: dict[str, Any] = Field(default_factory=dict)
@@ -94,10 +103,16 @@ class SessionCodec:
         )
 
     def new(
-        self, *, staff_id: str | None = None, name: str | None = None, role: str | None = None
+        self,
+        *,
+        staff_id: str | None = None,
+        name: str | None = None,
+        role: str | None = None,
+        language: str | None = None,
+        time_zone: str | None = None,
     ) -> ConsoleSession:
         """A fresh session with a fresh form token: a sign-in never keeps the token (nor
-        anything else) of the session before it."""
+        anything else but the language chosen) of the session before it."""
         now = self.clock()
         return ConsoleSession(
             csrf=secrets.token_urlsafe(32),
@@ -106,6 +121,8 @@ class SessionCodec:
             staff_id=staff_id,
             name=name,
             role=role,
+            language=language,
+            time_zone=time_zone,
         )
 
     def dumps(self, session: ConsoleSession) -> str:
@@ -229,7 +246,7 @@ class ConsoleSessionMiddleware:
         cookie: SimpleCookie = SimpleCookie()
         cookie[COOKIE_NAME] = "" if session is None else self.codec.dumps(session)
         morsel = cookie[COOKIE_NAME]
-        morsel["path"] = CONSOLE_PATH
+        morsel["path"] = COOKIE_PATH
         morsel["httponly"] = True
         morsel["samesite"] = "Lax"
         if self.secure:

@@ -81,4 +81,4 @@ async def correct_contact(
         )
     if updated is None:
         raise ProblemError(404, "Not found", "no such journey")
-    return ContactDetails(email=updated[0], phone=updated[1])
+    return ContactDetails(email=updated.email, phone=updated.phone)

@@ -1,26 +1,29 @@
-"""`POST /api/v1/inquiries`: the web form's submission, as JSON or form-encoded."""
+"""`POST /api/v1/inquiries`: an inquiry submitted by a program, as JSON or form-encoded. The
+form page posts to itself (api/pages.py); both store and start a journey the same way."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
-from temporalio.service import RPCError
 
 from api.deps import PoolDep, SettingsDep, TemporalDep
-from api.intake import accept_inquiry
-from api.pages import render_form
-from api.problems import Problem, ProblemError, field_errors
-from db.intake import IdempotencyConflict
+from api.intake import (
+    FORM_IDEMPOTENCY_FIELD,
+    FORM_TYPES,
+    LANGUAGE_FIELD,
+    JourneyStartDeferred,
+    accept_inquiry,
+    form_fields,
+    idempotency_key_of,
+)
+from api.pages import page_language
+from api.problems import Problem, ProblemError
+from db.intake import IdempotencyConflict, UnknownConsentText
 from domain.inquiry import InquiryAccepted, InquiryForm
 
 router = APIRouter(prefix="/inquiries", tags=["inquiries"])
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-# Browsers cannot set headers on a plain form post, so the form page carries the key itself.
-FORM_IDEMPOTENCY_FIELD = "idempotency_key"
-MAX_KEY_LENGTH = 200
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "Idempotency-Key reused with another body"},
@@ -30,28 +33,6 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "Invalid fields, each named in `errors`"},
     503: {"model": Problem, "description": "Temporal unreachable; retry with the same key"},
 }
-
-
-def _form_data(raw: dict[str, Any]) -> dict[str, Any]:
-    data = {
-        k: v for k, v in raw.items() if not (isinstance(v, str) and v == "" and k == "time_zone")
-    }
-    # An unticked checkbox sends nothing; that is a refusal, not a missing field.
-    consent = data.get("consent_health_data")
-    data["consent_health_data"] = consent in ("on", "true", "1", "yes")
-    return data
-
-
-def _idempotency_key(header: str | None, form_value: Any) -> str | None:
-    key = header if header is not None else form_value
-    if key is None:
-        return None
-    key = str(key).strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise RequestValidationError(
-            [{"loc": ("header", "Idempotency-Key"), "msg": "must be 1 to 200 printable characters"}]
-        )
-    return key
 
 
 @router.post(
@@ -87,12 +68,15 @@ async def submit_inquiry(
 ) -> Response:
     request.app.state.form_limiter.check(request.client.host if request.client else "unknown")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    is_form = content_type in FORM_TYPES
-    wants_html = is_form and "text/html" in request.headers.get("accept", "")
-    if is_form:
+    if content_type in FORM_TYPES:
         raw: dict[str, Any] = dict(await request.form())
         form_key = raw.pop(FORM_IDEMPOTENCY_FIELD, None)
-        data: Any = _form_data(raw)
+        shown_in = raw.pop(LANGUAGE_FIELD, None)
+        data: Any = form_fields(raw)
+        # The consent text was shown in the page's language, which the consent points at.
+        data["consent_language"] = page_language(
+            request, shown_in if isinstance(shown_in, str) else None
+        )
     elif content_type == "application/json":
         try:
             data = await request.json()
@@ -105,14 +89,10 @@ async def submit_inquiry(
         raise ProblemError(
             415, "Unsupported media type", "send application/json or a form-encoded body"
         )
-    key = _idempotency_key(idempotency_key, form_key)
+    key = idempotency_key_of(idempotency_key, form_key)
     try:
         form = InquiryForm.model_validate(data)
     except ValidationError as err:
-        if wants_html:
-            return render_form(
-                request, values=data, errors=field_errors(err.errors()), key=key, status=422
-            )
         raise RequestValidationError(err.errors()) from None
     try:
         stored = await accept_inquiry(
@@ -123,14 +103,25 @@ async def submit_inquiry(
             task_queue=settings.task_queue,
             source_address=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
+            console_base_url=settings.public_base_url,
         )
+    except UnknownConsentText:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "consent_text_version"),
+                    "msg": "no consent text has this version",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
     except IdempotencyConflict:
         raise ProblemError(
             409,
             "Idempotency-Key reused",
             "this Idempotency-Key was used for a different submission",
         ) from None
-    except RPCError:
+    except JourneyStartDeferred:
         raise ProblemError(
             503,
             "Service unavailable",
@@ -138,8 +129,6 @@ async def submit_inquiry(
             "send it again with the same Idempotency-Key",
             headers={"Retry-After": "5"},
         ) from None
-    if wants_html:
-        return RedirectResponse(f"/submitted/{stored.journey_id}", status_code=303)
     body = InquiryAccepted(
         journey_id=stored.journey_id,
         duplicate=not stored.created,

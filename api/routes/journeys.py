@@ -1,13 +1,14 @@
-"""Reading journeys: the staff list, one journey's status and timeline, slots and documents."""
+"""Reading journeys: the staff list, one journey's status, case and timeline, the patient,
+slots and documents. Each read is the function the staff console calls too (api/reads/)."""
 
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import PrincipalDep, authorize
-from api.deps import PoolDep, StageWatchDep, TemporalDep
+from api.deps import PoolDep, SettingsDep, StageWatchDep, TemporalDep
 from api.journey_access import (
     VERSIONED,
     ensure_journey,
@@ -15,35 +16,24 @@ from api.journey_access import (
     versioned_view,
 )
 from api.problems import Problem, ProblemError
-from api.schemas import (
-    DocumentInfo,
-    JourneyListItem,
-    JourneyPage,
-    PatientSummary,
-    PatientView,
-    Timeline,
-)
-from audit.timeline import actor_names, timeline_for
-from db.documents import DocumentRepository
-from db.journey_queries import JourneyFilter, JourneyQueries
+from api.reads.case import read_case, read_documents, read_patient, read_timeline
+from api.reads.documents import document_response, open_document
+from api.reads.worklist import read_worklist
+from api.schemas import PatientView, Timeline
+from api.uploads import ALLOWED_UPLOADS
 from domain.actors import Role
+from domain.case_file import CaseDocument, CaseFile, PatientFacts
+from domain.incidents import IncidentKind
 from domain.journey import JourneyStatus
+from domain.readers import STAFF
 from domain.records import Slot
 from domain.stages import Stage, WaitingOn
+from domain.worklist import IncidentPresence, WorklistFilter, WorklistPage
+from i18n import SOURCE_LANGUAGE, negotiate
 from workflows.journey import PatientJourney
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
 
-STAFF = {
-    Role.COORDINATOR,
-    Role.REVIEWER,
-    Role.SPECIALIST,
-    Role.CASE_MANAGER,
-    Role.MEDICAL_LEAD,
-    Role.AUDITOR,
-}
-# Who may see the patient's name and contact details next to the journey.
-SEES_PATIENT = STAFF - {Role.AUDITOR}
 # Below the usual proxy and load-balancer idle timeouts (60 s).
 MAX_WAIT_SECONDS = 50
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -54,7 +44,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", summary="List journeys (staff)", responses=ERRORS)
+@router.get(
+    "",
+    summary="List journeys (staff): those waiting on you or your role first, overdue first",
+    responses=ERRORS,
+)
 async def list_journeys(
     principal: PrincipalDep,
     pool: PoolDep,
@@ -63,42 +57,29 @@ async def list_journeys(
     overdue: bool | None = None,
     case_manager: Annotated[str | None, Query(max_length=120)] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    incident: Annotated[
+        IncidentPresence | IncidentKind | None,
+        Query(description="`any` open incident, `none`, or one incident kind"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> JourneyPage:
-    if principal.actor.role not in STAFF:
-        raise ProblemError(403, "Forbidden", "the journey list is for staff")
-    now = datetime.now(UTC)
-    async with pool.acquire() as conn:
-        rows, total = await JourneyQueries(conn).page(
-            JourneyFilter(
-                stage=stage.value if stage else None,
-                waiting_on=waiting_on.value if waiting_on else None,
-                overdue=overdue,
-                case_manager=case_manager,
-                country=country.upper() if country else None,
-            ),
-            now=now,
-            limit=limit,
-            offset=offset,
-        )
-    sees = principal.actor.role in SEES_PATIENT
-    return JourneyPage(
-        items=[
-            JourneyListItem(
-                journey_id=str(r["journey_id"]),
-                stage=Stage(r["stage"]),
-                waiting_on=WaitingOn(r["waiting_on"]),
-                next_deadline=r["next_deadline"],
-                overdue=bool(r["next_deadline"] and r["next_deadline"] < now),
-                case_manager_id=r["case_manager_id"],
-                country=r["country"].strip(),
-                patient_name=r["full_name"] if sees else None,
-                created_at=r["created_at"],
-            )
-            for r in rows
-        ],
-        total=total,
+) -> WorklistPage:
+    """The journeys that wait on the caller come first (reviewers and medical leads: on a
+    reviewer; specialists: on them; case managers: theirs; coordinators: on a coordinator,
+    or with an open incident), overdue first; then by deadline, newest first. Served from
+    PostgreSQL, as the staff console's worklist is."""
+    return await read_worklist(
+        pool,
+        principal,
+        WorklistFilter(
+            stage=stage,
+            waiting_on=waiting_on,
+            overdue=overdue,
+            case_manager=case_manager,
+            country=country.upper() if country else None,
+            incident=incident,
+        ),
+        now=datetime.now(UTC),
         limit=limit,
         offset=offset,
     )
@@ -115,6 +96,7 @@ async def read_journey(
     pool: PoolDep,
     client: TemporalDep,
     watch: StageWatchDep,
+    request: Request,
     response: Response,
     after: Annotated[
         int | None,
@@ -142,28 +124,38 @@ async def read_journey(
     if wait and after is not None:
         await watch.wait(pool, jid, after=after, at_most=wait)
     status = await journey_handle(client, jid).query(PatientJourney.status)
-    return versioned_view(principal, status, response)
+    # The patient's plain words come in the language the client asks for.
+    language = negotiate(request.headers.get("accept-language")) or SOURCE_LANGUAGE
+    return versioned_view(principal, status, response, language)
 
 
-@router.get("/{journey_id}/patient", summary="The patient behind a journey", responses=ERRORS)
-async def read_patient(
+@router.get(
+    "/{journey_id}/patient",
+    summary="The patient behind a journey, with the injury and medical history (clinical "
+    "staff and case managers; never auditors)",
+    responses=ERRORS,
+)
+async def patient_facts(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
-) -> PatientSummary:
-    jid = str(journey_id)
-    authorize(principal, jid, SEES_PATIENT)
-    async with pool.acquire() as conn:
-        row = await JourneyQueries(conn).patient(jid)
-    if row is None:
-        raise ProblemError(404, "Not found", "no such journey")
-    return PatientSummary(
-        full_name=row["full_name"],
-        email=row["email"],
-        phone=row["phone"],
-        country=row["country"].strip(),
-        preferred_language=row["preferred_language"],
-        injury_level=row["injury_level"],
-        injury_completeness=row["injury_completeness"],
-    )
+) -> PatientFacts:
+    return await read_patient(pool, principal, str(journey_id))
+
+
+@router.get(
+    "/{journey_id}/case",
+    summary="The case: the journey's status and people, the patient, documents, plan and "
+    "quote, travel, the clinic's reports, follow-up outcomes and check-ins (staff; auditors "
+    "get the journey without the patient or the records)",
+    responses=ERRORS,
+)
+async def case_file(
+    journey_id: uuid.UUID,
+    principal: PrincipalDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> CaseFile:
+    return await read_case(pool, client, settings, principal, str(journey_id))
 
 
 @router.get(
@@ -172,18 +164,10 @@ async def read_patient(
     "bookings, timers and escalations, oldest first (staff; names for clinical staff only)",
     responses=ERRORS,
 )
-async def read_timeline(
+async def timeline(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
 ) -> Timeline:
-    jid = str(journey_id)
-    authorize(principal, jid, STAFF)
-    await ensure_journey(pool, jid)
-    entries = await timeline_for(client, jid)
-    names: dict[str, str] = {}
-    if principal.actor.role in SEES_PATIENT:
-        async with pool.acquire() as conn:
-            names = await actor_names(conn, jid, entries)
-    return Timeline(journey_id=jid, names=names, entries=entries)
+    return await read_timeline(pool, client, principal, str(journey_id))
 
 
 @router.get(
@@ -201,35 +185,48 @@ async def read_slots(
     return status.offered_slots
 
 
-@router.get("/{journey_id}/documents", summary="Documents uploaded for a journey", responses=ERRORS)
-async def list_documents(
+@router.get(
+    "/{journey_id}/documents",
+    summary="Documents uploaded for a journey (patient link, clinical staff)",
+    responses=ERRORS,
+)
+async def documents(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
-) -> list[DocumentInfo]:
-    jid = str(journey_id)
-    authorize(
-        principal,
-        jid,
-        {
-            Role.PATIENT,
-            Role.COORDINATOR,
-            Role.REVIEWER,
-            Role.MEDICAL_LEAD,
-            Role.SPECIALIST,
-            Role.CASE_MANAGER,
+) -> list[CaseDocument]:
+    return await read_documents(pool, principal, str(journey_id))
+
+
+@router.get(
+    "/{journey_id}/documents/{document_id}",
+    summary="One document's file, to open in the browser (patient link, clinical staff); "
+    "every read, and every attempt at a document of another journey, is a row in the audit log",
+    response_class=Response,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "The file as uploaded, with its media type",
+            "content": {
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in sorted(ALLOWED_UPLOADS)
+            },
         },
+        404: {"model": Problem, "description": "No such journey, or no such document in it"},
+    },
+)
+async def document_file(
+    request: Request,
+    journey_id: uuid.UUID,
+    document_id: uuid.UUID,
+    principal: PrincipalDep,
+    pool: PoolDep,
+) -> Response:
+    client = request.client
+    document = await open_document(
+        pool,
+        request.app.state.audit,
+        principal,
+        str(journey_id),
+        str(document_id),
+        source=client.host if client else None,
     )
-    await ensure_journey(pool, jid)
-    async with pool.acquire() as conn:
-        rows = await DocumentRepository(conn).list(jid)
-    return [
-        DocumentInfo(
-            document_id=str(r["document_id"]),
-            kind=r["kind"],
-            filename=r["filename"],
-            content_type=r["content_type"],
-            size_bytes=r["size_bytes"],
-            sha256=r["sha256"],
-            uploaded_at=r["uploaded_at"],
-        )
-        for r in rows
-    ]
+    return document_response(document)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, File, Form, UploadFile
 
+from api import patient_steps
 from api.journey_access import VERSIONED
 from api.problems import Problem, ProblemError
 from api.schemas import (
@@ -19,8 +20,8 @@ from api.schemas import (
     WithdrawalBody,
 )
 from api.step_access import Answer, JourneyStep, JourneyStepDep, store_then_send
+from api.uploads import read_uploads
 from db.clinical import ClinicalRepository
-from db.documents import DocumentRepository
 from db.staff import StaffRepository
 from db.step_records import StepRecord
 from domain.step_roles import StepName
@@ -29,26 +30,13 @@ from domain.steps import (
     ClinicConfirmation,
     ConsultOutcome,
     DocumentKind,
-    DocumentsReceived,
     NoShow,
-    PlanDecision,
-    RescheduleRequest,
     ReviewDecision,
-    SlotBooking,
-    TravelDetails,
-    Withdrawal,
 )
 from workflows.journey import PatientJourney
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["steps"])
 
-ALLOWED_UPLOADS = {
-    "application/pdf",
-    "image/jpeg",
-    "image/png",
-    "application/dicom",
-    "application/zip",
-}
 STEP_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or invalid token"},
     403: {"model": Problem, "description": "Wrong role, or another journey's link"},
@@ -86,43 +74,9 @@ async def upload_documents(
     kind: Annotated[DocumentKind, Form()],
     files: Annotated[list[UploadFile], File(description="PDF, JPEG, PNG, DICOM or ZIP")],
 ) -> Answer:
-    if not 1 <= len(files) <= 10:
-        raise ProblemError(422, "The request has invalid fields", "send 1 to 10 files")
-    contents = []
-    for upload in files:
-        content_type = (upload.content_type or "").split(";")[0]
-        if content_type not in ALLOWED_UPLOADS:
-            raise ProblemError(
-                415,
-                "Unsupported media type",
-                f"{upload.filename}: send PDF, JPEG, PNG, DICOM or ZIP",
-            )
-        data = await upload.read()
-        if not data:
-            raise ProblemError(422, "The request has invalid fields", f"{upload.filename} is empty")
-        contents.append((upload.filename or "document", content_type, data))
-
-    async def store(conn: asyncpg.Connection) -> list[str]:
-        repo = DocumentRepository(conn)
-        return [
-            await repo.add(
-                journey_id=step.journey_id,
-                kind=kind.value,
-                filename=filename[:200],
-                content_type=content_type,
-                content=data,
-                uploaded_by=step.principal.actor.id,
-            )
-            for filename, content_type, data in contents
-        ]
-
-    async def send(document_ids: list[str]) -> Answer:
-        return await step.send(
-            PatientJourney.documents_received,
-            DocumentsReceived(actor=step.principal.actor, document_ids=tuple(document_ids)),
-        )
-
-    return await store_then_send(step.pool, StepRecord.DOCUMENT, store, send)
+    """The files' types are read from their content; a declared type must agree with it."""
+    uploads = await read_uploads(files, max_bytes=step.upload_bytes)
+    return await patient_steps.upload_documents(step, [(kind, u) for u in uploads])
 
 
 @router.post(
@@ -134,7 +88,9 @@ async def case_manager(
     body: CaseManagerBody, step: Annotated[JourneyStep, JourneyStepDep(StepName.CASE_MANAGER)]
 ) -> Answer:
     async with step.pool.acquire() as conn:
-        known = await StaffRepository(conn).is_active(body.case_manager_id, "case_manager")
+        known = await StaffRepository(conn).is_active(
+            staff_id=body.case_manager_id, role="case_manager"
+        )
     if not known:
         raise ProblemError(
             422,
@@ -153,9 +109,7 @@ async def case_manager(
 async def book_consult(
     body: SlotChoiceBody, step: Annotated[JourneyStep, JourneyStepDep(StepName.BOOK_CONSULT)]
 ) -> Answer:
-    return await step.send(
-        PatientJourney.book_consult, SlotBooking(actor=step.principal.actor, slot_id=body.slot_id)
-    )
+    return await patient_steps.book_consult(step, body.slot_id)
 
 
 @router.post(
@@ -164,9 +118,7 @@ async def book_consult(
 async def reschedule(
     step: Annotated[JourneyStep, JourneyStepDep(StepName.RESCHEDULE_CONSULT)],
 ) -> Answer:
-    return await step.send(
-        PatientJourney.reschedule_consult, RescheduleRequest(actor=step.principal.actor)
-    )
+    return await patient_steps.reschedule_consult(step)
 
 
 @router.post(
@@ -220,42 +172,14 @@ async def plan_decision(
     body: PlanDecisionBody,
     step: Annotated[JourneyStep, JourneyStepDep(StepName.PLAN_DECISION)],
 ) -> Answer:
-    return await step.send(
-        PatientJourney.plan_decision, PlanDecision(actor=step.principal.actor, accept=body.accept)
-    )
+    return await patient_steps.decide_plan(step, body.accept)
 
 
 @router.post("/travel", summary="Send the travel details", responses=VERSIONED_STEP)
 async def travel(
     body: TravelBody, step: Annotated[JourneyStep, JourneyStepDep(StepName.TRAVEL)]
 ) -> Answer:
-    async def store(conn: asyncpg.Connection) -> list[str]:
-        record_id = await ClinicalRepository(conn).add_travel_record(
-            journey_id=step.journey_id,
-            arrival_date=body.arrival_date,
-            departure_date=body.departure_date,
-            arrival_flight=body.arrival_flight,
-            departure_flight=body.departure_flight,
-            companions=body.companions,
-            needs_visa=body.needs_visa,
-            notes=body.notes,
-            submitted_by=step.principal.actor.id,
-        )
-        return [record_id]
-
-    async def send(record_ids: list[str]) -> Answer:
-        return await step.send(
-            PatientJourney.travel_details,
-            TravelDetails(
-                actor=step.principal.actor,
-                arrival_date=body.arrival_date,
-                departure_date=body.departure_date,
-                needs_visa=body.needs_visa,
-                travel_record_id=record_ids[0],
-            ),
-        )
-
-    return await store_then_send(step.pool, StepRecord.TRAVEL, store, send)
+    return await patient_steps.send_travel(step, body)
 
 
 @router.post(
@@ -287,6 +211,4 @@ async def withdraw(
     body: WithdrawalBody | None = None,
 ) -> Answer:
     reason = body.reason if body else WithdrawalBody().reason
-    return await step.send(
-        PatientJourney.withdraw, Withdrawal(actor=step.principal.actor, reason=reason)
-    )
+    return await patient_steps.withdraw(step, reason)

@@ -113,6 +113,6 @@ async def clinic_event(
         # Refused, or not known to have arrived: forget the delivery so the clinic can send
         # it again (a second delivery of an event the journey has is refused as a repeat).
         async with pool.acquire() as conn:
-            await ClinicalRepository(conn).forget_clinic_event(event.event_id)
+            await ClinicalRepository(conn).forget_clinic_event(event_id=event.event_id)
         raise
     return ClinicEventAccepted(event_id=event.event_id, duplicate=False)

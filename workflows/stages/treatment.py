@@ -89,7 +89,12 @@ async def follow_up(m: Moves) -> None:
     child = asyncio.ensure_future(
         workflow.execute_child_workflow(
             FollowUp.run,
-            FollowUpInput(journey_id=m.journey_id, discharged_at=workflow.now(), policy=m.policy),
+            FollowUpInput(
+                journey_id=m.journey_id,
+                discharged_at=workflow.now(),
+                policy=m.policy,
+                case_page_url=m.state.journey.case_page_url,
+            ),
             id=follow_up_workflow_id(m.journey_id),
             static_summary=f"Follow-up year of journey {m.journey_id}",
         )

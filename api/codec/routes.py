@@ -1,0 +1,190 @@
+"""`POST /codec/decode` and `POST /codec/encode`: Temporal's codec server protocol.
+
+Both take and answer `{"payloads": [...]}` in protobuf JSON, for the namespace the
+`X-Namespace` header names (this server's only). Decoding is for staff whose role may read
+coded decisions; others get the payloads back as they sent them, still encoded. A payload
+this server cannot open (a key it does not hold, a ciphertext that fails authentication) is
+also sent back as it came, and the answer says so: each such payload gains a
+`journeys-codec-note` metadata entry, and the `Journeys-Payloads-Left-Encoded` header counts
+them. Every decode and encode is written to the audit log: who, which namespace, how many
+payloads, under which keys; never their content.
+"""
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from temporalio.api.common.v1 import Payload
+
+from api.codec.identity import staff_identity
+from api.codec.wire import WirePayloads, payloads_json
+from api.problems import Problem, ProblemError
+from api.tokens import Principal
+from domain.actors import Role
+from integrations.payload_codec import (
+    PayloadDecodeError,
+    PayloadEncryptionCodec,
+    UnknownPayloadKey,
+    is_encrypted,
+    key_id_of,
+)
+from integrations.payload_keys import SETTING
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+CODEC_PREFIX = "/codec"
+NOTE = "journeys-codec-note"
+LEFT_ENCODED = "Journeys-Payloads-Left-Encoded"
+
+# Who may read decoded payloads: the roles that decide on or run every journey. The codec
+# server cannot tell which journey a payload belongs to (the UI sends payloads alone), so a
+# role whose access is scoped to its own patients cannot be given a decoder that opens them
+# all: case managers (their own patients' logistics and contact) get encoded payloads, as do
+# auditors, who read who did what and when, not what was decided about a patient's health.
+PAYLOAD_READERS = frozenset({Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.MEDICAL_LEAD})
+
+router = APIRouter(prefix=CODEC_PREFIX, tags=["codec server"])
+
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No staff identity (bearer token)"},
+    403: {"model": Problem, "description": "Another namespace, origin or a patient's link"},
+    413: {"model": Problem, "description": "A body larger than the API takes"},
+    415: {"model": Problem, "description": "Not application/json"},
+    422: {"model": Problem, "description": "Not protobuf-JSON payloads, or no X-Namespace"},
+    503: {"model": Problem, "description": "No payload key, or the audit log is unavailable"},
+}
+
+
+async def json_only(request: Request) -> None:
+    """A JSON body only: a cross-site form can post text/plain with the browser's cookies and
+    no preflight, but not JSON."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ProblemError(415, "Unsupported media type", "send application/json")
+
+
+Namespace = Annotated[
+    str,
+    Header(
+        alias="X-Namespace",
+        max_length=255,
+        description="the Temporal namespace of the payloads; the UI and the CLI send it",
+    ),
+]
+StaffDep = Annotated[Principal, Depends(staff_identity)]
+
+
+@router.post(
+    "/decode",
+    summary="Decode payloads for the Temporal UI and CLI (staff; encoded for other roles)",
+    response_model=WirePayloads,
+    responses=_REFUSALS,
+    dependencies=[Depends(json_only)],
+)
+async def decode(
+    request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
+) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    payloads = body.to_protos()
+    detail: dict[str, Any] = {"namespace": namespace, "payloads": len(payloads)}
+    if namespace != settings.temporal_namespace:
+        await _audit(request, principal, "codec.decode", detail | {"status": 403})
+        raise _other_namespace(settings)
+    codec = _codec(request)
+    answer: list[Payload] = []
+    decrypted = left = 0
+    for payload in payloads:
+        if not is_encrypted(payload):
+            answer.append(payload)
+            continue
+        note = None
+        if principal.actor.role not in PAYLOAD_READERS:
+            note = f"withheld: the {principal.actor.role.value} role reads no payloads"
+        else:
+            try:
+                answer.append(codec.decrypt(payload))
+                decrypted += 1
+            except UnknownPayloadKey as err:
+                note = f"not decoded: key id {err.key_id!r} is unknown"
+            except PayloadDecodeError as err:
+                note = f"not decoded: failed authentication under key id {err.key_id!r}"
+        if note is not None:
+            left += 1
+            answer.append(_noted(payload, note))
+    keys = sorted({key_id_of(p) for p in payloads if is_encrypted(p)})
+    detail |= {"decrypted": decrypted, "left_encoded": left, "key_ids": keys}
+    # Nothing decoded leaves without its audit row.
+    await _audit(request, principal, "codec.decode", detail | {"status": 200})
+    return JSONResponse(payloads_json(answer), headers={LEFT_ENCODED: str(left)})
+
+
+@router.post(
+    "/encode",
+    summary="Encrypt payloads for the Temporal UI and CLI (staff who may read them)",
+    response_model=WirePayloads,
+    responses=_REFUSALS,
+    dependencies=[Depends(json_only)],
+)
+async def encode(
+    request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
+) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    payloads = body.to_protos()
+    detail: dict[str, Any] = {"namespace": namespace, "payloads": len(payloads)}
+    if namespace != settings.temporal_namespace:
+        await _audit(request, principal, "codec.encode", detail | {"status": 403})
+        raise _other_namespace(settings)
+    if principal.actor.role not in PAYLOAD_READERS:
+        # Encoding makes input a worker accepts as its own: a write, which these roles never
+        # make through the UI.
+        await _audit(request, principal, "codec.encode", detail | {"status": 403})
+        allowed = ", ".join(sorted(r.value for r in PAYLOAD_READERS))
+        raise ProblemError(403, "Forbidden", f"encoding is for: {allowed}")
+    codec = _codec(request)
+    if codec.encrypting_key_id is None:
+        raise ProblemError(503, "Service unavailable", f"{SETTING} is unset: no key to encrypt")
+    answer = [codec.encrypt(payload) for payload in payloads]
+    detail |= {"key_ids": [codec.encrypting_key_id]}
+    await _audit(request, principal, "codec.encode", detail | {"status": 200})
+    return JSONResponse(payloads_json(answer))
+
+
+def _codec(request: Request) -> PayloadEncryptionCodec:
+    """The API's own codec: the one its Temporal client reads and writes journeys with."""
+    codec = request.app.state.temporal.data_converter.payload_codec
+    assert isinstance(codec, PayloadEncryptionCodec)
+    return codec
+
+
+def _noted(payload: Payload, note: str) -> Payload:
+    noted = Payload()
+    noted.CopyFrom(payload)
+    noted.metadata[NOTE] = note.encode()
+    return noted
+
+
+def _other_namespace(settings: Settings) -> ProblemError:
+    return ProblemError(
+        403, "Forbidden", f"this codec server serves namespace {settings.temporal_namespace!r}"
+    )
+
+
+async def _audit(
+    request: Request, principal: Principal, action: str, detail: dict[str, Any]
+) -> None:
+    client = request.client
+    try:
+        await request.app.state.audit.append(
+            actor_id=principal.actor.id,
+            actor_role=principal.actor.role.value,
+            action=action,
+            source=client.host if client else None,
+            detail=detail,
+        )
+    except Exception:
+        log.exception("could not append %s to the audit log", action)
+        raise ProblemError(
+            503, "Service unavailable", "the audit log is unavailable; try again"
+        ) from None

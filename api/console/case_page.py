@@ -1,0 +1,162 @@
+"""The case page at `/staff/journeys/{journey_id}`, and its documents, each opening in the
+browser. The reads are the JSON API's (api/reads/): the case, the timeline, the document."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import asyncpg
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.console.actions import FORM_CHOICES, ActionOutcome, case_managers, offers, take_step
+from api.console.guards import ConsoleRefusal, ViewerDep, console_gate
+from api.console.rendering import render
+from api.console.viewer import Viewer
+from api.console.wording import Wording
+from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.reads.case import read_case, read_timeline
+from api.reads.documents import document_response, open_document
+from api.reads.errors import ReadForbidden, ReadRefused
+from api.schemas import Timeline
+from domain.readers import READS_DOCUMENTS
+from domain.step_roles import StepName
+from settings import Settings
+
+router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
+
+
+def _refusal(refused: ReadRefused) -> ConsoleRefusal:
+    """The page for a refused read. No console row of its own: the request's row has the
+    status, and a document's read has written its row already."""
+    kind = "read_forbidden" if isinstance(refused, ReadForbidden) else refused.reason
+    return ConsoleRefusal(refused.status, kind, None)
+
+
+@router.get("/journeys/{journey_id}", response_class=HTMLResponse)
+async def case_page(
+    request: Request,
+    journey_id: str,
+    viewer: ViewerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    done: str | None = None,
+) -> HTMLResponse:
+    taken = StepName(done) if done and done in StepName._value2member_map_ else None
+    return await case_response(
+        request, journey_id, viewer, pool, client, settings, outcome=ActionOutcome(done=taken)
+    )
+
+
+@router.post("/journeys/{journey_id}/actions/{step}", response_class=HTMLResponse)
+async def take_action(
+    request: Request,
+    journey_id: str,
+    step: str,
+    viewer: ViewerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """A step's form, sent: the journey's new state on success, or the case page again with
+    the journey's refusal beside the form and what was typed kept."""
+    outcome = await take_step(request, journey_id, step, viewer, pool, client, settings)
+    if outcome.failed:
+        return await case_response(
+            request,
+            journey_id,
+            viewer,
+            pool,
+            client,
+            settings,
+            outcome=outcome,
+            status_code=outcome.status,
+        )
+    return RedirectResponse(
+        f"/staff/journeys/{journey_id}?done={outcome.step}#actions", status_code=303
+    )
+
+
+async def case_response(
+    request: Request,
+    journey_id: str,
+    viewer: Viewer,
+    pool: asyncpg.Pool,
+    client: Client,
+    settings: Settings,
+    *,
+    outcome: ActionOutcome,
+    status_code: int = 200,
+) -> HTMLResponse:
+    principal = viewer.principal
+
+    async def timeline_or_none() -> Timeline | None:
+        try:
+            return await read_timeline(pool, client, principal, journey_id)
+        except (ReadRefused, RPCError, RuntimeError):
+            # Temporal down or slow: the rest of the case is still worth reading, and the
+            # page says the timeline could not be read. A refusal is the case's to show.
+            return None
+
+    # The histories are read while the case is: the page waits for the slower only.
+    histories = asyncio.create_task(timeline_or_none())
+    try:
+        case = await read_case(pool, client, settings, principal, journey_id)
+    except ReadRefused as refused:
+        histories.cancel()
+        raise _refusal(refused) from None
+    timeline = await histories
+    status = case.status
+    journey = case.journey
+    now = datetime.now(UTC)
+    sentence = Wording(viewer.language).waiting_sentence(
+        stage=status.stage if status else journey.stage,
+        waiting_on=status.waiting_on if status else journey.waiting_on,
+        task=status.waiting_for if status else "",
+        deadline=status.deadline if status else journey.next_deadline,
+        incident=(status.incident.kind if status.incident else None)
+        if status
+        else journey.incident,
+        now=now,
+        tz=viewer.time_zone,
+    )
+    return render(
+        request,
+        "case.html",
+        {
+            "case": case,
+            "journey": journey,
+            "status": status,
+            "sentence": sentence,
+            "timeline": timeline,
+            "reads_documents": principal.actor.role in READS_DOCUMENTS,
+            "now": now,
+            "offers": offers(status, principal.actor.role) if status else [],
+            "outcome": outcome,
+            "case_managers": await case_managers(pool) if status else [],
+            "forms": FORM_CHOICES,
+        },
+        viewer=viewer,
+        status=status_code,
+    )
+
+
+@router.get("/journeys/{journey_id}/documents/{document_id}")
+async def document(
+    request: Request, journey_id: str, document_id: str, viewer: ViewerDep, pool: PoolDep
+) -> Response:
+    client = request.client
+    try:
+        opened = await open_document(
+            pool,
+            request.app.state.audit,
+            viewer.principal,
+            journey_id,
+            document_id,
+            source=client.host if client else None,
+        )
+    except ReadRefused as refused:
+        raise _refusal(refused) from None
+    return document_response(opened)

@@ -1,0 +1,294 @@
+"""The console's words for coded values (stages, whom a journey waits on, what for, incident
+kinds, document kinds, causes) and its one sentence of what a journey waits for, in the
+reader's language. The texts are catalogue messages with a context, looked up where read."""
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+
+from domain.incidents import IncidentAction, IncidentKind
+from domain.stages import Stage, WaitingOn
+from i18n import format_elapsed, format_moment, translations
+
+
+def _pgettext(language: str) -> Callable[[str, str], str]:
+    """The catalogue's `pgettext` for `language`, typed as text; named so that extraction
+    finds the messages below."""
+    catalogue = translations(language)
+
+    def pgettext(context: str, message: str) -> str:
+        return str(catalogue.pgettext(context, message))
+
+    return pgettext
+
+
+@functools.cache
+def _stages(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        Stage.INQUIRY: pgettext("stage", "Inquiry"),
+        Stage.VALIDATION: pgettext("stage", "Validation"),
+        Stage.CASE_MANAGER: pgettext("stage", "Case manager"),
+        Stage.TELECONSULT: pgettext("stage", "Teleconsultation"),
+        Stage.PLAN: pgettext("stage", "Plan"),
+        Stage.TRAVEL: pgettext("stage", "Travel"),
+        Stage.TREATMENT: pgettext("stage", "Treatment"),
+        Stage.FOLLOW_UP: pgettext("stage", "Follow-up"),
+        Stage.COMPLETED: pgettext("stage", "Completed"),
+        Stage.NOT_ELIGIBLE: pgettext("stage", "Not eligible"),
+        Stage.WITHDRAWN: pgettext("stage", "Withdrawn"),
+        Stage.LOST_CONTACT: pgettext("stage", "Lost contact"),
+    }
+
+
+@functools.cache
+def _waiting_on(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        WaitingOn.PATIENT: pgettext("waiting on", "Patient"),
+        WaitingOn.REVIEWER: pgettext("waiting on", "Reviewer"),
+        WaitingOn.SPECIALIST: pgettext("waiting on", "Specialist"),
+        WaitingOn.CLINIC: pgettext("waiting on", "Clinic"),
+        WaitingOn.COORDINATOR: pgettext("waiting on", "Coordinator"),
+        WaitingOn.NONE: pgettext("waiting on", "Nobody"),
+    }
+
+
+@functools.cache
+def _waiting_who(language: str) -> dict[str, str]:
+    """Whom a journey waits on, as the sentence "Waiting … to …" names them."""
+    pgettext = _pgettext(language)
+    return {
+        WaitingOn.PATIENT: pgettext("waiting sentence", "on the patient"),
+        WaitingOn.REVIEWER: pgettext("waiting sentence", "on a medical reviewer"),
+        WaitingOn.SPECIALIST: pgettext("waiting sentence", "on the specialist"),
+        WaitingOn.CLINIC: pgettext("waiting sentence", "on the clinic"),
+        WaitingOn.COORDINATOR: pgettext("waiting sentence", "on a coordinator"),
+    }
+
+
+# What the journey is waiting for, as the workflows word it (the status query's
+# `waiting_for`); tests/test_console_wording.py checks every phrase the workflows use is here.
+@functools.cache
+def _tasks(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        "recording the inquiry": pgettext("waiting for", "recording the inquiry"),
+        "to review the case": pgettext("waiting for", "to review the case"),
+        "to send the requested documents": pgettext(
+            "waiting for", "to send the requested documents"
+        ),
+        "assigning a case manager": pgettext("waiting for", "assigning a case manager"),
+        "to assign a case manager": pgettext("waiting for", "to assign a case manager"),
+        "to choose a consultation slot": pgettext("waiting for", "to choose a consultation slot"),
+        "to hold the consultation and record its outcome": pgettext(
+            "waiting for", "to hold the consultation and record its outcome"
+        ),
+        "to accept or decline the treatment plan": pgettext(
+            "waiting for", "to accept or decline the treatment plan"
+        ),
+        "to send the travel details": pgettext("waiting for", "to send the travel details"),
+        "reserving the clinic visit, hotel and transfer": pgettext(
+            "waiting for", "reserving the clinic visit, hotel and transfer"
+        ),
+        "to record the clinic's answer to the visit request": pgettext(
+            "waiting for", "to record the clinic's answer to the visit request"
+        ),
+        "to travel to the clinic": pgettext("waiting for", "to travel to the clinic"),
+        "to report the admission": pgettext("waiting for", "to report the admission"),
+        "to find out why the clinic has not reported the admission": pgettext(
+            "waiting for", "to find out why the clinic has not reported the admission"
+        ),
+        "to report the procedure": pgettext("waiting for", "to report the procedure"),
+        "to report the discharge": pgettext("waiting for", "to report the discharge"),
+        "for the follow-up year (consults and weekly check-ins)": pgettext(
+            "waiting for", "for the follow-up year (consults and weekly check-ins)"
+        ),
+    }
+
+
+@functools.cache
+def _incidents(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        IncidentKind.EMAIL_REFUSED: pgettext("incident", "Email refused"),
+        IncidentKind.EMAIL_NO_ADDRESS: pgettext("incident", "No email address"),
+        IncidentKind.EMAIL_UNAVAILABLE: pgettext("incident", "Mail server down"),
+        IncidentKind.VISA_LETTER_UNPRINTABLE: pgettext("incident", "Visa letter unprintable"),
+        IncidentKind.CALENDAR_UNAVAILABLE: pgettext("incident", "Calendar server down"),
+        IncidentKind.CLINIC_REFUSED: pgettext("incident", "Clinic refused"),
+        IncidentKind.CLINIC_UNAVAILABLE: pgettext("incident", "Clinic system down"),
+        IncidentKind.NO_SPECIALIST: pgettext("incident", "No specialist"),
+        IncidentKind.RECORD_MISSING: pgettext("incident", "Record missing"),
+        IncidentKind.RECORDS_UNAVAILABLE: pgettext("incident", "Records database down"),
+    }
+
+
+@functools.cache
+def _actions(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        IncidentAction.RETRY: pgettext("incident action", "retry"),
+        IncidentAction.SKIP: pgettext("incident action", "skip"),
+        IncidentAction.WITHDRAW: pgettext("incident action", "withdraw"),
+    }
+
+
+@functools.cache
+def _codes(language: str) -> dict[str, str]:
+    """Document kinds, injury causes and completeness, adverse event severities."""
+    pgettext = _pgettext(language)
+    return {
+        "document:mri": pgettext("document", "MRI of the spine"),
+        "document:asia_exam": pgettext("document", "ASIA/ISNCSCI examination"),
+        "document:discharge_summary": pgettext("document", "Hospital discharge summary"),
+        "document:other": pgettext("document", "Other medical records"),
+        "cause:traffic": pgettext("injury cause", "Traffic accident"),
+        "cause:fall": pgettext("injury cause", "Fall"),
+        "cause:sports": pgettext("injury cause", "Sports or diving accident"),
+        "cause:violence": pgettext("injury cause", "Violence"),
+        "cause:medical": pgettext("injury cause", "Illness or surgery"),
+        "cause:other": pgettext("injury cause", "Other"),
+        "completeness:complete": pgettext("injury", "Complete"),
+        "completeness:incomplete": pgettext("injury", "Incomplete"),
+        "severity:mild": pgettext("severity", "Mild"),
+        "severity:moderate": pgettext("severity", "Moderate"),
+        "severity:severe": pgettext("severity", "Severe"),
+        "severity:life_threatening": pgettext("severity", "Life-threatening"),
+    }
+
+
+@functools.cache
+def _steps(language: str) -> dict[str, str]:
+    """Each step's name, as its form's heading and its confirmation say it."""
+    pgettext = _pgettext(language)
+    return {
+        "review": pgettext("step", "Review the case"),
+        "documents": pgettext("step", "Upload documents for the patient"),
+        "case_manager": pgettext("step", "Assign the case manager"),
+        "book_consult": pgettext("step", "Book a consultation slot for the patient"),
+        "reschedule_consult": pgettext("step", "Reschedule the consultation"),
+        "consult_outcome": pgettext("step", "Record the consultation outcome"),
+        "no_show": pgettext("step", "The patient did not attend"),
+        "travel": pgettext("step", "Send the travel details for the patient"),
+        "clinic_confirmation": pgettext("step", "Record the clinic's answer"),
+        "admission": pgettext("step", "Record the admission"),
+        "procedure": pgettext("step", "Record the procedure"),
+        "discharge": pgettext("step", "Record the discharge"),
+        "adverse_event": pgettext("step", "Report an adverse event"),
+        "withdraw": pgettext("step", "Withdraw the journey"),
+        "resolve_incident": pgettext("step", "Resolve the incident"),
+        "correct_contact": pgettext("step", "Correct the patient's contact details"),
+        "follow_up_outcome": pgettext("step", "Record a follow-up consult"),
+        "rehab_checkin": pgettext("step", "Record a rehabilitation check-in"),
+    }
+
+
+@functools.cache
+def _reasons(language: str) -> dict[str, str]:
+    """Coded reasons a member of staff chooses from: a rejection's, a withdrawal's."""
+    pgettext = _pgettext(language)
+    return {
+        "rejection:injury_too_recent": pgettext("rejection", "The injury is too recent"),
+        "rejection:contraindication": pgettext("rejection", "A medical contraindication"),
+        "rejection:insufficient_information": pgettext(
+            "rejection", "The medical information is not sufficient"
+        ),
+        "rejection:out_of_scope": pgettext("rejection", "Outside the scope of the treatment"),
+        "rejection:other": pgettext("rejection", "Another reason"),
+        "withdrawal:patient_request": pgettext("withdrawal", "At the patient's request"),
+        "withdrawal:financial": pgettext("withdrawal", "Financial reasons"),
+        "withdrawal:health_change": pgettext("withdrawal", "A change in health"),
+        "withdrawal:other_treatment": pgettext("withdrawal", "Another treatment was chosen"),
+        "withdrawal:other": pgettext("withdrawal", "Another reason"),
+    }
+
+
+class Wording:
+    """Coded values as a reader of `language` reads them; an unknown code reads as itself."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        catalogue = translations(language)
+        self._gettext: Callable[[str], str] = lambda message: str(catalogue.gettext(message))
+
+    def stage(self, stage: str) -> str:
+        return _stages(self.language).get(stage, stage)
+
+    def waiting_on(self, waiting_on: str) -> str:
+        return _waiting_on(self.language).get(waiting_on, waiting_on)
+
+    def task(self, phrase: str) -> str:
+        return _tasks(self.language).get(phrase, phrase)
+
+    def incident(self, kind: str) -> str:
+        return _incidents(self.language).get(kind, kind)
+
+    def incident_action(self, action: str) -> str:
+        return _actions(self.language).get(action, action)
+
+    def document_kind(self, kind: str) -> str:
+        return _codes(self.language).get(f"document:{kind}", kind)
+
+    def cause(self, cause: str) -> str:
+        return _codes(self.language).get(f"cause:{cause}", cause)
+
+    def completeness(self, completeness: str) -> str:
+        return _codes(self.language).get(f"completeness:{completeness}", completeness)
+
+    def severity(self, severity: str) -> str:
+        return _codes(self.language).get(f"severity:{severity}", severity)
+
+    def step(self, step: str) -> str:
+        return _steps(self.language).get(step, step)
+
+    def rejection(self, reason: str) -> str:
+        return _reasons(self.language).get(f"rejection:{reason}", reason)
+
+    def withdrawal(self, reason: str) -> str:
+        return _reasons(self.language).get(f"withdrawal:{reason}", reason)
+
+    def waiting_sentence(
+        self,
+        *,
+        stage: Stage,
+        waiting_on: WaitingOn,
+        task: str,
+        deadline: datetime | None,
+        incident: IncidentKind | None,
+        now: datetime,
+        tz: str,
+    ) -> str:
+        """What the journey waits for, from whom and until when, in one sentence."""
+        gettext, stage_name = self._gettext, self.stage(stage)
+        if incident is not None:
+            return gettext(
+                "%(stage)s: held by an incident (%(incident)s); waiting on a coordinator to "
+                "resolve it."
+            ) % {"stage": stage_name, "incident": self.incident(incident)}
+        if stage.is_final:
+            return gettext("This journey has ended: %(stage)s.") % {"stage": stage_name}
+        who = _waiting_who(self.language).get(waiting_on)
+        if who is None:
+            if not task:
+                return stage_name
+            return gettext("%(stage)s: %(task)s.") % {
+                "stage": stage_name,
+                "task": self.task(task),
+            }
+        # The journey's own phrase for what it waits for, when it answered; what PostgreSQL
+        # knows says only whom, so the phrase is then left out.
+        values = {"stage": stage_name, "who": who, "task": f" {self.task(task)}" if task else ""}
+        if deadline is None:
+            # Translators: %(task)s is empty or starts with a space, such as " to review
+            # the case"; write it against the word before it.
+            return gettext("%(stage)s: waiting %(who)s%(task)s.") % values
+        values["deadline"] = format_moment(deadline, self.language, tz)
+        if deadline < now:
+            values["elapsed"] = format_elapsed(now - deadline, self.language)
+            # Translators: %(task)s as above; %(elapsed)s is how long ago the deadline
+            # passed, such as "3 days".
+            late = gettext("%(stage)s: waiting %(who)s%(task)s by %(deadline)s, %(elapsed)s late.")
+            return late % values
+        # Translators: %(task)s as above; %(deadline)s is a date and time with its zone.
+        return gettext("%(stage)s: waiting %(who)s%(task)s by %(deadline)s.") % values

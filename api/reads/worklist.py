@@ -1,0 +1,34 @@
+"""The journey list: the console's worklist and `GET /api/v1/journeys`, one read."""
+
+from datetime import datetime
+
+import asyncpg
+
+from api.reads.errors import allow
+from api.tokens import Principal
+from db.worklist import WorklistRepository
+from domain.readers import SEES_PATIENT, STAFF
+from domain.worklist import WorklistFilter, WorklistPage, priority_for
+
+
+async def read_worklist(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    filters: WorklistFilter,
+    *,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> WorklistPage:
+    """A page of journeys for `principal`: those waiting on them or their role first, overdue
+    first; patients' names only for those who may see them."""
+    allow(principal, None, STAFF)
+    async with pool.acquire() as conn:
+        return await WorklistRepository(conn).page(
+            filters=filters,
+            priority=priority_for(principal.actor),
+            now=now,
+            limit=limit,
+            offset=offset,
+            with_names=principal.actor.role in SEES_PATIENT,
+        )

@@ -1,0 +1,55 @@
+"""A coordinator revokes a journey's patient links and emails the patient a new one."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from api.auth import PrincipalDep, authorize
+from api.deps import PoolDep
+from api.journey_access import ensure_journey
+from api.link_mailer import LinkMailer
+from api.problems import Problem
+from db.patient_links import PatientLinkRepository
+from domain.step_roles import STEP_ROLES, StepName
+
+router = APIRouter(prefix="/journeys/{journey_id}", tags=["patient links"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or invalid token"},
+    403: {"model": Problem, "description": "Not a coordinator"},
+    404: {"model": Problem, "description": "No such journey"},
+    502: {"model": Problem, "description": "Links revoked; the relay refused the address"},
+    503: {"model": Problem, "description": "Links revoked; the email could not be sent now"},
+}
+
+
+class PatientLinkRenewed(BaseModel):
+    journey_id: str
+    generation: int = Field(description="links of earlier generations are refused from now on")
+    message_id: str = Field(description="the Message-ID of the email carrying the new link")
+
+
+@router.post(
+    "/patient-link",
+    summary="Revoke every patient link of the journey and email the patient a new one "
+    "(coordinator)",
+    responses=ERRORS,
+)
+async def renew_patient_link(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, request: Request
+) -> PatientLinkRenewed:
+    """Every link sent so far stops working at once, its page saying how to get a new one.
+    If the email cannot be sent the revocation stands; sending the request again revokes the
+    link that never arrived as well and sends a newer one."""
+    jid = str(journey_id)
+    authorize(principal, jid, STEP_ROLES[StepName.RENEW_PATIENT_LINK])
+    await ensure_journey(pool, jid)
+    async with pool.acquire() as conn:
+        generation = await PatientLinkRepository(conn).revoke(
+            journey_id=jid, revoked_by=principal.actor.id
+        )
+    mailer: LinkMailer = request.app.state.link_mailer
+    message_id = await mailer.send(journey_id=jid, generation=generation)
+    return PatientLinkRenewed(journey_id=jid, generation=generation, message_id=message_id)

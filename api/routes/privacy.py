@@ -1,0 +1,271 @@
+"""Privacy routes: consent withdrawal, erasure requests and erasure, legal holds, the
+patient's own copy of their data, and who accessed it (GDPR Art. 7, 15, 17, 20)."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+
+from api.auth import PrincipalDep, authorize
+from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.journey_access import ensure_journey
+from api.privacy_schemas import (
+    AccessView,
+    ConsentView,
+    ErasureBody,
+    ErasureRequestView,
+    ErasureView,
+    LegalHoldView,
+    PrivacyRecord,
+    ReasonBody,
+)
+from api.problems import Problem, ProblemError
+from api.step_access import JourneyStep
+from db.accesses import AccessRepository
+from db.consents import ConsentRepository
+from db.erasure import ErasureRepository
+from db.legal_holds import LegalHoldRepository
+from domain.actors import Role
+from domain.step_roles import STEP_ROLES, StepName
+from privacy import erasure
+from privacy.consent import withdraw_consent
+from privacy.export import collect, subject_document
+from privacy.fhir_export import FHIR_JSON, subject_bundle
+
+router = APIRouter(tags=["privacy"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or invalid token"},
+    403: {"model": Problem, "description": "Wrong role, or another journey's link"},
+    404: {"model": Problem, "description": "No such journey (or request)"},
+    409: {"model": Problem, "description": "Not now, and why: erased, held, withdrawn already"},
+    422: {"model": Problem, "description": "Invalid fields, each named"},
+}
+STEP_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    503: {"model": Problem, "description": "Temporal did not answer: read the status, retry"},
+    504: {"model": Problem, "description": "Still under way: read the privacy record later"},
+}
+# Coordinators see a journey's privacy record: whether it is held, asked to be erased, erased.
+SEES_PRIVACY_RECORD = frozenset({Role.PRIVACY_OFFICER, Role.COORDINATOR})
+ERASURE_REQUESTS = frozenset({Role.PRIVACY_OFFICER})
+
+
+def PrivacyStepDep(name: StepName) -> Any:
+    """A dependency giving the route a `JourneyStep` for a caller allowed to take `name`."""
+    roles = STEP_ROLES[name]
+
+    async def privacy_step(
+        journey_id: uuid.UUID,
+        principal: PrincipalDep,
+        pool: PoolDep,
+        client: TemporalDep,
+        settings: SettingsDep,
+        response: Response,
+    ) -> JourneyStep:
+        jid = str(journey_id)
+        if name is StepName.ERASE and principal.actor.role is Role.COORDINATOR:
+            raise ProblemError(
+                403,
+                "Forbidden",
+                "a privacy officer carries out erasures; coordinators ask for one with "
+                f"POST /api/v1/journeys/{jid}/erasure-requests",
+            )
+        authorize(principal, jid, roles)
+        await ensure_journey(pool, jid)
+        return JourneyStep(principal, jid, pool, client, response, settings.step_answer_seconds)
+
+    return Depends(privacy_step)
+
+
+@router.post(
+    "/journeys/{journey_id}/consent/withdrawal",
+    summary="Withdraw consent to the processing of health data: the journey ends WITHDRAWN "
+    "(patient link, coordinator for the patient)",
+    responses=STEP_ERRORS,
+)
+async def consent_withdrawal(
+    step: Annotated[JourneyStep, PrivacyStepDep(StepName.WITHDRAW_CONSENT)],
+) -> ConsentView:
+    consent = await withdraw_consent(
+        step.pool,
+        step.client,
+        step.journey_id,
+        actor=step.principal.actor,
+        within=step.answer_within,
+    )
+    return ConsentView.of(consent)
+
+
+@router.post(
+    "/journeys/{journey_id}/erasure-requests",
+    status_code=201,
+    summary="Ask a privacy officer to erase the journey's personal data (coordinator)",
+    responses=ERRORS,
+)
+async def request_erasure(
+    body: ReasonBody,
+    step: Annotated[JourneyStep, PrivacyStepDep(StepName.REQUEST_ERASURE)],
+) -> ErasureRequestView:
+    request = await erasure.request_erasure(
+        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
+    )
+    return ErasureRequestView.of(request)
+
+
+@router.post(
+    "/journeys/{journey_id}/erasure",
+    summary="Erase the journey's personal data now, withdrawing it first if it runs "
+    "(privacy officer)",
+    responses=STEP_ERRORS,
+)
+async def erase(
+    body: ErasureBody,
+    step: Annotated[JourneyStep, PrivacyStepDep(StepName.ERASE)],
+    settings: SettingsDep,
+) -> ErasureView:
+    record = await erasure.erase(
+        step.pool,
+        step.client,
+        step.journey_id,
+        actor=step.principal.actor,
+        reason=body.reason,
+        request_id=str(body.request_id) if body.request_id else None,
+        task_queue=settings.task_queue,
+        within=step.answer_within,
+    )
+    return ErasureView.of(record)
+
+
+@router.post(
+    "/journeys/{journey_id}/legal-hold",
+    status_code=201,
+    summary="Place a legal hold: the journey's records are not erased until it is lifted "
+    "(privacy officer)",
+    responses=ERRORS,
+)
+async def place_hold(
+    body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
+) -> LegalHoldView:
+    hold = await erasure.place_hold(
+        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
+    )
+    return LegalHoldView.of(hold)
+
+
+@router.post(
+    "/journeys/{journey_id}/legal-hold/lift",
+    summary="Lift the journey's legal hold (privacy officer)",
+    responses=ERRORS,
+)
+async def lift_hold(
+    body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
+) -> LegalHoldView:
+    hold = await erasure.lift_hold(
+        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
+    )
+    return LegalHoldView.of(hold)
+
+
+@router.get(
+    "/journeys/{journey_id}/privacy",
+    summary="The journey's consents, legal holds, erasure requests and erasure "
+    "(privacy officer, coordinator)",
+    responses=ERRORS,
+)
+async def privacy_record(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
+) -> PrivacyRecord:
+    jid = str(journey_id)
+    authorize(principal, jid, SEES_PRIVACY_RECORD)
+    await ensure_journey(pool, jid)
+    async with pool.acquire() as conn:
+        holds = LegalHoldRepository(conn)
+        return PrivacyRecord(
+            journey_id=jid,
+            consents=[
+                ConsentView.of(c) for c in await ConsentRepository(conn).for_journey(journey_id=jid)
+            ],
+            legal_holds=[LegalHoldView.of(h) for h in await holds.holds(journey_id=jid)],
+            erasure_requests=[
+                ErasureRequestView.of(r) for r in await holds.erasure_requests(journey_id=jid)
+            ],
+            erasure=(
+                ErasureView.of(record)
+                if (record := await ErasureRepository(conn).tombstone(journey_id=jid))
+                else None
+            ),
+        )
+
+
+@router.get(
+    "/journeys/{journey_id}/export",
+    summary="Everything held about the patient, as one JSON file (the patient's link, "
+    "privacy officer); `format=fhir` gives a FHIR R4 Bundle",
+    responses={
+        **ERRORS,
+        200: {
+            "description": "The patient's data",
+            "content": {"application/json": {}, FHIR_JSON: {}},
+        },
+    },
+    response_class=JSONResponse,
+)
+async def export(
+    step: Annotated[JourneyStep, PrivacyStepDep(StepName.EXPORT)],
+    format: Literal["json", "fhir"] = "json",
+) -> JSONResponse:
+    now = datetime.now(UTC)
+    found = await collect(step.pool, step.journey_id, generated_at=now)
+    if found is None:
+        raise ProblemError(404, "Not found", "no such journey")
+    records, accesses = found
+    stamp = f"{now:%Y%m%dT%H%M%SZ}"
+    if format == "fhir":
+        body, media, name = subject_bundle(records, generated_at=now), FHIR_JSON, "fhir.json"
+    else:
+        body, media, name = subject_document(records, accesses, generated_at=now), None, "json"
+    return JSONResponse(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="journey-{step.journey_id}-{stamp}.{name}"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/journeys/{journey_id}/accesses",
+    summary="Who accessed the patient's data: who, in which role, what, when "
+    "(privacy officer, auditor)",
+    responses=ERRORS,
+)
+async def accesses(
+    step: Annotated[JourneyStep, PrivacyStepDep(StepName.READ_ACCESSES)],
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[AccessView]:
+    async with step.pool.acquire() as conn:
+        found = await AccessRepository(conn).for_journey(journey_id=step.journey_id, limit=limit)
+    return [AccessView.of(a) for a in found]
+
+
+@router.get(
+    "/erasure-requests",
+    summary="Erasure requests waiting for a privacy officer (privacy officer)",
+    responses=ERRORS,
+)
+async def open_erasure_requests(
+    principal: PrincipalDep,
+    pool: PoolDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[ErasureRequestView]:
+    if principal.actor.role not in ERASURE_REQUESTS:
+        raise ProblemError(403, "Forbidden", "erasure requests are for privacy officers")
+    async with pool.acquire() as conn:
+        found = await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=limit)
+    return [ErasureRequestView.of(r) for r in found]

@@ -1,0 +1,207 @@
+"""A journey's case file for staff: the journey with its people named, the patient's facts,
+and the records people wrote about them, each returned as a small model (domain/case_file.py).
+
+Every query is by journey, on the indexes migrations 005 and 008 give those tables.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from domain.case_file import (
+    AdverseEventRecord,
+    CaseDocument,
+    CaseJourney,
+    CaseRecords,
+    DocumentFile,
+    FollowUpOutcomeRecord,
+    IncidentRecordView,
+    PatientFacts,
+    PlanRecord,
+    ProcedureRecord,
+    RehabCheckinRecord,
+    TravelRecord,
+)
+from domain.incidents import IncidentKind
+from domain.names import journey_reference
+from domain.stages import Stage, WaitingOn
+
+
+@dataclass(frozen=True)
+class CaseFileRows:
+    """What `CaseFileRepository.case` read: the patient and records only when asked."""
+
+    journey: CaseJourney
+    patient: PatientFacts | None
+    records: CaseRecords | None
+    incidents: list[IncidentRecordView]
+
+
+def _rows(select: str, order: str) -> str:
+    """A subquery giving the rows of `select` as a JSON array, in `order`."""
+    return f"(SELECT coalesce(json_agg(x ORDER BY {order}), '[]') FROM ({select}) x)"
+
+
+_RECORDS = {
+    "documents": _rows(
+        """SELECT document_id, kind, filename, content_type, size_bytes, sha256, uploaded_at
+             FROM documents WHERE journey_id = j.journey_id""",
+        "x.uploaded_at, x.document_id",
+    ),
+    "plans": _rows(
+        """SELECT t.plan_id, t.specialist_id, s.full_name AS specialist_name, t.cells_target,
+                  t.route, t.price, t.currency, t.notes, t.created_at
+             FROM treatment_plans t LEFT JOIN staff s ON s.staff_id = t.specialist_id
+            WHERE t.journey_id = j.journey_id""",
+        "x.created_at",
+    ),
+    "travel": _rows(
+        """SELECT arrival_date, departure_date, arrival_flight, departure_flight, companions,
+                  needs_visa, notes, submitted_at
+             FROM travel_records WHERE journey_id = j.journey_id""",
+        "x.submitted_at",
+    ),
+    "procedures": _rows(
+        """SELECT cells_given, route, minutes, lot, notes, reported_at
+             FROM procedure_reports WHERE journey_id = j.journey_id""",
+        "x.reported_at",
+    ),
+    "adverse_events": _rows(
+        """SELECT severity, description, reported_at
+             FROM adverse_events WHERE journey_id = j.journey_id""",
+        "x.reported_at",
+    ),
+    "follow_ups": _rows(
+        """SELECT consult_no, trunk_control, sitting_balance, standing_balance, spasticity,
+                  sensation, bladder, postural_hypotension, notes, recorded_at
+             FROM follow_up_outcomes WHERE journey_id = j.journey_id""",
+        "x.consult_no, x.recorded_at",
+    ),
+    "checkins": _rows(
+        """SELECT week, walking_hours_per_day, days_per_week, notes, submitted_at
+             FROM rehab_checkins WHERE journey_id = j.journey_id""",
+        "x.week, x.submitted_at",
+    ),
+}
+_INCIDENTS = _rows(
+    """SELECT workflow, number, kind, step, opened_at
+         FROM incidents WHERE journey_id = j.journey_id AND resolved_at IS NULL""",
+    "x.opened_at",
+)
+_PATIENT = """
+    SELECT row_to_json(x) FROM (
+        SELECT p.full_name, p.email, p.phone, trim(p.country) AS country, p.preferred_language,
+               p.time_zone, i.injury_level, i.injury_completeness, i.injury_date,
+               i.injury_cause, i.medical_history
+          FROM inquiries i WHERE i.journey_id = j.journey_id) x"""
+# The patient and the records only when $2: an auditor's read never fetches them.
+_CASE = f"""
+SELECT j.journey_id, j.stage, j.waiting_on, j.next_deadline, j.case_manager_id,
+       cm.full_name AS case_manager_name, j.specialist_id, sp.full_name AS specialist_name,
+       trim(p.country) AS country, j.incident, j.created_at, j.updated_at,
+       {_INCIDENTS}::text AS incidents,
+       CASE WHEN $2 THEN ({_PATIENT})::text END AS patient,
+       CASE WHEN $2 THEN json_build_object(
+           {", ".join(f"'{name}', {rows}" for name, rows in _RECORDS.items())}
+       )::text END AS records
+  FROM journeys j JOIN patients p USING (patient_id)
+  LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
+  LEFT JOIN staff sp ON sp.staff_id = j.specialist_id
+ WHERE j.journey_id = $1
+"""
+
+
+def _json(text: str) -> Any:
+    # Prices and hours stay exact: never a binary fraction on the way.
+    return json.loads(text, parse_float=Decimal)
+
+
+class CaseFileRepository:
+    """Owns the SQL of reading a case. Takes a connection; the caller owns the pool."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def case(self, *, journey_id: str, with_patient: bool) -> CaseFileRows | None:
+        """The journey with its people named and its open incidents and, `with_patient`,
+        the patient's facts and every record written about them, oldest first: one round
+        trip, as a page reads all of it at once."""
+        r = await self._conn.fetchrow(_CASE, journey_id, with_patient)
+        if r is None:
+            return None
+        journey = CaseJourney(
+            journey_id=str(r["journey_id"]),
+            reference=journey_reference(str(r["journey_id"])),
+            stage=Stage(r["stage"]),
+            waiting_on=WaitingOn(r["waiting_on"]),
+            next_deadline=r["next_deadline"],
+            case_manager_id=r["case_manager_id"],
+            case_manager_name=r["case_manager_name"],
+            specialist_id=r["specialist_id"],
+            specialist_name=r["specialist_name"],
+            country=r["country"],
+            incident=IncidentKind(r["incident"]) if r["incident"] else None,
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+        incidents = [IncidentRecordView(**i) for i in _json(r["incidents"])]
+        if not with_patient:
+            return CaseFileRows(journey, None, None, incidents)
+        records = _json(r["records"])
+        return CaseFileRows(
+            journey=journey,
+            patient=PatientFacts(**_json(r["patient"])) if r["patient"] else None,
+            records=CaseRecords(
+                documents=[CaseDocument(**x) for x in records["documents"]],
+                plans=[PlanRecord(**x) for x in records["plans"]],
+                travel=[TravelRecord(**x) for x in records["travel"]],
+                procedures=[ProcedureRecord(**x) for x in records["procedures"]],
+                adverse_events=[AdverseEventRecord(**x) for x in records["adverse_events"]],
+                follow_ups=[FollowUpOutcomeRecord(**x) for x in records["follow_ups"]],
+                checkins=[RehabCheckinRecord(**x) for x in records["checkins"]],
+            ),
+            incidents=incidents,
+        )
+
+    async def patient(self, *, journey_id: str) -> PatientFacts | None:
+        r = await self._conn.fetchrow(
+            """SELECT p.full_name, p.email, p.phone, p.country, p.preferred_language,
+                      p.time_zone, i.injury_level, i.injury_completeness, i.injury_date,
+                      i.injury_cause, i.medical_history
+                 FROM journeys j JOIN patients p USING (patient_id)
+                 JOIN inquiries i ON i.journey_id = j.journey_id
+                WHERE j.journey_id = $1""",
+            journey_id,
+        )
+        if r is None:
+            return None
+        return PatientFacts(**{**dict(r), "country": r["country"].strip()})
+
+    async def documents(self, *, journey_id: str) -> list[CaseDocument]:
+        rows = await self._conn.fetch(
+            """SELECT document_id, kind, filename, content_type, size_bytes, sha256, uploaded_at
+                 FROM documents WHERE journey_id = $1 ORDER BY uploaded_at, document_id""",
+            journey_id,
+        )
+        return [CaseDocument(**{**dict(r), "document_id": str(r["document_id"])}) for r in rows]
+
+    async def document(self, *, journey_id: str, document_id: str) -> DocumentFile | None:
+        """The document's content, only if it belongs to `journey_id`: a document id of
+        another journey reads as no document at all."""
+        try:
+            key = uuid.UUID(document_id)
+        except ValueError:
+            return None
+        r = await self._conn.fetchrow(
+            """SELECT document_id, filename, content_type, content FROM documents
+                WHERE document_id = $1 AND journey_id = $2""",
+            key,
+            journey_id,
+        )
+        if r is None:
+            return None
+        return DocumentFile(**{**dict(r), "document_id": str(r["document_id"])})

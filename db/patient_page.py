@@ -1,0 +1,165 @@
+"""What the patient's page shows from the records, and the one thing it changes there: the
+patient's preferred language."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class PatientOnPage:
+    patient_id: str
+    full_name: str
+    email: str
+    preferred_language: str
+    time_zone: str
+    case_manager_name: str
+    case_manager_email: str
+
+
+@dataclass(frozen=True)
+class PlanOnPage:
+    price: Decimal
+    currency: str
+    cells_target: int
+    route: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class DocumentOnPage:
+    kind: str
+    filename: str
+    size_bytes: int
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
+class TravelOnPage:
+    arrival_date: date
+    departure_date: date
+    arrival_flight: str
+    departure_flight: str
+    needs_visa: bool
+
+
+@dataclass(frozen=True)
+class CheckinOnPage:
+    week: int
+    walking_hours_per_day: Decimal
+    days_per_week: int
+
+
+class PatientPageRepository:
+    """Owns the SQL of the patient's page. Takes a connection; the caller owns the pool."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def patient(self, journey_id: str) -> PatientOnPage | None:
+        row = await self._conn.fetchrow(
+            """SELECT p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
+                      cm.full_name AS cm_name, cm.email AS cm_email
+                 FROM journeys j JOIN patients p USING (patient_id)
+                 LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
+                WHERE j.journey_id = $1""",
+            journey_id,
+        )
+        if row is None:
+            return None
+        return PatientOnPage(
+            patient_id=str(row["patient_id"]),
+            full_name=row["full_name"],
+            email=row["email"],
+            preferred_language=row["preferred_language"],
+            time_zone=row["time_zone"] or "UTC",
+            case_manager_name=row["cm_name"] or "",
+            case_manager_email=row["cm_email"] or "",
+        )
+
+    async def set_language(self, *, journey_id: str, language: str) -> str | None:
+        """Set the journey's patient's preferred language; the one it replaces, or None when
+        there is no such journey."""
+        async with self._conn.transaction():
+            before = await self._conn.fetchval(
+                """SELECT p.preferred_language FROM patients p
+                     JOIN journeys j USING (patient_id)
+                    WHERE j.journey_id = $1 FOR UPDATE OF p""",
+                journey_id,
+            )
+            if before is None:
+                return None
+            await self._conn.execute(
+                """UPDATE patients p SET preferred_language = $2
+                     FROM journeys j
+                    WHERE j.journey_id = $1 AND p.patient_id = j.patient_id""",
+                journey_id,
+                language,
+            )
+        return str(before)
+
+    async def plan(self, journey_id: str) -> PlanOnPage | None:
+        row = await self._conn.fetchrow(
+            """SELECT price, currency, cells_target, route, notes FROM treatment_plans
+                WHERE journey_id = $1 ORDER BY created_at DESC LIMIT 1""",
+            journey_id,
+        )
+        if row is None:
+            return None
+        return PlanOnPage(
+            price=row["price"],
+            currency=row["currency"].strip(),
+            cells_target=row["cells_target"],
+            route=row["route"],
+            notes=row["notes"],
+        )
+
+    async def documents(self, journey_id: str) -> list[DocumentOnPage]:
+        rows = await self._conn.fetch(
+            """SELECT kind, filename, size_bytes, uploaded_at FROM documents
+                WHERE journey_id = $1 ORDER BY uploaded_at, filename""",
+            journey_id,
+        )
+        return [
+            DocumentOnPage(
+                kind=r["kind"],
+                filename=r["filename"],
+                size_bytes=r["size_bytes"],
+                uploaded_at=r["uploaded_at"],
+            )
+            for r in rows
+        ]
+
+    async def travel(self, journey_id: str) -> TravelOnPage | None:
+        row = await self._conn.fetchrow(
+            """SELECT arrival_date, departure_date, arrival_flight, departure_flight, needs_visa
+                 FROM travel_records WHERE journey_id = $1
+                ORDER BY submitted_at DESC LIMIT 1""",
+            journey_id,
+        )
+        if row is None:
+            return None
+        return TravelOnPage(
+            arrival_date=row["arrival_date"],
+            departure_date=row["departure_date"],
+            arrival_flight=row["arrival_flight"],
+            departure_flight=row["departure_flight"],
+            needs_visa=row["needs_visa"],
+        )
+
+    async def checkins(self, journey_id: str) -> list[CheckinOnPage]:
+        rows = await self._conn.fetch(
+            """SELECT week, walking_hours_per_day, days_per_week FROM rehab_checkins
+                WHERE journey_id = $1 ORDER BY week, submitted_at""",
+            journey_id,
+        )
+        return [
+            CheckinOnPage(
+                week=r["week"],
+                walking_hours_per_day=r["walking_hours_per_day"],
+                days_per_week=r["days_per_week"],
+            )
+            for r in rows
+        ]

@@ -1,0 +1,21 @@
+"""Who may read what of a journey: the one table the JSON API and the staff console both read,
+so the two cannot show different people different things."""
+
+from domain.actors import Role
+
+STAFF = frozenset(
+    {
+        Role.COORDINATOR,
+        Role.REVIEWER,
+        Role.SPECIALIST,
+        Role.CASE_MANAGER,
+        Role.MEDICAL_LEAD,
+        Role.AUDITOR,
+    }
+)
+# The patient's name, contact details and medical facts, and the records written about them
+# (documents, plan and quote, travel, the clinic's reports, outcomes, check-ins). Auditors read
+# who did what and when, never about whom: they see a journey's reference only.
+SEES_PATIENT = STAFF - {Role.AUDITOR}
+# The documents themselves; the patient's own link reads the ones they sent.
+READS_DOCUMENTS = SEES_PATIENT | {Role.PATIENT}

@@ -1,0 +1,58 @@
+"""One way to translate: gettext catalogues read through Babel, for emails, letters and pages.
+
+`translations(language)` gives a language's catalogue (English for a language without one),
+`supported_languages()` the languages whose catalogue is present in `locales/`, the `format_*`
+helpers dates, times, periods and money in the reader's language, and `LocalizedEnvironments`
+Jinja environments with `{% trans %}` per language. See the README's "Languages" section.
+"""
+
+from i18n.catalogues import (
+    N_,
+    SOURCE_LANGUAGE,
+    direction,
+    language_name,
+    locale,
+    negotiate,
+    resolve,
+    supported_languages,
+    translations,
+)
+from i18n.formatting import (
+    country_name,
+    day_names,
+    format_day,
+    format_elapsed,
+    format_long_date,
+    format_moment,
+    format_money,
+    format_number,
+    format_period,
+    language_name_in,
+    month_names,
+)
+from i18n.jinja import LocalizedEnvironments, localized_environment
+
+__all__ = [
+    "N_",
+    "SOURCE_LANGUAGE",
+    "LocalizedEnvironments",
+    "country_name",
+    "day_names",
+    "direction",
+    "format_day",
+    "format_elapsed",
+    "format_long_date",
+    "format_moment",
+    "format_money",
+    "format_number",
+    "format_period",
+    "language_name",
+    "language_name_in",
+    "locale",
+    "localized_environment",
+    "month_names",
+    "negotiate",
+    "resolve",
+    "supported_languages",
+    "translations",
+]

@@ -1,0 +1,126 @@
+"""Dates, times, periods and money in the reader's language, from Babel's locale data (CLDR).
+
+Day and month names come from CLDR, so a new language needs no list of its own. The shapes
+(which parts, in which order) are catalogue messages with the context `date pattern`, so a
+translator can reorder them for a language; every language shipped today keeps the English shape,
+which is what emails and letters have always shown ("Tue 1 Dec 2026").
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_timedelta,
+    get_day_names,
+    get_month_names,
+)
+from babel.numbers import format_currency, format_decimal
+from babel.units import format_unit
+
+from i18n.catalogues import locale, translations
+
+Width = Literal["abbreviated", "wide", "narrow"]
+
+# A period of whole weeks shorter than this reads in weeks ("6 weeks"), anything else in months.
+_WEEKS_UP_TO = timedelta(weeks=8)
+_AVERAGE_MONTH_DAYS = 365.2425 / 12
+
+
+def _as_date(value: date | datetime | str, tz: str) -> date:
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo(tz)).date()
+    return value
+
+
+def format_day(value: date | datetime | str | None, language: str, tz: str = "UTC") -> str:
+    """`Tue 1 Dec 2026`, `mar 1 dic 2026`; a date-time is taken on its day in `tz`.
+
+    An ISO date string is accepted too, as notification facts carry dates that way.
+    """
+    if value is None or value == "":
+        return ""
+    # Translators: a CLDR date pattern (EEE weekday, d day, MMM month, y year); reorder
+    # the letters as your language writes a short date, keep them Latin.
+    pattern = str(translations(language).pgettext("date pattern", "EEE d MMM y"))
+    return format_date(_as_date(value, tz), pattern, locale=locale(language))
+
+
+def format_moment(value: datetime | None, language: str, tz: str) -> str:
+    """`Tue 1 Dec 2026, 10:00 (Europe/Madrid)`: the wall-clock time in `tz`, the zone named.
+
+    The zone is named as given (an IANA id), not as CLDR would spell it (`Etc/UTC` for `UTC`),
+    so a reader sees the zone their records say.
+    """
+    if value is None:
+        return ""
+    # Translators: a CLDR date-and-time pattern (HH hour 00-23, mm minutes); the time
+    # zone's name follows in parentheses.
+    pattern = str(translations(language).pgettext("date pattern", "EEE d MMM y, HH:mm"))
+    when = format_datetime(value, pattern, tzinfo=ZoneInfo(tz), locale=locale(language))
+    return f"{when} ({tz})"
+
+
+def format_long_date(value: date, language: str) -> str:
+    """`1 December 2026`, `1 de diciembre de 2026`: a date as a letter states it."""
+    # Translators: a CLDR date pattern for letters (d day, MMMM month's full name, y year);
+    # text in single quotes is kept as written, such as 'de' in Spanish.
+    pattern = str(translations(language).pgettext("date pattern", "d MMMM y"))
+    return format_date(value, pattern, locale=locale(language))
+
+
+def format_period(value: timedelta, language: str) -> str:
+    """`2 weeks`, `3 months`, `12 meses`: how long after an event something falls.
+
+    Whole weeks under eight weeks read in weeks; anything else in months, rounded, since a
+    follow-up "3 months" after treatment falls on day 91 and "12 months" on day 365.
+    """
+    if value < _WEEKS_UP_TO and value.days % 7 == 0:
+        amount, unit = value.days // 7, "duration-week"
+    else:
+        amount, unit = round(value.days / _AVERAGE_MONTH_DAYS), "duration-month"
+    return format_unit(amount, unit, length="long", locale=locale(language))
+
+
+def format_money(amount: Decimal | int | float | str, currency: str, language: str) -> str:
+    """`€12,000.00`, `12.000,00 €`: an amount in its ISO 4217 currency as the reader writes it."""
+    return format_currency(Decimal(str(amount)), currency, locale=locale(language))
+
+
+def format_number(value: Decimal | int | float, language: str) -> str:
+    """`120,000,000`, `120.000.000`: a count or measure as the reader writes numbers."""
+    return format_decimal(value, locale=locale(language))
+
+
+def format_elapsed(value: timedelta, language: str) -> str:
+    """`3 days`, `5 horas`: how long, rounded to its largest unit, as "overdue by" says it."""
+    return format_timedelta(value, threshold=1, locale=locale(language))
+
+
+def country_name(code: str, language: str) -> str:
+    """`Spain`, `España`: an ISO 3166-1 alpha-2 code as the reader names the country (the
+    code itself when CLDR has no name for it)."""
+    return str(locale(language).territories.get(code.upper(), code))
+
+
+def language_name_in(code: str, language: str) -> str:
+    """`Spanish`, `español`: a language's name as the reader says it (the code when CLDR has
+    no name for it); `language_name` gives a language's name in itself."""
+    return str(locale(language).languages.get(code.lower(), code))
+
+
+def day_names(language: str, width: Width = "abbreviated") -> list[str]:
+    """Monday to Sunday: `Mon`…`Sun`, `lun`…`dom`."""
+    names = get_day_names(width, context="format", locale=locale(language))
+    return [names[i] for i in range(7)]
+
+
+def month_names(language: str, width: Width = "abbreviated") -> list[str]:
+    """January to December: `Jan`…`Dec`, `ene`…`dic`."""
+    names = get_month_names(width, context="format", locale=locale(language))
+    return [names[i] for i in range(1, 13)]

@@ -1,0 +1,60 @@
+"""Journeys written straight into PostgreSQL, as the workflows' projection would leave them:
+lists and the case page read only PostgreSQL, so their tests need no running journey."""
+
+import uuid
+from datetime import date, datetime
+
+import asyncpg
+
+
+async def add_journey(
+    pool: asyncpg.Pool,
+    *,
+    stage: str = "VALIDATION",
+    waiting_on: str = "reviewer",
+    deadline: datetime | None = None,
+    case_manager: str | None = None,
+    specialist: str | None = None,
+    incident: str | None = None,
+    country: str = "ES",
+    name: str = "Ana García",
+    created_at: datetime | None = None,
+    medical_history: str = "Partial sensation below T6.",
+) -> str:
+    """A journey with its patient and inquiry; returns the journey id."""
+    journey_id, patient_id = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO patients (patient_id, full_name, email, phone, country,
+                                     preferred_language, time_zone)
+               VALUES ($1, $2, 'ana@example.org', '+34600123456', $3, 'es', 'Europe/Madrid')""",
+            patient_id,
+            name,
+            country,
+        )
+        await conn.execute(
+            """INSERT INTO journeys (journey_id, patient_id, stage, waiting_on, next_deadline,
+                                     case_manager_id, specialist_id, incident, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()))""",
+            journey_id,
+            patient_id,
+            stage,
+            waiting_on,
+            deadline,
+            case_manager,
+            specialist,
+            incident,
+            created_at,
+        )
+        await conn.execute(
+            """INSERT INTO inquiries (inquiry_id, journey_id, patient_id, injury_level,
+                                      injury_completeness, injury_date, injury_cause,
+                                      medical_history)
+               VALUES ($1, $2, $3, 'T4', 'incomplete', $4, 'traffic', $5)""",
+            uuid.uuid4(),
+            journey_id,
+            patient_id,
+            date(2023, 5, 1),
+            medical_history,
+        )
+    return str(journey_id)

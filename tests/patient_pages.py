@@ -1,0 +1,90 @@
+"""The patient's page in tests: a phone-sized browser page, a journey driver with staff, the
+page's address as emails carry it, and the checks every state of the page gets."""
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser, Page, ViewportSize, expect
+from temporalio.testing import WorkflowEnvironment
+
+from patient_links import mint_patient_link
+from settings import Settings
+from tests.browser import ServedApp, assert_accessible
+from tests.helpers import eventually, read_mailbox, text_of
+from tests.journeys import JourneyDriver, seed_staff
+
+PHONE = ViewportSize(width=360, height=780)
+PDF = b"%PDF-1.4\n% a scan of the spine\n" + b"0" * 2048
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 1024
+
+
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    """A page 360 pixels wide, as on a small phone, whose browser speaks Spanish."""
+    context = await browser.new_context(viewport=PHONE, locale="es-ES")
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+@pytest.fixture
+async def driver(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> JourneyDriver:
+    await seed_staff(pool)
+    return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+
+
+def page_url(app: ServedApp, driver: JourneyDriver) -> str:
+    token = mint_patient_link(
+        app.settings, journey_id=driver.journey_id, patient_id=driver.patient.id
+    )
+    return f"{app.url}/my-journey?token={token}"
+
+
+async def emailed_link(driver: JourneyDriver, app: ServedApp, step: str) -> str:
+    """The page's address as the email of `step` carries it, pointed at the served app."""
+
+    async def find() -> str:
+        for message in read_mailbox(driver.mail_dir):
+            if f"<{driver.journey_id}.{step}@" in message["Message-ID"]:
+                found = re.search(r"/my-journey\?token=[\w.-]+", text_of(message))
+                return f"{app.url}{found.group(0)}" if found else ""
+        return ""
+
+    return await eventually(find, what=f"the {step} email with a link")
+
+
+def journey_mail(driver: JourneyDriver) -> list[EmailMessage]:
+    return [m for m in read_mailbox(driver.mail_dir) if driver.journey_id in m["Message-ID"]]
+
+
+async def outcome(page: Page) -> str:
+    box = page.locator("#outcome")
+    await expect(box).to_be_focused()
+    return await box.inner_text()
+
+
+async def assert_accessible_as_served(page: Page, browser: Browser) -> None:
+    """axe-core on a page whose context runs no script (axe is a script): the same HTML, laid
+    out at the same width in a context that does."""
+    html = await page.content()
+    context = await browser.new_context(viewport=PHONE)
+    try:
+        copy = await context.new_page()
+        await copy.set_content(html)
+        await assert_accessible(copy)
+    finally:
+        await context.close()
+
+
+async def rows(pool: asyncpg.Pool, table: str, journey_id: str) -> int:
+    count: int = await pool.fetchval(
+        f"SELECT count(*) FROM {table} WHERE journey_id = $1", uuid.UUID(journey_id)
+    )
+    return count

@@ -1,0 +1,174 @@
+"""Staff act on journeys from the case page in a real browser (Debian's chromium through
+Playwright): each form sends the API's own step, a refused one shows the journey's words
+beside the form with what was typed kept, a taken one shows the journey's new state."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+from temporalio.testing import WorkflowEnvironment
+
+from domain.actors import Role
+from domain.stages import Stage, WaitingOn
+from tests.api_people import staff
+from tests.browser import Screenshot, ServedApp, assert_accessible, sign_in_as
+from tests.case_setup import waiting_on
+from tests.helpers import eventually, valid_form
+from tests.journeys import JourneyDriver
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture
+async def http(served_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served_app.url, timeout=30) as client:
+        yield client
+
+
+async def _inquiry(http: httpx.AsyncClient, app: ServedApp) -> str:
+    answer = await http.post("/api/v1/inquiries", json=valid_form())
+    assert answer.status_code == 202, answer.text
+    jid = str(answer.json()["journey_id"])
+    await waiting_on(http, app.settings, jid, "reviewer")
+    return jid
+
+
+async def _open_case(page: Page, app: ServedApp, jid: str) -> None:
+    await page.goto(f"{app.url}/staff/journeys/{jid}")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(jid[:8].upper())
+
+
+async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
+    page: Page, served_app: ServedApp, http: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    jid = await _inquiry(http, served_app)
+    await sign_in_as(page, served_app.url, Role.REVIEWER)
+    await _open_case(page, served_app, jid)
+    actions = page.get_by_role("region", name="What you can do now")
+    review = actions.get_by_role("region", name="Review the case")
+    await expect(review).to_have_count(1)
+    # A reviewer is offered the review only: no withdrawal, no assignment.
+    await expect(actions.get_by_role("button")).to_have_count(1)
+    await assert_accessible(page)
+
+    # Refused by the step's own rules: a rejection needs a reason. The choice stays made.
+    await review.get_by_role("radio", name="Reject").check()
+    await review.get_by_role("button", name="Review the case").click()
+    refusal = page.get_by_role("alert").filter(has_text="Not taken")
+    await expect(refusal).to_contain_text("a rejection needs a reason")
+    again = page.get_by_role("region", name="Review the case")
+    await expect(again.get_by_role("radio", name="Reject")).to_be_checked()
+    await screenshot(page, "review-refused")
+    await assert_accessible(page)
+
+    review = page.get_by_role("region", name="Review the case")
+    await review.get_by_role("radio", name="Approve").check()
+    await review.get_by_role("button", name="Review the case").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text(
+        "Done: Review the case"
+    )
+    await expect(page.locator("#waiting")).not_to_contain_text("medical reviewer to review")
+    await screenshot(page, "review-done")
+    status = await http.get(
+        f"/api/v1/journeys/{jid}", headers=staff(served_app.settings, Role.COORDINATOR)
+    )
+    transitions = status.json()["transitions"]
+    assert {"actor_role": "reviewer", "stage": "CASE_MANAGER"}.items() <= next(
+        t for t in transitions if t["stage"] == "CASE_MANAGER"
+    ).items(), "the history says the reviewer moved the journey on"
+
+
+async def test_a_specialist_records_the_consult_outcome_with_a_plan(
+    page: Page,
+    served_app: ServedApp,
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    mail_dir: Path,
+    screenshot: Screenshot,
+) -> None:
+    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    await j.start()
+    await j.approve()
+    starts_at = await j.book_first_slot()
+    await j.sleep(starts_at - await j.now() + timedelta(minutes=5))
+
+    await sign_in_as(page, served_app.url, Role.SPECIALIST)
+    await _open_case(page, served_app, j.journey_id)
+    outcome = page.get_by_role("region", name="Record the consultation outcome")
+    await outcome.get_by_role("radio", name="Yes, with this plan").check()
+    await outcome.get_by_label("Price").fill("24500")
+    await outcome.get_by_label("Notes for the plan").fill("Intrathecal, two-day visit")
+    await outcome.get_by_role("button", name="Record the consultation outcome").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
+    await expect(page.locator("#waiting")).to_contain_text("Plan")
+    await screenshot(page, "outcome-done")
+    await assert_accessible(page)
+    status = await j.reach(Stage.PLAN, WaitingOn.PATIENT)
+    assert status.transitions[-1].actor_role == "specialist"
+    price = await pool.fetchval("SELECT price FROM treatment_plans")
+    assert str(price) == "24500.00"
+
+
+async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_an_incident(
+    page: Page,
+    served_app: ServedApp,
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    mail_dir: Path,
+    http: httpx.AsyncClient,
+    screenshot: Screenshot,
+) -> None:
+    late = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    await late.start()
+    await late.approve()
+    await late.hold_consult()
+    await late.accept_plan()
+    await late.send_travel()
+    await late.sleep(timedelta(days=32))
+    await late.reach(Stage.TREATMENT, WaitingOn.COORDINATOR)
+
+    # A second journey held by an incident: no specialist can take its consultation.
+    await pool.execute("UPDATE staff SET active = false WHERE role = 'specialist'")
+    held = await _inquiry(http, served_app)
+    answer = await http.post(
+        f"/api/v1/journeys/{held}/review",
+        json={"outcome": "approve"},
+        headers=staff(served_app.settings, Role.REVIEWER),
+    )
+    assert answer.status_code == 200, answer.text
+
+    async def incident() -> object:
+        status = await http.get(
+            f"/api/v1/journeys/{held}", headers=staff(served_app.settings, Role.COORDINATOR)
+        )
+        return status.json().get("incident")
+
+    await eventually(incident, what="the incident")
+
+    await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    await _open_case(page, served_app, late.journey_id)
+    admission = page.get_by_role("region", name="Record the admission")
+    await admission.get_by_role("button", name="Record the admission").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text(
+        "Record the admission"
+    )
+    await expect(page.get_by_role("region", name="Record the procedure")).to_have_count(1)
+    await screenshot(page, "admission-done")
+    status = await late.status()
+    assert status.waiting_on is WaitingOn.CLINIC
+    assert status.transitions[-1].actor_role == "coordinator"
+
+    await pool.execute("UPDATE staff SET active = true WHERE role = 'specialist'")
+    await _open_case(page, served_app, held)
+    resolve = page.get_by_role("region", name="Resolve the incident")
+    await expect(resolve).to_contain_text("No specialist")
+    await resolve.get_by_role("radio", name="retry").check()
+    await resolve.get_by_role("button", name="Resolve the incident").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
+    await screenshot(page, "incident-resolved")
+    await assert_accessible(page)
+    await waiting_on(http, served_app.settings, held, "patient")

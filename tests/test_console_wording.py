@@ -1,0 +1,85 @@
+"""The console words every coded value it shows, in every complete language: a new stage,
+incident kind or phrase of what a journey waits for cannot reach a page as a bare code."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from api.console.actions import SENDERS, STAFF_WITHDRAWAL_REASONS
+from api.console.wording import Wording
+from domain.incidents import IncidentKind
+from domain.stages import Stage, WaitingOn
+from domain.step_roles import StepName
+from domain.steps import RejectionReason
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+# What a journey "waits for" once it has ended; the console words the ending instead.
+ENDINGS = {"journey completed", "withdrawn", "closed"}
+
+
+def _phrases() -> set[str]:
+    found: set[str] = set()
+    for source in WORKFLOWS.rglob("*.py"):
+        found |= set(re.findall(r'task="([^"]+)"', source.read_text()))
+    assert found, "no phrases found: has the workflows' wording moved?"
+    return found - ENDINGS
+
+
+def test_every_phrase_the_workflows_wait_for_is_in_spanish() -> None:
+    spanish = Wording("es")
+    untranslated = sorted(p for p in _phrases() if spanish.task(p) == p)
+    assert untranslated == []
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_stage_wait_and_incident_kind_has_words(language: str) -> None:
+    words = Wording(language)
+    for code, read in [
+        *((s.value, words.stage(s)) for s in Stage),
+        *((w.value, words.waiting_on(w)) for w in WaitingOn),
+        *((k.value, words.incident(k)) for k in IncidentKind),
+        *((n.value, words.step(n)) for n in StepName if n in SENDERS),
+        *((r.value, words.rejection(r)) for r in RejectionReason),
+        *((r.value, words.withdrawal(r)) for r in STAFF_WITHDRAWAL_REASONS),
+    ]:
+        assert read and read != code, (language, code)
+
+
+def test_the_waiting_sentence_names_whom_what_and_until_when_in_the_readers_zone() -> None:
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    deadline = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+    def sentence(language: str, **changes: object) -> str:
+        values: dict[str, object] = {
+            "stage": Stage.VALIDATION,
+            "waiting_on": WaitingOn.REVIEWER,
+            "task": "to review the case",
+            "deadline": deadline,
+            "incident": None,
+            "now": now,
+            "tz": "Europe/Madrid",
+        } | changes
+        return Wording(language).waiting_sentence(**values)  # type: ignore[arg-type]
+
+    assert sentence("en") == (
+        "Validation: waiting on a medical reviewer to review the case by "
+        "Tue 1 Dec 2026, 10:30 (Europe/Madrid), 2 days late."
+    )
+    assert sentence("es") == (
+        "Validación: esperando a un/a revisor/a médico/a para revisar el caso antes del "
+        "mar 1 dic 2026, 10:30 (Europe/Madrid); 2 días de retraso."
+    )
+    assert sentence("en", now=deadline - timedelta(hours=1), tz="UTC").endswith(
+        "by Tue 1 Dec 2026, 09:30 (UTC)."
+    )
+    assert sentence("en", incident=IncidentKind.EMAIL_REFUSED) == (
+        "Validation: held by an incident (Email refused); waiting on a coordinator to resolve it."
+    )
+    assert sentence("es", stage=Stage.WITHDRAWN, waiting_on=WaitingOn.NONE) == (
+        "Este proceso ha terminado: Retirado."
+    )
+    assert sentence("en", waiting_on=WaitingOn.NONE, task="assigning a case manager") == (
+        "Validation: assigning a case manager."
+    )

@@ -2,23 +2,19 @@
 
 import asyncio
 import atexit
-import json
 import os
 import sys
-from collections.abc import AsyncIterable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from privacy.commands import AS_HELP, audit_command, is_uuid
+from audit.commands import register as register_audit_commands
+from privacy.commands import AS_HELP, audit_command
 from privacy.commands import register as register_privacy_commands
 from settings import InsecureSettings, Settings, get_settings
 
 if TYPE_CHECKING:
-    from temporalio.client import Client, WorkflowHistory
-
-    from audit.replay import ReplayReport, ReplayResult
+    pass
 
 app = typer.Typer(
     help="Patient-journey orchestrator: local stack, worker, API and operations.",
@@ -240,274 +236,10 @@ def patient_link(
     )
 
 
-ADDRESS_HELP = "Temporal frontend host:port (default: JOURNEYS_TEMPORAL_ADDRESS or the dev server)"
-NAMESPACE_HELP = "Temporal namespace (default: JOURNEYS_TEMPORAL_NAMESPACE)"
-QUERY_HELP = "visibility query (default: every workflow closed in the last 30 days)"
-
-
-@app.command()
-def replay(
-    query: str = typer.Option("", help=QUERY_HELP),
-    path: Path | None = typer.Option(
-        None, help="a history JSON file, or a folder of them, instead of the server"
-    ),
-    as_json: bool = typer.Option(False, "--json", help="one JSON report on stdout"),
-    address: str = typer.Option("", help=ADDRESS_HELP),
-    namespace: str = typer.Option("", help=NAMESPACE_HELP),
-) -> None:
-    """Replay histories against today's workflow code; exit 1 if any of them diverges."""
-    from audit.replay import (
-        HistoryFileError,
-        ReplayReport,
-        ReplayResult,
-        default_query,
-        histories_from_server,
-        history_files,
-        load_history_file,
-    )
-    from integrations.payload_keys import PayloadKeyError
-
-    if path is not None and query:
-        typer.echo("give --path or --query, not both", err=True)
-        raise typer.Exit(2)
-
-    async def run() -> ReplayReport:
-        unreadable: list[ReplayResult] = []
-        source: Iterable[WorkflowHistory] | AsyncIterable[WorkflowHistory]
-        total: int | None
-        if path is not None:
-            histories: list[WorkflowHistory] = []
-            for file in history_files(path):
-                try:
-                    histories.extend(load_history_file(file))
-                except HistoryFileError as err:
-                    unreadable.append(
-                        ReplayResult(
-                            workflow_id=file.name,
-                            run_id="",
-                            ok=False,
-                            error=str(err),
-                            error_type="unreadable file",
-                        )
-                    )
-            source, total = histories, len(histories)
-        else:
-            client = await _temporal(address, namespace)
-            selected = query or default_query()
-            total = (await client.count_workflows(selected)).count
-            source = histories_from_server(client, selected)
-        report = await _replay_with_progress(source, total, quiet=as_json)
-        report.results[:0] = unreadable
-        return report
-
-    try:
-        report = asyncio.run(run())
-    except (HistoryFileError, PayloadKeyError) as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(2) from None
-    if as_json:
-        body = {
-            "replayed": len(report.results),
-            "passed": report.passed,
-            "failed": report.failed,
-            "results": [r.model_dump(exclude={"raw_error"}) for r in report.results],
-        }
-        typer.echo(json.dumps(body, indent=1))
-    else:
-        for r in report.results:
-            typer.echo(_replay_line(r))
-        typer.echo(report.summary())
-    raise typer.Exit(1 if report.failed else 0)
-
-
-async def _replay_with_progress(
-    source: "Iterable[WorkflowHistory] | AsyncIterable[WorkflowHistory]",
-    total: int | None,
-    *,
-    quiet: bool,
-) -> "ReplayReport":
-    from audit.replay import replay_histories
-
-    if quiet:
-        return await replay_histories(source)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    # On stderr and transient: stdout keeps only the per-run lines and the summary.
-    with Progress(
-        TextColumn("replaying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]} failed"),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("replay", total=total, failed=0)
-        failed = 0
-
-        def advance(result: "ReplayResult") -> None:
-            nonlocal failed
-            failed += not result.ok
-            progress.update(task, advance=1, failed=failed)
-
-        return await replay_histories(source, on_progress=advance)
-
-
-def _replay_line(r: "ReplayResult") -> str:
-    run = f" (run {r.run_id})" if r.run_id else ""
-    if r.ok:
-        return f"pass  {r.workflow_id}{run}"
-    event = f"event {r.event_id} {r.event_type or ''}".strip() if r.event_id else r.event_type
-    command = f"code issued {r.command}" if r.command else None
-    where = "; ".join(part for part in (event, r.event_detail, command) if part)
-    return f"FAIL  {r.workflow_id}{run}: {where or r.error_type}\n      {r.error}"
-
-
-@app.command()
-def export(
-    out: Path = typer.Option(..., help="folder to write <workflow_id>.<run_id>.json files to"),
-    query: str = typer.Option("", help=QUERY_HELP),
-    address: str = typer.Option("", help=ADDRESS_HELP),
-    namespace: str = typer.Option("", help=NAMESPACE_HELP),
-    as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
-) -> None:
-    """Write the histories a query selects as JSON files: a corpus for `journeys replay`."""
-    from audit.export import export_histories
-    from audit.replay import default_query
-
-    async def run() -> list[Path]:
-        client = await _temporal(address, namespace)
-        selected = query or default_query()
-        await audit_command(
-            get_settings(), action="export", as_staff=as_staff, detail={"query": selected}
-        )
-        return await export_histories(client, selected, out)
-
-    written = asyncio.run(run())
-    typer.echo(
-        f"exported {len(written)} {'history' if len(written) == 1 else 'histories'} to {out}"
-    )
-
-
-@app.command()
-def timeline(
-    journey_id: str,
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of Markdown"),
-    names: bool = typer.Option(
-        False,
-        "--names",
-        help="show staff and patient names from JOURNEYS_DATABASE_URL (for those allowed)",
-    ),
-    address: str = typer.Option("", help=ADDRESS_HELP),
-    namespace: str = typer.Option("", help=NAMESPACE_HELP),
-    as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
-) -> None:
-    """Who did what and when in one journey, oldest first, from its histories."""
-    from temporalio.service import RPCError, RPCStatusCode
-
-    from audit.timeline import TimelineEntry, actor_names, render_markdown, timeline_for
-    from domain.names import WORKFLOW_ID_PREFIX
-
-    journey_id = journey_id.removeprefix(WORKFLOW_ID_PREFIX)
-    try:
-        database_url = get_settings().require_database_url() if names else ""
-    except RuntimeError as err:
-        typer.echo(f"--names reads the staff and patient records: {err}", err=True)
-        raise typer.Exit(2) from None
-
-    async def run() -> tuple[list[TimelineEntry], dict[str, str]]:
-        client = await _temporal(address, namespace)
-        entries = await timeline_for(client, journey_id)
-        if not names:
-            return entries, {}
-        # Names are personal data: the row comes before they are read or printed.
-        await audit_command(
-            get_settings(),
-            action="timeline_names",
-            journey_id=journey_id if is_uuid(journey_id) else None,
-            as_staff=as_staff,
-        )
-        import asyncpg
-
-        conn = await asyncpg.connect(database_url)
-        try:
-            return entries, await actor_names(conn, journey_id, entries)
-        finally:
-            await conn.close()
-
-    try:
-        entries, known = asyncio.run(run())
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        typer.echo(f"no journey {journey_id} on the Temporal server", err=True)
-        raise typer.Exit(2) from None
-    if as_json:
-        body = {
-            "journey_id": journey_id,
-            "names": known,
-            "entries": [e.model_dump(mode="json") for e in entries],
-        }
-        typer.echo(json.dumps(body, indent=1, ensure_ascii=False))
-    else:
-        typer.echo(render_markdown(entries, known), nl=False)
-
-
-async def _temporal(address: str, namespace: str) -> "Client":
-    from integrations.payload_keys import PayloadKeyError
-    from integrations.temporal_client import connect_temporal
-
-    settings = get_settings()
-    target = address or settings.temporal_target
-    try:
-        return await connect_temporal(settings, address=target, namespace=namespace or None)
-    except PayloadKeyError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(2) from None
-    except RuntimeError as err:
-        typer.echo(f"cannot reach Temporal at {target}: {err}", err=True)
-        raise typer.Exit(2) from None
-
-
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+register_audit_commands(app, audit_app)
 register_privacy_commands(app, audit_app)
-
-
-@audit_app.command("verify")
-def audit_verify(
-    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
-    anchor_seq: int | None = typer.Option(None, help="seq of a head recorded earlier"),
-    anchor_hash: str | None = typer.Option(None, help="hash of that head"),
-) -> None:
-    """Walk the audit log's hash chain; name the first altered, deleted or reordered row.
-
-    Exit status 1 when the chain is broken. A head printed by an earlier run (seq and hash),
-    passed back as the anchor, also catches rows deleted from the end.
-    """
-    import asyncpg
-
-    from audit.verify import ChainHead, format_report, verify_chain
-
-    settings = get_settings()
-    anchor = (
-        ChainHead(seq=anchor_seq, hash=anchor_hash)
-        if anchor_seq is not None and anchor_hash
-        else None
-    )
-
-    async def run():  # type: ignore[no-untyped-def]
-        conn = await asyncpg.connect(settings.require_database_url())
-        try:
-            return await verify_chain(
-                conn, settings.audit_key.get_secret_value().encode(), anchor=anchor
-            )
-        finally:
-            await conn.close()
-
-    report = asyncio.run(run())
-    typer.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
-    raise typer.Exit(0 if report.ok else 1)
 
 
 def main() -> NoReturn:

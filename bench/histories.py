@@ -147,7 +147,6 @@ def write_corpus(histories: list[WorkflowHistory], folder: Path) -> list[Path]:
     return written
 
 
-# ------------------------------------------------------------------------ the baseline
 def _seconds(event: HistoryEvent) -> str:
     timeout = event.timer_started_event_attributes.start_to_fire_timeout
     return f"{timeout.ToTimedelta().total_seconds():g}"

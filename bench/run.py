@@ -20,20 +20,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.console_reads import measure_console_reads
-from bench.measure import (
-    ALL_CACHED,
+from bench.footprint import (
     BASELINE_REPLAY,
-    SIZES,
-    WORKER_OPTIONS,
-    Size,
     fetch_runs,
-    measure_intake,
     measure_memory,
-    measure_orchestration,
     measure_replay,
     measure_startup,
     stats_of,
     write_corpora,
+)
+from bench.measure import (
+    ALL_CACHED,
+    SIZES,
+    WORKER_OPTIONS,
+    Size,
+    measure_intake,
+    measure_orchestration,
 )
 from bench.report import Knob, Results, machine, now, render
 from bench.stack import ROOT, BenchStack, ServerVariant, TemporalServer

@@ -112,7 +112,6 @@ class BenchStack:
     def __post_init__(self) -> None:
         self.services = Services(logs=self.root / "logs", env=self.base_env())
 
-    # ------------------------------------------------------------------------ start, stop
     async def start(self, variant: ServerVariant = ServerVariant()) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.pg = await self.services.postgres(self.root / "pgdata")
@@ -180,7 +179,6 @@ class BenchStack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         return self.services.spawn(name, argv, env=env, log_name=self._log_name(name))
 
-    # -------------------------------------------------------------------------- databases
     @property
     def postmaster_pid(self) -> int | None:
         return postmaster_pid(self.root / "pgdata")
@@ -199,7 +197,6 @@ class BenchStack:
         """A fresh, migrated database with the demo staff, for one part of the benchmark."""
         return await create_database(self.pg_uri, name, template=TEMPLATE_DB)
 
-    # ------------------------------------------------------------------ settings and env
     def base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
         env["PYTHONUNBUFFERED"] = "1"
@@ -245,7 +242,6 @@ class BenchStack:
             env[f"JOURNEYS_{name.upper()}"] = str(value)
         return env
 
-    # ----------------------------------------------------------------- API and workers
     @contextlib.asynccontextmanager
     async def api(self, settings: Settings) -> AsyncIterator[Api]:
         """`journeys api` (uvicorn) in its own process, and an HTTP client for it."""

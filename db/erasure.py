@@ -58,7 +58,7 @@ ERASED: tuple[str, ...] = (*_OVERWRITE, *_DELETE)
 
 KEPT: dict[str, str] = {
     "journeys": "ids, stage, staff ids and dates",
-    "stage_changes": "stages, deadlines, actor ids and dates",
+    "stage_changes": "stages, coded ending reasons, deadlines, actor ids and dates",
     "consult_slots": "slot times and the specialist's id",
     "clinic_events": "event ids, kinds and dates",
     "outbox": "email kinds, steps and message ids: no email body is stored",

@@ -44,8 +44,8 @@ class JourneyRepository:
         async with self._conn.transaction():
             inserted = await self._conn.fetchval(
                 """INSERT INTO stage_changes (journey_id, seq, stage, waiting_on, next_deadline,
-                                              actor_id, actor_role, changed_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                              actor_id, actor_role, changed_at, reason)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                    ON CONFLICT DO NOTHING RETURNING seq""",
                 change.journey_id,
                 change.seq,
@@ -55,6 +55,7 @@ class JourneyRepository:
                 change.actor_id,
                 change.actor_role,
                 change.changed_at,
+                change.reason,
             )
             if inserted is None:
                 return False

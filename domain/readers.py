@@ -19,3 +19,9 @@ STAFF = frozenset(
 SEES_PATIENT = STAFF - {Role.AUDITOR}
 # The documents themselves; the patient's own link reads the ones they sent.
 READS_DOCUMENTS = SEES_PATIENT | {Role.PATIENT}
+# The overview (counts and durations of all journeys, no patient and no journey named): for
+# those who run the journeys, coordinators, the medical lead (the escalations' addressee) and
+# case managers, and for auditors, who read it as they read who did what. Reviewers and
+# specialists act on the cases put before them, and the privacy officer on requests about one
+# patient: the running of the whole is not their work.
+SEES_OVERVIEW = frozenset({Role.COORDINATOR, Role.MEDICAL_LEAD, Role.CASE_MANAGER, Role.AUDITOR})

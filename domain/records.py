@@ -32,6 +32,9 @@ class StageChange(BaseModel):
     changed_at: datetime
     actor_id: str = "system"
     actor_role: str = "system"
+    # Why the journey ended, coded (a rejection, withdrawal or ending reason), on the change
+    # into a final stage only; None in histories recorded before endings carried it.
+    reason: str | None = None
 
 
 class BookingKind(StrEnum):

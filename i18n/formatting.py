@@ -18,6 +18,7 @@ from babel.dates import (
     get_day_names,
     get_month_names,
 )
+from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal
 from babel.units import format_unit
 
@@ -66,6 +67,14 @@ def format_moment(value: datetime | None, language: str, tz: str) -> str:
     return f"{when} ({tz})"
 
 
+def format_day_month(value: date, language: str) -> str:
+    """`2 Nov`, `2 nov`: a day of this year, as a chart's axis names a week by its Monday."""
+    # Translators: a CLDR date pattern for a chart's axis (d day, MMM month); reorder the
+    # letters as your language writes a day and month, keep them Latin.
+    pattern = str(translations(language).pgettext("date pattern", "d MMM"))
+    return format_date(value, pattern, locale=locale(language))
+
+
 def format_long_date(value: date, language: str) -> str:
     """`1 December 2026`, `1 de diciembre de 2026`: a date as a letter states it."""
     # Translators: a CLDR date pattern for letters (d day, MMMM month's full name, y year);
@@ -100,6 +109,40 @@ def format_number(value: Decimal | int | float, language: str) -> str:
 def format_elapsed(value: timedelta, language: str) -> str:
     """`3 days`, `5 horas`: how long, rounded to its largest unit, as "overdue by" says it."""
     return format_timedelta(value, threshold=1, locale=locale(language))
+
+
+_DURATION_UNITS = (
+    ("duration-day", 86_400),
+    ("duration-hour", 3_600),
+    ("duration-minute", 60),
+    ("duration-second", 1),
+)
+
+
+def _largest_unit(seconds: int) -> int:
+    return next((i for i, (_, size) in enumerate(_DURATION_UNITS) if seconds >= size), 3)
+
+
+def format_duration(value: timedelta, language: str, *, narrow: bool = False) -> str:
+    """`2 days and 4 hours`, `2 días y 4 horas` (narrow: `2d and 4h`, `2d y 4h`): how long
+    something took, in its largest unit and the next, rounded to that next unit.
+
+    Unlike `format_elapsed`, which rounds to one unit, it keeps the second: a median of
+    "2 days" would hide whether that is 2 days and 1 hour or 2 days and 11 hours.
+    """
+    where = locale(language)
+    length: Literal["narrow", "long"] = "narrow" if narrow else "long"
+    seconds = max(round(value.total_seconds()), 0)
+    next_size = _DURATION_UNITS[min(_largest_unit(seconds) + 1, len(_DURATION_UNITS) - 1)][1]
+    seconds = round(seconds / next_size) * next_size
+    # Rounding may carry into a larger unit: 23 hours and 59.7 minutes is a day.
+    largest = _largest_unit(seconds)
+    parts: list[str] = []
+    for unit, size in _DURATION_UNITS[largest : largest + 2]:
+        amount, seconds = divmod(seconds, size)
+        if amount or (not parts and size == 1):
+            parts.append(format_unit(amount, unit, length=length, locale=where))
+    return format_list(parts, locale=where) if len(parts) > 1 else parts[0]
 
 
 def country_name(code: str, language: str) -> str:

@@ -3,7 +3,8 @@
 Each has `jinja2.ext.i18n` installed with that language's catalogue (`{% trans %}` blocks and
 `_()`), the language and its writing direction as globals (`language`, `direction`), and
 filters that format in it: `day`, `moment(tz)`, `long_date`, `money(currency)`, `number`,
-`elapsed` (a timedelta), `country` (an ISO code) and `language_name` (an ISO code).
+`elapsed` and `duration` (timedeltas), `country` (an ISO code) and `language_name` (an ISO
+code).
 """
 
 from datetime import date, datetime, timedelta
@@ -16,6 +17,7 @@ from i18n.catalogues import direction, resolve, translations
 from i18n.formatting import (
     country_name,
     format_day,
+    format_duration,
     format_elapsed,
     format_long_date,
     format_moment,
@@ -62,6 +64,9 @@ def localized_environment(
     def elapsed(value: timedelta) -> str:
         return format_elapsed(value, lang)
 
+    def duration(value: timedelta) -> str:
+        return format_duration(value, lang)
+
     def country(code: str) -> str:
         return country_name(code, lang)
 
@@ -75,6 +80,7 @@ def localized_environment(
         money=money,
         number=number,
         elapsed=elapsed,
+        duration=duration,
         country=country,
         language_name=language_name,
     )

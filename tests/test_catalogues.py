@@ -101,7 +101,12 @@ def test_date_patterns_are_patterns(language: str) -> None:
             assert isinstance(message.string, str)
             parse_pattern(message.string)
             when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-            assert "2026" in format_datetime(when, message.string, tzinfo=UTC, locale=language)
+            shown = format_datetime(when, message.string, tzinfo=UTC, locale=language)
+            # A translation keeps what the English shows: the year where it has one (a
+            # chart's axis shows days without it), and always the day.
+            assert "1" in shown
+            if "y" in str(message.id):
+                assert "2026" in shown
 
 
 @pytest.mark.parametrize("language", supported_languages())

@@ -10,9 +10,11 @@ import pytest
 from api.console.actions import SENDERS, STAFF_WITHDRAWAL_REASONS
 from api.console.wording import Wording
 from domain.incidents import IncidentKind
+from domain.overview import BreachKind
+from domain.reasons import EndingReason
 from domain.stages import Stage, WaitingOn
 from domain.step_roles import StepName
-from domain.steps import RejectionReason
+from domain.steps import RejectionReason, WithdrawalReason
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 # What a journey "waits for" once it has ended; the console words the ending instead.
@@ -43,8 +45,22 @@ def test_every_stage_wait_and_incident_kind_has_words(language: str) -> None:
         *((n.value, words.step(n)) for n in StepName if n in SENDERS),
         *((r.value, words.rejection(r)) for r in RejectionReason),
         *((r.value, words.withdrawal(r)) for r in STAFF_WITHDRAWAL_REASONS),
+        *((r.value, words.ending_reason(Stage.WITHDRAWN, r)) for r in WithdrawalReason),
+        *((r.value, words.ending_reason(Stage.LOST_CONTACT, r)) for r in EndingReason),
+        *((r.value, words.ending_reason(Stage.NOT_ELIGIBLE, r)) for r in RejectionReason),
+        *((b.value, words.breach(b)) for b in BreachKind),
     ]:
         assert read and read != code, (language, code)
+
+
+def test_an_outcome_names_its_stage_and_why() -> None:
+    english, spanish = Wording("en"), Wording("es")
+    assert english.outcome(Stage.WITHDRAWN, "plan_declined") == (
+        "Withdrawn: The treatment plan was declined"
+    )
+    assert spanish.outcome(Stage.WITHDRAWN, "financial") == "Retirado: Motivos económicos"
+    assert english.outcome(Stage.COMPLETED, None) == "Completed"
+    assert english.outcome(Stage.LOST_CONTACT, None) == "Lost contact: reason not recorded"
 
 
 def test_the_waiting_sentence_names_whom_what_and_until_when_in_the_readers_zone() -> None:

@@ -114,6 +114,20 @@ def test_formatting_in_the_readers_language() -> None:
     assert i18n.format_period(timedelta(weeks=2), "en") == "2 weeks"
 
 
+def test_durations_in_two_units_rounded_to_the_smaller() -> None:
+    assert i18n.format_duration(timedelta(days=2, hours=4, minutes=20), "en") == (
+        "2 days and 4 hours"
+    )
+    assert i18n.format_duration(timedelta(days=2, hours=4), "es") == "2 días y 4 horas"
+    assert i18n.format_duration(timedelta(hours=7, minutes=36), "en", narrow=True) == "7h and 36m"
+    # Rounding carries: a minute short of a day is a day, and a whole unit stands alone.
+    assert i18n.format_duration(timedelta(hours=23, minutes=59, seconds=40), "en") == "1 day"
+    assert i18n.format_duration(timedelta(days=90), "es") == "90 días"
+    assert i18n.format_duration(timedelta(0), "en") == "0 seconds"
+    assert i18n.format_day_month(date(2026, 11, 2), "en") == "2 Nov"
+    assert i18n.format_day_month(date(2026, 11, 2), "es") == "2 nov"
+
+
 def test_jinja_environments_translate_format_and_escape() -> None:
     environments = i18n.LocalizedEnvironments(
         DictLoader(

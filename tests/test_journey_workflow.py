@@ -69,6 +69,7 @@ async def test_happy_path_from_inquiry_to_completion(journey: NewJourney) -> Non
 
     outcome = await j.result()
     assert outcome.stage is Stage.COMPLETED
+    assert await _ending(j) == ("COMPLETED", None)
     steps = j.mail_kinds()
     for expected in (
         "acknowledgement",
@@ -118,6 +119,16 @@ async def test_happy_path_from_inquiry_to_completion(journey: NewJourney) -> Non
     assert {"reviewer", "specialist", "patient", "clinic"} <= actors
 
 
+async def _ending(j: JourneyDriver) -> tuple[str, str | None]:
+    """The journey's last stage change as PostgreSQL holds it: its stage and coded reason."""
+    row = await j.pool.fetchrow(
+        """SELECT stage, reason FROM stage_changes WHERE journey_id = $1
+            ORDER BY seq DESC LIMIT 1""",
+        j.journey_id,
+    )
+    return row["stage"], row["reason"]
+
+
 async def test_rejection_ends_not_eligible_with_a_kind_email(journey: NewJourney) -> None:
     j = await journey().start()
     await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
@@ -130,6 +141,7 @@ async def test_rejection_ends_not_eligible_with_a_kind_email(journey: NewJourney
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
     assert j.mail_kinds()[-1] == "ending-rejection"
     assert (await j.status()).ending_reason == "contraindication"
+    assert await _ending(j) == ("NOT_ELIGIBLE", "contraindication")
     rejection = next(m for m in read_mailbox(j.mail_dir) if ".ending-rejection@" in m["Message-ID"])
     assert "una contraindicación médica" in text_of(rejection), "reason in the patient's language"
 
@@ -277,6 +289,8 @@ async def test_withdrawal_mid_travel_cancels_bookings_newest_first(
     steps = j.mail_kinds()
     assert steps[-4:] == ["cancel-transfer", "cancel-hotel", "cancel-clinic-visit", "withdrawal"]
     assert status.transitions[-1].actor_role == "coordinator"
+    assert (await j.result()).stage is Stage.WITHDRAWN
+    assert await _ending(j) == ("WITHDRAWN", "patient_request")
 
 
 @pytest.mark.parametrize(

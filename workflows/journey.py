@@ -94,6 +94,8 @@ class PatientJourney:
                 None,
                 actor=withdrawal.actor if withdrawal else SYSTEM,
                 task="withdrawn",
+                # A declined plan is a withdrawal the journey names itself.
+                reason=state.ending_reason or (withdrawal.reason.value if withdrawal else None),
             )
         except Ended as end:
             state.closing = True
@@ -102,7 +104,13 @@ class PatientJourney:
                 await m.compensate()
             if end.kind is not None:
                 await m.notify(f"ending-{end.kind.value}", end.kind, facts={"reason": end.reason})
-            await m.enter(end.stage, WaitingOn.NONE, None, task=end.reason or "closed")
+            await m.enter(
+                end.stage,
+                WaitingOn.NONE,
+                None,
+                task=end.reason or "closed",
+                reason=end.reason or None,
+            )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return JourneyOutcome(journey_id=journey.journey_id, stage=state.stage)
 

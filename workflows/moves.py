@@ -225,8 +225,10 @@ class Moves:
         *,
         task: str,
         actor: Actor = SYSTEM,
+        reason: str | None = None,
     ) -> None:
-        """Move to a stage (or a new wait within it), and show it."""
+        """Move to a stage (or a new wait within it), and show it; an ending carries its coded
+        `reason`, so that PostgreSQL can say why journeys ended."""
         state = self.state
         state.stage, state.waiting_on, state.deadline, state.task = (
             stage,
@@ -234,9 +236,9 @@ class Moves:
             deadline,
             task,
         )
-        await self._project(actor)
+        await self._project(actor, reason)
 
-    async def _project(self, actor: Actor) -> None:
+    async def _project(self, actor: Actor, reason: str | None = None) -> None:
         """Log the state as people see it, show it in the UI and project it into PostgreSQL."""
         state = self.state
         now = workflow.now()
@@ -269,6 +271,7 @@ class Moves:
                 changed_at=now,
                 actor_id=actor.id,
                 actor_role=actor.role.value,
+                reason=reason,
             ),
             start_to_close_timeout=RECORDS_TIMEOUT,
             summary=f"Record stage {stage.value} ({waiting_on.value})",

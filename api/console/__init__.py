@@ -4,15 +4,15 @@ OpenID Connect provider (in development, as one of the staff in the database).
 Pages take the signed-in member of staff with `ViewerDep` (api/console/guards.py: who, in which
 language and time zone), render with `render(…, viewer=viewer)` (api/console/rendering.py) and
 put `{{ m.csrf_field() }}` in each form: the gate every console route passes checks it on every
-POST. The worklist (worklist.py) and the case page (case_page.py) read through api/reads/, as
-the JSON API does.
+POST. The worklist (worklist.py), the case page (case_page.py) and the overview (overview.py)
+read through api/reads/, as the JSON API does.
 """
 
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from api.console import case_page, demo, preferences, routes, worklist
+from api.console import case_page, demo, overview, preferences, routes, worklist
 from api.console.guards import install_console_handlers
 from api.console.oidc import OidcSignIn
 from api.console.rendering import console_environments
@@ -43,7 +43,13 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         ConsoleSessionMiddleware, codec=codec, secure=settings.environment != "development"
     )
     install_console_handlers(app)
-    for router in (routes.router, worklist.router, case_page.router, preferences.router):
+    for router in (
+        routes.router,
+        worklist.router,
+        case_page.router,
+        overview.router,
+        preferences.router,
+    ):
         app.include_router(router)
     if settings.environment == "development":
         app.include_router(demo.router)

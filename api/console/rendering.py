@@ -11,6 +11,7 @@ from api.console.session import session_state
 from api.console.viewer import Viewer, page_language
 from api.console.wording import Wording
 from api.tokens import Principal
+from domain.readers import SEES_OVERVIEW
 from i18n import LocalizedEnvironments, direction, language_name, supported_languages
 
 
@@ -39,10 +40,13 @@ def render(
     environments: LocalizedEnvironments = request.app.state.console.environments
     page = environments(language).get_template(template)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    shown = viewer.principal if viewer is not None else principal
     html = page.render(
         request=request,
         csrf_token=lambda: state.ensure().csrf,
-        principal=viewer.principal if viewer is not None else principal,
+        principal=shown,
+        # The console's navigation offers the overview to those who may open it.
+        shows_overview=shown is not None and shown.actor.role in SEES_OVERVIEW,
         viewer=viewer,
         lang=language,
         dir=direction(language),

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from domain.incidents import IncidentAction, IncidentKind
+from domain.overview import BreachKind
+from domain.reasons import EndingReason
 from domain.stages import Stage, WaitingOn
+from domain.steps import WithdrawalReason
 from i18n import format_elapsed, format_moment, translations
 
 
@@ -204,6 +207,36 @@ def _reasons(language: str) -> dict[str, str]:
     }
 
 
+@functools.cache
+def _endings(language: str) -> dict[str, str]:
+    """Why a journey ended, for the codes a person does not choose from a form: the journey's
+    own endings, and withdrawals that the consent and erasure steps make."""
+    pgettext = _pgettext(language)
+    return {
+        EndingReason.NO_DOCUMENTS: pgettext("ending", "The requested documents did not arrive"),
+        EndingReason.NO_SLOT_CHOSEN: pgettext("ending", "No consultation time was chosen"),
+        EndingReason.NO_SHOWS: pgettext("ending", "Two consultations were missed"),
+        EndingReason.QUOTE_EXPIRED: pgettext("ending", "The quote expired"),
+        EndingReason.NO_TRAVEL_DETAILS: pgettext("ending", "The travel details did not arrive"),
+        EndingReason.NO_VISIT_DATES: pgettext(
+            "ending", "No visit dates could be agreed with the clinic"
+        ),
+        EndingReason.PLAN_DECLINED: pgettext("ending", "The treatment plan was declined"),
+        WithdrawalReason.CONSENT_WITHDRAWN: pgettext("ending", "Consent was withdrawn"),
+        WithdrawalReason.DATA_ERASURE: pgettext("ending", "The patient's data was erased"),
+    }
+
+
+@functools.cache
+def _breaches(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        BreachKind.REVIEW_SLA: pgettext("missed deadline", "Review not given in time"),
+        BreachKind.ADMISSION_OVERDUE: pgettext("missed deadline", "Admission not reported"),
+        BreachKind.FOLLOW_UP_OVERDUE: pgettext("missed deadline", "Follow-up not recorded"),
+    }
+
+
 class Wording:
     """Coded values as a reader of `language` reads them; an unknown code reads as itself."""
 
@@ -247,6 +280,40 @@ class Wording:
 
     def withdrawal(self, reason: str) -> str:
         return _reasons(self.language).get(f"withdrawal:{reason}", reason)
+
+    def ending_reason(self, stage: str, reason: str | None) -> str | None:
+        """Why a journey ended in `stage`, or None when no reason was recorded (a completion,
+        or an ending from before endings recorded their reason)."""
+        if reason is None:
+            return None
+        if stage == Stage.NOT_ELIGIBLE:
+            return self.rejection(reason)
+        return _endings(self.language).get(reason) or self.withdrawal(reason)
+
+    def outcome(self, stage: str, reason: str | None) -> str:
+        """An ending as the overview names it: the final stage, and why where it is known."""
+        pgettext = _pgettext(self.language)
+        why = self.ending_reason(stage, reason)
+        if why is not None:
+            # Translators: a final stage and why journeys ended there, such as "Withdrawn:
+            # Financial reasons".
+            return pgettext("outcome", "%(stage)s: %(reason)s") % {
+                "stage": self.stage(stage),
+                "reason": why,
+            }
+        if stage == Stage.COMPLETED:
+            return self.stage(stage)
+        return pgettext("outcome", "%(stage)s: reason not recorded") % {"stage": self.stage(stage)}
+
+    def median_and_p90(self, median: str, p90: str) -> str:
+        """A stage's two durations beside its bars in a chart."""
+        pgettext = _pgettext(self.language)
+        # Translators: beside a chart's bars; both are short durations, such as "2d and 4h".
+        text = pgettext("chart", "median %(median)s, 90th percentile %(p90)s")
+        return text % {"median": median, "p90": p90}
+
+    def breach(self, kind: str) -> str:
+        return _breaches(self.language).get(kind, kind)
 
     def waiting_sentence(
         self,

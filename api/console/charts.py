@@ -1,0 +1,175 @@
+"""Bar charts drawn on the server: the geometry of small SVG charts, which the overview's
+templates (`_charts.html`) draw. No script and no library: a chart is a few rectangles and
+texts, and the same figures are in a table beside it for those who do not see it.
+
+Coordinates are in the SVG's own units (its `viewBox`); the SVG scales to the page's width,
+text with it, so the units are chosen for a chart about 45 rem wide.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+WIDTH = 720
+# Characters are narrower than this on average in the console's font; overestimating keeps a
+# value's text inside the chart.
+CHAR_WIDTH = 8.5
+FONT = 15
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One bar of a row, from the axis; `kind` is its colour's class."""
+
+    length: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """A labelled row of a horizontal chart: its bars overlap (the longest drawn first), and
+    its text follows the longest."""
+
+    label: str
+    label_y: float
+    bar_y: float
+    segments: list[Segment]
+    text: str
+    text_x: float
+
+
+@dataclass(frozen=True)
+class HorizontalChart:
+    width: int
+    height: int
+    rows: list[Row]
+    bar_height: int
+
+
+def horizontal(
+    rows: Sequence[tuple[str, Sequence[tuple[float, str]], str]],
+) -> HorizontalChart:
+    """Rows of (label, [(value, kind), …], text): each label on a line of its own above its
+    bars, so that long labels (and long translations) need no room beside the bars."""
+    longest_text = max((len(text) for _, _, text in rows), default=0)
+    room = WIDTH - (longest_text * CHAR_WIDTH + 12)
+    top = max((value for _, values, _ in rows for value, _ in values), default=0)
+    scale = room / top if top > 0 else 0.0
+    line, bar, gap = FONT + 6, 20, 14
+    placed = []
+    for position, (label, values, text) in enumerate(rows):
+        y = position * (line + bar + gap)
+        # A value too small to see still gets a sliver, so that it reads as "some", not none.
+        segments = sorted(
+            (
+                Segment(length=max(value * scale, 2.0) if value else 0.0, kind=kind)
+                for value, kind in values
+            ),
+            key=lambda segment: segment.length,
+            reverse=True,
+        )
+        end = segments[0].length if segments else 0.0
+        placed.append(
+            Row(
+                label=label,
+                label_y=y + FONT,
+                bar_y=y + line,
+                segments=segments,
+                text=text,
+                text_x=end + 8,
+            )
+        )
+    height = len(rows) * (line + bar + gap)
+    return HorizontalChart(width=WIDTH, height=height, rows=placed, bar_height=bar)
+
+
+def nice_ticks(top: float, most: int = 5) -> list[int]:
+    """Whole-number axis ticks from 0 to at least `top`, at most `most` + 1 of them, a step
+    of 1, 2 or 5 times a power of ten."""
+    if top <= 0:
+        return [0, 1]
+    for power in range(0, 12):
+        for base in (1, 2, 5):
+            step = base * 10**power
+            if math.ceil(top / step) <= most:
+                return list(range(0, step * math.ceil(top / step) + 1, step))
+    raise ValueError(top)
+
+
+@dataclass(frozen=True)
+class Column:
+    x: float
+    y: float
+    height: float
+    value: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """One category of a column chart (a week), with its columns side by side."""
+
+    label: str
+    centre: float
+    columns: list[Column]
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    value: int
+
+
+@dataclass(frozen=True)
+class ColumnChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    baseline: float
+    groups: list[Group]
+    ticks: list[Tick]
+    column_width: float
+
+
+def columns(groups: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> ColumnChart:
+    """Groups of (label, [(count, kind), …]) side by side over a counted axis, the labels
+    under the axis: weeks, each with one column per series."""
+    left, right, top_margin, bottom_margin, plot_height = 44, WIDTH - 8, 22, 28, 190
+    values = [value for _, series in groups for value, _ in series]
+    ticks = nice_ticks(max(values, default=0))
+    scale = plot_height / ticks[-1]
+    baseline = top_margin + plot_height
+    slot = (right - left) / max(len(groups), 1)
+    per_group = max((len(series) for _, series in groups), default=1)
+    width = min(slot * 0.75 / per_group, 28.0)
+    placed = []
+    for index, (label, series) in enumerate(groups):
+        centre = left + slot * (index + 0.5)
+        start = centre - width * len(series) / 2
+        placed.append(
+            Group(
+                label=label,
+                centre=centre,
+                columns=[
+                    Column(
+                        x=start + width * position,
+                        y=baseline - value * scale,
+                        height=value * scale,
+                        value=value,
+                        kind=kind,
+                    )
+                    for position, (value, kind) in enumerate(series)
+                ],
+            )
+        )
+    return ColumnChart(
+        width=WIDTH,
+        height=int(baseline + bottom_margin),
+        left=left,
+        right=right,
+        baseline=baseline,
+        groups=placed,
+        ticks=[Tick(y=baseline - tick * scale, value=tick) for tick in ticks],
+        column_width=width,
+    )

@@ -17,8 +17,9 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/journeys dev
 
+# Two processes, each with its own PostgreSQL, SMTP, CalDAV and Temporal test servers.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # Benchmarks against bare Temporal: about 15 minutes on 2 cores; rewrites bench/RESULTS.md.
 bench: $(STAMP)

@@ -29,6 +29,7 @@ from db.staff import StaffRepository
 from domain.errors import ActivityFailure
 from domain.incidents import IncidentKind
 from domain.metrics import EmailOutcome
+from domain.names import case_page_url
 from domain.notifications import (
     Audience,
     NotificationKind,
@@ -312,7 +313,8 @@ class EmailActivities:
             "name": facts.patient_name if patient else "",
             "reference": request.journey_id.split("-", 1)[0].upper(),
             "journey_id": request.journey_id,
-            "journey_url": f"{p.public_base_url}/api/v1/journeys/{request.journey_id}",
+            # Staff open the case in the console, where they can read it and act.
+            "journey_url": case_page_url(p.public_base_url, request.journey_id),
             "patient_url": self._patient_link(
                 PatientLinkFor(
                     journey_id=request.journey_id,

@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from db.intake import IntakeRepository, StoredInquiry
 from domain.inquiry import InquiryForm
 from domain.journey import JourneyInput
-from domain.names import INCIDENT, JOURNEY_STAGE, journey_workflow_id
+from domain.names import INCIDENT, JOURNEY_STAGE, case_page_url, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage
 from workflows.journey import PatientJourney
@@ -75,12 +75,6 @@ def request_hash(form: InquiryForm) -> str:
     # existed (a retry across the upgrade is not a different body).
     unset = {"consent_language"} if form.consent_language is None else None
     return hashlib.sha256(form.model_dump_json(exclude=unset).encode()).hexdigest()
-
-
-def case_page_url(console_base_url: str, journey_id: str) -> str:
-    """The journey's case page in the staff console, or "" without a console address."""
-    base = console_base_url.rstrip("/")
-    return f"{base}/staff/journeys/{journey_id}" if base else ""
 
 
 async def start_journey(

@@ -45,6 +45,13 @@ def journey_id_of(workflow_id: str) -> str | None:
     return workflow_id.removeprefix(WORKFLOW_ID_PREFIX).removesuffix("-follow-up") or None
 
 
+def case_page_url(console_base_url: str, journey_id: str) -> str:
+    """The journey's case page in the staff console, or "" without a console address: staff
+    emails and the journey's details in the Temporal UI link there."""
+    base = console_base_url.rstrip("/")
+    return f"{base}/staff/journeys/{journey_id}" if base else ""
+
+
 def journey_reference(journey_id: str) -> str:
     """The journey's reference as emails and pages give it to people: the id's first 8
     characters, upper case (`7D3C2A1B`)."""

@@ -1,6 +1,7 @@
 """The first slice through the real API, Postgres, Temporal and SMTP."""
 
 import asyncio
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from domain.names import (
     journey_workflow_id,
 )
 from domain.stages import Stage, WaitingOn
+from patient_links import PATIENT_PAGE_PATH, verify_patient_link
 from settings import Settings
 from tests.helpers import eventually, read_mailbox, text_of, valid_form
 from workflows.journey import PatientJourney
@@ -96,8 +98,15 @@ async def test_inquiry_starts_a_journey_that_waits_for_validation(
     assert ack["Subject"].startswith("Hemos recibido su consulta"), "written in Spanish"
     assert "Ana García" in text_of(ack)
     assert ack["Message-ID"].strip() == f"<{journey_id}.acknowledgement@journeys.localhost>"
+    # From the first email on, the patient can open their own page: a link to this journey.
+    link = re.search(
+        rf"{re.escape(settings.public_base_url)}{PATIENT_PAGE_PATH}\?token=(\S+)", text_of(ack)
+    )
+    assert link, text_of(ack)
+    assert verify_patient_link(settings, link.group(1)).journey_id == journey_id
     staff = by_to["coordinators@journeys.localhost"]
-    assert journey_id in text_of(staff)
+    # Staff open the case in the console, where they can read it and act on it.
+    assert f"{settings.public_base_url}/staff/journeys/{journey_id}" in text_of(staff)
     assert "Ana" not in text_of(staff), "staff notifications carry no patient details"
     sent = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'")
     assert sent == 2

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from api.console.actions import SENDERS, STAFF_WITHDRAWAL_REASONS
+from api.console.rendering import console_environments
 from api.console.wording import Wording
+from domain.actors import Role
 from domain.incidents import IncidentKind
 from domain.overview import BreachKind
 from domain.reasons import EndingReason
@@ -99,3 +101,12 @@ def test_the_waiting_sentence_names_whom_what_and_until_when_in_the_readers_zone
     assert sentence("en", waiting_on=WaitingOn.NONE, task="assigning a case manager") == (
         "Validation: assigning a case manager."
     )
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_role_has_a_name(language: str) -> None:
+    macros = console_environments()(language).get_template("_macros.html").module
+    # The system is worded where it acts ("the system" in the timeline), never as a role.
+    people = [role for role in Role if role is not Role.SYSTEM]
+    unnamed = [role.value for role in people if macros.role_name(role.value) == role.value]
+    assert unnamed == []

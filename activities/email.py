@@ -312,7 +312,8 @@ class EmailActivities:
             "name": facts.patient_name if patient else "",
             "reference": request.journey_id.split("-", 1)[0].upper(),
             "journey_id": request.journey_id,
-            "journey_url": f"{p.public_base_url}/api/v1/journeys/{request.journey_id}",
+            # Staff open a case in the console; the JSON API would refuse a browser (no token).
+            "journey_url": f"{p.public_base_url}/staff/journeys/{request.journey_id}",
             "patient_url": self._patient_link(
                 PatientLinkFor(
                     journey_id=request.journey_id,

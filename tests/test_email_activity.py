@@ -171,4 +171,4 @@ async def test_staff_notification_goes_to_the_staff_address(
     )
     [message] = read_mailbox(mail_dir)
     assert message["To"] == "staff@clinic.test"
-    assert f"/api/v1/journeys/{journey_id}" in text_of(message)
+    assert f"/staff/journeys/{journey_id}" in text_of(message), "the case in the console"

@@ -4,6 +4,7 @@ incident kind or phrase of what a journey waits for cannot reach a page as a bar
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,7 +106,7 @@ def test_the_waiting_sentence_names_whom_what_and_until_when_in_the_readers_zone
 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_every_role_has_a_name(language: str) -> None:
-    macros = console_environments()(language).get_template("_macros.html").module
+    macros: Any = console_environments()(language).get_template("_macros.html").module
     # The system is worded where it acts ("the system" in the timeline), never as a role.
     people = [role for role in Role if role is not Role.SYSTEM]
     unnamed = [role.value for role in people if macros.role_name(role.value) == role.value]

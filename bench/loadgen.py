@@ -39,16 +39,22 @@ class Connection:
     async def request(
         self, method: str, path: str, body: bytes, headers: dict[str, str] | None
     ) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
+        reused = self.writer is not None
+        try:
+            status_line = await self._send(method, path, body, headers)
+        except (ConnectionError, OSError):
+            if not reused:
+                raise
+            status_line = b""
+        if not status_line and reused:
+            # A kept-open connection the server closed while it sat idle (uvicorn closes them
+            # after 5 s, as between repeats): send again on a new one, as HTTP clients do. The
+            # intake's idempotency key makes a second POST the same submission.
+            await self.close()
+            status_line = await self._send(method, path, body, headers)
         if not status_line:
             raise ConnectionError("the server closed the connection")
+        assert self.reader is not None
         status = int(status_line.split(b" ", 2)[1])
         length, close = 0, False
         while True:
@@ -65,6 +71,19 @@ class Connection:
         if close:
             await self.close()
         return status, data
+
+    async def _send(
+        self, method: str, path: str, body: bytes, headers: dict[str, str] | None
+    ) -> bytes:
+        """Write the request and read its status line (empty if the server closed)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        await self.writer.drain()
+        return await self.reader.readline()
 
     async def close(self) -> None:
         if self.writer is not None:

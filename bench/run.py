@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -234,6 +235,10 @@ async def run(
                 repeats=size.repeats,
                 say=_say,
             )
+            # An error is a figure too: the report says what the failed submissions answered.
+            failures = Counter(e for b in results.intake.api for e in b.errors)
+            for error, times in failures.most_common(3):
+                results.notes.append(f"Intake: {times} submission(s) failed with `{error}`.")
         if sections & {"orchestration", "memory", "knobs"}:
             _say("2. orchestration")
             o = await measure_orchestration(

@@ -2,6 +2,7 @@
 Playwright): each form sends the API's own step, a refused one shows the journey's words
 beside the form with what was typed kept, a taken one shows the journey's new state."""
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.actors import Role
 from domain.stages import Stage, WaitingOn
 from tests.api_people import staff
-from tests.browser import Screenshot, ServedApp, assert_accessible, sign_in_as
+from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_as
 from tests.case_setup import waiting_on
 from tests.helpers import eventually, valid_form
 from tests.journeys import JourneyDriver
@@ -40,6 +41,29 @@ async def _inquiry(http: httpx.AsyncClient, app: ServedApp) -> str:
 async def _open_case(page: Page, app: ServedApp, jid: str) -> None:
     await page.goto(f"{app.url}/staff/journeys/{jid}")
     await expect(page.get_by_role("heading", level=1)).to_contain_text(jid[:8].upper())
+
+
+async def test_a_case_link_opened_signed_out_opens_the_case_after_sign_in(
+    page: Page, served_app: ServedApp, http: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    """As from a staff email: the case's address, signed out, then sign-in, then the case."""
+    jid = await _inquiry(http, served_app)
+    await page.goto(f"{served_app.url}/staff/journeys/{jid}")
+    await page.wait_for_url(f"{served_app.url}/staff/sign-in?next=*")
+    await screenshot(page, "sign-in-for-a-case")
+    _, name = demo_member(Role.REVIEWER)
+    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
+    await page.wait_for_url(f"{served_app.url}/staff/journeys/{jid}")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(jid[:8].upper())
+    await expect(page.get_by_role("banner")).to_contain_text(f"Signed in as {name}")
+    await screenshot(page, "case-after-sign-in")
+
+    # A `next` pointing elsewhere is ignored: sign-in ends on the worklist.
+    await page.get_by_role("button", name="Sign out").click()
+    await page.goto(f"{served_app.url}/staff/sign-in?next=//evil.example/staff/")
+    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
+    await page.wait_for_url(f"{served_app.url}/staff/")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")
 
 
 async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(

@@ -217,3 +217,27 @@ async def test_a_callback_nobody_started_is_refused(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in did not complete")
     await page.goto(f"{production_console.url}/staff/")
     assert page.url == f"{production_console.url}/staff/sign-in"
+
+
+async def test_a_case_link_opened_signed_out_opens_after_the_provider(
+    page: Page, production_console: ServedApp, provider: Provider
+) -> None:
+    """The page asked for is kept in the console's session across the provider's round-trip,
+    not in anything the provider or the visitor sends back."""
+    wanted = f"{production_console.url}/staff/journeys/0b7f6a52-5b1e-4a8e-9a55-2f4f1c0c2f11"
+    await page.goto(wanted)
+    await page.wait_for_url(f"{production_console.url}/staff/sign-in?next=*")
+    await page.get_by_role("button", name="Sign in with Example Clinic").click()
+    await page.wait_for_url(f"{provider.issuer}/oauth2/authorize?*")
+    assert "0b7f6a52" not in page.url, "the wanted page does not travel to the provider"
+    await page.get_by_role("button", name="idp-omar", exact=True).click()
+    await page.wait_for_url(wanted)
+    await expect(page.get_by_role("banner")).to_contain_text("Signed in as Dr. Omar Haddad")
+
+    # A hostile target is dropped: the worklist, after the provider as before.
+    await page.get_by_role("button", name="Sign out").click()
+    await page.goto(f"{production_console.url}/staff/sign-in?next=https://evil.example/staff/")
+    await page.get_by_role("button", name="Sign in with Example Clinic").click()
+    await page.get_by_role("button", name="idp-omar", exact=True).click()
+    await page.wait_for_url(f"{production_console.url}/staff/")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")

@@ -1,5 +1,6 @@
 """The console's session cookie and its refusals, over HTTP without a browser."""
 
+import html
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -135,6 +136,59 @@ async def test_a_session_ends_after_its_lifetime_however_active(
     assert await _audit(pool, "console.session_ended") == [
         ("demo-specialist", '{"reason": "lifetime"}')
     ]
+
+
+async def test_sign_in_goes_on_to_the_console_page_asked_for(
+    console: httpx.AsyncClient,
+) -> None:
+    wanted = "/staff/journeys/0b7f6a52-5b1e-4a8e-9a55-2f4f1c0c2f11?done=review"
+    answer = await console.get(wanted)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == (
+        "/staff/sign-in?next=%2Fstaff%2Fjourneys%2F0b7f6a52-5b1e-4a8e-9a55-2f4f1c0c2f11"
+        "%3Fdone%3Dreview"
+    )
+    page = await console.get(answer.headers["location"])
+    assert f'name="next" value="{wanted}"' in page.text
+    signed_in = await console.post(
+        "/staff/sign-in/demo",
+        data={"csrf_token": _csrf(page), "staff_id": "demo-reviewer", "next": wanted},
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == wanted
+    # Signed in already, the sign-in page sends them straight on.
+    again = await console.get("/staff/sign-in", params={"next": wanted})
+    assert again.status_code == 303 and again.headers["location"] == wanted
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "https://evil.example/staff/",
+        "//evil.example/staff/",
+        "/\\evil.example/staff/",
+        "/staff/\\evil.example",
+        "\\\\evil.example/staff/",
+        "javascript:alert(1)",
+        "/staff/../api/v1/journeys",
+        "/staff/./../x",
+        "/api/v1/journeys",
+        "/staff/sign-in?next=https://evil.example",
+        " /staff/",
+        "/staff/\tx",
+        "staff/",
+        "",
+    ],
+)
+async def test_a_sign_in_target_outside_the_console_goes_to_the_worklist(
+    console: httpx.AsyncClient, hostile: str
+) -> None:
+    page = await console.get("/staff/sign-in", params={"next": hostile})
+    assert f'name="next" value="{html.escape(hostile)}"' not in page.text
+    signed_in = await console.post(
+        "/staff/sign-in/demo",
+        data={"csrf_token": _csrf(page), "staff_id": "demo-reviewer", "next": hostile},
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/staff/"
 
 
 async def test_only_active_staff_sign_in(console: httpx.AsyncClient, pool: asyncpg.Pool) -> None:

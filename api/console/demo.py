@@ -8,7 +8,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from api.console.guards import ConsoleRefusal, complete_sign_in, console_gate
+from api.console.guards import NEXT_FIELD, ConsoleRefusal, complete_sign_in, console_gate
 from api.deps import PoolDep
 from api.tokens import STAFF_ROLES, Principal
 from db.staff import StaffMember, StaffRepository
@@ -26,7 +26,8 @@ async def demo_staff(pool: asyncpg.Pool) -> list[StaffMember]:
 
 @router.post("/sign-in/demo")
 async def demo_sign_in(request: Request, pool: PoolDep) -> Response:
-    staff_id = (await request.form()).get("staff_id")
+    form = await request.form()
+    staff_id = form.get("staff_id")
     member = None
     if isinstance(staff_id, str) and staff_id:
         async with pool.acquire() as conn:
@@ -42,4 +43,6 @@ async def demo_sign_in(request: Request, pool: PoolDep) -> Response:
     principal = Principal(
         actor=Actor(id=member.staff_id, role=Role(member.role)), name=member.full_name
     )
-    return await complete_sign_in(request, principal, method="development")
+    return await complete_sign_in(
+        request, principal, method="development", target=form.get(NEXT_FIELD)
+    )

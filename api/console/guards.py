@@ -8,6 +8,7 @@ refusal is a page saying nothing changed, and a row in the audit log.
 
 import hmac
 from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from fastapi import Depends, FastAPI, Request
@@ -21,6 +22,9 @@ from db.worklist import WorklistRepository
 from domain.actors import Actor
 
 SIGN_IN_PATH = "/staff/sign-in"
+WORKLIST_PATH = "/staff/"
+# The query parameter and form field that carry the page wanted before sign-in.
+NEXT_FIELD = "next"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -164,9 +168,34 @@ def live_principal(request: Request) -> Principal | None:
     return session.principal() if session is not None else None
 
 
-async def complete_sign_in(request: Request, principal: Principal, *, method: str) -> Response:
+def sign_in_target(value: object) -> str | None:
+    """`value` if it is a console page to open after sign-in, otherwise None.
+
+    Only a local path under /staff/ passes: anything that a browser could read as another
+    site (a scheme, `//host`, a backslash, which some browsers take for a slash, control
+    characters) would make sign-in an open redirect. The sign-in pages themselves and dot
+    segments are refused too, so the target is always a plain console page.
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= 2000:
+        return None
+    if "\\" in value or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith(WORKLIST_PATH):
+        return None
+    if value.startswith("//") or ".." in parts.path.split("/") or "." in parts.path.split("/"):
+        return None
+    if parts.path.startswith((SIGN_IN_PATH, "/staff/auth/", "/staff/sign-out")):
+        return None
+    return value
+
+
+async def complete_sign_in(
+    request: Request, principal: Principal, *, method: str, target: object = None
+) -> Response:
     """Start a new session for `principal` (new token, nothing kept from before) and go to
-    the console's first page."""
+    the page they asked for before signing in (`target`, when it is a console page), or else
+    the worklist."""
     state = session_state(request.scope)
     codec = state.codec
     before = state.session
@@ -183,7 +212,7 @@ async def complete_sign_in(request: Request, principal: Principal, *, method: st
     )
     request.state.principal = principal
     await audit_event(request, "console.sign_in", actor=principal.actor, detail={"method": method})
-    return RedirectResponse("/staff/", status_code=303)
+    return RedirectResponse(sign_in_target(target) or WORKLIST_PATH, status_code=303)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -209,7 +238,14 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 async def _sign_in(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
-    target = SIGN_IN_PATH + (f"?ended={exc.ending}" if exc.ending else "")
+    query: dict[str, str] = {"ended": exc.ending} if exc.ending else {}
+    # A page someone followed a link to (a case from an email) opens again after sign-in; a
+    # form sent after the session ended cannot be replayed, so only reads are kept.
+    if request.method in SAFE_METHODS:
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if wanted != WORKLIST_PATH and sign_in_target(wanted):
+            query[NEXT_FIELD] = wanted
+    target = SIGN_IN_PATH + (f"?{urlencode(query)}" if query else "")
     return RedirectResponse(target, status_code=303)
 
 

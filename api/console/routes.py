@@ -9,11 +9,14 @@ from joserfc.errors import JoseError
 
 from api.console.demo import demo_staff
 from api.console.guards import (
+    NEXT_FIELD,
+    WORKLIST_PATH,
     ConsoleRefusal,
     audit_event,
     complete_sign_in,
     console_gate,
     live_principal,
+    sign_in_target,
 )
 from api.console.oidc import OidcSignIn, RoleRefused
 from api.console.rendering import render
@@ -34,9 +37,12 @@ def _oidc(request: Request) -> OidcSignIn:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-async def sign_in_page(request: Request, ended: str | None = None) -> Response:
+async def sign_in_page(
+    request: Request, ended: str | None = None, next: str | None = None
+) -> Response:
+    target = sign_in_target(next)
     if live_principal(request) is not None:
-        return RedirectResponse("/staff/", status_code=303)
+        return RedirectResponse(target or WORKLIST_PATH, status_code=303)
     console = request.app.state.console
     settings = console.settings
     development = settings.environment == "development"
@@ -52,6 +58,7 @@ async def sign_in_page(request: Request, ended: str | None = None) -> Response:
             "development": development,
             "demo_staff": await demo_staff(request.app.state.pool) if development else [],
             "language_switch": True,
+            "next": target,
         },
         status=200 if development or console.oidc is not None else 503,
     )
@@ -60,19 +67,27 @@ async def sign_in_page(request: Request, ended: str | None = None) -> Response:
 @router.post("/auth/start")
 async def start_sign_in(request: Request) -> Response:
     oidc = _oidc(request)
+    state = session_state(request.scope)
     try:
-        return await oidc.start(request, session_state(request.scope))
+        answer = await oidc.start(request, state)
     except httpx2.HTTPError:
         raise ConsoleRefusal(
             503, "provider_down", "console.sign_in_failed", detail={"reason": "provider_down"}
         ) from None
+    # Kept in the signed session, not in the provider's round-trip: the callback's address is
+    # the provider's to build, and nothing the visitor sends there can change where they go.
+    state.ensure().after_sign_in = sign_in_target((await request.form()).get(NEXT_FIELD))
+    state.changed = True
+    return answer
 
 
 @router.get("/auth/callback")
 async def finish_sign_in(request: Request) -> Response:
     oidc = _oidc(request)
+    state = session_state(request.scope)
+    wanted = state.session.after_sign_in if state.session is not None else None
     try:
-        principal = await oidc.finish(request, session_state(request.scope))
+        principal = await oidc.finish(request, state)
     except RoleRefused as refused:
         raise ConsoleRefusal(
             403,
@@ -95,7 +110,7 @@ async def finish_sign_in(request: Request) -> Response:
         raise ConsoleRefusal(
             503, "provider_down", "console.sign_in_failed", detail={"reason": "provider_down"}
         ) from None
-    return await complete_sign_in(request, principal, method="oidc")
+    return await complete_sign_in(request, principal, method="oidc", target=wanted)
 
 
 @router.post("/sign-out")

@@ -61,6 +61,9 @@ class ConsoleSession(BaseModel):
     # Authlib's sign-in transaction (state, nonce, PKCE verifier) between the redirect to the
     # provider and its answer; empty otherwise.
     oauth: dict[str, Any] = Field(default_factory=dict)
+    # The console page a signed-out visitor asked for, kept here (signed, so not theirs to
+    # change) across the provider's round-trip, and opened once they are signed in.
+    after_sign_in: str | None = None
 
     @property
     def signed_in(self) -> bool:

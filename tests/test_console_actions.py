@@ -196,3 +196,53 @@ async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_
     await screenshot(page, "incident-resolved")
     await assert_accessible(page)
     await waiting_on(http, served_app.settings, held, "patient")
+
+
+async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_booked(
+    page: Page,
+    served_app: ServedApp,
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    mail_dir: Path,
+    screenshot: Screenshot,
+) -> None:
+    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    await j.start()
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.send_travel()
+
+    await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    await _open_case(page, served_app, j.journey_id)
+    withdraw = page.get_by_role("region", name="Withdraw the journey")
+    cancels = withdraw.locator("ul.hint")
+    # The consultation is over: only the visit, the hotel and the transfers are still booked.
+    await expect(cancels.get_by_role("listitem")).to_have_count(3)
+    for kind in ("Clinic visit", "Hotel", "Airport transfers"):
+        await expect(cancels).to_contain_text(kind)
+    await expect(cancels).not_to_contain_text("Video consultation")
+    button = withdraw.get_by_role("button", name="Withdraw the journey")
+    await expect(button).to_have_class("danger")
+    confirm = withdraw.get_by_role("checkbox", name="I confirm: withdraw this journey")
+    await expect(confirm).to_have_attribute("required", "")
+    await screenshot(page, "withdraw-form")
+    await assert_accessible(page)
+
+    # Sent without the box ticked (the browser's own check taken away): refused, nothing done.
+    await confirm.evaluate("box => box.removeAttribute('required')")
+    await button.click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "Tick the box to confirm the withdrawal: the journey was not withdrawn."
+    )
+    await screenshot(page, "withdraw-refused")
+    assert (await j.status()).stage is Stage.TRAVEL
+
+    withdraw = page.get_by_role("region", name="Withdraw the journey")
+    await withdraw.get_by_role("checkbox", name="I confirm: withdraw this journey").check()
+    await withdraw.get_by_role("button", name="Withdraw the journey").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text(
+        "Withdraw the journey"
+    )
+    await j.reach(Stage.WITHDRAWN)
+    assert all(b.cancelled or b.completed for b in (await j.status()).bookings)

@@ -48,6 +48,7 @@ from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.step_roles import STEP_ROLES, StepName, may_take
 from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
+from i18n import translations
 from settings import Settings
 
 Send = Callable[[JourneyStep, FormData], Awaitable[Any]]
@@ -293,6 +294,12 @@ async def take_step(
         jid = str(uuid.UUID(journey_id))
     except ValueError:
         raise ConsoleRefusal(404, "no_journey", None) from None
+    if name is StepName.WITHDRAW and not _flag(form, "confirm"):
+        # The page's checkbox is required, but a form sent some other way is checked here too.
+        message = translations(viewer.language).gettext(
+            "Tick the box to confirm the withdrawal: the journey was not withdrawn."
+        )
+        return ActionOutcome(step=name, message=str(message), values=typed, status=422)
     principal = viewer.principal
     journey_step = JourneyStep(
         principal, jid, pool, client, Response(), settings.step_answer_seconds

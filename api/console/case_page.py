@@ -16,6 +16,7 @@ from api.console.rendering import render
 from api.console.viewer import Viewer
 from api.console.wording import Wording
 from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.patient_page.view import active
 from api.reads.case import read_case, read_timeline
 from api.reads.documents import document_response, open_document
 from api.reads.errors import ReadForbidden, ReadRefused
@@ -136,6 +137,8 @@ async def case_response(
             "offers": offers(status, principal.actor.role) if status else [],
             "outcome": outcome,
             "case_managers": await case_managers(pool) if status else [],
+            # What a withdrawal would cancel: the bookings not cancelled nor over yet.
+            "still_booked": active(status) if status else [],
             "forms": FORM_CHOICES,
         },
         viewer=viewer,

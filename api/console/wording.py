@@ -9,6 +9,7 @@ from datetime import datetime
 from domain.incidents import IncidentAction, IncidentKind
 from domain.overview import BreachKind
 from domain.reasons import EndingReason
+from domain.records import BookingKind
 from domain.stages import Stage, WaitingOn
 from domain.steps import WithdrawalReason
 from i18n import format_elapsed, format_moment, translations
@@ -107,6 +108,17 @@ def _tasks(language: str) -> dict[str, str]:
         "for the follow-up year (consults and weekly check-ins)": pgettext(
             "waiting for", "for the follow-up year (consults and weekly check-ins)"
         ),
+    }
+
+
+@functools.cache
+def _bookings(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        BookingKind.CONSULT: pgettext("booking", "Video consultation"),
+        BookingKind.CLINIC_VISIT: pgettext("booking", "Clinic visit"),
+        BookingKind.HOTEL: pgettext("booking", "Hotel"),
+        BookingKind.TRANSFER: pgettext("booking", "Airport transfers"),
     }
 
 
@@ -253,6 +265,9 @@ class Wording:
 
     def task(self, phrase: str) -> str:
         return _tasks(self.language).get(phrase, phrase)
+
+    def booking(self, kind: str) -> str:
+        return _bookings(self.language).get(kind, kind)
 
     def incident(self, kind: str) -> str:
         return _incidents(self.language).get(kind, kind)

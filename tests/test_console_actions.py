@@ -246,3 +246,43 @@ async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_bo
     )
     await j.reach(Stage.WITHDRAWN)
     assert all(b.cancelled or b.completed for b in (await j.status()).bookings)
+
+
+async def test_the_case_manager_form_preselects_nobody(
+    page: Page,
+    served_app: ServedApp,
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    mail_dir: Path,
+    screenshot: Screenshot,
+) -> None:
+    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    await j.start()
+    await j.approve()
+    before = await j.reach(Stage.TELECONSULT)
+    assert before.case_manager_id
+
+    await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    await _open_case(page, served_app, j.journey_id)
+    assign = page.get_by_role("region", name="Assign the case manager")
+    choice = assign.get_by_label("Case manager")
+    await expect(choice).to_have_value("")
+    await expect(choice.locator("option:checked")).to_have_text("Choose a case manager")
+    assert await choice.evaluate("s => s.required && s.validity.valueMissing")
+    await screenshot(page, "case-manager-form")
+    await assert_accessible(page)
+
+    # A click without a choice (the browser's check taken away) assigns nobody.
+    await choice.evaluate("s => s.removeAttribute('required')")
+    await assign.get_by_role("button", name="Assign the case manager").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    assert (await j.status()).case_manager_id == before.case_manager_id
+
+    assign = page.get_by_role("region", name="Assign the case manager")
+    others = assign.locator("option:not([disabled]):not([value=''])")
+    other = await others.first.get_attribute("value")
+    assert other and other != before.case_manager_id
+    await assign.get_by_label("Case manager").select_option(other)
+    await assign.get_by_role("button", name="Assign the case manager").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
+    await eventually(j.status, until=lambda s: s.case_manager_id == other, what="reassigned")

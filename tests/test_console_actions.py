@@ -96,6 +96,11 @@ async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
         "Done: Review the case"
     )
     await expect(page.locator("#waiting")).not_to_contain_text("medical reviewer to review")
+    timeline = page.get_by_role("region", name="Timeline")
+    for worded in ("Inquiry sent", "Review the case: approved", "Validation, waiting on a medical"):
+        await expect(timeline).to_contain_text(worded)
+    for code in ("INQUIRY", "CASE_MANAGER", "review: approve", "inquiry submitted"):
+        await expect(timeline).not_to_contain_text(code)
     await screenshot(page, "review-done")
     status = await http.get(
         f"/api/v1/journeys/{jid}", headers=staff(served_app.settings, Role.COORDINATOR)

@@ -122,7 +122,7 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
     await expect(patient).to_contain_text(SENTINEL)
     await expect(patient).to_contain_text(HISTORY)
     await expect(page.get_by_role("region", name="Timeline")).to_contain_text(
-        "review: request_documents"
+        "Review the case: documents asked for"
     )
     await expect(page.locator("section#actions")).to_have_count(1)
     await screenshot(page, "case")

@@ -111,3 +111,40 @@ def test_every_role_has_a_name(language: str) -> None:
     people = [role for role in Role if role is not Role.SYSTEM]
     unnamed = [role.value for role in people if macros.role_name(role.value) == role.value]
     assert unnamed == []
+
+
+def test_the_timeline_words_the_journeys_codes() -> None:
+    english, spanish = Wording("en"), Wording("es")
+    assert english.timeline("stage", "INQUIRY") == "Inquiry"
+    assert english.timeline("stage", "CASE_MANAGER") == "Case manager"
+    assert (
+        english.timeline("stage", "TELECONSULT, waiting on patient")
+        == "Teleconsultation, waiting on the patient"
+    )
+    assert spanish.timeline("stage", "TELECONSULT, waiting on patient") == (
+        "Teleconsulta, esperando al paciente"
+    )
+    assert english.timeline("step", "review: request_documents") == (
+        "Review the case: documents asked for"
+    )
+    assert spanish.timeline("step", "review: request_documents") != "review: request_documents"
+    assert english.timeline("step", "rehab checkin 3") == "Record a rehabilitation check-in 3"
+    assert english.timeline("booking", "clinic visit booked") == "Clinic visit booked"
+    # The auditors' words for what the console has no words for are kept as they are.
+    assert english.timeline("email", "acknowledgement email to patient") == (
+        "acknowledgement email to patient"
+    )
+
+
+def test_every_journey_update_has_timeline_words() -> None:
+    """A new update of the journey's workflows cannot reach the timeline as its code."""
+    updates: set[str] = set()
+    for source in WORKFLOWS.rglob("*.py"):
+        updates |= set(
+            re.findall(r"@workflow\.update\s+(?:async\s+)?def (\w+)", source.read_text())
+        )
+    assert updates
+    words = Wording("es")
+    for update in updates:
+        phrase = update.replace("_", " ")
+        assert words.timeline("step", phrase) != phrase, update

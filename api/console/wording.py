@@ -122,6 +122,52 @@ def _bookings(language: str) -> dict[str, str]:
     }
 
 
+# The journey's updates, as the timeline names them (audit/timeline.py: the update's name with
+# spaces), and the console step each one is.
+_TIMELINE_STEPS = {
+    "review": "review",
+    "documents received": "documents",
+    "assign case manager": "case_manager",
+    "book consult": "book_consult",
+    "reschedule consult": "reschedule_consult",
+    "consult outcome": "consult_outcome",
+    "consult no show": "no_show",
+    "travel details": "travel",
+    "clinic confirmation": "clinic_confirmation",
+    "clinic admission": "admission",
+    "procedure report": "procedure",
+    "clinic discharge": "discharge",
+    "adverse event": "adverse_event",
+    "withdraw": "withdraw",
+    "resolve incident": "resolve_incident",
+    "record outcome": "follow_up_outcome",
+    "rehab checkin": "rehab_checkin",
+}
+
+
+@functools.cache
+def _timeline(language: str) -> dict[str, str]:
+    """The timeline's own phrases, and the outcomes its steps record."""
+    pgettext = _pgettext(language)
+    return {
+        "inquiry submitted": pgettext("timeline", "Inquiry sent"),
+        "case manager assigned by language and load": pgettext(
+            "timeline", "Case manager assigned by language and load"
+        ),
+        "plan decision": pgettext("timeline", "Decision on the treatment plan"),
+        "booking cancelled": pgettext("timeline", "Booking cancelled"),
+        "outcome:approve": pgettext("timeline outcome", "approved"),
+        "outcome:reject": pgettext("timeline outcome", "rejected"),
+        "outcome:request_documents": pgettext("timeline outcome", "documents asked for"),
+        "outcome:eligible": pgettext("timeline outcome", "eligible"),
+        "outcome:not eligible": pgettext("timeline outcome", "not eligible"),
+        "outcome:accepted": pgettext("timeline outcome", "accepted"),
+        "outcome:declined": pgettext("timeline outcome", "declined"),
+        "outcome:confirmed": pgettext("timeline outcome", "confirmed"),
+        "outcome:refused": pgettext("timeline outcome", "refused"),
+    }
+
+
 @functools.cache
 def _incidents(language: str) -> dict[str, str]:
     pgettext = _pgettext(language)
@@ -268,6 +314,45 @@ class Wording:
 
     def booking(self, kind: str) -> str:
         return _bookings(self.language).get(kind, kind)
+
+    def timeline(self, kind: str, what: str) -> str:
+        """A timeline row's "what" (audit/timeline.py words it in codes, for the auditors'
+        command) as this reader reads it; a row the console has no words for reads as itself."""
+        pgettext = _pgettext(self.language)
+        phrases = _timeline(self.language)
+        if kind == "stage":
+            stage, _, waiting = what.partition(", waiting on ")
+            who = _waiting_who(self.language).get(waiting)
+            if who is None:
+                return self.stage(stage)
+            # Translators: a stage of the journey and on whom it waits then, such as
+            # "Teleconsultation, waiting on the patient".
+            return pgettext("timeline", "%(stage)s, waiting %(who)s") % {
+                "stage": self.stage(stage),
+                "who": who,
+            }
+        if kind == "booking" and what.endswith(" booked"):
+            booking = what.removesuffix(" booked").replace(" ", "_")
+            if booking in _bookings(self.language):
+                return pgettext("timeline", "%(booking)s booked") % {
+                    "booking": self.booking(booking)
+                }
+            return what
+        if kind != "step" and kind != "cancellation":
+            return what
+        if what in phrases:
+            return phrases[what]
+        name, colon, outcome = what.partition(": ")
+        number = ""
+        if not colon and name.rpartition(" ")[2].isdigit():
+            name, _, number = name.rpartition(" ")
+        step = _TIMELINE_STEPS.get(name)
+        named = self.step(step) if step else phrases.get(name)
+        if named is None:
+            return what
+        if colon:
+            return f"{named}: {phrases.get(f'outcome:{outcome}', outcome)}"
+        return f"{named} {number}" if number else named
 
     def incident(self, kind: str) -> str:
         return _incidents(self.language).get(kind, kind)

@@ -22,18 +22,26 @@ STAFF = [
     Role.CASE_MANAGER,
     Role.MEDICAL_LEAD,
     Role.AUDITOR,
+    Role.PRIVACY_OFFICER,
 ]
 ALL_STAFF = set(STAFF)
+# The privacy officer reads a journey's privacy record, its export and its accesses, not its
+# case: what they decide (an erasure, a hold) needs no clinical detail.
+CASE_READERS = ALL_STAFF - {Role.PRIVACY_OFFICER}
 CLINICAL = {Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.CASE_MANAGER, Role.MEDICAL_LEAD}
 
 # (method, path under the journey, body, roles allowed)
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
-    ("GET", "", None, ALL_STAFF | {PATIENT}),
+    ("GET", "", None, CASE_READERS | {PATIENT}),
     ("GET", "/patient", None, CLINICAL),
-    ("GET", "/case", None, ALL_STAFF),
-    ("GET", "/timeline", None, ALL_STAFF),
+    ("GET", "/case", None, CASE_READERS),
+    ("GET", "/timeline", None, CASE_READERS),
     ("GET", "/consult/slots", None, {PATIENT, Role.COORDINATOR}),
     ("GET", "/documents", None, CLINICAL | {PATIENT}),
+    # The privacy reads; their writes (erasure, holds) are the privacy tests' own.
+    ("GET", "/privacy", None, {Role.PRIVACY_OFFICER, Role.COORDINATOR}),
+    ("GET", "/export", None, {PATIENT, Role.PRIVACY_OFFICER}),
+    ("GET", "/accesses", None, {Role.PRIVACY_OFFICER, Role.AUDITOR}),
     (
         "POST",
         "/review",
@@ -116,7 +124,8 @@ async def test_each_role_reaches_only_its_own_steps(
         role: (await api.get("/api/v1/journeys", headers=staff(settings, role))).status_code
         for role in STAFF
     }
-    assert set(listed.values()) == {200}
+    # The privacy officer finds journeys through the erasure requests, not the case list.
+    assert listed == {role: 200 if role in CASE_READERS else 403 for role in STAFF}
 
 
 async def test_a_patient_link_opens_no_other_journey(

@@ -86,12 +86,7 @@ StaffDep = Annotated[Principal, Depends(staff_identity)]
 async def decode(
     request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
 ) -> JSONResponse:
-    settings: Settings = request.app.state.settings
-    payloads = body.to_protos()
-    detail: dict[str, Any] = {"namespace": namespace, "payloads": len(payloads)}
-    if namespace != settings.temporal_namespace:
-        await _audit(request, principal, "codec.decode", detail | {"status": 403})
-        raise _other_namespace(settings)
+    payloads, detail = await _in_namespace(request, principal, namespace, body, "codec.decode")
     codec = _codec(request)
     answer: list[Payload] = []
     decrypted = left = 0
@@ -130,12 +125,7 @@ async def decode(
 async def encode(
     request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
 ) -> JSONResponse:
-    settings: Settings = request.app.state.settings
-    payloads = body.to_protos()
-    detail: dict[str, Any] = {"namespace": namespace, "payloads": len(payloads)}
-    if namespace != settings.temporal_namespace:
-        await _audit(request, principal, "codec.encode", detail | {"status": 403})
-        raise _other_namespace(settings)
+    payloads, detail = await _in_namespace(request, principal, namespace, body, "codec.encode")
     if principal.actor.role not in PAYLOAD_READERS:
         # Encoding makes input a worker accepts as its own: a write, which these roles never
         # make through the UI.
@@ -165,10 +155,20 @@ def _noted(payload: Payload, note: str) -> Payload:
     return noted
 
 
-def _other_namespace(settings: Settings) -> ProblemError:
-    return ProblemError(
-        403, "Forbidden", f"this codec server serves namespace {settings.temporal_namespace!r}"
-    )
+async def _in_namespace(
+    request: Request, principal: Principal, namespace: str, body: WirePayloads, action: str
+) -> tuple[list[Payload], dict[str, Any]]:
+    """The request's payloads and its audit detail, once the namespace is this server's; a
+    request for another namespace is refused, and audited as refused."""
+    settings: Settings = request.app.state.settings
+    payloads = body.to_protos()
+    detail: dict[str, Any] = {"namespace": namespace, "payloads": len(payloads)}
+    if namespace != settings.temporal_namespace:
+        await _audit(request, principal, action, detail | {"status": 403})
+        raise ProblemError(
+            403, "Forbidden", f"this codec server serves namespace {settings.temporal_namespace!r}"
+        )
+    return payloads, detail
 
 
 async def _audit(

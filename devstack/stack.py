@@ -13,9 +13,11 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 import httpx
+from dotenv import dotenv_values
 from pydantic import SecretStr
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -24,6 +26,7 @@ from temporalio.service import RPCError
 
 from db.migrate import migrate_url
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
+from devstack.dev_env import dev_env_path, remove_dev_env, write_dev_env
 from devstack.payload_key import dev_payload_keys
 from devstack.ports import ensure_free
 from devstack.processes import Child
@@ -69,16 +72,22 @@ def _metrics(address: str) -> str:
 class DevStack:
     """Owns every process and server it started, and stops them in reverse order."""
 
-    def __init__(self, settings: Settings, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, settings: Settings, out: TextIO = sys.stdout, *, env_file: Path | None = None
+    ) -> None:
         self.settings = settings
         self.progress = Progress(out)
         self.state = settings.state_dir.resolve()
-        self.env = dict(os.environ)
+        # The children read the `--env-file` the stack was given as the stack did: under the
+        # environment.
+        from_file = dotenv_values(env_file) if env_file is not None else {}
+        self.env = {k: v for k, v in from_file.items() if v is not None} | dict(os.environ)
         self.env["PYTHONUNBUFFERED"] = "1"
         # The local stack runs on the development secrets, which production refuses.
         self.env["JOURNEYS_ENVIRONMENT"] = "development"
         # The children see the addresses set below as each part starts.
         self.services = Services(logs=self.state / "logs", env=self.env)
+        self.dev_env: str | None = None
 
     def check_ports(self) -> None:
         s = self.settings
@@ -222,6 +231,14 @@ class DevStack:
                 for label, query in coordinator_queries(datetime.now(UTC)).items()
             )
         )
+        self.dev_env = write_dev_env(
+            self.state,
+            self.command_settings(),
+            header=(
+                f"Settings of the `journeys dev` running in {Path.cwd()} (pid {os.getpid()}),\n"
+                "read by `journeys` commands run beside it; removed when it stops."
+            ),
+        )
         p.say(
             "\nEverything answers "
             f"({time.monotonic() - p.started:.1f} s):\n"
@@ -236,6 +253,7 @@ class DevStack:
             f"  Worker metrics    {_metrics(s.worker_metrics_address)}\n"
             f"  API metrics       {_metrics(s.api_metrics_address)}\n"
             f"  Logs              {self.state / 'logs'} (JSON lines)\n"
+            f"  Command settings  {dev_env_path(self.state)} (`journeys` commands read it)\n"
             f"{questions}"
             "Press Ctrl-C to stop."
         )
@@ -261,17 +279,38 @@ class DevStack:
         except httpx.HTTPError:
             return False
 
+    def command_settings(self) -> dict[str, str]:
+        """What a `journeys` command run beside the stack needs to reach it: the settings its
+        worker and API run with, and the addresses they use by default."""
+        s = self.settings
+        values = {k.upper(): v for k, v in self.env.items() if k.upper().startswith("JOURNEYS_")}
+        return values | {
+            "JOURNEYS_ENVIRONMENT": "development",
+            "JOURNEYS_STATE_DIR": str(self.state),
+            "JOURNEYS_TEMPORAL_NAMESPACE": s.temporal_namespace,
+            "JOURNEYS_TASK_QUEUE": s.task_queue,
+            "JOURNEYS_SMTP_PORT": str(s.smtp_port),
+            "JOURNEYS_API_HOST": s.api_host,
+            "JOURNEYS_API_PORT": str(s.api_port),
+            "JOURNEYS_TEMPORAL_UI_ORIGIN": s.ui_origin,
+        }
+
     def failed_child(self) -> Child | None:
         return self.services.failed_child()
 
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice."""
+        # First: from now on commands say that no stack runs here.
+        if self.dev_env is not None:
+            remove_dev_env(self.state, self.dev_env)
+            self.dev_env = None
         self.services.stop(lambda name: self.progress.say(f"  stopped {name}"))
 
 
-async def run_dev(settings: Settings) -> int:
-    """Run the stack until Ctrl-C, SIGTERM, or a child dying; returns the exit status."""
-    stack = DevStack(settings)
+async def run_dev(settings: Settings, *, env_file: Path | None = None) -> int:
+    """Run the stack until Ctrl-C, SIGTERM, or a child dying; returns the exit status.
+    `env_file`, the file `settings` read after the environment, reaches its children too."""
+    stack = DevStack(settings, env_file=env_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,23 +4,39 @@ import asyncio
 import atexit
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
 
+import command_settings as checks
 from audit.commands import register as register_audit_commands
 from privacy.commands import AS_HELP, audit_command
 from privacy.commands import register as register_privacy_commands
-from settings import InsecureSettings, Settings, get_settings
-
-if TYPE_CHECKING:
-    pass
+from settings import InsecureSettings, Settings, env_name, get_settings
 
 app = typer.Typer(
-    help="Patient-journey orchestrator: local stack, worker, API and operations.",
+    help="Patient-journey orchestrator: local stack, worker, API and operations. Settings "
+    "come from JOURNEYS_* environment variables, then from --env-file or, beside a running "
+    "`journeys dev`, from its .journeys/dev.env.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def _settings_source(
+    ctx: typer.Context,
+    env_file: Path | None = typer.Option(
+        None,
+        "--env-file",
+        help="read the settings the environment lacks from this dotenv file (JOURNEYS_*=…) "
+        "instead of the running `journeys dev`'s",
+    ),
+    debug: bool = typer.Option(False, "--debug", help="print the traceback of an unexpected error"),
+) -> None:
+    checks.configure(env_file, ctx.invoked_subcommand, debug=debug)
 
 
 @app.command()
@@ -30,7 +46,7 @@ def dev() -> None:
     from devstack.stack import run_dev
 
     try:
-        status = asyncio.run(run_dev(get_settings()))
+        status = asyncio.run(run_dev(get_settings(), env_file=checks.source().file))
     except PortTaken as err:
         typer.echo(f"Cannot start: {err}", err=True)
         raise typer.Exit(2) from None
@@ -75,6 +91,8 @@ def worker(
     if check:
         raise typer.Exit(_worker_health(get_settings()))
     _check_secrets(get_settings())
+    checks.require_database_url(get_settings())
+    checks.payload_keys(get_settings(), stores=True)
     import worker as worker_module
 
     worker_module.main()
@@ -94,6 +112,8 @@ def api() -> None:
 
     settings = get_settings()
     _check_secrets(settings)
+    checks.require_database_url(settings)
+    checks.payload_keys(settings, stores=True)
     configure_logging("api", level=settings.log_level)
     tracing = configure_tracing("journeys-api")
     # The SDK core's warnings go through the JSON log lines too.
@@ -125,7 +145,13 @@ def migrate() -> None:
     """Apply the SQL migrations the database at JOURNEYS_DATABASE_URL lacks."""
     from db.migrate import migrate_url
 
-    applied = asyncio.run(migrate_url(get_settings().require_database_url()))
+    settings = get_settings()
+
+    async def run() -> list[str]:
+        await checks.database_answers(settings)
+        return await migrate_url(settings.require_database_url())
+
+    applied = asyncio.run(run())
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
 
 
@@ -134,14 +160,16 @@ def setup() -> None:
     """Prepare external services: migrations, search attributes, the namespace's history
     retention and the daily retention schedule."""
     from db.migrate import migrate_url
-    from integrations.temporal_client import connect_temporal, ensure_search_attributes
+    from integrations.temporal_client import ensure_search_attributes
     from privacy.retention import ensure_retention_schedule, set_history_retention
 
     settings = get_settings()
 
     async def run() -> tuple[list[str], str]:
+        # Both servers answer before either is changed; the schedule stores its payloads.
+        await checks.database_answers(settings)
+        client = await checks.temporal_client(settings, stores=True)
         applied = await migrate_url(settings.require_database_url())
-        client = await connect_temporal(settings)
         await ensure_search_attributes(client)
         await set_history_retention(client, days=settings.temporal_retention_days)
         schedule = await ensure_retention_schedule(
@@ -174,7 +202,8 @@ def token(
         typer.echo(
             "journeys token signs development staff tokens and refuses in production "
             "(JOURNEYS_ENVIRONMENT=production, the default), where staff sign in through "
-            "OIDC. On a development machine: JOURNEYS_ENVIRONMENT=development journeys token …",
+            "OIDC. On a development machine run it beside `journeys dev` (in the same folder), "
+            "or as JOURNEYS_ENVIRONMENT=development journeys token …",
             err=True,
         )
         raise typer.Exit(2)
@@ -206,9 +235,7 @@ def patient_link(
     _check_secrets(settings)
 
     async def patient_of() -> tuple[str | None, int]:
-        import asyncpg
-
-        conn = await asyncpg.connect(settings.require_database_url())
+        conn = await checks.connect_database(settings)
         try:
             patient_id = await JourneyQueries(conn).patient_id(journey_id=journey_id)
             # A link of an earlier generation than the journey's would be refused.
@@ -256,13 +283,44 @@ def main() -> NoReturn:
         app()
     except SystemExit as done:
         status = _exit_status(done.code)
-    except BaseException:
-        # What the interpreter does with an uncaught exception (typer's hook formats it).
-        sys.excepthook(*sys.exc_info())
+    except checks.SettingProblem as problem:
+        typer.echo(str(problem), err=True)
+        status = 2
+    except ValidationError as err:
+        if err.title != Settings.__name__:
+            _unexpected(err)
+            status = 1
+        else:
+            typer.echo(_invalid_settings(err), err=True)
+            status = 2
+    except BaseException as err:
+        _unexpected(err)
         status = 1
     else:
         status = 0
     _leave(status)
+
+
+def _invalid_settings(err: ValidationError) -> str:
+    """Each setting the environment (or the file) gives a value it cannot take, on one line."""
+    problems = []
+    for error in err.errors():
+        name = env_name(str(error["loc"][0])) if error["loc"] else "a JOURNEYS_ setting"
+        problems.append(f"{checks.source().name(name)}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def _unexpected(err: BaseException) -> None:
+    """An error no command expected: one line for an operator, the traceback when asked."""
+    if checks.debug_requested():
+        # What the interpreter does with an uncaught exception (typer's hook formats it).
+        sys.excepthook(type(err), err, err.__traceback__)
+        return
+    typer.echo(
+        f"journeys failed: {type(err).__name__}: {checks.one_line(err)} "
+        "(--debug or JOURNEYS_LOG_LEVEL=DEBUG shows the traceback)",
+        err=True,
+    )
 
 
 def _exit_status(code: object) -> int:

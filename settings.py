@@ -240,6 +240,14 @@ class Settings(BaseSettings):
             )
 
 
+def read_env_file(path: Path | None) -> None:
+    """Make every `Settings()` from now on, `get_settings()`'s too, read what the environment
+    lacks from the dotenv file `path` (`journeys --env-file`, or the running `journeys dev`'s:
+    command_settings.py); None: the environment alone."""
+    Settings.model_config["env_file"] = path
+    get_settings.cache_clear()
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

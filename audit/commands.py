@@ -6,12 +6,14 @@ health data leaves its row; cli.py registers them beside the privacy officers' c
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+import command_settings as checks
 from privacy.commands import AS_HELP, audit_command, is_uuid
 from settings import get_settings
 
@@ -73,7 +75,7 @@ def replay(
         else:
             client = await _temporal(address, namespace)
             selected = query or default_query()
-            total = (await client.count_workflows(selected)).count
+            total = await _count(client, selected)
             source = histories_from_server(client, selected)
         report = await _replay_with_progress(source, total, quiet=as_json)
         report.results[:0] = unreadable
@@ -156,6 +158,8 @@ def export(
     async def run() -> list[Path]:
         client = await _temporal(address, namespace)
         selected = query or default_query()
+        await _count(client, selected)
+        await asyncio.to_thread(_writable_folder, out)
         await audit_command(
             get_settings(), action="export", as_staff=as_staff, detail={"query": selected}
         )
@@ -165,6 +169,15 @@ def export(
     typer.echo(
         f"exported {len(written)} {'history' if len(written) == 1 else 'histories'} to {out}"
     )
+
+
+def _writable_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise checks.SettingProblem(f"--out {out}: {checks.one_line(err)}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise checks.SettingProblem(f"--out {out}: not writable")
 
 
 def timeline(
@@ -184,17 +197,20 @@ def timeline(
 
     from audit.timeline import TimelineEntry, actor_names, render_markdown, timeline_for
     from domain.names import WORKFLOW_ID_PREFIX
+    from integrations.payload_codec import PayloadDecodeError
 
+    settings = get_settings()
     journey_id = journey_id.removeprefix(WORKFLOW_ID_PREFIX)
-    try:
-        database_url = get_settings().require_database_url() if names else ""
-    except RuntimeError as err:
-        typer.echo(f"--names reads the staff and patient records: {err}", err=True)
-        raise typer.Exit(2) from None
+    if names:
+        # The names are read from the records, after the audit row: both need PostgreSQL.
+        checks.require_database_url(settings)
 
     async def run() -> tuple[list[TimelineEntry], dict[str, str]]:
         client = await _temporal(address, namespace)
-        entries = await timeline_for(client, journey_id)
+        try:
+            entries = await timeline_for(client, journey_id)
+        except PayloadDecodeError as err:
+            raise checks.undecodable(err, settings, f"journey {journey_id}'s history") from None
         if not names:
             return entries, {}
         # Names are personal data: the row comes before they are read or printed.
@@ -204,9 +220,7 @@ def timeline(
             journey_id=journey_id if is_uuid(journey_id) else None,
             as_staff=as_staff,
         )
-        import asyncpg
-
-        conn = await asyncpg.connect(database_url)
+        conn = await checks.connect_database(settings)
         try:
             return entries, await actor_names(conn, journey_id, entries)
         finally:
@@ -231,19 +245,20 @@ def timeline(
 
 
 async def _temporal(address: str, namespace: str) -> "Client":
-    from integrations.payload_keys import PayloadKeyError
-    from integrations.temporal_client import connect_temporal
+    return await checks.temporal_client(get_settings(), address=address, namespace=namespace)
 
-    settings = get_settings()
-    target = address or settings.temporal_target
+
+async def _count(client: "Client", query: str) -> int:
+    """How many runs the visibility query selects; a query the server refuses is a problem
+    with --query, found before anything is written."""
+    from temporalio.service import RPCError, RPCStatusCode
+
     try:
-        return await connect_temporal(settings, address=target, namespace=namespace or None)
-    except PayloadKeyError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(2) from None
-    except RuntimeError as err:
-        typer.echo(f"cannot reach Temporal at {target}: {err}", err=True)
-        raise typer.Exit(2) from None
+        return (await client.count_workflows(query)).count
+    except RPCError as err:
+        if err.status != RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        raise checks.SettingProblem(f"--query {query!r}: {checks.one_line(err)}") from None
 
 
 def audit_verify(
@@ -256,9 +271,7 @@ def audit_verify(
     Exit status 1 when the chain is broken. A head printed by an earlier run (seq and hash),
     passed back as the anchor, also catches rows deleted from the end.
     """
-    import asyncpg
-
-    from audit.verify import ChainHead, format_report, verify_chain
+    from audit.verify import ChainHead, VerifyReport, format_report, verify_chain
 
     settings = get_settings()
     anchor = (
@@ -266,13 +279,13 @@ def audit_verify(
         if anchor_seq is not None and anchor_hash
         else None
     )
+    checks.require_database_url(settings)
+    key = checks.audit_key(settings)
 
-    async def run():  # type: ignore[no-untyped-def]
-        conn = await asyncpg.connect(settings.require_database_url())
+    async def run() -> VerifyReport:
+        conn = await checks.connect_database(settings)
         try:
-            return await verify_chain(
-                conn, settings.audit_key.get_secret_value().encode(), anchor=anchor
-            )
+            return await verify_chain(conn, key, anchor=anchor)
         finally:
             await conn.close()
 

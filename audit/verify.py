@@ -228,6 +228,13 @@ def _record(row: AuditRow) -> AuditRecord:
     return AuditRecord.model_construct(entry=entry, prev_hash=row.prev_hash, hash=row.hash)
 
 
+def sealed_under(row: AuditRow, key: bytes) -> bool:
+    """Whether `row` carries the hash `key` gives its content: whether it was appended under
+    `key` (and left as it was)."""
+    record = _record(row)
+    return record.hash == row_hash(key, record.prev_hash, record.entry)
+
+
 async def verify_chain(
     conn: asyncpg.Connection, key: bytes, *, anchor: ChainHead | None = None
 ) -> VerifyReport:

@@ -28,6 +28,10 @@ _SELECT_ROWS = """SELECT seq, at, actor_id, actor_role, action, journey_id, pati
                          source, detail::text AS detail, prev_hash, hash
                     FROM audit_log ORDER BY seq"""
 
+_SELECT_LAST = """SELECT seq, at, actor_id, actor_role, action, journey_id, patient_id,
+                         source, detail::text AS detail, prev_hash, hash
+                    FROM audit_log ORDER BY seq DESC LIMIT 1"""
+
 
 @dataclass(frozen=True)
 class AuditRow:
@@ -104,16 +108,25 @@ class AuditLogRepository:
         """
         async with self._conn.transaction(readonly=True):
             async for r in self._conn.cursor(_SELECT_ROWS, prefetch=prefetch):
-                yield AuditRow(
-                    seq=r["seq"],
-                    at=r["at"],
-                    actor_id=r["actor_id"],
-                    actor_role=r["actor_role"],
-                    action=r["action"],
-                    journey_id=r["journey_id"],
-                    patient_id=r["patient_id"],
-                    source=r["source"],
-                    detail=r["detail"],
-                    prev_hash=r["prev_hash"],
-                    hash=r["hash"],
-                )
+                yield _row(r)
+
+    async def last(self) -> AuditRow | None:
+        """The log's last row; None while it is empty."""
+        found = await self._conn.fetchrow(_SELECT_LAST)
+        return None if found is None else _row(found)
+
+
+def _row(r: asyncpg.Record) -> AuditRow:
+    return AuditRow(
+        seq=r["seq"],
+        at=r["at"],
+        actor_id=r["actor_id"],
+        actor_role=r["actor_role"],
+        action=r["action"],
+        journey_id=r["journey_id"],
+        patient_id=r["patient_id"],
+        source=r["source"],
+        detail=r["detail"],
+        prev_hash=r["prev_hash"],
+        hash=r["hash"],
+    )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+import command_settings as checks
 from settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -39,14 +40,6 @@ def _journey_id(value: str) -> str:
         raise typer.Exit(2) from None
 
 
-def _database_url(settings: Settings, what: str) -> str:
-    try:
-        return settings.require_database_url()
-    except RuntimeError as err:
-        typer.echo(f"{what} writes its row in the audit log first: {err}", err=True)
-        raise typer.Exit(2) from None
-
-
 async def audit_command(
     settings: Settings,
     *,
@@ -57,21 +50,23 @@ async def audit_command(
     detail: dict[str, object] | None = None,
 ) -> tuple[str, str]:
     """Write the command's audit row; (actor id, role). Exits 2 when `--as` names no active
-    member of staff (with `role`, when given); nothing is shown or done then."""
-    import asyncpg
-
+    member of staff (with `role`, when given), or the audit key is not the log's; nothing is
+    shown or done then."""
     from audit.accesses import UnknownStaff, command_actor, record_command
 
-    conn = await asyncpg.connect(_database_url(settings, f"journeys {action}"))
+    checks.require_database_url(settings)
+    key = checks.audit_key(settings)
+    conn = await checks.connect_database(settings)
     try:
         try:
             actor = await command_actor(conn, as_staff, role=role)
         except UnknownStaff as err:
             typer.echo(str(err), err=True)
             raise typer.Exit(2) from None
+        await checks.audit_key_seals_log(conn, key)
         await record_command(
             conn,
-            settings.audit_key.get_secret_value().encode(),
+            key,
             actor,
             action=f"cli.{action}",
             journey_id=journey_id,
@@ -109,10 +104,11 @@ def erase(
 ) -> None:
     """Erase a journey's personal data (GDPR Art. 17), withdrawing it first if it runs.
 
-    Refused, with nothing changed, for an unknown or erased journey and under a legal hold.
+    Refused, with nothing changed, for an unknown or erased journey and under a legal hold,
+    and when a setting it needs is missing or wrong.
     """
     from domain.actors import Actor, Role
-    from integrations.temporal_client import connect_temporal
+    from domain.names import journey_workflow_id
     from privacy.erasure import erase as erase_journey
 
     settings = get_settings()
@@ -122,6 +118,15 @@ def erase(
         raise typer.Exit(2)
 
     async def work() -> str:
+        # Everything the erasure needs, checked before its first step (the withdrawal) is
+        # taken: the journey's answers are encrypted as its history is, and a worker carries
+        # out both the withdrawal and the erasure.
+        await checks.database_answers(settings)
+        client = await checks.temporal_client(settings, stores=True)
+        await checks.worker_polls(client, settings)
+        await checks.history_readable(
+            client, settings, journey_workflow_id(journey_id), f"journey {journey_id}'s history"
+        )
         actor_id, _ = await audit_command(
             settings,
             action="erase",
@@ -131,7 +136,6 @@ def erase(
         )
         pool = await _pool(settings)
         try:
-            client = await connect_temporal(settings)
             record = await erase_journey(
                 pool,
                 client,
@@ -210,8 +214,6 @@ def accesses(
     as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Who accessed one patient's data: who, in which role, what, when (from the audit log)."""
-    import asyncpg
-
     from db.accesses import AccessRepository
     from privacy.export import access_json
 
@@ -222,7 +224,7 @@ def accesses(
         await audit_command(
             settings, action="audit_accesses", journey_id=journey_id, as_staff=as_staff
         )
-        conn = await asyncpg.connect(settings.require_database_url())
+        conn = await checks.connect_database(settings)
         try:
             found = await AccessRepository(conn).for_journey(journey_id=journey_id)
         finally:

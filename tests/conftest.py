@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 import warnings
@@ -46,6 +47,12 @@ os.environ["JOURNEYS_ENVIRONMENT"] = "development"
 # tests start read it from the environment too.
 TEST_PAYLOAD_KEYS = "test-2026:dGVzdC1wYXlsb2FkLWtleS1mb3ItdGhlLXN1aXRlISE="
 os.environ["JOURNEYS_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
+# `journeys` commands read what their environment lacks from the settings a `journeys dev`
+# running in their folder keeps (.journeys/dev.env): those the tests start look in a state
+# folder where none runs, so that a developer's stack in this checkout never steers them.
+os.environ["JOURNEYS_STATE_DIR"] = str(
+    Path(tempfile.gettempdir()) / f"journeys-tests-{os.getpid()}-no-dev-stack"
+)
 
 
 def _db_url(server_uri: str, name: str) -> str:

@@ -1,23 +1,47 @@
 """The `journeys` command as a person types it."""
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from api.tokens import TokenVerifier
+from api.tokens import TokenError, TokenVerifier
 from domain.actors import Role
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _journeys(*args: str) -> subprocess.CompletedProcess[str]:
+def _journeys(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+
+
+def _environment(**journeys: str) -> dict[str, str]:
+    """This process's environment with no JOURNEYS_ variable but `journeys` and the tests'
+    state folder, where no `journeys dev` runs (conftest.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
+    env["JOURNEYS_STATE_DIR"] = os.environ["JOURNEYS_STATE_DIR"]
+    return env | {f"JOURNEYS_{k.upper()}": v for k, v in journeys.items()}
+
+
+def _signed_with(token: str, secret: str) -> bool:
+    try:
+        TokenVerifier(Settings(jwt_secret=SecretStr(secret))).verify(token)
+    except TokenError:
+        return False
+    return True
 
 
 def test_token_prints_a_staff_token_the_api_accepts() -> None:
@@ -126,3 +150,97 @@ def test_the_exit_still_runs_the_exit_handlers() -> None:
     assert result.returncode == 2
     assert "unknown staff role" in result.stderr
     assert result.stdout == "exit handler ran\n"
+
+
+def test_an_env_file_gives_what_the_environment_lacks_and_the_environment_wins(
+    tmp_path: Path,
+) -> None:
+    in_file, in_environment = "secret-of-the-file-" + "f" * 32, "secret-of-the-shell-" + "e" * 32
+    env_file = tmp_path / "journeys.env"
+    env_file.write_text(
+        f"# a development machine's settings\nJOURNEYS_ENVIRONMENT=development\n"
+        f"JOURNEYS_JWT_SECRET='{in_file}'\n"
+    )
+    token = ("token", "--role", "reviewer", "--name", "Omar Haddad")
+
+    from_file = _journeys("--env-file", str(env_file), *token, env=_environment())
+    assert from_file.returncode == 0, from_file.stderr
+    assert _signed_with(from_file.stdout.strip(), in_file)
+
+    shell = _journeys(
+        "--env-file", str(env_file), *token, env=_environment(jwt_secret=in_environment)
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert _signed_with(shell.stdout.strip(), in_environment)
+    assert not _signed_with(shell.stdout.strip(), in_file)
+
+    production = _journeys(
+        "--env-file", str(env_file), *token, env=_environment(environment="production")
+    )
+    assert production.returncode == 2 and production.stdout == ""
+    assert "refuses in production" in production.stderr
+
+    without = _journeys(*token, env=_environment())
+    assert without.returncode == 2 and "refuses in production" in without.stderr
+
+
+def test_a_missing_env_file_or_setting_is_one_line_naming_it(tmp_path: Path) -> None:
+    missing = _journeys("--env-file", str(tmp_path / "nowhere.env"), "migrate", env=_environment())
+    assert missing.returncode == 2
+    assert missing.stderr == f"--env-file {tmp_path / 'nowhere.env'}: no such file\n"
+
+    unset = _journeys("audit", "verify", env=_environment(environment="development"))
+    assert unset.returncode == 2 and unset.stdout == ""
+    assert len(unset.stderr.splitlines()) == 1
+    assert unset.stderr.startswith("JOURNEYS_DATABASE_URL is not set: set it, give --env-file")
+
+    invalid = _journeys("migrate", env=_environment(api_port="eighty"))
+    assert invalid.returncode == 2
+    assert len(invalid.stderr.splitlines()) == 1
+    assert invalid.stderr.startswith("JOURNEYS_API_PORT: Input should be a valid integer")
+
+
+BOOM = """
+import sys
+
+import cli
+
+
+@cli.app.command("boom")
+def boom() -> None:
+    raise LookupError("the thing that was not there")
+
+
+sys.argv = ["journeys", *sys.argv[1:]]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "log_level", "traceback"),
+    [
+        ((), "INFO", False),
+        (("--debug",), "INFO", True),
+        ((), "DEBUG", True),
+    ],
+)
+def test_an_unexpected_error_is_one_line_unless_its_traceback_is_asked_for(
+    args: tuple[str, ...], log_level: str, traceback: bool
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", BOOM, *args, "boom"],
+        cwd=ROOT,
+        env=_environment(log_level=log_level),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    if traceback:
+        assert "Traceback" in result.stderr
+        assert "LookupError: the thing that was not there" in result.stderr
+    else:
+        assert result.stderr == (
+            "journeys failed: LookupError: the thing that was not there "
+            "(--debug or JOURNEYS_LOG_LEVEL=DEBUG shows the traceback)\n"
+        )

@@ -2,6 +2,7 @@
 writes its audit row first (and shows nothing when it cannot); erase and legal holds."""
 
 import asyncio
+import base64
 import getpass
 import json
 import os
@@ -14,6 +15,7 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from db.erasure import ErasureRepository
 from db.intake import IntakeRepository
 from db.staff import StaffRepository
 from domain.inquiry import InquiryForm
@@ -155,4 +157,59 @@ async def test_erase_and_legal_holds_from_the_command(
     assert [a for a, *_ in await _rows(pool, "cli.erase")] == [f"os:{getpass.getuser()}"] * 3 + [
         f"os:{getpass.getuser()}"
     ]
+    assert await chain_intact(pool, settings)
+
+
+@pytest.mark.usefixtures("worker")
+async def test_erase_checks_every_setting_it_needs_before_it_withdraws_the_journey(
+    temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, mail_dir: Path
+) -> None:
+    await seed_staff(pool)
+    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    await j.start()
+    await j.reach(Stage.VALIDATION)
+    env = _env(settings, temporal_env)
+    jid = j.journey_id
+    # A row for the audit key to be checked against.
+    listed = await asyncio.to_thread(_journeys, "audit", "accesses", "--journey", jid, env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = await pool.fetchval("SELECT count(*) FROM audit_log")
+    other_key = "other-2026:" + base64.b64encode(b"another payload key of 32 bytes!").decode()
+
+    wrong = {
+        "JOURNEYS_DATABASE_URL": ("", "JOURNEYS_DATABASE_URL is not set: "),
+        "JOURNEYS_PAYLOAD_KEYS": (
+            "",
+            f"JOURNEYS_PAYLOAD_KEYS is unset: journey {jid}'s history is encrypted under the "
+            "key id 'test-2026'",
+        ),
+        "JOURNEYS_AUDIT_KEY": (
+            "another-audit-key-" + "a" * 32,
+            "JOURNEYS_AUDIT_KEY does not seal the audit log's last row",
+        ),
+    }
+    for name, (value, line) in wrong.items():
+        refused = await asyncio.to_thread(
+            _journeys, "erase", jid, "--reason", "asked", env=env | {name: value}
+        )
+        assert refused.returncode == 2, (name, refused.stderr)
+        assert refused.stdout == ""
+        assert len(refused.stderr.splitlines()) == 1, refused.stderr
+        assert refused.stderr.startswith(line), refused.stderr
+    # A key under the right id that is another key.
+    imposter = "test-2026:" + base64.b64encode(b"not the suite's payload key!!!!!").decode()
+    for keys, line in (
+        (other_key, "JOURNEYS_PAYLOAD_KEYS lacks the key id 'test-2026'"),
+        (imposter, "JOURNEYS_PAYLOAD_KEYS holds another key under the id 'test-2026'"),
+    ):
+        refused = await asyncio.to_thread(
+            _journeys, "erase", jid, "--reason", "asked", env=env | {"JOURNEYS_PAYLOAD_KEYS": keys}
+        )
+        assert refused.returncode == 2 and refused.stderr.startswith(line), refused.stderr
+
+    assert (await j.status()).stage is Stage.VALIDATION, "not withdrawn"
+    async with pool.acquire() as conn:
+        check = await ErasureRepository(conn).check(journey_id=jid)
+    assert check.exists and check.erased is None and check.running, "records intact"
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == rows, "not even a row"
     assert await chain_intact(pool, settings)

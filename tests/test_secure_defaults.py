@@ -197,8 +197,10 @@ def _journeys(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def _unset_environment(**journeys: str) -> dict[str, str]:
-    """This process's environment without any JOURNEYS_ variable but `journeys`."""
+    """This process's environment without any JOURNEYS_ variable but `journeys` and the
+    state folder (conftest.py: no `journeys dev` runs there to fill in the rest)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
+    env["JOURNEYS_STATE_DIR"] = os.environ["JOURNEYS_STATE_DIR"]
     return env | {f"JOURNEYS_{k.upper()}": v for k, v in journeys.items()}
 
 

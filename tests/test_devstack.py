@@ -1,20 +1,26 @@
 """`journeys dev` as a person runs it: start, submit the form, find the journey, Ctrl-C, again."""
 
+import asyncio
 import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
+from dotenv import dotenv_values
 from pydantic import SecretStr
 
+from db.erasure import ErasureRepository
+from devstack.dev_env import DEV_ENV_FILE
 from devstack.payload_key import KEY_FILE
 from devstack.ports import free_port
 from devstack.temporal_server import temporal_cli
@@ -49,10 +55,11 @@ def _env(state: Path, ports: dict[str, int]) -> dict[str, str]:
 class Dev:
     """A running `journeys dev` and what it started."""
 
-    def __init__(self, state: Path, ports: dict[str, int]) -> None:
+    def __init__(self, state: Path, ports: dict[str, int], *, cwd: Path | None = None) -> None:
         self.state, self.ports = state, ports
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cli", "dev"],
+            cwd=cwd,
             env=_env(state, ports),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -231,3 +238,140 @@ def test_a_taken_port_is_named_without_a_traceback(tmp_path: Path, ports: dict[s
     assert f"port {ports['api']}" in result.stderr
     assert "the API" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+async def test_commands_beside_a_running_stack_need_nothing_exported(
+    tmp_path: Path, ports: dict[str, int], dev_runs: list[Dev]
+) -> None:
+    """A second terminal in the project's folder, beside `make dev`: no JOURNEYS_ variable."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    dev = Dev(project / ".journeys", ports, cwd=project)
+    dev_runs.append(dev)
+    dev.wait_ready()
+    dev_env = project / ".journeys" / DEV_ENV_FILE
+    assert stat.S_IMODE(dev_env.stat().st_mode) == 0o600
+    assert str(dev_env) in "".join(dev.output)
+    written = {k: v or "" for k, v in dotenv_values(dev_env).items()}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
+
+    def journeys(
+        *args: str, env: dict[str, str] | None = None, cwd: Path = project
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args],
+            cwd=cwd,
+            env=clean | (env or {}),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    def one_line(result: subprocess.CompletedProcess[str]) -> str:
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stdout == "" and len(result.stderr.splitlines()) == 1, result.stderr
+        return result.stderr.rstrip("\n")
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['api']}") as http:
+        answer = await http.post("/api/v1/inquiries", json=valid_form())
+    assert answer.status_code == 202, answer.text
+    journey_id = answer.json()["journey_id"]
+    workflow_id = journey_workflow_id(journey_id)
+    await eventually(
+        lambda: asyncio.to_thread(_list_validation, ports["temporal"]),
+        until=lambda ids: workflow_id in ids,
+        within=30,
+        what="the journey in VALIDATION",
+    )
+
+    # Temporal, the payload key and PostgreSQL, all from the stack's file.
+    timeline = await asyncio.to_thread(journeys, "timeline", journey_id, "--json")
+    assert timeline.returncode == 0, timeline.stderr
+    assert json.loads(timeline.stdout)["entries"]
+    verified = await asyncio.to_thread(journeys, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("audit log intact")
+
+    # Elsewhere the same settings come with --env-file, and without it nothing is set.
+    named = await asyncio.to_thread(
+        journeys, "--env-file", str(dev_env), "audit", "verify", cwd=elsewhere
+    )
+    assert named.returncode == 0, named.stderr
+    unset = one_line(await asyncio.to_thread(journeys, "migrate", cwd=elsewhere))
+    assert unset.startswith("JOURNEYS_DATABASE_URL is not set: set it, give --env-file")
+
+    # The environment wins over the file, and production in it shuts the file out.
+    namespace = one_line(
+        await asyncio.to_thread(
+            journeys, "timeline", journey_id, env={"JOURNEYS_TEMPORAL_NAMESPACE": "elsewhere"}
+        )
+    )
+    assert namespace == (
+        f"JOURNEYS_TEMPORAL_NAMESPACE: Temporal at 127.0.0.1:{ports['temporal']} has no "
+        "namespace 'elsewhere'"
+    )
+    production = one_line(
+        await asyncio.to_thread(journeys, "migrate", env={"JOURNEYS_ENVIRONMENT": "production"})
+    )
+    assert production == (
+        "JOURNEYS_DATABASE_URL is not set: set it, or give --env-file (.journeys/dev.env is not "
+        "read: the environment sets JOURNEYS_ENVIRONMENT=production)"
+    )
+
+    # Erasing withdraws the journey first: a setting it lacks stops it before that.
+    without_keys = tmp_path / "without-keys.env"
+    without_keys.write_text(
+        "".join(line for line in dev_env.open() if not line.startswith("JOURNEYS_PAYLOAD_KEYS="))
+    )
+    no_keys = one_line(
+        await asyncio.to_thread(
+            journeys, "--env-file", str(without_keys), "erase", journey_id, "--reason", "asked"
+        )
+    )
+    assert no_keys.startswith(
+        f"JOURNEYS_PAYLOAD_KEYS is unset: journey {journey_id}'s history is encrypted under "
+        "the key id 'dev-"
+    )
+    no_worker = one_line(
+        await asyncio.to_thread(
+            journeys,
+            "erase",
+            journey_id,
+            "--reason",
+            "asked",
+            env={"JOURNEYS_TASK_QUEUE": "nobody-polls-this"},
+        )
+    )
+    assert no_worker.startswith(
+        "JOURNEYS_TASK_QUEUE: no worker polls task queue 'nobody-polls-this'"
+    )
+    client = await connect_temporal(
+        Settings(payload_keys=SecretStr(written["JOURNEYS_PAYLOAD_KEYS"])),
+        address=f"127.0.0.1:{ports['temporal']}",
+    )
+    status = await client.get_workflow_handle(workflow_id).query(
+        "status", result_type=JourneyStatus
+    )
+    assert status.stage is Stage.VALIDATION, "not withdrawn"
+    conn = await asyncpg.connect(written["JOURNEYS_DATABASE_URL"])
+    try:
+        check = await ErasureRepository(conn).check(journey_id=journey_id)
+        assert check.exists and check.running and check.erased is None, "records intact"
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'cli.erase'") == 0
+
+        # With nothing exported, the erasure that stopped half-way before goes through.
+        erased = await asyncio.to_thread(
+            journeys, "erase", journey_id, "--reason", "the patient's email"
+        )
+        assert erased.returncode == 0, erased.stdout + erased.stderr
+        assert erased.stdout.startswith(f"erased journey {journey_id}")
+        assert (await ErasureRepository(conn).check(journey_id=journey_id)).erased is not None
+    finally:
+        await conn.close()
+
+    # Stopped, the stack takes its file away, and a command says that none runs here.
+    assert dev.interrupt() == 0, "".join(dev.output)
+    assert not dev_env.exists()
+    stopped = one_line(await asyncio.to_thread(journeys, "migrate"))
+    assert stopped.endswith("(no .journeys/dev.env here: none runs in this folder)")

@@ -110,6 +110,8 @@ def api() -> None:
             host=settings.api_host,
             port=settings.api_port,
             proxy_headers=True,
+            # Always given, so uvicorn's FORWARDED_ALLOW_IPS variable is never read instead.
+            forwarded_allow_ips=settings.trusted_proxy_list,
             log_level=settings.log_level.lower(),
             # Logging is configured above: uvicorn's loggers write JSON lines through the root.
             log_config=None,

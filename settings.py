@@ -91,7 +91,13 @@ class Settings(BaseSettings):
     # memory per journey.
     sandbox_reimport_workflows: bool = False
 
+    # The role the worker and the API run as: it reads and writes rows, and may not alter
+    # tables or change the audit log (db/roles.py); production refuses a more powerful one.
     database_url: str | None = None
+    # The schema owner's connection, for `journeys setup` and `journeys migrate` only: they
+    # migrate as this role and grant the role of `database_url` what it needs. Unset, they
+    # use `database_url` (one role for everything, as in development).
+    database_owner_url: str | None = None
     database_pool_min: int = 1
     database_pool_max: int = 10
 
@@ -226,6 +232,10 @@ class Settings(BaseSettings):
                 "PostgreSQL, elsewhere set it to the PostgreSQL server to use"
             )
         return self.database_url
+
+    def require_owner_database_url(self) -> str:
+        """Where migrations and grants run: the schema owner's URL, else the app's."""
+        return self.database_owner_url or self.require_database_url()
 
     def required_secrets(self) -> tuple[str, ...]:
         """The secret fields production needs set.

@@ -4,11 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench install clean messages
+.PHONY: dev test lint lock bench install clean messages
 
-$(STAMP): pyproject.toml
+# What production runs first, at the versions and hashes of requirements.lock (the image and
+# the production-shaped test install the same); then the project itself and its tools.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -33,6 +36,12 @@ messages: $(STAMP)
 		--project=patient-journeys --copyright-holder="The patient-journeys authors" \
 		-o i18n/locales/messages.pot .
 	$(BIN)/pybabel update -i i18n/locales/messages.pot -d i18n/locales -w 100 --ignore-obsolete
+
+# Pin the runtime dependencies of pyproject.toml, with the hashes of every platform's files,
+# into requirements.lock; run after changing them, and commit both.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 \
+		--quiet --custom-compile-command "make lock" -o requirements.lock
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -42,8 +42,16 @@ def _settings_source(
 @app.command()
 def dev() -> None:
     """Start the whole local stack (PostgreSQL, Temporal with its UI, SMTP, worker, API)."""
-    from devstack.ports import PortTaken
-    from devstack.stack import run_dev
+    try:
+        from devstack.ports import PortTaken
+        from devstack.stack import run_dev
+    except ModuleNotFoundError:
+        typer.echo(
+            "the local development stack is not part of this installation: `journeys dev` "
+            "runs from the project's source tree (make dev)",
+            err=True,
+        )
+        raise typer.Exit(2) from None
 
     try:
         status = asyncio.run(run_dev(get_settings(), env_file=checks.source().file))
@@ -93,6 +101,7 @@ def worker(
     _check_secrets(get_settings())
     checks.require_database_url(get_settings())
     checks.payload_keys(get_settings(), stores=True)
+    _refuse_over_privileged(get_settings())
     import worker as worker_module
 
     worker_module.main()
@@ -114,6 +123,7 @@ def api() -> None:
     _check_secrets(settings)
     checks.require_database_url(settings)
     checks.payload_keys(settings, stores=True)
+    _refuse_over_privileged(settings)
     configure_logging("api", level=settings.log_level)
     tracing = configure_tracing("journeys-api")
     # The SDK core's warnings go through the JSON log lines too.
@@ -130,6 +140,8 @@ def api() -> None:
             host=settings.api_host,
             port=settings.api_port,
             proxy_headers=True,
+            # Always given, so uvicorn's FORWARDED_ALLOW_IPS variable is never read instead.
+            forwarded_allow_ips=settings.trusted_proxy_list,
             log_level=settings.log_level.lower(),
             # Logging is configured above: uvicorn's loggers write JSON lines through the root.
             log_config=None,
@@ -140,16 +152,44 @@ def api() -> None:
         stop_tracing(tracing)
 
 
+def _app_role(settings: Settings) -> str | None:
+    """The role the worker and the API run as, when migrations run as another (the schema's
+    owner, JOURNEYS_DATABASE_OWNER_URL) and must grant it its privileges."""
+    from db.roles import role_of
+
+    if not settings.database_owner_url:
+        return None
+    app_role = role_of(settings.require_database_url())
+    return app_role if app_role != role_of(settings.database_owner_url) else None
+
+
+def _refuse_over_privileged(settings: Settings) -> None:
+    """In production, refuse to run the worker or the API as a role that could rewrite the
+    audit log (db/roles.py); one line, before anything starts."""
+    if settings.environment != "production":
+        return
+    from db.roles import OverPrivileged, refuse_over_privileged
+
+    try:
+        asyncio.run(refuse_over_privileged(settings.require_database_url()))
+    except OverPrivileged as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def migrate() -> None:
-    """Apply the SQL migrations the database at JOURNEYS_DATABASE_URL lacks."""
+    """Apply the SQL migrations the database lacks, as the schema's owner
+    (JOURNEYS_DATABASE_OWNER_URL, else JOURNEYS_DATABASE_URL), and grant the app's role."""
     from db.migrate import migrate_url
 
     settings = get_settings()
 
     async def run() -> list[str]:
-        await checks.database_answers(settings)
-        return await migrate_url(settings.require_database_url())
+        await checks.database_answers(settings, owner=True)
+        return await migrate_url(
+            settings.require_owner_database_url(), grant_to=_app_role(settings)
+        )
 
     applied = asyncio.run(run())
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
@@ -160,16 +200,20 @@ def setup() -> None:
     """Prepare external services: migrations, search attributes, the namespace's history
     retention and the daily retention schedule."""
     from db.migrate import migrate_url
-    from integrations.temporal_client import ensure_search_attributes
+    from integrations.temporal_client import ensure_namespace, ensure_search_attributes
     from privacy.retention import ensure_retention_schedule, set_history_retention
 
     settings = get_settings()
 
     async def run() -> tuple[list[str], str]:
-        # Both servers answer before either is changed; the schedule stores its payloads.
-        await checks.database_answers(settings)
-        client = await checks.temporal_client(settings, stores=True)
-        applied = await migrate_url(settings.require_database_url())
+        # Both servers answer before either is changed; the schedule stores its payloads. The
+        # namespace may be missing still: setup registers it.
+        await checks.database_answers(settings, owner=True)
+        client = await checks.temporal_client(settings, stores=True, namespace_must_exist=False)
+        applied = await migrate_url(
+            settings.require_owner_database_url(), grant_to=_app_role(settings)
+        )
+        await ensure_namespace(client, retention_days=settings.temporal_retention_days)
         await ensure_search_attributes(client)
         await set_history_retention(client, days=settings.temporal_retention_days)
         schedule = await ensure_retention_schedule(
@@ -178,11 +222,38 @@ def setup() -> None:
         return applied, schedule
 
     applied, schedule = asyncio.run(run())
+    grantee = _app_role(settings)
+    granted = f"; privileges granted to {grantee}" if grantee else ""
     typer.echo(
-        f"applied {len(applied)} migration(s); search attributes registered; closed histories "
+        f"applied {len(applied)} migration(s){granted}; namespace {settings.temporal_namespace} "
+        "ready; search attributes registered; closed histories "
         f"kept {settings.temporal_retention_days} days; retention schedule {schedule} "
         f"(erases closed journeys after {settings.retention_days} days)"
     )
+
+
+@app.command(name="internal-certs")
+def internal_certs(
+    folder: Path = typer.Argument(..., help="where to write them (docker-compose.yml: ./certs)"),
+    temporal_name: list[str] = typer.Option(
+        ["temporal.internal"],
+        "--temporal-name",
+        help="a name the Temporal proxy's certificate holds (JOURNEYS_TEMPORAL_TLS_SERVER_NAME)",
+    ),
+    mail_name: list[str] = typer.Option(
+        ["mailcatcher"], "--mail-name", help="a name the mail relay's certificate holds"
+    ),
+    days: int = typer.Option(365, min=1, max=825, help="how long the certificates last"),
+) -> None:
+    """Make a private CA and the certificates of the stack's own TLS (the proxy in front of
+    Temporal, the app's client certificate, the mail relay); never the public site's."""
+    from integrations.internal_pki import write_internal_certificates
+
+    made = write_internal_certificates(
+        folder, temporal_names=temporal_name, mail_names=mail_name, days=days
+    )
+    for path in (made.ca, *made.temporal_server, *made.temporal_client, *made.mail):
+        typer.echo(str(path))
 
 
 @app.command()

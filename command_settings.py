@@ -28,7 +28,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devstack.dev_env import dev_env_path
 from settings import Settings, get_settings, read_env_file
 
 if TYPE_CHECKING:
@@ -37,9 +36,13 @@ if TYPE_CHECKING:
 
     from integrations.payload_codec import PayloadDecodeError
 
+# Where `journeys dev` keeps its settings under its state folder (devstack/dev_env.py writes
+# it; this module ships without the development stack, and names it for both).
+DEV_ENV_FILE = "dev.env"
 SERVICE_COMMANDS = frozenset({"dev", "worker", "api"})
 CONNECT_SECONDS = 10.0
 DATABASE_URL = "JOURNEYS_DATABASE_URL"
+DATABASE_OWNER_URL = "JOURNEYS_DATABASE_OWNER_URL"
 TEMPORAL_ADDRESS = "JOURNEYS_TEMPORAL_ADDRESS"
 TEMPORAL_NAMESPACE = "JOURNEYS_TEMPORAL_NAMESPACE"
 TASK_QUEUE = "JOURNEYS_TASK_QUEUE"
@@ -121,7 +124,7 @@ def choose_source(
         if not os.access(env_file, os.R_OK):
             raise SettingProblem(f"--env-file {env_file}: not readable")
         return SettingsSource(file=env_file, environ=environ)
-    dev_file = dev_env_path(Path(_environ(environ, "JOURNEYS_STATE_DIR") or ".journeys"))
+    dev_file = Path(_environ(environ, "JOURNEYS_STATE_DIR") or ".journeys") / DEV_ENV_FILE
     if not dev_file.is_file():
         return SettingsSource(dev_file=dev_file, environ=environ)
     environment = _environ(environ, "JOURNEYS_ENVIRONMENT")
@@ -177,11 +180,15 @@ def require_database_url(settings: Settings) -> str:
     return settings.database_url
 
 
-async def connect_database(settings: Settings) -> "asyncpg.Connection":
-    """A connection to the settings' PostgreSQL, or the problem naming the setting."""
+async def connect_database(settings: Settings, *, owner: bool = False) -> "asyncpg.Connection":
+    """A connection to the settings' PostgreSQL (as the schema's owner, when `owner` and
+    JOURNEYS_DATABASE_OWNER_URL is set), or the problem naming the setting."""
     import asyncpg
 
     url = require_database_url(settings)
+    setting = DATABASE_URL
+    if owner and settings.database_owner_url:
+        url, setting = settings.database_owner_url, DATABASE_OWNER_URL
     try:
         return await asyncpg.connect(url, timeout=CONNECT_SECONDS)
     except (
@@ -194,16 +201,16 @@ async def connect_database(settings: Settings) -> "asyncpg.Connection":
         # The URL itself is not repeated: it may hold a password.
         if isinstance(err, ValueError):
             raise SettingProblem(
-                f"{_source.name(DATABASE_URL)} is not a PostgreSQL URL ({one_line(err)})"
+                f"{_source.name(setting)} is not a PostgreSQL URL ({one_line(err)})"
             ) from None
         raise SettingProblem(
-            f"{_source.name(DATABASE_URL)}: PostgreSQL does not answer ({one_line(err)})"
-            f"{_source.still_running(DATABASE_URL)}"
+            f"{_source.name(setting)}: PostgreSQL does not answer ({one_line(err)})"
+            f"{_source.still_running(setting)}"
         ) from None
 
 
-async def database_answers(settings: Settings) -> None:
-    conn = await connect_database(settings)
+async def database_answers(settings: Settings, *, owner: bool = False) -> None:
+    conn = await connect_database(settings, owner=owner)
     await conn.close()
 
 
@@ -256,10 +263,16 @@ def payload_keys(settings: Settings, *, stores: bool) -> None:
 
 
 async def temporal_client(
-    settings: Settings, *, address: str = "", namespace: str = "", stores: bool = False
+    settings: Settings,
+    *,
+    address: str = "",
+    namespace: str = "",
+    stores: bool = False,
+    namespace_must_exist: bool = True,
 ) -> "Client":
     """A client of the settings' Temporal (or `--address` and `--namespace`) that answers and
-    knows the namespace, with payload keys the command can use (`payload_keys`)."""
+    knows the namespace (unless the command registers it), with payload keys the command can
+    use (`payload_keys`)."""
     from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
     from temporalio.service import RPCError, RPCStatusCode
 
@@ -284,6 +297,8 @@ async def temporal_client(
                 f"{target} ({cause}): {_source.unset()}"
             )
         raise SettingProblem(problem) from None
+    if not namespace_must_exist:
+        return client
     try:
         await client.workflow_service.describe_namespace(
             DescribeNamespaceRequest(namespace=client.namespace)

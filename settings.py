@@ -1,10 +1,11 @@
 """Configuration from `JOURNEYS_*` environment variables, read once and handed in."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.names import TASK_QUEUE
@@ -24,6 +25,24 @@ PRODUCTION_SECRETS = (
     "audit_key",
     "session_secret",
 )
+
+
+def trusted_networks(value: str) -> list[str]:
+    """Comma-separated addresses and networks, each checked and written as uvicorn compares
+    them: it takes anything it cannot parse for a name no client address ever equals."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            parsed = ipaddress.ip_network(entry)
+        except ValueError as err:
+            raise ValueError(
+                f"{env_name('trusted_proxies')}: {entry!r} is not an address or a network "
+                f"such as 10.0.0.0/24 ({err})"
+            ) from None
+        networks.append(str(parsed.network_address if parsed.num_addresses == 1 else parsed))
+    return networks
 
 
 class InsecureSettings(RuntimeError):
@@ -72,7 +91,13 @@ class Settings(BaseSettings):
     # memory per journey.
     sandbox_reimport_workflows: bool = False
 
+    # The role the worker and the API run as: it reads and writes rows, and may not alter
+    # tables or change the audit log (db/roles.py); production refuses a more powerful one.
     database_url: str | None = None
+    # The schema owner's connection, for `journeys setup` and `journeys migrate` only: they
+    # migrate as this role and grant the role of `database_url` what it needs. Unset, they
+    # use `database_url` (one role for everything, as in development).
+    database_owner_url: str | None = None
     database_pool_min: int = 1
     database_pool_max: int = 10
 
@@ -149,6 +174,12 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The reverse proxies in front of the API, as addresses and networks (`10.0.0.0/24`),
+    # comma-separated; empty for none. From these peers alone `journeys api` takes the
+    # client's address from X-Forwarded-For and the scheme from X-Forwarded-Proto; any other
+    # peer is the client, whatever it sends. Loopback by default: a proxy on the same host
+    # works as is, and a peer on loopback already runs on that host.
+    trusted_proxies: str = "127.0.0.1,::1"
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 64 * 1024
     # How long a step waits for its journey's answer before the API answers 504. A journey
@@ -166,6 +197,16 @@ class Settings(BaseSettings):
     api_metrics_address: str = Field(default="127.0.0.1:9465", pattern=ADDRESS_PATTERN)
     # The level of the JSON log lines the worker and the API write to stderr.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        return ",".join(trusted_networks(value))
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """JOURNEYS_TRUSTED_PROXIES as uvicorn's `forwarded_allow_ips` takes it."""
+        return [entry for entry in self.trusted_proxies.split(",") if entry]
 
     @property
     def temporal_target(self) -> str:
@@ -191,6 +232,10 @@ class Settings(BaseSettings):
                 "PostgreSQL, elsewhere set it to the PostgreSQL server to use"
             )
         return self.database_url
+
+    def require_owner_database_url(self) -> str:
+        """Where migrations and grants run: the schema owner's URL, else the app's."""
+        return self.database_owner_url or self.require_database_url()
 
     def required_secrets(self) -> tuple[str, ...]:
         """The secret fields production needs set.

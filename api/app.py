@@ -22,7 +22,7 @@ from api.observability import install_observability
 from api.openapi import install_openapi
 from api.patient_page.too_large import too_large_page
 from api.problems import install_problem_handlers
-from api.ratelimit import RateLimiter
+from api.ratelimit import FormRateLimiter
 from api.routes import (
     clinic,
     follow_ups,
@@ -59,18 +59,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.verifier = TokenVerifier(settings)
         app.state.audit_key = settings.audit_key.get_secret_value().encode()
-        app.state.form_limiter = RateLimiter(settings.form_rate_limit_per_minute)
+        # Client addresses are kept as tags under this key, in the audit log and the form's
+        # rate limit alike.
+        source_key = (
+            settings.address_key.get_secret_value().encode()
+            if settings.address_key
+            else address_key(app.state.audit_key)
+        )
         app.state.pool = await create_pool(
             settings.require_database_url(),
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        app.state.audit = AuditWriter(
-            app.state.pool,
-            app.state.audit_key,
-            source_key=settings.address_key.get_secret_value().encode()
-            if settings.address_key
-            else address_key(app.state.audit_key),
+        app.state.audit = AuditWriter(app.state.pool, app.state.audit_key, source_key=source_key)
+        app.state.form_limiter = FormRateLimiter(
+            app.state.pool, address_key=source_key, limit=settings.form_rate_limit_per_minute
         )
         # Connects on first use: only a coordinator's new patient link is sent from here.
         mail = smtp_sender(settings)

@@ -108,7 +108,7 @@ async def form_sent(
     """The form posts to itself: a refused field shows the form again, in its language, with
     what was typed and each refusal beside its field; an accepted one goes to the
     confirmation page. The inquiry is stored and its journey started as the API does it."""
-    request.app.state.form_limiter.check(request.client.host if request.client else "unknown")
+    await request.app.state.form_limiter.check(request.client.host if request.client else None)
     raw: dict[str, Any] = dict(await request.form())
     key = idempotency_key_of(None, raw.pop(FORM_IDEMPOTENCY_FIELD, None))
     shown_in = raw.pop(LANGUAGE_FIELD, None)

@@ -5,6 +5,8 @@ from importlib import resources
 
 import asyncpg
 
+from db.roles import grant_app_role
+
 log = logging.getLogger(__name__)
 
 # Any constant works; it only keeps two processes from migrating the same database at once.
@@ -48,9 +50,14 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     return applied
 
 
-async def migrate_url(dsn: str) -> list[str]:
+async def migrate_url(dsn: str, *, grant_to: str | None = None) -> list[str]:
+    """Migrate the database at `dsn`; with `grant_to`, then give that role (the app's, when
+    `dsn` connects as the schema's owner) its privileges on every table (db/roles.py)."""
     conn = await asyncpg.connect(dsn)
     try:
-        return await migrate(conn)
+        applied = await migrate(conn)
+        if grant_to is not None:
+            await grant_app_role(conn, grant_to)
+        return applied
     finally:
         await conn.close()

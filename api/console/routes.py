@@ -21,6 +21,7 @@ from api.console.guards import (
 from api.console.oidc import OidcSignIn, RoleRefused
 from api.console.rendering import render
 from api.console.session import session_state
+from domain.readers import PAYLOAD_READERS
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
@@ -123,3 +124,25 @@ async def sign_out(request: Request) -> RedirectResponse:
         await audit_event(request, "console.sign_out", actor=principal.actor)
     notice = state.ending if state.ending in NOTICES else "signed_out"
     return RedirectResponse(f"/staff/sign-in?ended={notice}", status_code=303)
+
+
+@router.get("/temporal-ui-access", status_code=204)
+async def temporal_ui_access(request: Request) -> Response:
+    """Asked by the TLS proxy before each request for the Temporal Web UI it serves under
+    /temporal/ (ops/nginx/templates/journeys-https.conf.template): 204 for a signed-in member
+    of staff whose role the codec server decodes payloads for, 401 without a session (the
+    proxy then sends them to sign in), 403 for any other role, audited. The UI's own reads
+    of health data are the codec server's decodes, each audited there."""
+    principal = live_principal(request)
+    if principal is None:
+        return Response(status_code=401)
+    if principal.actor.role not in PAYLOAD_READERS:
+        request.state.principal = principal
+        await audit_event(
+            request,
+            "console.temporal_ui_refused",
+            actor=principal.actor,
+            detail={"status": 403, "path": request.headers.get("x-original-uri", "")[:200]},
+        )
+        return Response(status_code=403)
+    return Response(status_code=204)

@@ -31,7 +31,10 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     429: {"model": Problem, "description": "Too many submissions from this client"},
     415: {"model": Problem, "description": "Neither JSON nor a form"},
     422: {"model": Problem, "description": "Invalid fields, each named in `errors`"},
-    503: {"model": Problem, "description": "Temporal unreachable; retry with the same key"},
+    503: {
+        "model": Problem,
+        "description": "Temporal or PostgreSQL unreachable; retry with the same key",
+    },
 }
 
 
@@ -66,7 +69,7 @@ async def submit_inquiry(
         ),
     ] = None,
 ) -> Response:
-    request.app.state.form_limiter.check(request.client.host if request.client else "unknown")
+    await request.app.state.form_limiter.check(request.client.host if request.client else None)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in FORM_TYPES:
         raw: dict[str, Any] = dict(await request.form())

@@ -116,3 +116,20 @@ def test_without_a_stack_the_missing_setting_says_where_to_give_it(tmp_path: Pat
         "set it, give --env-file, or run this beside `journeys dev` "
         f"(no {tmp_path / 'state' / DEV_ENV_FILE} here: none runs in this folder)"
     )
+
+
+def test_the_stack_hands_a_file_it_was_given_to_its_children_and_to_its_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack.stack import DevStack
+
+    env_file = tmp_path / "relay.env"
+    env_file.write_text("JOURNEYS_SMTP_PASSWORD=from-the-file\nJOURNEYS_MAIL_FROM=file@x.test\n")
+    monkeypatch.setenv("JOURNEYS_MAIL_FROM", "shell@x.test")
+    stack = DevStack(Settings(state_dir=tmp_path / "state"), env_file=env_file)
+    assert stack.env["JOURNEYS_SMTP_PASSWORD"] == "from-the-file"
+    assert stack.env["JOURNEYS_MAIL_FROM"] == "shell@x.test", "the environment wins"
+    written = stack.command_settings()
+    assert written["JOURNEYS_SMTP_PASSWORD"] == "from-the-file"
+    assert written["JOURNEYS_ENVIRONMENT"] == "development"
+    assert written["JOURNEYS_STATE_DIR"] == str((tmp_path / "state").resolve())

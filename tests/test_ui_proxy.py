@@ -231,7 +231,7 @@ async def test_the_codec_decodes_for_a_console_session_through_the_proxy_and_aud
     cookie and the `Origin` every POST carries; the codec server's checks stay as they are."""
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    app = serve_app(settings.model_copy(update={"temporal_ui_origin": origin}))
+    app = serve_app(settings.model_copy(update={"temporal_ui_url": origin}))
     proxy = SameOriginProxy(upstream=app.url, routes={"/codec": f"{app.url}/codec"})
     assert serve(server_config(proxy, port)) == origin
 

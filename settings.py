@@ -73,9 +73,11 @@ class Settings(BaseSettings):
     task_queue: str = TASK_QUEUE
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
-    # The Temporal Web UI's origin, the one origin the codec server grants CORS to; by default
-    # the embedded UI's (http://127.0.0.1:8233 with the default port).
-    temporal_ui_origin: str | None = None
+    # Where people open the Temporal Web UI, with the path it is served under if any (the
+    # production proxy serves it at https://<host>/temporal); by default the embedded UI's
+    # (http://127.0.0.1:8233 with the default port). The console links journeys there, and
+    # its origin is the one the codec server grants CORS to.
+    temporal_ui_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
     # Keys of the payload codec, `key_id:base64key,...` (integrations/payload_keys.py): the
     # first encrypts, all decrypt. Production refuses to start without them; `journeys dev`
     # makes one under state_dir.
@@ -218,8 +220,14 @@ class Settings(BaseSettings):
         return f"{self.public_base_url.rstrip('/')}/staff/auth/callback"
 
     @property
+    def ui_url(self) -> str:
+        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
+
+    @property
     def ui_origin(self) -> str:
-        return self.temporal_ui_origin or f"http://127.0.0.1:{self.temporal_ui_port}"
+        """The UI's origin (scheme, host and port), as browsers send it in `Origin`."""
+        scheme, _, rest = self.ui_url.partition("://")
+        return f"{scheme}://{rest.partition('/')[0]}"
 
     @property
     def smtp_target_host(self) -> str:

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from devstack.postgres import EmbeddedPostgres, start_postgres
 from devstack.processes import Child, spawn
 from devstack.radicale import radicale_command
 from devstack.temporal_server import SQLITE_PRAGMAS, dev_server_command
+from devstack.ui_proxy import proxy_command
 from integrations.temporal_client import connect_temporal, ensure_search_attributes
 from settings import Settings
 
@@ -175,6 +176,25 @@ class Services:
         client = await connect_when_healthy(settings, f"127.0.0.1:{port}")
         await ensure_search_attributes(client)
         return TemporalService(child=child, port=port, ui_port=ui_port, client=client)
+
+    async def same_origin_proxy(
+        self,
+        *,
+        port: int,
+        upstream: str,
+        routes: Mapping[str, str],
+        name: str = "Temporal UI proxy",
+        log_name: str | None = None,
+    ) -> str:
+        """`upstream` served on 127.0.0.1:`port`, with each of `routes` (path prefix to URL)
+        passed to its own server on that same origin (devstack/ui_proxy.py); returns its URL."""
+        child = self.spawn(
+            name,
+            proxy_command(port=port, upstream=upstream, routes=routes, python=sys.executable),
+            log_name=log_name,
+        )
+        await wait_until(lambda: answers(port), name, child)
+        return f"http://127.0.0.1:{port}"
 
     async def caldav(
         self, *, storage: Path, port: int, name: str = "CalDAV", log_name: str | None = None

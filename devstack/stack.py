@@ -28,7 +28,7 @@ from db.migrate import migrate_url
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
 from devstack.dev_env import dev_env_path, remove_dev_env, write_dev_env
 from devstack.payload_key import dev_payload_keys
-from devstack.ports import ensure_free
+from devstack.ports import ensure_free, free_port
 from devstack.processes import Child
 from devstack.services import (
     Services,
@@ -150,6 +150,7 @@ class DevStack:
             self.env["JOURNEYS_PAYLOAD_KEYS"] = keys
             self.settings = s = s.model_copy(update={"payload_keys": SecretStr(keys)})
         url = f"http://{s.api_host}:{s.api_port}"
+        ui_url = f"http://127.0.0.1:{s.temporal_ui_port}"
 
         if s.temporal_address:
             t = p.step(f"using Temporal at {s.temporal_address}")
@@ -158,12 +159,24 @@ class DevStack:
             await ensure_search_attributes(client)
         else:
             t = p.step("starting Temporal dev server and Web UI")
-            temporal = await self.services.temporal(
-                db_file=self.state / "temporal.db",
-                port=s.temporal_port,
-                ui_port=s.temporal_ui_port,
-                settings=s,
-                codec_endpoint=f"{url}/codec",
+            inner_ui_port = free_port()
+            # The UI's address serves the UI and passes its codec calls on to the API: made to
+            # the UI's own origin, they carry the console's session cookie by default, which
+            # the UI that the CLI starts cannot be told to send to another origin. The proxy
+            # starts beside the server rather than after it.
+            temporal, _ = await asyncio.gather(
+                self.services.temporal(
+                    db_file=self.state / "temporal.db",
+                    port=s.temporal_port,
+                    ui_port=inner_ui_port,
+                    settings=s,
+                    codec_endpoint=f"{ui_url}/codec",
+                ),
+                self.services.same_origin_proxy(
+                    port=s.temporal_ui_port,
+                    upstream=f"http://127.0.0.1:{inner_ui_port}",
+                    routes={"/codec": f"{url}/codec"},
+                ),
             )
             target, client = temporal.target, temporal.client
         await set_history_retention(client, days=s.temporal_retention_days)
@@ -216,10 +229,11 @@ class DevStack:
         await self._wait_for_metrics(s.api_metrics_address, "the API's metrics", api)
         p.done("API ready", t)
 
-        ui = (
-            "(external server: its own UI)"
+        ui = "(external server: its own UI)" if s.temporal_address else ui_url
+        codec = (
+            f"{url}/codec  (for {s.ui_origin})"
             if s.temporal_address
-            else f"http://127.0.0.1:{s.temporal_ui_port}"
+            else f"{ui_url}/codec  (the UI's origin, passed to {url}/codec)"
         )
         mail = f"(external) {s.smtp_host}" if s.smtp_host else self.state / "mail"
         questions = (
@@ -245,7 +259,7 @@ class DevStack:
             f"  Form and API      {url}/  (docs {url}/docs)\n"
             f"  Staff console     {url}/staff/\n"
             f"  Temporal Web UI   {ui}\n"
-            f"  Codec server      {url}/codec  (for {s.ui_origin})\n"
+            f"  Codec server      {codec}\n"
             f"  Temporal gRPC     {target}\n"
             f"  PostgreSQL        {database_url}\n"
             f"  Mail              {mail}\n"
@@ -292,7 +306,7 @@ class DevStack:
             "JOURNEYS_SMTP_PORT": str(s.smtp_port),
             "JOURNEYS_API_HOST": s.api_host,
             "JOURNEYS_API_PORT": str(s.api_port),
-            "JOURNEYS_TEMPORAL_UI_ORIGIN": s.ui_origin,
+            "JOURNEYS_TEMPORAL_UI_URL": s.ui_url,
         }
 
     def failed_child(self) -> Child | None:

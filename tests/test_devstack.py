@@ -3,12 +3,10 @@
 import asyncio
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,81 +20,22 @@ from pydantic import SecretStr
 from command_settings import DEV_ENV_FILE
 from db.erasure import ErasureRepository
 from devstack.payload_key import KEY_FILE
-from devstack.ports import free_port
 from devstack.temporal_server import temporal_cli
 from domain.journey import JourneyStatus
 from domain.names import journey_workflow_id
 from domain.stages import Stage
 from integrations.temporal_client import connect_temporal
 from settings import Settings
+from tests.dev_process import Dev, dev_env, dev_ports
 from tests.helpers import eventually, valid_form
 from tests.metrics_scrape import scrape
 
 pytestmark = pytest.mark.e2e
 
-READY_LINE = "Press Ctrl-C to stop."
-
-
-def _env(state: Path, ports: dict[str, int]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
-    env.update(
-        JOURNEYS_STATE_DIR=str(state),
-        JOURNEYS_TEMPORAL_PORT=str(ports["temporal"]),
-        JOURNEYS_TEMPORAL_UI_PORT=str(ports["ui"]),
-        JOURNEYS_API_PORT=str(ports["api"]),
-        JOURNEYS_SMTP_PORT=str(ports["smtp"]),
-        JOURNEYS_CALDAV_PORT=str(ports["caldav"]),
-        JOURNEYS_WORKER_METRICS_ADDRESS=f"127.0.0.1:{ports['worker_metrics']}",
-        JOURNEYS_API_METRICS_ADDRESS=f"127.0.0.1:{ports['api_metrics']}",
-    )
-    return env
-
-
-class Dev:
-    """A running `journeys dev` and what it started."""
-
-    def __init__(self, state: Path, ports: dict[str, int], *, cwd: Path | None = None) -> None:
-        self.state, self.ports = state, ports
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli", "dev"],
-            cwd=cwd,
-            env=_env(state, ports),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-
-    def wait_ready(self, within: float = 120) -> None:
-        deadline = time.monotonic() + within
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-            if READY_LINE in line:
-                return
-            if time.monotonic() > deadline:
-                break
-        raise AssertionError("journeys dev did not get ready:\n" + "".join(self.output))
-
-    def started(self) -> list[psutil.Process]:
-        """Every process it started: its children, and the PostgreSQL server it daemonized."""
-        found = psutil.Process(self.process.pid).children(recursive=True)
-        for proc in psutil.process_iter(["cmdline"]):
-            if any(str(self.state) in part for part in proc.info["cmdline"] or []):
-                found.append(proc)
-        return found
-
-    def interrupt(self, within: float = 60) -> int:
-        self.process.send_signal(signal.SIGINT)
-        out, _ = self.process.communicate(timeout=within)
-        self.output.append(out)
-        return self.process.returncode
-
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    names = ("temporal", "ui", "api", "smtp", "caldav", "worker_metrics", "api_metrics")
-    return {name: free_port() for name in names}
+    return dev_ports()
 
 
 @pytest.fixture
@@ -181,12 +120,13 @@ async def test_dev_stack_runs_a_journey_and_stops_cleanly(
         assert logged and all(line["service"] == child for line in logged)
     worker_log = (state / "logs" / "worker.log").read_text()
     assert f'"journey_id": "{journey_id}"' in worker_log
-    # The UI sends the payloads it shows to the API's codec server, which grants its origin.
+    # The UI sends the payloads it shows to its own origin, which passes them to the API's
+    # codec server (tests/test_ui_codec.py); the API grants that origin to callers elsewhere.
     ui = f"http://127.0.0.1:{ports['ui']}"
     async with httpx.AsyncClient() as http:
         ui_settings = (await http.get(f"{ui}/api/v1/settings")).json()
+        assert ui_settings["Codec"]["Endpoint"] == f"{ui}/codec"
         codec = f"http://127.0.0.1:{ports['api']}/codec"
-        assert ui_settings["Codec"]["Endpoint"] == codec
         preflight = await http.options(
             f"{codec}/decode",
             headers={
@@ -229,7 +169,7 @@ def test_a_taken_port_is_named_without_a_traceback(tmp_path: Path, ports: dict[s
         taken.listen()
         result = subprocess.run(
             [sys.executable, "-m", "cli", "dev"],
-            env=_env(tmp_path / "state", ports),
+            env=dev_env(tmp_path / "state", ports),
             capture_output=True,
             text=True,
             timeout=60,

@@ -27,8 +27,8 @@ STATUS_TIMEOUT = timedelta(seconds=5)
 
 
 def temporal_ui_link(settings: Settings, journey_id: str) -> str:
-    """The journey's page in the Temporal Web UI (`JOURNEYS_TEMPORAL_UI_ORIGIN`)."""
-    return journey_page(settings.ui_origin, settings.temporal_namespace, journey_id)
+    """The journey's page in the Temporal Web UI (`JOURNEYS_TEMPORAL_UI_URL`)."""
+    return journey_page(settings.ui_url, settings.temporal_namespace, journey_id)
 
 
 async def journey_status(client: Client, journey_id: str) -> JourneyStatus | None:

@@ -1,0 +1,52 @@
+"""The question the production proxy asks before it serves the Temporal UI: a console session
+whose role the codec server decodes for passes, no session is sent to sign in, others are
+refused and the refusal audited."""
+
+import asyncpg
+import pytest
+from playwright.async_api import Page
+
+from domain.actors import Role
+from domain.readers import PAYLOAD_READERS
+from tests.browser import ServedApp, sign_in_as
+
+ACCESS = "/staff/temporal-ui-access"
+
+
+async def _refusals(url: str) -> list[tuple[str, str]]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT actor_role, detail->>'path' FROM audit_log "
+            "WHERE action = 'console.temporal_ui_refused' ORDER BY seq"
+        )
+    finally:
+        await conn.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_without_a_session_the_answer_is_401(page: Page, served_app: ServedApp) -> None:
+    answer = await page.request.get(f"{served_app.url}{ACCESS}")
+    assert answer.status == 401
+
+
+@pytest.mark.parametrize("role", sorted(PAYLOAD_READERS, key=str))
+async def test_the_roles_that_read_payloads_pass(
+    page: Page, served_app: ServedApp, role: Role
+) -> None:
+    await sign_in_as(page, served_app.url, role)
+    answer = await page.request.get(f"{served_app.url}{ACCESS}")
+    assert answer.status == 204
+
+
+@pytest.mark.parametrize("role", [Role.CASE_MANAGER, Role.AUDITOR, Role.PRIVACY_OFFICER])
+async def test_other_roles_are_refused_and_the_refusal_audited(
+    page: Page, served_app: ServedApp, role: Role
+) -> None:
+    await sign_in_as(page, served_app.url, role)
+    answer = await page.request.get(
+        f"{served_app.url}{ACCESS}", headers={"X-Original-URI": "/temporal/namespaces/default"}
+    )
+    assert answer.status == 403
+    url = served_app.settings.require_database_url()
+    assert await _refusals(url) == [(role.value, "/temporal/namespaces/default")]

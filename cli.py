@@ -23,6 +23,19 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _temporal_tls_first() -> None:
+    # Every command that reaches Temporal reads these files: checked before any command runs,
+    # a missing or mismatched one is a line naming its setting, and nothing has connected.
+    from integrations.temporal_tls import TemporalTlsError, temporal_tls
+
+    try:
+        temporal_tls(get_settings())
+    except TemporalTlsError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def dev() -> None:
     """Start the whole local stack (PostgreSQL, Temporal with its UI, SMTP, worker, API)."""

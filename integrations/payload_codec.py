@@ -89,10 +89,6 @@ def refused_payload() -> Payload:
     return Payload(metadata={"encoding": REFUSED_ENCODING})
 
 
-def is_refused(payload: Payload) -> bool:
-    return payload.metadata.get("encoding") == REFUSED_ENCODING
-
-
 class PayloadEncryptionCodec(PayloadCodec):
     """AES-256-GCM over whole payloads; the first key encrypts, every key decrypts.
 

@@ -4,6 +4,7 @@ the worker, the API and the `journeys` command with this project's settings.
 """
 
 import asyncio
+import io
 import os
 import re
 import secrets
@@ -19,17 +20,21 @@ import asyncpg
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from devstack.ports import free_port
+from devstack.services import StartupFailed
+from devstack.stack import DevStack
 from devstack.temporal_server import installed_command
 from domain.actors import Role
 from domain.names import SEARCH_ATTRIBUTES
 from integrations.data_converter import build_data_converter
+from integrations.payload_codec import is_encrypted
 from integrations.temporal_client import connect_temporal
 from integrations.temporal_tls import TemporalTlsError, temporal_tls
+from privacy.retention import RETENTION_SCHEDULE_ID
 from settings import PRODUCTION_SECRETS, InsecureSettings, Settings
 from tests.api_people import staff
 from tests.helpers import eventually, valid_form
@@ -373,3 +378,44 @@ def test_the_proxy_template_documents_its_variables_and_outlasts_long_polls() ->
         (seconds,) = re.findall(rf"^\s*{directive} (\d+)s;", text, re.MULTILINE)
         assert int(seconds) > 70, directive
     assert re.search(r"^\s*ssl_verify_client on;", text, re.MULTILINE)
+
+
+async def test_setup_prepares_temporal_over_mutual_tls_in_production(
+    proxied: ProxiedTemporal, database_url: str
+) -> None:
+    """`journeys setup`, as the one-shot container runs it: through the proxy, with the
+    client certificate, and the production codec for the retention schedule's input."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_TEMPORAL")} | {
+        "JOURNEYS_ENVIRONMENT": "production",
+        "JOURNEYS_TEMPORAL_ADDRESS": proxied.address,
+        "JOURNEYS_TEMPORAL_TLS_CA_FILE": str(proxied.tls.ca_cert),
+        "JOURNEYS_TEMPORAL_TLS_CERT_FILE": str(proxied.tls.client_cert),
+        "JOURNEYS_TEMPORAL_TLS_KEY_FILE": str(proxied.tls.client_key),
+        "JOURNEYS_DATABASE_URL": database_url,
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "cli", "setup"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "search attributes registered" in done.stdout
+    described = await proxied.env.client.get_schedule_handle(RETENTION_SCHEDULE_ID).describe()
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert all(is_encrypted(payload) for payload in action.args)
+
+
+async def test_journeys_dev_refuses_tls_settings_for_its_embedded_server(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    stack = DevStack(
+        Settings(environment="development", temporal_tls=True, state_dir=state),
+        out=io.StringIO(),
+    )
+    with pytest.raises(StartupFailed, match="set JOURNEYS_TEMPORAL_ADDRESS"):
+        await stack.start()
+    assert not state.exists(), "refused before anything started"

@@ -37,6 +37,15 @@ def _settings_source(
     debug: bool = typer.Option(False, "--debug", help="print the traceback of an unexpected error"),
 ) -> None:
     checks.configure(env_file, ctx.invoked_subcommand, debug=debug)
+    # Every command that reaches Temporal reads these files: checked before any command runs,
+    # a missing or mismatched one is a line naming its setting, and nothing has connected.
+    from integrations.temporal_tls import TemporalTlsError, temporal_tls
+
+    try:
+        temporal_tls(get_settings())
+    except TemporalTlsError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -70,6 +70,20 @@ class Settings(BaseSettings):
 
     temporal_address: str | None = None
     temporal_namespace: str = "default"
+    # How every client of Temporal (worker, API, `journeys` commands) reaches the frontend
+    # (docs/temporal-connection.md). Production refuses to reach it without TLS; each setting
+    # below turns TLS on, and `temporal_tls` alone verifies the server by the system's CAs.
+    temporal_tls: bool = False
+    # PEM file of the CA that signed the frontend's certificate, instead of the system's CAs.
+    temporal_tls_ca_file: Path | None = None
+    # PEM files of the client certificate and its key, for mutual TLS: both or neither.
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    # The name the frontend's certificate is verified against, also sent as SNI and as the
+    # HTTP/2 authority, when it is not the host of `temporal_address` (an IP address, say).
+    temporal_tls_server_name: str | None = None
+    # A Temporal Cloud API key, sent as a bearer token on every call; implies TLS.
+    temporal_api_key: SecretStr | None = None
     task_queue: str = TASK_QUEUE
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
@@ -215,6 +229,19 @@ class Settings(BaseSettings):
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @property
+    def temporal_tls_enabled(self) -> bool:
+        """Whether clients reach Temporal over TLS: asked for, or implied by any TLS setting
+        or by an API key, which must never travel in the clear."""
+        return bool(
+            self.temporal_tls
+            or self.temporal_tls_ca_file
+            or self.temporal_tls_cert_file
+            or self.temporal_tls_key_file
+            or self.temporal_tls_server_name
+            or self.temporal_api_key
+        )
+
+    @property
     def console_redirect_url(self) -> str:
         """Where the OIDC provider sends staff back to after they sign in."""
         return f"{self.public_base_url.rstrip('/')}/staff/auth/callback"
@@ -275,6 +302,13 @@ class Settings(BaseSettings):
                 )
         keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
         problems.extend(payload_key_problems(keys))
+        if not self.temporal_tls_enabled:
+            problems.append(
+                "JOURNEYS_TEMPORAL_TLS is off, so Temporal would be reached in the clear: set "
+                "JOURNEYS_TEMPORAL_TLS=true, JOURNEYS_TEMPORAL_TLS_CA_FILE, "
+                "JOURNEYS_TEMPORAL_TLS_CERT_FILE and JOURNEYS_TEMPORAL_TLS_KEY_FILE (mutual "
+                "TLS), or JOURNEYS_TEMPORAL_API_KEY (Temporal Cloud)"
+            )
         return problems
 
     def check_secrets(self) -> None:

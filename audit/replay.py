@@ -163,7 +163,9 @@ async def replay_histories(
     on; used directly it hands back each result as it is found (for a progress bar) and
     keeps two histories of the same run apart.
     """
-    converter = data_converter or build_data_converter(get_settings())
+    # A replay accepts nothing into a journey, so it reads unencrypted histories (the committed
+    # corpus) in production too, where the worker refuses such payloads.
+    converter = data_converter or build_data_converter(get_settings(), refuse_unencrypted=False)
     replayer = Replayer(
         workflows=list(workflows or WORKFLOWS),
         # The histories arrive decoded, and what the replayed code encodes is thrown away:

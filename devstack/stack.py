@@ -120,6 +120,12 @@ class DevStack:
 
     async def start(self) -> None:
         s = self.settings
+        if s.temporal_tls_enabled and not s.temporal_address:
+            raise StartupFailed(
+                "the JOURNEYS_TEMPORAL_TLS* and JOURNEYS_TEMPORAL_API_KEY settings are for the "
+                "server at JOURNEYS_TEMPORAL_ADDRESS; the embedded dev server speaks plain gRPC "
+                "on loopback: unset them, or set JOURNEYS_TEMPORAL_ADDRESS"
+            )
         self.state.mkdir(parents=True, exist_ok=True)
         self.check_ports()
         p = self.progress

@@ -3,7 +3,8 @@
 Pydantic models to JSON (one typed input per workflow, activity and update), every payload
 encrypted by the codec, and failures' messages and stack traces moved into an encoded
 attribute, so that the codec covers them too: an activity's failure can say more about a
-patient than its input does.
+patient than its input does. In production, unencrypted payloads are refused
+(integrations/payload_codec.py).
 """
 
 import dataclasses
@@ -16,26 +17,34 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
-from integrations.payload_codec import PayloadEncryptionCodec
+from integrations.payload_codec import JourneysPayloadConverter, PayloadEncryptionCodec
 from integrations.payload_keys import parse_payload_keys
 from settings import Settings
 
 
-def build_data_converter(settings: Settings) -> DataConverter:
+def build_data_converter(
+    settings: Settings, *, refuse_unencrypted: bool | None = None
+) -> DataConverter:
     """The data converter for `settings`: pydantic JSON, AES-256-GCM payloads under
     `JOURNEYS_PAYLOAD_KEYS`, failures encoded.
 
     Raises `PayloadKeyError` naming the setting when its value is malformed. Without keys it
     stores plaintext in development and refuses to store anything in production (where the
-    worker and the API do not start without keys anyway).
+    worker and the API do not start without keys anyway). Unencrypted payloads are read in
+    development and refused in production, unless `refuse_unencrypted` says otherwise: only
+    readers that accept nothing into a journey (replay) may read them in production.
     """
     secret = settings.payload_keys.get_secret_value() if settings.payload_keys else ""
     codec = PayloadEncryptionCodec(
         parse_payload_keys(secret),
         plaintext_without_keys=settings.environment == "development",
+        refuse_unencrypted=settings.environment == "production"
+        if refuse_unencrypted is None
+        else refuse_unencrypted,
     )
     return dataclasses.replace(
         pydantic_data_converter,
+        payload_converter_class=JourneysPayloadConverter,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -15,10 +15,11 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from domain.names import SEARCH_ATTRIBUTES
 from integrations.data_converter import build_data_converter
+from integrations.temporal_tls import TemporalTls, temporal_tls
 from settings import Settings
 
 
@@ -32,16 +33,22 @@ async def connect_temporal(
     interceptors: Sequence[Interceptor] = (),
 ) -> Client:
     """Connect to the settings' Temporal (or `address`, `namespace`) with the project's data
-    converter, so that no client can read or write payloads without the codec; `lazy` defers
-    the connection to first use.
+    converter, so that no client can read or write payloads without the codec, and with the
+    settings' TLS and API key; `lazy` defers the connection to first use.
+
+    The TLS files are read first: a setting that cannot be used raises `TemporalTlsError`
+    naming it before anything connects.
 
     `runtime` carries the SDK's telemetry (the worker's serves its metrics), and
     `interceptors` trace what the client sends; a worker on this client uses both.
     """
+    secure = temporal_tls(settings)
     return await Client.connect(
         address or settings.temporal_target,
         namespace=namespace or settings.temporal_namespace,
         data_converter=build_data_converter(settings),
+        tls=tls_config(secure),
+        api_key=secure.api_key,
         lazy=lazy,
         runtime=runtime,
         interceptors=interceptors,
@@ -82,6 +89,19 @@ async def ensure_namespace(client: Client, *, retention_days: int, within: float
             if err.status != RPCStatusCode.NOT_FOUND or time.monotonic() > deadline:
                 raise
             await asyncio.sleep(1.0)
+
+
+def tls_config(secure: TemporalTls) -> TLSConfig | bool:
+    """The SDK's TLS option: False for plain gRPC, else the CA, client certificate and
+    server name the settings give (the SDK falls back to the system's CAs without a CA)."""
+    if not secure.enabled:
+        return False
+    return TLSConfig(
+        server_root_ca_cert=secure.server_ca,
+        domain=secure.server_name,
+        client_cert=secure.client_cert,
+        client_private_key=secure.client_key,
+    )
 
 
 async def ensure_search_attributes(client: Client) -> None:

@@ -4,7 +4,8 @@ The API's `/readyz` asks PostgreSQL and Temporal; `journeys worker --check` (the
 container's health check) asks Temporal whether this host's worker polls the task queue, and
 whether PostgreSQL and the SMTP relay answer. Each check has a deadline of its own, so a
 dependency that hangs rather than refuses still fails the check in time; a failure names the
-error's type only.
+error's type only, but for the worker's Temporal check, whose reason (a certificate refused, a
+server name that does not match) an operator needs and only an operator reads.
 """
 
 import asyncio
@@ -31,15 +32,21 @@ class Check:
     detail: str
 
 
-async def check(name: str, probe: Callable[[], Awaitable[str | None]]) -> Check:
-    """Run `probe` with the deadline; it returns a detail (None: "ok") or raises."""
+async def check(
+    name: str, probe: Callable[[], Awaitable[str | None]], *, explain: bool = False
+) -> Check:
+    """Run `probe` with the deadline; it returns a detail (None: "ok") or raises. With
+    `explain` a failure gives the error's message too, on one line."""
     try:
         async with asyncio.timeout(CHECK_SECONDS):
             detail = await probe()
     except NotReady as err:
         return Check(name, False, str(err))
     except Exception as err:
-        return Check(name, False, f"unavailable: {type(err).__name__}")
+        reason = " ".join(str(err).split()) if explain else ""
+        return Check(
+            name, False, f"unavailable: {type(err).__name__}{': ' + reason if reason else ''}"
+        )
     return Check(name, True, detail or "ok")
 
 
@@ -95,7 +102,7 @@ async def worker_readiness(settings: Settings, smtp: SmtpSender) -> list[Check]:
     PostgreSQL and the SMTP relay, each answering now."""
     return list(
         await asyncio.gather(
-            check("temporal", lambda: worker_polls_here(settings)),
+            check("temporal", lambda: worker_polls_here(settings), explain=True),
             check("postgres", lambda: postgres_answers(settings.require_database_url())),
             check("smtp", smtp.check),
         )

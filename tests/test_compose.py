@@ -141,8 +141,9 @@ def test_the_env_file_example_lists_every_secret_production_requires() -> None:
         | {"environment": "production"}
     )
     problems = unfilled.production_problems()
-    assert len(problems) == len(PRODUCTION_SECRETS) + 1
+    assert len(problems) == len(PRODUCTION_SECRETS) + 2
     assert any(p.startswith("JOURNEYS_PAYLOAD_KEYS is empty") for p in problems)
+    assert any(p.startswith("JOURNEYS_TEMPORAL_TLS is off") for p in problems)
 
 
 def _health_command(spec: dict[str, Any]) -> list[str]:

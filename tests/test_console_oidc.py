@@ -106,6 +106,7 @@ def production_console(settings: Settings, provider: Provider, serve_app: Any) -
             update=strong
             | {
                 "environment": "production",
+                "temporal_tls": True,
                 "oidc_issuer": provider.issuer,
                 "oidc_client_id": CLIENT_ID,
                 "oidc_client_secret": SecretStr("console-client-secret"),

@@ -222,7 +222,9 @@ async def test_production_without_a_provider_says_sign_in_is_not_set_up(
     settings: Settings,
 ) -> None:
     strong = {name: SecretStr(secrets.token_urlsafe(48)) for name in PRODUCTION_SECRETS}
-    production = settings.model_copy(update=strong | {"environment": "production"})
+    production = settings.model_copy(
+        update=strong | {"environment": "production", "temporal_tls": True}
+    )
     async for http in _client(production):
         page = await http.get("/staff/sign-in")
         assert page.status_code == 503

@@ -136,8 +136,14 @@ async def test_without_keys_development_stores_plaintext_and_production_refuses(
     production = build_data_converter(Settings(environment="production", payload_keys=None))
     with pytest.raises(PayloadKeyError, match="JOURNEYS_PAYLOAD_KEYS is unset"):
         await production.encode([DECISION])
-    # Reading what is not encrypted still works (the committed corpus, in an auditor's shell).
-    [decoded] = await production.decode([plain], [ReviewDecision])
+    # Production reads nothing unencrypted (tests/test_strict_codec.py); replays do, for the
+    # committed corpus in an auditor's shell.
+    with pytest.raises(ApplicationError, match="unencrypted"):
+        await production.decode([plain], [ReviewDecision])
+    replaying = build_data_converter(
+        Settings(environment="production", payload_keys=None), refuse_unencrypted=False
+    )
+    [decoded] = await replaying.decode([plain], [ReviewDecision])
     assert decoded == DECISION
     with pytest.raises(UnknownPayloadKey, match="JOURNEYS_PAYLOAD_KEYS is unset"):
         await production.decode([await _encoded(NEW)], [ReviewDecision])

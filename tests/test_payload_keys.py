@@ -67,7 +67,9 @@ def test_a_key_is_never_in_a_repr() -> None:
 
 
 def _production(**overrides: object) -> Settings:
-    return Settings.model_validate({"environment": "production", **STRONG, **overrides})
+    return Settings.model_validate(
+        {"environment": "production", "temporal_tls": True, **STRONG, **overrides}
+    )
 
 
 def test_production_requires_well_formed_payload_keys() -> None:

@@ -6,8 +6,11 @@ coded decisions; others get the payloads back as they sent them, still encoded. 
 this server cannot open (a key it does not hold, a ciphertext that fails authentication) is
 also sent back as it came, and the answer says so: each such payload gains a
 `journeys-codec-note` metadata entry, and the `Journeys-Payloads-Left-Encoded` header counts
-them. Every decode and encode is written to the audit log: who, which namespace, how many
-payloads, under which keys; never their content.
+them. In production an unencrypted payload is refused as the worker refuses it (no process
+of this system wrote it, and the UI must not show it as if it were decoded): it comes back as
+the codec's refused stand-in, without its content, noted and counted the same way. Every
+decode and encode is written to the audit log: who, which namespace, how many payloads, under
+which keys; never their content.
 """
 
 import logging
@@ -28,6 +31,7 @@ from integrations.payload_codec import (
     UnknownPayloadKey,
     is_encrypted,
     key_id_of,
+    refused_payload,
 )
 from integrations.payload_keys import SETTING
 from settings import Settings
@@ -83,13 +87,17 @@ async def decode(
     payloads, detail = await _in_namespace(request, principal, namespace, body, "codec.decode")
     codec = _codec(request)
     answer: list[Payload] = []
-    decrypted = left = 0
+    decrypted = left = refused = 0
     for payload in payloads:
-        if not is_encrypted(payload):
-            answer.append(payload)
-            continue
         note = None
-        if principal.actor.role not in PAYLOAD_READERS:
+        if not is_encrypted(payload):
+            if not codec.refuses_unencrypted:
+                answer.append(payload)
+                continue
+            refused += 1
+            payload = refused_payload()
+            note = "refused: not encrypted, so not written by this system"
+        elif principal.actor.role not in PAYLOAD_READERS:
             note = f"withheld: the {principal.actor.role.value} role reads no payloads"
         else:
             try:
@@ -104,6 +112,8 @@ async def decode(
             answer.append(_noted(payload, note))
     keys = sorted({key_id_of(p) for p in payloads if is_encrypted(p)})
     detail |= {"decrypted": decrypted, "left_encoded": left, "key_ids": keys}
+    if refused:
+        detail["refused_unencrypted"] = refused
     # Nothing decoded leaves without its audit row.
     await _audit(request, principal, "codec.decode", detail | {"status": 200})
     return JSONResponse(payloads_json(answer), headers={LEFT_ENCODED: str(left)})

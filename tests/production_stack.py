@@ -186,21 +186,6 @@ def new_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
-# nginx's templates.
-
-
-def render_template(template: Path, values: Mapping[str, str]) -> str:
-    """What the nginx image's envsubst makes of a template: each `${NAME}` replaced; a
-    placeholder without a value fails rather than leave nginx a `${…}`."""
-    text = template.read_text()
-    names = set(re.findall(r"\$\{([A-Z0-9_]+)\}", text))
-    missing = names - set(values)
-    assert not missing, f"{template.name} needs {sorted(missing)}"
-    for name in names:
-        text = text.replace("${" + name + "}", values[name])
-    return text
-
-
 # PostgreSQL over TCP with passwords, as the postgres image runs it.
 
 
@@ -297,6 +282,50 @@ class TcpPostgres:
             text=True,
         )
         assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}{done.stderr}"
+
+    def _client_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PGHOST": "127.0.0.1",
+            "PGPORT": str(self.port),
+            "PGUSER": "postgres",
+            "PGPASSWORD": self.superuser_password,
+        }
+
+    def dump(self, database: str, target: Path) -> None:
+        """`pg_dump -Fc`, as the runbook's backup takes it."""
+        _quietly(
+            [str(_pg_bin() / "pg_dump"), "-Fc", "-d", database, "-f", str(target)],
+            env=self._client_env(),
+        )
+
+    def create_database(self, name: str, *, owner: str) -> None:
+        _quietly(
+            [
+                str(_pg_bin() / "psql"),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                "postgres",
+                "-c",
+                f"CREATE DATABASE {name} OWNER {owner}",
+            ],
+            env=self._client_env(),
+        )
+
+    def restore(self, dump: Path, database: str, *, role: str) -> None:
+        """`pg_restore` as the runbook's restore runs it: objects owned by `role`."""
+        _quietly(
+            [
+                str(_pg_bin() / "pg_restore"),
+                "-d",
+                database,
+                f"--role={role}",
+                "--no-owner",
+                str(dump),
+            ],
+            env=self._client_env(),
+        )
 
     def url(self, user: str, password: str, database: str) -> str:
         return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"

@@ -39,7 +39,9 @@ def _locked() -> dict[str, Version]:
     for line in LOCK_FILE.read_text().splitlines():
         if line and not line.startswith((" ", "#")) and "==" in line:
             name, _, rest = line.partition("==")
-            pins[re.sub(r"[-_.]+", "-", name.strip()).lower()] = Version(rest.split()[0].rstrip("\\").split(";")[0])
+            pins[re.sub(r"[-_.]+", "-", name.strip()).lower()] = Version(
+                rest.split()[0].rstrip("\\").split(";")[0]
+            )
     return pins
 
 

@@ -6,9 +6,10 @@ to the console at the organisation's OpenID Connect provider and approves the ca
 opens her page from the link in her email and books a consultation. The journey is then in
 TELECONSULT, waiting on the specialist.
 
-The walk's figures (its time from the form to the booked consultation, and the proxy's time for
-each request, POSTs being the steps) are kept in test-output/production-stack.json for a person
-to read beside the same walk on `journeys dev`; nothing asserts a time.
+The walk (tests/production_walk.py) keeps its figures, its time from the form to the booked
+consultation and how long each step and page took to answer in the browsers, in
+test-output/production-stack.json, for a person to read beside the same walk on `journeys dev`;
+nothing asserts a time.
 """
 
 import base64
@@ -16,9 +17,7 @@ import json
 import re
 import secrets
 import ssl
-import statistics
 import threading
-import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from devstack.mailbox import MailboxHandler
 from devstack.ports import free_port
 from integrations.internal_pki import issue, new_authority, write_certificate, write_key
 from tests.browser import Screenshot, assert_accessible
-from tests.helpers import eventually, read_mailbox, text_of
+from tests.helpers import read_mailbox
 from tests.nginx import Nginx, render_template, start_nginx
 from tests.production_stack import (
     ROOT,
@@ -56,6 +55,12 @@ from tests.production_stack import (
     start_temporal,
     wait_for,
 )
+from tests.production_walk import (
+    Walk,
+    patient_books_a_consultation,
+    patient_sends_the_form,
+    reviewer_approves,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -64,11 +69,7 @@ REVIEWER = User(
     sub="idp-reviewer-7",
     claims={"name": "Dr. Amal Nasser", "role": "reviewer", "email": "amal@clinic.test"},
 )
-PATIENT = "Ngozi Okonkwo-Ibe"
-PATIENT_EMAIL = "ngozi.okonkwo@example.org"
 SMTP_USER = "journeys"
-WAIT = 60.0
-ANSWER_MS = 45_000
 # The Temporal UI and its codec answer slowly on a busy machine.
 UI_MS = 30_000
 OUTPUT = ROOT / "test-output" / "production-stack.json"
@@ -247,14 +248,9 @@ async def stack(
         "TEMPORAL_PROXY_LISTEN": f"127.0.0.1:{grpc_port}",
         "TEMPORAL_FRONTEND": f"127.0.0.1:{temporal_port}",
     }
-    nginx_dir = base / "nginx"
     nginx = start_nginx(
-        # Each request's time too, for the figures the walk keeps.
-        'log_format timed \'$remote_addr "$request" $status $body_bytes_sent '
-        "rt=$request_time';\n"
-        f"access_log {nginx_dir / 'timed.log'} timed;\n"
-        + "\n".join(render_template(t, proxy_values) for t in sorted(TEMPLATES.glob("*.template"))),
-        directory=nginx_dir,
+        "\n".join(render_template(t, proxy_values) for t in sorted(TEMPLATES.glob("*.template"))),
+        directory=base / "nginx",
         ports=[https_port, grpc_port],
     )
 
@@ -346,57 +342,21 @@ async def stack(
 # The walk.
 
 
-async def _email(stack: ProductionStack, address: str, subject_part: str) -> str:
-    async def find() -> str | None:
-        for message in read_mailbox(stack.mail_dir):
-            if message["To"] == address and subject_part in message["Subject"]:
-                return text_of(message)
-        return None
-
-    found = await eventually(
-        find, within=WAIT, what=f"an email to {address} about {subject_part!r}"
-    )
-    assert found is not None
-    return found
-
-
-def _link(text: str, stack: ProductionStack) -> str:
-    found = re.search(r"https://\S+/my-journey\?token=[\w.-]+", text)
-    assert found, "no link to the patient's page"
-    assert found.group(0).startswith(f"{stack.url}/my-journey?"), found.group(0)
-    return found.group(0)
-
-
 async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     stack: ProductionStack, browser: Browser, screenshot: Screenshot
 ) -> None:
-    started = time.monotonic()
     patient = await (await browser.new_context(ignore_https_errors=True, locale="en-GB")).new_page()
     reviewer = await (
         await browser.new_context(ignore_https_errors=True, locale="en-GB")
     ).new_page()
+    walk = Walk(stack.url, stack.mail_dir, patient, reviewer)
+    walk.measure(patient)
+    walk.measure(reviewer)
 
-    # The patient sends the form through the proxy.
-    await patient.goto(f"{stack.url}/")
-    await patient.get_by_label("Full name").fill(PATIENT)
-    await patient.get_by_label("Email").fill(PATIENT_EMAIL)
-    await patient.get_by_label("Phone, with country code").fill("+234 803 123 4567")
-    await patient.get_by_label("Country (two letters").fill("NG")
-    await patient.get_by_label("Preferred language").select_option(label="English")
-    await patient.get_by_label("Time zone").fill("Africa/Lagos")
-    await patient.get_by_label("Level of injury").fill("C7")
-    await patient.get_by_label("Complete or incomplete injury").select_option("incomplete")
-    await patient.get_by_label("Date of injury").fill("2023-08-02")
-    await patient.get_by_label("Cause").select_option("traffic")
-    await patient.get_by_role("checkbox", name=re.compile("I consent")).check()
-    await patient.get_by_role("button", name="Send my inquiry").click()
-    await patient.wait_for_url(re.compile(r"/submitted/[0-9a-f-]{36}\?"))
-    journey_id = patient.url.rsplit("/", 1)[1].split("?")[0]
-    reference = journey_id.split("-", 1)[0].upper()
+    # The patient sends the form through the proxy; the acknowledgement links her page.
+    acknowledgement = await patient_sends_the_form(walk)
+    assert walk.patient_link(acknowledgement)
     await screenshot(patient, "production-inquiry-received")
-    acknowledgement = await _email(
-        stack, PATIENT_EMAIL, f"We received your inquiry (reference {reference})"
-    )
 
     # The reviewer signs in at the provider and approves.
     await reviewer.goto(f"{stack.url}/staff/sign-in")
@@ -404,14 +364,7 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     await reviewer.get_by_role("button", name=REVIEWER.sub, exact=True).click()
     await reviewer.wait_for_url(f"{stack.url}/staff/")
     await expect(reviewer.get_by_role("banner")).to_contain_text("Dr. Amal Nasser")
-    await reviewer.get_by_role("link", name=reference).click()
-    actions = reviewer.get_by_role("region", name="What you can do now")
-    review = actions.get_by_role("region", name="Review the case")
-    await review.get_by_role("radio", name="Approve").check()
-    await review.get_by_role("button", name="Review the case").click()
-    await expect(reviewer.get_by_role("status").filter(has_text="Done")).to_contain_text(
-        "Done: Review the case", timeout=ANSWER_MS
-    )
+    await reviewer_approves(walk)
     await screenshot(reviewer, "production-reviewer-approved")
     await assert_accessible(reviewer)
 
@@ -419,37 +372,32 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     await reviewer.get_by_role("link", name="Open this journey in the Temporal Web UI").click()
     await reviewer.wait_for_url(f"{stack.url}/temporal/namespaces/default/workflows/**")
     main = reviewer.get_by_role("main")
-    await expect(main).to_contain_text(f'"journey_id": "{journey_id}"', timeout=UI_MS)
+    await expect(main).to_contain_text(f'"journey_id": "{walk.journey_id}"', timeout=UI_MS)
     await expect(reviewer.get_by_text("Codec Server could not connect")).to_have_count(0)
     await screenshot(reviewer, "production-temporal-ui")
-    # Without a console session the proxy serves no UI at all, and sends to sign in.
-    await patient.goto(f"{stack.url}/temporal/namespaces/default/workflows")
-    assert patient.url.startswith(f"{stack.url}/staff/sign-in"), patient.url
 
     # The patient opens her page from the email that offers times, and books one.
-    proposals = await _email(stack, PATIENT_EMAIL, "Choose a time for your video consultation")
-    await patient.goto(_link(proposals, stack))
-    times = patient.get_by_role("group", name=re.compile("Times available"))
-    await times.get_by_role("radio").first.check()
-    await patient.get_by_role("button", name="Book this time").click()
-    await expect(patient.locator("#outcome")).to_be_focused(timeout=ANSWER_MS)
-    await expect(patient.locator("#outcome")).to_contain_text("Your video consultation is booked")
+    await patient_books_a_consultation(walk)
     await screenshot(patient, "production-consultation-booked")
-    elapsed = time.monotonic() - started
-    assert _link(acknowledgement, stack)
+    figures = walk.figures()
+
+    # Without a console session the proxy serves no Temporal UI, and sends to sign in.
+    await patient.goto(f"{stack.url}/temporal/namespaces/default/workflows")
+    assert patient.url.startswith(f"{stack.url}/staff/sign-in"), patient.url
 
     conn = await asyncpg.connect(stack.app_database_url)
     try:
         stage = await conn.fetchval(
-            "SELECT stage FROM journeys WHERE journey_id = $1::uuid", journey_id
+            "SELECT stage FROM journeys WHERE journey_id = $1::uuid", walk.journey_id
         )
     finally:
         await conn.close()
     assert stage == "TELECONSULT"
-    _record_figures(stack, elapsed)
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(json.dumps(figures, indent=2))
 
     # The runbook's restore (docs/operations.md), tried on what the journey left.
-    await _restore_and_verify(stack, journey_id)
+    await _restore_and_verify(stack, walk.journey_id)
 
 
 async def _restore_and_verify(stack: ProductionStack, journey_id: str) -> None:
@@ -488,40 +436,3 @@ async def _restore_and_verify(stack: ProductionStack, journey_id: str) -> None:
         assert await conn.fetchval("SELECT count(*) FROM audit_log") > 0
     finally:
         await conn.close()
-
-
-def _record_figures(stack: ProductionStack, elapsed: float) -> None:
-    """The walk's time and the proxy's request times, for a person to compare: the people's
-    POSTs (the form and each step), their page loads, and the Temporal UI's codec calls; the
-    workers' and the API's gRPC calls through the same proxy are left out (a poll is held open
-    until there is work)."""
-    times: dict[str, list[float]] = {"steps": [], "pages": [], "codec": []}
-    for line in (stack.nginx.directory / "timed.log").read_text().splitlines():
-        found = re.search(r'"(GET|POST) (\S+) [^"]*" \d+ \d+ rt=([\d.]+)', line)
-        if not found or found.group(2).startswith("/temporal.api."):
-            continue
-        method, path, seconds = found.group(1), found.group(2), float(found.group(3))
-        if path.startswith("/codec/"):
-            times["codec"].append(seconds)
-        elif method == "POST":
-            times["steps"].append(seconds)
-        elif not path.startswith("/temporal/"):
-            times["pages"].append(seconds)
-
-    def p95(values: list[float]) -> float | None:
-        if len(values) < 2:
-            return values[0] if values else None
-        return round(statistics.quantiles(values, n=20, method="inclusive")[-1], 3)
-
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(
-        json.dumps(
-            {
-                "walk_seconds_form_to_booked_consultation": round(elapsed, 2),
-                "requests": {kind: len(values) for kind, values in times.items()},
-                "p95_seconds": {kind: p95(values) for kind, values in times.items()},
-                "max_seconds": {kind: max(values, default=None) for kind, values in times.items()},
-            },
-            indent=2,
-        )
-    )

@@ -130,7 +130,9 @@ async def reviewer_approves(walk: Walk) -> None:
 async def patient_books_a_consultation(walk: Walk) -> None:
     """From the email that offers times to her page, where she books the first one."""
     page = walk.patient
-    proposals = await walk.email("Choose a time for your video consultation")
+    proposals = await walk.email(
+        f"Choose a time for your video consultation (reference {walk.reference})"
+    )
     await page.goto(walk.patient_link(proposals))
     times = page.get_by_role("group", name=re.compile("Times available"))
     await times.get_by_role("radio").first.check()

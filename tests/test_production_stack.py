@@ -366,20 +366,21 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     await expect(reviewer.get_by_role("banner")).to_contain_text("Dr. Amal Nasser")
     await reviewer_approves(walk)
     await screenshot(reviewer, "production-reviewer-approved")
-    await assert_accessible(reviewer)
+
+    # The patient opens her page from the email that offers times, and books one.
+    await patient_books_a_consultation(walk)
+    figures = walk.figures()
+    await screenshot(patient, "production-consultation-booked")
+    await assert_accessible(patient)
 
     # From the case page to the Temporal UI the proxy serves: decoded for the reviewer's role.
+    await assert_accessible(reviewer)
     await reviewer.get_by_role("link", name="Open this journey in the Temporal Web UI").click()
     await reviewer.wait_for_url(f"{stack.url}/temporal/namespaces/default/workflows/**")
     main = reviewer.get_by_role("main")
     await expect(main).to_contain_text(f'"journey_id": "{walk.journey_id}"', timeout=UI_MS)
     await expect(reviewer.get_by_text("Codec Server could not connect")).to_have_count(0)
     await screenshot(reviewer, "production-temporal-ui")
-
-    # The patient opens her page from the email that offers times, and books one.
-    await patient_books_a_consultation(walk)
-    await screenshot(patient, "production-consultation-booked")
-    figures = walk.figures()
 
     # Without a console session the proxy serves no Temporal UI, and sends to sign in.
     await patient.goto(f"{stack.url}/temporal/namespaces/default/workflows")

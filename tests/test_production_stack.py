@@ -13,6 +13,7 @@ nothing asserts a time.
 """
 
 import base64
+import contextlib
 import json
 import re
 import secrets
@@ -161,182 +162,194 @@ async def stack(
     workdir = base / "run"
     workdir.mkdir()
     certs = base / "certs"
-    stopping: list[object] = []
-
-    # The operator's TLS files: the internal ones from the package's own command, and a site
-    # certificate from an authority of the test's (a public CA's, in a deployment).
-    made = run(
-        installed,
-        ["internal-certs", str(certs), "--mail-name", "mailcatcher", "--mail-name", "127.0.0.1"],
-        {},
-        workdir,
-    )
-    assert "temporal-client.pem" in made
-    site_authority = new_authority(common_name="Test public CA")
-    site_cert, site_key = issue(site_authority, PUBLIC_HOST, names=[PUBLIC_HOST, "127.0.0.1"])
-    write_certificate(certs / "site.pem", site_cert)
-    write_key(certs / "site-key.pem", site_key)
-    site_ca = write_certificate(base / "site-ca.pem", site_authority.certificate)
-
-    # The operator's two env files, from the examples.
-    database = {
-        "POSTGRES_SUPERUSER_PASSWORD": new_secret(),
-        "TEMPORAL_DB_PASSWORD": new_secret(),
-        "JOURNEYS_OWNER_DB_PASSWORD": new_secret(),
-        "JOURNEYS_APP_DB_PASSWORD": new_secret(),
-    }
-    compose_variables = fill_env_file(
-        ROOT / ".env.example",
-        base / ".env",
-        database | {"JOURNEYS_PUBLIC_HOST": PUBLIC_HOST, "GRAFANA_ADMIN_PASSWORD": new_secret()},
-    )
-    https_port, grpc_port, pg_port = free_port(), free_port(), free_port()
-    url = f"https://{PUBLIC_HOST}:{https_port}"
-    smtp_password = new_secret()
-    fill_env_file(
-        ROOT / "journeys.env.example",
-        base / "journeys.env",
-        {
-            "JOURNEYS_JWT_SECRET": new_secret(),
-            "JOURNEYS_LINK_SECRET": new_secret(),
-            "JOURNEYS_CLINIC_WEBHOOK_SECRET": new_secret(),
-            "JOURNEYS_AUDIT_KEY": new_secret(),
-            "JOURNEYS_SESSION_SECRET": new_secret(),
-            "JOURNEYS_PAYLOAD_KEYS": _payload_key(),
-            "JOURNEYS_DATABASE_OWNER_URL": "postgresql://journeys_owner:"
-            f"{database['JOURNEYS_OWNER_DB_PASSWORD']}@postgresql:5432/journeys",
-            "JOURNEYS_DATABASE_URL": "postgresql://journeys_app:"
-            f"{database['JOURNEYS_APP_DB_PASSWORD']}@postgresql:5432/journeys",
-            "JOURNEYS_PUBLIC_BASE_URL": url,
-            "JOURNEYS_TEMPORAL_UI_URL": f"{url}/temporal",
-            # The test's proxy calls the API from loopback.
-            "JOURNEYS_TRUSTED_PROXIES": "127.0.0.1",
-            "JOURNEYS_SMTP_PASSWORD": smtp_password,
-            "JOURNEYS_OIDC_ISSUER": provider,
-            "JOURNEYS_OIDC_CLIENT_ID": "journeys-console",
-            "JOURNEYS_OIDC_CLIENT_SECRET": new_secret(),
-            "JOURNEYS_OIDC_ROLE_CLAIM": "role",
-            "JOURNEYS_OIDC_PROVIDER_NAME": "Example Clinic",
-        },
-    )
-
-    # PostgreSQL, its roles made by the script the postgres image runs.
-    postgres = TcpPostgres(pg_port, database["POSTGRES_SUPERUSER_PASSWORD"])
-    postgres.start()
-    stopping.append(postgres)
-    postgres.run_init_script(
-        ROOT / "ops" / "postgres" / "init-roles.sh",
-        service_environment("postgresql", project=base, compose_variables=compose_variables),
-    )
-
-    # Temporal's dev server, on loopback, its UI under /temporal as compose serves it.
-    temporal_port, ui_port = free_port(), free_port()
-    temporal = start_temporal(
-        base, port=temporal_port, ui_port=ui_port, codec_endpoint=f"{url}/codec"
-    )
-
-    # The SMTP relay and the proxy.
-    mail_dir = base / "mail"
-    relay = _mail_relay(mail_dir, certs, smtp_password)
-    api_ports = [free_port(), free_port()]
-    proxy_values = service_environment("proxy", project=base, compose_variables=compose_variables)
-    local = HostMap(paths={"/certs": certs})
-    proxy_values = local.environment(proxy_values) | {
-        "PROXY_HTTPS_LISTEN": f"127.0.0.1:{https_port}",
-        "API_SERVERS": " ".join(f"server 127.0.0.1:{p};" for p in api_ports),
-        "TEMPORAL_UI_SERVER": f"127.0.0.1:{ui_port}",
-        "TEMPORAL_PROXY_LISTEN": f"127.0.0.1:{grpc_port}",
-        "TEMPORAL_FRONTEND": f"127.0.0.1:{temporal_port}",
-    }
-    nginx = start_nginx(
-        "\n".join(render_template(t, proxy_values) for t in sorted(TEMPLATES.glob("*.template"))),
-        directory=base / "nginx",
-        ports=[https_port, grpc_port],
-    )
-
-    # The app: compose's environment for each service, its hosts on loopback.
-    hosts = HostMap(
-        addresses={
-            "postgresql:5432": f"127.0.0.1:{pg_port}",
-            "proxy:7233": f"127.0.0.1:{grpc_port}",
-            "caldav:5232": radicale.removeprefix("http://").rstrip("/"),
-        },
-        hosts={"mailcatcher": "127.0.0.1", "0.0.0.0": "127.0.0.1"},
-        paths={"/certs": certs},
-    )
-
-    def environment(service: str, **local_ports: str) -> dict[str, str]:
-        env = hosts.environment(
-            service_environment(service, project=base, compose_variables=compose_variables)
+    # Whatever has started is stopped at the end, newest first, even when a later part fails.
+    with contextlib.ExitStack() as cleanup:
+        # The operator's TLS files: the internal ones from the package's own command, and a site
+        # certificate from an authority of the test's (a public CA's, in a deployment).
+        made = run(
+            installed,
+            [
+                "internal-certs",
+                str(certs),
+                "--mail-name",
+                "mailcatcher",
+                "--mail-name",
+                "127.0.0.1",
+            ],
+            {},
+            workdir,
         )
-        env["JOURNEYS_SMTP_PORT"] = str(relay.port)
-        return env | local_ports
+        assert "temporal-client.pem" in made
+        site_authority = new_authority(common_name="Test public CA")
+        site_cert, site_key = issue(site_authority, PUBLIC_HOST, names=[PUBLIC_HOST, "127.0.0.1"])
+        write_certificate(certs / "site.pem", site_cert)
+        write_key(certs / "site-key.pem", site_key)
+        site_ca = write_certificate(base / "site-ca.pem", site_authority.certificate)
 
-    setup_output = run(installed, ["setup"], environment("setup"), workdir)
-    apps = []
-    for n in (1, 2):
-        apps.append(
-            spawn(
-                installed,
-                f"worker-{n}",
-                ["worker"],
-                environment("worker", JOURNEYS_WORKER_METRICS_ADDRESS=f"127.0.0.1:{free_port()}"),
-                workdir,
+        # The operator's two env files, from the examples.
+        database = {
+            "POSTGRES_SUPERUSER_PASSWORD": new_secret(),
+            "TEMPORAL_DB_PASSWORD": new_secret(),
+            "JOURNEYS_OWNER_DB_PASSWORD": new_secret(),
+            "JOURNEYS_APP_DB_PASSWORD": new_secret(),
+        }
+        compose_variables = fill_env_file(
+            ROOT / ".env.example",
+            base / ".env",
+            database
+            | {"JOURNEYS_PUBLIC_HOST": PUBLIC_HOST, "GRAFANA_ADMIN_PASSWORD": new_secret()},
+        )
+        https_port, grpc_port, pg_port = free_port(), free_port(), free_port()
+        url = f"https://{PUBLIC_HOST}:{https_port}"
+        smtp_password = new_secret()
+        fill_env_file(
+            ROOT / "journeys.env.example",
+            base / "journeys.env",
+            {
+                "JOURNEYS_JWT_SECRET": new_secret(),
+                "JOURNEYS_LINK_SECRET": new_secret(),
+                "JOURNEYS_CLINIC_WEBHOOK_SECRET": new_secret(),
+                "JOURNEYS_AUDIT_KEY": new_secret(),
+                "JOURNEYS_SESSION_SECRET": new_secret(),
+                "JOURNEYS_PAYLOAD_KEYS": _payload_key(),
+                "JOURNEYS_DATABASE_OWNER_URL": "postgresql://journeys_owner:"
+                f"{database['JOURNEYS_OWNER_DB_PASSWORD']}@postgresql:5432/journeys",
+                "JOURNEYS_DATABASE_URL": "postgresql://journeys_app:"
+                f"{database['JOURNEYS_APP_DB_PASSWORD']}@postgresql:5432/journeys",
+                "JOURNEYS_PUBLIC_BASE_URL": url,
+                "JOURNEYS_TEMPORAL_UI_URL": f"{url}/temporal",
+                # The test's proxy calls the API from loopback.
+                "JOURNEYS_TRUSTED_PROXIES": "127.0.0.1",
+                "JOURNEYS_SMTP_PASSWORD": smtp_password,
+                "JOURNEYS_OIDC_ISSUER": provider,
+                "JOURNEYS_OIDC_CLIENT_ID": "journeys-console",
+                "JOURNEYS_OIDC_CLIENT_SECRET": new_secret(),
+                "JOURNEYS_OIDC_ROLE_CLAIM": "role",
+                "JOURNEYS_OIDC_PROVIDER_NAME": "Example Clinic",
+            },
+        )
+
+        # PostgreSQL, its roles made by the script the postgres image runs.
+        postgres = TcpPostgres(pg_port, database["POSTGRES_SUPERUSER_PASSWORD"])
+        postgres.start()
+        cleanup.callback(postgres.stop)
+        postgres.run_init_script(
+            ROOT / "ops" / "postgres" / "init-roles.sh",
+            service_environment("postgresql", project=base, compose_variables=compose_variables),
+        )
+
+        # Temporal's dev server, on loopback, its UI under /temporal as compose serves it.
+        temporal_port, ui_port = free_port(), free_port()
+        temporal = start_temporal(
+            base, port=temporal_port, ui_port=ui_port, codec_endpoint=f"{url}/codec"
+        )
+        cleanup.callback(temporal.stop)
+
+        # The SMTP relay and the proxy.
+        mail_dir = base / "mail"
+        relay = _mail_relay(mail_dir, certs, smtp_password)
+        cleanup.callback(relay.stop)
+        api_ports = [free_port(), free_port()]
+        proxy_values = service_environment(
+            "proxy", project=base, compose_variables=compose_variables
+        )
+        local = HostMap(paths={"/certs": certs})
+        proxy_values = local.environment(proxy_values) | {
+            "PROXY_HTTPS_LISTEN": f"127.0.0.1:{https_port}",
+            "API_SERVERS": " ".join(f"server 127.0.0.1:{p};" for p in api_ports),
+            "TEMPORAL_UI_SERVER": f"127.0.0.1:{ui_port}",
+            "TEMPORAL_PROXY_LISTEN": f"127.0.0.1:{grpc_port}",
+            "TEMPORAL_FRONTEND": f"127.0.0.1:{temporal_port}",
+        }
+        nginx = start_nginx(
+            "\n".join(
+                render_template(t, proxy_values) for t in sorted(TEMPLATES.glob("*.template"))
+            ),
+            directory=base / "nginx",
+            ports=[https_port, grpc_port],
+        )
+        cleanup.callback(nginx.stop)
+
+        # The app: compose's environment for each service, its hosts on loopback.
+        hosts = HostMap(
+            addresses={
+                "postgresql:5432": f"127.0.0.1:{pg_port}",
+                "proxy:7233": f"127.0.0.1:{grpc_port}",
+                "caldav:5232": radicale.removeprefix("http://").rstrip("/"),
+            },
+            hosts={"mailcatcher": "127.0.0.1", "0.0.0.0": "127.0.0.1"},
+            paths={"/certs": certs},
+        )
+
+        def environment(service: str, **local_ports: str) -> dict[str, str]:
+            env = hosts.environment(
+                service_environment(service, project=base, compose_variables=compose_variables)
             )
-        )
-    for n, port in enumerate(api_ports, 1):
-        apps.append(
-            spawn(
-                installed,
-                f"api-{n}",
-                ["api"],
-                environment(
-                    "api",
-                    JOURNEYS_API_HOST="127.0.0.1",
-                    JOURNEYS_API_PORT=str(port),
-                    JOURNEYS_API_METRICS_ADDRESS=f"127.0.0.1:{free_port()}",
-                ),
-                workdir,
+            env["JOURNEYS_SMTP_PORT"] = str(relay.port)
+            return env | local_ports
+
+        setup_output = run(installed, ["setup"], environment("setup"), workdir)
+        apps = []
+        for n in (1, 2):
+            apps.append(
+                spawn(
+                    installed,
+                    f"worker-{n}",
+                    ["worker"],
+                    environment(
+                        "worker", JOURNEYS_WORKER_METRICS_ADDRESS=f"127.0.0.1:{free_port()}"
+                    ),
+                    workdir,
+                )
             )
+            cleanup.callback(apps[-1].stop)
+        for n, port in enumerate(api_ports, 1):
+            apps.append(
+                spawn(
+                    installed,
+                    f"api-{n}",
+                    ["api"],
+                    environment(
+                        "api",
+                        JOURNEYS_API_HOST="127.0.0.1",
+                        JOURNEYS_API_PORT=str(port),
+                        JOURNEYS_API_METRICS_ADDRESS=f"127.0.0.1:{free_port()}",
+                    ),
+                    workdir,
+                )
+            )
+            cleanup.callback(apps[-1].stop)
+
+        trust = ssl.create_default_context(cafile=str(site_ca))
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{url}/readyz", verify=trust, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, "the API through the proxy", watch=apps)
+        app_url = environment("api")["JOURNEYS_DATABASE_URL"]
+        owner_url = environment("setup")["JOURNEYS_DATABASE_OWNER_URL"]
+        # The people of the office: the demo staff, written as an operator would, and the
+        # specialists' calendars.
+        await seed_demo_staff(app_url)
+        await seed_demo_calendars(radicale, username="journeys", password="journeys")
+
+        yield ProductionStack(
+            url=url,
+            mail_dir=mail_dir,
+            app_database_url=app_url,
+            owner_database_url=owner_url,
+            workdir=workdir,
+            nginx=nginx,
+            apps=apps,
+            setup_output=setup_output,
+            site_ca=site_ca,
+            installed=installed,
+            postgres=postgres,
+            environment=environment,
         )
-
-    trust = ssl.create_default_context(cafile=str(site_ca))
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", verify=trust, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(ready, "the API through the proxy", watch=apps)
-    app_url = environment("api")["JOURNEYS_DATABASE_URL"]
-    owner_url = environment("setup")["JOURNEYS_DATABASE_OWNER_URL"]
-    # The people of the office: the demo staff, written as an operator would, and the
-    # specialists' calendars.
-    await seed_demo_staff(app_url)
-    await seed_demo_calendars(radicale, username="journeys", password="journeys")
-
-    yield ProductionStack(
-        url=url,
-        mail_dir=mail_dir,
-        app_database_url=app_url,
-        owner_database_url=owner_url,
-        workdir=workdir,
-        nginx=nginx,
-        apps=apps,
-        setup_output=setup_output,
-        site_ca=site_ca,
-        installed=installed,
-        postgres=postgres,
-        environment=environment,
-    )
-
-    for app in apps:
-        app.stop()
-    nginx.stop()
-    relay.stop()
-    temporal.stop()
-    postgres.stop()
 
 
 # The walk.

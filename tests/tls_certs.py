@@ -10,23 +10,14 @@ certificates carry the clientAuth usage that a proxy verifying clients (nginx's
 CA whose certificates the first one's verifiers must refuse.
 """
 
-import ipaddress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from integrations.internal_pki import Authority, issue, new_authority, write_certificate, write_key
 
-VALID = timedelta(days=2)
-# Backdated a little, so that a clock a few seconds behind the issuer's still accepts them.
-BACKDATE = timedelta(minutes=5)
+# Short-lived: a test's certificates need last only the test.
+VALID_DAYS = 2
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
-PEM = serialization.Encoding.PEM
-
-PrivateKey = ec.EllipticCurvePrivateKey
 
 
 @dataclass(frozen=True)
@@ -37,116 +28,32 @@ class Issued:
     key: Path
 
 
-def _key() -> PrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _san(names: list[str]) -> x509.SubjectAlternativeName:
-    entries: list[x509.GeneralName] = []
-    for name in dict.fromkeys(names):
-        try:
-            entries.append(x509.IPAddress(ipaddress.ip_address(name)))
-        except ValueError:
-            entries.append(x509.DNSName(name))
-    return x509.SubjectAlternativeName(entries)
-
-
-def _write(path: Path, data: bytes, *, private: bool = False) -> Path:
-    path.write_bytes(data)
-    if private:
-        path.chmod(0o600)
-    return path
-
-
-def _key_pem(key: PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
 class CertificateAuthority:
-    """A self-signed CA in `directory/<name>.pem` that issues certificates beside it."""
+    """A self-signed CA in `directory/<name>.pem` that issues certificates beside it, made by
+    the package's own `integrations/internal_pki.py`."""
 
     def __init__(self, directory: Path, name: str = "ca") -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self._key = _key()
-        self._subject = _name(f"Journeys test CA {name}")
-        now = datetime.now(UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(self._subject)
-            .issuer_name(self._subject)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + VALID)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False
-            )
-            .sign(self._key, hashes.SHA256())
+        self._authority: Authority = new_authority(
+            days=VALID_DAYS, common_name=f"Journeys test CA {name}"
         )
-        self._certificate = certificate
-        self.cert = _write(directory / f"{name}.pem", certificate.public_bytes(PEM))
+        self.cert = write_certificate(directory / f"{name}.pem", self._authority.certificate)
 
     def issue_server(self, name: str, names: list[str] | tuple[str, ...] = ()) -> Issued:
         """A server certificate for 127.0.0.1, localhost and `names`, in `<name>.pem` and
         `<name>.key`."""
-        return self._issue(
-            name,
-            names=[*LOOPBACK_NAMES, *names],
-            usage=ExtendedKeyUsageOID.SERVER_AUTH,
-        )
+        return self._issue(name, names=list(dict.fromkeys([*LOOPBACK_NAMES, *names])))
 
     def issue_client(self, name: str) -> Issued:
         """A client certificate whose common name is `name`, in `<name>.pem` and `<name>.key`."""
-        return self._issue(name, names=[], usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+        return self._issue(name, names=[], client=True)
 
-    def _issue(self, name: str, *, names: list[str], usage: x509.ObjectIdentifier) -> Issued:
-        key = _key()
-        now = datetime.now(UTC)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(self._subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + VALID)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
-                critical=False,
-            )
-        )
-        if names:
-            builder = builder.add_extension(_san(names), critical=False)
-        certificate = builder.sign(self._key, hashes.SHA256())
+    def _issue(self, name: str, *, names: list[str], client: bool = False) -> Issued:
+        certificate, key = issue(self._authority, name, names=names, client=client, days=VALID_DAYS)
         return Issued(
-            cert=_write(self.directory / f"{name}.pem", certificate.public_bytes(PEM)),
-            key=_write(self.directory / f"{name}.key", _key_pem(key), private=True),
+            cert=write_certificate(self.directory / f"{name}.pem", certificate),
+            key=write_key(self.directory / f"{name}.key", key),
         )
 
 

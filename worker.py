@@ -139,8 +139,8 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
         version=worker_version(settings),
         use_worker_versioning=True,
         # No default: every workflow type declares its own in `@workflow.defn`
-        # (workflows/registry.py says which and why), and the SDK refuses a worker with a
-        # type that does not, so a new workflow cannot start pinned or upgrading by accident.
+        # (docs/changing-workflow-code.md says which and why), and the SDK refuses a worker
+        # with a type that does not, so a new workflow cannot be pinned or upgrade by accident.
         default_versioning_behavior=VersioningBehavior.UNSPECIFIED,
     )
 

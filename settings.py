@@ -62,11 +62,9 @@ class Settings(BaseSettings):
     # makes one under state_dir.
     payload_keys: SecretStr | None = None
 
-    # Worker Versioning (docs/changing-workflow-code.md, "Rolling out a new build"): the
-    # `journeys worker` process declares itself the version `build_id` of the deployment, and
-    # Temporal sends new workflow tasks to the deployment's current version only. Off, the
-    # worker polls unversioned, as workers embedded in tests and benchmarks always do.
-    worker_versioning: bool = True
+    # Worker Versioning (docs/changing-workflow-code.md, "Rolling out a new build"): every
+    # worker polls as the version `worker_build_id` of the deployment, and Temporal sends new
+    # workflow tasks to the deployment's current version only.
     # No dot: Temporal writes a version as `<deployment>.<build id>` and splits at the first.
     worker_deployment_name: str = Field(
         default=WORKER_DEPLOYMENT, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"

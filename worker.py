@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior
+from temporalio.service import RPCError
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.bookings import BookingActivities
@@ -28,7 +29,7 @@ from integrations.fhir_gateway import FhirClinicGateway
 from integrations.mail import MailSender
 from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
-from integrations.worker_deployment import settle_routing, worker_version
+from integrations.worker_deployment import Promote, settle_routing, worker_version
 from observability.logs import configure_logging
 from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
 from observability.temporal_runtime import temporal_runtime
@@ -130,11 +131,13 @@ def build_activities(
     ]
 
 
-def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
-    """The version of the worker deployment that `journeys worker` polls as, or None for an
-    unversioned worker (`JOURNEYS_WORKER_VERSIONING=false`)."""
-    if not settings.worker_versioning:
-        return None
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig:
+    """The version of the worker deployment this build's workers poll as.
+
+    Every worker of the project's workflows is versioned: they declare their behaviour, and a
+    Temporal server with Worker Deployments refuses a task completed with one by an
+    unversioned worker. A server without them (the time-skipping test server) ignores both.
+    """
     return WorkerDeploymentConfig(
         version=worker_version(settings),
         use_worker_versioning=True,
@@ -145,16 +148,39 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     )
 
 
-async def _settle_routing(
-    client: Client, settings: Settings, config: WorkerDeploymentConfig
-) -> None:
-    routing = await settle_routing(
-        client,
-        config.version,
-        settings.worker_promote,
-        identity=f"{client.identity} journeys worker",
-    )
-    (log.info if routing.current else log.warning)("%s", routing.detail)
+class RoutedWorker(Worker):
+    """A worker that, once it polls, makes its version current as `promote` says
+    (`JOURNEYS_WORKER_PROMOTE`): the server learns of a version from its workers' first polls.
+    """
+
+    def __init__(self, client: Client, *, promote: Promote, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._promote = promote
+
+    async def run(self) -> None:
+        settling = asyncio.create_task(self._settle_routing())
+        try:
+            await super().run()
+        finally:
+            settling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await settling
+
+    async def _settle_routing(self) -> None:
+        config = self.config().get("deployment_config")
+        if config is None:
+            return
+        try:
+            routing = await settle_routing(
+                self.client,
+                config.version,
+                self._promote,
+                identity=f"{self.client.identity} journeys worker",
+            )
+        except RPCError as err:
+            log.warning("could not read or set the deployment's routing: %s", err.message)
+            return
+        (log.info if routing.current else log.warning)("%s", routing.detail)
 
 
 def build_worker(
@@ -169,15 +195,18 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     """The worker of this project; `options` go to temporalio's Worker as they are, and
-    override the workflows, the settings' sticky cache and sandbox runner."""
+    override the workflows, the settings' deployment version, sticky cache and sandbox
+    runner."""
     options.setdefault("workflows", WORKFLOWS)
+    options.setdefault("deployment_config", deployment_config(settings))
     options.setdefault(
         "workflow_runner", workflow_runner(reimport_workflows=settings.sandbox_reimport_workflows)
     )
     options.setdefault("max_cached_workflows", settings.worker_cached_runs)
     options.setdefault("interceptors", [PhiSafeFailures()])
-    return Worker(
+    return RoutedWorker(
         client,
+        promote=settings.worker_promote,
         task_queue=task_queue or settings.task_queue,
         activities=build_activities(
             settings=settings, pool=pool, sender=sender, calendar=calendar, clinic=clinic
@@ -224,29 +253,15 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    deployment = deployment_config(settings)
     try:
-        async with running_worker(
-            client, settings=settings, pool=pool, deployment_config=deployment
-        ):
+        async with running_worker(client, settings=settings, pool=pool):
             log.info(
-                "worker polling task queue %s on %s as %s",
+                "worker polling task queue %s on %s as version %s",
                 settings.task_queue,
                 settings.temporal_target,
-                deployment.version.to_canonical_string() if deployment else "unversioned",
-            )
-            # The server learns of the version from the worker's first polls, so routing is
-            # settled beside them; a stop meanwhile cancels it.
-            settling = (
-                asyncio.create_task(_settle_routing(client, settings, deployment))
-                if deployment
-                else None
+                worker_version(settings).to_canonical_string(),
             )
             await stop.wait()
-            if settling is not None:
-                settling.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await settling
     finally:
         await pool.close()
 

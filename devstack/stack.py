@@ -209,14 +209,12 @@ class DevStack:
         self.env["JOURNEYS_WORKER_PROMOTE"] = "always"
         worker = self.services.spawn("worker", [sys.executable, "-m", "cli", "worker"])
         await wait_until(lambda: self._has_poller(client), "the worker", worker)
-        if s.worker_versioning:
-            routed = WorkerDeploymentVersion(s.worker_deployment_name, build)
-            await wait_until(
-                lambda: is_current(client, routed), "the worker's version", worker, every=1.0
-            )
+        routed = WorkerDeploymentVersion(s.worker_deployment_name, build)
+        await wait_until(
+            lambda: is_current(client, routed), "the worker's version", worker, every=1.0
+        )
         await self._wait_for_metrics(s.worker_metrics_address, "the worker's metrics", worker)
-        version = f" as {s.worker_deployment_name}.{build}" if s.worker_versioning else ""
-        p.done(f"worker polling task queue {s.task_queue}{version}", t)
+        p.done(f"worker polling task queue {s.task_queue} as {routed.to_canonical_string()}", t)
 
         t = p.step("starting the API")
         api = self.services.spawn("API", [sys.executable, "-m", "cli", "api"])

@@ -9,6 +9,7 @@ workflow service, for the worker at start-up, `journeys dev` and `journeys deplo
 """
 
 import asyncio
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -63,7 +64,7 @@ _REFUSALS = (
 )
 
 
-def _package_roots(packages: Iterable[str]) -> list[tuple[str, Path]]:
+def package_roots(packages: Iterable[str]) -> list[tuple[str, Path]]:
     roots = []
     for package in packages:
         # Found without importing it: the workflow code stays out of the caller's process.
@@ -86,6 +87,7 @@ def workflow_code_digest(roots: Iterable[tuple[str, Path]]) -> str:
     return digest.hexdigest()[:BUILD_ID_DIGITS]
 
 
+@functools.cache
 def installed_build_id() -> str:
     """The build id of the installed package: its version, for people, and a digest of its
     workflow code as installed, so that two builds with different workflow code never share
@@ -93,7 +95,7 @@ def installed_build_id() -> str:
     image). The SDK's own default hashes every module loaded in the process, which differs
     between the worker and the `journeys` command that promotes it."""
     version = importlib.metadata.version(PACKAGE)
-    return f"{version}-{workflow_code_digest(_package_roots(WORKFLOW_PACKAGES))}"
+    return f"{version}-{workflow_code_digest(package_roots(WORKFLOW_PACKAGES))}"
 
 
 def build_id(settings: Settings) -> str:
@@ -217,11 +219,13 @@ async def describe_deployment(
 
 async def is_current(client: Client, version: WorkerDeploymentVersion) -> bool:
     """Whether `version` takes new tasks now: current, and the change handed to every task
-    queue; false too while the server, which limits the calls per deployment, asks to be
-    asked later."""
+    queue (or the server has no versions); false too while the server, which limits the
+    calls per deployment, asks to be asked later."""
     try:
         state = await describe_deployment(client, version.deployment_name)
     except RPCError as err:
+        if err.status == RPCStatusCode.UNIMPLEMENTED:
+            return True
         if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
             return False
         raise
@@ -332,6 +336,10 @@ async def settle_routing(
         try:
             state = await describe_deployment(client, version.deployment_name)
         except RPCError as err:
+            if err.status == RPCStatusCode.UNIMPLEMENTED:
+                # A server without Worker Deployments (the time-skipping test server) sends
+                # every task to every worker of the task queue.
+                return Routing(True, f"{name}: the server routes without versions")
             if err.status != RPCStatusCode.RESOURCE_EXHAUSTED:
                 raise
             # The server limits the calls per deployment; every replica starting at once

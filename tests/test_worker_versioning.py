@@ -45,11 +45,13 @@ from domain.steps import (
 from integrations.data_converter import build_data_converter
 from integrations.worker_deployment import (
     WORKFLOW_PACKAGES,
-    _package_roots,
     build_id,
     describe_deployment,
     installed_build_id,
+    package_roots,
     settle_routing,
+    wait_until_current,
+    worker_version,
     workflow_code_digest,
 )
 from settings import Settings
@@ -88,10 +90,9 @@ def test_the_worker_polls_as_the_version_the_settings_name() -> None:
     config = deployment_config(
         Settings(worker_deployment_name="journeys-eu", worker_build_id="2026.12.1")
     )
-    assert config is not None and config.use_worker_versioning
+    assert config.use_worker_versioning
     assert config.version.to_canonical_string() == "journeys-eu.2026.12.1"
     assert config.default_versioning_behavior is VersioningBehavior.UNSPECIFIED
-    assert deployment_config(Settings(worker_versioning=False)) is None
     assert build_id(Settings()) == installed_build_id()
 
 
@@ -105,7 +106,7 @@ def test_a_name_temporal_cannot_take_is_refused(field: str, value: str) -> None:
 
 
 def test_the_build_id_changes_with_the_workflow_code_alone(tmp_path: Path) -> None:
-    for name, root in _package_roots(WORKFLOW_PACKAGES):
+    for name, root in package_roots(WORKFLOW_PACKAGES):
         shutil.copytree(root, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     roots = [(name, tmp_path / name) for name in WORKFLOW_PACKAGES]
     before = workflow_code_digest(roots)
@@ -254,19 +255,15 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
     task_queue = f"rollout-{uuid.uuid4().hex[:8]}"
     target = client.service_client.config.target_host
     live = settings.model_copy(update={"temporal_address": target, "task_queue": task_queue})
-    first = deployment_config(live.model_copy(update={"worker_build_id": "build-1"}))
-    second = deployment_config(live.model_copy(update={"worker_build_id": "build-2"}))
-    assert first is not None and second is not None
+    build1 = live.model_copy(update={"worker_build_id": "build-1"})
+    build2 = live.model_copy(update={"worker_build_id": "build-2"})
     cli_env = {"JOURNEYS_TEMPORAL_ADDRESS": target, "JOURNEYS_TASK_QUEUE": task_queue}
 
     old = contextlib.AsyncExitStack()
     async with old:
         # Build 1 on a fresh deployment: its worker makes itself current at its first start.
-        await old.enter_async_context(
-            running_worker(client, settings=live, pool=pool, deployment_config=first)
-        )
-        routing = await settle_routing(client, first.version, "first", identity="test")
-        assert routing.current, routing.detail
+        await old.enter_async_context(running_worker(client, settings=build1, pool=pool))
+        assert await wait_until_current(client, worker_version(build1), within=30)
 
         at_validation = await JourneyDriver(env, pool, task_queue, mail_dir).start()
         at_teleconsult = await JourneyDriver(env, pool, task_queue, mail_dir).start()
@@ -315,16 +312,10 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
         new = contextlib.AsyncExitStack()
         async with new:
             await new.enter_async_context(
-                running_worker(
-                    client,
-                    settings=live,
-                    pool=pool,
-                    deployment_config=second,
-                    workflows=NEXT_WORKFLOWS,
-                )
+                running_worker(client, settings=build2, pool=pool, workflows=NEXT_WORKFLOWS)
             )
             # A later build does not take over by itself: someone promotes it.
-            waiting = await settle_routing(client, second.version, "first", identity="test")
+            waiting = await settle_routing(client, worker_version(build2), "first", identity="test")
             assert not waiting.current
             assert "journeys deployment promote build-2" in waiting.detail
             promoted = await asyncio.to_thread(

@@ -5,8 +5,8 @@ due date for each follow-up consult (2 weeks, 6 weeks, 3, 6 and 12 months), and 
 rehabilitation a check-in reminder and, a little later, a check that the check-in arrived.
 
 Each run is pinned to the build it started on and never runs on other code; the year moves to
-a newer build at a continue-as-new, which it makes at its next task once the deployment has a
-new current version (docs/changing-workflow-code.md).
+a newer build at a continue-as-new, which it makes as soon as it learns that the deployment has
+another current version (docs/changing-workflow-code.md).
 """
 
 from dataclasses import dataclass
@@ -146,8 +146,8 @@ class FollowUp:
 
         The run then continues as new rather than keep its build running: after the weeks of
         rehabilitation, the next calendar event can be six months away. The server tells a
-        run of the newer build in the tasks of timers, activities and signals (not in those
-        of updates), so `look_for_new_build` wakes it to move at once.
+        run of the newer build in the tasks of timers, activities and signals (an update's
+        task may not say), so `look_for_new_build` wakes it to move at once.
         """
         wait = event.at - workflow.now()
         if wait > timedelta(0):

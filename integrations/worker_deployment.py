@@ -39,8 +39,8 @@ from settings import Settings
 
 PACKAGE = "patient-journeys"
 # What a pinned run executes: the workflow code and the models it decides with. A change to
-# either is a new build; a change to activities, the API or the pages alone is not, so its
-# workers join the version already running and pinned runs get the fix at once.
+# either changes the build id; a change to activities, the API or the pages alone does not,
+# so within one package version such a build's workers join the version already running.
 WORKFLOW_PACKAGES = ("workflows", "domain")
 BUILD_ID_DIGITS = 12
 
@@ -129,7 +129,7 @@ class DeploymentState:
     ramp_percentage: float
     versions: tuple[VersionState, ...]
     conflict_token: bytes = field(repr=False, default=b"")
-    # Workers of this task queue that poll without a version (older builds, or versioning off).
+    # Workers of this task queue polling without a version (builds from before versioning).
     unversioned_pollers: tuple[str, ...] = ()
     # False while the server is still handing a routing change to the task queues.
     routing_settled: bool = True
@@ -138,7 +138,7 @@ class DeploymentState:
         return next((v for v in self.versions if v.build_id == build), None)
 
 
-async def task_queue_pollers(
+async def pollers_by_build(
     client: Client, task_queue: str, deployment: str
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Who polls `task_queue` for workflow or activity tasks: identities by build id of
@@ -183,7 +183,7 @@ async def describe_deployment(
     pollers: dict[str, list[str]] = {}
     unversioned: list[str] = []
     if task_queue:
-        pollers, unversioned = await task_queue_pollers(client, task_queue, name)
+        pollers, unversioned = await pollers_by_build(client, task_queue, name)
     info = answer.worker_deployment_info
     routing = info.routing_config
     versions = sorted(

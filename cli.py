@@ -390,7 +390,8 @@ def deployment_promote(
     if before:
         typer.echo(
             f"Keep the workers of {before} running until `journeys deployment versions` shows "
-            "it drained: follow-up years pinned to it move at their next task."
+            f"it drained; `journeys deployment drain {before}` moves the follow-up years "
+            "pinned to it now."
         )
 
 

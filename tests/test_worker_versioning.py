@@ -259,6 +259,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
     build2 = live.model_copy(update={"worker_build_id": "build-2"})
     cli_env = {"JOURNEYS_TEMPORAL_ADDRESS": target, "JOURNEYS_TASK_QUEUE": task_queue}
 
+    # Build 1's worker stops in the middle of the block, once nothing is pinned to it.
     old = contextlib.AsyncExitStack()
     async with old:
         # Build 1 on a fresh deployment: its worker makes itself current at its first start.
@@ -309,11 +310,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
             assert (await _on(handle, "build-1"))[1] == Behavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE
         assert await _on(year, "build-1") == (first_year_run, Behavior.VERSIONING_BEHAVIOR_PINNED)
 
-        new = contextlib.AsyncExitStack()
-        async with new:
-            await new.enter_async_context(
-                running_worker(client, settings=build2, pool=pool, workflows=NEXT_WORKFLOWS)
-            )
+        async with running_worker(client, settings=build2, pool=pool, workflows=NEXT_WORKFLOWS):
             # A later build does not take over by itself: someone promotes it.
             waiting = await settle_routing(client, worker_version(build2), "first", identity="test")
             assert not waiting.current

@@ -20,6 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from temporalio.api.deployment.v1 import (
+    WorkerDeploymentVersion as WorkerDeploymentVersionProto,
+)
 from temporalio.api.enums.v1 import (
     RoutingConfigUpdateState,
     TaskQueueType,
@@ -138,6 +141,15 @@ class DeploymentState:
         return next((v for v in self.versions if v.build_id == build), None)
 
 
+def _build_of(deployment_version: WorkerDeploymentVersionProto, canonical: str) -> str | None:
+    """The build id of a version the server names; servers before 1.29 fill only the
+    deprecated `<deployment>.<build id>` string (`__unversioned__` for none)."""
+    if deployment_version.build_id:
+        return deployment_version.build_id
+    deployment, _, build = canonical.partition(".")
+    return build if deployment and build else None
+
+
 async def pollers_by_build(
     client: Client, task_queue: str, deployment: str
 ) -> tuple[dict[str, list[str]], list[str]]:
@@ -189,7 +201,7 @@ async def describe_deployment(
     versions = sorted(
         (
             VersionState(
-                build_id=summary.deployment_version.build_id,
+                build_id=_build_of(summary.deployment_version, summary.version) or "",
                 status=_STATUS.get(summary.status, "unknown"),
                 created=summary.create_time.ToDatetime(tzinfo=UTC)
                 if summary.HasField("create_time")
@@ -197,7 +209,9 @@ async def describe_deployment(
                 drainage_checked=summary.drainage_info.last_checked_time.ToDatetime(tzinfo=UTC)
                 if summary.drainage_info.HasField("last_checked_time")
                 else None,
-                pollers=tuple(pollers.get(summary.deployment_version.build_id, ())),
+                pollers=tuple(
+                    pollers.get(_build_of(summary.deployment_version, summary.version) or "", ())
+                ),
             )
             for summary in info.version_summaries
         ),
@@ -206,8 +220,8 @@ async def describe_deployment(
     )
     return DeploymentState(
         name=name,
-        current=routing.current_deployment_version.build_id or None,
-        ramping=routing.ramping_deployment_version.build_id or None,
+        current=_build_of(routing.current_deployment_version, routing.current_version),
+        ramping=_build_of(routing.ramping_deployment_version, routing.ramping_version),
         ramp_percentage=routing.ramping_version_percentage,
         versions=tuple(versions),
         conflict_token=answer.conflict_token,
@@ -293,6 +307,8 @@ async def promote(
                 namespace=client.namespace,
                 deployment_name=version.deployment_name,
                 build_id=version.build_id,
+                # The deprecated form too, which servers before 1.29 read instead.
+                version=version.to_canonical_string(),
                 conflict_token=conflict_token,
                 identity=identity,
                 allow_no_pollers=allow_no_pollers,

@@ -5,7 +5,7 @@ import atexit
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +15,9 @@ from audit.commands import register as register_audit_commands
 from privacy.commands import AS_HELP, audit_command
 from privacy.commands import register as register_privacy_commands
 from settings import InsecureSettings, Settings, env_name, get_settings
+
+if TYPE_CHECKING:
+    from integrations.worker_deployment import DeploymentState
 
 app = typer.Typer(
     help="Patient-journey orchestrator: local stack, worker, API and operations. Settings "
@@ -340,6 +343,203 @@ def patient_link(
         mint_patient_link(
             settings, journey_id=journey_id, patient_id=patient_id, generation=generation
         )
+    )
+
+
+deployment_app = typer.Typer(
+    help="Worker versions: which build takes new tasks, which still run pinned follow-up "
+    "years, promotion and rollback (docs/changing-workflow-code.md).",
+    no_args_is_help=True,
+)
+app.add_typer(deployment_app, name="deployment")
+
+
+def _deployment_state(settings: Settings) -> "DeploymentState | None":
+    from integrations.temporal_client import connect_temporal
+    from integrations.worker_deployment import describe_deployment
+
+    async def read() -> "DeploymentState | None":
+        client = await connect_temporal(settings)
+        return await describe_deployment(
+            client, settings.worker_deployment_name, task_queue=settings.task_queue
+        )
+
+    try:
+        return asyncio.run(read())
+    except RuntimeError as err:
+        typer.echo(f"Temporal at {settings.temporal_target} does not answer: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
+@deployment_app.command("build-id")
+def deployment_build_id() -> None:
+    """Print the build id this installation's worker runs as (JOURNEYS_WORKER_BUILD_ID, or
+    the package version and a digest of its workflow code)."""
+    from integrations.worker_deployment import build_id
+
+    typer.echo(build_id(get_settings()))
+
+
+@deployment_app.command("current")
+def deployment_current() -> None:
+    """Print the build id of the version that takes new tasks; exit 1 when there is none."""
+    settings = get_settings()
+    state = _deployment_state(settings)
+    if state is None or state.current is None:
+        typer.echo(
+            f"deployment {settings.worker_deployment_name} has no current version: new tasks "
+            "go to unversioned workers",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(state.current)
+
+
+@deployment_app.command("versions")
+def deployment_versions(
+    as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
+) -> None:
+    """List the deployment's versions, newest first: status (current, ramping, draining while
+    pinned runs are open on it, drained), and the workers seen polling each lately."""
+    import json
+
+    settings = get_settings()
+    state = _deployment_state(settings)
+    name, queue = settings.worker_deployment_name, settings.task_queue
+    if as_json:
+        versions = state.versions if state else ()
+        typer.echo(
+            json.dumps(
+                {
+                    "deployment": name,
+                    "task_queue": queue,
+                    "current": state.current if state else None,
+                    "ramping": state.ramping if state else None,
+                    "ramp_percentage": state.ramp_percentage if state else 0.0,
+                    "versions": [
+                        {
+                            "build_id": v.build_id,
+                            "status": v.status,
+                            "created": v.created.isoformat() if v.created else None,
+                            "drainage_checked": v.drainage_checked.isoformat()
+                            if v.drainage_checked
+                            else None,
+                            "pollers": list(v.pollers),
+                        }
+                        for v in versions
+                    ],
+                    "unversioned_pollers": list(state.unversioned_pollers) if state else [],
+                },
+                indent=2,
+            )
+        )
+        return
+    if state is None:
+        typer.echo(f"deployment {name}: no worker of it has polled yet")
+        return
+    ramp = f", {state.ramping} ramping at {state.ramp_percentage:g}%" if state.ramping else ""
+    typer.echo(f"deployment {name}: current {state.current or 'none'}{ramp}")
+    width = max([len("BUILD ID"), *(len(v.build_id) for v in state.versions)])
+    typer.echo(f"  {'BUILD ID':<{width}}  {'STATUS':<9}  {'CREATED (UTC)':<16}  POLLERS ({queue})")
+    for v in state.versions:
+        created = f"{v.created:%Y-%m-%d %H:%M}" if v.created else "-"
+        pollers = f"{len(v.pollers)} {' '.join(v.pollers)}".rstrip()
+        typer.echo(f"  {v.build_id:<{width}}  {v.status:<9}  {created:<16}  {pollers}")
+    if state.unversioned_pollers:
+        typer.echo(
+            f"unversioned workers polling: {' '.join(state.unversioned_pollers)} "
+            f"({'they take no new tasks' if state.current else 'they take every task'})"
+        )
+
+
+PROMOTE_SETTLES_WITHIN = 30.0
+
+
+@deployment_app.command("promote")
+def deployment_promote(
+    build: str = typer.Argument(..., metavar="BUILD_ID", help="the version to make current"),
+    force: bool = typer.Option(
+        False, "--force", help="promote a build none of whose workers has polled lately"
+    ),
+) -> None:
+    """Make a build the current version: new journeys start on it and every journey moves to
+    it at its next task; follow-up years move at their next continue-as-new. Promoting the
+    previous build again is the rollback."""
+    from temporalio.common import WorkerDeploymentVersion
+
+    from integrations.temporal_client import connect_temporal
+    from integrations.worker_deployment import PromotionRefused, promote, wait_until_current
+
+    settings = get_settings()
+    name = settings.worker_deployment_name
+    state = _deployment_state(settings)
+    if state is not None and state.current == build:
+        typer.echo(f"{build} is already the current version of {name}")
+        return
+
+    async def run() -> str | None:
+        client = await connect_temporal(settings)
+        version = WorkerDeploymentVersion(deployment_name=name, build_id=build)
+        before = await promote(
+            client,
+            version,
+            identity=f"{client.identity} journeys deployment promote",
+            conflict_token=state.conflict_token if state else b"",
+            allow_no_pollers=force,
+        )
+        # Answer once the task queues route to it, so that what follows (a `drain`) sees it.
+        await wait_until_current(client, version, within=PROMOTE_SETTLES_WITHIN)
+        return before
+
+    try:
+        before = asyncio.run(run())
+    except PromotionRefused as refused:
+        typer.echo(f"{build} not promoted: {refused}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{build} is now the current version of {name} (was {before or 'none'})")
+    if before:
+        typer.echo(
+            f"Keep the workers of {before} running until `journeys deployment versions` shows "
+            f"it drained; `journeys deployment drain {before}` moves the follow-up years "
+            "pinned to it now."
+        )
+
+
+@deployment_app.command("drain")
+def deployment_drain(
+    build: str = typer.Argument(..., metavar="BUILD_ID", help="a version no longer current"),
+) -> None:
+    """Move the follow-up years pinned to an old build to the current one now: each continues
+    as new on it at once, not at its next calendar event, which can be months away."""
+    from temporalio.common import WorkerDeploymentVersion
+
+    from integrations.temporal_client import connect_temporal
+    from integrations.worker_deployment import wake_pinned
+    from workflows.follow_up import FollowUp
+
+    settings = get_settings()
+    name = settings.worker_deployment_name
+    state = _deployment_state(settings)
+    if state is None or state.version(build) is None:
+        typer.echo(f"deployment {name} has no version {build}", err=True)
+        raise typer.Exit(1)
+    if state.current == build:
+        typer.echo(f"{build} is the current version: promote another build first", err=True)
+        raise typer.Exit(1)
+
+    async def run() -> int:
+        client = await connect_temporal(settings)
+        return await wake_pinned(
+            client,
+            WorkerDeploymentVersion(deployment_name=name, build_id=build),
+            workflow_type="FollowUp",
+            signal=FollowUp.look_for_new_build.__name__,
+        )
+
+    woken = asyncio.run(run())
+    typer.echo(
+        f"woke {woken} follow-up year(s) pinned to {build}; `journeys deployment versions` "
+        "shows it drained once no pinned run is left on it"
     )
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.names import TASK_QUEUE
+from domain.names import TASK_QUEUE, WORKER_DEPLOYMENT
 from integrations.payload_keys import payload_key_problems
 
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
@@ -96,6 +96,24 @@ class Settings(BaseSettings):
     # first encrypts, all decrypt. Production refuses to start without them; `journeys dev`
     # makes one under state_dir.
     payload_keys: SecretStr | None = None
+
+    # Worker Versioning (docs/changing-workflow-code.md, "Rolling out a new build"): every
+    # worker polls as the version `worker_build_id` of the deployment, and Temporal sends new
+    # workflow tasks to the deployment's current version only.
+    # No dot: Temporal writes a version as `<deployment>.<build id>` and splits at the first.
+    worker_deployment_name: str = Field(
+        default=WORKER_DEPLOYMENT, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+    )
+    # Unset, the installed package's version and a digest of its workflow code
+    # (integrations/worker_deployment.py, `installed_build_id`); a deployment pipeline may
+    # set its image tag or commit instead, as long as different workflow code never shares one.
+    worker_build_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+    )
+    # When a starting worker makes its own version current: "first" only on a deployment
+    # that has none yet (a fresh installation; later builds wait for `journeys deployment
+    # promote`), "always" at every start (`journeys dev`), "never".
+    worker_promote: Literal["first", "always", "never"] = "first"
 
     # Journeys cached in the worker's memory between steps. A journey waits days between
     # steps, so this is sized to the journeys being acted on at once, not to the open ones: an

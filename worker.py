@@ -1,6 +1,7 @@
 """The worker: connects to Temporal and Postgres, registers the workflows and activities."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -10,7 +11,9 @@ from typing import Any
 import asyncpg
 import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior
+from temporalio.service import RPCError
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.bookings import BookingActivities
 from activities.email import EmailActivities, Partners, message_id_domain
@@ -26,6 +29,7 @@ from integrations.fhir_gateway import FhirClinicGateway
 from integrations.mail import MailSender
 from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
+from integrations.worker_deployment import Promote, settle_routing, worker_version
 from observability.logs import configure_logging
 from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
 from observability.temporal_runtime import temporal_runtime
@@ -127,6 +131,58 @@ def build_activities(
     ]
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig:
+    """The version of the worker deployment this build's workers poll as.
+
+    Every worker of the project's workflows is versioned: they declare their behaviour, and a
+    Temporal server with Worker Deployments refuses a task completed with one by an
+    unversioned worker. A server without them (the time-skipping test server) ignores both.
+    """
+    return WorkerDeploymentConfig(
+        version=worker_version(settings),
+        use_worker_versioning=True,
+        # No default: every workflow type declares its own in `@workflow.defn`
+        # (docs/changing-workflow-code.md says which and why), and the SDK refuses a worker
+        # with a type that does not, so a new workflow cannot be pinned or upgrade by accident.
+        default_versioning_behavior=VersioningBehavior.UNSPECIFIED,
+    )
+
+
+class RoutedWorker(Worker):
+    """A worker that, once it polls, makes its version current as `promote` says
+    (`JOURNEYS_WORKER_PROMOTE`): the server learns of a version from its workers' first polls.
+    """
+
+    def __init__(self, client: Client, *, promote: Promote, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._promote = promote
+
+    async def run(self) -> None:
+        settling = asyncio.create_task(self._settle_routing())
+        try:
+            await super().run()
+        finally:
+            settling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await settling
+
+    async def _settle_routing(self) -> None:
+        config = self.config().get("deployment_config")
+        if config is None:
+            return
+        try:
+            routing = await settle_routing(
+                self.client,
+                config.version,
+                self._promote,
+                identity=f"{self.client.identity} journeys worker",
+            )
+        except RPCError as err:
+            log.warning("could not read or set the deployment's routing: %s", err.message)
+            return
+        (log.info if routing.current else log.warning)("%s", routing.detail)
+
+
 def build_worker(
     client: Client,
     *,
@@ -139,16 +195,19 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     """The worker of this project; `options` go to temporalio's Worker as they are, and
-    override the settings' sticky cache and sandbox runner."""
+    override the workflows, the settings' deployment version, sticky cache and sandbox
+    runner."""
+    options.setdefault("workflows", WORKFLOWS)
+    options.setdefault("deployment_config", deployment_config(settings))
     options.setdefault(
         "workflow_runner", workflow_runner(reimport_workflows=settings.sandbox_reimport_workflows)
     )
     options.setdefault("max_cached_workflows", settings.worker_cached_runs)
     options.setdefault("interceptors", [PhiSafeFailures()])
-    return Worker(
+    return RoutedWorker(
         client,
+        promote=settings.worker_promote,
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
         activities=build_activities(
             settings=settings, pool=pool, sender=sender, calendar=calendar, clinic=clinic
         ),
@@ -197,7 +256,10 @@ async def run_worker(settings: Settings) -> None:
     try:
         async with running_worker(client, settings=settings, pool=pool):
             log.info(
-                "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target
+                "worker polling task queue %s on %s as version %s",
+                settings.task_queue,
+                settings.temporal_target,
+                worker_version(settings).to_canonical_string(),
             )
             await stop.wait()
     finally:

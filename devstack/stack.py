@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError
 
 from db.migrate import migrate_url
@@ -39,9 +40,13 @@ from devstack.services import (
 from integrations.payload_keys import PayloadKeyError
 from integrations.temporal_client import ensure_search_attributes
 from integrations.temporal_ui import coordinator_queries, workflow_list
+from integrations.worker_deployment import is_current
 from observability.addresses import metrics_url, split_address
 from privacy.retention import ensure_retention_schedule, set_history_retention
 from settings import Settings
+
+# The build id of the stack's worker unless JOURNEYS_WORKER_BUILD_ID names another.
+DEV_BUILD_ID = "dev"
 
 
 class Progress:
@@ -224,10 +229,20 @@ class DevStack:
         p.done(f"CalDAV ready at {caldav_url}", t)
 
         t = p.step("starting the worker")
+        # The stack's one worker is the version that takes every task. Its build id stays the
+        # same across code changes, so a restart resumes the follow-up years pinned to it: a
+        # new build id would leave them waiting for a worker of the old one.
+        build = s.worker_build_id or DEV_BUILD_ID
+        self.env["JOURNEYS_WORKER_BUILD_ID"] = build
+        self.env["JOURNEYS_WORKER_PROMOTE"] = "always"
         worker = self.services.spawn("worker", [sys.executable, "-m", "cli", "worker"])
         await wait_until(lambda: self._has_poller(client), "the worker", worker)
+        routed = WorkerDeploymentVersion(s.worker_deployment_name, build)
+        await wait_until(
+            lambda: is_current(client, routed), "the worker's version", worker, every=1.0
+        )
         await self._wait_for_metrics(s.worker_metrics_address, "the worker's metrics", worker)
-        p.done(f"worker polling task queue {s.task_queue}", t)
+        p.done(f"worker polling task queue {s.task_queue} as {routed.to_canonical_string()}", t)
 
         t = p.step("starting the API")
         api = self.services.spawn("API", [sys.executable, "-m", "cli", "api"])

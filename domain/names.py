@@ -3,6 +3,9 @@
 from temporalio.common import SearchAttributeKey
 
 TASK_QUEUE = "patient-journeys"
+# The Worker Deployment every build of the worker declares itself a version of; operators name
+# it in `journeys deployment` and in visibility queries (`TemporalWorkerDeploymentVersion`).
+WORKER_DEPLOYMENT = "patient-journeys"
 WORKFLOW_ID_PREFIX = "journey-"
 
 JOURNEY_STAGE = SearchAttributeKey.for_keyword("JourneyStage")

@@ -3,12 +3,18 @@
 Its calendar is computed from the discharge time and the policy: care advice, a reminder and a
 due date for each follow-up consult (2 weeks, 6 weeks, 3, 6 and 12 months), and for each week of
 rehabilitation a check-in reminder and, a little later, a check that the check-in arrived.
+
+Each run is pinned to the build it started on and never runs on other code; the year moves to
+a newer build at a continue-as-new, which it makes as soon as it learns that the deployment has
+another current version (docs/changing-workflow-code.md).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ApplicationError
 
 from workflows.emails import send_email, tell_coordinators
@@ -35,6 +41,15 @@ FOLLOW_UP_ACTIONS = (IncidentAction.RETRY, IncidentAction.SKIP)
 
 # Each calendar event adds about eight history events; forty keep a run's history small.
 EVENTS_PER_RUN = 40
+
+# Patch ids: each names a change of shape that old histories must keep replaying without.
+MOVE_TO_CURRENT_BUILD = "move-to-current-build"
+
+
+def _newer_build_is_current() -> bool:
+    """Whether the deployment now routes new tasks to another build than the one this run is
+    pinned to (a rollout, or a rollback); always false on an unversioned worker."""
+    return workflow.info().is_target_worker_deployment_version_changed()
 
 
 @dataclass(frozen=True)
@@ -89,7 +104,7 @@ def follow_up_calendar(discharged_at: datetime, policy: JourneyPolicy) -> list[C
     return sorted(events, key=lambda e: (e.at, e.key))
 
 
-@workflow.defn(name="FollowUp")
+@workflow.defn(name="FollowUp", versioning_behavior=VersioningBehavior.PINNED)
 class FollowUp:
     """Reminders, outcomes and rehab check-ins for the year after discharge."""
 
@@ -109,11 +124,9 @@ class FollowUp:
             if event.key in self._done:
                 continue
             if handled_this_run >= EVENTS_PER_RUN or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self._carry_over())
-            wait = event.at - workflow.now()
-            if wait > timedelta(0):
-                await workflow.sleep(wait, summary=event.summary)
+                await self._continue_as_new()
+            if await self._until_due(event):
+                await self._continue_as_new()
             await self._handle(event)
             self._done.add(event.key)
             handled_this_run += 1
@@ -126,6 +139,33 @@ class FollowUp:
             checkins_missed=[
                 w for w in range(1, data.policy.rehab_weeks + 1) if w not in self._checkins
             ],
+        )
+
+    async def _until_due(self, event: CalendarEvent) -> bool:
+        """Wait until `event` is due; True when a newer build has become current meanwhile.
+
+        The run then continues as new rather than keep its build running: after the weeks of
+        rehabilitation, the next calendar event can be six months away. The server tells a
+        run of the newer build in the tasks of timers, activities and signals (an update's
+        task may not say), so `look_for_new_build` wakes it to move at once.
+        """
+        wait = event.at - workflow.now()
+        if wait > timedelta(0):
+            try:
+                await workflow.wait_condition(
+                    _newer_build_is_current, timeout=wait, timeout_summary=event.summary
+                )
+            except TimeoutError:
+                pass
+        return _newer_build_is_current() and workflow.patched(MOVE_TO_CURRENT_BUILD)
+
+    async def _continue_as_new(self) -> NoReturn:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        # The next run starts on the build the deployment routes new tasks to, and is pinned
+        # there in turn; without this it would inherit this run's build.
+        workflow.continue_as_new(
+            self._carry_over(),
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
     def _carry_over(self) -> FollowUpInput:
@@ -239,6 +279,12 @@ class FollowUp:
             start_to_close_timeout=RECORDS_TIMEOUT,
             summary=f"Record incident {incident.number} ({incident.kind.value})",
         )
+
+    # No input: the signal only gives the run a task, and the server says in every task
+    # whether the deployment routes new tasks to another build (`journeys deployment drain`).
+    @workflow.signal
+    def look_for_new_build(self) -> None:
+        """Wake the run, which continues as new on the current build if it is another."""
 
     @workflow.update
     async def resolve_incident(self, step: IncidentResolution) -> FollowUpStatus:

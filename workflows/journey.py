@@ -8,6 +8,7 @@ the run method then cancels what was booked, newest first, and ends WITHDRAWN.
 """
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 from workflows import checks
 from workflows.endings import Ended, Withdrawn
@@ -53,7 +54,9 @@ with workflow.unsafe.imports_passed_through():
 ANSWER_AFTER_MOVE = "answer-after-move"
 
 
-@workflow.defn(name="PatientJourney")
+# A journey outlives many builds and never continues as new, so it moves to each new build at
+# its next task and stays replayable by every change being behind `workflow.patched`.
+@workflow.defn(name="PatientJourney", versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class PatientJourney:
     """Carries one patient's journey; holds ids, stages and decisions, never PHI."""
 

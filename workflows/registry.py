@@ -12,6 +12,9 @@ from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 from workflows.retention import JourneyErasure, RetentionSweep
 
+# Each declares in `@workflow.defn` how it moves between builds of the worker: the journey
+# upgrades to the current build at its next task, the others stay pinned to the build they
+# started on, the follow-up year until it continues as new (docs/changing-workflow-code.md).
 WORKFLOWS = [PatientJourney, FollowUp, JourneyErasure, RetentionSweep]
 
 # Deterministic modules every run shares rather than re-imports: the project's models, the

@@ -9,7 +9,7 @@ are in PostgreSQL, read by the activity.
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.privacy import PrivacyActivities
@@ -38,7 +38,11 @@ ERASE_RETRY = RetryPolicy(
 MAX_BATCHES = 20
 
 
-@workflow.defn(name="JourneyErasure")
+# Both run minutes, so each runs, activities included, on the one build it started on: an
+# erasure is done by one version of the code from end to end, and the build it ran on drains
+# within the hour. Changes to them still go behind `workflow.patched`: auditors replay closed
+# histories against today's code.
+@workflow.defn(name="JourneyErasure", versioning_behavior=VersioningBehavior.PINNED)
 class JourneyErasure:
     """Erases one closed journey, as a privacy officer ordered."""
 
@@ -53,7 +57,7 @@ class JourneyErasure:
         )
 
 
-@workflow.defn(name="RetentionSweep")
+@workflow.defn(name="RetentionSweep", versioning_behavior=VersioningBehavior.PINNED)
 class RetentionSweep:
     """Erases the closed journeys whose retention period is over (legal holds win)."""
 

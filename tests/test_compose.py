@@ -17,7 +17,7 @@ from tests.nginx import render_template
 from tests.production_stack import dockerfile_sources, interpolate
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("worker", "api", "setup")
+APP_SERVICES = ("worker", "api", "setup", "worker-next")
 ENV_FILE = "journeys.env"
 TEMPLATES = ROOT / "ops" / "nginx" / "templates"
 # Not in python:3.11-slim (Debian slim without procps, curl, wget or netcat), the app's image.
@@ -31,6 +31,7 @@ HEALTH_PROGRAMS = {
     "mailcatcher": "/mailpit",  # `mailpit readyz`, the image's own HEALTHCHECK
     "caldav": "curl",  # installed by the image for its own HEALTHCHECK
     "worker": "journeys",  # the app's image: its own command
+    "worker-next": "journeys",
     "api": "python",  # the app's image
     "prometheus": "wget",  # busybox, the Prometheus project's base image
     "grafana": "wget",  # busybox, Alpine-based image
@@ -102,6 +103,16 @@ def test_dependencies_wait_on_conditions() -> None:
     assert services["temporal"]["depends_on"]["temporal-schema"]["condition"] == completed
     for name in ("worker", "api"):
         assert services[name]["depends_on"]["setup"]["condition"] == completed
+
+
+def test_the_next_build_runs_as_the_current_one_does_but_only_in_a_rollout() -> None:
+    services = _services()
+    current, following = services["worker"], services["worker-next"]
+    assert following["profiles"] == ["rollout"]
+    assert following["environment"] == current["environment"]
+    for key in ("command", "env_file", "volumes", "networks", "healthcheck"):
+        assert following[key] == current[key], key
+    assert following["image"] != current["image"] and "build" not in following
 
 
 def test_the_app_services_read_the_operators_env_file() -> None:

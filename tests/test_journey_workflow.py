@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.clinical import ClinicalRepository
 from domain.names import CASE_MANAGER
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from domain.steps import (
     AdverseEventReported,
     CaseManagerAssignment,

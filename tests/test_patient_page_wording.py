@@ -14,7 +14,7 @@ from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.journey import JourneyStatus
 from domain.records import Slot
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

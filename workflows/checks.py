@@ -13,7 +13,7 @@ from workflows.rules import invalid, refuse, require_role, require_stage, requir
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
     from domain.stages import Stage, WaitingOn
-    from domain.step_roles import STEP_ROLES, StepName
+    from domain.step_declarations import STEP_ROLES, StepName
     from domain.steps import (
         AdverseEventReported,
         CaseManagerAssignment,

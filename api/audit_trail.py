@@ -97,7 +97,9 @@ async def _record(scope: Scope, status: int) -> bool:
     state: dict[str, Any] = scope.get("state") or {}
     principal: Principal | None = state.get("principal")
     params: dict[str, Any] = scope.get("path_params") or {}
-    journey_id = params.get("journey_id")
+    # A route whose path names no journey may name it in `request.state.journey_id` (the
+    # clinic's webhook: its body does).
+    journey_id = params.get("journey_id") or state.get("journey_id")
     if journey_id is None and principal is not None and principal.is_patient:
         # The patient's page names no journey in its path: the link does.
         journey_id = principal.journey_id

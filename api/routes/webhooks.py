@@ -26,6 +26,7 @@ from domain.actors import Actor, Role
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 CLINIC = Actor(id="clinic-gateway", role=Role.CLINIC)
+CLINIC_PRINCIPAL = Principal(actor=CLINIC, name="clinic")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -84,10 +85,14 @@ async def clinic_event(
         body,
         settings.webhook_tolerance_seconds,
     )
+    # From here the clinic is who calls: the audit row names it, and the journey its event
+    # is for (api/audit_trail.py).
+    request.state.principal = CLINIC_PRINCIPAL
     try:
         event = ClinicEvent.model_validate_json(body)
     except ValidationError as err:
         raise RequestValidationError(err.errors()) from None
+    request.state.journey_id = event.journey_id
     await ensure_journey(pool, event.journey_id)
     async with pool.acquire() as conn:
         claimed = await ClinicalRepository(conn).claim_clinic_event(
@@ -96,7 +101,7 @@ async def clinic_event(
     if not claimed:
         return ClinicEventAccepted(event_id=event.event_id, duplicate=True)
     try:
-        await record_clinic_event(request, Principal(actor=CLINIC, name="clinic"), event)
+        await record_clinic_event(request, CLINIC_PRINCIPAL, event)
     except BaseException:
         # Refused, or not known to have arrived: forget the delivery so the clinic can send
         # it again (a second delivery of an event the journey has is refused as a repeat).

@@ -1,0 +1,59 @@
+"""The clinic's webhook: who its audit rows name, what a broken signature gets, and what a
+captured request can still do when it is sent again."""
+
+import json
+import time
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+
+from api.routes.webhooks import sign
+from domain.stages import Stage
+from settings import Settings
+from tests.api_people import clinic_event
+from tests.journeys import JourneyDriver
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+WEBHOOK = "/api/v1/webhooks/clinic"
+
+
+def _signed(settings: Settings, journey_id: str, kind: str) -> tuple[bytes, str]:
+    """The body and signature header of one clinic event, as the clinic sends it."""
+    body = json.dumps(
+        {"event_id": str(uuid.uuid4()), "journey_id": journey_id, "type": kind}
+    ).encode()
+    secret = settings.clinic_webhook_secret.get_secret_value()
+    return body, sign(secret, int(time.time()), body)
+
+
+async def _send(http: httpx.AsyncClient, body: bytes, signature: str | bytes) -> httpx.Response:
+    return await http.post(
+        WEBHOOK,
+        content=body,
+        headers={"content-type": "application/json", "X-Clinic-Signature": signature},
+    )
+
+
+async def test_the_audit_row_names_the_clinic_and_the_journey(
+    api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool, driver: JourneyDriver
+) -> None:
+    await driver.start()
+    await driver.reach(Stage.VALIDATION)
+    refused = await clinic_event(api, settings, driver.journey_id, "admission")
+    assert refused.status_code == 409, refused.text
+    forged = await clinic_event(api, settings, driver.journey_id, "admission", secret="forged")
+    assert forged.status_code == 401
+    rows = await pool.fetch(
+        "SELECT actor_id, actor_role, journey_id::text AS journey_id, detail::text AS detail "
+        "FROM audit_log WHERE action = $1 ORDER BY seq",
+        f"POST {WEBHOOK}",
+    )
+    assert [(r["actor_id"], r["actor_role"], r["journey_id"]) for r in rows] == [
+        ("clinic-gateway", "clinic", driver.journey_id),
+        # A forged signature is nobody's: the body it came with names no one.
+        ("anonymous", "public", None),
+    ]
+    assert [json.loads(r["detail"])["status"] for r in rows] == [409, 401]

@@ -4,6 +4,7 @@ captured request can still do when it is sent again."""
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 import asyncpg
 import httpx
@@ -30,10 +31,12 @@ def _signed(settings: Settings, journey_id: str, kind: str) -> tuple[bytes, str]
 
 
 async def _send(http: httpx.AsyncClient, body: bytes, signature: str | bytes) -> httpx.Response:
+    """The request as sent, its signature header's bytes as they are."""
+    raw = signature.encode("latin-1") if isinstance(signature, str) else signature
     return await http.post(
         WEBHOOK,
         content=body,
-        headers={"content-type": "application/json", "X-Clinic-Signature": signature},
+        headers=[(b"content-type", b"application/json"), (b"x-clinic-signature", raw)],
     )
 
 
@@ -57,3 +60,29 @@ async def test_the_audit_row_names_the_clinic_and_the_journey(
         ("anonymous", "public", None),
     ]
     assert [json.loads(r["detail"])["status"] for r in rows] == [409, 401]
+
+
+# Each within the window, so that what refuses it is the header's form: the bytes a client
+# sends are read as Latin-1, and `hmac.compare_digest` raises on text that is not ASCII.
+ACCENT = "\u00e9"
+NOT_ASCII = {
+    "accented digest": lambda now: f"t={now},v1={ACCENT}".encode("latin-1"),
+    "accented digest of a digest's length": lambda now: f"t={now},v1={ACCENT * 64}".encode(
+        "latin-1"
+    ),
+}
+
+
+@pytest.mark.parametrize("header", NOT_ASCII.values(), ids=NOT_ASCII.keys())
+async def test_a_signature_header_that_is_not_ascii_is_a_401(
+    api: httpx.AsyncClient,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    header: Callable[[int], bytes],
+) -> None:
+    body, _ = _signed(settings, str(uuid.uuid4()), "admission")
+    answer = await _send(api, body, header(int(time.time())))
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == "the signature is malformed"
+    assert await pool.fetchval("SELECT count(*) FROM clinic_events") == 0

@@ -112,6 +112,20 @@ _TITLES = {
 }
 
 
+def step_refusal(exc: WorkflowUpdateFailedError) -> Problem:
+    """A journey validator's refusal of a step, as the API answers it."""
+    cause = exc.cause
+    kind = getattr(cause, "type", None)
+    message = getattr(cause, "message", None) or str(cause)
+    status, title = _STEP_STATUS.get(kind or "", (409, "The journey refused this step"))
+    return Problem(
+        type=f"/problems/{(kind or 'step-refused').lower()}",
+        title=title,
+        status=status,
+        detail=message,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -154,19 +168,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WorkflowUpdateFailedError)
     async def _refused(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
-        cause = exc.cause
-        kind = getattr(cause, "type", None)
-        message = getattr(cause, "message", None) or str(cause)
-        status, title = _STEP_STATUS.get(kind or "", (409, "The journey refused this step"))
-        return problem_response(
-            request,
-            Problem(
-                type=f"/problems/{(kind or 'step-refused').lower()}",
-                title=title,
-                status=status,
-                detail=message,
-            ),
-        )
+        return problem_response(request, step_refusal(exc))
 
     @app.exception_handler(PrivacyRefused)
     async def _privacy(request: Request, exc: PrivacyRefused) -> JSONResponse:

@@ -60,7 +60,7 @@ KEPT: dict[str, str] = {
     "journeys": "ids, stage, staff ids and dates",
     "stage_changes": "stages, coded ending reasons, deadlines, actor ids and dates",
     "consult_slots": "slot times and the specialist's id",
-    "clinic_events": "event ids, kinds and dates",
+    "clinic_events": "event ids, kinds, dates and the journey's refusals (codes and stage words)",
     "outbox": "email kinds, steps and message ids: no email body is stored",
     "incidents": "coded kinds, steps, resolutions and staff ids: no free text",
     "audit_log": "actor ids, actions, ids, status codes and address tags; append-only",

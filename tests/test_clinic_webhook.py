@@ -5,6 +5,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import asyncpg
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from api.routes.webhooks import sign
 from domain.stages import Stage
+from domain.step_declarations import StepName
 from settings import Settings
 from tests.api_people import clinic_event
 from tests.journeys import JourneyDriver
@@ -86,3 +88,35 @@ async def test_a_signature_header_that_is_not_ascii_is_a_401(
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["detail"] == "the signature is malformed"
     assert await pool.fetchval("SELECT count(*) FROM clinic_events") == 0
+
+
+async def test_a_replayed_refused_event_is_refused_again(
+    api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool, driver: JourneyDriver
+) -> None:
+    """An event the journey refused stays refused: the same signed request sent again, once
+    the journey would take such an event, changes nothing; the clinic sends a new event."""
+    await driver.start()
+    await driver.reach(Stage.VALIDATION)
+    body, signature = _signed(settings, driver.journey_id, "admission")
+    first = await _send(api, body, signature)
+    assert first.status_code == 409, first.text
+
+    # The journey moves on to the clinic visit within the signature's window.
+    await driver.approve()
+    await driver.hold_consult()
+    await driver.accept_plan()
+    await driver.send_travel()
+    await driver.sleep(timedelta(days=31))
+    await driver.reach(Stage.TREATMENT)
+
+    replayed = await _send(api, body, signature)
+    assert replayed.status_code == 409, replayed.text
+    assert replayed.json()["detail"] == first.json()["detail"]
+    # Still waiting for the admission: the replay was not taken for one.
+    assert StepName.ADMISSION in (await driver.status()).expects
+
+    # The clinic's own new event is taken.
+    event_id = str(uuid.uuid4())
+    sent = await clinic_event(api, settings, driver.journey_id, "admission", event_id=event_id)
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"event_id": event_id, "duplicate": False}

@@ -2,8 +2,9 @@
 
 The clinic signs `<timestamp>.<raw body>` with HMAC-SHA256 and the shared secret, and sends
 `X-Clinic-Signature: t=<unix seconds>,v1=<hex digest>`. A signature older or newer than the
-tolerance window is refused, so a captured request cannot be replayed later; an event id seen
-before is acknowledged and changes nothing.
+tolerance window is refused, so a captured request cannot be replayed later. Within the window
+the event id answers for it: an event taken before is acknowledged and changes nothing, and an
+event the journey refused is refused again, whoever sends it.
 """
 
 import hashlib
@@ -15,11 +16,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from temporalio.client import WorkflowUpdateFailedError
 
 from api.clinic_events import record_clinic_event
 from api.deps import PoolDep, SettingsDep
 from api.journey_access import ensure_journey
-from api.problems import Problem, ProblemError
+from api.problems import Problem, ProblemError, step_refusal
 from api.schemas import ClinicEvent, ClinicEventAccepted
 from api.tokens import Principal
 from db.clinical import ClinicalRepository
@@ -102,17 +104,44 @@ async def clinic_event(
     request.state.journey_id = event.journey_id
     await ensure_journey(pool, event.journey_id)
     async with pool.acquire() as conn:
-        claimed = await ClinicalRepository(conn).claim_clinic_event(
+        repo = ClinicalRepository(conn)
+        claimed = await repo.claim_clinic_event(
             event_id=event.event_id, journey_id=event.journey_id, kind=event.type
         )
+        refusal = None if claimed else await repo.clinic_event_refusal(event_id=event.event_id)
     if not claimed:
+        if refusal is not None:
+            raise ProblemError(
+                refusal["status"], refusal["title"], refusal.get("detail"), type_=refusal["type"]
+            )
         return ClinicEventAccepted(event_id=event.event_id, duplicate=True)
     try:
         await record_clinic_event(request, CLINIC_PRINCIPAL, event)
-    except BaseException:
-        # Refused, or not known to have arrived: forget the delivery so the clinic can send
-        # it again (a second delivery of an event the journey has is refused as a repeat).
+    except BaseException as err:
+        refused = _refusal(err)
         async with pool.acquire() as conn:
-            await ClinicalRepository(conn).forget_clinic_event(event_id=event.event_id)
+            repo = ClinicalRepository(conn)
+            if refused is not None:
+                # The journey said no: the event's id stays spent with that answer, so the
+                # same signed request sent again within its window cannot be taken later,
+                # once the journey would take such an event. The clinic sends a new event.
+                await repo.refuse_clinic_event(
+                    event_id=event.event_id, refusal=refused.model_dump(exclude_none=True)
+                )
+            else:
+                # Not known to have arrived (a timeout, Temporal unavailable): forget the
+                # delivery so the clinic can send it again; a second delivery of an event the
+                # journey has is refused by the journey as a repeat.
+                await repo.forget_clinic_event(event_id=event.event_id)
         raise
     return ClinicEventAccepted(event_id=event.event_id, duplicate=False)
+
+
+def _refusal(err: BaseException) -> Problem | None:
+    """The answer to an event its journey certainly did not take; None when the event may
+    have reached it."""
+    if isinstance(err, WorkflowUpdateFailedError):
+        return step_refusal(err)
+    if isinstance(err, ProblemError) and 400 <= err.status < 500:
+        return Problem(type=err.type_, title=err.title, status=err.status, detail=err.detail)
+    return None

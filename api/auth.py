@@ -8,12 +8,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemError
-from api.tokens import LinkRevoked, Principal, TokenError, TokenVerifier
+from api.tokens import LinkRevoked, NotALink, Principal, TokenError, TokenVerifier
 from db.patient_links import PatientLinkRepository
 
 bearer = HTTPBearer(
     auto_error=False,
-    description="A staff JWT, or a patient link token (also accepted as `?token=`).",
+    description="A staff JWT, or a patient link token (a link also as `?token=`, the way its "
+    "email carries it; a staff token never).",
 )
 
 
@@ -27,6 +28,9 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
 ) -> Principal:
+    # Only a patient link may come in the address, as its email carries it: addresses are
+    # kept in proxies' logs and browsers' histories, so a staff token goes in the header alone.
+    in_address = credentials is None
     token = credentials.credentials if credentials else request.query_params.get("token")
     if not token:
         raise ProblemError(
@@ -36,12 +40,22 @@ async def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        if verifier.may_fetch_keys:
+        if in_address:
+            principal = verifier.verify_patient_link(token)
+        elif verifier.may_fetch_keys:
             principal = await run_in_threadpool(verifier.verify, token)
         else:
             principal = verifier.verify(token)
         if principal.is_patient:
             await ensure_current_link(request.app.state.pool, principal)
+    except NotALink:
+        raise ProblemError(
+            401,
+            "Authentication required",
+            "only a patient link may be sent as `?token=`; send a staff token in the "
+            "Authorization header",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
     except TokenError as err:
         raise ProblemError(
             401,

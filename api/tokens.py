@@ -40,6 +40,10 @@ class LinkRevoked(TokenError):
     """A patient link of ours that a coordinator has replaced with a newer one."""
 
 
+class NotALink(TokenError):
+    """A token that is not a patient link (a staff token, say) where only a link may come."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who calls: a staff member with a role, or a patient through one journey's link."""
@@ -163,7 +167,7 @@ class TokenVerifier:
         except jwt.PyJWTError as err:
             raise TokenError("the link is not valid") from err
         if unverified.get("aud") != PATIENT_LINK_AUDIENCE:
-            raise TokenError("the link is not valid")
+            raise NotALink("the link is not valid")
         return self._patient(token)
 
     def _patient(self, token: str) -> Principal:

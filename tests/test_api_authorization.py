@@ -162,6 +162,26 @@ async def test_no_token_and_bad_tokens_are_401(
     assert answer.status_code == 401 and answer.json()["detail"] == "the token is not valid"
 
 
+async def test_only_a_patient_link_may_come_in_the_address(
+    api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """Addresses end up in logs and browser histories: a staff token there is refused, and
+    goes in the Authorization header alone."""
+    jid, pid = await _journey(api, settings, pool)
+    coordinator = staff(settings, Role.COORDINATOR)["Authorization"].removeprefix("Bearer ")
+    for path in (f"/api/v1/journeys/{jid}", "/api/v1/journeys"):
+        in_address = await api.get(path, params={"token": coordinator})
+        assert in_address.status_code == 401, path
+        assert in_address.json()["detail"] == (
+            "only a patient link may be sent as `?token=`; send a staff token in the "
+            "Authorization header"
+        )
+        in_header = await api.get(path, headers={"Authorization": f"Bearer {coordinator}"})
+        assert in_header.status_code == 200, path
+    link_token = link(settings, jid, pid)["Authorization"].removeprefix("Bearer ")
+    assert (await api.get(f"/api/v1/journeys/{jid}", params={"token": link_token})).is_success
+
+
 async def test_the_actor_cannot_be_set_in_the_body(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:

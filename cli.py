@@ -55,8 +55,8 @@ def _settings_source(
 def dev() -> None:
     """Start the whole local stack (PostgreSQL, Temporal with its UI, SMTP, worker, API)."""
     try:
-        from devstack.ports import PortTaken
-        from devstack.stack import run_dev
+        from devstack.ports import NotLoopback, PortTaken
+        from devstack.stack import ensure_loopback_only, run_dev
     except ModuleNotFoundError:
         typer.echo(
             "the local development stack is not part of this installation: `journeys dev` "
@@ -65,9 +65,11 @@ def dev() -> None:
         )
         raise typer.Exit(2) from None
 
+    settings = get_settings()
     try:
-        status = asyncio.run(run_dev(get_settings(), env_file=checks.source().file))
-    except PortTaken as err:
+        ensure_loopback_only(settings)
+        status = asyncio.run(run_dev(settings, env_file=checks.source().file))
+    except (NotLoopback, PortTaken) as err:
         typer.echo(f"Cannot start: {err}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(status)

@@ -1,10 +1,41 @@
 """Port checks that fail with a message naming the port, not a traceback."""
 
+import ipaddress
 import socket
+from collections.abc import Iterable
 
 
 class PortTaken(Exception):
     """A port the local stack needs is already in use."""
+
+
+class NotLoopback(Exception):
+    """The local stack was asked to listen beyond this machine."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address (or `localhost`); a name is not resolved, so any
+    other name counts as reachable from elsewhere."""
+    name = host.strip().strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def ensure_loopback(listens: Iterable[tuple[str, str]]) -> None:
+    """Refuse any (setting, host) that is not loopback: the local stack signs anyone in as the
+    demo staff and runs on secrets published in this repository, so it must not be reachable
+    from another machine."""
+    for setting, host in listens:
+        if not is_loopback(host):
+            raise NotLoopback(
+                f"{setting}={host} is not a loopback address, and development mode (demo "
+                "sign-in, published secrets) listens on loopback only: use 127.0.0.1, or "
+                "production settings for a server others reach"
+            )
 
 
 def ensure_free(port: int, what: str, *, host: str = "127.0.0.1", hint: str = "") -> None:

@@ -16,6 +16,7 @@ from integrations.payload_keys import payload_key_problems
 MIN_SECRET_LENGTH = 32
 # `host:port` (a host name, an IPv4 address or a bracketed IPv6 one), or empty for none.
 ADDRESS_PATTERN = r"^$|^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$"
+MAX_LINK_TTL_DAYS = 180
 NEW_SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # Fields whose defaults are development values anyone can read in this repository.
 PRODUCTION_SECRETS = (
@@ -187,7 +188,12 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=15, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
     link_secret: SecretStr = SecretStr("dev-patient-link-secret-change-me-0123456789")
-    link_ttl_days: int = 90
+    # A link is a bearer token in an email, and whoever holds a forwarded or leaked one reads
+    # and acts on the journey until it expires. Every email the journey sends carries a fresh
+    # one, and its longest silence (from the 6-month follow-up's reminder to the 12-month
+    # one's) is about six months, so a link needs to live no longer: longer only widens the
+    # window of a lost link, and an expired link's page says how to get a new one.
+    link_ttl_days: int = Field(default=90, ge=1, le=MAX_LINK_TTL_DAYS)
     # Key of the audit log's hash chain; `journeys audit verify` needs the same key.
     audit_key: SecretStr = SecretStr("dev-audit-chain-key-change-me-0123456789")
     # Keys the tags that stand in the audit log for client addresses (personal data). Unset,

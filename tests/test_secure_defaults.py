@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from api.app import create_app
 from settings import (
+    MAX_LINK_TTL_DAYS,
     MIN_SECRET_LENGTH,
     NEW_SECRET_COMMAND,
     PRODUCTION_SECRETS,
@@ -221,3 +223,12 @@ async def test_token_refuses_in_production_even_with_strong_secrets() -> None:
     assert done.stdout == ""
     assert "refuses in production" in done.stderr
     assert "JOURNEYS_ENVIRONMENT=development" in done.stderr
+
+
+@pytest.mark.parametrize("days", [0, MAX_LINK_TTL_DAYS + 1, 3650])
+def test_a_patient_link_lives_at_most_half_a_year(days: int) -> None:
+    with pytest.raises(ValidationError, match="link_ttl_days"):
+        Settings(environment="development", link_ttl_days=days)
+    assert Settings(environment="development", link_ttl_days=MAX_LINK_TTL_DAYS).link_ttl_days == (
+        MAX_LINK_TTL_DAYS
+    )

@@ -34,6 +34,7 @@ from api.routes import (
 )
 from api.schemas import ClinicEvent
 from api.tokens import TokenVerifier
+from api.upload_access import may_upload
 from audit.log import AuditWriter, address_key
 from db.pool import create_pool
 from domain.inquiry import InquiryForm
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         upload_bytes=settings.max_upload_bytes,
         page_refusal=too_large_page,
+        may_upload=may_upload,
     )
     install_problem_handlers(app)
     install_audit_trail(app)

@@ -4,6 +4,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,14 +19,59 @@ MIN_SECRET_LENGTH = 32
 ADDRESS_PATTERN = r"^$|^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$"
 MAX_LINK_TTL_DAYS = 180
 NEW_SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
-# Fields whose defaults are development values anyone can read in this repository.
+# Fields whose defaults are development values anyone can read in this repository. Not
+# `jwt_secret`: production accepts only the OIDC issuer's staff tokens, so it signs nothing
+# production takes.
 PRODUCTION_SECRETS = (
-    "jwt_secret",
     "link_secret",
     "clinic_webhook_secret",
     "audit_key",
     "session_secret",
 )
+
+
+# Passwords a database is set up with in examples and by habit, tried first by anyone who
+# reaches the port (the compose file's placeholder among them).
+WELL_KNOWN_PASSWORDS = frozenset(
+    {"postgres", "password", "journeys", "change-me", "changeme", "secret", "admin", "root"}
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address or `localhost`; a name is not resolved, so any
+    other name counts as reachable from elsewhere."""
+    name = host.strip().removeprefix("[").removesuffix("]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def database_password_problem(setting: str, url: str | None) -> str | None:
+    """Why the password in a PostgreSQL URL is not fit for production, if it is not. A
+    connection over a Unix socket (no host, or `host=/path`) is left alone: the server may
+    know the connecting user from the operating system (peer authentication)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = parts.hostname or next(iter(query.get("host", [])), "")
+    if not host or host.startswith("/"):
+        return None
+    password = parts.password
+    if password is None:
+        password = next(iter(query.get("password", [])), None)
+    if password is None:
+        # None at all: libpq's password file, PGPASSWORD or a client certificate gives it.
+        return None
+    password = unquote(password)
+    if not password.strip():
+        return f"{setting} has an empty password"
+    if password.lower() in WELL_KNOWN_PASSWORDS:
+        return f"{setting} has a well-known password: give the role one of its own"
+    return None
 
 
 def trusted_networks(value: str) -> list[str]:
@@ -296,23 +342,12 @@ class Settings(BaseSettings):
         """Where migrations and grants run: the schema owner's URL, else the app's."""
         return self.database_owner_url or self.require_database_url()
 
-    def required_secrets(self) -> tuple[str, ...]:
-        """The secret fields production needs set.
-
-        `jwt_secret` only verifies staff tokens when no OIDC issuer is configured: with
-        `oidc_jwks_url` set, the API accepts only the issuer's RS256/ES256 tokens and never an
-        HS256 one (api/tokens.py), so the secret is neither used nor required.
-        """
-        if self.oidc_jwks_url:
-            return tuple(name for name in PRODUCTION_SECRETS if name != "jwt_secret")
-        return PRODUCTION_SECRETS
-
     def production_problems(self) -> list[str]:
         """Why these settings may not run in production; empty in development."""
         if self.environment != "production":
             return []
         problems = []
-        for name in self.required_secrets():
+        for name in PRODUCTION_SECRETS:
             value = getattr(self, name).get_secret_value()
             development = type(self).model_fields[name].default.get_secret_value()
             if not value.strip():
@@ -326,6 +361,7 @@ class Settings(BaseSettings):
                 )
         keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
         problems.extend(payload_key_problems(keys))
+        problems.extend(self._connection_problems())
         if not self.temporal_tls_enabled:
             problems.append(
                 "JOURNEYS_TEMPORAL_TLS is off, so Temporal would be reached in the clear: set "
@@ -333,6 +369,47 @@ class Settings(BaseSettings):
                 "JOURNEYS_TEMPORAL_TLS_CERT_FILE and JOURNEYS_TEMPORAL_TLS_KEY_FILE (mutual "
                 "TLS), or JOURNEYS_TEMPORAL_API_KEY (Temporal Cloud)"
             )
+        return problems
+
+    def _connection_problems(self) -> list[str]:
+        """How production settings would let staff or patient data travel or be taken in the
+        clear, or on a credential anyone can guess."""
+        problems = []
+        if urlsplit(self.public_base_url).scheme != "https":
+            problems.append(
+                f"JOURNEYS_PUBLIC_BASE_URL is {self.public_base_url}: patients and staff reach "
+                "production over HTTPS only; set the https:// address of the proxy"
+            )
+        if self.smtp_security == "none" and not is_loopback(self.smtp_target_host):
+            problems.append(
+                f"JOURNEYS_SMTP_SECURITY is none, so emails (patients' names and links) would "
+                f"reach {self.smtp_target_host} in the clear: set starttls or tls (only a relay "
+                "on loopback may take them without)"
+            )
+        oidc = {
+            "JOURNEYS_OIDC_JWKS_URL": self.oidc_jwks_url,
+            "JOURNEYS_OIDC_ISSUER": self.oidc_issuer,
+            "JOURNEYS_OIDC_AUDIENCE": self.oidc_audience,
+        }
+        missing = [name for name, value in oidc.items() if not (value or "").strip()]
+        if missing:
+            problems.append(
+                f"{', '.join(missing)} unset: production accepts only the OIDC issuer's "
+                "staff tokens (RS256 or ES256, checked against its key set, issuer and "
+                "audience), never ones signed with JOURNEYS_JWT_SECRET"
+            )
+        caldav = self.caldav_password.get_secret_value()
+        if not caldav.strip():
+            problems.append("JOURNEYS_CALDAV_PASSWORD is empty")
+        elif caldav.lower() in WELL_KNOWN_PASSWORDS:
+            problems.append("JOURNEYS_CALDAV_PASSWORD is unset or has its development value")
+        for setting, url in (
+            ("JOURNEYS_DATABASE_URL", self.database_url),
+            ("JOURNEYS_DATABASE_OWNER_URL", self.database_owner_url),
+        ):
+            problem = database_password_problem(setting, url)
+            if problem:
+                problems.append(problem)
         return problems
 
     def check_secrets(self) -> None:

@@ -203,6 +203,9 @@ class TokenVerifier:
                     issuer=s.oidc_issuer,
                     options={"require": ["exp", "sub"]},
                 )
+            elif s.environment == "production":
+                # Refused at start already (settings.production_problems); never HS256 here.
+                raise TokenError("the token is not valid")
             else:
                 claims = jwt.decode(
                     token,

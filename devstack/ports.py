@@ -1,8 +1,9 @@
 """Port checks that fail with a message naming the port, not a traceback."""
 
-import ipaddress
 import socket
 from collections.abc import Iterable
+
+from settings import is_loopback
 
 
 class PortTaken(Exception):
@@ -11,18 +12,6 @@ class PortTaken(Exception):
 
 class NotLoopback(Exception):
     """The local stack was asked to listen beyond this machine."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is a loopback address (or `localhost`); a name is not resolved, so any
-    other name counts as reachable from elsewhere."""
-    name = host.strip().strip("[]")
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def ensure_loopback(listens: Iterable[tuple[str, str]]) -> None:

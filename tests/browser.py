@@ -28,6 +28,7 @@ from devstack.demo_staff import DEMO_STAFF, seed_demo_staff
 from devstack.ports import free_port
 from domain.actors import Role
 from settings import Settings
+from tests.tls_certs import Issued
 
 # Debian's chromium: Playwright's own browser download is neither wanted nor reachable.
 CHROMIUM = "/usr/bin/chromium"
@@ -82,21 +83,29 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 @pytest.fixture
-def serve_app() -> Iterator[Callable[[Settings], ServedApp]]:
+def serve_app() -> Iterator[Callable[..., ServedApp]]:
     """Serves the real app with the given settings under uvicorn, on a free loopback port, in a
     thread of its own (its own event loop, like a separate server); stopped after the test.
 
     `public_base_url` is set to the served address, so links and the OIDC redirect URL point
-    at it.
+    at it. With `tls` (a certificate for 127.0.0.1 and its key) it serves HTTPS, as production
+    must be reached: a browser context that opens it ignores the test CA it does not know.
     """
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def serve(settings: Settings) -> ServedApp:
+    def serve(settings: Settings, tls: Issued | None = None) -> ServedApp:
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         served = settings.model_copy(update={"public_base_url": url})
         server = uvicorn.Server(
-            uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                create_app(served),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                ssl_certfile=tls.cert if tls else None,
+                ssl_keyfile=tls.key if tls else None,
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -1,4 +1,5 @@
-"""Shared test helpers: polling with a deadline, reading the mailbox, a valid form."""
+"""Shared test helpers: polling with a deadline, reading the mailbox, a valid form, what
+production asks beyond its secrets."""
 
 import asyncio
 import email
@@ -10,9 +11,31 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import temporalio.api.sdk.v1
+from pydantic import SecretStr
 from temporalio.client import WorkflowHandle
 
 T = TypeVar("T")
+
+# What production asks beyond its secrets (settings.production_problems): an HTTPS address,
+# the OIDC issuer's staff tokens, a CalDAV password of its own. A test that verifies tokens
+# points the key set's address at an issuer of its own (tests/oidc_issuer.py).
+PRODUCTION_READY: dict[str, Any] = {
+    "public_base_url": "https://journeys.example.org",
+    "oidc_jwks_url": "https://login.example.org/jwks.json",
+    "oidc_issuer": "https://login.example.org/",
+    "oidc_audience": "journeys-api",
+    "caldav_password": SecretStr("a-calendar-password-of-the-tests-own"),
+}
+
+
+def production_environment() -> dict[str, str]:
+    """PRODUCTION_READY as a command's environment takes it."""
+    return {
+        f"JOURNEYS_{name.upper()}": value.get_secret_value()
+        if isinstance(value, SecretStr)
+        else str(value)
+        for name, value in PRODUCTION_READY.items()
+    }
 
 
 async def eventually(

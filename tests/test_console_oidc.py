@@ -12,8 +12,9 @@ import hashlib
 import io
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,11 +23,13 @@ import pytest
 import werkzeug.serving
 from oidc_provider_mock import User
 from oidc_provider_mock import app as provider_app
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 from pydantic import SecretStr
 
 from settings import PRODUCTION_SECRETS, Settings
 from tests.browser import Screenshot, ServedApp, assert_accessible
+from tests.helpers import PRODUCTION_READY
+from tests.tls_certs import CertificateAuthority
 
 CLIENT_ID = "journeys-console"
 USERS = [
@@ -98,22 +101,38 @@ def provider() -> Iterator[Provider]:
 
 
 @pytest.fixture
-def production_console(settings: Settings, provider: Provider, serve_app: Any) -> ServedApp:
-    """The app in production, with strong secrets and the provider above as its OIDC issuer."""
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A page of its own, trusting the test CA's certificate the console is served with."""
+    context = await browser.new_context(ignore_https_errors=True)
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+@pytest.fixture
+def production_console(
+    settings: Settings, provider: Provider, serve_app: Any, tmp_path: Path
+) -> ServedApp:
+    """The app in production over HTTPS, with strong secrets and the provider above as its
+    OIDC issuer."""
     strong = {name: SecretStr(secrets.token_urlsafe(48)) for name in PRODUCTION_SECRETS}
+    site = CertificateAuthority(tmp_path / "tls").issue_server("console")
     served: ServedApp = serve_app(
         settings.model_copy(
-            update=strong
+            update=PRODUCTION_READY
+            | strong
             | {
                 "environment": "production",
                 "temporal_tls": True,
+                "oidc_jwks_url": f"{provider.issuer}/jwks",
                 "oidc_issuer": provider.issuer,
                 "oidc_client_id": CLIENT_ID,
                 "oidc_client_secret": SecretStr("console-client-secret"),
                 "oidc_role_claim": "role",
                 "oidc_provider_name": "Example Clinic",
             }
-        )
+        ),
+        tls=site,
     )
     return served
 

@@ -14,6 +14,7 @@ from api.app import create_app
 from api.console.session import COOKIE_NAME, SessionCodec
 from devstack.demo_staff import seed_demo_staff
 from settings import PRODUCTION_SECRETS, Settings
+from tests.helpers import PRODUCTION_READY
 
 
 async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
@@ -223,7 +224,7 @@ async def test_production_without_a_provider_says_sign_in_is_not_set_up(
 ) -> None:
     strong = {name: SecretStr(secrets.token_urlsafe(48)) for name in PRODUCTION_SECRETS}
     production = settings.model_copy(
-        update=strong | {"environment": "production", "temporal_tls": True}
+        update=PRODUCTION_READY | strong | {"environment": "production", "temporal_tls": True}
     )
     async for http in _client(production):
         page = await http.get("/staff/sign-in")

@@ -14,6 +14,7 @@ from jwt.algorithms import RSAAlgorithm
 from api.tokens import IssuerKeys, TokenError, TokenVerifier
 from domain.actors import Role
 from settings import Settings
+from tests.oidc_issuer import KeyServer
 
 ISSUER, AUDIENCE = "https://id.clinic.test/", "journeys-api"
 
@@ -83,52 +84,6 @@ def test_tokens_from_the_issuer_are_accepted_and_others_refused(
         verifier.verify(mint_staff_token(Settings(), subject="x", name="x", role=Role.COORDINATOR))
 
 
-class KeyServer:
-    """An issuer's key set endpoint on loopback that counts its requests, and can rotate its
-    keys or fail."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, rsa.RSAPrivateKey] = {}
-        self.failing = False
-        self.requests = 0
-        server = self
-
-        class Keys(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests += 1
-                if server.failing:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                published = [
-                    {**json.loads(RSAAlgorithm.to_jwk(k.public_key())), "kid": kid, "use": "sig"}
-                    for kid, k in server.keys.items()
-                ]
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps({"keys": published}).encode())
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.http = HTTPServer(("127.0.0.1", 0), Keys)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/jwks.json"
-
-    def rotate(self, kid: str) -> rsa.RSAPrivateKey:
-        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return self.keys[kid]
-
-
-@pytest.fixture
-def key_server() -> Iterator[KeyServer]:
-    server = KeyServer()
-    thread = threading.Thread(target=server.http.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.http.shutdown()
-
-
 def _signed(key: rsa.RSAPrivateKey, kid: str) -> str:
     return jwt.encode(
         jwt.decode(_token(key), options={"verify_signature": False}),
@@ -185,3 +140,15 @@ def test_a_rotated_key_is_fetched_once_the_pause_has_passed(key_server: KeyServe
     with pytest.raises(TokenError):
         keys.key_for(_signed(old, "k1"))
     assert key_server.requests == 3
+
+
+def test_production_takes_no_hs256_token_even_without_a_key_set() -> None:
+    """Production refuses to start without the issuer (settings.production_problems); were
+    it started anyway, a token signed with the staff token secret would still be refused."""
+    from api.tokens import mint_staff_token
+
+    development = Settings(environment="development")
+    token = mint_staff_token(development, subject="x", name="x", role=Role.COORDINATOR)
+    assert TokenVerifier(development).verify(token).actor.id == "x"
+    with pytest.raises(TokenError):
+        TokenVerifier(development.model_copy(update={"environment": "production"})).verify(token)

@@ -206,7 +206,6 @@ async def stack(
             ROOT / "journeys.env.example",
             base / "journeys.env",
             {
-                "JOURNEYS_JWT_SECRET": new_secret(),
                 "JOURNEYS_LINK_SECRET": new_secret(),
                 "JOURNEYS_CLINIC_WEBHOOK_SECRET": new_secret(),
                 "JOURNEYS_AUDIT_KEY": new_secret(),
@@ -221,7 +220,11 @@ async def stack(
                 # The test's proxy calls the API from loopback.
                 "JOURNEYS_TRUSTED_PROXIES": "127.0.0.1",
                 "JOURNEYS_SMTP_PASSWORD": smtp_password,
+                "JOURNEYS_OIDC_JWKS_URL": f"{provider}/jwks",
                 "JOURNEYS_OIDC_ISSUER": provider,
+                "JOURNEYS_OIDC_AUDIENCE": "journeys-api",
+                # The stack's Radicale takes any login (devstack/radicale.py).
+                "JOURNEYS_CALDAV_PASSWORD": new_secret(),
                 "JOURNEYS_OIDC_CLIENT_ID": "journeys-console",
                 "JOURNEYS_OIDC_CLIENT_SECRET": new_secret(),
                 "JOURNEYS_OIDC_ROLE_CLAIM": "role",

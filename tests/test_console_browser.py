@@ -85,7 +85,11 @@ async def test_an_idle_session_ends(
 ) -> None:
     settings = served_app.settings
     await sign_in_as(page, served_app.url, Role.SPECIALIST)
-    (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE_NAME]
+    (cookie,) = [
+        c
+        for c in await page.context.cookies()
+        if c["name"] == COOKIE_NAME and c["path"] == "/staff"
+    ]
     codec = served_codec(served_app)
     session = codec.loads(cookie["value"])
     assert session is not None and session.staff_id == demo_member(Role.SPECIALIST)[0]

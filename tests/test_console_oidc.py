@@ -185,9 +185,10 @@ async def test_staff_sign_in_at_the_provider_with_pkce(
     await screenshot(page, "signed-in")
     assert len(provider.pkce.verified) == 1, "the code was exchanged with its PKCE verifier"
 
-    (cookie,) = [c for c in await page.context.cookies() if c["name"] == "journeys_console"]
-    assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-    assert cookie["path"] == "/"
+    cookies = [c for c in await page.context.cookies() if c["name"] == "journeys_console"]
+    assert {c["path"] for c in cookies} == {"/staff", "/codec", "/temporal"}
+    for cookie in cookies:
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     url = production_console.settings.require_database_url()
     assert await _audit(url, "console.sign_in") == [("idp-omar", "reviewer", '{"method": "oidc"}')]
 

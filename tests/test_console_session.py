@@ -66,13 +66,22 @@ async def test_the_cookie_is_http_only_same_site_and_scoped_to_the_console(
     console: httpx.AsyncClient,
 ) -> None:
     page = await console.get("/staff/sign-in")
-    cookie = page.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE_NAME}=")
-    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
-    assert {"httponly", "samesite=lax", "path=/"} <= attributes
-    # Development serves plain HTTP on loopback; production adds Secure (test_console_oidc).
-    assert "secure" not in attributes
-    assert not any(a.startswith(("max-age", "expires")) for a in attributes)
+    cookies = page.headers.get_list("set-cookie")
+    paths = {}
+    for cookie in cookies:
+        assert cookie.startswith(f"{COOKIE_NAME}=")
+        attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+        (path,) = [a.removeprefix("path=") for a in attributes if a.startswith("path=")]
+        paths[path] = attributes
+    # Where the session is read: the console, the codec server, the proxied Temporal UI;
+    # and the former `/` scope expired, so that no older cookie is sent beside these.
+    assert set(paths) == {"/staff", "/codec", "/temporal", "/"}
+    assert "max-age=0" in paths.pop("/")
+    for attributes in paths.values():
+        assert {"httponly", "samesite=lax"} <= attributes
+        # Development serves plain HTTP on loopback; production adds Secure (test_console_oidc).
+        assert "secure" not in attributes
+        assert not any(a.startswith(("max-age", "expires")) for a in attributes)
     assert page.headers["cache-control"] == "no-store"
     # Pages elsewhere get no console cookie.
     assert "set-cookie" not in (await console.get("/")).headers
@@ -125,7 +134,7 @@ async def test_a_session_ends_after_its_lifetime_however_active(
 ) -> None:
     await _sign_in(console, "demo-specialist")
     codec = SessionCodec.from_settings(settings)
-    session = codec.loads(console.cookies[COOKIE_NAME])
+    session = codec.loads(console.cookies.get(COOKIE_NAME, path="/staff") or "")
     assert session is not None and session.signed_in
     session.started_at -= settings.session_max_hours * 3600 + 60
     _put_cookie(console, codec.dumps(session))

@@ -2,10 +2,11 @@
 last seen, and the token every console form carries. It holds no patient data.
 
 The cookie is signed, not encrypted: its holder may read it (their own name and role) but not
-change it. It is scoped to `/staff`, HttpOnly, SameSite=Lax (the provider's redirect back to
-the callback is a top-level GET, which Lax lets through; a cross-site POST carries no cookie),
-and Secure outside development. A signed-in session ends after `session_idle_minutes`
-without a request and `session_max_hours` after sign-in, whatever the activity.
+change it. It is scoped to where it is read (`/staff`, `/codec`, `/temporal`), HttpOnly,
+SameSite=Lax (the provider's redirect back to the callback is a top-level GET, which Lax lets
+through; a cross-site POST carries no cookie), and Secure outside development. A signed-in
+session ends after `session_idle_minutes` without a request and `session_max_hours` after
+sign-in, whatever the activity.
 
 Sign-out deletes the browser's cookie; a copy taken before then stays valid until it idles
 out, as no server-side list of sessions is kept.
@@ -30,9 +31,17 @@ from settings import Settings
 
 COOKIE_NAME = "journeys_console"
 CONSOLE_PATH = "/staff"
-# The cookie goes to the codec server too (`/codec`), so that the Temporal UI, calling it from
-# the browser with credentials, decodes for the signed-in member of staff.
-COOKIE_PATH = "/"
+# Where the session is read, and so where the browser sends the cookie: the console; the
+# codec server, which the Temporal UI calls from the browser with credentials (in production
+# at the site's `/codec`, in development through the UI's own address, devstack/ui_proxy.py);
+# and the Temporal UI the production proxy serves under `/temporal/`, asking the console for
+# each request with the browser's cookies (`/staff/temporal-ui-access`). A cookie has one
+# path and these share none but `/`, so it is set once for each: never sent to the patient's
+# page, the form or the JSON API.
+COOKIE_PATHS = ("/staff", "/codec", "/temporal")
+# The cookie's path before: expired with every write, so that a browser still holding such a
+# cookie stops sending it (beside the new one it would be read in its place).
+FORMER_COOKIE_PATH = "/"
 # Where the middleware leaves the request's SessionState in the ASGI scope.
 STATE_KEY = "journeys.console"
 # Keeps this cookie's signatures apart from anything else signed with the same secret.
@@ -240,16 +249,18 @@ class ConsoleSessionMiddleware:
                 headers["content-security-policy"] = "frame-ancestors 'none'"
                 headers["referrer-policy"] = "same-origin"
                 if state.changed:
-                    headers.append("set-cookie", self._cookie(state.session))
+                    for path in COOKIE_PATHS:
+                        headers.append("set-cookie", self._cookie(state.session, path))
+                    headers.append("set-cookie", self._cookie(None, FORMER_COOKIE_PATH))
             await send(message)
 
         await self.app(scope, receive, send_with_session)
 
-    def _cookie(self, session: ConsoleSession | None) -> str:
+    def _cookie(self, session: ConsoleSession | None, path: str) -> str:
         cookie: SimpleCookie = SimpleCookie()
         cookie[COOKIE_NAME] = "" if session is None else self.codec.dumps(session)
         morsel = cookie[COOKIE_NAME]
-        morsel["path"] = COOKIE_PATH
+        morsel["path"] = path
         morsel["httponly"] = True
         morsel["samesite"] = "Lax"
         if self.secure:

@@ -33,6 +33,7 @@ from api.routes import (
     webhooks,
 )
 from api.schemas import ClinicEvent
+from api.security_headers import install_security_headers
 from api.tokens import TokenVerifier
 from api.upload_access import may_upload
 from audit.log import AuditWriter, address_key
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     install_codec_server(app, settings)
+    install_security_headers(app, settings)
     # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
     install_openapi(app, body_models=[InquiryForm, ClinicEvent])
     return app

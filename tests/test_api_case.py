@@ -88,9 +88,11 @@ async def test_a_document_opens_and_every_read_is_audited(
     opened = await api.get(f"/api/v1/journeys/{jid}/documents/{document_id}", headers=reviewer)
     assert opened.status_code == 200 and opened.content == SCAN
     assert opened.headers["content-type"] == "application/pdf"
+    # A PDF is downloaded: Chromium's viewer does not run in the sandbox every file gets.
     assert opened.headers["content-disposition"] == (
-        "inline; filename=\"alta m?dica.pdf\"; filename*=UTF-8''alta%20m%C3%A9dica.pdf"
+        "attachment; filename=\"alta m?dica.pdf\"; filename*=UTF-8''alta%20m%C3%A9dica.pdf"
     )
+    assert opened.headers["content-security-policy"].startswith("sandbox")
     assert opened.headers["x-content-type-options"] == "nosniff"
     missing = await api.get(
         f"/api/v1/journeys/{stranger}/documents/{document_id}", headers=reviewer

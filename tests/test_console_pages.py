@@ -132,6 +132,9 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
         await page.get_by_role("link", name="discharge-summary.png").click()
     answer = await opened.value
     assert answer.status == 200 and answer.headers["content-type"] == "image/png"
+    # Shown in the browser, sandboxed: whatever the file holds runs nothing in this origin.
+    assert answer.headers["content-disposition"].startswith("inline;")
+    assert answer.headers["content-security-policy"].startswith("sandbox")
     await expect(page.locator("img")).to_be_visible()
     await screenshot(page, "document")
 

@@ -209,7 +209,7 @@ class PatientJourney:
     @book_consult.validator
     def _check_booking(self, step: SlotBooking) -> None:
         checks.role(step.actor, StepName.BOOK_CONSULT)
-        checks.slot_booking(self.state, step)
+        checks.slot_booking(self.state, step, workflow.now())
 
     @workflow.update
     async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
@@ -220,7 +220,7 @@ class PatientJourney:
     @reschedule_consult.validator
     def _check_reschedule(self, step: RescheduleRequest) -> None:
         checks.role(step.actor, StepName.RESCHEDULE_CONSULT)
-        checks.reschedule(self.state)
+        checks.reschedule(self.state, workflow.now())
 
     @workflow.update
     async def consult_no_show(self, step: NoShow) -> JourneyStatus:
@@ -231,7 +231,7 @@ class PatientJourney:
     @consult_no_show.validator
     def _check_no_show(self, step: NoShow) -> None:
         checks.role(step.actor, StepName.NO_SHOW)
-        checks.consult_started(self.state, "a no-show")
+        checks.consult_started(self.state, StepName.NO_SHOW, workflow.now())
 
     @workflow.update
     async def consult_outcome(self, step: ConsultOutcome) -> JourneyStatus:
@@ -242,7 +242,7 @@ class PatientJourney:
     @consult_outcome.validator
     def _check_outcome(self, step: ConsultOutcome) -> None:
         checks.role(step.actor, StepName.CONSULT_OUTCOME)
-        checks.consult_started(self.state, "a consultation outcome")
+        checks.consult_started(self.state, StepName.CONSULT_OUTCOME, workflow.now())
 
     @workflow.update
     async def plan_decision(self, step: PlanDecision) -> JourneyStatus:
@@ -264,7 +264,7 @@ class PatientJourney:
     @travel_details.validator
     def _check_travel(self, step: TravelDetails) -> None:
         checks.role(step.actor, StepName.TRAVEL)
-        checks.travel(self.state, step)
+        checks.travel(self.state, step, workflow.now())
 
     @workflow.update
     async def clinic_confirmation(self, step: ClinicConfirmation) -> JourneyStatus:

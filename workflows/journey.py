@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.step_roles import StepName, withdrawal_step
     from domain.steps import (
         Admission,
@@ -81,7 +81,7 @@ class PatientJourney:
             ):
                 await stage(m)
             await m.notify("completion", NotificationKind.COMPLETION)
-            await m.enter(Stage.COMPLETED, WaitingOn.NONE, None, task="journey completed")
+            await m.enter(Stage.COMPLETED, WaitingOn.NONE, None, task=Task.COMPLETED)
         except Withdrawn:
             state.closing = True
             await m.compensate()
@@ -96,7 +96,7 @@ class PatientJourney:
                 WaitingOn.NONE,
                 None,
                 actor=withdrawal.actor if withdrawal else SYSTEM,
-                task="withdrawn",
+                task=Task.WITHDRAWN,
                 # A declined plan is a withdrawal the journey names itself.
                 reason=state.ending_reason or (withdrawal.reason.value if withdrawal else None),
             )
@@ -111,7 +111,7 @@ class PatientJourney:
                 end.stage,
                 WaitingOn.NONE,
                 None,
-                task=end.reason or "closed",
+                task=Task.CLOSED,
                 reason=end.reason or None,
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -124,7 +124,8 @@ class PatientJourney:
             journey_id=state.journey_id,
             stage=state.stage,
             waiting_on=state.shown_waiting_on,
-            waiting_for=state.task,
+            waiting_for=state.waiting_for,
+            task=state.task,
             deadline=state.shown_deadline,
             case_manager_id=state.case_manager_id,
             bookings=[b.model_copy() for b in state.bookings],

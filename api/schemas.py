@@ -5,12 +5,14 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from audit.timeline import TimelineEntry
 from domain.incidents import IncidentAction
 from domain.inquiry import PhoneNumber
 from domain.policy import MIN_CELLS
 from domain.records import Booking, Slot
+from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
 
@@ -86,10 +88,9 @@ class TravelBody(_Body):
     @model_validator(mode="after")
     def _order(self) -> "TravelBody":
         if (self.departure_date - self.arrival_date).days < 3:
-            raise ValueError(
-                "the departure must be at least three days after the arrival: "
-                "a day to rest, then the two visit days"
-            )
+            # Typed by the refusal's code, so that the pages word it without reading the text.
+            refusal = Refusal.of(RefusalCode.DEPARTURE_TOO_SOON)
+            raise PydanticCustomError(refusal.code.value, refusal.english)
         return self
 
 

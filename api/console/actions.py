@@ -22,8 +22,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from api.auth import authorize
 from api.console.guards import CSRF_FIELD, ConsoleRefusal
 from api.console.viewer import Viewer
+from api.console.wording import Wording
 from api.journey_access import ensure_journey
-from api.problems import ProblemError, field_errors
+from api.problems import ProblemError, field_errors, refusal_of
 from api.routes import clinic, follow_ups, incidents, steps
 from api.schemas import (
     CaseManagerBody,
@@ -315,13 +316,21 @@ async def take_step(
     except ProblemError as err:
         if err.status == 404 and err.detail == "no such journey":
             raise ConsoleRefusal(404, "no_journey", None) from None
-        return ActionOutcome(
-            step=name, message=err.detail or err.title, values=typed, status=err.status
+        message = (
+            Wording(viewer.language).refusal(err.refusal, viewer.time_zone)
+            if err.refusal
+            else err.detail or err.title
         )
+        return ActionOutcome(step=name, message=message, values=typed, status=err.status)
     except WorkflowUpdateFailedError as err:
         kind = getattr(err.cause, "type", None) or StepError.REFUSED
         refused = {StepError.INVALID: 422, StepError.FORBIDDEN: 403}.get(kind, 409)
-        message = getattr(err.cause, "message", None) or str(err.cause)
+        refusal = refusal_of(err)
+        message = (
+            Wording(viewer.language).refusal(refusal, viewer.time_zone)
+            if refusal
+            else getattr(err.cause, "message", None) or str(err.cause)
+        )
         return ActionOutcome(step=name, message=message, values=typed, status=refused)
     return ActionOutcome(step=name, done=name)
 

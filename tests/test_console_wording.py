@@ -65,8 +65,8 @@ def test_a_refusal_names_what_it_refused_in_the_readers_words_and_zone() -> None
         starts_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
     )
     assert Wording("en").refusal(not_started, "Europe/Madrid") == (
-        "This can be recorded once the consultation has started "
-        "(Tue 1 Dec 2026, 10:30 (Europe/Madrid))."
+        "This can be recorded once the consultation has started: "
+        "Tue 1 Dec 2026, 10:30 (Europe/Madrid)."
     )
     offered = Refusal.of(
         RefusalCode.ACTION_NOT_OFFERED,

@@ -150,7 +150,7 @@ def _refusals(language: str) -> dict[str, str]:
             "refusal", "The consultation has already started; it can no longer be moved."
         ),
         RefusalCode.CONSULT_NOT_STARTED: pgettext(
-            "refusal", "This can be recorded once the consultation has started (%(starts_at)s)."
+            "refusal", "This can be recorded once the consultation has started: %(starts_at)s."
         ),
         RefusalCode.PLAN_DECIDED: pgettext("refusal", "The plan has already been decided."),
         RefusalCode.TRAVEL_SENT: pgettext("refusal", "The travel details have already been sent."),

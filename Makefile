@@ -34,7 +34,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --size full --out bench/RESULTS.md
 
-# Refresh the translation catalogues from the code and templates (README, "Languages"): the
+# Refresh the translation catalogues from the code and templates (docs/i18n.md): the
 # template i18n/locales/messages.pot, then every language's messages.po, whose new or changed
 # messages a translator then fills in.
 messages: $(STAMP)

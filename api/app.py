@@ -24,10 +24,7 @@ from api.patient_page.too_large import too_large_page
 from api.problems import install_problem_handlers
 from api.ratelimit import FormRateLimiter
 from api.routes import (
-    clinic,
-    follow_ups,
     health,
-    incidents,
     inquiries,
     journeys,
     patient_links,
@@ -136,14 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(journeys.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
-    for router in (
-        steps.router,
-        follow_ups.router,
-        clinic.router,
-        incidents.router,
-        patient_links.router,
-        privacy.router,
-    ):
+    for router in (steps.router, patient_links.router, privacy.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
     install_codec_server(app, settings)

@@ -1,6 +1,5 @@
 """The current principal, from a bearer token or an emailed link's `token` parameter."""
 
-from collections.abc import Set as AbstractSet
 from typing import Annotated
 
 import asyncpg
@@ -11,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from api.problems import ProblemError
 from api.tokens import LinkRevoked, Principal, TokenError, TokenVerifier
 from db.patient_links import PatientLinkRepository
-from domain.actors import Role
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -73,12 +71,3 @@ async def ensure_current_link(pool: asyncpg.Pool, principal: Principal) -> None:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-def authorize(principal: Principal, journey_id: str, roles: AbstractSet[Role]) -> None:
-    """Refuse a role outside `roles`, and a patient link of another journey."""
-    if principal.actor.role not in roles:
-        allowed = ", ".join(sorted(r.value for r in roles))
-        raise ProblemError(403, "Forbidden", f"this step is for: {allowed}")
-    if principal.is_patient and principal.journey_id != journey_id:
-        raise ProblemError(403, "Forbidden", "this link belongs to another journey")

@@ -12,6 +12,7 @@ import jwt
 from jwt import PyJWKClient
 
 from domain.actors import Actor, Role
+from domain.readers import STAFF_ROLES
 from patient_links import (
     PATIENT_LINK_AUDIENCE,
     PatientLinkExpired,
@@ -20,18 +21,6 @@ from patient_links import (
     verify_patient_link,
 )
 from settings import Settings
-
-STAFF_ROLES = frozenset(
-    {
-        Role.COORDINATOR,
-        Role.REVIEWER,
-        Role.SPECIALIST,
-        Role.CASE_MANAGER,
-        Role.MEDICAL_LEAD,
-        Role.AUDITOR,
-        Role.PRIVACY_OFFICER,
-    }
-)
 
 
 class TokenError(Exception):

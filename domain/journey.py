@@ -9,7 +9,7 @@ from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
 from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from domain.steps import DocumentKind
 
 

@@ -3,6 +3,19 @@ so the two cannot show different people different things."""
 
 from domain.actors import Role
 
+# Every member of staff who signs in: the roles a staff token or an OIDC role claim may carry.
+STAFF_ROLES = frozenset(
+    {
+        Role.COORDINATOR,
+        Role.REVIEWER,
+        Role.SPECIALIST,
+        Role.CASE_MANAGER,
+        Role.MEDICAL_LEAD,
+        Role.AUDITOR,
+        Role.PRIVACY_OFFICER,
+    }
+)
+# Who reads journeys (the worklist, a journey's status and timeline).
 STAFF = frozenset(
     {
         Role.COORDINATOR,
@@ -32,3 +45,7 @@ SEES_OVERVIEW = frozenset({Role.COORDINATOR, Role.MEDICAL_LEAD, Role.CASE_MANAGE
 # logistics and contact) get encoded payloads, as do auditors, who read who did what and when,
 # not what was decided about a patient's health.
 PAYLOAD_READERS = frozenset({Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.MEDICAL_LEAD})
+# A journey's privacy record: whether it is held, asked to be erased, erased.
+SEES_PRIVACY_RECORD = frozenset({Role.PRIVACY_OFFICER, Role.COORDINATOR})
+# The list of erasure requests, across journeys.
+SEES_ERASURE_REQUESTS = frozenset({Role.PRIVACY_OFFICER})

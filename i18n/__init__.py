@@ -3,7 +3,7 @@
 `translations(language)` gives a language's catalogue (English for a language without one),
 `supported_languages()` the languages whose catalogue is present in `locales/`, the `format_*`
 helpers dates, times, periods and money in the reader's language, and `LocalizedEnvironments`
-Jinja environments with `{% trans %}` per language. See the README's "Languages" section.
+Jinja environments with `{% trans %}` per language. See docs/i18n.md.
 """
 
 from i18n.catalogues import (

@@ -21,7 +21,7 @@ from i18n.catalogues import SOURCE_LANGUAGE, supported_languages
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "i18n" / "locales"
-# The languages the README promises in full: the source language, and Spanish, in which every
+# The languages docs/i18n.md promises in full: the source language, and Spanish, in which every
 # patient email, letter and page exists.
 COMPLETE = ("en", "es")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.console.actions import SENDERS, STAFF_WITHDRAWAL_REASONS
+from api.console.actions import STAFF_WITHDRAWAL_REASONS
 from api.console.rendering import console_environments
 from api.console.wording import Wording
 from domain.actors import Role
@@ -17,7 +17,7 @@ from domain.overview import BreachKind
 from domain.reasons import EndingReason
 from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, Task, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import STEPS, StepName
 from domain.steps import RejectionReason, WithdrawalReason
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -85,7 +85,7 @@ def test_every_stage_wait_and_incident_kind_has_words(language: str) -> None:
         *((s.value, words.stage(s)) for s in Stage),
         *((w.value, words.waiting_on(w)) for w in WaitingOn),
         *((k.value, words.incident(k)) for k in IncidentKind),
-        *((n.value, words.step(n)) for n in StepName if n in SENDERS),
+        *((n.value, words.step(n)) for n in StepName if STEPS[n].console),
         *((r.value, words.rejection(r)) for r in RejectionReason),
         *((r.value, words.withdrawal(r)) for r in STAFF_WITHDRAWAL_REASONS),
         *((r.value, words.ending_reason(Stage.WITHDRAWN, r)) for r in WithdrawalReason),

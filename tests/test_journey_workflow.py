@@ -18,7 +18,7 @@ from domain.actors import Role
 from domain.names import CASE_MANAGER
 from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from domain.steps import (
     AdverseEventReported,
     CaseManagerAssignment,

@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from api.patient_page.outcomes import field_errors, refusal_text
 from api.patient_page.view import PageRecords, Words, page_context
-from api.schemas import TravelBody
 from api.uploads import sniffed_type
 from db.patient_page import PatientOnPage
 from domain.incidents import Incident, IncidentAction, IncidentKind
@@ -17,7 +16,8 @@ from domain.journey import JourneyStatus
 from domain.records import Slot
 from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_bodies import TravelBody
+from domain.step_declarations import StepName
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

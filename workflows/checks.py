@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
     from domain.refusals import RefusalCode
     from domain.stages import Stage, WaitingOn
-    from domain.step_roles import STEP_ROLES, StepName
+    from domain.step_declarations import STEP_ROLES, StepName
     from domain.steps import (
         AdverseEventReported,
         CaseManagerAssignment,

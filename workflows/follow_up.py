@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.records import IncidentRecord
     from domain.refusals import RefusalCode
     from domain.stages import WaitingOn
-    from domain.step_roles import STEP_ROLES, StepName
+    from domain.step_declarations import STEP_ROLES, StepName
     from domain.steps import FollowUpOutcome, IncidentResolution, RehabCheckin
 
 # The follow-up year only sends emails, so each of its incidents may be skipped; withdrawing

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
     from domain.stages import Stage, Task, WaitingOn
-    from domain.step_roles import StepName, withdrawal_step
+    from domain.step_declarations import StepName, withdrawal_step
     from domain.steps import (
         Admission,
         AdverseEventReported,

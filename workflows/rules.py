@@ -7,7 +7,7 @@ from domain.actors import Role
 from domain.errors import StepError
 from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 
 STEP_REFUSED = StepError.REFUSED
 INVALID_STEP = StepError.INVALID

@@ -19,10 +19,10 @@ from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.patient_page.view import active
 from api.reads.case import read_case, read_timeline
 from api.reads.documents import document_response, open_document
-from api.reads.errors import ReadForbidden, ReadRefused
+from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
 from domain.readers import READS_DOCUMENTS
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from settings import Settings
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], includ
 def _refusal(refused: ReadRefused) -> ConsoleRefusal:
     """The page for a refused read. No console row of its own: the request's row has the
     status, and a document's read has written its row already."""
-    kind = "read_forbidden" if isinstance(refused, ReadForbidden) else refused.reason
+    kind = "read_forbidden" if isinstance(refused, Forbidden) else refused.reason
     return ConsoleRefusal(refused.status, kind, None)
 
 

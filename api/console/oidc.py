@@ -16,8 +16,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from api.console.session import SessionState
-from api.tokens import STAFF_ROLES, Principal
+from api.tokens import Principal
 from domain.actors import Actor, Role
+from domain.readers import STAFF_ROLES
 from settings import Settings
 
 SCOPES = "openid profile email"

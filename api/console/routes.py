@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from joserfc.errors import JoseError
 
+from api.authorization import may_read_payloads
 from api.console.demo import demo_staff
 from api.console.guards import (
     NEXT_FIELD,
@@ -21,7 +22,6 @@ from api.console.guards import (
 from api.console.oidc import OidcSignIn, RoleRefused
 from api.console.rendering import render
 from api.console.session import session_state
-from domain.readers import PAYLOAD_READERS
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
@@ -136,7 +136,7 @@ async def temporal_ui_access(request: Request) -> Response:
     principal = live_principal(request)
     if principal is None:
         return Response(status_code=401)
-    if principal.actor.role not in PAYLOAD_READERS:
+    if not may_read_payloads(principal):
         request.state.principal = principal
         await audit_event(
             request,

@@ -2,7 +2,7 @@
 
 Every form is a plain HTML form that posts to `/my-journey/<step>?token=…`: the route checks
 the link and the form token, takes the step through the same code as the JSON API
-(`api/patient_steps.py`), and answers with the page again, showing the confirmation or the
+(`api/step_taking.py`), and answers with the page again, showing the confirmation or the
 refusal at its top. A little script on the page checks files before they are sent and shows
 an upload's progress; without it every form still works.
 """
@@ -44,7 +44,7 @@ from db.patient_page import PatientPageRepository
 from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
 from domain.stages import Stage
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from patient_links import PATIENT_PAGE_PATH
 from privacy.consent import withdraw_consent
 from privacy.refusals import PrivacyRefused

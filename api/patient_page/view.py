@@ -21,7 +21,7 @@ from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from domain.steps import DocumentKind
 from i18n import N_, format_day, format_moment, format_money, locale, translations
 

@@ -7,8 +7,9 @@ import asyncpg
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from api.authorization import authorize
 from api.journey_access import journey_handle
-from api.reads.errors import JourneyErased, JourneyNotFound, allow, journey_key
+from api.reads.errors import JourneyErased, JourneyNotFound, journey_key
 from api.schemas import Timeline
 from api.tokens import Principal
 from audit.timeline import actor_names, timeline_for
@@ -52,7 +53,7 @@ async def read_case(
 ) -> CaseFile:
     """The case as `principal` may read it: auditors get the journey without the patient's
     facts or the records written about them."""
-    allow(principal, None, STAFF)
+    authorize(principal, None, STAFF)
     jid = journey_key(journey_id)
     sees = principal.actor.role in SEES_PATIENT
 
@@ -82,7 +83,7 @@ async def read_case(
 async def read_patient(pool: asyncpg.Pool, principal: Principal, journey_id: str) -> PatientFacts:
     """The patient's facts and medical history; never for auditors."""
     jid = journey_key(journey_id)
-    allow(principal, jid, SEES_PATIENT)
+    authorize(principal, jid, SEES_PATIENT)
     async with pool.acquire() as conn:
         erased = await ErasureRepository(conn).tombstone(journey_id=jid)
         patient = None if erased else await CaseFileRepository(conn).patient(journey_id=jid)
@@ -97,7 +98,7 @@ async def read_documents(
     pool: asyncpg.Pool, principal: Principal, journey_id: str
 ) -> list[CaseDocument]:
     jid = journey_key(journey_id)
-    allow(principal, jid, READS_DOCUMENTS)
+    authorize(principal, jid, READS_DOCUMENTS)
     async with pool.acquire() as conn:
         if not await JourneyQueries(conn).exists(journey_id=jid):
             raise JourneyNotFound()
@@ -110,7 +111,7 @@ async def read_timeline(
     """The journey's account from its histories; names only for those who see patients.
     Raises the client's RPCError when Temporal does not answer."""
     jid = journey_key(journey_id)
-    allow(principal, jid, STAFF)
+    authorize(principal, jid, STAFF)
     async with pool.acquire() as conn:
         if not await JourneyQueries(conn).exists(journey_id=jid):
             raise JourneyNotFound()

@@ -6,7 +6,8 @@ from urllib.parse import quote
 import asyncpg
 from fastapi.responses import Response
 
-from api.reads.errors import DocumentNotFound, allow, journey_key
+from api.authorization import authorize
+from api.reads.errors import DocumentNotFound, journey_key
 from api.tokens import Principal
 from api.uploads import ALLOWED_UPLOADS
 from audit.log import AuditWriter
@@ -32,7 +33,7 @@ async def open_document(
     of which journey. A document id of another journey (or of none) is refused as not found,
     and that attempt is a row too; the row is committed before a byte is served."""
     jid = journey_key(journey_id)
-    allow(principal, jid, READS_DOCUMENTS)
+    authorize(principal, jid, READS_DOCUMENTS)
     async with pool.acquire() as conn:
         document = await CaseFileRepository(conn).document(journey_id=jid, document_id=document_id)
     await audit.append(

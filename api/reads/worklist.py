@@ -4,7 +4,7 @@ from datetime import datetime
 
 import asyncpg
 
-from api.reads.errors import allow
+from api.authorization import authorize
 from api.tokens import Principal
 from db.worklist import WorklistRepository
 from domain.readers import SEES_PATIENT, STAFF
@@ -22,7 +22,7 @@ async def read_worklist(
 ) -> WorklistPage:
     """A page of journeys for `principal`: those waiting on them or their role first, overdue
     first; patients' names only for those who may see them."""
-    allow(principal, None, STAFF)
+    authorize(principal, None, STAFF)
     async with pool.acquire() as conn:
         return await WorklistRepository(conn).page(
             filters=filters,

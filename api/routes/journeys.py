@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.auth import PrincipalDep, authorize
+from api.auth import PrincipalDep
+from api.authorization import authorize
 from api.deps import PoolDep, SettingsDep, StageWatchDep, TemporalDep
 from api.journey_access import (
     VERSIONED,

@@ -6,13 +6,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.auth import PrincipalDep, authorize
+from api.auth import PrincipalDep
+from api.authorization import authorize
 from api.deps import PoolDep
 from api.journey_access import ensure_journey
 from api.link_mailer import LinkMailer
 from api.problems import Problem
 from db.patient_links import PatientLinkRepository
-from domain.step_roles import STEP_ROLES, StepName
+from domain.step_declarations import STEP_ROLES, StepName
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["patient links"])
 

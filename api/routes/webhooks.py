@@ -16,11 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.clinic_events import record_clinic_event
-from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.deps import PoolDep, SettingsDep
 from api.journey_access import ensure_journey
-from api.metrics import StepMetricsDep
 from api.problems import Problem, ProblemError
 from api.schemas import ClinicEvent, ClinicEventAccepted
+from api.tokens import Principal
 from db.clinical import ClinicalRepository
 from domain.actors import Actor, Role
 
@@ -74,9 +74,7 @@ def verify(secret: str, header: str | None, body: bytes, tolerance: int) -> None
 async def clinic_event(
     request: Request,
     pool: PoolDep,
-    client: TemporalDep,
     settings: SettingsDep,
-    metrics: StepMetricsDep,
     signature: Annotated[str | None, Header(alias="X-Clinic-Signature")] = None,
 ) -> ClinicEventAccepted:
     body = await request.body()
@@ -98,17 +96,7 @@ async def clinic_event(
     if not claimed:
         return ClinicEventAccepted(event_id=event.event_id, duplicate=True)
     try:
-        await record_clinic_event(
-            pool=pool,
-            client=client,
-            journey_id=event.journey_id,
-            actor=CLINIC,
-            kind=event.type,
-            procedure=event.procedure,
-            adverse_event=event.adverse_event,
-            within=settings.step_answer_seconds,
-            metrics=metrics,
-        )
+        await record_clinic_event(request, Principal(actor=CLINIC, name="clinic"), event)
     except BaseException:
         # Refused, or not known to have arrived: forget the delivery so the clinic can send
         # it again (a second delivery of an event the journey has is refused as a repeat).

@@ -10,7 +10,7 @@ from domain.errors import StepError
 from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import STEP_ROLES, StepName
+from domain.step_declarations import STEP_ROLES, StepName
 from domain.steps import (
     Admission,
     AdverseEventReported,

@@ -8,7 +8,7 @@ from domain.incidents import Incident, IncidentAction, IncidentKind, OutsideSyst
 from domain.journey import JourneyStatus
 from domain.refusals import Refusal, RefusalCode
 from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
-from domain.step_roles import StepName, withdrawal_step
+from domain.step_declarations import StepName, withdrawal_step
 from domain.steps import IncidentResolution, WithdrawalReason
 from tests.unit.states import COORDINATOR, NOW, journey, refusal
 from workflows.incidents import IncidentState, check_resolution

@@ -15,17 +15,10 @@ from api.patient_page.outcomes import REFUSALS as PATIENT_REFUSALS
 from domain.actors import Role
 from domain.errors import StepError
 from domain.incidents import IncidentAction
-from domain.refusals import (
-    ENGLISH,
-    KINDS,
-    STEP_ENGLISH,
-    Refusal,
-    RefusalCode,
-    RefusalParams,
-    refusal_from_details,
-)
+from domain.refusal_codes import ENGLISH, KINDS, RefusalCode
+from domain.refusals import STEP_ENGLISH, Refusal, RefusalParams, refusal_from_details
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from integrations.data_converter import build_data_converter
 from settings import Settings
 from workflows.checks import _NOW

@@ -61,6 +61,7 @@ class PlanSteps(BaseModel):
 class TravelSteps(BaseModel):
     details: TravelDetails | None = None
     visit_day1: datetime | None = None
+    admission_due: datetime | None = None
     clinic_confirmation: ClinicConfirmation | None = None
 
 

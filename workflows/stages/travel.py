@@ -2,7 +2,7 @@
 clinic visit reserved (the clinic may decline the dates, then the patient sends new ones),
 the visa letter, hotel and transfer, and the reminders before the trip."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -12,6 +12,7 @@ from workflows.moves import Moves
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
+    from domain.clinic_hours import UTC_CLOCK, VISIT_DAY_END, VISIT_DAY_START, visit_times
     from domain.errors import ActivityFailure
     from domain.names import TREATMENT_DATE
     from domain.notifications import Audience, NotificationKind
@@ -21,8 +22,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.steps import Withdrawal
 
 MAX_VISIT_REQUESTS = 5
-VISIT_DAY_START = time(8, 0)
-VISIT_DAY_END = time(18, 0)
+# Patch: the visit days' hours and the admission's deadline on the clinic's clock (the
+# policy's zone and hours) instead of 08:00 to 18:00 UTC.
+CLINIC_LOCAL_VISIT_HOURS = "clinic-local-visit-hours"
 
 
 async def plan(m: Moves) -> None:
@@ -87,9 +89,20 @@ async def travel(m: Moves) -> None:
             )
         details = steps.details
         assert details is not None
-        day1 = datetime.combine(details.arrival_date + timedelta(days=1), VISIT_DAY_START, UTC)
-        day2_end = datetime.combine(details.arrival_date + timedelta(days=2), VISIT_DAY_END, UTC)
-        steps.visit_day1 = day1
+        if workflow.patched(CLINIC_LOCAL_VISIT_HOURS):
+            zone, opens, closes = p.clinic_time_zone, p.visit_day_start, p.visit_day_end
+            clinic_zone: str | None = zone
+        else:
+            zone, opens, closes, clinic_zone = UTC_CLOCK, VISIT_DAY_START, VISIT_DAY_END, None
+        times = visit_times(
+            details.arrival_date,
+            zone=zone,
+            day_start=opens,
+            day_end=closes,
+            admission_after=p.admission_alert_after,
+        )
+        day1, day2_end = times.day1_start, times.day2_end
+        steps.visit_day1, steps.admission_due = day1, times.admission_due
         workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
         await m.enter(
             Stage.TRAVEL,
@@ -98,7 +111,7 @@ async def travel(m: Moves) -> None:
             actor=details.actor,
             task=Task.RESERVE_VISIT,
         )
-        if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end):
+        if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end, clinic_zone):
             break
         actor = steps.clinic_confirmation.actor if steps.clinic_confirmation else SYSTEM
         steps.details = None
@@ -136,7 +149,9 @@ async def travel(m: Moves) -> None:
     await m.sleep_until(day1, "Visit day 1")
 
 
-async def _reserve_visit(m: Moves, step: str, day1: datetime, day2_end: datetime) -> bool:
+async def _reserve_visit(
+    m: Moves, step: str, day1: datetime, day2_end: datetime, zone: str | None
+) -> bool:
     """Reserve the two-day visit; True once the clinic holds it.
 
     A clinic that confirms by hand gets the request by email and a coordinator records its
@@ -149,6 +164,7 @@ async def _reserve_visit(m: Moves, step: str, day1: datetime, day2_end: datetime
         kind=BookingKind.CLINIC_VISIT,
         starts_at=day1,
         ends_at=day2_end,
+        time_zone=zone,
     )
     visit: Booking | None
     try:

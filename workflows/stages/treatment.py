@@ -23,8 +23,8 @@ with workflow.unsafe.imports_passed_through():
 
 async def treatment(m: Moves) -> None:
     p, state, steps = m.policy, m.state, m.state.treatment
-    assert state.travel.visit_day1 is not None
-    alert_at = state.travel.visit_day1 + p.admission_alert_after
+    alert_at = state.travel.admission_due
+    assert alert_at is not None
     await m.enter(Stage.TREATMENT, WaitingOn.CLINIC, alert_at, task=Task.REPORT_ADMISSION)
     if not await m.until(lambda: steps.admission is not None, alert_at, "Admission expected"):
         await m.notify(

@@ -9,10 +9,11 @@ which lets mail clients and most servers drop the copy.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from temporalio import activity
@@ -33,6 +34,7 @@ from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.patient_links import PatientLinkRepository
 from db.staff import StaffRepository
+from domain.clinic_hours import CLINIC_TIME_ZONE, clinic_days_later
 from domain.errors import ActivityFailure
 from domain.metrics import EmailOutcome
 from domain.names import case_page_url
@@ -42,7 +44,7 @@ from domain.notifications import (
     NotificationRequest,
     NotificationResult,
 )
-from i18n import format_money, translations
+from i18n import format_clinic_moment, format_money, translations
 from integrations.calendar import ConsultEvent, invite
 from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
@@ -93,6 +95,8 @@ class Partners:
     video_link_base: str
     public_base_url: str
     clinic_email: str = ""
+    # The visit is given on the clinic's clock (and the patient's, where it shows another time).
+    clinic_time_zone: str = CLINIC_TIME_ZONE
 
 
 class EmailActivities:
@@ -215,8 +219,12 @@ class EmailActivities:
                 type=ActivityFailure.VISA_LETTER_EARLY,
                 non_retryable=True,
             )
-        arrival = facts.arrival_date or facts.visit_start.date()
-        departure = facts.departure_date or facts.visit_end.date()
+        # The days of the visit are the clinic's, where the letter invites the patient to.
+        clinic = ZoneInfo(self._partners.clinic_time_zone)
+        visit_day1 = facts.visit_start.astimezone(clinic).date()
+        visit_day2 = facts.visit_end.astimezone(clinic).date()
+        arrival = facts.arrival_date or visit_day1
+        departure = facts.departure_date or visit_day2
         try:
             pdf = render_visa_letter(
                 VisaLetter(
@@ -229,8 +237,8 @@ class EmailActivities:
                     patient_country=facts.country,
                     arrival_date=arrival,
                     departure_date=departure,
-                    visit_day1=facts.visit_start.date(),
-                    visit_day2=facts.visit_end.date(),
+                    visit_day1=visit_day1,
+                    visit_day2=visit_day2,
                     companions=facts.companions,
                     language=facts.language,
                 )
@@ -312,8 +320,17 @@ class EmailActivities:
         p, f = self._partners, request.facts
         patient = request.audience is Audience.PATIENT
         lang = self._composer.language_for(language)
-        # Staff read times in UTC; the patient in their own time zone.
+        # Staff read times in UTC; the patient in their own time zone. The visit is the
+        # clinic's: on its clock, and for the patient on theirs too where it differs.
         tz = facts.time_zone if patient else "UTC"
+        clinic_tz = p.clinic_time_zone
+
+        def at_clinic(value: datetime | None) -> str:
+            return format_clinic_moment(value, lang, clinic_tz, tz if patient else None)
+
+        day2_start = (
+            clinic_days_later(facts.visit_start, 1, clinic_tz) if facts.visit_start else None
+        )
         # Staff and partner emails get no patient name: they travel outside the record system.
         return {
             "name": facts.patient_name if patient else "",
@@ -347,8 +364,10 @@ class EmailActivities:
             "documents": [document_name(d, lang) for d in f.get("documents", "").split(",") if d],
             "arrival_date": day(facts.stay_start, lang),
             "departure_date": day(facts.stay_end, lang),
-            "visit_day1": day(facts.visit_start, lang),
-            "visit_day2": day(facts.visit_end, lang),
+            "visit_day1": day(facts.visit_start, lang, clinic_tz),
+            "visit_day2": day(facts.visit_end, lang, clinic_tz),
+            "visit_day1_at": at_clinic(facts.visit_start),
+            "visit_day2_at": at_clinic(day2_start),
             "clinic_name": p.clinic_name,
             "clinic_address": p.clinic_address,
             "follow_up_no": f.get("follow_up_no", ""),

@@ -20,6 +20,7 @@ from i18n.catalogues import (
 from i18n.formatting import (
     country_name,
     day_names,
+    format_clinic_moment,
     format_day,
     format_day_month,
     format_duration,
@@ -31,6 +32,7 @@ from i18n.formatting import (
     format_period,
     language_name_in,
     month_names,
+    zone_city,
 )
 from i18n.jinja import LocalizedEnvironments, localized_environment
 
@@ -41,6 +43,7 @@ __all__ = [
     "country_name",
     "day_names",
     "direction",
+    "format_clinic_moment",
     "format_day",
     "format_day_month",
     "format_duration",
@@ -59,4 +62,5 @@ __all__ = [
     "resolve",
     "supported_languages",
     "translations",
+    "zone_city",
 ]

@@ -107,8 +107,8 @@ async def render_journey(
     *,
     confirming: bool = False,
 ) -> HTMLResponse:
-    words = Words(link.language, link.patient.time_zone)
     settings = request.app.state.settings
+    words = Words(link.language, link.patient.time_zone, settings.clinic_time_zone)
     try:
         status = await journey_handle(request.app.state.temporal, link.journey_id).query(
             PatientJourney.status

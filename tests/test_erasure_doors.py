@@ -150,6 +150,10 @@ async def test_the_old_link_opens_nothing(
     assert page.status_code == 410
     assert "Your personal data was erased" in page.text
     assert page.headers["cache-control"] == "no-store"
+    spanish = await api.get(
+        "/my-journey", params={"token": erased.token}, headers={"Accept-Language": "es"}
+    )
+    assert spanish.status_code == 410 and "Sus datos personales se han borrado" in spanish.text
     status = await api.get(erased.base, params={"token": erased.token})
     assert status.status_code == 410
     assert status.headers["content-type"] == "application/problem+json"

@@ -21,13 +21,19 @@ from temporalio.exceptions import ApplicationError
 from activities.bookings import booking_uid
 from activities.failures import redact
 from activities.messages import MessageComposer
-from activities.wording import day, document_name, follow_up_label, moment, reason_text
+from activities.wording import (
+    day,
+    document_name,
+    follow_up_label,
+    incident_sentence,
+    moment,
+    reason_text,
+)
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.patient_links import PatientLinkRepository
 from db.staff import StaffRepository
 from domain.errors import ActivityFailure
-from domain.incidents import IncidentKind
 from domain.metrics import EmailOutcome
 from domain.names import case_page_url
 from domain.notifications import (
@@ -354,5 +360,5 @@ class EmailActivities:
             "deadline": f.get("deadline", ""),
             "incident": f.get("incident", ""),
             "incident_no": f.get("incident_no", ""),
-            "incident_sentence": IncidentKind(f["incident"]).sentence if "incident" in f else "",
+            "incident_sentence": incident_sentence(f.get("incident", ""), lang),
         }

@@ -71,8 +71,8 @@ KEPT: dict[str, str] = {
     "patient_links": "the generation of the journey's current links, a number the erasure "
     "moves on so that no link sent before it is honoured",
 }
-"""Tables holding a journey's or a patient's id that an erasure leaves as they are, and why
-nothing in them is personal data beyond the ids."""
+"""Tables holding a journey's or a patient's id that an erasure leaves as they are (but for the
+link generation it moves on), and why nothing in them is personal data beyond the ids."""
 
 
 @dataclass(frozen=True)

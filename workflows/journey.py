@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
     from domain.incidents import IncidentAction
     from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus
+    from domain.names import PATIENT_COUNTRY, TREATMENT_DATE
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
     from domain.stages import Stage, Task, WaitingOn
@@ -48,10 +49,13 @@ with workflow.unsafe.imports_passed_through():
         SlotBooking,
         TravelDetails,
         Withdrawal,
+        WithdrawalReason,
     )
 
 # Patch ids: each names a change of shape that old histories must keep replaying without.
 ANSWER_AFTER_MOVE = "answer-after-move"
+# A withdrawal for an erasure clears the search attributes about the patient.
+ERASURE_CLEARS_ATTRIBUTES = "erasure-clears-attributes"
 
 
 # A journey outlives many builds and never continues as new, so it moves to each new build at
@@ -84,8 +88,19 @@ class PatientJourney:
             await m.enter(Stage.COMPLETED, WaitingOn.NONE, None, task=Task.COMPLETED)
         except Withdrawn:
             state.closing = True
-            await m.compensate()
             withdrawal = state.withdrawal
+            if (
+                withdrawal is not None
+                and withdrawal.reason is WithdrawalReason.DATA_ERASURE
+                and workflow.patched(ERASURE_CLEARS_ATTRIBUTES)
+            ):
+                # Search attributes are stored in clear and outlive the run by the namespace's
+                # retention: what they say of the patient goes while the run can still
+                # change them (a closed run's attributes cannot be changed).
+                workflow.upsert_search_attributes(
+                    [PATIENT_COUNTRY.value_unset(), TREATMENT_DATE.value_unset()]
+                )
+            await m.compensate()
             await m.notify(
                 "withdrawal",
                 NotificationKind.WITHDRAWAL,

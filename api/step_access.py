@@ -37,6 +37,7 @@ from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.metrics import StepAnswer
 from domain.names import follow_up_workflow_id
+from domain.refusals import Refusal, RefusalCode
 from domain.step_declarations import StepName, StepRecord
 from i18n import SOURCE_LANGUAGE, negotiate
 from workflows.follow_up import FollowUp
@@ -182,11 +183,13 @@ class JourneyStep:
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
+                refusal = Refusal.of(RefusalCode.FOLLOW_UP_NOT_STARTED)
                 raise StepNotTaken(
                     409,
                     "The journey refused this step",
-                    "the follow-up year has not started",
+                    refusal.english,
                     type_=FOLLOW_UP_NOT_STARTED,
+                    refusal=refusal,
                 ) from None
             raise
 

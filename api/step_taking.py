@@ -95,7 +95,7 @@ async def send_declared(
         argument = model(actor=step.principal.actor, **given)
         if declaration.workflow is Workflow.FOLLOW_UP:
             return await step.send_to_follow_up(update, argument)
-        return await step.send(update, argument)
+        return await step.send(update, argument, declaration.name)
 
     if declaration.record is None or not stored:
         return await send([])

@@ -159,5 +159,7 @@ async def test_a_patient_declines_the_plan_through_the_api(
 
     # The decision is taken once: a second one is refused, as any step of an ended journey.
     again = await api.post(f"{base}/plan/decision", json={"accept": True}, headers=patient)
-    assert again.is_client_error, again.text
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "journey_ended"
+    assert again.json()["params"]["stage"] == "WITHDRAWN"
     assert (await driver.status()).stage is Stage.WITHDRAWN

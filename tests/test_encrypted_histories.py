@@ -30,7 +30,8 @@ from integrations.payload_keys import new_payload_key_entry
 from settings import Settings
 from tests.faults import USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
 from tests.helpers import eventually
-from tests.journeys import COORDINATOR, REVIEWER, JourneyDriver, assert_no_needles, seed_staff
+from tests.journeys import COORDINATOR, REVIEWER, JourneyDriver, seed_staff
+from tests.phi_search import assert_not_stored_in_clear
 from worker import running_worker
 from workflows.journey import PatientJourney
 
@@ -99,7 +100,7 @@ async def test_no_decision_or_failure_message_is_stored_in_clear(
     raw = await journey_histories(client, j.journey_id)
 
     # Every event, the run's description and its pending activities, byte for byte.
-    await assert_no_needles(client, j.journey_id, DECISION_TEXT)
+    await assert_not_stored_in_clear(client, j.journey_id, DECISION_TEXT)
     events = raw[0].events
     [review] = [
         e

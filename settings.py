@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.names import TASK_QUEUE, WORKER_DEPLOYMENT
+from i18n import catalogue_for, supported_languages
 from integrations.payload_keys import payload_key_problems
 
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
@@ -151,6 +152,12 @@ class Settings(BaseSettings):
     mail_from: str = "Patient Journeys <journeys@journeys.localhost>"
     staff_notify_email: str = "coordinators@journeys.localhost"
     medical_lead_email: str = "medical-lead@journeys.localhost"
+    # The languages of these two role mailboxes (docs/i18n.md, "Staff emails"). A member of
+    # staff is written to in their directory language; a shared mailbox has no entry, and a
+    # holder's language would change with whoever joins or leaves the role. The medical lead's
+    # mailbox is written to only while the directory has no active medical lead.
+    staff_notify_language: str = "en"
+    medical_lead_language: str = "en"
     hotel_partner_email: str = "reservations@hotel.journeys.localhost"
     transfer_partner_email: str = "bookings@transfer.journeys.localhost"
     # How the clinic visit is reserved: "fhir" through the clinic's FHIR R4 API, "email" by a
@@ -231,6 +238,18 @@ class Settings(BaseSettings):
     api_metrics_address: str = Field(default="127.0.0.1:9465", pattern=ADDRESS_PATTERN)
     # The level of the JSON log lines the worker and the API write to stderr.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("staff_notify_language", "medical_lead_language")
+    @classmethod
+    def _language_has_a_catalogue(cls, value: str) -> str:
+        # Refused rather than written in English: whoever set it expects that language.
+        found = catalogue_for(value)
+        if found is None:
+            raise ValueError(
+                f"no catalogue for {value!r}; the languages are "
+                f"{', '.join(supported_languages())} (docs/i18n.md says how to add one)"
+            )
+        return found
 
     @field_validator("trusted_proxies")
     @classmethod

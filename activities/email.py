@@ -21,13 +21,19 @@ from temporalio.exceptions import ApplicationError
 from activities.bookings import booking_uid
 from activities.failures import redact
 from activities.messages import MessageComposer
-from activities.wording import day, document_name, follow_up_label, moment, reason_text
+from activities.wording import (
+    day,
+    document_name,
+    follow_up_label,
+    incident_sentence,
+    moment,
+    reason_text,
+)
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.patient_links import PatientLinkRepository
 from db.staff import StaffRepository
 from domain.errors import ActivityFailure
-from domain.incidents import IncidentKind
 from domain.metrics import EmailOutcome
 from domain.names import case_page_url
 from domain.notifications import (
@@ -36,7 +42,7 @@ from domain.notifications import (
     NotificationRequest,
     NotificationResult,
 )
-from i18n import format_money, translations
+from i18n import SOURCE_LANGUAGE, format_money, resolve_first, translations
 from integrations.calendar import ConsultEvent, invite
 from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
@@ -76,7 +82,11 @@ class PatientLinkFor:
 
 @dataclass(frozen=True)
 class Partners:
-    """Addresses and facts of the people and partners outside the patient record."""
+    """Addresses and facts of the people and partners outside the patient record.
+
+    The coordinators' and the medical lead's addresses are role mailboxes, not people: the
+    language of each is set with it, since whoever reads a shared mailbox is not in the staff
+    directory as its holder."""
 
     coordinators: str
     medical_lead: str
@@ -87,6 +97,8 @@ class Partners:
     video_link_base: str
     public_base_url: str
     clinic_email: str = ""
+    coordinators_language: str = SOURCE_LANGUAGE
+    medical_lead_language: str = SOURCE_LANGUAGE
 
 
 class EmailActivities:
@@ -276,25 +288,33 @@ class EmailActivities:
     async def _recipient(
         self, conn: asyncpg.Connection, audience: Audience, facts: JourneyFacts
     ) -> tuple[str, str]:
+        """The address and the language of an email: the patient's; a member of staff's, in
+        the first language of theirs a catalogue has; a role mailbox's, as set; a partner's,
+        in English. Where a person has no address the coordinators' mailbox stands in, in its
+        own language."""
         p = self._partners
+        coordinators = p.coordinators, p.coordinators_language
         match audience:
             case Audience.PATIENT:
                 return facts.patient_email, facts.language
-            case Audience.CASE_MANAGER:
-                return facts.case_manager_email or p.coordinators, "en"
-            case Audience.SPECIALIST:
-                return facts.specialist_email or p.coordinators, "en"
+            case Audience.CASE_MANAGER if facts.case_manager_email:
+                return facts.case_manager_email, resolve_first(facts.case_manager_languages)
+            case Audience.SPECIALIST if facts.specialist_email:
+                return facts.specialist_email, resolve_first(facts.specialist_languages)
             case Audience.MEDICAL_LEAD:
                 lead = await StaffRepository(conn).first_with_role(role="medical_lead")
-                return (lead.email if lead else p.medical_lead), "en"
+                if lead is None:
+                    return p.medical_lead, p.medical_lead_language
+                return lead.email, resolve_first(lead.languages)
+            # Partners outside the organisation are written to in English.
             case Audience.HOTEL_PARTNER:
-                return p.hotel, "en"
+                return p.hotel, SOURCE_LANGUAGE
             case Audience.TRANSFER_PARTNER:
-                return p.transfer, "en"
-            case Audience.CLINIC:
-                return p.clinic_email or p.coordinators, "en"
+                return p.transfer, SOURCE_LANGUAGE
+            case Audience.CLINIC if p.clinic_email:
+                return p.clinic_email, SOURCE_LANGUAGE
             case _:
-                return p.coordinators, "en"
+                return coordinators
 
     def _context(
         self,
@@ -354,5 +374,5 @@ class EmailActivities:
             "deadline": f.get("deadline", ""),
             "incident": f.get("incident", ""),
             "incident_no": f.get("incident_no", ""),
-            "incident_sentence": IncidentKind(f["incident"]).sentence if "incident" in f else "",
+            "incident_sentence": incident_sentence(f.get("incident", ""), lang),
         }

@@ -1,6 +1,7 @@
 """One way to translate: gettext catalogues read through Babel, for emails, letters and pages.
 
 `translations(language)` gives a language's catalogue (English for a language without one),
+`resolve_first(languages)` the first of a reader's languages that a catalogue has,
 `supported_languages()` the languages whose catalogue is present in `locales/`, the `format_*`
 helpers dates, times, periods and money in the reader's language, and `LocalizedEnvironments`
 Jinja environments with `{% trans %}` per language. See docs/i18n.md.
@@ -9,11 +10,13 @@ Jinja environments with `{% trans %}` per language. See docs/i18n.md.
 from i18n.catalogues import (
     N_,
     SOURCE_LANGUAGE,
+    catalogue_for,
     direction,
     language_name,
     locale,
     negotiate,
     resolve,
+    resolve_first,
     supported_languages,
     translations,
 )
@@ -38,6 +41,7 @@ __all__ = [
     "N_",
     "SOURCE_LANGUAGE",
     "LocalizedEnvironments",
+    "catalogue_for",
     "country_name",
     "day_names",
     "direction",
@@ -57,6 +61,7 @@ __all__ = [
     "month_names",
     "negotiate",
     "resolve",
+    "resolve_first",
     "supported_languages",
     "translations",
 ]

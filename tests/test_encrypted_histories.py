@@ -20,7 +20,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from audit.timeline import journey_histories, timeline_for
+from audit.timeline import EVERYTHING, journey_histories, timeline_for
 from domain.incidents import IncidentAction
 from domain.stages import Stage, WaitingOn
 from domain.steps import IncidentResolution, RejectionReason, ReviewDecision, ReviewOutcome
@@ -124,8 +124,9 @@ async def test_no_decision_or_failure_message_is_stored_in_clear(
     for text in DECISION_TEXT:
         assert text.encode() in _text(decoded), text
 
-    # The auditors' readers decode: the timeline names the decision ...
-    steps = [e.what for e in await timeline_for(client, j.journey_id) if e.kind == "step"]
+    # The timeline decodes: it names the decision to those who see it ...
+    entries = await timeline_for(client, j.journey_id, disclosure=EVERYTHING)
+    steps = [e.what for e in entries if e.kind == "step"]
     assert "review: reject" in steps
 
     # ... and `journeys replay` replays the encrypted histories as exported, with the key.

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM, Actor
     from domain.journey import JourneyInput, StageTransition
     from domain.records import Booking, Slot
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
     from domain.steps import (
         Admission,
         ClinicConfirmation,
@@ -78,7 +78,7 @@ class JourneyState(BaseModel):
     stage: Stage = Stage.INQUIRY
     waiting_on: WaitingOn = WaitingOn.NONE
     deadline: datetime | None = None
-    task: str = "recording the inquiry"
+    task: Task = Task.RECORD_INQUIRY
     transitions: list[StageTransition] = Field(default_factory=list)
     language: str = "en"
     case_manager_id: str | None = None
@@ -100,6 +100,13 @@ class JourneyState(BaseModel):
     @property
     def journey_id(self) -> str:
         return self.journey.journey_id
+
+    @property
+    def waiting_for(self) -> str:
+        """The task in English; a journey closed for a coded reason names the reason."""
+        if self.task is Task.CLOSED and self.ending_reason:
+            return self.ending_reason
+        return TASK_ENGLISH[self.task]
 
     @property
     def shown_waiting_on(self) -> WaitingOn:

@@ -115,7 +115,7 @@ async def case_response(
     sentence = Wording(viewer.language).waiting_sentence(
         stage=status.stage if status else journey.stage,
         waiting_on=status.waiting_on if status else journey.waiting_on,
-        task=status.waiting_for if status else "",
+        task=status.task if status else None,
         deadline=status.deadline if status else journey.next_deadline,
         incident=(status.incident.kind if status.incident else None)
         if status

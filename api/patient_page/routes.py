@@ -40,6 +40,7 @@ from api.patient_page.view import PageRecords, Words, active, booking_line, page
 from api.problems import ProblemError
 from api.step_access import open_step
 from api.uploads import ALLOWED_EXTENSIONS, UploadRefused
+from db.erasure import Erased
 from db.patient_page import PatientPageRepository
 from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
@@ -255,7 +256,11 @@ async def post_language(request: Request) -> HTMLResponse:
     if isinstance(checked, HTMLResponse):
         return checked
     link, form = checked
-    chosen, answer = await forms.change_language(request, link, form)
+    try:
+        chosen, answer = await forms.change_language(request, link, form)
+    except Erased:
+        # Erased since the link was checked, a moment ago: nothing was written.
+        return refused_link_page(request, RefusedLink("erased", link.language))
     return await render_journey(request, dataclasses.replace(link, language=chosen), answer)
 
 

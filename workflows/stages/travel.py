@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.reasons import EndingReason, NoticeReason
     from domain.records import Booking, BookingKind, BookingRequest
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.steps import Withdrawal
 
 MAX_VISIT_REQUESTS = 5
@@ -34,7 +34,7 @@ async def plan(m: Moves) -> None:
         WaitingOn.PATIENT,
         valid_until,
         actor=state.actor_of_next,
-        task="to accept or decline the treatment plan",
+        task=Task.DECIDE_PLAN,
     )
     facts = {"quote_valid_until": valid_until.date().isoformat()}
     await m.notify("plan-and-quote", NotificationKind.PLAN_AND_QUOTE, facts=facts)
@@ -70,7 +70,7 @@ async def travel(m: Moves) -> None:
             WaitingOn.PATIENT,
             start + p.travel_details_timeout,
             actor=actor,
-            task="to send the travel details",
+            task=Task.SEND_TRAVEL_DETAILS,
         )
         await m.notify(f"travel-details-request{sfx}", NotificationKind.TRAVEL_DETAILS_REQUEST)
         sent = await m.with_reminders(
@@ -96,7 +96,7 @@ async def travel(m: Moves) -> None:
             WaitingOn.CLINIC,
             None,
             actor=details.actor,
-            task="reserving the clinic visit, hotel and transfer",
+            task=Task.RESERVE_VISIT,
         )
         if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end):
             break
@@ -128,7 +128,7 @@ async def travel(m: Moves) -> None:
             )
         )
         await m.notify(f"{step}-request", notice, partner)
-    await m.enter(Stage.TRAVEL, WaitingOn.PATIENT, day1, task="to travel to the clinic")
+    await m.enter(Stage.TRAVEL, WaitingOn.PATIENT, day1, task=Task.TRAVEL_TO_CLINIC)
     await m.sleep_until(arrival - p.travel_checklist_before, "Checklist due")
     await m.notify("travel-checklist", NotificationKind.TRAVEL_CHECKLIST)
     await m.sleep_until(arrival - p.travel_reminder_before, "Travel reminder")
@@ -173,7 +173,7 @@ async def _reserve_visit(m: Moves, step: str, day1: datetime, day2_end: datetime
         Stage.TRAVEL,
         WaitingOn.COORDINATOR,
         None,
-        task="to record the clinic's answer to the visit request",
+        task=Task.RECORD_CLINIC_ANSWER,
     )
     await m.until(lambda: steps.clinic_confirmation is not None, None, "")
     assert steps.clinic_confirmation is not None

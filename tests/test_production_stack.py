@@ -38,7 +38,9 @@ from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
 from devstack.mailbox import MailboxHandler
 from devstack.ports import free_port
+from devstack.services import connect_when_healthy
 from integrations.internal_pki import issue, new_authority, write_certificate, write_key
+from settings import Settings
 from tests.browser import Screenshot, assert_accessible
 from tests.helpers import read_mailbox
 from tests.nginx import Nginx, render_template, start_nginx
@@ -245,6 +247,8 @@ async def stack(
             base, port=temporal_port, ui_port=ui_port, codec_endpoint=f"{url}/codec"
         )
         cleanup.callback(temporal.stop)
+        # As compose's `setup` waits on the server's health check.
+        await connect_when_healthy(Settings(), f"127.0.0.1:{temporal_port}", within=120)
 
         # The SMTP relay and the proxy.
         mail_dir = base / "mail"

@@ -324,9 +324,17 @@ def patient_link(
         try:
             patient_id = await JourneyQueries(conn).patient_id(journey_id=journey_id)
             # A link of an earlier generation than the journey's would be refused.
-            generation = await PatientLinkRepository(conn).generation(journey_id)
+            link = await PatientLinkRepository(conn).state(journey_id)
         finally:
             await conn.close()
+        if patient_id is not None and link.erased_at is not None:
+            typer.echo(
+                f"journey {journey_id}: the patient's data was erased on "
+                f"{link.erased_at:%Y-%m-%d}; no link opens it",
+                err=True,
+            )
+            raise typer.Exit(1)
+        generation = link.generation
         if patient_id is not None:
             # A link opens the patient's data: written down before it is printed.
             await audit_command(

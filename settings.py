@@ -1,15 +1,25 @@
 """Configuration from `JOURNEYS_*` environment variables, read once and handed in."""
 
 import ipaddress
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.clinic_hours import (
+    CLINIC_TIME_ZONE,
+    VISIT_DAY_END,
+    VISIT_DAY_START,
+    checked_time_zone,
+    wall_clock,
+)
 from domain.names import TASK_QUEUE, WORKER_DEPLOYMENT
+from domain.policy import JourneyPolicy
+from i18n import catalogue_for, supported_languages
 from integrations.payload_keys import payload_key_problems
 
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
@@ -198,6 +208,12 @@ class Settings(BaseSettings):
     mail_from: str = "Patient Journeys <journeys@journeys.localhost>"
     staff_notify_email: str = "coordinators@journeys.localhost"
     medical_lead_email: str = "medical-lead@journeys.localhost"
+    # The languages of these two role mailboxes (docs/i18n.md, "Staff emails"). A member of
+    # staff is written to in their directory language; a shared mailbox has no entry, and a
+    # holder's language would change with whoever joins or leaves the role. The medical lead's
+    # mailbox is written to only while the directory has no active medical lead.
+    staff_notify_language: str = "en"
+    medical_lead_language: str = "en"
     hotel_partner_email: str = "reservations@hotel.journeys.localhost"
     transfer_partner_email: str = "bookings@transfer.journeys.localhost"
     # How the clinic visit is reserved: "fhir" through the clinic's FHIR R4 API, "email" by a
@@ -208,6 +224,12 @@ class Settings(BaseSettings):
     clinic_fhir_token: SecretStr | None = None
     clinic_name: str = "Partner Clinic"
     clinic_address: str = "Clinic address to be configured"
+    # The clinic's clock: its IANA time zone, and the local hours each of the two visit days
+    # starts and ends at (HH:MM). New journeys carry them in their policy; the visit days, the
+    # admission's deadline and the visit's times in emails and pages follow that clock.
+    clinic_time_zone: str = CLINIC_TIME_ZONE
+    clinic_visit_day_start: time = VISIT_DAY_START
+    clinic_visit_day_end: time = VISIT_DAY_END
     video_link_base: str = "https://video.journeys.localhost/consult"
 
     # Tokens. The defaults are for development only: production sets every secret, and
@@ -284,10 +306,47 @@ class Settings(BaseSettings):
     # The level of the JSON log lines the worker and the API write to stderr.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("staff_notify_language", "medical_lead_language")
+    @classmethod
+    def _language_has_a_catalogue(cls, value: str) -> str:
+        # Refused rather than written in English: whoever set it expects that language.
+        found = catalogue_for(value)
+        if found is None:
+            raise ValueError(
+                f"no catalogue for {value!r}; the languages are "
+                f"{', '.join(supported_languages())} (docs/i18n.md says how to add one)"
+            )
+        return found
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_networks(cls, value: str) -> str:
         return ",".join(trusted_networks(value))
+
+    @field_validator("clinic_time_zone")
+    @classmethod
+    def _clinic_zone_exists(cls, value: str) -> str:
+        return checked_time_zone(value)
+
+    @field_validator("clinic_visit_day_start", "clinic_visit_day_end")
+    @classmethod
+    def _visit_hours_on_the_clinic_clock(cls, value: time, info: ValidationInfo) -> time:
+        wall_clock(value)
+        start = info.data.get("clinic_visit_day_start")
+        if info.field_name == "clinic_visit_day_end" and start is not None and value <= start:
+            raise ValueError(
+                f"{value:%H:%M} is not after JOURNEYS_CLINIC_VISIT_DAY_START ({start:%H:%M}): "
+                "a visit day ends after it starts"
+            )
+        return value
+
+    def journey_policy(self) -> JourneyPolicy:
+        """The policy a new journey starts with: the defaults, on the clinic's clock."""
+        return JourneyPolicy(
+            clinic_time_zone=self.clinic_time_zone,
+            visit_day_start=self.clinic_visit_day_start,
+            visit_day_end=self.clinic_visit_day_end,
+        )
 
     @property
     def trusted_proxy_list(self) -> list[str]:

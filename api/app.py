@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     task_queue=settings.task_queue,
                     every=timedelta(seconds=settings.intake_sweep_seconds),
                     console_base_url=settings.public_base_url,
+                    policy=settings.journey_policy(),
                 )
             )
         try:

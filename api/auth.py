@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemError
+from api.reads.errors import JourneyErased
 from api.tokens import LinkRevoked, NotALink, Principal, TokenError, TokenVerifier
 from db.patient_links import PatientLinkRepository
 
@@ -68,7 +69,8 @@ async def get_principal(
 
 
 async def ensure_current_link(pool: asyncpg.Pool, principal: Principal) -> None:
-    """Refuse a patient link of a generation its journey's links have moved past.
+    """Refuse a patient link of a generation its journey's links have moved past, or of a
+    journey whose personal data was erased (`JourneyErased`, answered 410 Gone).
 
     A link is a bearer token valid for its whole TTL; the generation, kept in PostgreSQL, is
     what lets a coordinator withdraw one before then (a link forwarded by mistake, a lost
@@ -76,8 +78,12 @@ async def ensure_current_link(pool: asyncpg.Pool, principal: Principal) -> None:
     """
     assert principal.journey_id is not None
     async with pool.acquire() as conn:
-        current = await PatientLinkRepository(conn).generation(principal.journey_id)
-    if principal.link_generation != current:
+        link = await PatientLinkRepository(conn).state(principal.journey_id)
+    if link.erased_at is not None:
+        # Said before the generation, which the erasure moved on: the link's holder learns
+        # why it opens nothing, and nothing more.
+        raise JourneyErased(f"{link.erased_at:%Y-%m-%d}")
+    if principal.link_generation != link.generation:
         raise LinkRevoked(
             "the link has been replaced by a newer one; use the link in the most recent email "
             "we sent you"

@@ -165,6 +165,7 @@ async def start_unstarted(
     task_queue: str,
     older_than: timedelta,
     console_base_url: str = "",
+    policy: JourneyPolicy | None = None,
 ) -> int:
     """Start the journeys of inquiries that were stored but whose start was lost.
 
@@ -179,7 +180,7 @@ async def start_unstarted(
             client,
             stored=stored,
             task_queue=task_queue,
-            policy=JourneyPolicy(),
+            policy=policy or JourneyPolicy(),
             console_base_url=console_base_url,
         )
     return len(pending)
@@ -192,6 +193,7 @@ async def keep_starting_unstarted(
     task_queue: str,
     every: timedelta,
     console_base_url: str = "",
+    policy: JourneyPolicy | None = None,
 ) -> None:
     """Run `start_unstarted` forever, every `every`; errors are logged and retried."""
     while True:
@@ -203,6 +205,7 @@ async def keep_starting_unstarted(
                 task_queue=task_queue,
                 older_than=every,
                 console_base_url=console_base_url,
+                policy=policy,
             )
             if started:
                 log.warning("started %d journey(s) whose start had been lost", started)

@@ -136,6 +136,7 @@ async def form_sent(
             task_queue=settings.task_queue,
             source_address=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
+            policy=settings.journey_policy(),
             console_base_url=settings.public_base_url,
         )
     except UnknownConsentText:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from audit.timeline import TimelineEntry
+from audit.timeline import Disclosure, TimelineEntry
 from domain.records import Booking, Slot
 from domain.stages import Stage, WaitingOn
 from domain.step_bodies import ClinicAdverseEvent, ClinicProcedure, StepBody
@@ -62,8 +62,11 @@ class PatientView(BaseModel):
 
 
 class Timeline(BaseModel):
-    """A journey's account for auditors; `names` maps ids to names for clinical staff only."""
+    """A journey's account: who did what and when for every reader; `names` maps ids to names,
+    and `shown` says what the entries hold beyond who did what and when, for the reader's role
+    (auditors get neither names nor decided values) and the journey (erased or not)."""
 
     journey_id: str
     names: dict[str, str] = Field(default_factory=dict)
+    shown: Disclosure = Field(default_factory=Disclosure)
     entries: list[TimelineEntry]

@@ -31,12 +31,15 @@ from api.metrics import StepMetrics
 from api.problems import ProblemError
 from api.schemas import PatientView
 from api.tokens import Principal
+from db.journey_queries import JourneyQueries
 from db.step_records import remove_refused
 from domain.errors import StepError
 from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.metrics import StepAnswer
 from domain.names import follow_up_workflow_id
+from domain.refusals import Refusal, RefusalCode
+from domain.stages import Stage
 from domain.step_declarations import StepName, StepRecord
 from i18n import SOURCE_LANGUAGE, negotiate
 from workflows.follow_up import FollowUp
@@ -153,17 +156,30 @@ class JourneyStep:
     def handle(self) -> WorkflowHandle[Any, JourneyOutcome]:
         return journey_handle(self.client, self.journey_id)
 
-    async def send(self, update: str, argument: Any) -> Answer:
+    async def send(self, update: str, argument: Any, step: StepName | None = None) -> Answer:
         """Send a step to the journey; the answer carries its `Journey-Version`, as a status
-        read does, so the client can wait from there for the journey's next move."""
-        status = await send_update(
-            self.handle,
-            update,
-            argument,
-            result_type=JourneyStatus,
-            within=self.answer_within,
-            metrics=self.metrics,
-        )
+        read does, so the client can wait from there for the journey's next move. A journey
+        whose run has ended refuses it as ended (409), as its validator would."""
+        try:
+            status = await send_update(
+                self.handle,
+                update,
+                argument,
+                result_type=JourneyStatus,
+                within=self.answer_within,
+                metrics=self.metrics,
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            async with self.pool.acquire() as conn:
+                stage = await JourneyQueries(conn).stage(journey_id=self.journey_id)
+            if stage is None:
+                raise
+            refusal = Refusal.of(RefusalCode.JOURNEY_ENDED, stage=Stage(stage), step=step)
+            raise StepNotTaken(
+                409, "The journey refused this step", refusal.english, refusal=refusal
+            ) from None
         return versioned_view(self.principal, status, self.response, self.language)
 
     async def send_to_follow_up(self, update: str, argument: Any) -> FollowUpStatus:
@@ -182,11 +198,13 @@ class JourneyStep:
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
+                refusal = Refusal.of(RefusalCode.FOLLOW_UP_NOT_STARTED)
                 raise StepNotTaken(
                     409,
                     "The journey refused this step",
-                    "the follow-up year has not started",
+                    refusal.english,
                     type_=FOLLOW_UP_NOT_STARTED,
+                    refusal=refusal,
                 ) from None
             raise
 

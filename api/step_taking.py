@@ -18,13 +18,14 @@ import asyncpg
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.journey_access import versioned_view
+from api.journey_access import gone, versioned_view
 from api.problems import ProblemError
 from api.schemas import ContactDetails
 from api.step_access import Answer, JourneyStep, store_then_send
 from api.uploads import Upload
 from db.clinical import ClinicalRepository
 from db.documents import DocumentRepository
+from db.erasure import Erased
 from db.patients import PatientRepository
 from db.staff import StaffRepository
 from domain.follow_up import FollowUpStatus
@@ -94,7 +95,7 @@ async def send_declared(
         argument = model(actor=step.principal.actor, **given)
         if declaration.workflow is Workflow.FOLLOW_UP:
             return await step.send_to_follow_up(update, argument)
-        return await step.send(update, argument)
+        return await step.send(update, argument, declaration.name)
 
     if declaration.record is None or not stored:
         return await send([])
@@ -282,10 +283,13 @@ async def _follow_up_incident(step: JourneyStep) -> bool:
 async def _correct_contact(step: JourneyStep, body: ContactBody) -> ContactDetails:
     """Stored in PostgreSQL only; the request's audit row says who changed it and when. The
     next email (a retried incident's, say) goes to the corrected address."""
-    async with step.pool.acquire() as conn:
-        updated = await PatientRepository(conn).correct_contact(
-            journey_id=step.journey_id, email=body.email, phone=body.phone
-        )
+    try:
+        async with step.pool.acquire() as conn:
+            updated = await PatientRepository(conn).correct_contact(
+                journey_id=step.journey_id, email=body.email, phone=body.phone
+            )
+    except Erased as erased:
+        raise gone(erased) from None
     if updated is None:
         raise ProblemError(404, "Not found", "no such journey")
     return ContactDetails(email=updated.email, phone=updated.phone)

@@ -20,7 +20,7 @@ from api.auth import bearer, ensure_current_link, get_principal
 from api.authorization import authorize_step
 from api.console.guards import live_principal
 from api.problems import ProblemError
-from api.reads.errors import Forbidden
+from api.reads.errors import Forbidden, ReadRefused
 from api.tokens import Principal, TokenError, TokenVerifier
 from domain.step_declarations import StepName
 from patient_links import PATIENT_PAGE_PATH
@@ -44,7 +44,7 @@ async def may_upload(scope: Scope) -> bool:
             principal = await get_principal(
                 request, await bearer(request), request.app.state.verifier
             )
-        except ProblemError:
+        except (ProblemError, ReadRefused):
             return False
     elif found := CONSOLE_UPLOAD.fullmatch(path):
         journey_id = found["journey_id"]
@@ -72,6 +72,7 @@ async def _link(request: Request) -> Principal | None:
     try:
         principal = verifier.verify_patient_link(token)
         await ensure_current_link(request.app.state.pool, principal)
-    except TokenError:
+    except (TokenError, ReadRefused):
+        # An erased journey's link (410) uploads nothing either.
         return None
     return principal

@@ -37,6 +37,13 @@ class JourneyQueries:
         )
         return found
 
+    async def stage(self, *, journey_id: str) -> str | None:
+        """The journey's stage as its records last wrote it."""
+        value: str | None = await self._conn.fetchval(
+            "SELECT stage FROM journeys WHERE journey_id = $1::uuid", journey_id
+        )
+        return value
+
     async def patient_id(self, *, journey_id: str) -> str | None:
         value = await self._conn.fetchval(
             "SELECT patient_id FROM journeys WHERE journey_id = $1", journey_id

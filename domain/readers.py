@@ -30,6 +30,10 @@ STAFF = frozenset(
 # (documents, plan and quote, travel, the clinic's reports, outcomes, check-ins). Auditors read
 # who did what and when, never about whom: they see a journey's reference only.
 SEES_PATIENT = STAFF - {Role.AUDITOR}
+# What was decided about a patient, as a journey's timeline records it (outcomes, reasons,
+# eligibility, document kinds, records' ids, booked dates, the clinic's reference): those who
+# see the patient. Auditors get who did what and when (audit/timeline.py, `Disclosure`).
+SEES_DECISIONS = SEES_PATIENT
 # The documents themselves; the patient's own link reads the ones they sent.
 READS_DOCUMENTS = SEES_PATIENT | {Role.PATIENT}
 # The overview (counts and durations of all journeys, no patient and no journey named): for

@@ -71,6 +71,9 @@ class BookingRequest(BaseModel):
     starts_at: datetime
     ends_at: datetime
     slot_id: str | None = None
+    # A clinic visit's zone, whose clock its hours were set on: the clinic's system gets the
+    # days on it. None: set in UTC, as before the clinic had a clock.
+    time_zone: str | None = None
 
 
 class Booking(BaseModel):

@@ -7,10 +7,12 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.incidents import IncidentAction
 from domain.inquiry import PhoneNumber
 from domain.policy import MIN_CELLS
+from domain.refusal_codes import ENGLISH, RefusalCode
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
 
 Notes = Annotated[str, StringConstraints(max_length=5000)]
@@ -87,10 +89,9 @@ class TravelBody(StepBody):
     @model_validator(mode="after")
     def _order(self) -> "TravelBody":
         if (self.departure_date - self.arrival_date).days < 3:
-            raise ValueError(
-                "the departure must be at least three days after the arrival: "
-                "a day to rest, then the two visit days"
-            )
+            # Typed by its code, so that the pages word it without reading the English.
+            code = RefusalCode.DEPARTURE_TOO_SOON
+            raise PydanticCustomError(code.value, ENGLISH[code])
         return self
 
 

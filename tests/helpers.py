@@ -12,7 +12,10 @@ from typing import Any, TypeVar
 
 import temporalio.api.sdk.v1
 from pydantic import SecretStr
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from domain.refusals import Refusal, refusal_from_details
 
 T = TypeVar("T")
 
@@ -104,3 +107,13 @@ async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
         "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
     )
     return metadata.current_details
+
+
+def refusal_of(err: BaseException) -> Refusal:
+    """The coded refusal a journey's validator refused a step with."""
+    assert isinstance(err, WorkflowUpdateFailedError), err
+    cause = err.cause
+    assert isinstance(cause, ApplicationError), cause
+    refusal = refusal_from_details(cause.details)
+    assert refusal is not None, f"a refusal without a code: {cause}"
+    return refusal

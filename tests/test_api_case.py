@@ -42,7 +42,10 @@ async def test_the_case_file_for_clinical_staff_and_for_auditors(
     body = answer.json()
     assert body["journey"]["reference"] == jid[:8].upper()
     assert (body["status"]["stage"], body["status"]["waiting_on"]) == ("VALIDATION", "reviewer")
-    assert body["status"]["waiting_for"] == "to review the case"
+    assert (body["status"]["task"], body["status"]["waiting_for"]) == (
+        "review_case",
+        "to review the case",
+    )
     assert body["patient"]["medical_history"] == HISTORY
     assert [d["document_id"] for d in body["records"]["documents"]] == [document_id]
     assert body["temporal_ui_url"].endswith(f"/namespaces/default/workflows/journey-{jid}")

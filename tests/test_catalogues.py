@@ -131,3 +131,13 @@ def test_every_reason_code_has_its_words() -> None:
         english = reason_text(code, "en")
         assert english == REASONS[code]
         assert reason_text(code, "es") != english, code
+
+
+def test_every_incident_kind_has_its_words_in_the_coordinators_email() -> None:
+    from activities.wording import INCIDENTS, incident_sentence
+    from domain.incidents import IncidentKind
+
+    assert set(IncidentKind) == set(INCIDENTS)
+    for kind in IncidentKind:
+        assert incident_sentence(kind, "en") == INCIDENTS[kind]
+        assert incident_sentence(kind, "es") != INCIDENTS[kind], kind

@@ -284,12 +284,17 @@ async def test_the_console_session_decodes_for_the_ui_and_not_once_it_idled(
 ) -> None:
     """The Temporal UI in the same browser sends the console's session cookie ("include
     credentials"): a signed-in coordinator sees decoded payloads; an idle session, none."""
-    from api.console.session import COOKIE_NAME, SessionCodec
+    from api.console.session import COOKIE_NAME
+    from db.staff import StaffRepository
+    from tests.browser import console_cookie
 
-    codec = SessionCodec.from_settings(settings)
-    signed_in = codec.new(staff_id="coord-9", name="Sofía", role=Role.COORDINATOR.value)
+    async with pool.acquire() as conn:
+        await StaffRepository(conn).add(
+            staff_id="coord-9", full_name="Sofía", email="s@clinic.test", role="coordinator"
+        )
+    cookie = await console_cookie(settings, "coord-9")
     stored = await _stored(settings)
-    api.cookies.set(COOKIE_NAME, codec.dumps(signed_in), domain="testserver.local", path="/")
+    api.cookies.set(COOKIE_NAME, cookie, domain="testserver.local", path="/")
     answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
     assert answer.status_code == 200, answer.text
     decision, _ = _payloads(answer)
@@ -299,9 +304,18 @@ async def test_the_console_session_decodes_for_the_ui_and_not_once_it_idled(
     [row] = await _rows(pool, "codec.decode")
     assert (row["actor_id"], row["actor_role"]) == ("coord-9", "coordinator")
 
-    idle = signed_in.model_copy(
-        update={"seen_at": signed_in.seen_at - settings.session_idle_minutes * 60 - 1}
+    # The session idles on the server; the same cookie, sent again and again, decodes nothing.
+    await pool.execute(
+        "UPDATE console_sessions SET seen_at = seen_at - make_interval(mins => $1 + 1)",
+        settings.session_idle_minutes,
     )
-    api.cookies.set(COOKIE_NAME, codec.dumps(idle), domain="testserver.local", path="/")
-    answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
-    assert answer.status_code == 401
+    for _ in range(2):
+        answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
+        assert answer.status_code == 401
+        encode = await api.post("/codec/encode", json={"payloads": []}, headers=_headers())
+        assert encode.status_code == 401
+    # The call that found it idle ended it on the server, and said so in the audit log.
+    assert [(r["actor_id"], r["detail"]) for r in await _rows(pool, "console.session_ended")] == [
+        ("coord-9", {"reason": "idle"})
+    ]
+    assert await pool.fetchval("SELECT ended_reason FROM console_sessions") == "idle"

@@ -34,10 +34,13 @@ from oidc_provider_mock import User
 from oidc_provider_mock import app as provider_app
 from playwright.async_api import Browser, expect
 
+from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
 from devstack.mailbox import MailboxHandler
 from devstack.ports import free_port
+from devstack.services import connect_when_healthy
 from integrations.internal_pki import issue, new_authority, write_certificate, write_key
+from settings import Settings
 from tests.browser import Screenshot, assert_accessible
 from tests.helpers import read_mailbox
 from tests.nginx import Nginx, render_template, start_nginx
@@ -247,6 +250,8 @@ async def stack(
             base, port=temporal_port, ui_port=ui_port, codec_endpoint=f"{url}/codec"
         )
         cleanup.callback(temporal.stop)
+        # As compose's `setup` waits on the server's health check.
+        await connect_when_healthy(Settings(), f"127.0.0.1:{temporal_port}", within=120)
 
         # The SMTP relay and the proxy.
         mail_dir = base / "mail"
@@ -334,9 +339,20 @@ async def stack(
         wait_for(ready, "the API through the proxy", watch=apps)
         app_url = environment("api")["JOURNEYS_DATABASE_URL"]
         owner_url = environment("setup")["JOURNEYS_DATABASE_OWNER_URL"]
-        # The people of the office: the demo staff, written as an operator would, and the
-        # specialists' calendars.
+        # The people of the office: the demo staff, written as an operator would, the
+        # reviewer who signs in at the provider (the console lets in only the staff directory's
+        # active members), and the specialists' calendars.
         await seed_demo_staff(app_url)
+        conn = await asyncpg.connect(app_url)
+        try:
+            await StaffRepository(conn).add(
+                staff_id=REVIEWER.sub,
+                full_name=REVIEWER.claims["name"],
+                email=REVIEWER.claims["email"],
+                role=REVIEWER.claims["role"],
+            )
+        finally:
+            await conn.close()
         await seed_demo_calendars(radicale, username="journeys", password="journeys")
 
         yield ProductionStack(

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentRecord,
         StageChange,
     )
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.steps import Withdrawal, WithdrawalReason
 
 # What holds each kind of booking, which names the incident when it stays down.
@@ -223,7 +223,7 @@ class Moves:
         waiting_on: WaitingOn,
         deadline: datetime | None,
         *,
-        task: str,
+        task: Task,
         actor: Actor = SYSTEM,
         reason: str | None = None,
     ) -> None:
@@ -290,10 +290,10 @@ class Moves:
         if state.incidents.open is not None:
             return incident_details(state.incidents.open, head)
         if state.waiting_on is WaitingOn.NONE:
-            return f"{head}: {state.task}."
+            return f"{head}: {state.waiting_for}."
         who = _WAITING_PHRASES[state.waiting_on]
         until = f" by **{state.deadline:%Y-%m-%d %H:%M} UTC**" if state.deadline else ""
-        return f"{head}: waiting on {who} {state.task}{until}."
+        return f"{head}: waiting on {who} {state.waiting_for}{until}."
 
     def _actions(self, *also: IncidentAction) -> tuple[IncidentAction, ...]:
         """How an incident may be resolved now: withdrawing only while the journey runs."""

@@ -23,9 +23,10 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from api.authorization import Forbidden, authorize_step
 from api.console.guards import CSRF_FIELD, ConsoleRefusal
 from api.console.viewer import Viewer
+from api.console.wording import Wording
 from api.form_bodies import YES, body_from_form
 from api.journey_access import ensure_journey
-from api.problems import ProblemError, field_errors
+from api.problems import ProblemError, field_errors, refusal_of
 from api.step_access import JourneyStep
 from api.step_taking import Documents, NumberedOutcome, take
 from api.uploads import read_uploads
@@ -150,13 +151,21 @@ async def take_step(
     except ProblemError as err:
         if err.status == 404 and err.detail == "no such journey":
             raise ConsoleRefusal(404, "no_journey", None) from None
-        return ActionOutcome(
-            step=name, message=err.detail or err.title, values=typed, status=err.status
+        message = (
+            Wording(viewer.language).refusal(err.refusal, viewer.time_zone)
+            if err.refusal
+            else err.detail or err.title
         )
+        return ActionOutcome(step=name, message=message, values=typed, status=err.status)
     except WorkflowUpdateFailedError as err:
         kind = getattr(err.cause, "type", None) or StepError.REFUSED
         refused = {StepError.INVALID: 422, StepError.FORBIDDEN: 403}.get(kind, 409)
-        message = getattr(err.cause, "message", None) or str(err.cause)
+        refusal = refusal_of(err)
+        message = (
+            Wording(viewer.language).refusal(refusal, viewer.time_zone)
+            if refusal
+            else getattr(err.cause, "message", None) or str(err.cause)
+        )
         return ActionOutcome(step=name, message=message, values=typed, status=refused)
     return ActionOutcome(step=name, done=name)
 

@@ -21,7 +21,10 @@ from api.reads.case import read_case, read_timeline
 from api.reads.documents import document_response, open_document
 from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
+from domain.clinic_hours import clinic_days_later
+from domain.journey import JourneyStatus
 from domain.readers import READS_DOCUMENTS
+from domain.records import Booking, BookingKind
 from domain.step_declarations import StepName
 from settings import Settings
 
@@ -33,6 +36,12 @@ def _refusal(refused: ReadRefused) -> ConsoleRefusal:
     status, and a document's read has written its row already."""
     kind = "read_forbidden" if isinstance(refused, Forbidden) else refused.reason
     return ConsoleRefusal(refused.status, kind, None)
+
+
+def clinic_visit(status: JourneyStatus | None) -> Booking | None:
+    """The visit the clinic holds or is asked for: the newest not cancelled."""
+    visits = [b for b in status.bookings if b.kind is BookingKind.CLINIC_VISIT] if status else []
+    return next((b for b in reversed(visits) if not b.cancelled), None)
 
 
 @router.get("/journeys/{journey_id}", response_class=HTMLResponse)
@@ -112,10 +121,11 @@ async def case_response(
     status = case.status
     journey = case.journey
     now = datetime.now(UTC)
+    visit = clinic_visit(status)
     sentence = Wording(viewer.language).waiting_sentence(
         stage=status.stage if status else journey.stage,
         waiting_on=status.waiting_on if status else journey.waiting_on,
-        task=status.waiting_for if status else "",
+        task=status.task if status else None,
         deadline=status.deadline if status else journey.next_deadline,
         incident=(status.incident.kind if status.incident else None)
         if status
@@ -140,6 +150,12 @@ async def case_response(
             # What a withdrawal would cancel: the bookings not cancelled nor over yet.
             "still_booked": active(status) if status else [],
             "forms": FORM_CHOICES,
+            # The visit on the clinic's clock, and on the reader's where it shows another time.
+            "visit": visit,
+            "visit_day2": clinic_days_later(visit.starts_at, 1, settings.clinic_time_zone)
+            if visit
+            else None,
+            "clinic_tz": settings.clinic_time_zone,
         },
         viewer=viewer,
         status=status_code,

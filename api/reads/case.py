@@ -12,7 +12,7 @@ from api.journey_access import journey_handle
 from api.reads.errors import JourneyErased, JourneyNotFound, journey_key
 from api.schemas import Timeline
 from api.tokens import Principal
-from audit.timeline import actor_names, timeline_for
+from audit.timeline import actor_names, disclosure_for, timeline_for
 from db.case_file import CaseFileRepository, CaseFileRows
 from db.erasure import ErasureRecord, ErasureRepository
 from db.journey_queries import JourneyQueries
@@ -108,16 +108,20 @@ async def read_documents(
 async def read_timeline(
     pool: asyncpg.Pool, client: Client, principal: Principal, journey_id: str
 ) -> Timeline:
-    """The journey's account from its histories; names only for those who see patients.
-    Raises the client's RPCError when Temporal does not answer."""
+    """The journey's account from its histories, as `disclosure_for` gives it to the reader's
+    role (auditors: who did what and when) and the journey (erased: nothing staff typed about
+    the patient); names only for those who see patients. Raises the client's RPCError when
+    Temporal does not answer."""
     jid = journey_key(journey_id)
     authorize(principal, jid, STAFF)
     async with pool.acquire() as conn:
         if not await JourneyQueries(conn).exists(journey_id=jid):
             raise JourneyNotFound()
-    entries = await timeline_for(client, jid)
+        erased = await ErasureRepository(conn).tombstone(journey_id=jid)
+    shown = disclosure_for(principal.actor.role, erased=erased is not None)
+    entries = await timeline_for(client, jid, disclosure=shown)
     names: dict[str, str] = {}
     if principal.actor.role in SEES_PATIENT:
         async with pool.acquire() as conn:
             names = await actor_names(conn, jid, entries)
-    return Timeline(journey_id=jid, names=names, entries=entries)
+    return Timeline(journey_id=jid, names=names, shown=shown, entries=entries)

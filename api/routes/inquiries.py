@@ -106,6 +106,7 @@ async def submit_inquiry(
             task_queue=settings.task_queue,
             source_address=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
+            policy=settings.journey_policy(),
             console_base_url=settings.public_base_url,
         )
     except UnknownConsentText:

@@ -34,7 +34,10 @@ STEP_ERRORS: dict[int | str, dict[str, Any]] = {
 # The journey's own steps answer with its status and its Journey-Version.
 VERSIONED_STEP = {**STEP_ERRORS, **VERSIONED}
 # Correcting the contact details touches PostgreSQL only: no journey to refuse or to wait on.
-CONTACT_ERRORS = {k: v for k, v in STEP_ERRORS.items() if k not in (409, 503, 504)}
+CONTACT_ERRORS = {
+    **{k: v for k, v in STEP_ERRORS.items() if k not in (409, 503, 504)},
+    410: {"model": Problem, "description": "The patient's data was erased: nothing is changed"},
+}
 # Steps whose routes take more than a JSON body: written out below.
 OWN_ROUTES = frozenset({StepName.DOCUMENTS, StepName.FOLLOW_UP_OUTCOME})
 

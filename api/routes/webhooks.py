@@ -26,6 +26,7 @@ from api.schemas import ClinicEvent, ClinicEventAccepted
 from api.tokens import Principal
 from db.clinical import ClinicalRepository
 from domain.actors import Actor, Role
+from domain.refusals import Refusal, RefusalParams
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 CLINIC = Actor(id="clinic-gateway", role=Role.CLINIC)
@@ -111,8 +112,15 @@ async def clinic_event(
         refusal = None if claimed else await repo.clinic_event_refusal(event_id=event.event_id)
     if not claimed:
         if refusal is not None:
+            said = Problem.model_validate(refusal)
             raise ProblemError(
-                refusal["status"], refusal["title"], refusal.get("detail"), type_=refusal["type"]
+                said.status,
+                said.title,
+                said.detail,
+                type_=said.type,
+                refusal=Refusal(code=said.code, params=said.params or RefusalParams())
+                if said.code
+                else None,
             )
         return ClinicEventAccepted(event_id=event.event_id, duplicate=True)
     try:
@@ -126,7 +134,8 @@ async def clinic_event(
                 # same signed request sent again within its window cannot be taken later,
                 # once the journey would take such an event. The clinic sends a new event.
                 await repo.refuse_clinic_event(
-                    event_id=event.event_id, refusal=refused.model_dump(exclude_none=True)
+                    event_id=event.event_id,
+                    refusal=refused.model_dump(mode="json", exclude_none=True),
                 )
             else:
                 # Not known to have arrived (a timeout, Temporal unavailable): forget the
@@ -143,5 +152,12 @@ def _refusal(err: BaseException) -> Problem | None:
     if isinstance(err, WorkflowUpdateFailedError):
         return step_refusal(err)
     if isinstance(err, ProblemError) and 400 <= err.status < 500:
-        return Problem(type=err.type_, title=err.title, status=err.status, detail=err.detail)
+        return Problem(
+            type=err.type_,
+            title=err.title,
+            status=err.status,
+            detail=err.detail,
+            code=err.refusal.code if err.refusal else None,
+            params=err.refusal.params if err.refusal else None,
+        )
     return None

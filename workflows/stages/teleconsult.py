@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.reasons import EndingReason, NoticeReason
     from domain.records import BookingKind, BookingRequest, SlotsProposed, SlotsRequest
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
 
 
 async def _propose_slots(m: Moves, request: SlotsRequest) -> SlotsProposed:
@@ -55,7 +55,7 @@ async def teleconsult(m: Moves) -> None:
             Stage.TELECONSULT,
             WaitingOn.PATIENT,
             start + p.slot_choice_timeout,
-            task="to choose a consultation slot",
+            task=Task.CHOOSE_SLOT,
         )
         await m.notify(f"slot-proposals-{consult_round}", NotificationKind.SLOT_PROPOSALS)
         chosen = await m.with_reminders(
@@ -88,7 +88,7 @@ async def teleconsult(m: Moves) -> None:
             WaitingOn.SPECIALIST,
             slot.starts_at + p.consult_outcome_grace,
             actor=steps.slot_choice.actor,
-            task="to hold the consultation and record its outcome",
+            task=Task.HOLD_CONSULT,
         )
         await m.notify(
             f"booking-confirmation-{consult_round}", NotificationKind.BOOKING_CONFIRMATION

@@ -132,8 +132,8 @@ async def test_an_unknown_journey_is_a_404_page(
         "GET /staff/journeys/{journey_id}",
     )
     assert [(str(r["journey_id"]), json.loads(r["detail"])) for r in rows] == [
-        (unknown, {"status": 404}),
-        ("None", {"status": 404}),
+        (unknown, {"status": 404, "reason": "no_journey"}),
+        ("None", {"status": 404, "reason": "no_journey"}),
     ]
 
 

@@ -23,7 +23,7 @@ from db.journey_queries import JourneyQueries
 from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_staff
 from domain.actors import Actor, Role
-from domain.readers import PAYLOAD_READERS, SCOPES, STAFF_ROLES, Scope
+from domain.readers import SCOPES, Scope
 from domain.step_declarations import STEPS, StepName
 from settings import Settings
 from tests.api_people import STAFF_IDS, link, staff
@@ -298,12 +298,6 @@ async def test_every_journey_route_is_in_the_matrix(settings: Settings) -> None:
     assert routes == tried | set(LEFT_OUT)
     for name in LEFT_OUT.values():
         assert not STEPS[name].roles & ASSIGNED, name
-
-
-def test_each_staff_role_has_a_reach_and_the_codec_decodes_for_every_journeys_only() -> None:
-    assert STAFF_ROLES <= set(SCOPES)
-    assert ASSIGNED == {Role.REVIEWER, Role.SPECIALIST, Role.CASE_MANAGER}
-    assert PAYLOAD_READERS == {Role.COORDINATOR, Role.MEDICAL_LEAD}
 
 
 async def test_a_patient_link_opens_no_other_journey(

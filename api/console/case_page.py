@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.audit_trail import note_refusal
-from api.authorization import NOT_ASSIGNED
+from api.authorization import NOT_ASSIGNED, may_read_payloads
 from api.console.actions import FORM_CHOICES, ActionOutcome, case_managers, offers, take_step
 from api.console.guards import ConsoleRefusal, ViewerDep, console_gate
 from api.console.rendering import render
@@ -147,6 +147,9 @@ async def case_response(
             "sentence": sentence,
             "timeline": timeline,
             "reads_documents": principal.actor.role in READS_DOCUMENTS,
+            # The Temporal UI shows payloads decoded only for these, and the production proxy
+            # serves it to them alone.
+            "opens_temporal_ui": may_read_payloads(principal),
             "now": now,
             "offers": offers(status, principal.actor.role) if status else [],
             "outcome": outcome,

@@ -11,6 +11,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.audit_trail import note_refusal
 from api.reads.errors import ReadRefused
 from domain.errors import StepError
 from domain.refusals import Refusal, RefusalCode, RefusalParams, refusal_from_details
@@ -171,6 +172,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ReadRefused)
     async def _read_refused(request: Request, exc: ReadRefused) -> JSONResponse:
+        note_refusal(request, exc.reason)
         return problem_response(
             request, Problem(title=exc.title, status=exc.status, detail=exc.detail)
         )

@@ -2,8 +2,8 @@
 
 Every step route declares `JourneyStepDep(StepName.X)`: the dependency authorizes the caller
 for that step (its declaration in `domain/step_declarations.py`, whose roles the workflow's
-validators read too), checks the journey exists, and hands the route what it needs to send
-the step.
+validators read too) on that journey (their role's reach, api/authorization.py), checks the
+journey exists, and hands the route what it needs to send the step.
 """
 
 import asyncio
@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import PrincipalDep
 from api.authorization import authorize_step
-from api.journey_access import ensure_journey, journey_handle, versioned_view
+from api.journey_access import journey_handle, versioned_view
 from api.metrics import StepMetrics
 from api.problems import ProblemError
 from api.schemas import PatientView
@@ -222,11 +222,11 @@ async def open_step(
     response: Response,
     language: str = SOURCE_LANGUAGE,
 ) -> JourneyStep:
-    """A `JourneyStep` for a caller allowed to take `name` on an existing journey; the
-    dependency below and the patient's page both open their steps here."""
-    authorize_step(principal, journey_id, name)
+    """A `JourneyStep` for a caller allowed to take `name` on an existing journey that their
+    role reaches for them; the dependency below, the console's forms, the patient's page and
+    the clinic's webhook all open their steps here."""
     state = request.app.state
-    await ensure_journey(state.pool, journey_id)
+    await authorize_step(state.pool, principal, journey_id, name)
     return JourneyStep(
         principal,
         journey_id,

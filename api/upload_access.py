@@ -20,7 +20,7 @@ from api.auth import bearer, ensure_current_link, get_principal
 from api.authorization import authorize_step
 from api.console.guards import live_principal
 from api.problems import ProblemError
-from api.reads.errors import Forbidden, ReadRefused
+from api.reads.errors import ReadRefused
 from api.tokens import Principal, TokenError, TokenVerifier
 from domain.step_declarations import StepName
 from patient_links import PATIENT_PAGE_PATH
@@ -57,8 +57,10 @@ async def may_upload(scope: Scope) -> bool:
     if principal is None or journey_id is None:
         return False
     try:
-        authorize_step(principal, str(uuid.UUID(journey_id)), StepName.DOCUMENTS)
-    except (Forbidden, ValueError):
+        await authorize_step(
+            request.app.state.pool, principal, str(uuid.UUID(journey_id)), StepName.DOCUMENTS
+        )
+    except (ReadRefused, ValueError):
         return False
     return True
 

@@ -60,9 +60,7 @@ async def test_the_patient_with_the_medical_history_never_for_auditors(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool, case: tuple[str, str]
 ) -> None:
     jid, _ = case
-    read = await api.get(
-        f"/api/v1/journeys/{jid}/patient", headers=staff(settings, Role.SPECIALIST)
-    )
+    read = await api.get(f"/api/v1/journeys/{jid}/patient", headers=staff(settings, Role.REVIEWER))
     assert read.status_code == 200
     assert read.json()["medical_history"] == HISTORY
     assert (read.json()["injury_cause"], read.json()["injury_date"]) == ("traffic", "2023-05-01")
@@ -77,8 +75,8 @@ async def test_the_patient_with_the_medical_history_never_for_auditors(
         "GET /api/v1/journeys/{journey_id}/patient",
     )
     assert [(r["actor_role"], str(r["journey_id"]), json.loads(r["detail"])) for r in rows] == [
-        ("specialist", jid, {"status": 200}),
-        ("auditor", jid, {"status": 403}),
+        ("reviewer", jid, {"status": 200}),
+        ("auditor", jid, {"status": 403, "reason": "role"}),
     ]
 
 

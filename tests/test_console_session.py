@@ -351,7 +351,8 @@ async def test_the_cookie_names_a_session_whose_id_the_server_keeps_only_hashed(
 async def test_a_copy_of_the_cookie_opens_nothing_after_sign_out(
     console: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    token = await _sign_in(console, "demo-reviewer")
+    # A medical lead, whom the proxy serves the Temporal UI.
+    token = await _sign_in(console, "demo-lead")
     copy = _session_cookie(console)
     assert await _reads(console, settings) == (200, 204, 200)
 
@@ -366,12 +367,12 @@ async def test_a_copy_of_the_cookie_opens_nothing_after_sign_out(
     form = await console.post("/staff/sign-out", data={"csrf_token": token})
     assert form.headers["location"] == "/staff/sign-in?ended=signed_out"
 
-    assert await _sessions(pool) == [("demo-reviewer", "signed_out")]
-    assert [actor for actor, _ in await _details(pool, "console.sign_out")] == ["demo-reviewer"]
+    assert await _sessions(pool) == [("demo-lead", "signed_out")]
+    assert [actor for actor, _ in await _details(pool, "console.sign_out")] == ["demo-lead"]
     refused = {"reason": "ended", "ended": "signed_out"}
     # Each console request that came with the copy is a row; the codec server's refusal is
     # its 401.
-    assert await _details(pool, "console.session_refused") == [("demo-reviewer", refused)] * 4
+    assert await _details(pool, "console.session_refused") == [("demo-lead", refused)] * 4
 
 
 async def test_an_idle_session_ends_on_the_server_and_its_cookie_opens_nothing_again(
@@ -479,13 +480,13 @@ async def test_the_sessions_of_one_browser_leave_another_browsers_alone(
     console: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     """The same member of staff in two browsers: signing out, signing in again and idling in
-    one end nothing in the other."""
-    token = await _sign_in(console, "demo-reviewer")
+    one end nothing in the other. A medical lead, whom the proxy serves the Temporal UI."""
+    token = await _sign_in(console, "demo-lead")
     async with _browser(settings) as laptop:
-        await _sign_in(laptop, "demo-reviewer")
+        await _sign_in(laptop, "demo-lead")
         await console.post("/staff/sign-out", data={"csrf_token": token})
         assert await _reads(laptop, settings) == (200, 204, 200)
-        await _sign_in(console, "demo-reviewer")
+        await _sign_in(console, "demo-lead")
         assert await _reads(laptop, settings) == (200, 204, 200)
         await pool.execute(
             """UPDATE console_sessions SET seen_at = now() - make_interval(mins => $1 + 1)
@@ -496,9 +497,9 @@ async def test_the_sessions_of_one_browser_leave_another_browsers_alone(
         assert (await console.get("/staff/")).headers["location"] == "/staff/sign-in?ended=idle"
         assert await _reads(laptop, settings) == (200, 204, 200)
     assert await _sessions(pool) == [
-        ("demo-reviewer", "signed_out"),
-        ("demo-reviewer", None),
-        ("demo-reviewer", "idle"),
+        ("demo-lead", "signed_out"),
+        ("demo-lead", None),
+        ("demo-lead", "idle"),
     ]
 
 

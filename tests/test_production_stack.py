@@ -4,7 +4,8 @@ tests/production_stack.py says what runs and how it follows docker-compose.yml. 
 goes as people would take it: the patient sends the form through the proxy; a reviewer signs in
 to the console at the organisation's OpenID Connect provider and approves the case; the patient
 opens her page from the link in her email and books a consultation. The journey is then in
-TELECONSULT, waiting on the specialist.
+TELECONSULT, waiting on the specialist. A coordinator, signed in at the same provider, opens it
+in the Temporal UI the proxy serves, decoded; the proxy serves the reviewer no Temporal UI.
 
 The walk (tests/production_walk.py) keeps its figures, its time from the form to the booked
 consultation and how long each step and page took to answer in the browsers, in
@@ -32,7 +33,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from oidc_provider_mock import User
 from oidc_provider_mock import app as provider_app
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
@@ -73,6 +74,10 @@ REVIEWER = User(
     sub="idp-reviewer-7",
     claims={"name": "Dr. Amal Nasser", "role": "reviewer", "email": "amal@clinic.test"},
 )
+COORDINATOR = User(
+    sub="idp-coordinator-3",
+    claims={"name": "Camila Ortiz", "role": "coordinator", "email": "camila@clinic.test"},
+)
 SMTP_USER = "journeys"
 # The Temporal UI and its codec answer slowly on a busy machine.
 UI_MS = 30_000
@@ -111,7 +116,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """The organisation's OpenID Connect provider, on loopback."""
-    app = provider_app(user_claims=[REVIEWER], require_nonce=True)
+    app = provider_app(user_claims=[REVIEWER, COORDINATOR], require_nonce=True)
     server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -340,17 +345,18 @@ async def stack(
         app_url = environment("api")["JOURNEYS_DATABASE_URL"]
         owner_url = environment("setup")["JOURNEYS_DATABASE_OWNER_URL"]
         # The people of the office: the demo staff, written as an operator would, the
-        # reviewer who signs in at the provider (the console lets in only the staff directory's
-        # active members), and the specialists' calendars.
+        # reviewer and the coordinator who sign in at the provider (the console lets in only the
+        # staff directory's active members), and the specialists' calendars.
         await seed_demo_staff(app_url)
         conn = await asyncpg.connect(app_url)
         try:
-            await StaffRepository(conn).add(
-                staff_id=REVIEWER.sub,
-                full_name=REVIEWER.claims["name"],
-                email=REVIEWER.claims["email"],
-                role=REVIEWER.claims["role"],
-            )
+            for user in (REVIEWER, COORDINATOR):
+                await StaffRepository(conn).add(
+                    staff_id=user.sub,
+                    full_name=user.claims["name"],
+                    email=user.claims["email"],
+                    role=user.claims["role"],
+                )
         finally:
             await conn.close()
         await seed_demo_calendars(radicale, username="journeys", password="journeys")
@@ -391,11 +397,7 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     await screenshot(patient, "production-inquiry-received")
 
     # The reviewer signs in at the provider and approves.
-    await reviewer.goto(f"{stack.url}/staff/sign-in")
-    await reviewer.get_by_role("button", name="Sign in with Example Clinic").click()
-    await reviewer.get_by_role("button", name=REVIEWER.sub, exact=True).click()
-    await reviewer.wait_for_url(f"{stack.url}/staff/")
-    await expect(reviewer.get_by_role("banner")).to_contain_text("Dr. Amal Nasser")
+    await _sign_in_at_the_provider(stack, reviewer, REVIEWER)
     await reviewer_approves(walk)
     await screenshot(reviewer, "production-reviewer-approved")
 
@@ -405,14 +407,25 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     await screenshot(patient, "production-consultation-booked")
     await assert_accessible(patient)
 
-    # From the case page to the Temporal UI the proxy serves: decoded for the reviewer's role.
+    # The codec server cannot tell whose journey a payload is, so it decodes only for roles
+    # that reach every journey, and the proxy serves the Temporal UI to them alone.
     await assert_accessible(reviewer)
-    await reviewer.get_by_role("link", name="Open this journey in the Temporal Web UI").click()
-    await reviewer.wait_for_url(f"{stack.url}/temporal/namespaces/default/workflows/**")
-    main = reviewer.get_by_role("main")
+    refused = await reviewer.goto(f"{stack.url}/temporal/namespaces/default/workflows")
+    assert refused is not None and refused.status == 403
+
+    # A coordinator signs in at the same provider and goes from the case page to the Temporal
+    # UI the proxy serves: decoded for their role.
+    coordinator = await (
+        await browser.new_context(ignore_https_errors=True, locale="en-GB")
+    ).new_page()
+    await _sign_in_at_the_provider(stack, coordinator, COORDINATOR)
+    await coordinator.goto(f"{stack.url}/staff/journeys/{walk.journey_id}")
+    await coordinator.get_by_role("link", name="Open this journey in the Temporal Web UI").click()
+    await coordinator.wait_for_url(f"{stack.url}/temporal/namespaces/default/workflows/**")
+    main = coordinator.get_by_role("main")
     await expect(main).to_contain_text(f'"journey_id": "{walk.journey_id}"', timeout=UI_MS)
-    await expect(reviewer.get_by_text("Codec Server could not connect")).to_have_count(0)
-    await screenshot(reviewer, "production-temporal-ui")
+    await expect(coordinator.get_by_text("Codec Server could not connect")).to_have_count(0)
+    await screenshot(coordinator, "production-temporal-ui")
 
     # Without a console session the proxy serves no Temporal UI, and sends to sign in.
     await patient.goto(f"{stack.url}/temporal/namespaces/default/workflows")
@@ -431,6 +444,14 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
 
     # The runbook's restore (docs/operations.md), tried on what the journey left.
     await _restore_and_verify(stack, walk.journey_id)
+
+
+async def _sign_in_at_the_provider(stack: ProductionStack, page: Page, user: User) -> None:
+    await page.goto(f"{stack.url}/staff/sign-in")
+    await page.get_by_role("button", name="Sign in with Example Clinic").click()
+    await page.get_by_role("button", name=user.sub, exact=True).click()
+    await page.wait_for_url(f"{stack.url}/staff/")
+    await expect(page.get_by_role("banner")).to_contain_text(str(user.claims["name"]))
 
 
 async def _restore_and_verify(stack: ProductionStack, journey_id: str) -> None:

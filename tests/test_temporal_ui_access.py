@@ -40,7 +40,10 @@ async def test_the_roles_that_read_payloads_pass(
     assert answer.status == 204
 
 
-@pytest.mark.parametrize("role", [Role.CASE_MANAGER, Role.AUDITOR, Role.PRIVACY_OFFICER])
+@pytest.mark.parametrize(
+    "role",
+    [Role.REVIEWER, Role.SPECIALIST, Role.CASE_MANAGER, Role.AUDITOR, Role.PRIVACY_OFFICER],
+)
 async def test_other_roles_are_refused_and_the_refusal_audited(
     page: Page, served_app: ServedApp, role: Role
 ) -> None:

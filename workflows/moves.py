@@ -272,6 +272,7 @@ class Moves:
                 actor_id=actor.id,
                 actor_role=actor.role.value,
                 reason=reason,
+                reviewer_id=review.actor.id if (review := state.validation.review) else None,
             ),
             start_to_close_timeout=RECORDS_TIMEOUT,
             summary=f"Record stage {stage.value} ({waiting_on.value})",

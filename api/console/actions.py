@@ -18,16 +18,16 @@ from fastapi import Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 
-from api.authorization import Forbidden, authorize_step
+from api.audit_trail import note_refusal
 from api.console.guards import CSRF_FIELD, ConsoleRefusal
 from api.console.viewer import Viewer
 from api.console.wording import Wording
 from api.form_bodies import YES, body_from_form
-from api.journey_access import ensure_journey
 from api.problems import ProblemError, field_errors, refusal_of
-from api.step_access import JourneyStep
+from api.reads.errors import Forbidden, JourneyNotFound
+from api.step_access import JourneyStep, open_step
 from api.step_taking import Documents, NumberedOutcome, take
 from api.uploads import read_uploads
 from db.staff import StaffMember, StaffRepository
@@ -39,7 +39,6 @@ from domain.step_bodies import FollowUpOutcomeBody
 from domain.step_declarations import STEPS, StepName, may_take
 from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
 from i18n import translations
-from settings import Settings
 
 # Why a member of staff withdraws a journey; consent and erasure have routes of their own.
 STAFF_WITHDRAWAL_REASONS = (
@@ -109,15 +108,7 @@ class ActionOutcome:
         return self.step is not None and self.done is None
 
 
-async def take_step(
-    request: Request,
-    journey_id: str,
-    step: str,
-    viewer: Viewer,
-    pool: asyncpg.Pool,
-    client: Client,
-    settings: Settings,
-) -> ActionOutcome:
+async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer) -> ActionOutcome:
     """Send one step from a console form, through the API's own route function."""
     name = StepName(step) if step in StepName._value2member_map_ else None
     if name is None or not STEPS[name].console:
@@ -134,16 +125,18 @@ async def take_step(
             "Tick the box to confirm the withdrawal: the journey was not withdrawn."
         )
         return ActionOutcome(step=name, message=str(message), values=typed, status=422)
-    principal = viewer.principal
-    journey_step = JourneyStep(
-        principal, jid, pool, client, Response(), settings.step_answer_seconds
-    )
     try:
-        authorize_step(principal, jid, name)
-        await ensure_journey(pool, jid)
-        await take(name, journey_step, await form_input(name, journey_step, form))
+        # As the API opens a step: the role, then the journey's assignment (api/authorization.py).
+        journey_step = await open_step(
+            name, principal=viewer.principal, journey_id=jid, request=request, response=Response()
+        )
+    except JourneyNotFound:
+        raise ConsoleRefusal(404, "no_journey", None) from None
     except Forbidden as err:
+        note_refusal(request, err.reason)
         return ActionOutcome(step=name, message=err.detail, values=typed, status=err.status)
+    try:
+        await take(name, journey_step, await form_input(name, journey_step, form))
     except (ValidationError, RequestValidationError) as err:
         return ActionOutcome(
             step=name, field_messages=_messages(err.errors()), values=typed, status=422

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from api.audit_trail import note_refusal
+from api.authorization import NOT_ASSIGNED, may_read_payloads
 from api.console.actions import FORM_CHOICES, ActionOutcome, case_managers, offers, take_step
 from api.console.guards import ConsoleRefusal, ViewerDep, console_gate
 from api.console.rendering import render
@@ -31,10 +33,12 @@ from settings import Settings
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
 
-def _refusal(refused: ReadRefused) -> ConsoleRefusal:
+def _refusal(request: Request, refused: ReadRefused) -> ConsoleRefusal:
     """The page for a refused read. No console row of its own: the request's row has the
-    status, and a document's read has written its row already."""
-    kind = "read_forbidden" if isinstance(refused, Forbidden) else refused.reason
+    status and the refusal's code, and a document's read has written its row already."""
+    note_refusal(request, refused.reason)
+    role_refused = isinstance(refused, Forbidden) and refused.reason != NOT_ASSIGNED
+    kind = "read_forbidden" if role_refused else refused.reason
     return ConsoleRefusal(refused.status, kind, None)
 
 
@@ -72,7 +76,7 @@ async def take_action(
 ) -> Response:
     """A step's form, sent: the journey's new state on success, or the case page again with
     the journey's refusal beside the form and what was typed kept."""
-    outcome = await take_step(request, journey_id, step, viewer, pool, client, settings)
+    outcome = await take_step(request, journey_id, step, viewer)
     if outcome.failed:
         return await case_response(
             request,
@@ -116,7 +120,7 @@ async def case_response(
         case = await read_case(pool, client, settings, principal, journey_id)
     except ReadRefused as refused:
         histories.cancel()
-        raise _refusal(refused) from None
+        raise _refusal(request, refused) from None
     timeline = await histories
     status = case.status
     journey = case.journey
@@ -143,6 +147,9 @@ async def case_response(
             "sentence": sentence,
             "timeline": timeline,
             "reads_documents": principal.actor.role in READS_DOCUMENTS,
+            # The Temporal UI shows payloads decoded only for these, and the production proxy
+            # serves it to them alone.
+            "opens_temporal_ui": may_read_payloads(principal),
             "now": now,
             "offers": offers(status, principal.actor.role) if status else [],
             "outcome": outcome,
@@ -177,5 +184,5 @@ async def document(
             source=client.host if client else None,
         )
     except ReadRefused as refused:
-        raise _refusal(refused) from None
+        raise _refusal(request, refused) from None
     return document_response(opened)

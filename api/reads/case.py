@@ -15,7 +15,6 @@ from api.tokens import Principal
 from audit.timeline import actor_names, disclosure_for, timeline_for
 from db.case_file import CaseFileRepository, CaseFileRows
 from db.erasure import ErasureRecord, ErasureRepository
-from db.journey_queries import JourneyQueries
 from domain.case_file import CaseDocument, CaseFile, PatientFacts
 from domain.journey import JourneyStatus
 from domain.readers import READS_DOCUMENTS, SEES_PATIENT, STAFF
@@ -53,8 +52,8 @@ async def read_case(
 ) -> CaseFile:
     """The case as `principal` may read it: auditors get the journey without the patient's
     facts or the records written about them."""
-    authorize(principal, None, STAFF)
     jid = journey_key(journey_id)
+    await authorize(pool, principal, jid, STAFF)
     sees = principal.actor.role in SEES_PATIENT
 
     async def records() -> tuple[CaseFileRows | None, ErasureRecord | None]:
@@ -83,7 +82,7 @@ async def read_case(
 async def read_patient(pool: asyncpg.Pool, principal: Principal, journey_id: str) -> PatientFacts:
     """The patient's facts and medical history; never for auditors."""
     jid = journey_key(journey_id)
-    authorize(principal, jid, SEES_PATIENT)
+    await authorize(pool, principal, jid, SEES_PATIENT)
     async with pool.acquire() as conn:
         erased = await ErasureRepository(conn).tombstone(journey_id=jid)
         patient = None if erased else await CaseFileRepository(conn).patient(journey_id=jid)
@@ -98,10 +97,8 @@ async def read_documents(
     pool: asyncpg.Pool, principal: Principal, journey_id: str
 ) -> list[CaseDocument]:
     jid = journey_key(journey_id)
-    authorize(principal, jid, READS_DOCUMENTS)
+    await authorize(pool, principal, jid, READS_DOCUMENTS)
     async with pool.acquire() as conn:
-        if not await JourneyQueries(conn).exists(journey_id=jid):
-            raise JourneyNotFound()
         return await CaseFileRepository(conn).documents(journey_id=jid)
 
 
@@ -113,10 +110,8 @@ async def read_timeline(
     the patient); names only for those who see patients. Raises the client's RPCError when
     Temporal does not answer."""
     jid = journey_key(journey_id)
-    authorize(principal, jid, STAFF)
+    await authorize(pool, principal, jid, STAFF)
     async with pool.acquire() as conn:
-        if not await JourneyQueries(conn).exists(journey_id=jid):
-            raise JourneyNotFound()
         erased = await ErasureRepository(conn).tombstone(journey_id=jid)
     shown = disclosure_for(principal.actor.role, erased=erased is not None)
     entries = await timeline_for(client, jid, disclosure=shown)

@@ -7,7 +7,7 @@ import asyncpg
 from fastapi.responses import Response
 
 from api.authorization import authorize
-from api.reads.errors import DocumentNotFound, journey_key
+from api.reads.errors import DocumentNotFound, JourneyNotFound, journey_key
 from api.security_headers import FILE_POLICY
 from api.tokens import Principal
 from api.uploads import ALLOWED_UPLOADS
@@ -34,9 +34,16 @@ async def open_document(
     of which journey. A document id of another journey (or of none) is refused as not found,
     and that attempt is a row too; the row is committed before a byte is served."""
     jid = journey_key(journey_id)
-    authorize(principal, jid, READS_DOCUMENTS)
-    async with pool.acquire() as conn:
-        document = await CaseFileRepository(conn).document(journey_id=jid, document_id=document_id)
+    try:
+        await authorize(pool, principal, jid, READS_DOCUMENTS)
+    except JourneyNotFound:
+        # No journey holds no document: refused, and recorded, as a document not found.
+        document = None
+    else:
+        async with pool.acquire() as conn:
+            document = await CaseFileRepository(conn).document(
+                journey_id=jid, document_id=document_id
+            )
     await audit.append(
         actor_id=principal.actor.id,
         actor_role=principal.actor.role.value,

@@ -7,14 +7,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api.auth import PrincipalDep
-from api.authorization import authorize
+from api.authorization import authorize_step
 from api.deps import PoolDep
-from api.journey_access import ensure_journey, gone
+from api.journey_access import gone
 from api.link_mailer import LinkMailer
 from api.problems import Problem
 from db.erasure import Erased, ErasureRepository
 from db.patient_links import PatientLinkRepository
-from domain.step_declarations import STEP_ROLES, StepName
+from domain.step_declarations import StepName
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["patient links"])
 
@@ -47,8 +47,7 @@ async def renew_patient_link(
     If the email cannot be sent the revocation stands; sending the request again revokes the
     link that never arrived as well and sends a newer one."""
     jid = str(journey_id)
-    authorize(principal, jid, STEP_ROLES[StepName.RENEW_PATIENT_LINK])
-    await ensure_journey(pool, jid)
+    await authorize_step(pool, principal, jid, StepName.RENEW_PATIENT_LINK)
     try:
         async with pool.acquire() as conn, conn.transaction():
             await ErasureRepository(conn).hold_off(journey_id=jid)

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.auth import PrincipalDep
-from api.authorization import authorize
+from api.authorization import authorize, authorize_role
 from api.deps import PoolDep, SettingsDep
-from api.journey_access import ensure_journey
 from api.privacy_schemas import (
     AccessView,
     ConsentView,
@@ -173,8 +172,7 @@ async def privacy_record(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
 ) -> PrivacyRecord:
     jid = str(journey_id)
-    authorize(principal, jid, SEES_PRIVACY_RECORD)
-    await ensure_journey(pool, jid)
+    await authorize(pool, principal, jid, SEES_PRIVACY_RECORD)
     async with pool.acquire() as conn:
         holds = LegalHoldRepository(conn)
         return PrivacyRecord(
@@ -258,7 +256,7 @@ async def open_erasure_requests(
     pool: PoolDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[ErasureRequestView]:
-    authorize(principal, None, SEES_ERASURE_REQUESTS)
+    authorize_role(principal, SEES_ERASURE_REQUESTS)
     async with pool.acquire() as conn:
         found = await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=limit)
     return [ErasureRequestView.of(r) for r in found]

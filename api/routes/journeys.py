@@ -60,6 +60,13 @@ async def list_journeys(
         IncidentPresence | IncidentKind | None,
         Query(description="`any` open incident, `none`, or one incident kind"),
     ] = None,
+    reassign: Annotated[
+        bool | None,
+        Query(
+            description="journeys whose case manager or specialist was deactivated, waiting "
+            "for a coordinator to reassign them (`false`: the others)"
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> WorklistPage:
@@ -67,7 +74,8 @@ async def list_journeys(
     specialists: those booked with them; reviewers: the cases in VALIDATION and those they
     decided; everyone else on staff: all). The journeys that wait on the caller come first
     (reviewers and medical leads: on a reviewer; specialists: on them; case managers: theirs;
-    coordinators: on a coordinator, or with an open incident), overdue first; then by
+    coordinators: on a coordinator, with an open incident, or whose case manager or specialist
+    was deactivated), overdue first; then by
     deadline, newest first. Served from PostgreSQL, as the staff console's worklist is."""
     return await read_worklist(
         pool,
@@ -79,6 +87,7 @@ async def list_journeys(
             case_manager=case_manager,
             country=country.upper() if country else None,
             incident=incident,
+            reassign=reassign,
         ),
         now=datetime.now(UTC),
         limit=limit,

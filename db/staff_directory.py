@@ -26,7 +26,14 @@ from audit.log import AuditLog
 from db.console_sessions import ConsoleSessionRepository
 from db.staff import StaffRepository
 from domain.actors import Role
-from domain.staff import FieldProblem, StaffProblem, StaffRecord, StaffRefused, check_member
+from domain.staff import (
+    FieldProblem,
+    StaffProblem,
+    StaffRecord,
+    StaffRefused,
+    check_member,
+    email_address,
+)
 
 # Serialises the directory's writes (any constant: it only keeps two writers apart).
 _DIRECTORY_LOCK = 724_190_016
@@ -82,16 +89,16 @@ class StaffDirectory:
         self._domain = mail_domain
 
     async def add(self, values: Mapping[str, str]) -> StaffRecord:
-        """A new member from the form's `values`; refused when the id, the email or the
-        sign-in subject is another member's."""
-        record = check_member(values)
+        """A new member from the form's `values`; refused when a field is not right, or the
+        id, the email or the sign-in subject is another member's (every problem at once)."""
+        record, problems = _checked(values, new=True)
         async with self._conn.transaction():
             await self._lock()
-            problems: dict[str, FieldProblem] = {}
-            if await self._repo.record(staff_id=record.staff_id) is not None:
-                problems["staff_id"] = FieldProblem(StaffProblem.ID_TAKEN, record.staff_id)
-            problems |= await self._taken(record)
-            if problems:
+            staff_id = (values.get("staff_id") or "").strip()
+            if "staff_id" not in problems and await self._repo.record(staff_id=staff_id):
+                problems["staff_id"] = FieldProblem(StaffProblem.ID_TAKEN, staff_id)
+            problems = await self._taken(values, staff_id, problems)
+            if problems or record is None:
                 raise StaffRefused(problems)
             await self._repo.insert(record)
             await self._record(
@@ -101,14 +108,14 @@ class StaffDirectory:
 
     async def change(self, staff_id: str, values: Mapping[str, str]) -> StaffRecord:
         """Member `staff_id` as the form's `values` say (their id stays theirs)."""
-        record = check_member({**values, "staff_id": staff_id}, new=False)
+        record, problems = _checked({**values, "staff_id": staff_id}, new=False)
         async with self._conn.transaction():
             await self._lock()
             before = await self._repo.record(staff_id=staff_id)
             if before is None:
                 raise UnknownMember(staff_id)
-            problems = await self._taken(record)
-            if record.role is not before.role:
+            problems = await self._taken(values, staff_id, problems)
+            if record is not None and record.role is not before.role:
                 held = await self._repo.open_journeys(staff_id=staff_id, role=before.role.value)
                 if staff_id == self._acting.actor_id:
                     problems["role"] = FieldProblem(StaffProblem.OWN_ROLE)
@@ -117,7 +124,7 @@ class StaffDirectory:
                 elif held:
                     # Their journeys would name someone who no longer holds the role.
                     problems["role"] = FieldProblem(StaffProblem.HOLDS_JOURNEYS, str(len(held)))
-            if problems:
+            if problems or record is None:
                 raise StaffRefused(problems)
             changed = _changed(before, record)
             if not changed:
@@ -195,15 +202,23 @@ class StaffDirectory:
     async def _lock(self) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _DIRECTORY_LOCK)
 
-    async def _taken(self, record: StaffRecord) -> dict[str, FieldProblem]:
-        problems: dict[str, FieldProblem] = {}
-        holder = await self._repo.holder_of(email=record.email)
-        if holder is not None and holder != record.staff_id:
-            problems["email"] = FieldProblem(StaffProblem.EMAIL_TAKEN, record.email)
-        holder = await self._repo.holder_of(oidc_subject=record.oidc_subject)
-        if holder is not None and holder != record.staff_id:
-            problems["oidc_subject"] = FieldProblem(StaffProblem.SUBJECT_TAKEN, record.oidc_subject)
-        return problems
+    async def _taken(
+        self, values: Mapping[str, str], staff_id: str, problems: dict[str, FieldProblem]
+    ) -> dict[str, FieldProblem]:
+        """`problems`, and the email and the sign-in subject of `values` that another member
+        has (where those fields are not refused already)."""
+        found = dict(problems)
+        email = email_address(values.get("email") or "")
+        if "email" not in found and email is not None:
+            holder = await self._repo.holder_of(email=email)
+            if holder is not None and holder != staff_id:
+                found["email"] = FieldProblem(StaffProblem.EMAIL_TAKEN, email)
+        subject = (values.get("oidc_subject") or "").strip() or staff_id
+        if "oidc_subject" not in found and subject:
+            holder = await self._repo.holder_of(oidc_subject=subject)
+            if holder is not None and holder != staff_id:
+                found["oidc_subject"] = FieldProblem(StaffProblem.SUBJECT_TAKEN, subject)
+        return found
 
     async def _last_admin(self, record: StaffRecord) -> bool:
         """Whether `record` is the one active staff administrator: without them nobody could
@@ -223,6 +238,16 @@ class StaffDirectory:
             source=acting.source,
             detail={"staff_id": staff_id, **detail},
         )
+
+
+def _checked(
+    values: Mapping[str, str], *, new: bool
+) -> tuple[StaffRecord | None, dict[str, FieldProblem]]:
+    """The member `values` describe, or None with each field's problem."""
+    try:
+        return check_member(values, new=new), {}
+    except StaffRefused as refused:
+        return None, dict(refused.problems)
 
 
 def _changed(before: StaffRecord, after: StaffRecord) -> list[str]:

@@ -52,7 +52,8 @@ DIRECTORY_ROLES = tuple(
     )
     if role in STAFF_ROLES
 )
-# The fields of a member, as the directory's form and the command name them.
+# The fields of a member in the order the directory's form shows them, and its problems are
+# listed in; `hours` is the whole week, `hours_0` (Monday) to `hours_6` (Sunday) its days.
 FIELDS = (
     "staff_id",
     "full_name",
@@ -61,9 +62,12 @@ FIELDS = (
     "languages",
     "time_zone",
     "oidc_subject",
-    "calendar_url",
     "consult_minutes",
+    "calendar_url",
     "hours",
+    *(f"hours_{day}" for day in WEEKDAYS),
+    "active",
+    "confirm",
 )
 
 
@@ -180,7 +184,8 @@ class StaffRefused(ValueError):
     """A member of staff the directory refuses: each refused field with its problem."""
 
     def __init__(self, problems: Mapping[str, FieldProblem]) -> None:
-        self.problems = dict(problems)
+        order = {name: i for i, name in enumerate(FIELDS)}
+        self.problems = dict(sorted(problems.items(), key=lambda p: order.get(p[0], len(order))))
         super().__init__(
             "; ".join(f"{name}: {problem.english}" for name, problem in self.problems.items())
         )

@@ -105,12 +105,14 @@ class BookingActivities:
     async def _free_slots(
         self, repo: BookingRepository, specialist: Specialist, request: SlotsRequest
     ) -> list[tuple[datetime, datetime]]:
-        """The specialist's first free slots for the request, minus their bookings and what
-        their calendar holds."""
+        """The specialist's first free slots for the request, minus their bookings, what their
+        calendar holds and the times the journey was offered in its earlier rounds."""
         tz = ZoneInfo(specialist.time_zone)
         earliest = request.not_before + MIN_NOTICE
         until = request.not_before + HORIZON
         busy = await repo.busy(specialist_id=specialist.staff_id, start=earliest, end=until)
+        # New times are new: none the journey was offered before (and did not take) again.
+        busy += await repo.offered_before(journey_id=request.journey_id, round_no=request.round)
         if self._calendar is not None:
             calendar_id = specialist_calendar(specialist.staff_id, specialist.calendar_url)
             with outside_failures(request.journey_id):

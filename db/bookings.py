@@ -55,6 +55,18 @@ class BookingRepository:
         )
         return [_slot(r) for r in rows]
 
+    async def offered_before(
+        self, *, journey_id: str, round_no: int
+    ) -> list[tuple[datetime, datetime]]:
+        """(start, end) of the slots the journey was offered in its earlier rounds."""
+        rows = await self._conn.fetch(
+            """SELECT starts_at, ends_at FROM consult_slots
+                WHERE journey_id = $1 AND round < $2""",
+            journey_id,
+            round_no,
+        )
+        return [(r["starts_at"], r["ends_at"]) for r in rows]
+
     async def slot_specialist(self, *, journey_id: str, slot_id: str) -> str | None:
         """The specialist a slot offered to the journey is with; None for no such slot."""
         found: str | None = await self._conn.fetchval(

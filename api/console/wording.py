@@ -140,8 +140,8 @@ def _refusals(language: str) -> dict[str, str]:
         ),
         RefusalCode.SPECIALIST_INACTIVE: pgettext(
             "refusal",
-            "The specialist of that slot no longer takes consultations; offer the patient new "
-            "times.",
+            "The specialist of that slot no longer takes consultations; ask for another "
+            "consultation time, and the patient is offered new times.",
         ),
         RefusalCode.SLOT_TAKEN: pgettext("refusal", "A consultation slot has already been chosen."),
         RefusalCode.SLOT_NOT_OFFERED: pgettext(

@@ -1,5 +1,6 @@
 """TELECONSULT: slots proposed from the specialist's calendar, one booked by the patient,
-reminders, and the specialist's outcome; a reschedule or a no-show starts a new round."""
+reminders, and the specialist's outcome; a reschedule, a no-show or other times asked for
+before one is chosen start a new round."""
 
 import itertools
 
@@ -50,7 +51,7 @@ async def teleconsult(m: Moves) -> None:
             ),
         )
         steps.offered = {s.slot_id: s for s in proposed.slots}
-        steps.slot_choice = None
+        steps.slot_choice = steps.new_times = None
         await m.enter(
             Stage.TELECONSULT,
             WaitingOn.PATIENT,
@@ -59,13 +60,16 @@ async def teleconsult(m: Moves) -> None:
         )
         await m.notify(f"slot-proposals-{consult_round}", NotificationKind.SLOT_PROPOSALS)
         chosen = await m.with_reminders(
-            lambda: steps.slot_choice is not None,
+            lambda: steps.slot_choice is not None or steps.new_times is not None,
             start,
             p.slot_choice_timeout,
             p.slot_choice_reminders,
             m.reminder(f"slot-reminder-{consult_round}", NotificationKind.SLOT_REMINDER),
             "Slot choice deadline",
         )
+        if steps.new_times is not None:
+            # None of the times suited, or their specialist left: a new round, new times.
+            continue
         if not chosen:
             raise Ended(
                 Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_SLOT_CHOSEN

@@ -129,14 +129,7 @@ async def form_sent(
         )
     try:
         stored = await accept_inquiry(
-            pool=pool,
-            client=client,
-            form=form,
-            idempotency_key=key,
-            task_queue=settings.task_queue,
-            source_address=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-            console_base_url=settings.public_base_url,
+            request, pool=pool, client=client, settings=settings, form=form, idempotency_key=key
         )
     except UnknownConsentText:
         # The consent text shown is no longer on record (an old page): show today's form.

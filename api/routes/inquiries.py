@@ -99,14 +99,7 @@ async def submit_inquiry(
         raise RequestValidationError(err.errors()) from None
     try:
         stored = await accept_inquiry(
-            pool=pool,
-            client=client,
-            form=form,
-            idempotency_key=key,
-            task_queue=settings.task_queue,
-            source_address=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-            console_base_url=settings.public_base_url,
+            request, pool=pool, client=client, settings=settings, form=form, idempotency_key=key
         )
     except UnknownConsentText:
         raise RequestValidationError(

@@ -12,21 +12,17 @@ from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.journey_access import ensure_journey
 from api.privacy_schemas import (
-    AccessView,
     ConsentView,
     ErasureBody,
-    ErasureRequestView,
-    ErasureView,
-    LegalHoldView,
     PrivacyRecord,
     ReasonBody,
 )
 from api.problems import Problem, ProblemError
 from api.step_access import JourneyStep
-from db.accesses import AccessRepository
+from db.accesses import Access, AccessRepository
 from db.consents import ConsentRepository
-from db.erasure import ErasureRepository
-from db.legal_holds import LegalHoldRepository
+from db.erasure import ErasureRecord, ErasureRepository
+from db.legal_holds import ErasureRequest, LegalHold, LegalHoldRepository
 from domain.actors import Role
 from domain.step_roles import STEP_ROLES, StepName
 from privacy import erasure
@@ -108,11 +104,10 @@ async def consent_withdrawal(
 async def request_erasure(
     body: ReasonBody,
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.REQUEST_ERASURE)],
-) -> ErasureRequestView:
-    request = await erasure.request_erasure(
+) -> ErasureRequest:
+    return await erasure.request_erasure(
         step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
     )
-    return ErasureRequestView.of(request)
 
 
 @router.post(
@@ -125,8 +120,8 @@ async def erase(
     body: ErasureBody,
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.ERASE)],
     settings: SettingsDep,
-) -> ErasureView:
-    record = await erasure.erase(
+) -> ErasureRecord:
+    return await erasure.erase(
         step.pool,
         step.client,
         step.journey_id,
@@ -136,7 +131,6 @@ async def erase(
         task_queue=settings.task_queue,
         within=step.answer_within,
     )
-    return ErasureView.of(record)
 
 
 @router.post(
@@ -148,11 +142,10 @@ async def erase(
 )
 async def place_hold(
     body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHoldView:
-    hold = await erasure.place_hold(
+) -> LegalHold:
+    return await erasure.place_hold(
         step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
     )
-    return LegalHoldView.of(hold)
 
 
 @router.post(
@@ -162,11 +155,10 @@ async def place_hold(
 )
 async def lift_hold(
     body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHoldView:
-    hold = await erasure.lift_hold(
+) -> LegalHold:
+    return await erasure.lift_hold(
         step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
     )
-    return LegalHoldView.of(hold)
 
 
 @router.get(
@@ -188,15 +180,9 @@ async def privacy_record(
             consents=[
                 ConsentView.of(c) for c in await ConsentRepository(conn).for_journey(journey_id=jid)
             ],
-            legal_holds=[LegalHoldView.of(h) for h in await holds.holds(journey_id=jid)],
-            erasure_requests=[
-                ErasureRequestView.of(r) for r in await holds.erasure_requests(journey_id=jid)
-            ],
-            erasure=(
-                ErasureView.of(record)
-                if (record := await ErasureRepository(conn).tombstone(journey_id=jid))
-                else None
-            ),
+            legal_holds=await holds.holds(journey_id=jid),
+            erasure_requests=await holds.erasure_requests(journey_id=jid),
+            erasure=await ErasureRepository(conn).tombstone(journey_id=jid),
         )
 
 
@@ -248,10 +234,9 @@ async def export(
 async def accesses(
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.READ_ACCESSES)],
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> list[AccessView]:
+) -> list[Access]:
     async with step.pool.acquire() as conn:
-        found = await AccessRepository(conn).for_journey(journey_id=step.journey_id, limit=limit)
-    return [AccessView.of(a) for a in found]
+        return await AccessRepository(conn).for_journey(journey_id=step.journey_id, limit=limit)
 
 
 @router.get(
@@ -263,9 +248,8 @@ async def open_erasure_requests(
     principal: PrincipalDep,
     pool: PoolDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[ErasureRequestView]:
+) -> list[ErasureRequest]:
     if principal.actor.role not in ERASURE_REQUESTS:
         raise ProblemError(403, "Forbidden", "erasure requests are for privacy officers")
     async with pool.acquire() as conn:
-        found = await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=limit)
-    return [ErasureRequestView.of(r) for r in found]
+        return await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=limit)

@@ -3,10 +3,11 @@ as db/ reads them (`LegalHold`, `ErasureRequest`, `ErasureRecord`, `Access`)."""
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from api.query import QueryParameters
 from db.consents import Consent
 from db.erasure import ErasureRecord
 from db.legal_holds import ErasureRequest, LegalHold
@@ -73,3 +74,15 @@ class PrivacyRecord(BaseModel):
     legal_holds: list[LegalHold]
     erasure_requests: list[ErasureRequest]
     erasure: ErasureRecord | None
+
+
+class ExportQuery(QueryParameters):
+    format: Literal["json", "fhir"] = "json"
+
+
+class AccessesQuery(QueryParameters):
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+
+class ErasureRequestsQuery(QueryParameters):
+    limit: Annotated[int, Field(ge=1, le=1000)] = 200

@@ -3,7 +3,7 @@ patient's own copy of their data, and who accessed it (GDPR Art. 7, 15, 17, 20).
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
@@ -12,12 +12,16 @@ from api.auth import PrincipalDep, authorize
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.journey_access import ensure_journey
 from api.privacy_schemas import (
+    AccessesQuery,
     ConsentView,
     ErasureBody,
+    ErasureRequestsQuery,
+    ExportQuery,
     PrivacyRecord,
     ReasonBody,
 )
 from api.problems import Problem, ProblemError
+from api.query import TAKES_NO_QUERY
 from api.step_access import JourneyStep
 from db.accesses import Access, AccessRepository
 from db.consents import ConsentRepository
@@ -81,6 +85,7 @@ def PrivacyStepDep(name: StepName) -> Any:
     summary="Withdraw consent to the processing of health data: the journey ends WITHDRAWN "
     "(patient link, coordinator for the patient)",
     responses=STEP_ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def consent_withdrawal(
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.WITHDRAW_CONSENT)],
@@ -100,6 +105,7 @@ async def consent_withdrawal(
     status_code=201,
     summary="Ask a privacy officer to erase the journey's personal data (coordinator)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def request_erasure(
     body: ReasonBody,
@@ -115,6 +121,7 @@ async def request_erasure(
     summary="Erase the journey's personal data now, withdrawing it first if it runs "
     "(privacy officer)",
     responses=STEP_ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def erase(
     body: ErasureBody,
@@ -139,6 +146,7 @@ async def erase(
     summary="Place a legal hold: the journey's records are not erased until it is lifted "
     "(privacy officer)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def place_hold(
     body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
@@ -152,6 +160,7 @@ async def place_hold(
     "/journeys/{journey_id}/legal-hold/lift",
     summary="Lift the journey's legal hold (privacy officer)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def lift_hold(
     body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
@@ -166,6 +175,7 @@ async def lift_hold(
     summary="The journey's consents, legal holds, erasure requests and erasure "
     "(privacy officer, coordinator)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def privacy_record(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
@@ -201,7 +211,7 @@ async def privacy_record(
 )
 async def export(
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.EXPORT)],
-    format: Literal["json", "fhir"] = "json",
+    query: Annotated[ExportQuery, Query()],
 ) -> JSONResponse:
     now = datetime.now(UTC)
     found = await collect(step.pool, step.journey_id, generated_at=now)
@@ -209,7 +219,7 @@ async def export(
         raise ProblemError(404, "Not found", "no such journey")
     records, accesses = found
     stamp = f"{now:%Y%m%dT%H%M%SZ}"
-    if format == "fhir":
+    if query.format == "fhir":
         body, media, name = subject_bundle(records, generated_at=now), FHIR_JSON, "fhir.json"
     else:
         body, media, name = subject_document(records, accesses, generated_at=now), None, "json"
@@ -233,10 +243,12 @@ async def export(
 )
 async def accesses(
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.READ_ACCESSES)],
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    query: Annotated[AccessesQuery, Query()],
 ) -> list[Access]:
     async with step.pool.acquire() as conn:
-        return await AccessRepository(conn).for_journey(journey_id=step.journey_id, limit=limit)
+        return await AccessRepository(conn).for_journey(
+            journey_id=step.journey_id, limit=query.limit
+        )
 
 
 @router.get(
@@ -247,9 +259,9 @@ async def accesses(
 async def open_erasure_requests(
     principal: PrincipalDep,
     pool: PoolDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    query: Annotated[ErasureRequestsQuery, Query()],
 ) -> list[ErasureRequest]:
     if principal.actor.role not in ERASURE_REQUESTS:
         raise ProblemError(403, "Forbidden", "erasure requests are for privacy officers")
     async with pool.acquire() as conn:
-        return await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=limit)
+        return await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=query.limit)

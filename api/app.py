@@ -39,7 +39,6 @@ from api.schemas import ClinicEvent
 from api.tokens import TokenVerifier
 from audit.log import AuditWriter, address_key
 from db.pool import create_pool
-from domain.inquiry import InquiryForm
 from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
 from observability.tracing import temporal_interceptors
@@ -149,6 +148,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=no_query)
     install_codec_server(app, settings)
-    # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
-    install_openapi(app, body_models=[InquiryForm, ClinicEvent])
+    # The clinic webhook reads its body itself (see api.openapi).
+    install_openapi(app, body_models=[ClinicEvent])
     return app

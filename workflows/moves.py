@@ -2,7 +2,7 @@
 enter a stage, and hold an incident.
 
 `PatientJourney` owns the state and hands it to `Moves`; the stage functions
-(`workflows/stages_*.py`) make their moves through it, so the state changes in one place.
+(`workflows/stages/`) make their moves through it, so the state changes in one place.
 """
 
 from collections.abc import Awaitable, Callable, Sequence

@@ -7,6 +7,7 @@ health data leaves its row; cli.py registers them beside the privacy officers' c
 import asyncio
 import json
 import os
+import uuid
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,13 +15,22 @@ from typing import TYPE_CHECKING
 import typer
 
 import command_settings as checks
-from privacy.commands import AS_HELP, audit_command, is_uuid
+from audit.command_row import AS_HELP, audit_command
 from settings import get_settings
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHistory
 
     from audit.replay import ReplayReport, ReplayResult
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
 
 ADDRESS_HELP = "Temporal frontend host:port (default: JOURNEYS_TEMPORAL_ADDRESS or the dev server)"
 NAMESPACE_HELP = "Temporal namespace (default: JOURNEYS_TEMPORAL_NAMESPACE)"
@@ -217,7 +227,7 @@ def timeline(
         await audit_command(
             get_settings(),
             action="timeline_names",
-            journey_id=journey_id if is_uuid(journey_id) else None,
+            journey_id=journey_id if _is_uuid(journey_id) else None,
             as_staff=as_staff,
         )
         conn = await checks.connect_database(settings)

@@ -28,6 +28,7 @@ from domain.names import SEARCH_ATTRIBUTES
 from integrations.data_converter import build_data_converter
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
+from tests.faults import RefusingMailbox, start_refusing_mailbox
 from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
@@ -199,6 +200,23 @@ async def worker(
     """The project's real worker (workflows and activities) on this test's task queue."""
     async with running_worker(client, settings=settings, pool=pool) as running:
         yield running
+
+
+@pytest.fixture
+async def relay(
+    temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, tmp_path: Path
+) -> AsyncIterator[RefusingMailbox]:
+    """The project's worker sending through a relay that refuses the domains a test chooses."""
+    controller, handler, port = start_refusing_mailbox(tmp_path / "mail")
+    try:
+        async with running_worker(
+            temporal_env.client,
+            settings=settings.model_copy(update={"smtp_port": port}),
+            pool=pool,
+        ):
+            yield handler
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

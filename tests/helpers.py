@@ -1,10 +1,13 @@
-"""Shared test helpers: polling with a deadline, reading the mailbox, a valid form."""
+"""Shared test helpers: polling with a deadline, reading the mailbox, a valid form, running the
+`journeys` command."""
 
 import asyncio
 import email
 import email.policy
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +16,23 @@ import temporalio.api.sdk.v1
 from temporalio.client import WorkflowHandle
 
 T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def journeys_command(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """`journeys ARGS` run in the project's folder, as a person runs it; `env` is its whole
+    environment (this process's when None). Its output is captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 async def eventually(

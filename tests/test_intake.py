@@ -14,8 +14,6 @@ import pytest
 from temporalio.client import Client
 
 from api.intake import start_unstarted
-from db.intake import IntakeRepository
-from domain.inquiry import InquiryForm
 from domain.journey import JourneyStatus
 from domain.names import (
     JOURNEY_STAGE,
@@ -28,6 +26,7 @@ from domain.stages import Stage, WaitingOn
 from patient_links import PATIENT_PAGE_PATH, verify_patient_link
 from settings import Settings
 from tests.helpers import eventually, read_mailbox, text_of, valid_form
+from tests.journey_rows import store_inquiry
 from workflows.journey import PatientJourney
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -278,13 +277,7 @@ async def test_a_lost_start_is_picked_up(
 ) -> None:
     """Records stored, then the API died before starting the journey: the sweep starts it."""
     async with pool.acquire() as conn:
-        stored = await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form()),
-            idempotency_key=None,
-            request_hash="h",
-            source_address=None,
-            user_agent=None,
-        )
+        stored = await store_inquiry(conn)
     started = await start_unstarted(
         pool=pool, client=client, task_queue=settings.task_queue, older_than=timedelta(0)
     )

@@ -185,10 +185,7 @@ async def test_the_visa_letter_travels_as_a_pdf(
     await seed_staff(pool)
     j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
     await j.start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel(needs_visa=True)
+    await j.book_the_trip(needs_visa=True)
 
     def letter() -> list[bytes]:
         for message in read_mailbox(mail_dir):

@@ -15,12 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 from db.overview import OverviewRepository, week_starts
 from domain.overview import BreachKind, Outcome, StageCount, StageDuration, WeekFigures
 from domain.stages import Stage, WaitingOn
-from domain.steps import RejectionReason, ReviewDecision, ReviewOutcome
+from domain.steps import RejectionReason
 from settings import Settings
 from tests.helpers import eventually
 from tests.journey_rows import add_journey
-from tests.journeys import REVIEWER, JourneyDriver, seed_staff
-from workflows.journey import PatientJourney
+from tests.journeys import JourneyDriver, seed_staff
 
 # A Wednesday noon; its week began on Monday 23 November in Madrid and in UTC alike.
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -248,12 +247,7 @@ async def test_a_journey_that_ran_shows_in_the_figures(
     await eventually(
         lambda: asyncio.sleep(0, j.mail_kinds()), until=lambda m: "review-escalation-1-1" in m
     )
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER, outcome=ReviewOutcome.REJECT, reason=RejectionReason.CONTRAINDICATION
-        ),
-    )
+    await j.reject(RejectionReason.CONTRAINDICATION)
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
 
     async with pool.acquire() as conn:

@@ -85,18 +85,9 @@ async def test_record_histories(
     j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
     await j.start()
     if scenario == "rejection":
-        from domain.steps import RejectionReason, ReviewDecision, ReviewOutcome
-        from tests.journeys import REVIEWER
+        from domain.steps import RejectionReason
 
-        await j.reach(Stage.VALIDATION)
-        await j.handle.execute_update(
-            PatientJourney.review,
-            ReviewDecision(
-                actor=REVIEWER,
-                outcome=ReviewOutcome.REJECT,
-                reason=RejectionReason.INJURY_TOO_RECENT,
-            ),
-        )
+        await j.reject(RejectionReason.INJURY_TOO_RECENT)
     elif scenario == "lost-contact":
         await j.approve()
         await j.sleep(timedelta(days=22))
@@ -107,10 +98,7 @@ async def test_record_histories(
             await j.sleep(starts_at - await j.now() + timedelta(minutes=10))
             await j.handle.execute_update(PatientJourney.consult_no_show, NoShow(actor=SPECIALIST))
     else:
-        await j.approve()
-        await j.hold_consult()
-        await j.accept_plan()
-        await j.send_travel()
+        await j.book_the_trip()
         if scenario == "withdrawal-mid-travel":
             await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=COORDINATOR))
         else:

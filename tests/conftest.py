@@ -29,6 +29,7 @@ from integrations.data_converter import build_data_converter
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
 from tests.faults import RefusingMailbox, start_refusing_mailbox
+from tests.journeys import JourneyDriver, seed_staff
 from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
@@ -200,6 +201,15 @@ async def worker(
     """The project's real worker (workflows and activities) on this test's task queue."""
     async with running_worker(client, settings=settings, pool=pool) as running:
         yield running
+
+
+@pytest.fixture
+async def driver(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> JourneyDriver:
+    """A journey to start on this test's task queue, with the staff on file."""
+    await seed_staff(pool)
+    return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
 
 
 @pytest.fixture

@@ -194,12 +194,9 @@ async def test_a_coordinator_records_the_clinics_events_after_the_admission_aler
     api: httpx.AsyncClient,
     settings: Settings,
     pool: asyncpg.Pool,
-    temporal_env: WorkflowEnvironment,
-    mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
+    j = await driver.start()
     await j.book_the_trip()
     await j.sleep(timedelta(days=32))
     status = await _status(api, settings, j.journey_id)

@@ -10,9 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from audit.timeline import journey_histories
 from domain.stages import Stage
-from settings import Settings
 from tests.helpers import read_mailbox, text_of
-from tests.journeys import JourneyDriver, assert_no_needles, seed_staff
+from tests.journeys import JourneyDriver, assert_no_needles
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -31,11 +30,12 @@ def _needles() -> list[bytes]:
 
 
 async def test_no_phi_in_any_history_attribute_or_detail(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start(**SENTINELS)
+    j = await driver.start(**SENTINELS)
     await j.approve()
     await j.hold_consult(notes=RECORD_NOTES)
     await j.accept_plan()

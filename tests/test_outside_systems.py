@@ -180,11 +180,10 @@ async def test_busy_times_in_the_calendar_are_not_offered(
 
 @pytest.mark.usefixtures("worker")
 async def test_the_visa_letter_travels_as_a_pdf(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
+    j = await driver.start()
     await j.book_the_trip(needs_visa=True)
 
     def letter() -> list[bytes]:

@@ -144,11 +144,12 @@ async def test_erase_and_legal_holds_from_the_command(
 
 @pytest.mark.usefixtures("worker")
 async def test_erase_checks_every_setting_it_needs_before_it_withdraws_the_journey(
-    temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, mail_dir: Path
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
+    j = await driver.start()
     await j.reach(Stage.VALIDATION)
     env = _env(settings, temporal_env)
     jid = j.journey_id

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
@@ -25,7 +24,7 @@ from domain.stages import Stage
 from domain.steps import NoShow, Withdrawal
 from integrations.data_converter import build_data_converter
 from settings import Settings
-from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver, seed_staff
+from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver
 from workflows.journey import PatientJourney
 from workflows.registry import WORKFLOWS, workflow_runner
 
@@ -77,13 +76,9 @@ async def test_committed_histories_replay() -> None:
 async def test_record_histories(
     scenario: str,
     temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
+    j = await driver.start()
     if scenario == "rejection":
         from domain.steps import RejectionReason
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint lock bench install clean messages
+.PHONY: dev test test-fast lint lock bench install clean messages
 
 # What production runs first, at the versions and hashes of requirements.lock (the image and
 # the production-shaped test install the same); then the project itself and its tools.
@@ -24,11 +24,17 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q -n 2
 
+# The unit tests alone (tests/unit/): the pure rules (the validators' checks and their coded
+# refusals, the follow-up calendar), in seconds and without starting any server; `make test`
+# runs them too.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
 # Benchmarks against bare Temporal: about 15 minutes on 2 cores; rewrites bench/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --size full --out bench/RESULTS.md
 
-# Refresh the translation catalogues from the code and templates (README, "Languages"): the
+# Refresh the translation catalogues from the code and templates (docs/i18n.md): the
 # template i18n/locales/messages.pot, then every language's messages.po, whose new or changed
 # messages a translator then fills in.
 messages: $(STAMP)

@@ -55,8 +55,8 @@ def _settings_source(
 def dev() -> None:
     """Start the whole local stack (PostgreSQL, Temporal with its UI, SMTP, worker, API)."""
     try:
-        from devstack.ports import PortTaken
-        from devstack.stack import run_dev
+        from devstack.ports import NotLoopback, PortTaken
+        from devstack.stack import ensure_loopback_only, run_dev
     except ModuleNotFoundError:
         typer.echo(
             "the local development stack is not part of this installation: `journeys dev` "
@@ -65,9 +65,11 @@ def dev() -> None:
         )
         raise typer.Exit(2) from None
 
+    settings = get_settings()
     try:
-        status = asyncio.run(run_dev(get_settings(), env_file=checks.source().file))
-    except PortTaken as err:
+        ensure_loopback_only(settings)
+        status = asyncio.run(run_dev(settings, env_file=checks.source().file))
+    except (NotLoopback, PortTaken) as err:
         typer.echo(f"Cannot start: {err}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(status)
@@ -322,9 +324,17 @@ def patient_link(
         try:
             patient_id = await JourneyQueries(conn).patient_id(journey_id=journey_id)
             # A link of an earlier generation than the journey's would be refused.
-            generation = await PatientLinkRepository(conn).generation(journey_id)
+            link = await PatientLinkRepository(conn).state(journey_id)
         finally:
             await conn.close()
+        if patient_id is not None and link.erased_at is not None:
+            typer.echo(
+                f"journey {journey_id}: the patient's data was erased on "
+                f"{link.erased_at:%Y-%m-%d}; no link opens it",
+                err=True,
+            )
+            raise typer.Exit(1)
+        generation = link.generation
         if patient_id is not None:
             # A link opens the patient's data: written down before it is printed.
             await audit_command(

@@ -1,14 +1,25 @@
 """Configuration from `JOURNEYS_*` environment variables, read once and handed in."""
 
 import ipaddress
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.clinic_hours import (
+    CLINIC_TIME_ZONE,
+    VISIT_DAY_END,
+    VISIT_DAY_START,
+    checked_time_zone,
+    wall_clock,
+)
 from domain.names import TASK_QUEUE, WORKER_DEPLOYMENT
+from domain.policy import JourneyPolicy
+from i18n import catalogue_for, supported_languages
 from integrations.payload_keys import payload_key_problems
 
 # Production refuses a secret shorter than this: 32 characters of `token_urlsafe` output carry
@@ -16,15 +27,61 @@ from integrations.payload_keys import payload_key_problems
 MIN_SECRET_LENGTH = 32
 # `host:port` (a host name, an IPv4 address or a bracketed IPv6 one), or empty for none.
 ADDRESS_PATTERN = r"^$|^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$"
+MAX_LINK_TTL_DAYS = 180
 NEW_SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
-# Fields whose defaults are development values anyone can read in this repository.
+# Fields whose defaults are development values anyone can read in this repository. Not
+# `jwt_secret`: production accepts only the OIDC issuer's staff tokens, so it signs nothing
+# production takes.
 PRODUCTION_SECRETS = (
-    "jwt_secret",
     "link_secret",
     "clinic_webhook_secret",
     "audit_key",
     "session_secret",
 )
+
+
+# Passwords a database is set up with in examples and by habit, tried first by anyone who
+# reaches the port (the compose file's placeholder among them).
+WELL_KNOWN_PASSWORDS = frozenset(
+    {"postgres", "password", "journeys", "change-me", "changeme", "secret", "admin", "root"}
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address or `localhost`; a name is not resolved, so any
+    other name counts as reachable from elsewhere."""
+    name = host.strip().removeprefix("[").removesuffix("]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def database_password_problem(setting: str, url: str | None) -> str | None:
+    """Why the password in a PostgreSQL URL is not fit for production, if it is not. A
+    connection over a Unix socket (no host, or `host=/path`) is left alone: the server may
+    know the connecting user from the operating system (peer authentication)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = parts.hostname or next(iter(query.get("host", [])), "")
+    if not host or host.startswith("/"):
+        return None
+    password = parts.password
+    if password is None:
+        password = next(iter(query.get("password", [])), None)
+    if password is None:
+        # None at all: libpq's password file, PGPASSWORD or a client certificate gives it.
+        return None
+    password = unquote(password)
+    if not password.strip():
+        return f"{setting} has an empty password"
+    if password.lower() in WELL_KNOWN_PASSWORDS:
+        return f"{setting} has a well-known password: give the role one of its own"
+    return None
 
 
 def trusted_networks(value: str) -> list[str]:
@@ -151,6 +208,12 @@ class Settings(BaseSettings):
     mail_from: str = "Patient Journeys <journeys@journeys.localhost>"
     staff_notify_email: str = "coordinators@journeys.localhost"
     medical_lead_email: str = "medical-lead@journeys.localhost"
+    # The languages of these two role mailboxes (docs/i18n.md, "Staff emails"). A member of
+    # staff is written to in their directory language; a shared mailbox has no entry, and a
+    # holder's language would change with whoever joins or leaves the role. The medical lead's
+    # mailbox is written to only while the directory has no active medical lead.
+    staff_notify_language: str = "en"
+    medical_lead_language: str = "en"
     hotel_partner_email: str = "reservations@hotel.journeys.localhost"
     transfer_partner_email: str = "bookings@transfer.journeys.localhost"
     # How the clinic visit is reserved: "fhir" through the clinic's FHIR R4 API, "email" by a
@@ -161,6 +224,12 @@ class Settings(BaseSettings):
     clinic_fhir_token: SecretStr | None = None
     clinic_name: str = "Partner Clinic"
     clinic_address: str = "Clinic address to be configured"
+    # The clinic's clock: its IANA time zone, and the local hours each of the two visit days
+    # starts and ends at (HH:MM). New journeys carry them in their policy; the visit days, the
+    # admission's deadline and the visit's times in emails and pages follow that clock.
+    clinic_time_zone: str = CLINIC_TIME_ZONE
+    clinic_visit_day_start: time = VISIT_DAY_START
+    clinic_visit_day_end: time = VISIT_DAY_END
     video_link_base: str = "https://video.journeys.localhost/consult"
 
     # Tokens. The defaults are for development only: production sets every secret, and
@@ -187,7 +256,12 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=15, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
     link_secret: SecretStr = SecretStr("dev-patient-link-secret-change-me-0123456789")
-    link_ttl_days: int = 90
+    # A link is a bearer token in an email, and whoever holds a forwarded or leaked one reads
+    # and acts on the journey until it expires. Every email the journey sends carries a fresh
+    # one, and its longest silence (from the 6-month follow-up's reminder to the 12-month
+    # one's) is about six months, so a link needs to live no longer: longer only widens the
+    # window of a lost link, and an expired link's page says how to get a new one.
+    link_ttl_days: int = Field(default=90, ge=1, le=MAX_LINK_TTL_DAYS)
     # Key of the audit log's hash chain; `journeys audit verify` needs the same key.
     audit_key: SecretStr = SecretStr("dev-audit-chain-key-change-me-0123456789")
     # Keys the tags that stand in the audit log for client addresses (personal data). Unset,
@@ -232,10 +306,47 @@ class Settings(BaseSettings):
     # The level of the JSON log lines the worker and the API write to stderr.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("staff_notify_language", "medical_lead_language")
+    @classmethod
+    def _language_has_a_catalogue(cls, value: str) -> str:
+        # Refused rather than written in English: whoever set it expects that language.
+        found = catalogue_for(value)
+        if found is None:
+            raise ValueError(
+                f"no catalogue for {value!r}; the languages are "
+                f"{', '.join(supported_languages())} (docs/i18n.md says how to add one)"
+            )
+        return found
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_networks(cls, value: str) -> str:
         return ",".join(trusted_networks(value))
+
+    @field_validator("clinic_time_zone")
+    @classmethod
+    def _clinic_zone_exists(cls, value: str) -> str:
+        return checked_time_zone(value)
+
+    @field_validator("clinic_visit_day_start", "clinic_visit_day_end")
+    @classmethod
+    def _visit_hours_on_the_clinic_clock(cls, value: time, info: ValidationInfo) -> time:
+        wall_clock(value)
+        start = info.data.get("clinic_visit_day_start")
+        if info.field_name == "clinic_visit_day_end" and start is not None and value <= start:
+            raise ValueError(
+                f"{value:%H:%M} is not after JOURNEYS_CLINIC_VISIT_DAY_START ({start:%H:%M}): "
+                "a visit day ends after it starts"
+            )
+        return value
+
+    def journey_policy(self) -> JourneyPolicy:
+        """The policy a new journey starts with: the defaults, on the clinic's clock."""
+        return JourneyPolicy(
+            clinic_time_zone=self.clinic_time_zone,
+            visit_day_start=self.clinic_visit_day_start,
+            visit_day_end=self.clinic_visit_day_end,
+        )
 
     @property
     def trusted_proxy_list(self) -> list[str]:
@@ -290,23 +401,12 @@ class Settings(BaseSettings):
         """Where migrations and grants run: the schema owner's URL, else the app's."""
         return self.database_owner_url or self.require_database_url()
 
-    def required_secrets(self) -> tuple[str, ...]:
-        """The secret fields production needs set.
-
-        `jwt_secret` only verifies staff tokens when no OIDC issuer is configured: with
-        `oidc_jwks_url` set, the API accepts only the issuer's RS256/ES256 tokens and never an
-        HS256 one (api/tokens.py), so the secret is neither used nor required.
-        """
-        if self.oidc_jwks_url:
-            return tuple(name for name in PRODUCTION_SECRETS if name != "jwt_secret")
-        return PRODUCTION_SECRETS
-
     def production_problems(self) -> list[str]:
         """Why these settings may not run in production; empty in development."""
         if self.environment != "production":
             return []
         problems = []
-        for name in self.required_secrets():
+        for name in PRODUCTION_SECRETS:
             value = getattr(self, name).get_secret_value()
             development = type(self).model_fields[name].default.get_secret_value()
             if not value.strip():
@@ -320,6 +420,7 @@ class Settings(BaseSettings):
                 )
         keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
         problems.extend(payload_key_problems(keys))
+        problems.extend(self._connection_problems())
         if not self.temporal_tls_enabled:
             problems.append(
                 "JOURNEYS_TEMPORAL_TLS is off, so Temporal would be reached in the clear: set "
@@ -327,6 +428,47 @@ class Settings(BaseSettings):
                 "JOURNEYS_TEMPORAL_TLS_CERT_FILE and JOURNEYS_TEMPORAL_TLS_KEY_FILE (mutual "
                 "TLS), or JOURNEYS_TEMPORAL_API_KEY (Temporal Cloud)"
             )
+        return problems
+
+    def _connection_problems(self) -> list[str]:
+        """How production settings would let staff or patient data travel or be taken in the
+        clear, or on a credential anyone can guess."""
+        problems = []
+        if urlsplit(self.public_base_url).scheme != "https":
+            problems.append(
+                f"JOURNEYS_PUBLIC_BASE_URL is {self.public_base_url}: patients and staff reach "
+                "production over HTTPS only; set the https:// address of the proxy"
+            )
+        if self.smtp_security == "none" and not is_loopback(self.smtp_target_host):
+            problems.append(
+                f"JOURNEYS_SMTP_SECURITY is none, so emails (patients' names and links) would "
+                f"reach {self.smtp_target_host} in the clear: set starttls or tls (only a relay "
+                "on loopback may take them without)"
+            )
+        oidc = {
+            "JOURNEYS_OIDC_JWKS_URL": self.oidc_jwks_url,
+            "JOURNEYS_OIDC_ISSUER": self.oidc_issuer,
+            "JOURNEYS_OIDC_AUDIENCE": self.oidc_audience,
+        }
+        missing = [name for name, value in oidc.items() if not (value or "").strip()]
+        if missing:
+            problems.append(
+                f"{', '.join(missing)} unset: production accepts only the OIDC issuer's "
+                "staff tokens (RS256 or ES256, checked against its key set, issuer and "
+                "audience), never ones signed with JOURNEYS_JWT_SECRET"
+            )
+        caldav = self.caldav_password.get_secret_value()
+        if not caldav.strip():
+            problems.append("JOURNEYS_CALDAV_PASSWORD is empty")
+        elif caldav.lower() in WELL_KNOWN_PASSWORDS:
+            problems.append("JOURNEYS_CALDAV_PASSWORD is unset or has its development value")
+        for setting, url in (
+            ("JOURNEYS_DATABASE_URL", self.database_url),
+            ("JOURNEYS_DATABASE_OWNER_URL", self.database_owner_url),
+        ):
+            problem = database_password_problem(setting, url)
+            if problem:
+                problems.append(problem)
         return problems
 
     def check_secrets(self) -> None:

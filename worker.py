@@ -94,6 +94,9 @@ def build_activities(
             video_link_base=settings.video_link_base,
             public_base_url=settings.public_base_url.rstrip("/"),
             clinic_email=settings.clinic_email,
+            coordinators_language=settings.staff_notify_language,
+            medical_lead_language=settings.medical_lead_language,
+            clinic_time_zone=settings.clinic_time_zone,
         ),
         message_id_domain=message_id_domain(settings.mail_from),
         patient_link=lambda link: patient_page_url(

@@ -9,7 +9,7 @@ is the booking's, so a retry overwrites it). Hotel and transfer partners are tol
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -163,6 +163,8 @@ class BookingActivities:
                 type=ActivityFailure.RECORD_NOT_FOUND,
                 non_retryable=True,
             )
+        # On the clinic's clock, so that its system reads the days as its staff do.
+        clock = ZoneInfo(request.time_zone) if request.time_zone else UTC
         visit = VisitRequest(
             journey_id=request.journey_id,
             patient_id=patient.patient_id,
@@ -171,8 +173,8 @@ class BookingActivities:
             phone=patient.phone,
             country=patient.country,
             preferred_language=patient.preferred_language,
-            day1_start=request.starts_at,
-            day2_end=request.ends_at,
+            day1_start=request.starts_at.astimezone(clock),
+            day2_end=request.ends_at.astimezone(clock),
         )
         assert self._clinic is not None
         try:

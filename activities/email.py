@@ -9,10 +9,11 @@ which lets mail clients and most servers drop the copy.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from temporalio import activity
@@ -21,13 +22,20 @@ from temporalio.exceptions import ApplicationError
 from activities.bookings import booking_uid
 from activities.failures import redact
 from activities.messages import MessageComposer
-from activities.wording import day, document_name, follow_up_label, moment, reason_text
+from activities.wording import (
+    day,
+    document_name,
+    follow_up_label,
+    incident_sentence,
+    moment,
+    reason_text,
+)
 from db.notification_context import JourneyFacts, load_journey_facts
 from db.outbox import OutboxRepository
 from db.patient_links import PatientLinkRepository
 from db.staff import StaffRepository
+from domain.clinic_hours import CLINIC_TIME_ZONE, clinic_days_later
 from domain.errors import ActivityFailure
-from domain.incidents import IncidentKind
 from domain.metrics import EmailOutcome
 from domain.names import case_page_url
 from domain.notifications import (
@@ -36,7 +44,13 @@ from domain.notifications import (
     NotificationRequest,
     NotificationResult,
 )
-from i18n import format_money, translations
+from i18n import (
+    SOURCE_LANGUAGE,
+    format_clinic_moment,
+    format_money,
+    resolve_first,
+    translations,
+)
 from integrations.calendar import ConsultEvent, invite
 from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
 from integrations.visa_letter import UnsupportedCharacters, VisaLetter, render_visa_letter
@@ -76,7 +90,11 @@ class PatientLinkFor:
 
 @dataclass(frozen=True)
 class Partners:
-    """Addresses and facts of the people and partners outside the patient record."""
+    """Addresses and facts of the people and partners outside the patient record.
+
+    The coordinators' and the medical lead's addresses are role mailboxes, not people: the
+    language of each is set with it, since whoever reads a shared mailbox is not in the staff
+    directory as its holder."""
 
     coordinators: str
     medical_lead: str
@@ -87,6 +105,10 @@ class Partners:
     video_link_base: str
     public_base_url: str
     clinic_email: str = ""
+    coordinators_language: str = SOURCE_LANGUAGE
+    medical_lead_language: str = SOURCE_LANGUAGE
+    # The visit is given on the clinic's clock (and the patient's, where it shows another time).
+    clinic_time_zone: str = CLINIC_TIME_ZONE
 
 
 class EmailActivities:
@@ -209,8 +231,12 @@ class EmailActivities:
                 type=ActivityFailure.VISA_LETTER_EARLY,
                 non_retryable=True,
             )
-        arrival = facts.arrival_date or facts.visit_start.date()
-        departure = facts.departure_date or facts.visit_end.date()
+        # The days of the visit are the clinic's, where the letter invites the patient to.
+        clinic = ZoneInfo(self._partners.clinic_time_zone)
+        visit_day1 = facts.visit_start.astimezone(clinic).date()
+        visit_day2 = facts.visit_end.astimezone(clinic).date()
+        arrival = facts.arrival_date or visit_day1
+        departure = facts.departure_date or visit_day2
         try:
             pdf = render_visa_letter(
                 VisaLetter(
@@ -223,8 +249,8 @@ class EmailActivities:
                     patient_country=facts.country,
                     arrival_date=arrival,
                     departure_date=departure,
-                    visit_day1=facts.visit_start.date(),
-                    visit_day2=facts.visit_end.date(),
+                    visit_day1=visit_day1,
+                    visit_day2=visit_day2,
                     companions=facts.companions,
                     language=facts.language,
                 )
@@ -276,25 +302,33 @@ class EmailActivities:
     async def _recipient(
         self, conn: asyncpg.Connection, audience: Audience, facts: JourneyFacts
     ) -> tuple[str, str]:
+        """The address and the language of an email: the patient's; a member of staff's, in
+        the first language of theirs a catalogue has; a role mailbox's, as set; a partner's,
+        in English. Where a person has no address the coordinators' mailbox stands in, in its
+        own language."""
         p = self._partners
+        coordinators = p.coordinators, p.coordinators_language
         match audience:
             case Audience.PATIENT:
                 return facts.patient_email, facts.language
-            case Audience.CASE_MANAGER:
-                return facts.case_manager_email or p.coordinators, "en"
-            case Audience.SPECIALIST:
-                return facts.specialist_email or p.coordinators, "en"
+            case Audience.CASE_MANAGER if facts.case_manager_email:
+                return facts.case_manager_email, resolve_first(facts.case_manager_languages)
+            case Audience.SPECIALIST if facts.specialist_email:
+                return facts.specialist_email, resolve_first(facts.specialist_languages)
             case Audience.MEDICAL_LEAD:
                 lead = await StaffRepository(conn).first_with_role(role="medical_lead")
-                return (lead.email if lead else p.medical_lead), "en"
+                if lead is None:
+                    return p.medical_lead, p.medical_lead_language
+                return lead.email, resolve_first(lead.languages)
+            # Partners outside the organisation are written to in English.
             case Audience.HOTEL_PARTNER:
-                return p.hotel, "en"
+                return p.hotel, SOURCE_LANGUAGE
             case Audience.TRANSFER_PARTNER:
-                return p.transfer, "en"
-            case Audience.CLINIC:
-                return p.clinic_email or p.coordinators, "en"
+                return p.transfer, SOURCE_LANGUAGE
+            case Audience.CLINIC if p.clinic_email:
+                return p.clinic_email, SOURCE_LANGUAGE
             case _:
-                return p.coordinators, "en"
+                return coordinators
 
     def _context(
         self,
@@ -306,8 +340,17 @@ class EmailActivities:
         p, f = self._partners, request.facts
         patient = request.audience is Audience.PATIENT
         lang = self._composer.language_for(language)
-        # Staff read times in UTC; the patient in their own time zone.
+        # Staff read times in UTC; the patient in their own time zone. The visit is the
+        # clinic's: on its clock, and for the patient on theirs too where it differs.
         tz = facts.time_zone if patient else "UTC"
+        clinic_tz = p.clinic_time_zone
+
+        def at_clinic(value: datetime | None) -> str:
+            return format_clinic_moment(value, lang, clinic_tz, tz if patient else None)
+
+        day2_start = (
+            clinic_days_later(facts.visit_start, 1, clinic_tz) if facts.visit_start else None
+        )
         # Staff and partner emails get no patient name: they travel outside the record system.
         return {
             "name": facts.patient_name if patient else "",
@@ -341,8 +384,10 @@ class EmailActivities:
             "documents": [document_name(d, lang) for d in f.get("documents", "").split(",") if d],
             "arrival_date": day(facts.stay_start, lang),
             "departure_date": day(facts.stay_end, lang),
-            "visit_day1": day(facts.visit_start, lang),
-            "visit_day2": day(facts.visit_end, lang),
+            "visit_day1": day(facts.visit_start, lang, clinic_tz),
+            "visit_day2": day(facts.visit_end, lang, clinic_tz),
+            "visit_day1_at": at_clinic(facts.visit_start),
+            "visit_day2_at": at_clinic(day2_start),
             "clinic_name": p.clinic_name,
             "clinic_address": p.clinic_address,
             "follow_up_no": f.get("follow_up_no", ""),
@@ -354,5 +399,5 @@ class EmailActivities:
             "deadline": f.get("deadline", ""),
             "incident": f.get("incident", ""),
             "incident_no": f.get("incident_no", ""),
-            "incident_sentence": IncidentKind(f["incident"]).sentence if "incident" in f else "",
+            "incident_sentence": incident_sentence(f.get("incident", ""), lang),
         }

@@ -7,6 +7,7 @@ they are read; day and month names and periods come from Babel's locale data (CL
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from domain.incidents import IncidentKind
 from domain.policy import JourneyPolicy
 from domain.reasons import EndingReason, NoticeReason
 from domain.steps import RejectionReason, WithdrawalReason
@@ -46,6 +47,25 @@ REASONS: dict[str, str] = {
     EndingReason.NO_TRAVEL_DETAILS: N_("the travel details did not arrive"),
     EndingReason.NO_VISIT_DATES: N_("no visit dates could be agreed with the clinic"),
 }
+# What broke, by the incident's kind, for the coordinators' email (a test checks every kind).
+INCIDENTS: dict[str, str] = {
+    IncidentKind.EMAIL_REFUSED: N_(
+        "the mail server refused an email for good (check the recipient's address)"
+    ),
+    IncidentKind.EMAIL_NO_ADDRESS: N_("an email has no recipient address on record"),
+    IncidentKind.EMAIL_UNAVAILABLE: N_("the mail server has not accepted an email for too long"),
+    IncidentKind.VISA_LETTER_UNPRINTABLE: N_(
+        "the visa letter cannot print the patient's name (send it by hand, then skip)"
+    ),
+    IncidentKind.CALENDAR_UNAVAILABLE: N_(
+        "the specialists' calendar server has not answered for too long"
+    ),
+    IncidentKind.CLINIC_REFUSED: N_("the clinic refused a request for good"),
+    IncidentKind.CLINIC_UNAVAILABLE: N_("the clinic's system has not answered for too long"),
+    IncidentKind.NO_SPECIALIST: N_("no active specialist can take the consultation"),
+    IncidentKind.RECORD_MISSING: N_("a record the journey needs is missing from the database"),
+    IncidentKind.RECORDS_UNAVAILABLE: N_("the records database has not answered for too long"),
+}
 DOCUMENTS: dict[str, str] = {
     "mri": N_("MRI of the spine"),
     "asia_exam": N_("ASIA/ISNCSCI examination"),
@@ -58,6 +78,12 @@ def reason_text(code: str, language: str) -> str:
     if not code:
         return ""
     text = REASONS.get(code)
+    return translations(language).gettext(text) if text else code.replace("_", " ")
+
+
+def incident_sentence(code: str, language: str) -> str:
+    """What broke, for an incident of kind `code`; empty for no incident."""
+    text = INCIDENTS.get(code)
     return translations(language).gettext(text) if text else code.replace("_", " ")
 
 

@@ -24,10 +24,7 @@ from api.problems import install_problem_handlers
 from api.query import TAKES_NO_QUERY
 from api.ratelimit import FormRateLimiter
 from api.routes import (
-    clinic,
-    follow_ups,
     health,
-    incidents,
     inquiries,
     journeys,
     patient_links,
@@ -36,7 +33,9 @@ from api.routes import (
     webhooks,
 )
 from api.schemas import ClinicEvent
+from api.security_headers import install_security_headers
 from api.tokens import TokenVerifier
+from api.upload_access import may_upload
 from audit.log import AuditWriter, address_key
 from db.pool import create_pool
 from integrations.smtp import smtp_sender
@@ -96,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     task_queue=settings.task_queue,
                     every=timedelta(seconds=settings.intake_sweep_seconds),
                     console_base_url=settings.public_base_url,
+                    policy=settings.journey_policy(),
                 )
             )
         try:
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         upload_bytes=settings.max_upload_bytes,
         page_refusal=too_large_page,
+        may_upload=may_upload,
     )
     install_problem_handlers(app)
     install_audit_trail(app)
@@ -137,17 +138,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     no_query = [TAKES_NO_QUERY]
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=no_query)
     app.include_router(journeys.router, prefix=API_PREFIX)
-    for router in (
-        steps.router,
-        follow_ups.router,
-        clinic.router,
-        incidents.router,
-        patient_links.router,
-    ):
+    for router in (steps.router, patient_links.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=no_query)
     app.include_router(privacy.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=no_query)
     install_codec_server(app, settings)
+    install_security_headers(app, settings)
     # The clinic webhook reads its body itself (see api.openapi).
     install_openapi(app, body_models=[ClinicEvent])
     return app

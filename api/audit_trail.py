@@ -12,7 +12,7 @@ import logging
 import uuid
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.tokens import Principal
@@ -25,6 +25,12 @@ AUDITED_PREFIXES = ("/api/v1/", "/staff/", "/my-journey")
 
 def install_audit_trail(app: FastAPI) -> None:
     app.add_middleware(AuditTrailMiddleware)
+
+
+def note_refusal(request: Request, reason: str) -> None:
+    """Have the request's row say why it was refused: a code (`role`, `another_journey`,
+    `not_assigned`, `no_journey`), beside who asked and which journey."""
+    request.state.refusal = reason
 
 
 class AuditTrailMiddleware:
@@ -97,7 +103,10 @@ async def _record(scope: Scope, status: int) -> bool:
     state: dict[str, Any] = scope.get("state") or {}
     principal: Principal | None = state.get("principal")
     params: dict[str, Any] = scope.get("path_params") or {}
-    journey_id = params.get("journey_id")
+    # A route whose path names no journey may name it in `request.state.journey_id` (the
+    # clinic's webhook: its body does).
+    journey_id = params.get("journey_id") or state.get("journey_id")
+    refusal = state.get("refusal")
     if journey_id is None and principal is not None and principal.is_patient:
         # The patient's page names no journey in its path: the link does.
         journey_id = principal.journey_id
@@ -113,7 +122,7 @@ async def _record(scope: Scope, status: int) -> bool:
             if principal and principal.is_patient and _is_uuid(principal.actor.id)
             else None,
             source=client[0] if client else None,
-            detail={"status": status},
+            detail={"status": status} | ({"reason": refusal} if refusal else {}),
         )
     except Exception:
         log.exception("could not append to the audit log for %s", scope["path"])

@@ -151,7 +151,7 @@ async def accept_inquiry(
             client,
             stored=stored,
             task_queue=settings.task_queue,
-            policy=JourneyPolicy(),
+            policy=settings.journey_policy(),
             console_base_url=settings.public_base_url,
         )
     except RPCError as err:
@@ -166,6 +166,7 @@ async def start_unstarted(
     task_queue: str,
     older_than: timedelta,
     console_base_url: str = "",
+    policy: JourneyPolicy | None = None,
 ) -> int:
     """Start the journeys of inquiries that were stored but whose start was lost.
 
@@ -180,7 +181,7 @@ async def start_unstarted(
             client,
             stored=stored,
             task_queue=task_queue,
-            policy=JourneyPolicy(),
+            policy=policy or JourneyPolicy(),
             console_base_url=console_base_url,
         )
     return len(pending)
@@ -193,6 +194,7 @@ async def keep_starting_unstarted(
     task_queue: str,
     every: timedelta,
     console_base_url: str = "",
+    policy: JourneyPolicy | None = None,
 ) -> None:
     """Run `start_unstarted` forever, every `every`; errors are logged and retried."""
     while True:
@@ -204,6 +206,7 @@ async def keep_starting_unstarted(
                 task_queue=task_queue,
                 older_than=every,
                 console_base_url=console_base_url,
+                policy=policy,
             )
             if started:
                 log.warning("started %d journey(s) whose start had been lost", started)

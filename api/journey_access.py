@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 from api.problems import ProblemError
 from api.schemas import PatientView
 from api.tokens import Principal
+from db.erasure import Erased
 from db.journey_queries import JourneyQueries
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import journey_workflow_id
@@ -143,3 +144,11 @@ async def ensure_journey(pool: asyncpg.Pool, journey_id: str) -> None:
     async with pool.acquire() as conn:
         if not await JourneyQueries(conn).exists(journey_id=journey_id):
             raise ProblemError(404, "Not found", "no such journey")
+
+
+def gone(erased: Erased) -> ProblemError:
+    """The answer to a change about an erased journey's patient (their contact, language or
+    link): 410 Gone, as a read of their data is answered."""
+    return ProblemError(
+        410, "Gone", f"the patient's data was erased on {erased.erased_at:%Y-%m-%d}"
+    )

@@ -1,12 +1,14 @@
 """A cap on request bodies, enforced while reading so a large body is never held in memory."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # An HTML page saying a body was too large, for a path and its cap; None: answer problem+json.
 PageRefusal = Callable[[Scope, int], bytes | None]
+# Whether a request may send a body up to the upload cap (api/upload_access.py).
+UploadCheck = Callable[[Scope], Awaitable[bool]]
 
 
 class BodyTooLarge(Exception):
@@ -25,7 +27,7 @@ def _problem_413(limit: int) -> bytes:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 when a body exceeds `max_bytes`, by Content-Length or while streaming."""
+    """Answers 413 when a body exceeds its cap, by Content-Length or while streaming."""
 
     def __init__(
         self,
@@ -33,22 +35,28 @@ class BodyLimitMiddleware:
         max_bytes: int,
         upload_bytes: int | None = None,
         page_refusal: PageRefusal | None = None,
+        may_upload: UploadCheck | None = None,
     ) -> None:
-        """`page_refusal` words the refusal as a page where a person posts a plain form."""
+        """`page_refusal` words the refusal as a page where a person posts a plain form;
+        `may_upload` says which requests get `upload_bytes` instead of `max_bytes`."""
         self.app = app
         self.max_bytes = max_bytes
         self.upload_bytes = upload_bytes or max_bytes
         self.page_refusal = page_refusal
+        self.may_upload = may_upload
 
-    def limit_for(self, path: str) -> int:
-        """Document uploads get the upload cap; every other body the small one."""
-        return self.upload_bytes if path.rstrip("/").endswith("/documents") else self.max_bytes
+    async def limit_for(self, scope: Scope) -> int:
+        """The upload cap for a document upload its caller may make, asked before the body is
+        read; every other body gets the small one."""
+        if self.may_upload is not None and await self.may_upload(scope):
+            return self.upload_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope.get("path", ""))
+        limit = await self.limit_for(scope)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

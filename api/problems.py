@@ -8,10 +8,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.audit_trail import note_refusal
 from api.reads.errors import ReadRefused
 from domain.errors import StepError
+from domain.refusals import Refusal, RefusalCode, RefusalParams, refusal_from_details
 from privacy.refusals import PrivacyRefused, RefusalKind
 
 PROBLEM_JSON = "application/problem+json"
@@ -23,7 +26,7 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; a step the journey refused adds its `code` and `params`."""
 
     type: str = "about:blank"
     title: str
@@ -31,6 +34,15 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    code: RefusalCode | None = Field(
+        default=None,
+        description="why a step was refused, for the client to word in its reader's language "
+        "(`detail` says it in English); present on every refusal of a journey's step",
+    )
+    params: RefusalParams | None = Field(
+        default=None,
+        description="what the refusal's `code` names: a step, stages, roles, numbers, dates",
+    )
 
 
 class ProblemError(Exception):
@@ -44,10 +56,12 @@ class ProblemError(Exception):
         *,
         type_: str = "about:blank",
         headers: dict[str, str] | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.type_ = status, title, detail, type_
         self.headers = headers
+        self.refusal = refusal
 
 
 def problem_response(
@@ -55,7 +69,7 @@ def problem_response(
 ) -> JSONResponse:
     problem.instance = problem.instance or request.url.path
     return JSONResponse(
-        problem.model_dump(exclude_none=True),
+        problem.model_dump(mode="json", exclude_none=True),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -71,6 +85,12 @@ def field_errors(errors: Any) -> list[FieldError]:
         message = message.removeprefix("Value error, ")
         out.append(FieldError(field=".".join(loc) or "body", message=message))
     return out
+
+
+def refusal_of(err: WorkflowUpdateFailedError) -> Refusal | None:
+    """The coded refusal of a journey's validator; None for a failure that carries none."""
+    cause = err.cause
+    return refusal_from_details(cause.details) if isinstance(cause, ApplicationError) else None
 
 
 def validation_problem(errors: Any) -> Problem:
@@ -112,6 +132,23 @@ _TITLES = {
 }
 
 
+def step_refusal(exc: WorkflowUpdateFailedError) -> Problem:
+    """A journey validator's refusal of a step, as the API answers it."""
+    cause = exc.cause
+    kind = getattr(cause, "type", None)
+    message = getattr(cause, "message", None) or str(cause)
+    status, title = _STEP_STATUS.get(kind or "", (409, "The journey refused this step"))
+    refusal = refusal_of(exc)
+    return Problem(
+        type=f"/problems/{(kind or 'step-refused').lower()}",
+        title=title,
+        status=status,
+        detail=message,
+        code=refusal.code if refusal else None,
+        params=refusal.params if refusal else None,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -119,14 +156,23 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        refusal = exc.refusal
         return problem_response(
             request,
-            Problem(type=exc.type_, title=exc.title, status=exc.status, detail=exc.detail),
+            Problem(
+                type=exc.type_,
+                title=exc.title,
+                status=exc.status,
+                detail=exc.detail,
+                code=refusal.code if refusal else None,
+                params=refusal.params if refusal else None,
+            ),
             exc.headers,
         )
 
     @app.exception_handler(ReadRefused)
     async def _read_refused(request: Request, exc: ReadRefused) -> JSONResponse:
+        note_refusal(request, exc.reason)
         return problem_response(
             request, Problem(title=exc.title, status=exc.status, detail=exc.detail)
         )
@@ -154,19 +200,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WorkflowUpdateFailedError)
     async def _refused(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
-        cause = exc.cause
-        kind = getattr(cause, "type", None)
-        message = getattr(cause, "message", None) or str(cause)
-        status, title = _STEP_STATUS.get(kind or "", (409, "The journey refused this step"))
-        return problem_response(
-            request,
-            Problem(
-                type=f"/problems/{(kind or 'step-refused').lower()}",
-                title=title,
-                status=status,
-                detail=message,
-            ),
-        )
+        return problem_response(request, step_refusal(exc))
 
     @app.exception_handler(PrivacyRefused)
     async def _privacy(request: Request, exc: PrivacyRefused) -> JSONResponse:

@@ -1,8 +1,9 @@
 """Taking a step on a journey: who may, on which journey, and how the step is sent.
 
 Every step route declares `JourneyStepDep(StepName.X)`: the dependency authorizes the caller
-for that step (the table in `domain/step_roles.py`, which the workflow's validators read too),
-checks the journey exists, and hands the route what it needs to send the step.
+for that step (its declaration in `domain/step_declarations.py`, whose roles the workflow's
+validators read too) on that journey (their role's reach, api/authorization.py), checks the
+journey exists, and hands the route what it needs to send the step.
 """
 
 import asyncio
@@ -14,7 +15,6 @@ from typing import Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Request, Response
-from temporalio import workflow
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -24,19 +24,23 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.auth import PrincipalDep, authorize
-from api.journey_access import ensure_journey, journey_handle, versioned_view
+from api.auth import PrincipalDep
+from api.authorization import authorize_step
+from api.journey_access import journey_handle, versioned_view
 from api.metrics import StepMetrics
 from api.problems import ProblemError
 from api.schemas import PatientView
 from api.tokens import Principal
-from db.step_records import StepRecord, remove_refused
+from db.journey_queries import JourneyQueries
+from db.step_records import remove_refused
 from domain.errors import StepError
 from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.metrics import StepAnswer
 from domain.names import follow_up_workflow_id
-from domain.step_roles import STEP_ROLES, StepName
+from domain.refusals import Refusal, RefusalCode
+from domain.stages import Stage
+from domain.step_declarations import StepName, StepRecord
 from i18n import SOURCE_LANGUAGE, negotiate
 from workflows.follow_up import FollowUp
 
@@ -50,15 +54,16 @@ class StepNotTaken(ProblemError):
 
 async def send_update(
     handle: WorkflowHandle[Any, Any],
-    update: Any,
-    step: Any,
+    name: str,
+    argument: Any,
     *,
+    result_type: type[T],
     within: float,
     metrics: StepMetrics | None = None,
-) -> Any:
-    """Send one step; a journey that does not answer `within` seconds is a 504 that says
-    what to do. Each step is counted in `metrics` by the journey's answer."""
-    name = step_name(update)
+) -> T:
+    """Send one step, the workflow's update `name` (as its declaration names it); a journey
+    that does not answer `within` seconds is a 504 that says what to do. Each step is counted
+    in `metrics` by the journey's answer."""
     started = time.monotonic()
 
     def count(answer: StepAnswer, answered: bool = True) -> None:
@@ -67,7 +72,7 @@ async def send_update(
 
     try:
         async with asyncio.timeout(within):
-            result = await handle.execute_update(update, step)
+            result = await handle.execute_update(name, argument, result_type=result_type)
     except WorkflowUpdateFailedError as err:
         count(refusal(err))
         raise
@@ -88,13 +93,6 @@ async def send_update(
         ) from None
     count(StepAnswer.ACCEPTED)
     return result
-
-
-def step_name(update: Any) -> str:
-    """The update's name, as the workflow declares it (`review`, `clinic_admission`)."""
-    # The SDK's own lookup, which the client uses to name the update it sends.
-    name, _ = workflow._UpdateDefinition.get_name_and_result_type(update)
-    return name
 
 
 def refusal(err: WorkflowUpdateFailedError) -> StepAnswer:
@@ -158,35 +156,57 @@ class JourneyStep:
     def handle(self) -> WorkflowHandle[Any, JourneyOutcome]:
         return journey_handle(self.client, self.journey_id)
 
-    async def send_to(self, handle: WorkflowHandle[Any, Any], update: Any, step: Any) -> Any:
-        """Send a step to one of the journey's workflows (itself or its follow-up year)."""
-        return await send_update(
-            handle, update, step, within=self.answer_within, metrics=self.metrics
-        )
-
-    async def send(self, update: Any, step: Any) -> Answer:
+    async def send(self, update: str, argument: Any, step: StepName | None = None) -> Answer:
         """Send a step to the journey; the answer carries its `Journey-Version`, as a status
-        read does, so the client can wait from there for the journey's next move."""
-        status: JourneyStatus = await self.send_to(self.handle, update, step)
+        read does, so the client can wait from there for the journey's next move. A journey
+        whose run has ended refuses it as ended (409), as its validator would."""
+        try:
+            status = await send_update(
+                self.handle,
+                update,
+                argument,
+                result_type=JourneyStatus,
+                within=self.answer_within,
+                metrics=self.metrics,
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            async with self.pool.acquire() as conn:
+                stage = await JourneyQueries(conn).stage(journey_id=self.journey_id)
+            if stage is None:
+                raise
+            refusal = Refusal.of(RefusalCode.JOURNEY_ENDED, stage=Stage(stage), step=step)
+            raise StepNotTaken(
+                409, "The journey refused this step", refusal.english, refusal=refusal
+            ) from None
         return versioned_view(self.principal, status, self.response, self.language)
 
-    async def send_to_follow_up(self, update: Any, step: Any) -> FollowUpStatus:
+    async def send_to_follow_up(self, update: str, argument: Any) -> FollowUpStatus:
         """Send a step to the journey's follow-up year, which exists from the discharge on."""
         handle = self.client.get_workflow_handle_for(
             FollowUp.run, follow_up_workflow_id(self.journey_id)
         )
         try:
-            result: FollowUpStatus = await self.send_to(handle, update, step)
+            return await send_update(
+                handle,
+                update,
+                argument,
+                result_type=FollowUpStatus,
+                within=self.answer_within,
+                metrics=self.metrics,
+            )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
+                refusal = Refusal.of(RefusalCode.FOLLOW_UP_NOT_STARTED)
                 raise StepNotTaken(
                     409,
                     "The journey refused this step",
-                    "the follow-up year has not started",
+                    refusal.english,
                     type_=FOLLOW_UP_NOT_STARTED,
+                    refusal=refusal,
                 ) from None
             raise
-        return result
 
 
 # The problem type of a follow-up step sent before the follow-up year exists.
@@ -202,11 +222,11 @@ async def open_step(
     response: Response,
     language: str = SOURCE_LANGUAGE,
 ) -> JourneyStep:
-    """A `JourneyStep` for a caller allowed to take `name` on an existing journey; the
-    dependency below and the patient's page both open their steps here."""
-    authorize(principal, journey_id, STEP_ROLES[name])
+    """A `JourneyStep` for a caller allowed to take `name` on an existing journey that their
+    role reaches for them; the dependency below, the console's forms, the patient's page and
+    the clinic's webhook all open their steps here."""
     state = request.app.state
-    await ensure_journey(state.pool, journey_id)
+    await authorize_step(state.pool, principal, journey_id, name)
     return JourneyStep(
         principal,
         journey_id,

@@ -5,13 +5,17 @@ development secret that `journeys token` signs with. Patient links (`patient_lin
 HS256 JWTs with their own secret and audience, scoped to one journey and expiring.
 """
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
-from jwt import PyJWKClient
+from jwt import PyJWK, PyJWKClient
 
 from domain.actors import Actor, Role
+from domain.readers import STAFF_ROLES
 from patient_links import (
     PATIENT_LINK_AUDIENCE,
     PatientLinkExpired,
@@ -21,17 +25,7 @@ from patient_links import (
 )
 from settings import Settings
 
-STAFF_ROLES = frozenset(
-    {
-        Role.COORDINATOR,
-        Role.REVIEWER,
-        Role.SPECIALIST,
-        Role.CASE_MANAGER,
-        Role.MEDICAL_LEAD,
-        Role.AUDITOR,
-        Role.PRIVACY_OFFICER,
-    }
-)
+log = logging.getLogger(__name__)
 
 
 class TokenError(Exception):
@@ -44,6 +38,10 @@ class LinkExpired(TokenError):
 
 class LinkRevoked(TokenError):
     """A patient link of ours that a coordinator has replaced with a newer one."""
+
+
+class NotALink(TokenError):
+    """A token that is not a patient link (a staff token, say) where only a link may come."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +81,69 @@ def mint_staff_token(
     )
 
 
+# How long the issuer's key set is used before it is fetched again, and the least time between
+# two fetches: a token naming a key the set lacks (a rotation, or a made-up `kid`) fetches it
+# again at most this often, so a stream of such tokens cannot make the API hammer the
+# provider, whether the provider answers or fails.
+KEY_SET_LIFESPAN_SECONDS = 300.0
+KEY_REFETCH_SECONDS = 30.0
+KEY_FETCH_TIMEOUT_SECONDS = 10.0
+
+
+class IssuerKeys:
+    """The OIDC issuer's signing keys by id, fetched on first use and refreshed when they are
+    older than `lifespan` or a token names a key they lack, never twice within `refetch`
+    seconds. A failed fetch keeps the keys fetched before it."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        lifespan: float = KEY_SET_LIFESPAN_SECONDS,
+        refetch: float = KEY_REFETCH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = PyJWKClient(url, cache_jwk_set=False, timeout=KEY_FETCH_TIMEOUT_SECONDS)
+        self._lifespan, self._refetch, self._clock = lifespan, refetch, clock
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._tried_at: float | None = None
+        # One fetch at a time: tokens verified meanwhile (in the thread pool) wait for it.
+        self._lock = threading.Lock()
+
+    def key_for(self, token: str) -> PyJWK:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as err:
+            raise TokenError("the token is malformed") from err
+        if not isinstance(kid, str):
+            raise TokenError("the token names no signing key")
+        with self._lock:
+            now = self._clock()
+            fresh = self._fetched_at is not None and now - self._fetched_at < self._lifespan
+            if not (fresh and kid in self._keys) and (
+                self._tried_at is None or now - self._tried_at >= self._refetch
+            ):
+                self._tried_at = now
+                try:
+                    keys = self._client.get_signing_keys(refresh=True)
+                except jwt.PyJWTError as err:
+                    log.warning("the OIDC issuer's key set could not be fetched: %s", err)
+                else:
+                    self._keys = {key.key_id: key for key in keys if key.key_id}
+                    self._fetched_at = now
+            key = self._keys.get(kid)
+        if key is None:
+            raise TokenError("the token is not signed by a key of the issuer's")
+        return key
+
+
 class TokenVerifier:
     """Verifies either kind of token; the OIDC key set is fetched lazily and cached."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._jwks = PyJWKClient(settings.oidc_jwks_url) if settings.oidc_jwks_url else None
+        self._jwks = IssuerKeys(settings.oidc_jwks_url) if settings.oidc_jwks_url else None
 
     @property
     def may_fetch_keys(self) -> bool:
@@ -112,7 +167,7 @@ class TokenVerifier:
         except jwt.PyJWTError as err:
             raise TokenError("the link is not valid") from err
         if unverified.get("aud") != PATIENT_LINK_AUDIENCE:
-            raise TokenError("the link is not valid")
+            raise NotALink("the link is not valid")
         return self._patient(token)
 
     def _patient(self, token: str) -> Principal:
@@ -139,7 +194,7 @@ class TokenVerifier:
         s = self._settings
         try:
             if self._jwks is not None:
-                key = self._jwks.get_signing_key_from_jwt(token).key
+                key = self._jwks.key_for(token).key
                 claims = jwt.decode(
                     token,
                     key,
@@ -148,6 +203,9 @@ class TokenVerifier:
                     issuer=s.oidc_issuer,
                     options={"require": ["exp", "sub"]},
                 )
+            elif s.environment == "production":
+                # Refused at start already (settings.production_problems); never HS256 here.
+                raise TokenError("the token is not valid")
             else:
                 claims = jwt.decode(
                     token,

@@ -200,44 +200,80 @@ def timeline(
     ),
     address: str = typer.Option("", help=ADDRESS_HELP),
     namespace: str = typer.Option("", help=NAMESPACE_HELP),
-    as_staff: str | None = typer.Option(None, "--as", help=AS_HELP),
+    as_staff: str | None = typer.Option(
+        None,
+        "--as",
+        help=f"{AS_HELP}; the timeline is then shown as that member's role reads it (an "
+        "auditor: who did what and when, without what was decided about the patient)",
+    ),
 ) -> None:
-    """Who did what and when in one journey, oldest first, from its histories."""
+    """Who did what and when in one journey, oldest first, from its histories.
+
+    With JOURNEYS_DATABASE_URL the command knows whether the journey's personal data was
+    erased; without it, it leaves out what staff typed about the patient, as for an erased
+    journey, since it cannot tell.
+    """
     from temporalio.service import RPCError, RPCStatusCode
 
-    from audit.timeline import TimelineEntry, actor_names, render_markdown, timeline_for
+    from audit.timeline import (
+        Disclosure,
+        TimelineEntry,
+        actor_names,
+        disclosure_for,
+        render_markdown,
+        timeline_for,
+    )
+    from db.erasure import ErasureRepository
+    from domain.actors import Role
     from domain.names import WORKFLOW_ID_PREFIX
+    from domain.readers import SEES_PATIENT
     from integrations.payload_codec import PayloadDecodeError
 
     settings = get_settings()
     journey_id = journey_id.removeprefix(WORKFLOW_ID_PREFIX)
-    if names:
-        # The names are read from the records, after the audit row: both need PostgreSQL.
+    known_journey = _is_uuid(journey_id)
+    if names or as_staff is not None:
+        # Who reads, and the names, are in the records, read after the audit row.
         checks.require_database_url(settings)
 
-    async def run() -> tuple[list[TimelineEntry], dict[str, str]]:
-        client = await _temporal(address, namespace)
-        try:
-            entries = await timeline_for(client, journey_id)
-        except PayloadDecodeError as err:
-            raise checks.undecodable(err, settings, f"journey {journey_id}'s history") from None
-        if not names:
-            return entries, {}
-        # Names are personal data: the row comes before they are read or printed.
-        await audit_command(
-            get_settings(),
-            action="timeline_names",
-            journey_id=journey_id if _is_uuid(journey_id) else None,
-            as_staff=as_staff,
-        )
+    async def erased() -> bool:
+        if not settings.database_url:
+            return True
+        if not known_journey:
+            return False
         conn = await checks.connect_database(settings)
         try:
-            return entries, await actor_names(conn, journey_id, entries)
+            return await ErasureRepository(conn).tombstone(journey_id=journey_id) is not None
+        finally:
+            await conn.close()
+
+    async def run() -> tuple[list[TimelineEntry], dict[str, str], Disclosure]:
+        client = await _temporal(address, namespace)
+        role: Role | None = None
+        if names or as_staff is not None:
+            # The row comes before anything is read for the reader or printed.
+            _, acting = await audit_command(
+                get_settings(),
+                action="timeline_names" if names else "timeline",
+                journey_id=journey_id if known_journey else None,
+                as_staff=as_staff,
+            )
+            role = Role(acting) if as_staff is not None else None
+        shown = disclosure_for(role, erased=await erased())
+        try:
+            entries = await timeline_for(client, journey_id, disclosure=shown)
+        except PayloadDecodeError as err:
+            raise checks.undecodable(err, settings, f"journey {journey_id}'s history") from None
+        if not names or (role is not None and role not in SEES_PATIENT):
+            return entries, {}, shown
+        conn = await checks.connect_database(settings)
+        try:
+            return entries, await actor_names(conn, journey_id, entries), shown
         finally:
             await conn.close()
 
     try:
-        entries, known = asyncio.run(run())
+        entries, known, shown = asyncio.run(run())
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -247,11 +283,12 @@ def timeline(
         body = {
             "journey_id": journey_id,
             "names": known,
+            "shown": shown.model_dump(),
             "entries": [e.model_dump(mode="json") for e in entries],
         }
         typer.echo(json.dumps(body, indent=1, ensure_ascii=False))
     else:
-        typer.echo(render_markdown(entries, known), nl=False)
+        typer.echo(render_markdown(entries, known, shown), nl=False)
 
 
 async def _temporal(address: str, namespace: str) -> "Client":

@@ -4,6 +4,10 @@ The histories are the record an auditor can trust: every human step is an update
 actor, every stage change, email and booking is an activity input, every deadline a timer.
 This module turns the parent's and every follow-up run's events into one list, oldest first.
 Histories hold ids, never names (no PHI); names are added only when the caller passes them.
+
+What a reader is given of each entry is decided here, once, for every surface (the API, the
+console's case page, `journeys timeline`): `disclosure_for` says it from the reader's role and
+whether the journey was erased, and the reader below leaves out what the disclosure withholds.
 """
 
 from collections.abc import Iterable, Sequence
@@ -11,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -20,7 +24,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from db.journey_queries import JourneyQueries
 from db.staff import StaffRepository
+from domain.actors import Role
 from domain.names import WORKFLOW_ID_PREFIX, journey_workflow_id
+from domain.readers import SEES_DECISIONS
 from integrations.data_converter import decode_history
 
 Kind = Literal[
@@ -31,6 +37,67 @@ Kind = Literal[
 ESCALATION_MARKS = ("escalation", "overdue", "missed")
 _NOT_STAFF = {"patient", "system", "clinic"}
 _E = EventType
+
+
+class Disclosure(BaseModel):
+    """What a timeline's reader is given beyond who did what and when.
+
+    Every reader gets each entry's time, kind, step name (with the follow-up consult's or the
+    check-in's number), actor id and role, stage moves with their deadlines, the kind and
+    audience of each email, what was booked and cancelled, timers, and ids of the workflows,
+    runs, bookings, the inquiry and the case manager, and each step's or activity's status.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    decided_values: bool = Field(
+        default=True,
+        description="what was decided about the patient: outcomes, reasons, eligibility, "
+        "document kinds, the ids of the records written about them (documents, plans, "
+        "reports, outcome scores, check-ins), travel and booked dates, the facts emails "
+        "carried, the journey's final answer",
+    )
+    typed_values: bool = Field(
+        default=True,
+        description="what staff typed about the patient (the clinic's reference); never "
+        "once the journey's personal data was erased",
+    )
+
+
+# Whoever holds the payload keys and the database, as the `journeys` command's own account.
+EVERYTHING = Disclosure()
+
+
+def disclosure_for(role: Role | None, *, erased: bool) -> Disclosure:
+    """What of a journey's timeline a reader in `role` is given; None is the operating-system
+    account running `journeys timeline`, which holds the payload keys and so reads every
+    payload anyway. Auditors and privacy officers read who did what and when, never what was
+    decided about a patient; after an erasure nobody reads what staff typed about them."""
+    decides = role is None or role in SEES_DECISIONS
+    return Disclosure(decided_values=decides, typed_values=decides and not erased)
+
+
+# The details every reader is given (Disclosure's docstring); any other detail is a decided
+# value, so a new field of a step, an email's facts or a booking is withheld until listed here.
+_WHO_WHAT_WHEN = frozenset(
+    {
+        "status",
+        "deadline",
+        "step",
+        "journey_id",
+        "inquiry_id",
+        "case_manager_id",
+        "booking_id",
+        "timer_id",
+        "child_workflow_id",
+        "child_run_id",
+        "new_run_id",
+        "stage",
+    }
+)
+# Step fields a person types (domain/steps.py): what they say about the patient outlives no
+# erasure, though the history keeps them until the namespace's retention deletes it.
+_TYPED = frozenset({"clinic_reference"})
 
 
 class TimelineEntry(BaseModel):
@@ -70,20 +137,26 @@ async def journey_histories(client: Client, journey_id: str) -> list[WorkflowHis
     return histories
 
 
-async def timeline_for(client: Client, journey_id: str) -> list[TimelineEntry]:
-    """The timeline of one journey, fetched from the server and decoded by the client's
-    data converter (the server holds the payloads encrypted)."""
+async def timeline_for(
+    client: Client, journey_id: str, *, disclosure: Disclosure
+) -> list[TimelineEntry]:
+    """The timeline of one journey as `disclosure` lets its reader see it, fetched from the
+    server and decoded by the client's data converter (the server holds the payloads
+    encrypted)."""
     histories = await journey_histories(client, journey_id.removeprefix(WORKFLOW_ID_PREFIX))
     return build_timeline(
-        [await decode_history(history, client.data_converter) for history in histories]
+        [await decode_history(history, client.data_converter) for history in histories],
+        disclosure=disclosure,
     )
 
 
-def build_timeline(histories: Sequence[WorkflowHistory]) -> list[TimelineEntry]:
+def build_timeline(
+    histories: Sequence[WorkflowHistory], *, disclosure: Disclosure = EVERYTHING
+) -> list[TimelineEntry]:
     """Every entry of every history, oldest first (ties keep history, then event, order)."""
     ordered: list[tuple[datetime, int, int, TimelineEntry]] = []
     for n, history in enumerate(histories):
-        for entry in _HistoryReader(history).entries():
+        for entry in _HistoryReader(history, disclosure).entries():
             ordered.append((entry.at, n, entry.event_id, entry))
     return [entry for *_, entry in sorted(ordered, key=lambda t: t[:3])]
 
@@ -91,8 +164,9 @@ def build_timeline(histories: Sequence[WorkflowHistory]) -> list[TimelineEntry]:
 class _HistoryReader:
     """Reads one run's events; activity and update outcomes are filled in as they arrive."""
 
-    def __init__(self, history: WorkflowHistory) -> None:
+    def __init__(self, history: WorkflowHistory, disclosure: Disclosure) -> None:
         self.history = history
+        self.disclosure = disclosure
         first = history.events[0] if history.events else None
         started = first.workflow_execution_started_event_attributes if first else None
         self.workflow_type = started.workflow_type.name if started else ""
@@ -107,7 +181,16 @@ class _HistoryReader:
             self._read(event)
         for _, entry in self.activities.values():
             entry.details.setdefault("status", "pending")
+        for entry in self.out:
+            entry.details = self._disclosed(entry.details)
         return self.out
+
+    def _disclosed(self, details: dict[str, str]) -> dict[str, str]:
+        if not self.disclosure.decided_values:
+            return {k: v for k, v in details.items() if k in _WHO_WHAT_WHEN}
+        if not self.disclosure.typed_values:
+            return {k: v for k, v in details.items() if k not in _TYPED}
+        return details
 
     def _add(self, event: HistoryEvent, kind: Kind, what: str, **fields: Any) -> TimelineEntry:
         entry = TimelineEntry(
@@ -171,10 +254,11 @@ class _HistoryReader:
         step = _decode(payloads[0]) if payloads else None
         step = step if isinstance(step, dict) else {}
         actor = step.pop("actor", None) or {}
+        phrase = _step_phrase if self.disclosure.decided_values else _step_name
         self.updates[a.accepted_request.meta.update_id] = self._add(
             e,
             "step",
-            _step_phrase(name, step),
+            phrase(name, step),
             actor_id=actor.get("id"),
             actor_role=actor.get("role"),
             details=_flat(step),
@@ -316,6 +400,15 @@ def _decode(payload: Payload) -> Any:
         return None
 
 
+def _step_name(update: str, step: dict[str, Any]) -> str:
+    """The step and, for the follow-up year's, which consult or week: no decided value."""
+    phrase = update.replace("_", " ")
+    for key in ("week", "consult_no"):
+        if key in step:
+            return f"{phrase} {step[key]}"
+    return phrase
+
+
 def _step_phrase(update: str, step: dict[str, Any]) -> str:
     phrase = update.replace("_", " ")
     if "outcome" in step:
@@ -326,10 +419,7 @@ def _step_phrase(update: str, step: dict[str, Any]) -> str:
         return f"{phrase}: {'accepted' if step['accept'] else 'declined'}"
     if "confirmed" in step:
         return f"{phrase}: {'confirmed' if step['confirmed'] else 'refused'}"
-    for key in ("week", "consult_no"):
-        if key in step:
-            return f"{phrase} {step[key]}"
-    return phrase
+    return _step_name(update, step)
 
 
 def _flat(values: dict[str, Any]) -> dict[str, str]:
@@ -347,12 +437,21 @@ def _flat(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def render_markdown(entries: Iterable[TimelineEntry], names: dict[str, str] | None = None) -> str:
-    """A Markdown table, oldest first; `names` (id to name) only for callers who may see them."""
+def render_markdown(
+    entries: Iterable[TimelineEntry],
+    names: dict[str, str] | None = None,
+    disclosure: Disclosure = EVERYTHING,
+) -> str:
+    """A Markdown table, oldest first; `names` (id to name) only for callers who may see them,
+    and a header saying what `disclosure` left out."""
     rows = list(entries)
     names = names or {}
     journey = min((r.workflow_id for r in rows), key=len, default="")
     shown = "names shown where known" if names else "people shown by id"
+    if not disclosure.decided_values:
+        shown += "; what was decided about the patient left out"
+    elif not disclosure.typed_values:
+        shown += "; what staff typed about the patient left out"
     lines = [
         f"# Timeline of {journey or 'an empty history'}",
         "",
@@ -413,6 +512,7 @@ async def actor_names(
     patient = await JourneyQueries(conn).patient(
         journey_id=journey_id.removeprefix(WORKFLOW_ID_PREFIX)
     )
-    if patient is not None:
+    # An erased patient's name is empty: they stay their id.
+    if patient is not None and patient.full_name:
         names[patient.patient_id] = patient.full_name
     return names

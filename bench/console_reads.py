@@ -23,15 +23,15 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
-from api.console.session import COOKIE_NAME, SessionCodec
-from api.tokens import mint_staff_token
+from api.console.session import COOKIE_NAME, SessionStore
+from api.tokens import Principal, mint_staff_token
 from audit.timeline import journey_histories
 from bench.console_seed import journey_row, question, same_answer, seed_postgres, start_workflows
 from bench.drivers import inquiry_form
 from bench.loadgen import Pool
 from bench.measure import WORKER_OPTIONS, median, orchestration_stack
 from bench.stack import BenchStack, ServerVariant
-from domain.actors import Role
+from domain.actors import Actor, Role
 from domain.names import journey_workflow_id
 from settings import Settings
 
@@ -108,12 +108,16 @@ async def _rounds(
     return out
 
 
-def _session_cookie(settings: Settings) -> dict[str, str]:
-    """A signed-in reviewer's console session, fresh (its idle timeout counts from now)."""
-    codec = SessionCodec.from_settings(settings)
+async def _session_cookie(reader: "_Reader") -> dict[str, str]:
+    """A signed-in reviewer's console session, started on the server as signing in starts one
+    (its idle timeout counts from now)."""
+    store = SessionStore.from_settings(reader.settings)
     staff_id, name = REVIEWER
-    signed = codec.dumps(codec.new(staff_id=staff_id, name=name, role=Role.REVIEWER.value))
-    return {"Cookie": f"{COOKIE_NAME}={signed}"}
+    principal = Principal(actor=Actor(id=staff_id, role=Role.REVIEWER), name=name)
+    session = await store.start(
+        reader.pool, principal=principal, method="development", language=None
+    )
+    return {"Cookie": f"{COOKIE_NAME}={store.codec.dumps(session)}"}
 
 
 def _ok(status: int, body: bytes, what: str) -> None:
@@ -192,7 +196,7 @@ async def _grow(reader: _Reader, seeded: int, size: int, say: Callable[[str], No
 async def _list_reads(reader: _Reader, requests: int) -> dict[str, Reads]:
     """The worklist's question from the console, the API and visibility, in turn."""
     client, load = reader.client, reader.connection()
-    cookie, api_headers = _session_cookie(reader.settings), reader.api_headers
+    cookie, api_headers = await _session_cookie(reader), reader.api_headers
 
     async def get(path: str, headers: dict[str, str]) -> None:
         status, body = await load.get(path, headers)
@@ -232,7 +236,7 @@ async def _list_reads(reader: _Reader, requests: int) -> dict[str, Reads]:
 async def _case_reads(reader: _Reader, real: list[str], requests: int) -> dict[str, Reads]:
     """The case page of the real journeys in turn, the API's case file, and Temporal's part."""
     client, load = reader.client, reader.connection()
-    cookie, api_headers = _session_cookie(reader.settings), reader.api_headers
+    cookie, api_headers = await _session_cookie(reader), reader.api_headers
     turn = {"n": 0}
 
     def next_journey() -> str:

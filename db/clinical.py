@@ -4,8 +4,10 @@ They are stored here before the matching step reaches the workflow, which only c
 ids: the content (doses, scores, notes) never enters a history.
 """
 
+import json
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
@@ -174,8 +176,24 @@ class ClinicalRepository:
         return inserted is not None
 
     async def forget_clinic_event(self, *, event_id: str) -> None:
-        """Forget a delivery that did not reach its journey, so the clinic can resend it."""
+        """Forget a delivery that is not known to have reached its journey, so the clinic can
+        resend it."""
         await self._conn.execute("DELETE FROM clinic_events WHERE event_id = $1", event_id)
+
+    async def refuse_clinic_event(self, *, event_id: str, refusal: dict[str, Any]) -> None:
+        """Keep the journey's refusal of a claimed event: its id stays spent."""
+        await self._conn.execute(
+            "UPDATE clinic_events SET refusal = $2::jsonb WHERE event_id = $1",
+            event_id,
+            json.dumps(refusal),
+        )
+
+    async def clinic_event_refusal(self, *, event_id: str) -> dict[str, Any] | None:
+        """How a claimed event was refused; None when it was taken (or is on its way)."""
+        refusal = await self._conn.fetchval(
+            "SELECT refusal::text FROM clinic_events WHERE event_id = $1", event_id
+        )
+        return json.loads(refusal) if refusal is not None else None
 
     async def cells_given(self, *, journey_id: str, report_id: str) -> int | None:
         """The dose of one of the journey's procedure reports; None when it has no such

@@ -17,6 +17,7 @@ from typing import Annotated
 import asyncpg
 from pydantic import Field
 
+from db.patient_links import PatientLinkRepository
 from domain.privacy import ErasureRefusal, ErasureTrigger
 from domain.stages import FINAL_STAGES
 
@@ -62,17 +63,18 @@ KEPT: dict[str, str] = {
     "journeys": "ids, stage, staff ids and dates",
     "stage_changes": "stages, coded ending reasons, deadlines, actor ids and dates",
     "consult_slots": "slot times and the specialist's id",
-    "clinic_events": "event ids, kinds and dates",
+    "clinic_events": "event ids, kinds, dates and the journey's refusals (codes and stage words)",
     "outbox": "email kinds, steps and message ids: no email body is stored",
     "incidents": "coded kinds, steps, resolutions and staff ids: no free text",
     "audit_log": "actor ids, actions, ids, status codes and address tags; append-only",
     "erasure_requests": "the reasons staff gave for erasing, for the record",
     "erasures": "the tombstone",
     "legal_holds": "the reasons staff gave for keeping the records",
-    "patient_links": "the generation of the journey's current links: a number",
+    "patient_links": "the generation of the journey's current links, a number the erasure "
+    "moves on so that no link sent before it is honoured",
 }
-"""Tables holding a journey's or a patient's id that an erasure leaves as they are, and why
-nothing in them is personal data beyond the ids."""
+"""Tables holding a journey's or a patient's id that an erasure leaves as they are (but for the
+link generation it moves on), and why nothing in them is personal data beyond the ids."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,14 @@ class ErasureCheck:
     def running(self) -> bool:
         """Its workflow took it and has not ended (a never-started inquiry is not running)."""
         return self.started and self.stage not in _FINAL
+
+
+class Erased(Exception):
+    """The journey's personal data was erased: nothing about its patient is written again."""
+
+    def __init__(self, erased_at: datetime) -> None:
+        super().__init__(f"the journey's personal data was erased on {erased_at:%Y-%m-%d}")
+        self.erased_at = erased_at
 
 
 class NotErasable(Exception):
@@ -169,6 +179,30 @@ class ErasureRepository:
         row = await self._conn.fetchrow(_TOMBSTONE, journey_id)
         return None if row is None else _record(row)
 
+    async def hold_off(self, *, journey_id: str) -> bool:
+        """Before writing anything about the journey's patient, inside the caller's
+        transaction: raise `Erased` for an erased journey, and keep an erasure from starting
+        until the transaction ends; False when there is no such journey.
+
+        An erasure locks the journey's row FOR UPDATE; this takes FOR KEY SHARE, which waits
+        for an erasure under way and holds the next one off, without waiting on the stage
+        projection's updates. The tombstone is read by a statement of its own, after the lock,
+        so it sees an erasure that committed while this waited.
+        """
+        if not self._conn.is_in_transaction():
+            raise RuntimeError("hold_off needs the caller's transaction")
+        found = await self._conn.fetchval(
+            "SELECT true FROM journeys WHERE journey_id = $1 FOR KEY SHARE", journey_id
+        )
+        if not found:
+            return False
+        erased_at = await self._conn.fetchval(
+            "SELECT erased_at FROM erasures WHERE journey_id = $1", journey_id
+        )
+        if erased_at is not None:
+            raise Erased(erased_at)
+        return True
+
     async def consult_events(self, *, journey_id: str) -> list[tuple[str, str]]:
         """(specialist id, booking id) of every consult the journey booked, held or not: a
         calendar may still carry any of them."""
@@ -221,6 +255,10 @@ class ErasureRepository:
                         f"DELETE FROM {table} WHERE journey_id = $1", journey_id
                     )
                 )
+            # Every link the patient was sent stops opening anything about them.
+            await PatientLinkRepository(self._conn).revoke(
+                journey_id=journey_id, revoked_by=erased_by
+            )
             await self._conn.execute(
                 """INSERT INTO erasures (journey_id, request_id, trigger, reason, requested_by,
                                          erased_by, erased_role, changed)

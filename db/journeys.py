@@ -60,8 +60,10 @@ class JourneyRepository:
             if inserted is None:
                 return False
             # Only a newer change moves the projection, so a late retry cannot move it back.
+            # A change without a reviewer (one before the decision) keeps the one recorded.
             await self._conn.execute(
                 """UPDATE journeys SET stage = $2, waiting_on = $3, next_deadline = $4,
+                                       reviewer_id = coalesce($6, reviewer_id),
                                        updated_at = now()
                     WHERE journey_id = $1
                       AND NOT EXISTS (SELECT 1 FROM stage_changes
@@ -71,6 +73,7 @@ class JourneyRepository:
                 change.waiting_on.value,
                 change.deadline,
                 change.seq,
+                change.reviewer_id,
             )
             # Delivered when the transaction commits, never for a change rolled back.
             await self._conn.execute(

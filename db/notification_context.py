@@ -18,7 +18,10 @@ class JourneyFacts:
     time_zone: str
     case_manager_name: str = ""
     case_manager_email: str = ""
+    # The languages the staff directory says each works in, most used first.
+    case_manager_languages: list[str] = field(default_factory=list)
     specialist_email: str = ""
+    specialist_languages: list[str] = field(default_factory=list)
     slots: list[datetime] = field(default_factory=list)
     consult_at: datetime | None = None
     consult_end: datetime | None = None
@@ -39,7 +42,8 @@ class JourneyFacts:
 # One round trip: an email is sent about thirty times a journey, and each used to take five.
 _FACTS = """
 SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
-       cm.full_name AS cm_name, cm.email AS cm_email, sp.email AS sp_email,
+       cm.full_name AS cm_name, cm.email AS cm_email, cm.languages AS cm_languages,
+       sp.email AS sp_email, sp.languages AS sp_languages,
        ARRAY(SELECT s.starts_at FROM consult_slots s
               WHERE s.journey_id = j.journey_id
                 AND s.round = (SELECT max(round) FROM consult_slots WHERE journey_id = j.journey_id)
@@ -83,7 +87,9 @@ async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> Journ
         time_zone=row["time_zone"] or "UTC",
         case_manager_name=row["cm_name"] or "",
         case_manager_email=row["cm_email"] or "",
+        case_manager_languages=list(row["cm_languages"] or ()),
         specialist_email=row["sp_email"] or "",
+        specialist_languages=list(row["sp_languages"] or ()),
         country=row["country"].strip(),
         slots=list(row["slots"]),
         consult_at=row["consult_at"],

@@ -1,6 +1,18 @@
 """Generations of a journey's patient links: revoking them moves the generation on."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import asyncpg
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a patient link is checked against: the generation it must carry, and when the
+    journey's personal data was erased (None while it is not)."""
+
+    generation: int
+    erased_at: datetime | None
 
 
 class PatientLinkRepository:
@@ -15,6 +27,16 @@ class PatientLinkRepository:
             "SELECT generation FROM patient_links WHERE journey_id = $1", journey_id
         )
         return int(value or 0)
+
+    async def state(self, journey_id: str) -> LinkState:
+        """The journey's link generation and its erasure, in one indexed read."""
+        row = await self._conn.fetchrow(
+            """SELECT (SELECT generation FROM patient_links WHERE journey_id = $1) AS generation,
+                      (SELECT erased_at FROM erasures WHERE journey_id = $1) AS erased_at""",
+            journey_id,
+        )
+        assert row is not None
+        return LinkState(generation=int(row["generation"] or 0), erased_at=row["erased_at"])
 
     async def revoke(self, *, journey_id: str, revoked_by: str) -> int:
         """Refuse every link signed so far; the new generation, which the next link carries."""

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from db.erasure import ErasureRepository
+
 
 @dataclass(frozen=True)
 class PatientOnPage:
@@ -82,8 +84,11 @@ class PatientPageRepository:
 
     async def set_language(self, *, journey_id: str, language: str) -> str | None:
         """Set the journey's patient's preferred language; the one it replaces, or None when
-        there is no such journey."""
+        there is no such journey. Raises `Erased`, changing nothing, once the journey's
+        personal data was erased."""
         async with self._conn.transaction():
+            if not await ErasureRepository(self._conn).hold_off(journey_id=journey_id):
+                return None
             before = await self._conn.fetchval(
                 """SELECT p.preferred_language FROM patients p
                      JOIN journeys j USING (patient_id)

@@ -13,10 +13,12 @@ _ENDED = sorted(stage.value for stage in FINAL_STAGES)
 
 @dataclass(frozen=True)
 class StaffContact:
-    """How to name and reach a member of staff."""
+    """How to name and reach a member of staff, and the languages they work in, most used
+    first."""
 
     full_name: str
     email: str
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,18 +111,18 @@ class StaffRepository:
 
     async def contact(self, *, staff_id: str) -> StaffContact | None:
         row = await self._conn.fetchrow(
-            "SELECT full_name, email FROM staff WHERE staff_id = $1", staff_id
+            "SELECT full_name, email, languages FROM staff WHERE staff_id = $1", staff_id
         )
-        return None if row is None else StaffContact(row["full_name"], row["email"])
+        return None if row is None else _contact(row)
 
     async def first_with_role(self, *, role: str) -> StaffContact | None:
         """The active member of staff with `role` whose id sorts first."""
         row = await self._conn.fetchrow(
-            """SELECT full_name, email FROM staff WHERE role = $1 AND active
+            """SELECT full_name, email, languages FROM staff WHERE role = $1 AND active
                 ORDER BY staff_id LIMIT 1""",
             role,
         )
-        return None if row is None else StaffContact(row["full_name"], row["email"])
+        return None if row is None else _contact(row)
 
     async def active_members(self) -> list[StaffMember]:
         """Every active member of staff with their role, by role and name."""
@@ -136,3 +138,7 @@ class StaffRepository:
             staff_id,
         )
         return None if row is None else StaffMember(row["staff_id"], row["full_name"], row["role"])
+
+
+def _contact(row: asyncpg.Record) -> StaffContact:
+    return StaffContact(row["full_name"], row["email"], tuple(row["languages"]))

@@ -8,20 +8,10 @@ journey).
 """
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 import asyncpg
 
-
-class StepRecord(StrEnum):
-    DOCUMENT = "document"
-    PLAN = "plan"
-    TRAVEL = "travel"
-    PROCEDURE_REPORT = "procedure_report"
-    ADVERSE_EVENT = "adverse_event"
-    FOLLOW_UP_OUTCOME = "follow_up_outcome"
-    REHAB_CHECKIN = "rehab_checkin"
-
+from domain.step_declarations import StepRecord
 
 # Table and key of each kind; fixed here so no caller's text reaches the SQL.
 _WHERE: dict[StepRecord, tuple[str, str]] = {

@@ -13,8 +13,10 @@ from typing import Any
 
 import asyncpg
 
+from db.journey_queries import reach_clause
 from domain.incidents import IncidentKind
 from domain.names import journey_reference
+from domain.readers import Reach
 from domain.stages import FINAL_STAGES, Stage, WaitingOn
 from domain.worklist import (
     IncidentPresence,
@@ -99,15 +101,16 @@ class WorklistRepository:
         self,
         *,
         filters: WorklistFilter,
+        reach: Reach,
         priority: Priority | None,
         now: datetime,
         limit: int,
         offset: int,
         with_names: bool,
     ) -> WorklistPage:
-        """One page of the journeys `filters` select, with how many there are in all, how
-        many wait on the caller, and how many each stage holds (under every filter but the
-        stage), in one round trip.
+        """One page of the journeys `filters` select among those `reach` reaches, with how
+        many there are in all, how many wait on the caller, and how many each stage holds
+        (under every filter but the stage), in one round trip.
 
         The page is chosen from `journeys` alone (the patient's country only when filtered
         on), and only its rows are joined to their patients and case managers: the sort reads
@@ -121,8 +124,9 @@ class WorklistRepository:
 
         yours = _yours(priority, arg)
         join = "JOIN patients p USING (patient_id)" if filters.country else ""
-        counted_where = _where(_filters(filters, now, arg, stage=False))
-        picked_where = _where(_filters(filters, now, arg, stage=True))
+        reached = [clause] if (clause := reach_clause(reach, arg)) else []
+        counted_where = _where(reached + _filters(filters, now, arg, stage=False))
+        picked_where = _where(reached + _filters(filters, now, arg, stage=True))
         at = arg(now)
         order = (
             "yours DESC, overdue DESC, next_deadline ASC NULLS LAST, created_at DESC, journey_id"

@@ -20,11 +20,17 @@ READY = "READY"
 
 
 class MailboxHandler:
-    """aiosmtpd handler writing each message to `<directory>/<time>-<n>.eml`, atomically."""
+    """aiosmtpd handler writing each message to `<directory>/<time>-<n>.eml`, atomically.
+
+    The messages are patients' emails (names, contacts, links to their pages): the folder is
+    its owner's alone (0700) and so is each message (0600), whatever the umask says.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # mkdir's mode yields to the umask and leaves an existing folder as it was.
+        self.directory.chmod(0o700)
         self._counter = itertools.count(1)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -34,7 +40,9 @@ class MailboxHandler:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         name = f"{stamp}-{os.getpid()}-{next(self._counter):05d}.eml"
         tmp = self.directory / f".{name}.tmp"
-        tmp.write_bytes(content)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
         tmp.rename(self.directory / name)
         return "250 Message accepted for delivery"
 

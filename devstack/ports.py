@@ -1,10 +1,30 @@
 """Port checks that fail with a message naming the port, not a traceback."""
 
 import socket
+from collections.abc import Iterable
+
+from settings import is_loopback
 
 
 class PortTaken(Exception):
     """A port the local stack needs is already in use."""
+
+
+class NotLoopback(Exception):
+    """The local stack was asked to listen beyond this machine."""
+
+
+def ensure_loopback(listens: Iterable[tuple[str, str]]) -> None:
+    """Refuse any (setting, host) that is not loopback: the local stack signs anyone in as the
+    demo staff and runs on secrets published in this repository, so it must not be reachable
+    from another machine."""
+    for setting, host in listens:
+        if not is_loopback(host):
+            raise NotLoopback(
+                f"{setting}={host} is not a loopback address, and development mode (demo "
+                "sign-in, published secrets) listens on loopback only: use 127.0.0.1, or "
+                "production settings for a server others reach"
+            )
 
 
 def ensure_free(port: int, what: str, *, host: str = "127.0.0.1", hint: str = "") -> None:

@@ -29,7 +29,7 @@ from db.migrate import migrate_url
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
 from devstack.dev_env import dev_env_path, remove_dev_env, write_dev_env
 from devstack.payload_key import dev_payload_keys
-from devstack.ports import ensure_free, free_port
+from devstack.ports import ensure_free, ensure_loopback, free_port
 from devstack.processes import Child
 from devstack.services import (
     Services,
@@ -47,6 +47,18 @@ from settings import Settings
 
 # The build id of the stack's worker unless JOURNEYS_WORKER_BUILD_ID names another.
 DEV_BUILD_ID = "dev"
+
+
+def ensure_loopback_only(s: Settings) -> None:
+    """Refuse settings that would have the local stack listen beyond this machine."""
+    listens = [("JOURNEYS_API_HOST", s.api_host)]
+    for setting, address in (
+        ("JOURNEYS_WORKER_METRICS_ADDRESS", s.worker_metrics_address),
+        ("JOURNEYS_API_METRICS_ADDRESS", s.api_metrics_address),
+    ):
+        if address:
+            listens.append((setting, split_address(address)[0]))
+    ensure_loopback(listens)
 
 
 class Progress:

@@ -1,14 +1,15 @@
 """What crosses Temporal for a journey: identifiers, stages, decisions. Never PHI."""
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
-from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
+from domain.step_declarations import StepName
 from domain.steps import DocumentKind
 
 
@@ -42,7 +43,13 @@ class JourneyStatus(BaseModel):
     journey_id: str
     stage: Stage
     waiting_on: WaitingOn
-    waiting_for: str = ""
+    waiting_for: str = Field(
+        default="", description="what the journey waits for, in English; `task` is its code"
+    )
+    task: Task | None = Field(
+        default=None,
+        description="what the journey waits for (or does) now, coded, for each reader to word",
+    )
     deadline: datetime | None = None
     case_manager_id: str | None = None
     bookings: list[Booking] = Field(default_factory=list)
@@ -65,6 +72,17 @@ class JourneyStatus(BaseModel):
         default_factory=list,
         description="the steps the journey would take now, from whoever may take them",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_of_older_answers(cls, data: Any) -> Any:
+        """Answers recorded before `task` existed say it in English only: read its code."""
+        if isinstance(data, dict) and data.get("task") is None and data.get("waiting_for"):
+            data = {**data, "task": _TASK_OF_ENGLISH.get(data["waiting_for"])}
+        return data
+
+
+_TASK_OF_ENGLISH = {english: task for task, english in TASK_ENGLISH.items()}
 
 
 class JourneyOutcome(BaseModel):

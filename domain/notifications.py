@@ -57,8 +57,8 @@ class NotificationKind(StrEnum):
 
     @property
     def for_patient(self) -> bool:
-        """Written to the patient, in their language; the others go to staff and partners, in
-        English, and never name the patient."""
+        """Written to the patient, in their language; the others go to staff, each in the
+        language they work in, and to partners, in English, and never name the patient."""
         return self not in STAFF_KINDS
 
 

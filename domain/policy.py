@@ -1,8 +1,18 @@
 """Deadlines of a journey, in one model passed at start so a running journey keeps its own."""
 
-from datetime import timedelta
+from datetime import time, timedelta
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from domain.clinic_hours import (
+    CLINIC_TIME_ZONE,
+    VISIT_DAY_END,
+    VISIT_DAY_START,
+    checked_time_zone,
+    checked_visit_day,
+    wall_clock,
+)
 
 DAY = timedelta(days=1)
 # The protocol: an intrathecal transplant of at least 120 million cord-tissue MSCs. Plans
@@ -42,9 +52,17 @@ class JourneyPolicy(BaseModel):
     travel_details_timeout: timedelta = Field(default=60 * DAY, gt=timedelta(0))
     travel_checklist_before: timedelta = 14 * DAY
     travel_reminder_before: timedelta = 3 * DAY
+    # TRAVEL and TREATMENT: the visit days' hours on the clinic's clock (domain/clinic_hours.py).
+    # The API sets them from JOURNEYS_CLINIC_*; a history recorded before they existed decodes
+    # with these defaults, the settings' own.
+    clinic_time_zone: Annotated[str, AfterValidator(checked_time_zone)] = CLINIC_TIME_ZONE
+    visit_day_start: Annotated[time, AfterValidator(wall_clock)] = VISIT_DAY_START
+    visit_day_end: Annotated[time, AfterValidator(wall_clock)] = VISIT_DAY_END
     # TREATMENT
     admission_alert_after: timedelta = Field(
-        default=DAY, gt=timedelta(0), description="after the start of visit day 1"
+        default=DAY,
+        gt=timedelta(0),
+        description="after the start of visit day 1, on the clinic's clock",
     )
     min_cells: int = Field(default=MIN_CELLS, gt=0)
     # FOLLOW_UP
@@ -61,3 +79,8 @@ class JourneyPolicy(BaseModel):
     rehab_weeks: int = Field(default=26, ge=0, le=60)
     rehab_checkin_grace: timedelta = 2 * DAY
     care_advice_after: tuple[timedelta, ...] = (timedelta(0), 30 * DAY)
+
+    @model_validator(mode="after")
+    def _visit_day_runs_forward(self) -> Self:
+        checked_visit_day(self.visit_day_start, self.visit_day_end)
+        return self

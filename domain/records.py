@@ -35,6 +35,10 @@ class StageChange(BaseModel):
     # Why the journey ended, coded (a rejection, withdrawal or ending reason), on the change
     # into a final stage only; None in histories recorded before endings carried it.
     reason: str | None = None
+    # The reviewer who decided the case, from the change that follows their decision on; it
+    # gives them the case after VALIDATION (domain/readers.py, Scope.REVIEWING). None before
+    # a decision, and in histories recorded before changes carried it.
+    reviewer_id: str | None = None
 
 
 class BookingKind(StrEnum):
@@ -71,6 +75,9 @@ class BookingRequest(BaseModel):
     starts_at: datetime
     ends_at: datetime
     slot_id: str | None = None
+    # A clinic visit's zone, whose clock its hours were set on: the clinic's system gets the
+    # days on it. None: set in UTC, as before the clinic had a clock.
+    time_zone: str | None = None
 
 
 class Booking(BaseModel):

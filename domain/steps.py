@@ -18,9 +18,11 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from domain.actors import Actor
 from domain.incidents import IncidentAction
+from domain.refusal_codes import ENGLISH, RefusalCode
 
 
 def _uuid_text(value: str) -> str:
@@ -124,10 +126,9 @@ class TravelDetails(_Step):
     @model_validator(mode="after")
     def _order(self) -> "TravelDetails":
         if (self.departure_date - self.arrival_date).days < 3:
-            raise ValueError(
-                "the departure must be at least three days after the arrival: "
-                "a day to rest, then the two visit days"
-            )
+            # Typed by its code, so that the pages word it without reading the English.
+            code = RefusalCode.DEPARTURE_TOO_SOON
+            raise PydanticCustomError(code.value, ENGLISH[code])
         return self
 
 

@@ -7,6 +7,7 @@ languages on offer are the catalogues present, so adding a language is adding it
 
 import functools
 import io
+from collections.abc import Iterable
 from importlib import resources
 from importlib.resources.abc import Traversable
 
@@ -61,9 +62,25 @@ def _match_in(tag: str, supported: tuple[str, ...]) -> str | None:
     return by_lower.get(wanted) or by_lower.get(wanted.split("_")[0])
 
 
+def catalogue_for(tag: str) -> str | None:
+    """The language whose catalogue a reader of `tag` gets (`es-MX` gives `es`), or None if
+    no catalogue has it."""
+    return _match(tag)
+
+
 def resolve(language: str | None) -> str:
     """The language a reader of `language` gets: theirs if a catalogue has it, else English."""
     return _match(language or "") or SOURCE_LANGUAGE
+
+
+def resolve_first(languages: Iterable[str]) -> str:
+    """The first of a reader's `languages` that a catalogue has (`['de', 'es']` gives `es`),
+    else English: what a member of staff gets, whose directory entry lists the languages they
+    work in, most used first, and need not list English."""
+    for language in languages:
+        if (found := _match(language)) is not None:
+            return found
+    return SOURCE_LANGUAGE
 
 
 def negotiate(accept_language: str | None) -> str | None:

@@ -17,6 +17,7 @@ from babel.dates import (
     format_timedelta,
     get_day_names,
     get_month_names,
+    get_timezone_location,
 )
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal
@@ -65,6 +66,48 @@ def format_moment(value: datetime | None, language: str, tz: str) -> str:
     pattern = str(translations(language).pgettext("date pattern", "EEE d MMM y, HH:mm"))
     when = format_datetime(value, pattern, tzinfo=ZoneInfo(tz), locale=locale(language))
     return f"{when} ({tz})"
+
+
+def zone_city(tz: str, language: str) -> str:
+    """`Madrid`, `Bogotá`, `Calcuta`: the city CLDR names a zone by, in the reader's language
+    (`UTC` for UTC)."""
+    return str(get_timezone_location(ZoneInfo(tz), locale=locale(language), return_city=True))
+
+
+def format_clinic_moment(
+    value: datetime | None, language: str, clinic_tz: str, reader_tz: str | None = None
+) -> str:
+    """`Tue 9 Jun 2026, 08:00 (Madrid time; 01:00 in Bogotá)`: a time at the clinic on the
+    clinic's clock, then on the reader's where that shows another time (with its day, where
+    that is another day). Without `reader_tz`, the clinic's clock alone.
+    """
+    if value is None:
+        return ""
+    words = translations(language)
+    where = locale(language)
+    pattern = str(words.pgettext("date pattern", "EEE d MMM y, HH:mm"))
+    clinic = ZoneInfo(clinic_tz)
+    values = {
+        "when": format_datetime(value, pattern, tzinfo=clinic, locale=where),
+        "city": zone_city(clinic_tz, language),
+    }
+    reader = ZoneInfo(reader_tz) if reader_tz else None
+    at_clinic = value.astimezone(clinic).replace(tzinfo=None)
+    at_reader = value.astimezone(reader).replace(tzinfo=None) if reader else at_clinic
+    if reader_tz is None or at_reader == at_clinic:
+        # Translators: a time on the clinic's clock, then the city its time zone is named by.
+        return str(words.pgettext("clinic time", "%(when)s (%(city)s time)")) % values
+    if at_reader.date() != at_clinic.date():
+        there = format_datetime(value, pattern, tzinfo=reader, locale=where)
+    else:
+        # Translators: a CLDR time pattern (HH hour 00-23, mm minutes).
+        hours = str(words.pgettext("time pattern", "HH:mm"))
+        there = format_datetime(value, hours, tzinfo=reader, locale=where)
+    values.update(there=there, place=zone_city(reader_tz, language))
+    # Translators: a time on the clinic's clock and the city its zone is named by; then the
+    # same moment on the reader's clock and the city of the reader's zone.
+    text = words.pgettext("clinic time", "%(when)s (%(city)s time; %(there)s in %(place)s)")
+    return str(text) % values
 
 
 def format_day_month(value: date, language: str) -> str:

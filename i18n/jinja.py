@@ -2,9 +2,9 @@
 
 Each has `jinja2.ext.i18n` installed with that language's catalogue (`{% trans %}` blocks and
 `_()`), the language and its writing direction as globals (`language`, `direction`), and
-filters that format in it: `day`, `moment(tz)`, `long_date`, `money(currency)`, `number`,
-`elapsed` and `duration` (timedeltas), `country` (an ISO code) and `language_name` (an ISO
-code).
+filters that format in it: `day`, `moment(tz)`, `clinic_moment(clinic_tz, tz)`, `long_date`,
+`money(currency)`, `number`, `elapsed` and `duration` (timedeltas), `country` (an ISO code)
+and `language_name` (an ISO code).
 """
 
 from datetime import date, datetime, timedelta
@@ -16,6 +16,7 @@ from jinja2 import BaseLoader, Environment
 from i18n.catalogues import direction, resolve, translations
 from i18n.formatting import (
     country_name,
+    format_clinic_moment,
     format_day,
     format_duration,
     format_elapsed,
@@ -52,6 +53,9 @@ def localized_environment(
     def moment(value: datetime | None, tz: str = "UTC") -> str:
         return format_moment(value, lang, tz)
 
+    def clinic_moment(value: datetime | None, clinic_tz: str, tz: str | None = None) -> str:
+        return format_clinic_moment(value, lang, clinic_tz, tz)
+
     def long_date(value: date) -> str:
         return format_long_date(value, lang)
 
@@ -76,6 +80,7 @@ def localized_environment(
     env.filters.update(
         day=day,
         moment=moment,
+        clinic_moment=clinic_moment,
         long_date=long_date,
         money=money,
         number=number,

@@ -50,7 +50,6 @@ PROCEDURE_TEXT = (
 )
 DAY1_DESCRIPTION = "Day 1: admission and assessment"
 DAY2_DESCRIPTION = "Day 2: intrathecal procedure (about 45 minutes)"
-DAY1_LENGTH = timedelta(hours=10)
 
 # Worth another try later; every other failure (400, 401, 403, 404, 405, 409, 410, 412, 422,
 # or a redirect nobody configured) will be answered the same way next time.
@@ -231,10 +230,12 @@ def _service_request(request: VisitRequest) -> ServiceRequest:
 
 
 def _appointments(request: VisitRequest) -> list[Appointment]:
-    # Adding a day keeps the wall-clock hour in the caller's zone, even across a DST change.
+    # Adding a day keeps the wall-clock hour in the caller's zone, even across a DST change:
+    # day 2 starts at day 1's hour, and day 1 ends at day 2's.
     day2_start = request.day1_start + timedelta(days=1)
+    day1_end = request.day2_end - timedelta(days=1)
     times: list[tuple[datetime, datetime, str]] = [
-        (request.day1_start, request.day1_start + DAY1_LENGTH, DAY1_DESCRIPTION),
+        (request.day1_start, day1_end, DAY1_DESCRIPTION),
         (day2_start, request.day2_end, DAY2_DESCRIPTION),
     ]
     patient = Reference(reference=f"Patient/{_patient_id(request.journey_id)}")

@@ -17,17 +17,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
 from api.app import create_app
-from api.console.session import SessionCodec
+from api.console.session import SessionStore
+from api.tokens import Principal
+from db.staff import StaffRepository
 from devstack.demo_staff import DEMO_STAFF, seed_demo_staff
 from devstack.ports import free_port
-from domain.actors import Role
+from domain.actors import Actor, Role
 from settings import Settings
+from tests.tls_certs import Issued
 
 # Debian's chromium: Playwright's own browser download is neither wanted nor reachable.
 CHROMIUM = "/usr/bin/chromium"
@@ -82,21 +86,29 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 @pytest.fixture
-def serve_app() -> Iterator[Callable[[Settings], ServedApp]]:
+def serve_app() -> Iterator[Callable[..., ServedApp]]:
     """Serves the real app with the given settings under uvicorn, on a free loopback port, in a
     thread of its own (its own event loop, like a separate server); stopped after the test.
 
     `public_base_url` is set to the served address, so links and the OIDC redirect URL point
-    at it.
+    at it. With `tls` (a certificate for 127.0.0.1 and its key) it serves HTTPS, as production
+    must be reached: a browser context that opens it ignores the test CA it does not know.
     """
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def serve(settings: Settings) -> ServedApp:
+    def serve(settings: Settings, tls: Issued | None = None) -> ServedApp:
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         served = settings.model_copy(update={"public_base_url": url})
         server = uvicorn.Server(
-            uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                create_app(served),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                ssl_certfile=tls.cert if tls else None,
+                ssl_keyfile=tls.key if tls else None,
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -122,10 +134,22 @@ async def served_app(settings: Settings, serve_app: Callable[[Settings], ServedA
     return serve_app(settings)
 
 
-def served_codec(app: ServedApp) -> SessionCodec:
-    """The served app's session codec: a test reads its browser's session cookie with it, or
-    signs one with other timestamps."""
-    return SessionCodec.from_settings(app.settings)
+async def console_cookie(settings: Settings, staff_id: str) -> str:
+    """The console's cookie for a session started on the server for `staff_id`, an active
+    member of staff in the test's database, as signing in starts one."""
+    store = SessionStore.from_settings(settings)
+    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            member = await StaffRepository(conn).active_member(staff_id=staff_id)
+        assert member is not None, f"{staff_id} is no active member of staff"
+        principal = Principal(
+            actor=Actor(id=member.staff_id, role=Role(member.role)), name=member.full_name
+        )
+        session = await store.start(pool, principal=principal, method="development", language=None)
+    finally:
+        await pool.close()
+    return store.codec.dumps(session)
 
 
 def demo_member(role: Role) -> tuple[str, str]:

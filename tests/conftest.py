@@ -35,9 +35,9 @@ from worker import running_worker
 TEMPLATE_DB = "journeys_template"
 
 # The browser tests' fixtures (served app, chromium, sign-in, axe, screenshots), the patient
-# page's (a phone-sized page, a journey driver with staff), and the spans of the tests that
-# follow a trace.
-pytest_plugins = ["tests.browser", "tests.patient_pages", "tests.tracing"]
+# page's (a phone-sized page, a journey driver with staff), the spans of the tests that
+# follow a trace, and an OIDC issuer's key set for production's staff tokens.
+pytest_plugins = ["tests.browser", "tests.patient_pages", "tests.tracing", "tests.oidc_issuer"]
 
 # The suite runs on the development secrets, so it runs in development: set in the environment
 # rather than in the `settings` fixture, it reaches every Settings a test builds and every

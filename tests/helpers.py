@@ -1,5 +1,5 @@
-"""Shared test helpers: polling with a deadline, reading the mailbox, a valid form, running the
-`journeys` command."""
+"""Shared test helpers: polling with a deadline, reading the mailbox, a valid form, what
+production asks beyond its secrets, running the `journeys` command."""
 
 import asyncio
 import email
@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import temporalio.api.sdk.v1
-from temporalio.client import WorkflowHandle
+from pydantic import SecretStr
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from domain.refusals import Refusal, refusal_from_details
 
 T = TypeVar("T")
 
@@ -33,6 +37,28 @@ def journeys_command(
         text=True,
         timeout=timeout,
     )
+
+
+# What production asks beyond its secrets (settings.production_problems): an HTTPS address,
+# the OIDC issuer's staff tokens, a CalDAV password of its own. A test that verifies tokens
+# points the key set's address at an issuer of its own (tests/oidc_issuer.py).
+PRODUCTION_READY: dict[str, Any] = {
+    "public_base_url": "https://journeys.example.org",
+    "oidc_jwks_url": "https://login.example.org/jwks.json",
+    "oidc_issuer": "https://login.example.org/",
+    "oidc_audience": "journeys-api",
+    "caldav_password": SecretStr("a-calendar-password-of-the-tests-own"),
+}
+
+
+def production_environment() -> dict[str, str]:
+    """PRODUCTION_READY as a command's environment takes it."""
+    return {
+        f"JOURNEYS_{name.upper()}": value.get_secret_value()
+        if isinstance(value, SecretStr)
+        else str(value)
+        for name, value in PRODUCTION_READY.items()
+    }
 
 
 async def eventually(
@@ -101,3 +127,13 @@ async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
         "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
     )
     return metadata.current_details
+
+
+def refusal_of(err: BaseException) -> Refusal:
+    """The coded refusal a journey's validator refused a step with."""
+    assert isinstance(err, WorkflowUpdateFailedError), err
+    cause = err.cause
+    assert isinstance(cause, ApplicationError), cause
+    refusal = refusal_from_details(cause.details)
+    assert refusal is not None, f"a refusal without a code: {cause}"
+    return refusal

@@ -32,6 +32,7 @@ async def add_journey(
     deadline: datetime | None = None,
     case_manager: str | None = None,
     specialist: str | None = None,
+    reviewer: str | None = None,
     incident: str | None = None,
     country: str = "ES",
     name: str = "Ana García",
@@ -51,8 +52,9 @@ async def add_journey(
         )
         await conn.execute(
             """INSERT INTO journeys (journey_id, patient_id, stage, waiting_on, next_deadline,
-                                     case_manager_id, specialist_id, incident, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()))""",
+                                     case_manager_id, specialist_id, reviewer_id, incident,
+                                     created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))""",
             journey_id,
             patient_id,
             stage,
@@ -60,6 +62,7 @@ async def add_journey(
             deadline,
             case_manager,
             specialist,
+            reviewer,
             incident,
             created_at,
         )

@@ -9,13 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api.intake import start_journey
-from audit.timeline import journey_histories
 from db.clinical import ClinicalRepository
 from db.staff import StaffRepository
 from domain.actors import Actor, Role
@@ -42,6 +39,7 @@ from domain.steps import (
 from settings import Settings
 from tests.helpers import eventually, read_mailbox
 from tests.journey_rows import store_inquiry
+from tests.phi_search import assert_no_phi, journey_runs
 from worker import build_worker, smtp_sender
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
@@ -380,26 +378,7 @@ class JourneyDriver:
 
 
 async def assert_no_needles(client: Client, journey_id: str, values: list[str]) -> None:
-    """No value appears in any event of the journey's workflows, their failures' cause
-    chains included, or in their descriptions (search attributes, details, pending
-    activities with their last failure)."""
-    needles = [v.encode() for v in values]
-    histories = await journey_histories(client, journey_id)
-    assert histories, "the journey has no history to search"
-    for history in histories:
-        for event in history.events:
-            raw = event.SerializeToString()
-            for needle in needles:
-                assert needle not in raw, (history.workflow_id, event.event_type, needle)
-        described = (
-            await client.workflow_service.describe_workflow_execution(
-                DescribeWorkflowExecutionRequest(
-                    namespace=client.namespace,
-                    execution=WorkflowExecution(
-                        workflow_id=history.workflow_id, run_id=history.run_id
-                    ),
-                )
-            )
-        ).SerializeToString()
-        for needle in needles:
-            assert needle not in described, (history.workflow_id, needle)
+    """No value appears in anything Temporal keeps of the journey's workflows: every payload
+    of every event and description decoded with the key, and the bytes as the server holds
+    them (tests/phi_search.py)."""
+    await assert_no_phi(client, await journey_runs(client, journey_id), values)

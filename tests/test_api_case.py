@@ -42,7 +42,10 @@ async def test_the_case_file_for_clinical_staff_and_for_auditors(
     body = answer.json()
     assert body["journey"]["reference"] == jid[:8].upper()
     assert (body["status"]["stage"], body["status"]["waiting_on"]) == ("VALIDATION", "reviewer")
-    assert body["status"]["waiting_for"] == "to review the case"
+    assert (body["status"]["task"], body["status"]["waiting_for"]) == (
+        "review_case",
+        "to review the case",
+    )
     assert body["patient"]["medical_history"] == HISTORY
     assert [d["document_id"] for d in body["records"]["documents"]] == [document_id]
     assert body["temporal_ui_url"].endswith(f"/namespaces/default/workflows/journey-{jid}")
@@ -57,9 +60,7 @@ async def test_the_patient_with_the_medical_history_never_for_auditors(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool, case: tuple[str, str]
 ) -> None:
     jid, _ = case
-    read = await api.get(
-        f"/api/v1/journeys/{jid}/patient", headers=staff(settings, Role.SPECIALIST)
-    )
+    read = await api.get(f"/api/v1/journeys/{jid}/patient", headers=staff(settings, Role.REVIEWER))
     assert read.status_code == 200
     assert read.json()["medical_history"] == HISTORY
     assert (read.json()["injury_cause"], read.json()["injury_date"]) == ("traffic", "2023-05-01")
@@ -74,8 +75,8 @@ async def test_the_patient_with_the_medical_history_never_for_auditors(
         "GET /api/v1/journeys/{journey_id}/patient",
     )
     assert [(r["actor_role"], str(r["journey_id"]), json.loads(r["detail"])) for r in rows] == [
-        ("specialist", jid, {"status": 200}),
-        ("auditor", jid, {"status": 403}),
+        ("reviewer", jid, {"status": 200}),
+        ("auditor", jid, {"status": 403, "reason": "role"}),
     ]
 
 
@@ -88,9 +89,11 @@ async def test_a_document_opens_and_every_read_is_audited(
     opened = await api.get(f"/api/v1/journeys/{jid}/documents/{document_id}", headers=reviewer)
     assert opened.status_code == 200 and opened.content == SCAN
     assert opened.headers["content-type"] == "application/pdf"
+    # A PDF is downloaded: Chromium's viewer does not run in the sandbox every file gets.
     assert opened.headers["content-disposition"] == (
-        "inline; filename=\"alta m?dica.pdf\"; filename*=UTF-8''alta%20m%C3%A9dica.pdf"
+        "attachment; filename=\"alta m?dica.pdf\"; filename*=UTF-8''alta%20m%C3%A9dica.pdf"
     )
+    assert opened.headers["content-security-policy"].startswith("sandbox")
     assert opened.headers["x-content-type-options"] == "nosniff"
     missing = await api.get(
         f"/api/v1/journeys/{stranger}/documents/{document_id}", headers=reviewer

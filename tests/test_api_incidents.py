@@ -69,7 +69,10 @@ async def test_a_coordinator_corrects_the_address_and_retries(
         headers=coordinator,
     )
     assert answer.status_code == 409
-    assert "incident 2 is no longer open" in answer.json()["detail"]
+    assert (answer.json()["code"], answer.json()["params"]) == (
+        "incident_superseded",
+        {"incident_number": 2, "open_incident": 1},
+    )
 
     answer = await api.post(
         f"{base}/contact", json={"email": "ana.fixed@example.org"}, headers=coordinator
@@ -99,7 +102,7 @@ async def test_a_coordinator_corrects_the_address_and_retries(
         f"{base}/incident/resolution", json={"action": "retry"}, headers=coordinator
     )
     assert answer.status_code == 409
-    assert "no open incident" in answer.json()["detail"]
+    assert answer.json()["code"] == "no_open_incident"
     actions = await pool.fetch(
         "SELECT actor_id, action FROM audit_log WHERE journey_id = $1 AND action LIKE '%contact'",
         uuid.UUID(jid),
@@ -212,7 +215,7 @@ async def test_a_coordinator_records_the_clinics_events_after_the_admission_aler
         headers=coordinator,
     )
     assert answer.status_code == 409, answer.text
-    assert "after the admission" in answer.json()["detail"]
+    assert answer.json()["code"] == "admission_missing"
     assert await pool.fetchval("SELECT count(*) FROM procedure_reports") == 0
     answer = await api.post(f"{base}/admission", headers=staff(settings, Role.SPECIALIST))
     assert answer.status_code == 403

@@ -180,7 +180,16 @@ async def test_refusals_are_clear_and_change_nothing(
     refused = await api.post(f"{base}/plan/decision", json={"accept": True}, headers=patient)
     assert refused.status_code == 409
     assert refused.headers["content-type"] == "application/problem+json"
-    assert "belongs to stage PLAN" in refused.json()["detail"]
+    problem = refused.json()
+    # The code and what it names, for the client to word; the English beside them.
+    assert (problem["code"], problem["params"]) == (
+        "wrong_stage",
+        {"step": "plan_decision", "expected_stage": "PLAN", "stage": "VALIDATION"},
+    )
+    assert (
+        problem["detail"]
+        == "a decision on the plan belongs to stage PLAN; the journey is at VALIDATION"
+    )
 
     travel = await api.post(
         f"{base}/travel",
@@ -188,6 +197,7 @@ async def test_refusals_are_clear_and_change_nothing(
         json={"arrival_date": "2030-01-01", "departure_date": "2030-01-05"},
     )
     assert travel.status_code == 409
+    assert travel.json()["code"] == "wrong_stage"
     assert await pool.fetchval("SELECT count(*) FROM travel_records") == 0, "nothing stored"
 
     bad = await api.post(
@@ -230,7 +240,9 @@ async def test_clinic_webhook_signatures_and_duplicates(
     assert expired.status_code == 401 and "window" in expired.json()["detail"]
     early = await clinic_event(api, settings, jid, "admission")
     assert early.status_code == 409, "no admission before the treatment stage"
-    assert await pool.fetchval("SELECT count(*) FROM clinic_events") == 0
+    assert early.json()["code"] == "wrong_stage"
+    # Nothing taken: the refused event keeps its id with the refusal, nothing else.
+    assert await pool.fetchval("SELECT count(*) FROM clinic_events WHERE refusal IS NULL") == 0
 
 
 async def test_form_is_rate_limited_per_client(api: httpx.AsyncClient, settings: Settings) -> None:

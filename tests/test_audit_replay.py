@@ -34,7 +34,8 @@ from domain.steps import RejectionReason
 from settings import Settings
 from tests.helpers import eventually, journeys_command
 from tests.journeys import JourneyDriver, seed_staff, worker_on_own_queue
-from workflows.follow_up import FollowUp
+from workflows.journey import PatientJourney
+from workflows.registry import WORKFLOWS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "histories"
@@ -62,8 +63,17 @@ def test_the_committed_corpus_replays_through_the_cli() -> None:
     files = list(CORPUS.glob("*.json"))
     assert report["replayed"] == report["passed"] == len(files)
     assert report["failed"] == 0
-    assert {r["workflow_type"] for r in report["results"]} == {"PatientJourney", "FollowUp"}
-    assert all(r["workflow_id"].startswith("journey-") for r in report["results"])
+    assert {r["workflow_type"] for r in report["results"]} == {
+        "PatientJourney",
+        "FollowUp",
+        "JourneyErasure",
+        "RetentionSweep",
+    }
+    assert all(
+        r["workflow_id"].startswith("journey-")
+        for r in report["results"]
+        if r["workflow_type"] in ("PatientJourney", "FollowUp")
+    )
 
 
 def test_files_in_every_format_load_and_bad_ones_are_refused(tmp_path: Path) -> None:
@@ -123,7 +133,7 @@ async def test_a_non_deterministic_change_is_caught_with_the_event_named(
     seen: list[str] = []
     report = await replay_histories(
         corpus,
-        workflows=[changed.PatientJourney, FollowUp],
+        workflows=[changed.PatientJourney if w is PatientJourney else w for w in WORKFLOWS],
         on_progress=lambda r: seen.append(r.run_id),
     )
 
@@ -131,7 +141,7 @@ async def test_a_non_deterministic_change_is_caught_with_the_event_named(
     by_run = {h.run_id: h for h in corpus}
     journeys = [r for r in report.results if r.workflow_type == "PatientJourney"]
     assert journeys and report.failed == len(journeys)
-    assert all(r.ok for r in report.results if r.workflow_type == "FollowUp")
+    assert all(r.ok for r in report.results if r.workflow_type != "PatientJourney")
     for failure in journeys:
         history = json.loads(by_run[failure.run_id].to_json())
         acknowledgement = next(

@@ -15,7 +15,13 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from audit.timeline import TimelineEntry, actor_names, render_markdown, timeline_for
+from audit.timeline import (
+    EVERYTHING,
+    TimelineEntry,
+    actor_names,
+    render_markdown,
+    timeline_for,
+)
 from domain.stages import Stage
 from settings import Settings
 from tests.helpers import journeys_command, valid_form
@@ -55,7 +61,7 @@ async def test_the_timeline_names_every_actor_and_step_in_order(
     complete_journey: JourneyDriver, temporal_env: WorkflowEnvironment
 ) -> None:
     j = complete_journey
-    entries = await timeline_for(temporal_env.client, j.journey_id)
+    entries = await timeline_for(temporal_env.client, j.journey_id, disclosure=EVERYTHING)
     assert [e.at for e in entries] == sorted(e.at for e in entries), "oldest first"
 
     patient, reviewer, specialist = j.patient.id, REVIEWER.id, SPECIALIST.id
@@ -137,7 +143,7 @@ async def test_names_only_when_given(
     settings: Settings,
 ) -> None:
     j = complete_journey
-    entries = await timeline_for(temporal_env.client, j.journey_id)
+    entries = await timeline_for(temporal_env.client, j.journey_id, disclosure=EVERYTHING)
     async with pool.acquire() as conn:
         names = await actor_names(conn, j.journey_id, entries)
     assert names == {
@@ -152,13 +158,16 @@ async def test_names_only_when_given(
     assert "case_manager_id=Lucía Romero (cm-es)" in named
     assert "| rev-1 (reviewer) |" in named
 
-    # The command: Markdown by default, ids only; names with --names from the database.
+    # The command: Markdown by default, ids only; names with --names from the database, which
+    # also says the journey was not erased.
     target = temporal_env.client.service_client.config.target_host
-    plain = await asyncio.to_thread(journeys_command, "timeline", j.journey_id, "--address", target)
+    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
+    plain = await asyncio.to_thread(
+        journeys_command, "timeline", j.journey_id, "--address", target, env=env
+    )
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout == render_markdown(entries)
     _assert_no_phi(plain.stdout, entries)
-    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
     with_names = await asyncio.to_thread(
         journeys_command,
         "timeline",

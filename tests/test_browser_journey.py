@@ -96,8 +96,8 @@ class Walk:
         return found.group(0)
 
     def staff_link(self, message: EmailMessage) -> str:
-        """The link to the case an email to staff carries."""
-        found = re.search(r"Open it: (\S+)", text_of(message))
+        """The link to the case an email to staff carries, in whichever language it is written."""
+        found = re.search(r": (\S+/staff/journeys/\S+)", text_of(message))
         assert found, f"no link to the case in {message['Subject']!r}"
         assert found.group(1) == f"{self.app.url}/staff/journeys/{self.journey_id}"
         return found.group(1)
@@ -418,6 +418,7 @@ async def case_manager_takes_the_case(walk: Walk, case_manager: Page) -> None:
     assert "Lucía Romero" in text_of(intro)
     assigned = await walk.email("case-assigned-1")
     assert assigned["To"] == "lucia.romero@journeys.localhost"
+    assert assigned["Content-Language"] == "es", "she works in Spanish first"
     await case_manager.goto(walk.staff_link(assigned))
     await expect(case_manager.get_by_role("heading", level=1)).to_have_text(
         f"Journey {walk.reference}"

@@ -21,7 +21,7 @@ from i18n.catalogues import SOURCE_LANGUAGE, supported_languages
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "i18n" / "locales"
-# The languages the README promises in full: the source language, and Spanish, in which every
+# The languages docs/i18n.md promises in full: the source language, and Spanish, in which every
 # patient email, letter and page exists.
 COMPLETE = ("en", "es")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
@@ -131,3 +131,13 @@ def test_every_reason_code_has_its_words() -> None:
         english = reason_text(code, "en")
         assert english == REASONS[code]
         assert reason_text(code, "es") != english, code
+
+
+def test_every_incident_kind_has_its_words_in_the_coordinators_email() -> None:
+    from activities.wording import INCIDENTS, incident_sentence
+    from domain.incidents import IncidentKind
+
+    assert set(IncidentKind) == set(INCIDENTS)
+    for kind in IncidentKind:
+        assert incident_sentence(kind, "en") == INCIDENTS[kind]
+        assert incident_sentence(kind, "es") != INCIDENTS[kind], kind

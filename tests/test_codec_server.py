@@ -117,11 +117,22 @@ async def test_a_coordinator_reads_decoded_payloads_and_the_decode_is_audited(
     }
 
 
-async def test_auditors_and_case_managers_get_the_payloads_still_encoded(
+# The codec server cannot tell whose journey a payload is: those who reach only the journeys
+# assigned to them get every payload encoded, as auditors and privacy officers do.
+ENCODED_FOR = (
+    Role.AUDITOR,
+    Role.CASE_MANAGER,
+    Role.REVIEWER,
+    Role.SPECIALIST,
+    Role.PRIVACY_OFFICER,
+)
+
+
+async def test_auditors_and_staff_who_reach_their_own_journeys_get_the_payloads_encoded(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     stored = await _stored(settings)
-    for role in (Role.AUDITOR, Role.CASE_MANAGER):
+    for role in ENCODED_FOR:
         answer = await api.post(
             "/codec/decode", json=payloads_json(stored), headers=_headers(_token(settings, role))
         )
@@ -140,10 +151,7 @@ async def test_auditors_and_case_managers_get_the_payloads_still_encoded(
     rows = await _rows(pool, "codec.decode")
     assert [
         (r["actor_role"], r["detail"]["decrypted"], r["detail"]["left_encoded"]) for r in rows
-    ] == [
-        ("auditor", 0, 1),
-        ("case_manager", 0, 1),
-    ]
+    ] == [(role.value, 0, 1) for role in ENCODED_FOR]
     assert "contraindication" not in json.dumps(rows)
 
 
@@ -218,7 +226,7 @@ async def test_a_missing_or_wrong_key_leaves_the_payload_encoded_and_says_so(
     answer = await api.post(
         "/codec/decode",
         json=payloads_json([unknown, tampered, good]),
-        headers=_headers(_token(settings, Role.SPECIALIST)),
+        headers=_headers(_token(settings, Role.MEDICAL_LEAD)),
     )
     assert answer.status_code == 200, answer.text
     assert answer.headers[LEFT_ENCODED] == "2"
@@ -250,14 +258,17 @@ async def test_staff_who_read_payloads_may_encode_and_others_may_not(
     [decoded] = await build_data_converter(settings).decode([encrypted], [ReviewDecision])
     assert decoded == DECISION
 
-    refused = await api.post(
-        "/codec/encode", json=body, headers=_headers(_token(settings, Role.AUDITOR))
-    )
-    assert refused.status_code == 403
+    for role in (Role.AUDITOR, Role.REVIEWER):
+        refused = await api.post(
+            "/codec/encode", json=body, headers=_headers(_token(settings, role))
+        )
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "encoding is for: coordinator, medical_lead"
     rows = await _rows(pool, "codec.encode")
     assert [(r["actor_role"], r["detail"]["status"]) for r in rows] == [
         ("coordinator", 200),
         ("auditor", 403),
+        ("reviewer", 403),
     ]
 
 
@@ -284,12 +295,17 @@ async def test_the_console_session_decodes_for_the_ui_and_not_once_it_idled(
 ) -> None:
     """The Temporal UI in the same browser sends the console's session cookie ("include
     credentials"): a signed-in coordinator sees decoded payloads; an idle session, none."""
-    from api.console.session import COOKIE_NAME, SessionCodec
+    from api.console.session import COOKIE_NAME
+    from db.staff import StaffRepository
+    from tests.browser import console_cookie
 
-    codec = SessionCodec.from_settings(settings)
-    signed_in = codec.new(staff_id="coord-9", name="Sofía", role=Role.COORDINATOR.value)
+    async with pool.acquire() as conn:
+        await StaffRepository(conn).add(
+            staff_id="coord-9", full_name="Sofía", email="s@clinic.test", role="coordinator"
+        )
+    cookie = await console_cookie(settings, "coord-9")
     stored = await _stored(settings)
-    api.cookies.set(COOKIE_NAME, codec.dumps(signed_in), domain="testserver.local", path="/")
+    api.cookies.set(COOKIE_NAME, cookie, domain="testserver.local", path="/")
     answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
     assert answer.status_code == 200, answer.text
     decision, _ = _payloads(answer)
@@ -299,9 +315,18 @@ async def test_the_console_session_decodes_for_the_ui_and_not_once_it_idled(
     [row] = await _rows(pool, "codec.decode")
     assert (row["actor_id"], row["actor_role"]) == ("coord-9", "coordinator")
 
-    idle = signed_in.model_copy(
-        update={"seen_at": signed_in.seen_at - settings.session_idle_minutes * 60 - 1}
+    # The session idles on the server; the same cookie, sent again and again, decodes nothing.
+    await pool.execute(
+        "UPDATE console_sessions SET seen_at = seen_at - make_interval(mins => $1 + 1)",
+        settings.session_idle_minutes,
     )
-    api.cookies.set(COOKIE_NAME, codec.dumps(idle), domain="testserver.local", path="/")
-    answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
-    assert answer.status_code == 401
+    for _ in range(2):
+        answer = await api.post("/codec/decode", json=payloads_json(stored), headers=_headers())
+        assert answer.status_code == 401
+        encode = await api.post("/codec/encode", json={"payloads": []}, headers=_headers())
+        assert encode.status_code == 401
+    # The call that found it idle ended it on the server, and said so in the audit log.
+    assert [(r["actor_id"], r["detail"]) for r in await _rows(pool, "console.session_ended")] == [
+        ("coord-9", {"reason": "idle"})
+    ]
+    assert await pool.fetchval("SELECT ended_reason FROM console_sessions") == "idle"

@@ -111,6 +111,39 @@ async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
     ).items(), "the history says the reviewer moved the journey on"
 
 
+async def test_a_refused_step_is_worded_from_its_code_in_the_readers_zone(
+    page: Page,
+    served_app: ServedApp,
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    mail_dir: Path,
+    screenshot: Screenshot,
+) -> None:
+    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    await j.start()
+    await j.approve()
+    await j.book_first_slot()
+
+    # Before the consultation has started, its outcome is refused.
+    await sign_in_as(page, served_app.url, Role.SPECIALIST)
+    await _open_case(page, served_app, j.journey_id)
+    outcome = page.get_by_role("region", name="Record the consultation outcome")
+    await outcome.get_by_role("radio", name="Yes, with this plan").check()
+    await outcome.get_by_label("Price").fill("24500")
+    await outcome.get_by_role("button", name="Record the consultation outcome").click()
+    refusal = page.get_by_role("alert").filter(has_text="Not taken")
+    # The console's words for the code, with the start in the specialist's zone: not the
+    # journey's English, which gives it in UTC.
+    await expect(refusal).to_contain_text(
+        "This can be recorded once the consultation has started: "
+    )
+    await expect(refusal).to_contain_text("(Europe/Madrid).")
+    await expect(refusal).not_to_contain_text("UTC")
+    await screenshot(page, "outcome-before-the-consult")
+    await assert_accessible(page)
+    assert (await j.status()).stage is Stage.TELECONSULT
+
+
 async def test_a_specialist_records_the_consult_outcome_with_a_plan(
     page: Page,
     served_app: ServedApp,

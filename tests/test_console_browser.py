@@ -4,9 +4,9 @@ in development (demo staff sign in with one click)."""
 import uuid
 
 import asyncpg
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from api.console.session import COOKIE_NAME
+from api.console.session import COOKIE_NAME, SessionStore
 from domain.actors import Role
 from patient_links import mint_patient_link
 from tests.browser import (
@@ -14,7 +14,6 @@ from tests.browser import (
     ServedApp,
     assert_accessible,
     demo_member,
-    served_codec,
     sign_in_as,
 )
 
@@ -56,9 +55,15 @@ async def test_a_reviewer_signs_in_and_sees_their_name_and_role(
 
 
 async def test_signing_out_ends_the_session(
-    page: Page, served_app: ServedApp, screenshot: Screenshot
+    page: Page, served_app: ServedApp, screenshot: Screenshot, browser: Browser
 ) -> None:
     await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    # A copy of the session's cookie, as someone could take it before sign-out.
+    (copy,) = [
+        c
+        for c in await page.context.cookies()
+        if c["name"] == COOKIE_NAME and c["path"] == "/staff"
+    ]
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url(f"{served_app.url}/staff/sign-in?ended=signed_out")
     await expect(page.get_by_role("status")).to_have_text("You have signed out.")
@@ -70,14 +75,42 @@ async def test_signing_out_ends_the_session(
     await expect(page.get_by_text("Signed in as")).to_have_count(0)
     await page.goto(f"{served_app.url}/staff/")
     assert page.url == f"{served_app.url}/staff/sign-in"
-    codec = served_codec(served_app)
+    codec = SessionStore.from_settings(served_app.settings).codec
     for cookie in await page.context.cookies():
         session = codec.loads(cookie["value"]) if cookie["name"] == COOKIE_NAME else None
         assert session is None or not session.signed_in
 
+    # The session ended on the server: in another browser, the copy opens nothing, neither a
+    # console page, nor the Temporal UI behind the proxy, nor the codec server.
+    other = await browser.new_context()
+    try:
+        await other.add_cookies([copy])  # type: ignore[list-item]
+        elsewhere = await other.new_page()
+        await elsewhere.goto(f"{served_app.url}/staff/")
+        assert elsewhere.url == f"{served_app.url}/staff/sign-in?ended=signed_out"
+        await expect(elsewhere.get_by_text("Signed in as")).to_have_count(0)
+        await other.add_cookies([copy])  # type: ignore[list-item]
+        access = await elsewhere.request.get(f"{served_app.url}/staff/temporal-ui-access")
+        assert access.status == 401
+        await other.add_cookies([copy])  # type: ignore[list-item]
+        settings = served_app.settings
+        decode = await elsewhere.request.post(
+            f"{served_app.url}/codec/decode",
+            data={"payloads": []},
+            headers={"Origin": settings.ui_origin, "X-Namespace": settings.temporal_namespace},
+        )
+        assert decode.status == 401
+    finally:
+        await other.close()
+
     staff_id, _ = demo_member(Role.COORDINATOR)
-    signed_out = await audit_rows(served_app.settings.require_database_url(), "console.sign_out")
+    url = served_app.settings.require_database_url()
+    signed_out = await audit_rows(url, "console.sign_out")
     assert [r["actor_id"] for r in signed_out] == [staff_id]
+    refused = await audit_rows(url, "console.session_refused")
+    assert [(r["actor_id"], r["detail"]) for r in refused] == [
+        (staff_id, '{"ended": "signed_out", "reason": "ended"}')
+    ] * 2
 
 
 async def test_an_idle_session_ends(
@@ -85,13 +118,20 @@ async def test_an_idle_session_ends(
 ) -> None:
     settings = served_app.settings
     await sign_in_as(page, served_app.url, Role.SPECIALIST)
-    (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE_NAME]
-    codec = served_codec(served_app)
-    session = codec.loads(cookie["value"])
-    assert session is not None and session.staff_id == demo_member(Role.SPECIALIST)[0]
-    # The browser's own session, as if its last request were a minute past the idle limit.
-    session.seen_at -= (settings.session_idle_minutes + 1) * 60
-    await page.context.add_cookies([{**cookie, "value": codec.dumps(session)}])  # type: ignore[list-item]
+    (cookie,) = [
+        c
+        for c in await page.context.cookies()
+        if c["name"] == COOKIE_NAME and c["path"] == "/staff"
+    ]
+    # The browser's session, as if its last request were a minute past the idle limit.
+    conn = await asyncpg.connect(settings.require_database_url())
+    try:
+        await conn.execute(
+            "UPDATE console_sessions SET seen_at = now() - make_interval(mins => $1 + 1)",
+            settings.session_idle_minutes,
+        )
+    finally:
+        await conn.close()
 
     await page.goto(f"{served_app.url}/staff/")
     assert page.url == f"{served_app.url}/staff/sign-in?ended=idle"
@@ -101,6 +141,11 @@ async def test_an_idle_session_ends(
     await screenshot(page, "idle-ended")
     await page.goto(f"{served_app.url}/staff/")
     assert page.url == f"{served_app.url}/staff/sign-in"
+    # The cookie the browser had, put back, is refused by the server.
+    await page.context.add_cookies([cookie])  # type: ignore[list-item]
+    await page.goto(f"{served_app.url}/staff/")
+    assert page.url == f"{served_app.url}/staff/sign-in?ended=idle"
+    await expect(page.get_by_text("Signed in as")).to_have_count(0)
 
     ended = await audit_rows(settings.require_database_url(), "console.session_ended")
     assert [(r["actor_id"], r["detail"]) for r in ended] == [

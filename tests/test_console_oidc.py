@@ -10,10 +10,12 @@ the verifier that hashes to it.
 import base64
 import hashlib
 import io
+import json
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,11 +24,21 @@ import pytest
 import werkzeug.serving
 from oidc_provider_mock import User
 from oidc_provider_mock import app as provider_app
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 from pydantic import SecretStr
 
+from api.console.oidc import (
+    DirectoryRefused,
+    RoleRefused,
+    directory_principal,
+    provider_identity,
+)
+from db.staff import StaffMember, StaffRepository
+from domain.actors import Role
 from settings import PRODUCTION_SECRETS, Settings
 from tests.browser import Screenshot, ServedApp, assert_accessible
+from tests.helpers import PRODUCTION_READY
+from tests.tls_certs import CertificateAuthority
 
 CLIENT_ID = "journeys-console"
 USERS = [
@@ -39,6 +51,16 @@ USERS = [
         claims={"name": "Sofía Navarro", "role": ["offline_access", "coordinator"]},
     ),
     User(sub="idp-patient", claims={"name": "A Patient", "role": "patient"}),
+    # A staff role at the provider, but not in the staff directory.
+    User(sub="idp-stranger", claims={"name": "Sam Stranger", "role": "reviewer"}),
+    # The provider and the directory give different roles.
+    User(sub="idp-ines", claims={"name": "Ines Weber", "role": "coordinator"}),
+]
+# The staff directory of the organisation: (staff id, name, role). Sign-in goes by it.
+DIRECTORY = [
+    ("idp-omar", "Dr. Omar Haddad", "reviewer"),
+    ("idp-sofia", "Sofía Navarro", "coordinator"),
+    ("idp-ines", "Ines Weber", "auditor"),
 ]
 
 
@@ -98,22 +120,47 @@ def provider() -> Iterator[Provider]:
 
 
 @pytest.fixture
-def production_console(settings: Settings, provider: Provider, serve_app: Any) -> ServedApp:
-    """The app in production, with strong secrets and the provider above as its OIDC issuer."""
+async def directory(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        for staff_id, name, role in DIRECTORY:
+            await StaffRepository(conn).add(
+                staff_id=staff_id, full_name=name, email=f"{staff_id}@clinic.test", role=role
+            )
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A page of its own, trusting the test CA's certificate the console is served with."""
+    context = await browser.new_context(ignore_https_errors=True)
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+@pytest.fixture
+def production_console(
+    settings: Settings, provider: Provider, serve_app: Any, directory: None, tmp_path: Path
+) -> ServedApp:
+    """The app in production over HTTPS, with strong secrets and the provider above as its
+    OIDC issuer, and the staff directory above."""
     strong = {name: SecretStr(secrets.token_urlsafe(48)) for name in PRODUCTION_SECRETS}
+    site = CertificateAuthority(tmp_path / "tls").issue_server("console")
     served: ServedApp = serve_app(
         settings.model_copy(
-            update=strong
+            update=PRODUCTION_READY
+            | strong
             | {
                 "environment": "production",
                 "temporal_tls": True,
+                "oidc_jwks_url": f"{provider.issuer}/jwks",
                 "oidc_issuer": provider.issuer,
                 "oidc_client_id": CLIENT_ID,
                 "oidc_client_secret": SecretStr("console-client-secret"),
                 "oidc_role_claim": "role",
                 "oidc_provider_name": "Example Clinic",
             }
-        )
+        ),
+        tls=site,
     )
     return served
 
@@ -166,9 +213,10 @@ async def test_staff_sign_in_at_the_provider_with_pkce(
     await screenshot(page, "signed-in")
     assert len(provider.pkce.verified) == 1, "the code was exchanged with its PKCE verifier"
 
-    (cookie,) = [c for c in await page.context.cookies() if c["name"] == "journeys_console"]
-    assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-    assert cookie["path"] == "/"
+    cookies = [c for c in await page.context.cookies() if c["name"] == "journeys_console"]
+    assert {c["path"] for c in cookies} == {"/staff", "/codec", "/temporal"}
+    for cookie in cookies:
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     url = production_console.settings.require_database_url()
     assert await _audit(url, "console.sign_in") == [("idp-omar", "reviewer", '{"method": "oidc"}')]
 
@@ -208,6 +256,52 @@ async def test_a_provider_user_without_a_staff_role_is_refused(
     ]
 
 
+async def test_a_provider_user_the_directory_does_not_have_active_is_refused(
+    page: Page, production_console: ServedApp, pool: asyncpg.Pool, screenshot: Screenshot
+) -> None:
+    await pool.execute("UPDATE staff SET active = false WHERE staff_id = 'idp-omar'")
+    for subject in ("idp-stranger", "idp-omar"):
+        await _sign_in_at_provider(page, production_console, subject)
+        await page.wait_for_url(f"{production_console.url}/staff/auth/callback?*")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "This person cannot sign in"
+        )
+        await expect(page.get_by_role("alert")).to_contain_text("Only active staff can sign in.")
+    await screenshot(page, "not-in-directory")
+    await page.goto(f"{production_console.url}/staff/")
+    assert page.url == f"{production_console.url}/staff/sign-in"
+    url = production_console.settings.require_database_url()
+    assert await _audit(url, "console.sign_in") == []
+    refused = await _audit(url, "console.sign_in_refused")
+    assert [(actor, json.loads(detail)["reason"]) for actor, _, detail in refused] == [
+        ("idp-stranger", "not_active_staff"),
+        ("idp-omar", "not_active_staff"),
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM console_sessions") == 0
+
+
+async def test_a_role_the_directory_does_not_give_is_refused(
+    page: Page, production_console: ServedApp, pool: asyncpg.Pool, screenshot: Screenshot
+) -> None:
+    await _sign_in_at_provider(page, production_console, "idp-ines")
+    await page.wait_for_url(f"{production_console.url}/staff/auth/callback?*")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your roles do not agree")
+    await expect(page.get_by_role("alert")).to_contain_text("Nothing was changed.")
+    await screenshot(page, "roles-disagree")
+    await assert_accessible(page)
+    url = production_console.settings.require_database_url()
+    [(actor, role, detail)] = await _audit(url, "console.sign_in_refused")
+    assert (actor, role) == ("idp-ines", "none")
+    assert json.loads(detail) == {
+        "reason": "role_mismatch",
+        "method": "oidc",
+        "role_claim": "coordinator",
+        "directory_role": "auditor",
+        "status": 403,
+    }
+    assert await pool.fetchval("SELECT count(*) FROM console_sessions") == 0
+
+
 async def test_a_callback_nobody_started_is_refused(
     page: Page, production_console: ServedApp
 ) -> None:
@@ -242,3 +336,22 @@ async def test_a_case_link_opened_signed_out_opens_after_the_provider(
     await page.get_by_role("button", name="idp-omar", exact=True).click()
     await page.wait_for_url(f"{production_console.url}/staff/")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")
+
+
+def test_the_directory_decides_who_signs_in_and_in_which_role() -> None:
+    """Without servers: the provider's claims against the directory's record."""
+    claims = {"sub": "idp-lena", "name": "L", "role": ["offline_access", "specialist", "auditor"]}
+    identity = provider_identity(claims, "role")
+    assert identity.roles == (Role.SPECIALIST, Role.AUDITOR)
+    for role in ("specialist", "auditor"):
+        member = StaffMember(staff_id="idp-lena", full_name="Dr. Lena Roth", role=role)
+        principal = directory_principal(identity, member)
+        assert (principal.actor.role.value, principal.name) == (role, "Dr. Lena Roth")
+    with pytest.raises(DirectoryRefused) as refused:
+        directory_principal(identity, StaffMember("idp-lena", "Dr. Lena Roth", "coordinator"))
+    assert (refused.value.reason, refused.value.directory_role) == ("role_mismatch", "coordinator")
+    with pytest.raises(DirectoryRefused) as refused:
+        directory_principal(identity, None)
+    assert refused.value.reason == "not_active_staff"
+    with pytest.raises(RoleRefused):
+        provider_identity({"sub": "x", "role": ["offline_access", "patient"]}, "role")

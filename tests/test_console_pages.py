@@ -4,6 +4,7 @@ time-skipping server: journeys are made through the API as their people make the
 
 import re
 import struct
+import uuid
 import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -107,7 +108,9 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
     await expect(first).to_contain_text(SENTINEL)
     await expect(first).to_contain_text("You")
     await expect(page.get_by_role("status")).to_contain_text("1 journey waits on you")
-    await expect(table.locator("tbody tr")).to_have_count(5)
+    # A reviewer's worklist holds the cases in validation only: past it, a case is its
+    # reviewer's, and none of these was decided by this one.
+    await expect(table.locator("tbody tr")).to_have_count(2)
     await screenshot(page, "worklist")
     await assert_accessible(page)
 
@@ -132,6 +135,9 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
         await page.get_by_role("link", name="discharge-summary.png").click()
     answer = await opened.value
     assert answer.status == 200 and answer.headers["content-type"] == "image/png"
+    # Shown in the browser, sandboxed: whatever the file holds runs nothing in this origin.
+    assert answer.headers["content-disposition"].startswith("inline;")
+    assert answer.headers["content-security-policy"].startswith("sandbox")
     await expect(page.locator("img")).to_be_visible()
     await screenshot(page, "document")
 
@@ -211,9 +217,18 @@ async def test_the_worklist_filters_without_javascript(
 
 
 async def test_the_console_speaks_spanish(
-    page: Page, served_app: ServedApp, case: tuple[str, str], screenshot: Screenshot
+    page: Page,
+    served_app: ServedApp,
+    case: tuple[str, str],
+    pool: asyncpg.Pool,
+    screenshot: Screenshot,
 ) -> None:
     jid, _ = case
+    specialist, _ = demo_member(Role.SPECIALIST)
+    # Booked with the specialist, as the journey records it once it offers their slots.
+    await pool.execute(
+        "UPDATE journeys SET specialist_id = $2 WHERE journey_id = $1", uuid.UUID(jid), specialist
+    )
     await sign_in_as(page, served_app.url, Role.SPECIALIST)
     # By the switch, kept in the session.
     await page.get_by_role("button", name="Español").click()

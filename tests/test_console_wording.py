@@ -8,34 +8,74 @@ from typing import Any
 
 import pytest
 
-from api.console.actions import SENDERS, STAFF_WITHDRAWAL_REASONS
+from api.console.actions import STAFF_WITHDRAWAL_REASONS
 from api.console.rendering import console_environments
 from api.console.wording import Wording
 from domain.actors import Role
-from domain.incidents import IncidentKind
+from domain.incidents import IncidentAction, IncidentKind
 from domain.overview import BreachKind
 from domain.reasons import EndingReason
-from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.refusals import Refusal, RefusalCode
+from domain.stages import Stage, Task, WaitingOn
+from domain.step_declarations import STEPS, StepName
 from domain.steps import RejectionReason, WithdrawalReason
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 # What a journey "waits for" once it has ended; the console words the ending instead.
-ENDINGS = {"journey completed", "withdrawn", "closed"}
+ENDINGS = {Task.COMPLETED, Task.WITHDRAWN, Task.CLOSED}
 
 
-def _phrases() -> set[str]:
-    found: set[str] = set()
-    for source in WORKFLOWS.rglob("*.py"):
-        found |= set(re.findall(r'task="([^"]+)"', source.read_text()))
-    assert found, "no phrases found: has the workflows' wording moved?"
-    return found - ENDINGS
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_task_a_journey_waits_for_has_words(language: str) -> None:
+    words = Wording(language)
+    unworded = sorted(t for t in Task if t not in ENDINGS and words.task(t) == t)
+    assert unworded == []
 
 
-def test_every_phrase_the_workflows_wait_for_is_in_spanish() -> None:
-    spanish = Wording("es")
-    untranslated = sorted(p for p in _phrases() if spanish.task(p) == p)
+def test_every_task_reads_in_spanish() -> None:
+    english, spanish = Wording("en"), Wording("es")
+    untranslated = sorted(
+        t for t in Task if t not in ENDINGS and spanish.task(t) == english.task(t)
+    )
     assert untranslated == []
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("code", list(RefusalCode))
+def test_every_refusal_has_words(language: str, code: RefusalCode) -> None:
+    worded = Wording(language).refusal(Refusal.of(code), "UTC")
+    assert worded and code.value not in worded
+    if language != "en":
+        assert worded != Wording("en").refusal(Refusal.of(code), "UTC"), code
+
+
+def test_a_refusal_names_what_it_refused_in_the_readers_words_and_zone() -> None:
+    wrong_stage = Refusal.of(
+        RefusalCode.WRONG_STAGE,
+        step=StepName.PLAN_DECISION,
+        expected_stage=Stage.PLAN,
+        stage=Stage.VALIDATION,
+    )
+    assert Wording("es").refusal(wrong_stage, "UTC") == (
+        "Este paso corresponde a la etapa Plan; el proceso está en Validación."
+    )
+    not_started = Refusal.of(
+        RefusalCode.CONSULT_NOT_STARTED,
+        step=StepName.NO_SHOW,
+        starts_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+    )
+    assert Wording("en").refusal(not_started, "Europe/Madrid") == (
+        "This can be recorded once the consultation has started: "
+        "Tue 1 Dec 2026, 10:30 (Europe/Madrid)."
+    )
+    offered = Refusal.of(
+        RefusalCode.ACTION_NOT_OFFERED,
+        action=IncidentAction.SKIP,
+        actions=(IncidentAction.RETRY, IncidentAction.WITHDRAW),
+    )
+    assert Wording("es").refusal(offered, "UTC") == (
+        "Esta incidencia no se puede resolver con «omitir»; admite: reintentar, retirar."
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -45,7 +85,7 @@ def test_every_stage_wait_and_incident_kind_has_words(language: str) -> None:
         *((s.value, words.stage(s)) for s in Stage),
         *((w.value, words.waiting_on(w)) for w in WaitingOn),
         *((k.value, words.incident(k)) for k in IncidentKind),
-        *((n.value, words.step(n)) for n in StepName if n in SENDERS),
+        *((n.value, words.step(n)) for n in StepName if STEPS[n].console),
         *((r.value, words.rejection(r)) for r in RejectionReason),
         *((r.value, words.withdrawal(r)) for r in STAFF_WITHDRAWAL_REASONS),
         *((r.value, words.ending_reason(Stage.WITHDRAWN, r)) for r in WithdrawalReason),
@@ -74,7 +114,7 @@ def test_the_waiting_sentence_names_whom_what_and_until_when_in_the_readers_zone
         values: dict[str, object] = {
             "stage": Stage.VALIDATION,
             "waiting_on": WaitingOn.REVIEWER,
-            "task": "to review the case",
+            "task": Task.REVIEW_CASE,
             "deadline": deadline,
             "incident": None,
             "now": now,
@@ -99,7 +139,7 @@ def test_the_waiting_sentence_names_whom_what_and_until_when_in_the_readers_zone
     assert sentence("es", stage=Stage.WITHDRAWN, waiting_on=WaitingOn.NONE) == (
         "Este proceso ha terminado: Retirado."
     )
-    assert sentence("en", waiting_on=WaitingOn.NONE, task="assigning a case manager") == (
+    assert sentence("en", waiting_on=WaitingOn.NONE, task=Task.ASSIGNING_CASE_MANAGER) == (
         "Validation: assigning a case manager."
     )
 

@@ -180,6 +180,32 @@ def test_a_taken_port_is_named_without_a_traceback(tmp_path: Path, ports: dict[s
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "host"),
+    [
+        ("JOURNEYS_API_HOST", "0.0.0.0", "0.0.0.0"),
+        ("JOURNEYS_API_HOST", "::", "::"),
+        ("JOURNEYS_API_HOST", "journeys.example.org", "journeys.example.org"),
+        ("JOURNEYS_API_METRICS_ADDRESS", "0.0.0.0:9465", "0.0.0.0"),
+    ],
+)
+def test_development_mode_refuses_to_listen_beyond_loopback(
+    tmp_path: Path, ports: dict[str, int], setting: str, value: str, host: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "dev"],
+        env=dev_env(tmp_path / "state", ports) | {setting: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Cannot start: {setting}={host} is not a loopback address")
+    assert result.stdout == ""
+    assert not (tmp_path / "state").exists(), "nothing was started"
+
+
 async def test_commands_beside_a_running_stack_need_nothing_exported(
     tmp_path: Path, ports: dict[str, int], dev_runs: list[Dev]
 ) -> None:

@@ -174,7 +174,8 @@ async def test_reserve_puts_each_resource_at_its_own_id_as_valid_r4() -> None:
         assert participant.actor is not None
         assert participant.actor.reference == f"Patient/journey-{JOURNEY}-patient"
         assert participant.status == "accepted"
-    assert (day1.start, day1.end) == (DAY1, DAY1 + timedelta(hours=10))
+    # Day 1 ends at the hour day 2 ends, on the clinic's clock.
+    assert (day1.start, day1.end) == (DAY1, datetime(2025, 3, 29, 16, 0, tzinfo=MADRID))
     assert day1.description == "Day 1: admission and assessment"
     assert day2.start == datetime(2025, 3, 30, 9, 0, tzinfo=MADRID)
     assert day2.end == DAY2_END
@@ -234,7 +235,7 @@ async def test_change_visit_rewrites_the_order_and_both_appointments_with_the_ne
     assert order.occurrencePeriod is not None
     assert (order.occurrencePeriod.start, order.occurrencePeriod.end) == (later, later_end)
     day1, day2 = (Appointment.model_validate_json(r.content) for r in server.requests[1:])
-    assert (day1.start, day1.end) == (later, later + timedelta(hours=10))
+    assert (day1.start, day1.end) == (later, later_end - timedelta(days=1))
     assert (day2.start, day2.end) == (later + timedelta(days=1), later_end)
 
 

@@ -23,12 +23,13 @@ from temporalio.testing import WorkflowEnvironment
 from domain.actors import Actor, Role
 from domain.incidents import IncidentAction, IncidentKind
 from domain.names import INCIDENT
+from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
 from domain.steps import IncidentResolution, ProcedureReported, Withdrawal
 from integrations.fhir_gateway import FhirClinicGateway
 from settings import Settings
 from tests.faults import DOMAIN_NOT_FOUND, USER_UNKNOWN, RefusingMailbox
-from tests.helpers import current_details, eventually
+from tests.helpers import current_details, eventually, refusal_of
 from tests.journeys import CLINIC, COORDINATOR, JourneyDriver, assert_no_needles, seed_staff
 from tests.test_fhir_gateway import FhirServer, fhir_response, outcome
 from worker import build_worker, running_worker, smtp_sender
@@ -54,11 +55,11 @@ def _resolution(action: IncidentAction, number: int | None = None) -> IncidentRe
     return IncidentResolution(actor=COORDINATOR, action=action, incident_number=number)
 
 
-async def _refusal(handle: WorkflowHandle[Any, Any], step: IncidentResolution) -> str:
-    """The journey's refusal of a resolution, as the person would read it."""
+async def _refusal(handle: WorkflowHandle[Any, Any], step: IncidentResolution) -> Refusal:
+    """The journey's refusal of a resolution."""
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(PatientJourney.resolve_incident, step)
-    return str(refused.value.cause)
+    return refusal_of(refused.value)
 
 
 async def _describe(handle: WorkflowHandle[Any, Any]) -> DescribeWorkflowExecutionResponse:
@@ -105,15 +106,15 @@ async def test_a_refused_address_holds_the_journey_until_corrected_and_retried(
     assert row["incident"] == "email_refused"
 
     # Skipping the acknowledgement would be safe, but withdrawing is no resolution to retry.
-    assert "incident 7 is no longer open" in await _refusal(
-        j.handle, _resolution(IncidentAction.RETRY, 7)
+    assert await _refusal(j.handle, _resolution(IncidentAction.RETRY, 7)) == Refusal.of(
+        RefusalCode.INCIDENT_SUPERSEDED, incident_number=7, open_incident=1
     )
-    assert "only a coordinator" in await _refusal(
+    assert await _refusal(
         j.handle,
         IncidentResolution(
             actor=Actor(id="rev-1", role=Role.REVIEWER), action=IncidentAction.RETRY
         ),
-    )
+    ) == Refusal.of(RefusalCode.ROLE_NOT_ALLOWED, roles=(Role.COORDINATOR,))
 
     await pool.execute(
         "UPDATE patients SET email = 'ana.fixed@example.org' WHERE patient_id = $1",
@@ -213,8 +214,10 @@ async def test_a_missing_record_is_an_incident_and_retry_finds_it(
     incident = await j.incident()
     assert incident.kind is IncidentKind.RECORD_MISSING
     assert incident.actions == (IncidentAction.RETRY, IncidentAction.WITHDRAW)
-    assert "cannot be resolved by skip" in await _refusal(
-        j.handle, _resolution(IncidentAction.SKIP)
+    refused = await _refusal(j.handle, _resolution(IncidentAction.SKIP))
+    assert (refused.code, refused.params.action) == (
+        RefusalCode.ACTION_NOT_OFFERED,
+        IncidentAction.SKIP,
     )
 
     await j.store_procedure_report(report_id=lost, cells=90_000_000)
@@ -270,8 +273,10 @@ async def test_the_calendar_down_past_patience_is_an_incident(
         )
         await j.sleep(timedelta(days=1, hours=1))
         assert (await j.incident()).kind is IncidentKind.CALENDAR_UNAVAILABLE
-        assert "cannot be resolved by skip" in await _refusal(
-            j.handle, _resolution(IncidentAction.SKIP)
+        refused = await _refusal(j.handle, _resolution(IncidentAction.SKIP))
+        assert (refused.code, refused.params.action) == (
+            RefusalCode.ACTION_NOT_OFFERED,
+            IncidentAction.SKIP,
         )
 
 

@@ -10,12 +10,15 @@ import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from db.clinical import ClinicalRepository
+from domain.actors import Role
 from domain.names import CASE_MANAGER
+from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from domain.steps import (
     AdverseEventReported,
     CaseManagerAssignment,
@@ -33,7 +36,7 @@ from domain.steps import (
     Withdrawal,
 )
 from settings import Settings
-from tests.helpers import eventually, read_mailbox, text_of
+from tests.helpers import eventually, read_mailbox, refusal_of, text_of
 from tests.journeys import CLINIC, COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver, seed_staff
 from workflows.journey import PatientJourney
 
@@ -343,7 +346,7 @@ async def test_low_dose_and_adverse_event_reach_the_medical_lead(journey: NewJou
         await j.handle.execute_update(
             PatientJourney.adverse_event, AdverseEventReported(actor=CLINIC, event_id=event_id)
         )
-    assert "already been reported" in str(raised.value.cause)
+    assert refusal_of(raised.value).code is RefusalCode.ADVERSE_EVENT_REPORTED
     assert j.mail_kinds().count(f"adverse-event-{event_id}") == 1
 
 
@@ -379,33 +382,50 @@ async def test_refused_steps_leave_no_trace_in_the_history(journey: NewJourney) 
         (
             PatientJourney.review,
             ReviewDecision(actor=COORDINATOR, outcome=ReviewOutcome.APPROVE),
-            "only a medical lead or reviewer",
+            Refusal.of(RefusalCode.ROLE_NOT_ALLOWED, roles=(Role.MEDICAL_LEAD, Role.REVIEWER)),
         ),
         (
             PatientJourney.plan_decision,
             PlanDecision(actor=j.patient, accept=True),
-            "belongs to stage PLAN",
+            Refusal.of(
+                RefusalCode.WRONG_STAGE,
+                step=StepName.PLAN_DECISION,
+                expected_stage=Stage.PLAN,
+                stage=Stage.VALIDATION,
+            ),
         ),
         (
             PatientJourney.procedure_report,
             ProcedureReported(actor=CLINIC, report_id=str(uuid.uuid4())),
-            "stage TREATMENT",
+            Refusal.of(
+                RefusalCode.WRONG_STAGE,
+                step=StepName.PROCEDURE,
+                expected_stage=Stage.TREATMENT,
+                stage=Stage.VALIDATION,
+            ),
         ),
         (
             PatientJourney.documents_received,
             DocumentsReceived(actor=j.patient, document_ids=(str(uuid.uuid4()),)),
-            "waits on reviewer",
+            Refusal.of(
+                RefusalCode.NOT_EXPECTED_NOW,
+                step=StepName.DOCUMENTS,
+                waiting_on=WaitingOn.REVIEWER,
+            ),
         ),
         (
             PatientJourney.assign_case_manager,
             CaseManagerAssignment(actor=COORDINATOR, case_manager_id="cm-en"),
-            "once the case is validated",
+            Refusal.of(RefusalCode.CASE_NOT_VALIDATED),
         ),
     ]
-    for update, step, message in refusals:
+    for update, step, expected in refusals:
         with pytest.raises(WorkflowUpdateFailedError) as raised:
             await j.handle.execute_update(update, step)  # type: ignore[call-overload]
-        assert message in str(raised.value.cause), (message, raised.value.cause)
+        assert refusal_of(raised.value) == expected, raised.value.cause
+        # The English message, for API clients and logs, is the refusal's own.
+        cause = raised.value.cause
+        assert isinstance(cause, ApplicationError) and cause.message == expected.english
     # The time-skipping server records the workflow tasks that ran the validators (the real
     # server drops them); beyond those, nothing: no update, no activity, no timer.
     assert await _decisions(j) == before
@@ -415,13 +435,15 @@ async def test_refused_steps_leave_no_trace_in_the_history(journey: NewJourney) 
         await j.handle.execute_update(
             PatientJourney.book_consult, SlotBooking(actor=j.patient, slot_id="not-offered")
         )
-    assert "was not offered" in str(raised.value.cause)
+    assert refusal_of(raised.value).code is RefusalCode.SLOT_NOT_OFFERED
     with pytest.raises(WorkflowUpdateFailedError) as raised:
         await j.handle.execute_update(
             PatientJourney.consult_outcome,
             ConsultOutcome(actor=SPECIALIST, eligible=False, reason=RejectionReason.OTHER),
         )
-    assert "needs a booked consultation" in str(raised.value.cause)
+    assert refusal_of(raised.value) == Refusal.of(
+        RefusalCode.NO_BOOKED_CONSULT, step=StepName.CONSULT_OUTCOME
+    )
     after = await j.status()
     assert (after.stage, after.waiting_on) == (Stage.TELECONSULT, WaitingOn.PATIENT)
     assert after.transitions == status.transitions, "the refused steps moved nothing"

@@ -2,67 +2,97 @@
 types an upload by its content."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
-from api.patient_page.outcomes import refusal_text
+from api.patient_page.outcomes import field_errors, refusal_text
 from api.patient_page.view import PageRecords, Words, page_context
 from api.uploads import sniffed_type
 from db.patient_page import PatientOnPage
 from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.journey import JourneyStatus
 from domain.records import Slot
+from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_bodies import TravelBody
+from domain.step_declarations import StepName
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
-# Refusals a patient can meet, as the journey's validators word them today.
+# Refusals a patient can meet, by code and what it names.
 REFUSED = [
-    ("a slot has already been chosen", "Ya hay una hora reservada para su consulta"),
-    ("that slot was not offered; choose one of the proposed slots", "Esa hora ya no está"),
-    ("that slot has already passed; choose a later one", "Esa hora ya ha pasado"),
-    ("the consultation has already started; it can no longer be moved", "ya ha empezado"),
-    ("rescheduling needs a booked consultation", "No hay ninguna consulta reservada"),
-    ("the plan has already been decided", "Ya ha dado su respuesta al plan"),
-    ("the travel details have already been sent", "Sus datos de viaje ya se enviaron"),
-    ("the arrival date must be in the future", "La fecha de llegada debe ser posterior"),
+    (Refusal.of(RefusalCode.SLOT_TAKEN), "Ya hay una hora reservada para su consulta"),
+    (Refusal.of(RefusalCode.SLOT_NOT_OFFERED), "Esa hora ya no está"),
+    (Refusal.of(RefusalCode.SLOT_PASSED), "Esa hora ya ha pasado"),
+    (Refusal.of(RefusalCode.CONSULT_STARTED), "ya ha empezado"),
     (
-        "the departure must be at least three days after the arrival: a day to rest, then the "
-        "two visit days",
+        Refusal.of(RefusalCode.NO_BOOKED_CONSULT, step=StepName.RESCHEDULE_CONSULT),
+        "No hay ninguna consulta reservada",
+    ),
+    (Refusal.of(RefusalCode.PLAN_DECIDED), "Ya ha dado su respuesta al plan"),
+    (Refusal.of(RefusalCode.TRAVEL_SENT), "Sus datos de viaje ya se enviaron"),
+    (Refusal.of(RefusalCode.ARRIVAL_NOT_FUTURE), "La fecha de llegada debe ser posterior"),
+    (
+        Refusal.of(RefusalCode.DEPARTURE_TOO_SOON),
         "La salida debe ser al menos tres días después de la llegada",
     ),
-    ("week 7 has not started yet", "La semana 7 aún no ha empezado"),
-    ("the check-in for week 3 was already received", "Ya tenemos su control de la semana 3"),
-    ("rehabilitation check-ins run for 26 weeks", "duran 26 semanas"),
-    ("the follow-up year has not started", "Su año de seguimiento aún no ha empezado"),
-    ("the journey has already ended (WITHDRAWN)", "Su proceso ya ha terminado"),
-    ("the journey is already being withdrawn", "Su proceso se está cerrando"),
+    (Refusal.of(RefusalCode.REHAB_WEEK_NOT_STARTED, week=7), "La semana 7 aún no ha empezado"),
+    (Refusal.of(RefusalCode.CHECKIN_RECEIVED, week=3), "Ya tenemos su control de la semana 3"),
+    (Refusal.of(RefusalCode.NO_SUCH_REHAB_WEEK, weeks=26), "duran 26 semanas"),
+    (Refusal.of(RefusalCode.FOLLOW_UP_NOT_STARTED), "Su año de seguimiento aún no ha empezado"),
     (
-        "the journey has ended (COMPLETED); a decision on the plan is no longer possible",
+        Refusal.of(RefusalCode.JOURNEY_ENDED, stage=Stage.WITHDRAWN, step=StepName.WITHDRAW),
         "Su proceso ya ha terminado",
     ),
+    (Refusal.of(RefusalCode.WITHDRAWAL_UNDER_WAY), "Su proceso se está cerrando"),
     (
-        "travel details belongs to stage TRAVEL; the journey is at PLAN",
+        Refusal.of(
+            RefusalCode.WRONG_STAGE,
+            step=StepName.TRAVEL,
+            expected_stage=Stage.TRAVEL,
+            stage=Stage.PLAN,
+        ),
         "Su proceso no espera este paso ahora",
     ),
     (
-        "booking a consultation is not expected now: the journey waits on specialist",
+        Refusal.of(
+            RefusalCode.NOT_EXPECTED_NOW,
+            step=StepName.BOOK_CONSULT,
+            waiting_on=WaitingOn.SPECIALIST,
+        ),
         "Su proceso no espera este paso ahora",
     ),
 ]
 
 
-@pytest.mark.parametrize(("message", "spanish"), REFUSED)
-def test_each_refusal_reads_in_spanish(message: str, spanish: str) -> None:
-    worded = refusal_text(message, "es")
-    assert worded is not None and spanish in worded
-    assert refusal_text(message, "en") != worded
+@pytest.mark.parametrize(("refusal", "spanish"), REFUSED)
+def test_each_refusal_reads_in_spanish(refusal: Refusal, spanish: str) -> None:
+    worded = refusal_text(refusal, "es")
+    assert spanish in worded
+    assert refusal_text(refusal, "en") != worded
 
 
-def test_an_unknown_refusal_is_left_to_the_page_to_pass_on() -> None:
-    assert refusal_text("something new the journey says", "es") is None
+def test_the_page_words_a_refusal_whatever_its_english_says() -> None:
+    refusal = Refusal.of(RefusalCode.CHECKIN_RECEIVED, week=3)
+    assert refusal_text(refusal, "en") == "We already have your check-in for week 3."
+    assert refusal.english != refusal_text(refusal, "en")
+
+
+def test_a_refusal_the_page_has_no_words_of_its_own_for_says_the_step_is_not_expected() -> None:
+    assert refusal_text(Refusal.of(RefusalCode.ALREADY_REVIEWED), "es") == (
+        "Su proceso no espera este paso ahora. La página muestra en qué punto está."
+    )
+
+
+def test_the_departure_rule_is_worded_by_its_code_beside_the_form() -> None:
+    with pytest.raises(ValidationError) as refused:
+        TravelBody(arrival_date=date(2030, 1, 1), departure_date=date(2030, 1, 2))
+    assert field_errors(refused.value, "es") == {
+        "": "La salida debe ser al menos tres días después de la llegada: un día para "
+        "descansar y después los dos días de la visita."
+    }
 
 
 @pytest.mark.parametrize(

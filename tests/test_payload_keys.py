@@ -16,7 +16,7 @@ from integrations.payload_keys import (
     parse_payload_keys,
 )
 from settings import PRODUCTION_SECRETS, InsecureSettings, Settings
-from tests.helpers import journeys_command
+from tests.helpers import PRODUCTION_READY, journeys_command
 from tests.test_secure_defaults import STRONG, Listener
 from worker import run_worker
 
@@ -67,7 +67,7 @@ def test_a_key_is_never_in_a_repr() -> None:
 
 def _production(**overrides: object) -> Settings:
     return Settings.model_validate(
-        {"environment": "production", "temporal_tls": True, **STRONG, **overrides}
+        {"environment": "production", "temporal_tls": True} | PRODUCTION_READY | STRONG | overrides
     )
 
 

@@ -88,6 +88,11 @@ async def test_a_privacy_officer_sees_who_accessed_the_patient_s_data(
 ) -> None:
     jid = await _stored_journey(pool)
     other = await _stored_journey(pool)
+    # With the reviewers, whom every reviewer reaches.
+    await pool.execute(
+        "UPDATE journeys SET stage = 'VALIDATION', waiting_on = 'reviewer' WHERE journey_id = $1",
+        uuid.UUID(jid),
+    )
     base = f"/api/v1/journeys/{jid}"
     await api.get(f"{base}/patient", headers=staff(settings, Role.COORDINATOR))
     await api.get(f"{base}/patient", headers=staff(settings, Role.REVIEWER))

@@ -4,7 +4,8 @@ tests/production_stack.py says what runs and how it follows docker-compose.yml. 
 goes as people would take it: the patient sends the form through the proxy; a reviewer signs in
 to the console at the organisation's OpenID Connect provider and approves the case; the patient
 opens her page from the link in her email and books a consultation. The journey is then in
-TELECONSULT, waiting on the specialist.
+TELECONSULT, waiting on the specialist. A coordinator, signed in at the same provider, opens it
+in the Temporal UI the proxy serves, decoded; the proxy serves the reviewer no Temporal UI.
 
 The walk (tests/production_walk.py) keeps its figures, its time from the form to the booked
 consultation and how long each step and page took to answer in the browsers, in
@@ -32,12 +33,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from oidc_provider_mock import User
 from oidc_provider_mock import app as provider_app
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
+from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_calendars, seed_demo_staff
 from devstack.mailbox import MailboxHandler
 from devstack.ports import free_port
+from devstack.services import connect_when_healthy
 from integrations.internal_pki import issue, new_authority, write_certificate, write_key
+from settings import Settings
 from tests.browser import Screenshot, assert_accessible
 from tests.helpers import read_mailbox
 from tests.nginx import Nginx, render_template, start_nginx
@@ -69,6 +73,10 @@ PUBLIC_HOST = "localhost"
 REVIEWER = User(
     sub="idp-reviewer-7",
     claims={"name": "Dr. Amal Nasser", "role": "reviewer", "email": "amal@clinic.test"},
+)
+COORDINATOR = User(
+    sub="idp-coordinator-3",
+    claims={"name": "Camila Ortiz", "role": "coordinator", "email": "camila@clinic.test"},
 )
 SMTP_USER = "journeys"
 # The Temporal UI and its codec answer slowly on a busy machine.
@@ -108,7 +116,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """The organisation's OpenID Connect provider, on loopback."""
-    app = provider_app(user_claims=[REVIEWER], require_nonce=True)
+    app = provider_app(user_claims=[REVIEWER, COORDINATOR], require_nonce=True)
     server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -206,7 +214,6 @@ async def stack(
             ROOT / "journeys.env.example",
             base / "journeys.env",
             {
-                "JOURNEYS_JWT_SECRET": new_secret(),
                 "JOURNEYS_LINK_SECRET": new_secret(),
                 "JOURNEYS_CLINIC_WEBHOOK_SECRET": new_secret(),
                 "JOURNEYS_AUDIT_KEY": new_secret(),
@@ -221,7 +228,11 @@ async def stack(
                 # The test's proxy calls the API from loopback.
                 "JOURNEYS_TRUSTED_PROXIES": "127.0.0.1",
                 "JOURNEYS_SMTP_PASSWORD": smtp_password,
+                "JOURNEYS_OIDC_JWKS_URL": f"{provider}/jwks",
                 "JOURNEYS_OIDC_ISSUER": provider,
+                "JOURNEYS_OIDC_AUDIENCE": "journeys-api",
+                # The stack's Radicale takes any login (devstack/radicale.py).
+                "JOURNEYS_CALDAV_PASSWORD": new_secret(),
                 "JOURNEYS_OIDC_CLIENT_ID": "journeys-console",
                 "JOURNEYS_OIDC_CLIENT_SECRET": new_secret(),
                 "JOURNEYS_OIDC_ROLE_CLAIM": "role",
@@ -244,6 +255,8 @@ async def stack(
             base, port=temporal_port, ui_port=ui_port, codec_endpoint=f"{url}/codec"
         )
         cleanup.callback(temporal.stop)
+        # As compose's `setup` waits on the server's health check.
+        await connect_when_healthy(Settings(), f"127.0.0.1:{temporal_port}", within=120)
 
         # The SMTP relay and the proxy.
         mail_dir = base / "mail"
@@ -331,9 +344,21 @@ async def stack(
         wait_for(ready, "the API through the proxy", watch=apps)
         app_url = environment("api")["JOURNEYS_DATABASE_URL"]
         owner_url = environment("setup")["JOURNEYS_DATABASE_OWNER_URL"]
-        # The people of the office: the demo staff, written as an operator would, and the
-        # specialists' calendars.
+        # The people of the office: the demo staff, written as an operator would, the
+        # reviewer and the coordinator who sign in at the provider (the console lets in only the
+        # staff directory's active members), and the specialists' calendars.
         await seed_demo_staff(app_url)
+        conn = await asyncpg.connect(app_url)
+        try:
+            for user in (REVIEWER, COORDINATOR):
+                await StaffRepository(conn).add(
+                    staff_id=user.sub,
+                    full_name=user.claims["name"],
+                    email=user.claims["email"],
+                    role=user.claims["role"],
+                )
+        finally:
+            await conn.close()
         await seed_demo_calendars(radicale, username="journeys", password="journeys")
 
         yield ProductionStack(
@@ -372,11 +397,7 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     await screenshot(patient, "production-inquiry-received")
 
     # The reviewer signs in at the provider and approves.
-    await reviewer.goto(f"{stack.url}/staff/sign-in")
-    await reviewer.get_by_role("button", name="Sign in with Example Clinic").click()
-    await reviewer.get_by_role("button", name=REVIEWER.sub, exact=True).click()
-    await reviewer.wait_for_url(f"{stack.url}/staff/")
-    await expect(reviewer.get_by_role("banner")).to_contain_text("Dr. Amal Nasser")
+    await _sign_in_at_the_provider(stack, reviewer, REVIEWER)
     await reviewer_approves(walk)
     await screenshot(reviewer, "production-reviewer-approved")
 
@@ -386,14 +407,25 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
     await screenshot(patient, "production-consultation-booked")
     await assert_accessible(patient)
 
-    # From the case page to the Temporal UI the proxy serves: decoded for the reviewer's role.
+    # The codec server cannot tell whose journey a payload is, so it decodes only for roles
+    # that reach every journey, and the proxy serves the Temporal UI to them alone.
     await assert_accessible(reviewer)
-    await reviewer.get_by_role("link", name="Open this journey in the Temporal Web UI").click()
-    await reviewer.wait_for_url(f"{stack.url}/temporal/namespaces/default/workflows/**")
-    main = reviewer.get_by_role("main")
+    refused = await reviewer.goto(f"{stack.url}/temporal/namespaces/default/workflows")
+    assert refused is not None and refused.status == 403
+
+    # A coordinator signs in at the same provider and goes from the case page to the Temporal
+    # UI the proxy serves: decoded for their role.
+    coordinator = await (
+        await browser.new_context(ignore_https_errors=True, locale="en-GB")
+    ).new_page()
+    await _sign_in_at_the_provider(stack, coordinator, COORDINATOR)
+    await coordinator.goto(f"{stack.url}/staff/journeys/{walk.journey_id}")
+    await coordinator.get_by_role("link", name="Open this journey in the Temporal Web UI").click()
+    await coordinator.wait_for_url(f"{stack.url}/temporal/namespaces/default/workflows/**")
+    main = coordinator.get_by_role("main")
     await expect(main).to_contain_text(f'"journey_id": "{walk.journey_id}"', timeout=UI_MS)
-    await expect(reviewer.get_by_text("Codec Server could not connect")).to_have_count(0)
-    await screenshot(reviewer, "production-temporal-ui")
+    await expect(coordinator.get_by_text("Codec Server could not connect")).to_have_count(0)
+    await screenshot(coordinator, "production-temporal-ui")
 
     # Without a console session the proxy serves no Temporal UI, and sends to sign in.
     await patient.goto(f"{stack.url}/temporal/namespaces/default/workflows")
@@ -412,6 +444,14 @@ async def test_a_journey_goes_from_the_form_to_a_booked_consultation(
 
     # The runbook's restore (docs/operations.md), tried on what the journey left.
     await _restore_and_verify(stack, walk.journey_id)
+
+
+async def _sign_in_at_the_provider(stack: ProductionStack, page: Page, user: User) -> None:
+    await page.goto(f"{stack.url}/staff/sign-in")
+    await page.get_by_role("button", name="Sign in with Example Clinic").click()
+    await page.get_by_role("button", name=user.sub, exact=True).click()
+    await page.wait_for_url(f"{stack.url}/staff/")
+    await expect(page.get_by_role("banner")).to_contain_text(str(user.claims["name"]))
 
 
 async def _restore_and_verify(stack: ProductionStack, journey_id: str) -> None:

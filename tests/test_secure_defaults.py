@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from api.app import create_app
 from settings import (
+    MAX_LINK_TTL_DAYS,
     MIN_SECRET_LENGTH,
     NEW_SECRET_COMMAND,
     PRODUCTION_SECRETS,
@@ -22,16 +24,18 @@ from settings import (
     Settings,
     env_name,
 )
-from tests.helpers import journeys_command
+from tests.helpers import PRODUCTION_READY, journeys_command
 from worker import run_worker
 
 STRONG = {name: secrets.token_urlsafe(48) for name in PRODUCTION_SECRETS}
 
 
 def production(**overrides: Any) -> Settings:
-    """Production settings with strong secrets and Temporal over TLS, but for what
-    `overrides` says."""
-    return Settings(environment="production", temporal_tls=True, **(STRONG | overrides))
+    """Production settings with strong secrets, Temporal over TLS and the rest production
+    asks, but for what `overrides` says."""
+    return Settings.model_validate(
+        {"environment": "production", "temporal_tls": True} | PRODUCTION_READY | STRONG | overrides
+    )
 
 
 class Listener:
@@ -103,6 +107,7 @@ def test_the_defaults_are_refused_in_production(monkeypatch: pytest.MonkeyPatch)
 def test_each_development_secret_is_refused_by_its_variable(name: str) -> None:
     unset = Settings.model_validate(
         {"environment": "production", "temporal_tls": True}
+        | PRODUCTION_READY
         | {o: STRONG[o] for o in PRODUCTION_SECRETS if o != name}
     )
     assert unset.production_problems() == [
@@ -142,17 +147,72 @@ def test_strong_secrets_pass() -> None:
     )
 
 
-def test_with_oidc_the_staff_token_secret_is_not_required() -> None:
-    # With an OIDC key set the API verifies staff tokens against it alone and refuses any
+def test_production_needs_no_staff_token_secret() -> None:
+    # Production verifies staff tokens against the OIDC issuer's key set alone and refuses any
     # HS256 token (tests/test_oidc_tokens.py), so the development secret signs nothing it takes.
-    oidc = {"oidc_jwks_url": "https://login.example.org/jwks", "oidc_issuer": "x"}
-    without_jwt = {name: STRONG[name] for name in PRODUCTION_SECRETS if name != "jwt_secret"}
-    without_jwt["environment"] = "production"
-    without_jwt["temporal_tls"] = "true"
-    assert Settings.model_validate(without_jwt | oidc).production_problems() == []
-    assert Settings.model_validate(without_jwt).production_problems() == [
-        "JOURNEYS_JWT_SECRET is unset or has its development value"
-    ]
+    assert "jwt_secret" not in PRODUCTION_SECRETS
+    assert (
+        production(jwt_secret=Settings.model_fields["jwt_secret"].default).production_problems()
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"public_base_url": "http://journeys.example.org"}, "JOURNEYS_PUBLIC_BASE_URL is http://"),
+        ({"public_base_url": "http://127.0.0.1:8000"}, "JOURNEYS_PUBLIC_BASE_URL is http://127"),
+        (
+            {"smtp_host": "relay.example.org", "smtp_security": "none"},
+            "JOURNEYS_SMTP_SECURITY is none, so emails (patients' names and links) would reach "
+            "relay.example.org in the clear",
+        ),
+        ({"oidc_jwks_url": None}, "JOURNEYS_OIDC_JWKS_URL unset: production accepts only"),
+        ({"oidc_issuer": ""}, "JOURNEYS_OIDC_ISSUER unset"),
+        (
+            {"oidc_issuer": None, "oidc_audience": None},
+            "JOURNEYS_OIDC_ISSUER, JOURNEYS_OIDC_AUDIENCE unset",
+        ),
+        ({"caldav_password": "journeys"}, "JOURNEYS_CALDAV_PASSWORD is unset or has its"),
+        ({"caldav_password": " "}, "JOURNEYS_CALDAV_PASSWORD is empty"),
+        (
+            {"database_url": "postgresql://journeys_app:@db.internal:5432/journeys"},
+            "JOURNEYS_DATABASE_URL has an empty password",
+        ),
+        (
+            {"database_url": "postgresql://journeys_app:CHANGE-ME@db.internal/journeys"},
+            "JOURNEYS_DATABASE_URL has a well-known password",
+        ),
+        (
+            {"database_owner_url": "postgresql://owner@db.internal/journeys?password=postgres"},
+            "JOURNEYS_DATABASE_OWNER_URL has a well-known password",
+        ),
+    ],
+)
+def test_production_refuses_plaintext_and_guessable_connections(
+    overrides: dict[str, Any], problem: str
+) -> None:
+    (found,) = production(**overrides).production_problems()
+    assert found.startswith(problem), found
+    assert "CHANGE-ME" not in found
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # A relay on this host: the emails do not cross the network.
+        {"smtp_host": "127.0.0.1", "smtp_security": "none"},
+        {"smtp_host": "localhost", "smtp_security": "none"},
+        {"smtp_host": "relay.example.org", "smtp_security": "starttls"},
+        # Over a Unix socket PostgreSQL may know the user from the system (peer).
+        {"database_url": "postgresql://journeys_app:@/journeys?host=/run/postgresql"},
+        # No password at all: libpq's password file, PGPASSWORD or a client certificate.
+        {"database_url": "postgresql://journeys_app@db.internal/journeys?sslmode=verify-full"},
+        {"database_url": "postgresql://journeys_app:a-long-password-of-its-own@db.internal/j"},
+    ],
+)
+def test_production_takes_connections_that_keep_data_private(overrides: dict[str, Any]) -> None:
+    assert production(**overrides).production_problems() == []
 
 
 def test_development_accepts_the_development_secrets() -> None:
@@ -214,3 +274,12 @@ async def test_token_refuses_in_production_even_with_strong_secrets() -> None:
     assert done.stdout == ""
     assert "refuses in production" in done.stderr
     assert "JOURNEYS_ENVIRONMENT=development" in done.stderr
+
+
+@pytest.mark.parametrize("days", [0, MAX_LINK_TTL_DAYS + 1, 3650])
+def test_a_patient_link_lives_at_most_half_a_year(days: int) -> None:
+    with pytest.raises(ValidationError, match="link_ttl_days"):
+        Settings(environment="development", link_ttl_days=days)
+    assert Settings(environment="development", link_ttl_days=MAX_LINK_TTL_DAYS).link_ttl_days == (
+        MAX_LINK_TTL_DAYS
+    )

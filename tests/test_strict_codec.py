@@ -36,7 +36,6 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.codec.routes import LEFT_ENCODED, NOTE
 from api.codec.wire import WirePayloads, payloads_json
-from api.tokens import mint_staff_token
 from audit.timeline import journey_histories
 from devstack.temporal_server import installed_command
 from domain.actors import Role
@@ -57,9 +56,10 @@ from integrations.temporal_client import connect_temporal, ensure_search_attribu
 from privacy.retention import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 from settings import PRODUCTION_SECRETS, Settings
 from tests.conftest import TEST_PAYLOAD_KEYS
-from tests.helpers import eventually
+from tests.helpers import PRODUCTION_READY, eventually
 from tests.journey_rows import store_inquiry
 from tests.journeys import REVIEWER, JourneyDriver, seed_staff
+from tests.oidc_issuer import KeyServer
 from worker import running_worker
 
 DECISION = ReviewDecision(actor=REVIEWER, outcome=ReviewOutcome.APPROVE)
@@ -302,8 +302,13 @@ async def test_the_retention_schedule_runs_with_the_production_codec(
 
 
 @pytest.fixture
-async def production_codec_server(settings: Settings) -> Any:
-    production = _production(settings, temporal_tls=True, intake_sweep_seconds=0, **STRONG)
+async def production_codec_server(settings: Settings, key_server: KeyServer) -> Any:
+    production = _production(
+        settings,
+        temporal_tls=True,
+        intake_sweep_seconds=0,
+        **(PRODUCTION_READY | key_server.settings | STRONG),
+    )
     app = create_app(production)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -312,7 +317,9 @@ async def production_codec_server(settings: Settings) -> Any:
 
 
 async def test_the_codec_server_refuses_what_production_refuses(
-    production_codec_server: tuple[httpx.AsyncClient, Settings], pool: asyncpg.Pool
+    production_codec_server: tuple[httpx.AsyncClient, Settings],
+    pool: asyncpg.Pool,
+    key_server: KeyServer,
 ) -> None:
     http, production = production_codec_server
     keys = parse_payload_keys(TEST_PAYLOAD_KEYS)
@@ -320,15 +327,11 @@ async def test_the_codec_server_refuses_what_production_refuses(
         pydantic_data_converter, payload_codec=PayloadEncryptionCodec(keys)
     ).encode([DECISION])
     forged = _plain(FORGED_REVIEW)
-    token = mint_staff_token(production, subject="coord-1", name="x", role=Role.COORDINATOR)
     answer = await http.post(
         "/codec/decode",
         json=payloads_json([encrypted, forged]),
-        headers={
-            "Origin": production.ui_origin,
-            "X-Namespace": "default",
-            "Authorization": f"Bearer {token}",
-        },
+        headers={"Origin": production.ui_origin, "X-Namespace": "default"}
+        | key_server.staff(Role.COORDINATOR),
     )
     assert answer.status_code == 200, answer.text
     decoded, refused = WirePayloads.model_validate(answer.json()).to_protos()

@@ -30,6 +30,8 @@ CONTEXT = {
     "departure_date": "d",
     "visit_day1": "1",
     "visit_day2": "2",
+    "visit_day1_at": "1 08:00",
+    "visit_day2_at": "2 08:00",
     "clinic_name": "C",
     "clinic_address": "A",
     "follow_up_no": "1",

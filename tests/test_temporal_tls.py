@@ -32,11 +32,11 @@ from integrations.temporal_client import connect_temporal
 from integrations.temporal_tls import TemporalTlsError, temporal_tls
 from privacy.retention import RETENTION_SCHEDULE_ID
 from settings import PRODUCTION_SECRETS, InsecureSettings, Settings
-from tests.api_people import staff
 from tests.conftest import start_dev_server
-from tests.helpers import eventually, journeys_command, valid_form
+from tests.helpers import PRODUCTION_READY, eventually, journeys_command, valid_form
 from tests.journeys import seed_staff
 from tests.nginx import PLACEHOLDER, Nginx, render_template, running_nginx
+from tests.oidc_issuer import KeyServer
 from tests.test_secure_defaults import Listener
 from tests.tls_certs import CertificateAuthority, TlsFiles, make_tls_files
 from worker import run_worker, running_worker
@@ -101,14 +101,17 @@ async def proxied(
 
 
 @pytest.fixture
-def production(settings: Settings, proxied: ProxiedTemporal) -> Settings:
-    """Production settings with strong secrets, reaching Temporal through the proxy."""
-    return proxied.settings(settings, environment="production", **STRONG)
+def production(settings: Settings, proxied: ProxiedTemporal, key_server: KeyServer) -> Settings:
+    """Production settings with strong secrets, reaching Temporal through the proxy, and
+    taking the staff tokens of the issuer on loopback."""
+    return proxied.settings(
+        settings, environment="production", **(PRODUCTION_READY | key_server.settings | STRONG)
+    )
 
 
-async def _stage(http: httpx.AsyncClient, settings: Settings, journey_id: str) -> tuple[str, str]:
+async def _stage(http: httpx.AsyncClient, issuer: KeyServer, journey_id: str) -> tuple[str, str]:
     answer = await http.get(
-        f"/api/v1/journeys/{journey_id}", headers=staff(settings, Role.COORDINATOR)
+        f"/api/v1/journeys/{journey_id}", headers=issuer.staff(Role.COORDINATOR)
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -116,7 +119,7 @@ async def _stage(http: httpx.AsyncClient, settings: Settings, journey_id: str) -
 
 
 async def test_a_journey_runs_in_production_over_mutual_tls(
-    production: Settings, pool: asyncpg.Pool, proxied: ProxiedTemporal
+    production: Settings, pool: asyncpg.Pool, proxied: ProxiedTemporal, key_server: KeyServer
 ) -> None:
     """The API and the worker, each on its own client from production settings: the form
     starts a journey, the worker runs it, a reviewer's step goes in and the journey goes on.
@@ -138,18 +141,18 @@ async def test_a_journey_runs_in_production_over_mutual_tls(
             assert answer.status_code == 202, answer.text
             journey_id = answer.json()["journey_id"]
             await eventually(
-                lambda: _stage(http, production, journey_id),
+                lambda: _stage(http, key_server, journey_id),
                 until=lambda s: s == ("VALIDATION", "reviewer"),
                 what="the journey waiting on its reviewer",
             )
             reviewed = await http.post(
                 f"/api/v1/journeys/{journey_id}/review",
                 json={"outcome": "approve"},
-                headers=staff(production, Role.REVIEWER),
+                headers=key_server.staff(Role.REVIEWER),
             )
             assert reviewed.status_code == 200, reviewed.text
             await eventually(
-                lambda: _stage(http, production, journey_id),
+                lambda: _stage(http, key_server, journey_id),
                 until=lambda s: s == ("TELECONSULT", "patient"),
                 what="the journey past its review",
             )
@@ -202,7 +205,8 @@ async def test_production_refuses_to_reach_temporal_in_the_clear(settings: Setti
     temporal, postgres = Listener(), Listener()
     try:
         plain = settings.model_copy(
-            update=STRONG
+            update=PRODUCTION_READY
+            | STRONG
             | {
                 "environment": "production",
                 "temporal_address": f"127.0.0.1:{temporal.port}",

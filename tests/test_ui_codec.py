@@ -1,7 +1,8 @@
 """The Temporal Web UI of `journeys dev`, as a coordinator signed in to the staff console opens
 a journey in it: input, summary, current details and history decoded, with nothing set in the
-UI. A case manager (whose role reads no payloads) sees them encoded, and a browser with no
-console session sees none decoded and the UI's codec error.
+UI. A reviewer, though the journey waits on them, sees them encoded: the codec server cannot
+tell whose journey a payload is, so it decodes only for the roles that reach every journey. A
+browser with no console session sees none decoded and the UI's codec error.
 
 One `journeys dev` on free ports, Debian's chromium through Playwright; screenshots are kept
 under test-output/browser/.
@@ -124,24 +125,24 @@ async def test_the_temporal_ui_decodes_for_the_console_session_and_no_one_else(
     assert answers and set(answers) == {200}, answers
     await coordinator.close()
 
-    # A case manager: the codec answers, with every payload still encoded.
-    case_manager = await browser.new_context(viewport=VIEWPORT)
-    page = await case_manager.new_page()
-    await sign_in_as(page, api, Role.CASE_MANAGER)
+    # A reviewer: the codec answers, with every payload still encoded.
+    reviewer = await browser.new_context(viewport=VIEWPORT)
+    page = await reviewer.new_page()
+    await sign_in_as(page, api, Role.REVIEWER)
     async with page.expect_response(_is_codec(ui), timeout=UI_MS) as first:
         await page.goto(page_url)
     assert (await first.value).status == 200
     main = page.get_by_role("main")
     await expect(main).to_contain_text(ciphertext[:40], timeout=UI_MS)
     await expect(main).not_to_contain_text(f'"journey_id": "{journey_id}"')
-    await screenshot(page, "case-manager-input")
+    await screenshot(page, "reviewer-input")
     await _user_metadata(page)
     await expect(main).to_contain_text(NO_SUMMARY, timeout=UI_MS)
     await expect(page.locator("iframe#user-metadata-summary")).to_have_count(0)
     await _event_history(page)
     await expect(main).not_to_contain_text("Record stage VALIDATION")
     await expect(page.get_by_text(CODEC_ERROR)).to_have_count(0)
-    await case_manager.close()
+    await reviewer.close()
 
     # No console session: the codec refuses, and the UI says so.
     nobody = await browser.new_context(viewport=VIEWPORT)

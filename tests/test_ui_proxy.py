@@ -21,13 +21,14 @@ from starlette.types import Receive, Scope, Send
 from api.codec.wire import WirePayloads, payloads_json
 from api.console.session import COOKIE_NAME
 from api.tokens import mint_staff_token
+from db.staff import StaffRepository
 from devstack.ports import free_port
 from devstack.ui_proxy import SameOriginProxy, server_config
 from domain.actors import Actor, Role
 from domain.steps import ReviewDecision, ReviewOutcome
 from integrations.data_converter import build_data_converter
 from settings import Settings
-from tests.browser import ServedApp, served_codec
+from tests.browser import ServedApp, console_cookie
 from tests.helpers import eventually
 
 Serve = Callable[[uvicorn.Config], str]
@@ -239,8 +240,11 @@ async def test_the_codec_decodes_for_a_console_session_through_the_proxy_and_aud
         actor=Actor(id="rev-1", role=Role.REVIEWER), outcome=ReviewOutcome.APPROVE
     )
     body = payloads_json(await build_data_converter(settings).encode([decision]))
-    session = served_codec(app)
-    signed = session.dumps(session.new(staff_id="coord-9", name="x", role=Role.COORDINATOR.value))
+    async with pool.acquire() as conn:
+        await StaffRepository(conn).add(
+            staff_id="coord-9", full_name="x", email="x@clinic.test", role=Role.COORDINATOR.value
+        )
+    signed = await console_cookie(app.settings, "coord-9")
     browser = {"Origin": origin, "X-Namespace": "default", "X-Forwarded-For": SPOOFED}
     token = mint_staff_token(settings, subject="coord-9", name="x", role=Role.COORDINATOR)
     direct = {"X-Namespace": "default", "Authorization": f"Bearer {token}"}

@@ -72,8 +72,20 @@ async def test_a_reviewer_gets_the_reviewers_queue_first_overdue_first(
     api: httpx.AsyncClient, settings: Settings, journeys: dict[str, str]
 ) -> None:
     body = await _list(api, settings, Role.REVIEWER)
-    # The reviewers' queue, overdue first; then the others: overdue first, then by deadline,
-    # then those without one, newest first.
+    # The reviewers' queue, overdue first; then the other cases in validation. A reviewer
+    # reaches no case past validation but those they decided (tests/test_api_authorization.py).
+    assert _order(body, journeys) == ["review_late", "review_soon", "patient_late"]
+    assert body["waiting_on_you"] == 2 and body["total"] == 3
+    first = body["items"][0]
+    assert first["waiting_on_you"] and first["overdue"]
+    assert first["reference"] == journeys["review_late"][:8].upper()
+    assert first["patient_name"] == "Ana García"
+    assert [i["waiting_on_you"] for i in body["items"]].count(True) == 2
+    assert body["stages"] == {"VALIDATION": 3}
+
+    # Everyone who reaches every journey: the same queue first, then the others, overdue
+    # first, then by deadline, then those without one, newest first.
+    body = await _list(api, settings, Role.MEDICAL_LEAD)
     assert _order(body, journeys) == [
         "review_late",
         "review_soon",
@@ -83,12 +95,6 @@ async def test_a_reviewer_gets_the_reviewers_queue_first_overdue_first(
         "completed",
         "incident",
     ]
-    assert body["waiting_on_you"] == 2 and body["total"] == 7
-    first = body["items"][0]
-    assert first["waiting_on_you"] and first["overdue"]
-    assert first["reference"] == journeys["review_late"][:8].upper()
-    assert first["patient_name"] == "Ana García"
-    assert [i["waiting_on_you"] for i in body["items"]].count(True) == 2
     assert body["stages"] == {"VALIDATION": 3, "TELECONSULT": 2, "TRAVEL": 1, "COMPLETED": 1}
 
 
@@ -149,13 +155,13 @@ async def test_filters_and_counts_per_stage(
 
 
 async def test_pages(api: httpx.AsyncClient, settings: Settings, journeys: dict[str, str]) -> None:
-    whole = _order(await _list(api, settings, Role.REVIEWER), journeys)
+    whole = _order(await _list(api, settings, Role.MEDICAL_LEAD), journeys)
     pages = [
-        _order(await _list(api, settings, Role.REVIEWER, limit=3, offset=o), journeys)
+        _order(await _list(api, settings, Role.MEDICAL_LEAD, limit=3, offset=o), journeys)
         for o in (0, 3, 6)
     ]
     assert [n for page in pages for n in page] == whole
-    assert (await _list(api, settings, Role.REVIEWER, limit=3, offset=6))["total"] == 7
+    assert (await _list(api, settings, Role.MEDICAL_LEAD, limit=3, offset=6))["total"] == 7
 
 
 async def test_bad_filters_are_refused(

@@ -1,19 +1,22 @@
 """Whether a journey takes a step now: the validators of `PatientJourney`'s updates, as
-functions of its state. Each refuses, worded for the person who tried, before anything is
-recorded: the wrong role, the wrong stage, out of order, or data that cannot apply."""
+functions of its state (and, where a check depends on it, of the time the workflow reads).
+Each refuses with a coded `Refusal` before anything is recorded: the wrong role, the wrong
+stage, out of order, or data that cannot apply."""
 
 from collections.abc import Callable
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.journey_state import JourneyState
-from workflows.rules import invalid, refuse, require_role, require_stage, require_waiting
+from workflows.rules import refuse, require_role, require_stage, require_waiting
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
+    from domain.refusals import RefusalCode
     from domain.stages import Stage, WaitingOn
-    from domain.step_roles import STEP_ROLES, StepName
+    from domain.step_declarations import STEP_ROLES, StepName
     from domain.steps import (
         AdverseEventReported,
         CaseManagerAssignment,
@@ -27,145 +30,142 @@ def role(actor: Actor, step: StepName) -> None:
 
 
 def review(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.VALIDATION, "a case review")
-    require_waiting(state.waiting_on, WaitingOn.REVIEWER, "a case review")
+    require_stage(state.stage, Stage.VALIDATION, StepName.REVIEW)
+    require_waiting(state.waiting_on, WaitingOn.REVIEWER, StepName.REVIEW)
     if state.validation.review is not None:
-        raise refuse("this case has already been reviewed")
+        raise refuse(RefusalCode.ALREADY_REVIEWED)
 
 
 def documents(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.VALIDATION, "sending documents")
-    require_waiting(state.waiting_on, WaitingOn.PATIENT, "sending documents")
+    require_stage(state.stage, Stage.VALIDATION, StepName.DOCUMENTS)
+    require_waiting(state.waiting_on, WaitingOn.PATIENT, StepName.DOCUMENTS)
 
 
 def case_manager(state: JourneyState, step: CaseManagerAssignment) -> None:
     case_manager_now(state)
     if step.case_manager_id == state.case_manager_id:
-        raise refuse(f"{step.case_manager_id} is already the case manager")
+        raise refuse(RefusalCode.ALREADY_CASE_MANAGER, case_manager_id=step.case_manager_id)
 
 
 def case_manager_now(state: JourneyState) -> None:
     if state.stage.is_final:
-        raise refuse(f"the journey has ended ({state.stage.value})")
+        raise refuse(RefusalCode.JOURNEY_ENDED, stage=state.stage, step=StepName.CASE_MANAGER)
     if state.stage in (Stage.INQUIRY, Stage.VALIDATION):
-        raise refuse("a case manager is assigned once the case is validated")
+        raise refuse(RefusalCode.CASE_NOT_VALIDATED)
 
 
 def slot_booking_now(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TELECONSULT, "booking a consultation")
-    require_waiting(state.waiting_on, WaitingOn.PATIENT, "booking a consultation")
+    require_stage(state.stage, Stage.TELECONSULT, StepName.BOOK_CONSULT)
+    require_waiting(state.waiting_on, WaitingOn.PATIENT, StepName.BOOK_CONSULT)
     if state.teleconsult.slot_choice is not None:
-        raise refuse("a slot has already been chosen")
+        raise refuse(RefusalCode.SLOT_TAKEN)
 
 
-def slot_booking(state: JourneyState, step: SlotBooking) -> None:
+def slot_booking(state: JourneyState, step: SlotBooking, now: datetime) -> None:
     steps = state.teleconsult
     slot_booking_now(state)
     if step.slot_id not in steps.offered:
-        raise invalid("that slot was not offered; choose one of the proposed slots")
-    if steps.offered[step.slot_id].starts_at <= workflow.now():
-        raise refuse("that slot has already passed; choose a later one")
+        raise refuse(RefusalCode.SLOT_NOT_OFFERED)
+    if steps.offered[step.slot_id].starts_at <= now:
+        raise refuse(RefusalCode.SLOT_PASSED)
 
 
-def reschedule(state: JourneyState) -> None:
-    booked_consult(state, "rescheduling")
+def reschedule(state: JourneyState, now: datetime) -> None:
+    booked_consult(state, StepName.RESCHEDULE_CONSULT)
     assert state.teleconsult.consult is not None
-    if workflow.now() >= state.teleconsult.consult.starts_at:
-        raise refuse("the consultation has already started; it can no longer be moved")
+    if now >= state.teleconsult.consult.starts_at:
+        raise refuse(RefusalCode.CONSULT_STARTED)
 
 
-def booked_consult(state: JourneyState, step: str) -> None:
+def booked_consult(state: JourneyState, step: StepName) -> None:
     steps = state.teleconsult
     require_stage(state.stage, Stage.TELECONSULT, step)
     if steps.consult is None or state.waiting_on is not WaitingOn.SPECIALIST:
-        raise refuse(f"{step} needs a booked consultation")
+        raise refuse(RefusalCode.NO_BOOKED_CONSULT, step=step)
     if steps.settled:
-        raise refuse("this consultation has already been settled")
+        raise refuse(RefusalCode.CONSULT_SETTLED)
 
 
-def consult_started(state: JourneyState, step: str) -> None:
+def consult_started(state: JourneyState, step: StepName, now: datetime) -> None:
     booked_consult(state, step)
     consult = state.teleconsult.consult
     assert consult is not None
-    if workflow.now() < consult.starts_at:
-        raise refuse(
-            f"{step} can be recorded once the consultation has started "
-            f"({consult.starts_at:%Y-%m-%d %H:%M} UTC)"
-        )
+    if now < consult.starts_at:
+        raise refuse(RefusalCode.CONSULT_NOT_STARTED, step=step, starts_at=consult.starts_at)
 
 
 def plan_decision(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.PLAN, "a decision on the plan")
+    require_stage(state.stage, Stage.PLAN, StepName.PLAN_DECISION)
     if state.plan.decision is not None:
-        raise refuse("the plan has already been decided")
+        raise refuse(RefusalCode.PLAN_DECIDED)
 
 
 def travel_now(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TRAVEL, "travel details")
+    require_stage(state.stage, Stage.TRAVEL, StepName.TRAVEL)
     if state.travel.details is not None:
-        raise refuse("the travel details have already been sent")
+        raise refuse(RefusalCode.TRAVEL_SENT)
 
 
-def travel(state: JourneyState, step: TravelDetails) -> None:
+def travel(state: JourneyState, step: TravelDetails, now: datetime) -> None:
     travel_now(state)
-    if step.arrival_date <= workflow.now().date():
-        raise invalid("the arrival date must be in the future")
+    if step.arrival_date <= now.date():
+        raise refuse(RefusalCode.ARRIVAL_NOT_FUTURE)
 
 
 def clinic_confirmation(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TRAVEL, "the clinic's answer")
+    require_stage(state.stage, Stage.TRAVEL, StepName.CLINIC_CONFIRMATION)
     answered = state.travel.clinic_confirmation is not None
     if state.waiting_on is not WaitingOn.COORDINATOR or answered:
-        raise refuse("no visit request is waiting for the clinic's answer")
+        raise refuse(RefusalCode.NO_VISIT_REQUEST)
 
 
 def admission(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TREATMENT, "an admission")
+    require_stage(state.stage, Stage.TREATMENT, StepName.ADMISSION)
     if state.treatment.admission is not None:
-        raise refuse("the admission has already been reported")
+        raise refuse(RefusalCode.ADMISSION_REPORTED)
 
 
 def procedure(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TREATMENT, "a procedure report")
+    require_stage(state.stage, Stage.TREATMENT, StepName.PROCEDURE)
     if state.treatment.admission is None:
-        raise refuse("the procedure comes after the admission, which is not reported yet")
+        raise refuse(RefusalCode.ADMISSION_MISSING)
     if state.treatment.procedure is not None:
-        raise refuse("the procedure has already been reported")
+        raise refuse(RefusalCode.PROCEDURE_REPORTED)
 
 
 def adverse_event_now(state: JourneyState) -> None:
     if state.stage not in (Stage.TREATMENT, Stage.FOLLOW_UP):
-        raise refuse("adverse events are reported from the treatment visit on")
+        raise refuse(RefusalCode.ADVERSE_EVENT_TOO_EARLY)
 
 
 def adverse_event(state: JourneyState, step: AdverseEventReported) -> None:
     adverse_event_now(state)
     if step.event_id in state.treatment.adverse_events:
-        raise refuse("this adverse event has already been reported")
+        raise refuse(RefusalCode.ADVERSE_EVENT_REPORTED)
 
 
 def discharge(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TREATMENT, "a discharge")
+    require_stage(state.stage, Stage.TREATMENT, StepName.DISCHARGE)
     if state.treatment.procedure is None:
-        raise refuse("the discharge comes after the procedure, which is not reported yet")
+        raise refuse(RefusalCode.PROCEDURE_MISSING)
     if state.treatment.discharge is not None:
-        raise refuse("the discharge has already been reported")
+        raise refuse(RefusalCode.DISCHARGE_REPORTED)
 
 
 def withdrawal(state: JourneyState) -> None:
     if state.stage.is_final:
-        raise refuse(f"the journey has already ended ({state.stage.value})")
+        raise refuse(RefusalCode.JOURNEY_ENDED, stage=state.stage, step=StepName.WITHDRAW)
     if state.withdrawal is not None:
-        raise refuse("the journey is already being withdrawn")
+        raise refuse(RefusalCode.WITHDRAWAL_UNDER_WAY)
 
 
 def incident_open(state: JourneyState) -> None:
     if state.incidents.open is None or state.incidents.resolution is not None:
-        raise refuse("there is no open incident to resolve")
+        raise refuse(RefusalCode.NO_OPEN_INCIDENT)
 
 
-def follow_up_year(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.FOLLOW_UP, "a follow-up step")
+def follow_up_year(state: JourneyState, step: StepName) -> None:
+    require_stage(state.stage, Stage.FOLLOW_UP, step)
 
 
 # The part of each step's check that reads the journey alone, without the step's data: what
@@ -177,9 +177,9 @@ _NOW: dict[StepName, Callable[[JourneyState], None]] = {
     StepName.DOCUMENTS: documents,
     StepName.CASE_MANAGER: case_manager_now,
     StepName.BOOK_CONSULT: slot_booking_now,
-    StepName.RESCHEDULE_CONSULT: lambda state: booked_consult(state, "rescheduling"),
-    StepName.CONSULT_OUTCOME: lambda state: booked_consult(state, "a consultation outcome"),
-    StepName.NO_SHOW: lambda state: booked_consult(state, "a no-show"),
+    StepName.RESCHEDULE_CONSULT: lambda state: booked_consult(state, StepName.RESCHEDULE_CONSULT),
+    StepName.CONSULT_OUTCOME: lambda state: booked_consult(state, StepName.CONSULT_OUTCOME),
+    StepName.NO_SHOW: lambda state: booked_consult(state, StepName.NO_SHOW),
     StepName.PLAN_DECISION: plan_decision,
     StepName.TRAVEL: travel_now,
     StepName.CLINIC_CONFIRMATION: clinic_confirmation,
@@ -189,8 +189,8 @@ _NOW: dict[StepName, Callable[[JourneyState], None]] = {
     StepName.ADVERSE_EVENT: adverse_event_now,
     StepName.WITHDRAW: withdrawal,
     StepName.RESOLVE_INCIDENT: incident_open,
-    StepName.FOLLOW_UP_OUTCOME: follow_up_year,
-    StepName.REHAB_CHECKIN: follow_up_year,
+    StepName.FOLLOW_UP_OUTCOME: lambda state: follow_up_year(state, StepName.FOLLOW_UP_OUTCOME),
+    StepName.REHAB_CHECKIN: lambda state: follow_up_year(state, StepName.REHAB_CHECKIN),
 }
 
 

@@ -9,17 +9,17 @@ a newer build at a continue-as-new, which it makes as soon as it learns that the
 another current version (docs/changing-workflow-code.md).
 """
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import VersioningBehavior
-from temporalio.exceptions import ApplicationError
 
 from workflows.emails import send_email, tell_coordinators
 from workflows.incidents import IncidentDesk, IncidentState, incident_details
-from workflows.rules import INVALID_STEP, STEP_REFUSED, require_role
+from workflows.rules import refuse, require_role
 from workflows.timeouts import RECORDS_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
@@ -31,8 +31,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind, NotificationRequest
     from domain.policy import JourneyPolicy
     from domain.records import IncidentRecord
+    from domain.refusals import RefusalCode
     from domain.stages import WaitingOn
-    from domain.step_roles import STEP_ROLES, StepName
+    from domain.step_declarations import STEP_ROLES, StepName
     from domain.steps import FollowUpOutcome, IncidentResolution, RehabCheckin
 
 # The follow-up year only sends emails, so each of its incidents may be skipped; withdrawing
@@ -65,12 +66,27 @@ class CalendarEvent:
         return f"{self.kind}-{self.number}-{self.what}"
 
 
+def consult_due(discharged_at: datetime, policy: JourneyPolicy, n: int) -> datetime:
+    """When follow-up consult `n` (from 1) is due."""
+    return discharged_at + policy.follow_up_offsets[n - 1]
+
+
+def consult_opens(discharged_at: datetime, policy: JourneyPolicy, n: int) -> datetime:
+    """From when follow-up consult `n`'s outcome may be recorded: its reminder's time."""
+    return consult_due(discharged_at, policy, n) - policy.follow_up_reminder_before
+
+
+def week_opens(discharged_at: datetime, policy: JourneyPolicy, week: int) -> datetime:
+    """When rehabilitation week `week` (from 1) begins, and its check-in may be sent."""
+    return discharged_at + (week - 1) * policy.rehab_checkin_every
+
+
 def follow_up_calendar(discharged_at: datetime, policy: JourneyPolicy) -> list[CalendarEvent]:
     events: list[CalendarEvent] = []
     for i, after in enumerate(policy.care_advice_after, start=1):
         events.append(CalendarEvent("advice", i, "send", discharged_at + after, "Care advice"))
-    for n, offset in enumerate(policy.follow_up_offsets, start=1):
-        due = discharged_at + offset
+    for n in range(1, len(policy.follow_up_offsets) + 1):
+        due = consult_due(discharged_at, policy, n)
         events.append(
             CalendarEvent(
                 "consult",
@@ -102,6 +118,35 @@ def follow_up_calendar(discharged_at: datetime, policy: JourneyPolicy) -> list[C
             )
         )
     return sorted(events, key=lambda e: (e.at, e.key))
+
+
+def check_outcome(
+    data: FollowUpInput, recorded: Container[int], step: FollowUpOutcome, now: datetime
+) -> None:
+    """Whether the year takes a follow-up consult's outcome at `now`: a consult it has, whose
+    reminder has gone out, and whose outcome is not recorded yet."""
+    consults = len(data.policy.follow_up_offsets)
+    if step.consult_no > consults:
+        raise refuse(RefusalCode.NO_SUCH_FOLLOW_UP, consults=consults)
+    opens = consult_opens(data.discharged_at, data.policy, step.consult_no)
+    if now < opens:
+        raise refuse(RefusalCode.FOLLOW_UP_NOT_DUE, consult_no=step.consult_no, opens_at=opens)
+    if step.consult_no in recorded:
+        raise refuse(RefusalCode.FOLLOW_UP_RECORDED, consult_no=step.consult_no)
+
+
+def check_checkin(
+    data: FollowUpInput, received: Container[int], step: RehabCheckin, now: datetime
+) -> None:
+    """Whether the year takes a rehabilitation check-in at `now`: for a week of the policy's
+    that has begun, and not received yet."""
+    weeks = data.policy.rehab_weeks
+    if step.week > weeks:
+        raise refuse(RefusalCode.NO_SUCH_REHAB_WEEK, weeks=weeks)
+    if now < week_opens(data.discharged_at, data.policy, step.week):
+        raise refuse(RefusalCode.REHAB_WEEK_NOT_STARTED, week=step.week)
+    if step.week in received:
+        raise refuse(RefusalCode.CHECKIN_RECEIVED, week=step.week)
 
 
 @workflow.defn(name="FollowUp", versioning_behavior=VersioningBehavior.PINNED)
@@ -183,7 +228,7 @@ class FollowUp:
         if kind == "advice":
             await self._notify(event.key, NotificationKind.CARE_ADVICE, Audience.PATIENT)
         elif kind == "consult" and what == "reminder":
-            due = self._input.discharged_at + self._input.policy.follow_up_offsets[n - 1]
+            due = consult_due(self._input.discharged_at, self._input.policy, n)
             facts = {"follow_up_no": str(n), "follow_up_at": due.date().isoformat()}
             await self._notify(
                 event.key, NotificationKind.FOLLOW_UP_REMINDER, Audience.PATIENT, facts
@@ -195,7 +240,7 @@ class FollowUp:
                 facts,
             )
         elif kind == "consult" and what == "overdue" and n not in self._outcomes:
-            due = self._input.discharged_at + self._input.policy.follow_up_offsets[n - 1]
+            due = consult_due(self._input.discharged_at, self._input.policy, n)
             facts = {"follow_up_no": str(n), "follow_up_at": due.date().isoformat()}
             await self._notify(
                 event.key, NotificationKind.FOLLOW_UP_DUE_SPECIALIST, Audience.SPECIALIST, facts
@@ -316,26 +361,7 @@ class FollowUp:
     @record_outcome.validator
     def _validate_outcome(self, step: FollowUpOutcome) -> None:
         require_role(step.actor.role, STEP_ROLES[StepName.FOLLOW_UP_OUTCOME])
-        offsets = self._input.policy.follow_up_offsets
-        if step.consult_no > len(offsets):
-            raise ApplicationError(
-                f"there are {len(offsets)} follow-up consults", type=INVALID_STEP
-            )
-        opens = (
-            self._input.discharged_at
-            + offsets[step.consult_no - 1]
-            - self._input.policy.follow_up_reminder_before
-        )
-        if workflow.now() < opens:
-            raise ApplicationError(
-                f"follow-up consult {step.consult_no} is not due until {opens:%d %b %Y}",
-                type=STEP_REFUSED,
-            )
-        if step.consult_no in self._outcomes:
-            raise ApplicationError(
-                f"the outcome of follow-up consult {step.consult_no} is already recorded",
-                type=STEP_REFUSED,
-            )
+        check_outcome(self._input, self._outcomes, step, workflow.now())
 
     @workflow.update
     async def rehab_checkin(self, step: RehabCheckin) -> FollowUpStatus:
@@ -345,15 +371,4 @@ class FollowUp:
     @rehab_checkin.validator
     def _validate_checkin(self, step: RehabCheckin) -> None:
         require_role(step.actor.role, STEP_ROLES[StepName.REHAB_CHECKIN])
-        policy = self._input.policy
-        if step.week > policy.rehab_weeks:
-            raise ApplicationError(
-                f"rehabilitation check-ins run for {policy.rehab_weeks} weeks", type=INVALID_STEP
-            )
-        opens = self._input.discharged_at + (step.week - 1) * policy.rehab_checkin_every
-        if workflow.now() < opens:
-            raise ApplicationError(f"week {step.week} has not started yet", type=STEP_REFUSED)
-        if step.week in self._checkins:
-            raise ApplicationError(
-                f"the check-in for week {step.week} was already received", type=STEP_REFUSED
-            )
+        check_checkin(self._input, self._checkins, step, workflow.now())

@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from workflows.endings import Withdrawn
-from workflows.rules import invalid, refuse
+from workflows.rules import refuse
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         OutsideSystem,
         incident_kind,
     )
+    from domain.refusals import RefusalCode
     from domain.steps import IncidentResolution
 
 T = TypeVar("T")
@@ -152,19 +153,26 @@ class IncidentDesk:
 
     def check(self, step: IncidentResolution) -> None:
         """The resolution update's validator: an open incident, one of its actions."""
-        incident = self._state.open
-        if incident is None or self._state.resolution is not None:
-            raise refuse("there is no open incident to resolve")
-        if step.incident_number is not None and step.incident_number != incident.number:
-            raise refuse(
-                f"incident {step.incident_number} is no longer open; incident {incident.number} is"
-            )
-        if step.action not in incident.actions:
-            allowed = ", ".join(a.value for a in incident.actions)
-            raise invalid(f"this incident cannot be resolved by {step.action.value}: {allowed}")
+        check_resolution(self._state, step)
 
     def resolve(self, step: IncidentResolution) -> None:
         self._state.resolution = step
+
+
+def check_resolution(state: IncidentState, step: IncidentResolution) -> None:
+    """Whether `step` resolves the open incident of `state`: there is one, it is the one the
+    step names (if it names one), and it offers the step's action."""
+    incident = state.open
+    if incident is None or state.resolution is not None:
+        raise refuse(RefusalCode.NO_OPEN_INCIDENT)
+    if step.incident_number is not None and step.incident_number != incident.number:
+        raise refuse(
+            RefusalCode.INCIDENT_SUPERSEDED,
+            incident_number=step.incident_number,
+            open_incident=incident.number,
+        )
+    if step.action not in incident.actions:
+        raise refuse(RefusalCode.ACTION_NOT_OFFERED, action=step.action, actions=incident.actions)
 
 
 def incident_details(incident: Incident, head: str) -> str:

@@ -26,10 +26,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
     from domain.incidents import IncidentAction
     from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus
+    from domain.names import PATIENT_COUNTRY, TREATMENT_DATE
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
-    from domain.stages import Stage, WaitingOn
-    from domain.step_roles import StepName, withdrawal_step
+    from domain.stages import Stage, Task, WaitingOn
+    from domain.step_declarations import StepName, withdrawal_step
     from domain.steps import (
         Admission,
         AdverseEventReported,
@@ -49,10 +50,13 @@ with workflow.unsafe.imports_passed_through():
         SlotBooking,
         TravelDetails,
         Withdrawal,
+        WithdrawalReason,
     )
 
 # Patch ids: each names a change of shape that old histories must keep replaying without.
 ANSWER_AFTER_MOVE = "answer-after-move"
+# A withdrawal for an erasure clears the search attributes about the patient.
+ERASURE_CLEARS_ATTRIBUTES = "erasure-clears-attributes"
 
 
 # A journey outlives many builds and never continues as new, so it moves to each new build at
@@ -82,11 +86,22 @@ class PatientJourney:
             ):
                 await stage(m)
             await m.notify("completion", NotificationKind.COMPLETION)
-            await m.enter(Stage.COMPLETED, WaitingOn.NONE, None, task="journey completed")
+            await m.enter(Stage.COMPLETED, WaitingOn.NONE, None, task=Task.COMPLETED)
         except Withdrawn:
             state.closing = True
-            await m.compensate()
             withdrawal = state.withdrawal
+            if (
+                withdrawal is not None
+                and withdrawal.reason is WithdrawalReason.DATA_ERASURE
+                and workflow.patched(ERASURE_CLEARS_ATTRIBUTES)
+            ):
+                # Search attributes are stored in clear and outlive the run by the namespace's
+                # retention: what they say of the patient goes while the run can still
+                # change them (a closed run's attributes cannot be changed).
+                workflow.upsert_search_attributes(
+                    [PATIENT_COUNTRY.value_unset(), TREATMENT_DATE.value_unset()]
+                )
+            await m.compensate()
             await m.notify(
                 "withdrawal",
                 NotificationKind.WITHDRAWAL,
@@ -97,7 +112,7 @@ class PatientJourney:
                 WaitingOn.NONE,
                 None,
                 actor=withdrawal.actor if withdrawal else SYSTEM,
-                task="withdrawn",
+                task=Task.WITHDRAWN,
                 # A declined plan is a withdrawal the journey names itself.
                 reason=state.ending_reason or (withdrawal.reason.value if withdrawal else None),
             )
@@ -112,7 +127,7 @@ class PatientJourney:
                 end.stage,
                 WaitingOn.NONE,
                 None,
-                task=end.reason or "closed",
+                task=Task.CLOSED,
                 reason=end.reason or None,
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -125,7 +140,8 @@ class PatientJourney:
             journey_id=state.journey_id,
             stage=state.stage,
             waiting_on=state.shown_waiting_on,
-            waiting_for=state.task,
+            waiting_for=state.waiting_for,
+            task=state.task,
             deadline=state.shown_deadline,
             case_manager_id=state.case_manager_id,
             bookings=[b.model_copy() for b in state.bookings],
@@ -210,7 +226,7 @@ class PatientJourney:
     @book_consult.validator
     def _check_booking(self, step: SlotBooking) -> None:
         checks.role(step.actor, StepName.BOOK_CONSULT)
-        checks.slot_booking(self.state, step)
+        checks.slot_booking(self.state, step, workflow.now())
 
     @workflow.update
     async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
@@ -221,7 +237,7 @@ class PatientJourney:
     @reschedule_consult.validator
     def _check_reschedule(self, step: RescheduleRequest) -> None:
         checks.role(step.actor, StepName.RESCHEDULE_CONSULT)
-        checks.reschedule(self.state)
+        checks.reschedule(self.state, workflow.now())
 
     @workflow.update
     async def consult_no_show(self, step: NoShow) -> JourneyStatus:
@@ -232,7 +248,7 @@ class PatientJourney:
     @consult_no_show.validator
     def _check_no_show(self, step: NoShow) -> None:
         checks.role(step.actor, StepName.NO_SHOW)
-        checks.consult_started(self.state, "a no-show")
+        checks.consult_started(self.state, StepName.NO_SHOW, workflow.now())
 
     @workflow.update
     async def consult_outcome(self, step: ConsultOutcome) -> JourneyStatus:
@@ -243,7 +259,7 @@ class PatientJourney:
     @consult_outcome.validator
     def _check_outcome(self, step: ConsultOutcome) -> None:
         checks.role(step.actor, StepName.CONSULT_OUTCOME)
-        checks.consult_started(self.state, "a consultation outcome")
+        checks.consult_started(self.state, StepName.CONSULT_OUTCOME, workflow.now())
 
     @workflow.update
     async def plan_decision(self, step: PlanDecision) -> JourneyStatus:
@@ -265,7 +281,7 @@ class PatientJourney:
     @travel_details.validator
     def _check_travel(self, step: TravelDetails) -> None:
         checks.role(step.actor, StepName.TRAVEL)
-        checks.travel(self.state, step)
+        checks.travel(self.state, step, workflow.now())
 
     @workflow.update
     async def clinic_confirmation(self, step: ClinicConfirmation) -> JourneyStatus:

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM, Actor
     from domain.journey import JourneyInput, StageTransition
     from domain.records import Booking, Slot
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
     from domain.steps import (
         Admission,
         ClinicConfirmation,
@@ -61,6 +61,7 @@ class PlanSteps(BaseModel):
 class TravelSteps(BaseModel):
     details: TravelDetails | None = None
     visit_day1: datetime | None = None
+    admission_due: datetime | None = None
     clinic_confirmation: ClinicConfirmation | None = None
 
 
@@ -78,7 +79,7 @@ class JourneyState(BaseModel):
     stage: Stage = Stage.INQUIRY
     waiting_on: WaitingOn = WaitingOn.NONE
     deadline: datetime | None = None
-    task: str = "recording the inquiry"
+    task: Task = Task.RECORD_INQUIRY
     transitions: list[StageTransition] = Field(default_factory=list)
     language: str = "en"
     case_manager_id: str | None = None
@@ -100,6 +101,13 @@ class JourneyState(BaseModel):
     @property
     def journey_id(self) -> str:
         return self.journey.journey_id
+
+    @property
+    def waiting_for(self) -> str:
+        """The task in English; a journey closed for a coded reason names the reason."""
+        if self.task is Task.CLOSED and self.ending_reason:
+            return self.ending_reason
+        return TASK_ENGLISH[self.task]
 
     @property
     def shown_waiting_on(self) -> WaitingOn:

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentRecord,
         StageChange,
     )
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.steps import Withdrawal, WithdrawalReason
 
 # What holds each kind of booking, which names the incident when it stays down.
@@ -133,7 +133,7 @@ class Moves:
         self,
         stage: Stage,
         *,
-        task: str,
+        task: Task,
         actor: Actor = SYSTEM,
         answered: Callable[[], bool],
         start: datetime,
@@ -251,7 +251,7 @@ class Moves:
         waiting_on: WaitingOn,
         deadline: datetime | None,
         *,
-        task: str,
+        task: Task,
         actor: Actor = SYSTEM,
         reason: str | None = None,
     ) -> None:
@@ -300,6 +300,7 @@ class Moves:
                 actor_id=actor.id,
                 actor_role=actor.role.value,
                 reason=reason,
+                reviewer_id=review.actor.id if (review := state.validation.review) else None,
             ),
             start_to_close_timeout=RECORDS_TIMEOUT,
             summary=f"Record stage {stage.value} ({waiting_on.value})",
@@ -318,10 +319,10 @@ class Moves:
         if state.incidents.open is not None:
             return incident_details(state.incidents.open, head)
         if state.waiting_on is WaitingOn.NONE:
-            return f"{head}: {state.task}."
+            return f"{head}: {state.waiting_for}."
         who = _WAITING_PHRASES[state.waiting_on]
         until = f" by **{state.deadline:%Y-%m-%d %H:%M} UTC**" if state.deadline else ""
-        return f"{head}: waiting on {who} {state.task}{until}."
+        return f"{head}: waiting on {who} {state.waiting_for}{until}."
 
     def _actions(self, *also: IncidentAction) -> tuple[IncidentAction, ...]:
         """How an incident may be resolved now: withdrawing only while the journey runs."""

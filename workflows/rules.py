@@ -1,37 +1,37 @@
-"""Refusals of human steps, worded for the person who tried them."""
+"""Refusals of human steps: a coded `Refusal` in the details of an `ApplicationError` whose
+message is the refusal's English and whose type says how it reads over HTTP."""
 
 from temporalio.exceptions import ApplicationError
 
 from domain.actors import Role
 from domain.errors import StepError
+from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
+from domain.step_declarations import StepName
 
 STEP_REFUSED = StepError.REFUSED
 INVALID_STEP = StepError.INVALID
 FORBIDDEN = StepError.FORBIDDEN
 
 
-def refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type=STEP_REFUSED)
-
-
-def invalid(message: str) -> ApplicationError:
-    return ApplicationError(message, type=INVALID_STEP)
+def refuse(code: RefusalCode, **params: object) -> ApplicationError:
+    """The error a validator raises to refuse a step for `code`, naming `params`."""
+    refusal = Refusal.of(code, **params)
+    return ApplicationError(refusal.english, refusal, type=refusal.kind)
 
 
 def require_role(role: Role, allowed: frozenset[Role]) -> None:
     if role not in allowed:
-        names = " or ".join(sorted(r.value.replace("_", " ") for r in allowed))
-        raise ApplicationError(f"only a {names} can do this step", type=FORBIDDEN)
+        raise refuse(RefusalCode.ROLE_NOT_ALLOWED, roles=tuple(sorted(allowed)))
 
 
-def require_stage(current: Stage, expected: Stage, step: str) -> None:
+def require_stage(current: Stage, expected: Stage, step: StepName) -> None:
     if current.is_final:
-        raise refuse(f"the journey has ended ({current.value}); {step} is no longer possible")
+        raise refuse(RefusalCode.JOURNEY_ENDED, stage=current, step=step)
     if current is not expected:
-        raise refuse(f"{step} belongs to stage {expected.value}; the journey is at {current.value}")
+        raise refuse(RefusalCode.WRONG_STAGE, step=step, expected_stage=expected, stage=current)
 
 
-def require_waiting(current: WaitingOn, expected: WaitingOn, step: str) -> None:
+def require_waiting(current: WaitingOn, expected: WaitingOn, step: StepName) -> None:
     if current is not expected:
-        raise refuse(f"{step} is not expected now: the journey waits on {current.value}")
+        raise refuse(RefusalCode.NOT_EXPECTED_NOW, step=step, waiting_on=current)

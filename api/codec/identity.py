@@ -7,7 +7,7 @@ settings:
 - `passAccessToken`: `Authorization: Bearer <the UI's OIDC access token>`, sent only when the
   endpoint is https (the UI refuses to send a token over plain http);
 - `includeCredentials`: the browser's cookies for the codec server's site (`credentials:
-  'include'`), which is how the staff console's signed session will reach it.
+  'include'`), which is how the staff console's session reaches it.
 
 The Temporal CLI sends what `--codec-auth` says as the Authorization header.
 """
@@ -15,6 +15,7 @@ The Temporal CLI sends what `--codec-auth` says as the Authorization header.
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.console.guards import audit_session_ended
 from api.console.session import COOKIE_NAME
 from api.problems import ProblemError
 from api.tokens import Principal, TokenError, TokenVerifier
@@ -27,13 +28,15 @@ async def staff_identity(request: Request) -> Principal:
 
     1. a bearer token (a staff JWT, or the OIDC provider's access token that the UI passes
        on), verified as the API verifies every staff token;
-    2. the staff console's signed session cookie, when no Authorization header came: the UI
+    2. the staff console's session cookie, when no Authorization header came: the UI
        sends it with "include credentials" set in its codec settings. A cookie reaches this
        route only from the UI's origin (CORS, api/codec/cors.py) and only with a JSON body,
        which a cross-site form cannot send (api/codec/routes.py refuses other media types),
-       so it needs no further CSRF token. An idle or expired session counts as none.
+       so it needs no further CSRF token. The session is checked on the server as every
+       console page checks it: one signed out, idle, past its lifetime or no longer backed by
+       the staff directory counts as none.
     """
-    principal = await _from_bearer(request) or _from_console_session(request)
+    principal = await _from_bearer(request) or await _from_console_session(request)
     if principal is None:
         raise ProblemError(
             401,
@@ -69,9 +72,16 @@ async def _from_bearer(request: Request) -> Principal | None:
         ) from None
 
 
-def _from_console_session(request: Request) -> Principal | None:
+async def _from_console_session(request: Request) -> Principal | None:
     console = getattr(request.app.state, "console", None)
     if console is None:
         return None
-    state = console.codec.read(request.cookies.get(COOKIE_NAME))
-    return state.session.principal() if state.session is not None else None
+    # Not counted as the session's activity: the UI calls the codec server by itself (a page
+    # it refreshes), and a session must idle out while its member is away.
+    state = await console.sessions.read(
+        request.app.state.pool, request.cookies.get(COOKIE_NAME), touch=False
+    )
+    # A session this call found over has ended on the server: its audit row is written here.
+    await audit_session_ended(request, state)
+    principal: Principal | None = state.principal()
+    return principal

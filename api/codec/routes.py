@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from temporalio.api.common.v1 import Payload
 
+from api.authorization import may_read_payloads
 from api.codec.identity import staff_identity
 from api.codec.wire import WirePayloads, payloads_json
 from api.problems import Problem, ProblemError
@@ -97,7 +98,7 @@ async def decode(
             refused += 1
             payload = refused_payload()
             note = "refused: not encrypted, so not written by this system"
-        elif principal.actor.role not in PAYLOAD_READERS:
+        elif not may_read_payloads(principal):
             note = f"withheld: the {principal.actor.role.value} role reads no payloads"
         else:
             try:
@@ -130,7 +131,7 @@ async def encode(
     request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
 ) -> JSONResponse:
     payloads, detail = await _in_namespace(request, principal, namespace, body, "codec.encode")
-    if principal.actor.role not in PAYLOAD_READERS:
+    if not may_read_payloads(principal):
         # Encoding makes input a worker accepts as its own: a write, which these roles never
         # make through the UI.
         await _audit(request, principal, "codec.encode", detail | {"status": 403})

@@ -16,7 +16,7 @@ from api.console import case_page, demo, overview, preferences, routes, worklist
 from api.console.guards import install_console_handlers
 from api.console.oidc import OidcSignIn
 from api.console.rendering import console_environments
-from api.console.session import ConsoleSessionMiddleware, SessionCodec
+from api.console.session import ConsoleSessionMiddleware, SessionStore
 from i18n import LocalizedEnvironments
 from settings import Settings
 
@@ -27,20 +27,20 @@ class Console:
 
     settings: Settings
     environments: LocalizedEnvironments
-    codec: SessionCodec
+    sessions: SessionStore
     oidc: OidcSignIn | None
 
 
 def install_console(app: FastAPI, settings: Settings) -> None:
-    codec = SessionCodec.from_settings(settings)
+    sessions = SessionStore.from_settings(settings)
     app.state.console = Console(
         settings=settings,
         environments=console_environments(),
-        codec=codec,
+        sessions=sessions,
         oidc=(OidcSignIn(settings) if settings.oidc_issuer and settings.oidc_client_id else None),
     )
     app.add_middleware(
-        ConsoleSessionMiddleware, codec=codec, secure=settings.environment != "development"
+        ConsoleSessionMiddleware, store=sessions, secure=settings.environment != "development"
     )
     install_console_handlers(app)
     for router in (

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from api.audit_trail import note_refusal
+from api.authorization import NOT_ASSIGNED, may_read_payloads
 from api.console.actions import FORM_CHOICES, ActionOutcome, case_managers, offers, take_step
 from api.console.guards import ConsoleRefusal, ViewerDep, console_gate
 from api.console.rendering import render
@@ -19,20 +21,31 @@ from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.patient_page.view import active
 from api.reads.case import read_case, read_timeline
 from api.reads.documents import document_response, open_document
-from api.reads.errors import ReadForbidden, ReadRefused
+from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
+from domain.clinic_hours import clinic_days_later
+from domain.journey import JourneyStatus
 from domain.readers import READS_DOCUMENTS
-from domain.step_roles import StepName
+from domain.records import Booking, BookingKind
+from domain.step_declarations import StepName
 from settings import Settings
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
 
-def _refusal(refused: ReadRefused) -> ConsoleRefusal:
+def _refusal(request: Request, refused: ReadRefused) -> ConsoleRefusal:
     """The page for a refused read. No console row of its own: the request's row has the
-    status, and a document's read has written its row already."""
-    kind = "read_forbidden" if isinstance(refused, ReadForbidden) else refused.reason
+    status and the refusal's code, and a document's read has written its row already."""
+    note_refusal(request, refused.reason)
+    role_refused = isinstance(refused, Forbidden) and refused.reason != NOT_ASSIGNED
+    kind = "read_forbidden" if role_refused else refused.reason
     return ConsoleRefusal(refused.status, kind, None)
+
+
+def clinic_visit(status: JourneyStatus | None) -> Booking | None:
+    """The visit the clinic holds or is asked for: the newest not cancelled."""
+    visits = [b for b in status.bookings if b.kind is BookingKind.CLINIC_VISIT] if status else []
+    return next((b for b in reversed(visits) if not b.cancelled), None)
 
 
 @router.get("/journeys/{journey_id}", response_class=HTMLResponse)
@@ -63,7 +76,7 @@ async def take_action(
 ) -> Response:
     """A step's form, sent: the journey's new state on success, or the case page again with
     the journey's refusal beside the form and what was typed kept."""
-    outcome = await take_step(request, journey_id, step, viewer, pool, client, settings)
+    outcome = await take_step(request, journey_id, step, viewer)
     if outcome.failed:
         return await case_response(
             request,
@@ -107,15 +120,16 @@ async def case_response(
         case = await read_case(pool, client, settings, principal, journey_id)
     except ReadRefused as refused:
         histories.cancel()
-        raise _refusal(refused) from None
+        raise _refusal(request, refused) from None
     timeline = await histories
     status = case.status
     journey = case.journey
     now = datetime.now(UTC)
+    visit = clinic_visit(status)
     sentence = Wording(viewer.language).waiting_sentence(
         stage=status.stage if status else journey.stage,
         waiting_on=status.waiting_on if status else journey.waiting_on,
-        task=status.waiting_for if status else "",
+        task=status.task if status else None,
         deadline=status.deadline if status else journey.next_deadline,
         incident=(status.incident.kind if status.incident else None)
         if status
@@ -133,6 +147,9 @@ async def case_response(
             "sentence": sentence,
             "timeline": timeline,
             "reads_documents": principal.actor.role in READS_DOCUMENTS,
+            # The Temporal UI shows payloads decoded only for these, and the production proxy
+            # serves it to them alone.
+            "opens_temporal_ui": may_read_payloads(principal),
             "now": now,
             "offers": offers(status, principal.actor.role) if status else [],
             "outcome": outcome,
@@ -140,6 +157,12 @@ async def case_response(
             # What a withdrawal would cancel: the bookings not cancelled nor over yet.
             "still_booked": active(status) if status else [],
             "forms": FORM_CHOICES,
+            # The visit on the clinic's clock, and on the reader's where it shows another time.
+            "visit": visit,
+            "visit_day2": clinic_days_later(visit.starts_at, 1, settings.clinic_time_zone)
+            if visit
+            else None,
+            "clinic_tz": settings.clinic_time_zone,
         },
         viewer=viewer,
         status=status_code,
@@ -161,5 +184,5 @@ async def document(
             source=client.host if client else None,
         )
     except ReadRefused as refused:
-        raise _refusal(refused) from None
+        raise _refusal(request, refused) from None
     return document_response(opened)

@@ -10,9 +10,10 @@ from fastapi.responses import Response
 
 from api.console.guards import NEXT_FIELD, ConsoleRefusal, complete_sign_in, console_gate
 from api.deps import PoolDep
-from api.tokens import STAFF_ROLES, Principal
+from api.tokens import Principal
 from db.staff import StaffMember, StaffRepository
 from domain.actors import Actor, Role
+from domain.readers import STAFF_ROLES
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 

@@ -1,9 +1,10 @@
 """What every console request passes before its route, and what pages ask for to need sign-in.
 
-The gate refuses, in this order: any token (a patient's link or an API token: the console
-acts on its own session only, and a link in a console URL would end up in logs and history),
-a session cookie that is not ours, and on every POST a missing or wrong form token. Each
-refusal is a page saying nothing changed, and a row in the audit log.
+The gate first writes the audit row of a session the request found over (ended by it, or sent
+again after it ended). It then refuses, in this order: any token (a patient's link or an API
+token: the console acts on its own session only, and a link in a console URL would end up in
+logs and history), a session cookie that is not ours, and on every POST a missing or wrong form
+token. Each refusal is a page saying nothing changed, and a row in the audit log.
 """
 
 import hmac
@@ -15,10 +16,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.console.rendering import render
-from api.console.session import ConsoleSession, session_state
+from api.console.session import DIRECTORY_ENDINGS, SessionState, SessionStore, session_state
 from api.console.viewer import Viewer, page_language, viewer_zone
 from api.tokens import PATIENT_LINK_AUDIENCE, Principal
-from db.worklist import WorklistRepository
 from domain.actors import Actor
 
 SIGN_IN_PATH = "/staff/sign-in"
@@ -27,6 +27,8 @@ WORKLIST_PATH = "/staff/"
 NEXT_FIELD = "next"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Endings the sign-in page has words for (`?ended=`).
+NOTICES = frozenset({"idle", "lifetime", "signed_out", "role_changed"})
 
 
 class ConsoleRefusal(Exception):
@@ -91,22 +93,34 @@ def _token_kind(token: str) -> str:
     return "patient_link" if claims.get("aud") == PATIENT_LINK_AUDIENCE else "bearer_token"
 
 
-def _actor(session: ConsoleSession | None) -> Actor | None:
-    principal = session.principal() if session is not None else None
-    return principal.actor if principal is not None else None
+async def audit_session_ended(request: Request, state: SessionState) -> None:
+    """The audit row of a session this request ended: why (and, when the staff directory ended
+    it, how many of the member's sessions ended with it)."""
+    ended = state.ended
+    if ended is None or not ended.now:
+        return
+    detail: dict[str, Any] = {"reason": state.ending}
+    if state.ending in DIRECTORY_ENDINGS:
+        detail["sessions"] = ended.sessions
+    await audit_event(request, "console.session_ended", actor=ended.actor, detail=detail)
 
 
 async def console_gate(request: Request) -> None:
     state = session_state(request.scope)
-    if state.ended is not None:
-        # Written once: the answer to this request, refused or not, deletes the ended
-        # session's cookie.
-        await audit_event(
-            request,
-            "console.session_ended",
-            actor=_actor(state.ended),
-            detail={"reason": state.ending},
-        )
+    ended = state.ended
+    if ended is not None:
+        # Written once per request: its answer, refused or not, deletes the cookie. A session
+        # that had ended before was sent again: by a request that crossed its ending, or by a
+        # copy of its cookie.
+        if ended.now:
+            await audit_session_ended(request, state)
+        else:
+            await audit_event(
+                request,
+                "console.session_refused",
+                actor=ended.actor,
+                detail={"reason": "ended", "ended": state.ending},
+            )
     link = request.query_params.get("token")
     authorization = request.headers.get("authorization")
     if link is not None or authorization is not None:
@@ -131,17 +145,21 @@ async def console_gate(request: Request) -> None:
             403,
             "csrf",
             "console.csrf_refused",
-            actor=_actor(state.session),
+            actor=state.live.principal.actor if state.live is not None else None,
             detail={"reason": "missing" if not sent else "mismatch"},
         )
 
 
 async def staff_session(request: Request) -> Principal:
-    """The signed-in member of staff; a page without one redirects to sign-in."""
+    """The signed-in member of staff; a page without one redirects to sign-in, or, when the
+    request's session was of someone the staff directory does not have active, says that they
+    cannot sign in (the gate wrote the audit row)."""
     state = session_state(request.scope)
-    principal = state.session.principal() if state.session is not None else None
+    principal = state.principal()
     if principal is None:
-        raise SignInRequired(state.ending)
+        if state.ended is not None and state.ended.inactive:
+            raise ConsoleRefusal(403, "not_staff", None)
+        raise SignInRequired(state.ending if state.ending in NOTICES else None)
     # The audit trail's row for this request names who made it.
     request.state.principal = principal
     return principal
@@ -152,8 +170,8 @@ StaffSessionDep = Annotated[Principal, Depends(staff_session)]
 
 async def current_viewer(request: Request, principal: StaffSessionDep) -> Viewer:
     """The signed-in member of staff with the language and time zone their pages use."""
-    session = session_state(request.scope).session
-    zone, source = viewer_zone(session.time_zone if session else None, request)
+    live = session_state(request.scope).live
+    zone, source = viewer_zone(live.time_zone if live else None, request)
     return Viewer(
         principal=principal, language=page_language(request), time_zone=zone, zone_source=source
     )
@@ -164,8 +182,7 @@ ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 def live_principal(request: Request) -> Principal | None:
     """The signed-in member of staff, if any, for pages that show them without needing them."""
-    session = session_state(request.scope).session
-    return session.principal() if session is not None else None
+    return session_state(request.scope).principal()
 
 
 def sign_in_target(value: object) -> str | None:
@@ -193,21 +210,22 @@ def sign_in_target(value: object) -> str | None:
 async def complete_sign_in(
     request: Request, principal: Principal, *, method: str, target: object = None
 ) -> Response:
-    """Start a new session for `principal` (new token, nothing kept from before) and go to
-    the page they asked for before signing in (`target`, when it is a console page), or else
-    the worklist."""
+    """Start a new session for `principal` on the server (a new id and form token, nothing
+    kept from before but the language chosen) and go to the page they asked for before
+    signing in (`target`, when it is a console page), or else the worklist. A session this
+    browser still had ends: a sign-in never carries on an earlier session's id."""
     state = session_state(request.scope)
-    codec = state.codec
+    store: SessionStore = request.app.state.console.sessions
+    pool = request.app.state.pool
     before = state.session
-    async with request.app.state.pool.acquire() as conn:
-        time_zone = await WorklistRepository(conn).staff_time_zone(staff_id=principal.actor.id)
+    if state.live is not None:
+        await store.end(pool, session_id=state.live.session_id, reason="replaced")
     state.replace(
-        codec.new(
-            staff_id=principal.actor.id,
-            name=principal.name,
-            role=principal.actor.role.value,
+        await store.start(
+            pool,
+            principal=principal,
+            method=method,
             language=before.language if before is not None else None,
-            time_zone=time_zone,
         )
     )
     request.state.principal = principal

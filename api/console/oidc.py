@@ -4,11 +4,16 @@ The provider is discovered from `<JOURNEYS_OIDC_ISSUER>/.well-known/openid-confi
 when the first person signs in, not when the app is built. Authlib keeps the transaction
 (state, nonce, PKCE verifier) in the console session between the redirect and the callback,
 and checks the ID token's signature (the provider's key set), issuer, audience, nonce and
-expiry. The staff id, name and role come from the ID token's claims, as they do for API tokens.
+expiry. The staff id is the ID token's `sub`, and the role claim names the staff roles the
+provider gives the person, as for API tokens. The staff directory (the `staff` table) has the
+last word: the person must be an active member of staff there, with a role the provider gives
+them too; the console then goes by the directory's role and name, and checks them again on
+every request (api/console/session.py).
 """
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
@@ -16,8 +21,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from api.console.session import SessionState
-from api.tokens import STAFF_ROLES, Principal
+from api.tokens import Principal
+from db.staff import StaffMember
 from domain.actors import Actor, Role
+from domain.readers import STAFF_ROLES
 from settings import Settings
 
 SCOPES = "openid profile email"
@@ -32,26 +39,64 @@ class RoleRefused(Exception):
         self.claimed = claimed
 
 
-def staff_principal(claims: Mapping[str, Any], role_claim: str) -> Principal:
-    """The signed-in staff member from verified ID token claims.
+class DirectoryRefused(Exception):
+    """The provider vouched for this person, but the staff directory does not let them in:
+    no active member of staff with this id, or one whose role the provider does not give."""
 
-    A role claim may be a list (many providers send all of a person's roles): the first staff
-    role in it counts, so that roles the provider adds for itself ("offline_access") do not hide
-    it.
+    def __init__(
+        self,
+        subject: str,
+        reason: Literal["not_active_staff", "role_mismatch"],
+        directory_role: str | None,
+    ) -> None:
+        super().__init__(subject)
+        self.subject = subject
+        self.reason = reason
+        self.directory_role = directory_role
+
+
+@dataclass(frozen=True)
+class ProviderIdentity:
+    """Who the provider says signed in, and every staff role its role claim names, in order."""
+
+    subject: str
+    name: str
+    roles: tuple[Role, ...]
+
+
+def provider_identity(claims: Mapping[str, Any], role_claim: str) -> ProviderIdentity:
+    """The person from verified ID token claims, with at least one staff role.
+
+    A role claim may be a list (many providers send all of a person's roles): roles the
+    provider adds for itself ("offline_access") are passed over.
     """
     subject = str(claims["sub"])[:120]
     value = claims.get(role_claim)
     candidates = value if isinstance(value, list) else [value]
+    roles: list[Role] = []
     for candidate in candidates:
         try:
             role = Role(str(candidate))
         except ValueError:
             continue
-        if role in STAFF_ROLES:
-            name = claims.get("name") or claims.get("preferred_username") or subject
-            return Principal(actor=Actor(id=subject, role=role), name=str(name)[:200])
-    claimed = None if value is None else str(value)[:60]
-    raise RoleRefused(subject, claimed)
+        if role in STAFF_ROLES and role not in roles:
+            roles.append(role)
+    if not roles:
+        claimed = None if value is None else str(value)[:60]
+        raise RoleRefused(subject, claimed)
+    name = claims.get("name") or claims.get("preferred_username") or subject
+    return ProviderIdentity(subject=subject, name=str(name)[:200], roles=tuple(roles))
+
+
+def directory_principal(identity: ProviderIdentity, member: StaffMember | None) -> Principal:
+    """The member of staff who signs in: `member` is the directory's active record with the
+    provider's subject as its id, if there is one. Their role is the directory's, which the
+    provider must give them too: the two agreeing is what lets them in."""
+    if member is None:
+        raise DirectoryRefused(identity.subject, "not_active_staff", None)
+    if member.role not in {role.value for role in identity.roles}:
+        raise DirectoryRefused(identity.subject, "role_mismatch", member.role)
+    return Principal(actor=Actor(id=member.staff_id, role=Role(member.role)), name=member.full_name)
 
 
 class OidcSignIn:
@@ -94,7 +139,7 @@ class OidcSignIn:
         # 303: the sign-in button is a form POST, and the provider is asked with a GET.
         return RedirectResponse(found["url"], status_code=303)
 
-    async def finish(self, request: Request, state: SessionState) -> Principal:
+    async def finish(self, request: Request, state: SessionState) -> ProviderIdentity:
         """Exchange the callback's code (with the PKCE verifier) and read the ID token.
 
         Raises Authlib's OAuthError for a refused or forged callback, httpx errors when the
@@ -109,4 +154,4 @@ class OidcSignIn:
         claims = token.get("userinfo")
         if not claims:
             raise OAuthError(error="missing_id_token", description="no ID token came back")
-        return staff_principal(claims, self.role_claim)
+        return provider_identity(claims, self.role_claim)

@@ -43,7 +43,7 @@ def render(
     shown = viewer.principal if viewer is not None else principal
     html = page.render(
         request=request,
-        csrf_token=lambda: state.ensure().csrf,
+        csrf_token=state.form_token,
         principal=shown,
         # The console's navigation offers the overview to those who may open it.
         shows_overview=shown is not None and shown.actor.role in SEES_OVERVIEW,

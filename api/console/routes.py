@@ -7,9 +7,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from joserfc.errors import JoseError
 
+from api.authorization import may_read_payloads
 from api.console.demo import demo_staff
 from api.console.guards import (
     NEXT_FIELD,
+    NOTICES,
     WORKLIST_PATH,
     ConsoleRefusal,
     audit_event,
@@ -18,14 +20,12 @@ from api.console.guards import (
     live_principal,
     sign_in_target,
 )
-from api.console.oidc import OidcSignIn, RoleRefused
+from api.console.oidc import DirectoryRefused, OidcSignIn, RoleRefused, directory_principal
 from api.console.rendering import render
-from api.console.session import session_state
-from domain.readers import PAYLOAD_READERS
+from api.console.session import SessionStore, session_state
+from db.staff import StaffRepository
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
-
-NOTICES = frozenset({"idle", "lifetime", "signed_out"})
 
 
 def _oidc(request: Request) -> OidcSignIn:
@@ -88,7 +88,7 @@ async def finish_sign_in(request: Request) -> Response:
     state = session_state(request.scope)
     wanted = state.session.after_sign_in if state.session is not None else None
     try:
-        principal = await oidc.finish(request, state)
+        identity = await oidc.finish(request, state)
     except RoleRefused as refused:
         raise ConsoleRefusal(
             403,
@@ -111,17 +111,39 @@ async def finish_sign_in(request: Request) -> Response:
         raise ConsoleRefusal(
             503, "provider_down", "console.sign_in_failed", detail={"reason": "provider_down"}
         ) from None
+    # The provider says who this is; the staff directory whether they work here, and as what.
+    async with request.app.state.pool.acquire() as conn:
+        member = await StaffRepository(conn).active_member(staff_id=identity.subject)
+    try:
+        principal = directory_principal(identity, member)
+    except DirectoryRefused as refused:
+        raise ConsoleRefusal(
+            403,
+            "not_staff" if refused.reason == "not_active_staff" else "role_mismatch",
+            "console.sign_in_refused",
+            actor_id=identity.subject,
+            actor_role="none",
+            detail={
+                "reason": refused.reason,
+                "method": "oidc",
+                "role_claim": ",".join(role.value for role in identity.roles),
+                "directory_role": refused.directory_role,
+            },
+        ) from None
     return await complete_sign_in(request, principal, method="oidc", target=wanted)
 
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> RedirectResponse:
+    """Ends the session on the server, so that no copy of its cookie opens anything after."""
     state = session_state(request.scope)
-    principal = live_principal(request)
+    live = state.live
     state.replace(None)
-    if principal is not None:
-        request.state.principal = principal
-        await audit_event(request, "console.sign_out", actor=principal.actor)
+    if live is not None:
+        store: SessionStore = request.app.state.console.sessions
+        await store.end(request.app.state.pool, session_id=live.session_id, reason="signed_out")
+        request.state.principal = live.principal
+        await audit_event(request, "console.sign_out", actor=live.principal.actor)
     notice = state.ending if state.ending in NOTICES else "signed_out"
     return RedirectResponse(f"/staff/sign-in?ended={notice}", status_code=303)
 
@@ -136,7 +158,7 @@ async def temporal_ui_access(request: Request) -> Response:
     principal = live_principal(request)
     if principal is None:
         return Response(status_code=401)
-    if principal.actor.role not in PAYLOAD_READERS:
+    if not may_read_payloads(principal):
         request.state.principal = principal
         await audit_event(
             request,

@@ -1,10 +1,10 @@
 """Who is looking at a console page, and how they read it: their language and time zone.
 
-The language is the one chosen with the console's switch (kept in the session), else the
-browser's Accept-Language, else English. The time zone is the one in the person's staff record
-(read into the session at sign-in); someone without a record (signed in through the
-organisation's provider only) gets the zone their browser reports (a cookie a line of script in
-base.html sets), else UTC. Pages always name the zone beside a time.
+The language is the one chosen with the console's switch (kept in the session's cookie), else
+the browser's Accept-Language, else English. The time zone is the one in the person's staff
+record (read with their session on each request); a record whose zone is not one (an operator's
+typing) gives way to the zone their browser reports (a cookie a line of script in base.html
+sets), else UTC. Pages always name the zone beside a time.
 """
 
 from dataclasses import dataclass

@@ -10,9 +10,10 @@ from domain.incidents import IncidentAction, IncidentKind
 from domain.overview import BreachKind
 from domain.reasons import EndingReason
 from domain.records import BookingKind
-from domain.stages import Stage, WaitingOn
+from domain.refusals import Refusal, RefusalCode
+from domain.stages import Stage, Task, WaitingOn
 from domain.steps import WithdrawalReason
-from i18n import format_elapsed, format_moment, translations
+from i18n import format_day, format_elapsed, format_moment, translations
 
 
 def _pgettext(language: str) -> Callable[[str, str], str]:
@@ -71,42 +72,151 @@ def _waiting_who(language: str) -> dict[str, str]:
     }
 
 
-# What the journey is waiting for, as the workflows word it (the status query's
-# `waiting_for`); tests/test_console_wording.py checks every phrase the workflows use is here.
+# What the journey is waiting for, by the status's coded `task`; an ended journey is worded
+# by its ending instead (`Task.COMPLETED`, `WITHDRAWN`, `CLOSED` have no words here).
 @functools.cache
 def _tasks(language: str) -> dict[str, str]:
     pgettext = _pgettext(language)
     return {
-        "recording the inquiry": pgettext("waiting for", "recording the inquiry"),
-        "to review the case": pgettext("waiting for", "to review the case"),
-        "to send the requested documents": pgettext(
-            "waiting for", "to send the requested documents"
-        ),
-        "assigning a case manager": pgettext("waiting for", "assigning a case manager"),
-        "to assign a case manager": pgettext("waiting for", "to assign a case manager"),
-        "to choose a consultation slot": pgettext("waiting for", "to choose a consultation slot"),
-        "to hold the consultation and record its outcome": pgettext(
+        Task.RECORD_INQUIRY: pgettext("waiting for", "recording the inquiry"),
+        Task.REVIEW_CASE: pgettext("waiting for", "to review the case"),
+        Task.SEND_DOCUMENTS: pgettext("waiting for", "to send the requested documents"),
+        Task.ASSIGNING_CASE_MANAGER: pgettext("waiting for", "assigning a case manager"),
+        Task.ASSIGN_CASE_MANAGER: pgettext("waiting for", "to assign a case manager"),
+        Task.CHOOSE_SLOT: pgettext("waiting for", "to choose a consultation slot"),
+        Task.HOLD_CONSULT: pgettext(
             "waiting for", "to hold the consultation and record its outcome"
         ),
-        "to accept or decline the treatment plan": pgettext(
-            "waiting for", "to accept or decline the treatment plan"
-        ),
-        "to send the travel details": pgettext("waiting for", "to send the travel details"),
-        "reserving the clinic visit, hotel and transfer": pgettext(
+        Task.DECIDE_PLAN: pgettext("waiting for", "to accept or decline the treatment plan"),
+        Task.SEND_TRAVEL_DETAILS: pgettext("waiting for", "to send the travel details"),
+        Task.RESERVE_VISIT: pgettext(
             "waiting for", "reserving the clinic visit, hotel and transfer"
         ),
-        "to record the clinic's answer to the visit request": pgettext(
+        Task.RECORD_CLINIC_ANSWER: pgettext(
             "waiting for", "to record the clinic's answer to the visit request"
         ),
-        "to travel to the clinic": pgettext("waiting for", "to travel to the clinic"),
-        "to report the admission": pgettext("waiting for", "to report the admission"),
-        "to find out why the clinic has not reported the admission": pgettext(
+        Task.TRAVEL_TO_CLINIC: pgettext("waiting for", "to travel to the clinic"),
+        Task.REPORT_ADMISSION: pgettext("waiting for", "to report the admission"),
+        Task.CHASE_ADMISSION: pgettext(
             "waiting for", "to find out why the clinic has not reported the admission"
         ),
-        "to report the procedure": pgettext("waiting for", "to report the procedure"),
-        "to report the discharge": pgettext("waiting for", "to report the discharge"),
-        "for the follow-up year (consults and weekly check-ins)": pgettext(
+        Task.REPORT_PROCEDURE: pgettext("waiting for", "to report the procedure"),
+        Task.REPORT_DISCHARGE: pgettext("waiting for", "to report the discharge"),
+        Task.FOLLOW_UP_YEAR: pgettext(
             "waiting for", "for the follow-up year (consults and weekly check-ins)"
+        ),
+    }
+
+
+# Why the journey refused a member of staff's step, by the refusal's code; `%(name)s` is one
+# of its parameters, worded by `Wording.refusal`.
+@functools.cache
+def _refusals(language: str) -> dict[str, str]:
+    pgettext = _pgettext(language)
+    return {
+        RefusalCode.ROLE_NOT_ALLOWED: pgettext("refusal", "Your role does not take this step."),
+        RefusalCode.JOURNEY_ENDED: pgettext(
+            "refusal", "The journey has ended (%(stage)s): it no longer takes this step."
+        ),
+        RefusalCode.WRONG_STAGE: pgettext(
+            "refusal",
+            "This step belongs to the stage %(expected_stage)s; the journey is at %(stage)s.",
+        ),
+        RefusalCode.NOT_EXPECTED_NOW: pgettext(
+            "refusal",
+            "The journey does not expect this step now; it is waiting on: %(waiting_on)s.",
+        ),
+        RefusalCode.ALREADY_REVIEWED: pgettext("refusal", "This case has already been reviewed."),
+        RefusalCode.CASE_NOT_VALIDATED: pgettext(
+            "refusal", "A case manager is assigned once the case is validated."
+        ),
+        RefusalCode.ALREADY_CASE_MANAGER: pgettext(
+            "refusal", "%(case_manager_id)s is already the case manager."
+        ),
+        RefusalCode.SLOT_TAKEN: pgettext("refusal", "A consultation slot has already been chosen."),
+        RefusalCode.SLOT_NOT_OFFERED: pgettext(
+            "refusal", "That slot was not offered; choose one of the proposed slots."
+        ),
+        RefusalCode.SLOT_PASSED: pgettext(
+            "refusal", "That slot has already passed; choose a later one."
+        ),
+        RefusalCode.NO_BOOKED_CONSULT: pgettext(
+            "refusal", "This step needs a booked consultation."
+        ),
+        RefusalCode.CONSULT_SETTLED: pgettext(
+            "refusal", "This consultation has already been settled."
+        ),
+        RefusalCode.CONSULT_STARTED: pgettext(
+            "refusal", "The consultation has already started; it can no longer be moved."
+        ),
+        RefusalCode.CONSULT_NOT_STARTED: pgettext(
+            "refusal", "This can be recorded once the consultation has started: %(starts_at)s."
+        ),
+        RefusalCode.PLAN_DECIDED: pgettext("refusal", "The plan has already been decided."),
+        RefusalCode.TRAVEL_SENT: pgettext("refusal", "The travel details have already been sent."),
+        RefusalCode.ARRIVAL_NOT_FUTURE: pgettext(
+            "refusal", "The arrival date must be in the future."
+        ),
+        RefusalCode.DEPARTURE_TOO_SOON: pgettext(
+            "refusal",
+            "The departure must be at least three days after the arrival: a day to rest, then "
+            "the two visit days.",
+        ),
+        RefusalCode.NO_VISIT_REQUEST: pgettext(
+            "refusal", "No visit request is waiting for the clinic's answer."
+        ),
+        RefusalCode.ADMISSION_REPORTED: pgettext(
+            "refusal", "The admission has already been reported."
+        ),
+        RefusalCode.ADMISSION_MISSING: pgettext(
+            "refusal", "The procedure comes after the admission, which is not reported yet."
+        ),
+        RefusalCode.PROCEDURE_REPORTED: pgettext(
+            "refusal", "The procedure has already been reported."
+        ),
+        RefusalCode.PROCEDURE_MISSING: pgettext(
+            "refusal", "The discharge comes after the procedure, which is not reported yet."
+        ),
+        RefusalCode.DISCHARGE_REPORTED: pgettext(
+            "refusal", "The discharge has already been reported."
+        ),
+        RefusalCode.ADVERSE_EVENT_TOO_EARLY: pgettext(
+            "refusal", "Adverse events are reported from the treatment visit on."
+        ),
+        RefusalCode.ADVERSE_EVENT_REPORTED: pgettext(
+            "refusal", "This adverse event has already been reported."
+        ),
+        RefusalCode.WITHDRAWAL_UNDER_WAY: pgettext(
+            "refusal", "The journey is already being withdrawn."
+        ),
+        RefusalCode.NO_OPEN_INCIDENT: pgettext("refusal", "There is no open incident to resolve."),
+        RefusalCode.INCIDENT_SUPERSEDED: pgettext(
+            "refusal",
+            "Incident %(incident_number)s is no longer open; incident %(open_incident)s is.",
+        ),
+        RefusalCode.ACTION_NOT_OFFERED: pgettext(
+            "refusal", "This incident cannot be resolved by %(action)s; it offers: %(actions)s."
+        ),
+        RefusalCode.FOLLOW_UP_NOT_STARTED: pgettext(
+            "refusal", "The follow-up year has not started."
+        ),
+        RefusalCode.NO_SUCH_FOLLOW_UP: pgettext(
+            "refusal", "The follow-up consults are numbered 1 to %(consults)s."
+        ),
+        RefusalCode.FOLLOW_UP_NOT_DUE: pgettext(
+            "refusal", "Follow-up consult %(consult_no)s can be recorded from %(opens_at)s."
+        ),
+        RefusalCode.FOLLOW_UP_RECORDED: pgettext(
+            "refusal", "The outcome of follow-up consult %(consult_no)s is already recorded."
+        ),
+        RefusalCode.NO_SUCH_REHAB_WEEK: pgettext(
+            "refusal", "Rehabilitation check-ins run for %(weeks)s weeks."
+        ),
+        RefusalCode.REHAB_WEEK_NOT_STARTED: pgettext(
+            "refusal", "Week %(week)s of rehabilitation has not started yet."
+        ),
+        RefusalCode.CHECKIN_RECEIVED: pgettext(
+            "refusal", "The check-in for week %(week)s was already received."
         ),
     }
 
@@ -309,8 +419,29 @@ class Wording:
     def waiting_on(self, waiting_on: str) -> str:
         return _waiting_on(self.language).get(waiting_on, waiting_on)
 
-    def task(self, phrase: str) -> str:
-        return _tasks(self.language).get(phrase, phrase)
+    def task(self, task: str) -> str:
+        return _tasks(self.language).get(task, task)
+
+    def refusal(self, refusal: Refusal, tz: str) -> str:
+        """Why the journey refused a step, with what the refusal names; times in `tz`."""
+        params = refusal.params
+        values: dict[str, object] = {
+            "stage": self.stage(params.stage) if params.stage else "",
+            "expected_stage": self.stage(params.expected_stage) if params.expected_stage else "",
+            "waiting_on": self.waiting_on(params.waiting_on) if params.waiting_on else "",
+            "case_manager_id": params.case_manager_id or "",
+            "starts_at": format_moment(params.starts_at, self.language, tz),
+            "opens_at": format_day(params.opens_at, self.language, tz),
+            "consult_no": params.consult_no or "",
+            "consults": params.consults or "",
+            "week": params.week or "",
+            "weeks": params.weeks or "",
+            "incident_number": params.incident_number or "",
+            "open_incident": params.open_incident or "",
+            "action": self.incident_action(params.action) if params.action else "",
+            "actions": ", ".join(self.incident_action(a) for a in params.actions or ()),
+        }
+        return _refusals(self.language)[refusal.code] % values
 
     def booking(self, kind: str) -> str:
         return _bookings(self.language).get(kind, kind)
@@ -420,7 +551,7 @@ class Wording:
         *,
         stage: Stage,
         waiting_on: WaitingOn,
-        task: str,
+        task: Task | None,
         deadline: datetime | None,
         incident: IncidentKind | None,
         now: datetime,

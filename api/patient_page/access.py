@@ -4,7 +4,8 @@ patient found, and the page's language chosen.
 The page speaks the language asked for with `?lang=`, else the patient's preferred language,
 else the browser's. A link it refuses gets a page that says why and how to get a new one, in
 the language the link was sent in (a claim of the link, readable once it has expired), else the
-browser's.
+browser's; a link to a journey whose personal data was erased gets a page saying so (410 Gone),
+and no new link is sent for it.
 """
 
 from dataclasses import dataclass
@@ -15,11 +16,12 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import ensure_current_link
 from api.pages import render_page
+from api.reads.errors import JourneyErased
 from api.tokens import LinkExpired, LinkRevoked, Principal, TokenError, TokenVerifier
 from db.patient_page import PatientOnPage, PatientPageRepository
 from i18n import SOURCE_LANGUAGE, negotiate
 
-Refusal = Literal["invalid", "expired", "revoked"]
+Refusal = Literal["invalid", "expired", "revoked", "erased"]
 # Link pages hold personal data and a bearer token in their address: neither kept by the
 # browser's cache nor passed on in a Referer header.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -59,6 +61,8 @@ async def open_link(
             why = "expired"
         except LinkRevoked:
             why = "revoked"
+        except JourneyErased:
+            why = "erased"
         except TokenError:
             why = "invalid"
         else:
@@ -90,7 +94,7 @@ def refused_link_page(request: Request, refused: RefusedLink) -> HTMLResponse:
         "patient/link_refused.html",
         {"why": refused.why},
         language=refused.language,
-        status=401,
+        status=410 if refused.why == "erased" else 401,
     )
     answer.headers.update(PRIVATE_HEADERS)
     return answer

@@ -1,8 +1,8 @@
-"""The page's forms: each reads its fields, takes its step through `api/patient_steps.py`, and
-words the confirmation. Refusals are raised for the route to word, as the API's are."""
+"""The page's forms: each reads its fields, takes its step as the JSON API does
+(`api/step_taking.py`), and words the confirmation. Refusals are raised for the route to word,
+as the API's are."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -10,14 +10,22 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from temporalio.client import WorkflowUpdateFailedError
 
-from api import patient_steps
+from api.form_bodies import body_from_form
 from api.patient_page.outcomes import SLOT_TAKEN, Outcome, field_errors, refused
 from api.patient_page.view import Words, short_of_six
-from api.schemas import RehabCheckinBody, TravelBody
 from api.step_access import Answer, JourneyStep
+from api.step_taking import Documents, take
 from api.uploads import MAX_FILES, read_uploads
 from db.patient_page import PatientPageRepository
 from domain.records import BookingKind
+from domain.step_bodies import (
+    PlanDecisionBody,
+    RehabCheckinBody,
+    SlotChoiceBody,
+    TravelBody,
+    WithdrawalBody,
+)
+from domain.step_declarations import StepName
 from domain.steps import DocumentKind, WithdrawalReason
 from i18n import language_name, supported_languages, translations
 from workflows.journey import PatientJourney
@@ -98,8 +106,10 @@ async def upload_documents(sent_form: Submitted) -> FormAnswer:
         if isinstance(upload, UploadFile) and upload.filename
     ]
     uploads = await read_uploads([u for _, u in sent], max_bytes=sent_form.step.upload_bytes)
-    await patient_steps.upload_documents(
-        step, [(kind, upload) for (kind, _), upload in zip(sent, uploads, strict=True)]
+    await take(
+        StepName.DOCUMENTS,
+        step,
+        Documents([(kind, upload) for (kind, _), upload in zip(sent, uploads, strict=True)]),
     )
     names = ", ".join(u.filename for u in uploads)
     title = translations(words.language).ngettext(
@@ -120,7 +130,7 @@ async def book_consult(sent: Submitted) -> FormAnswer:
             refused(words.language, [words.gettext("Please choose one of the times.")], status=422)
         )
     try:
-        answer = await patient_steps.book_consult(step, slot_id)
+        answer: Answer = await take(StepName.BOOK_CONSULT, step, SlotChoiceBody(slot_id=slot_id))
     except WorkflowUpdateFailedError:
         # Someone else (a coordinator on the phone, another tab) booked a time meanwhile: the
         # journey refuses because it now waits on the specialist; say what happened.
@@ -142,7 +152,7 @@ def consult_time(answer: Answer, words: Words) -> str:
 
 
 async def reschedule_consult(sent: Submitted) -> FormAnswer:
-    await patient_steps.reschedule_consult(sent.step)
+    await take(StepName.RESCHEDULE_CONSULT, sent.step)
     words = sent.words
     return done(
         words.gettext("Your consultation is cancelled."),
@@ -168,7 +178,7 @@ async def decide_plan(sent: Submitted) -> FormAnswer:
             ),
             errors={"confirm_decline": words.gettext("Tick this box to decline the plan.")},
         )
-    await patient_steps.decide_plan(step, decision == "accept")
+    await take(StepName.PLAN_DECISION, step, PlanDecisionBody(accept=decision == "accept"))
     if decision == "accept":
         return done(
             words.gettext("Thank you: you accepted the plan."),
@@ -183,19 +193,12 @@ async def decide_plan(sent: Submitted) -> FormAnswer:
 async def send_travel(sent: Submitted) -> FormAnswer:
     step, form, words = sent.step, sent.form, sent.words
     try:
-        body = TravelBody(
-            arrival_date=text(form, "arrival_date") or None,  # type: ignore[arg-type]
-            departure_date=text(form, "departure_date") or None,  # type: ignore[arg-type]
-            arrival_flight=text(form, "arrival_flight"),
-            departure_flight=text(form, "departure_flight"),
-            needs_visa=text(form, "needs_visa") == "yes",
-            companions=text(form, "companions") or 0,  # type: ignore[arg-type]
-            notes=text(form, "notes"),
-        )
+        body = body_from_form(TravelBody, form)
     except ValidationError as err:
         # The rule between the two dates is the departure's to meet.
         return invalid(err, form, words, whole_form="departure_date")
-    await patient_steps.send_travel(step, body)
+    assert isinstance(body, TravelBody)
+    await take(StepName.TRAVEL, step, body)
     return done(
         words.gettext("Thank you: we received your travel details."),
         words.gettext(
@@ -207,23 +210,11 @@ async def send_travel(sent: Submitted) -> FormAnswer:
     )
 
 
-def decimal_of(value: str) -> Decimal | str:
-    """`5,5` and `5.5` alike; anything else is left for the model to refuse."""
-    try:
-        return Decimal(value.replace(",", "."))
-    except InvalidOperation:
-        return value
-
-
 async def check_in(sent: Submitted) -> FormAnswer:
     step, form, words = sent.step, sent.form, sent.words
-    body = RehabCheckinBody(
-        week=text(form, "week"),  # type: ignore[arg-type]
-        walking_hours_per_day=decimal_of(text(form, "walking_hours_per_day")),  # type: ignore[arg-type]
-        days_per_week=text(form, "days_per_week"),  # type: ignore[arg-type]
-        notes=text(form, "notes"),
-    )
-    await patient_steps.check_in(step, body)
+    body = body_from_form(RehabCheckinBody, form)
+    assert isinstance(body, RehabCheckinBody)
+    await take(StepName.REHAB_CHECKIN, step, body)
     lines = [
         words.gettext(
             "%(hours)s hours a day, %(days)s days this week.",
@@ -258,7 +249,7 @@ async def withdraw(sent: Submitted, cancels: list[str]) -> FormAnswer:
         )
     reasons = {r.value: r for r in WithdrawalReason}
     reason = reasons.get(text(form, "reason"), WithdrawalReason.PATIENT_REQUEST)
-    await patient_steps.withdraw(step, reason)
+    await take(StepName.WITHDRAW, step, WithdrawalBody(reason=reason))
     if not cancels:
         return done(
             words.gettext("Your journey is closed."),

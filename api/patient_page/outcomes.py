@@ -1,24 +1,23 @@
 """What the patient's page says after a form: the confirmation, or the refusal in the patient's
 language.
 
-A journey refuses a step with a message its validator words in English for whoever tried
-(`workflows/checks.py`, `workflows/rules.py`, the follow-up year's validators). The API passes
-that message on as it is; the page matches it against the patterns below and shows the
-catalogue's sentence for it, in the patient's language, with the numbers it carried. A message
-no pattern knows still reaches the patient, after a translated sentence saying the step was not
-taken.
+A journey refuses a step with a coded `Refusal` (`domain/refusals.py`); the page words its code
+from the catalogue, in the patient's language, with the numbers it names. A refused step whose
+code the page has no words of its own for says that the journey is not waiting for it; a failure
+that carries no code at all still reaches the patient, after a translated sentence saying the
+step was not taken.
 """
 
-import re
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from api.problems import ProblemError
-from api.step_access import FOLLOW_UP_NOT_STARTED
+from api.problems import ProblemError, refusal_of
 from api.uploads import UploadProblem
+from domain.errors import StepError
+from domain.refusals import Refusal, RefusalCode
 from i18n import N_, translations
 
 
@@ -31,7 +30,7 @@ class Outcome:
     title: str
     lines: list[str] = field(default_factory=list)
     status: int = 200
-    # The journey's own words, when no pattern below translated them.
+    # What a failure without a refusal's code said, passed on as it came.
     original: str = ""
 
 
@@ -40,69 +39,36 @@ SLOT_TAKEN = N_(
     "The page shows the booking."
 )
 _NOT_NOW = N_("Your journey is not waiting for this step now. The page shows where it is.")
-# The journey's refusals a patient can meet, by the English its validators write.
-REFUSALS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^the journey has (already )?ended\b"), N_("Your journey has already ended.")),
-    (re.compile(r"^the journey is already being withdrawn$"), N_("Your journey is being closed.")),
-    (re.compile(r" belongs to stage \w+; the journey is at \w+$"), _NOT_NOW),
-    (re.compile(r" is not expected now: the journey waits on \w+$"), _NOT_NOW),
-    (re.compile(r"^a slot has already been chosen$"), SLOT_TAKEN),
-    (
-        re.compile(r"^that slot was not offered"),
-        N_("That time is no longer offered. Please choose one of the times shown."),
+# The journey's refusals a patient can meet, by code; `%(name)s` is the refusal's parameter.
+REFUSALS: dict[RefusalCode, str] = {
+    RefusalCode.JOURNEY_ENDED: N_("Your journey has already ended."),
+    RefusalCode.WITHDRAWAL_UNDER_WAY: N_("Your journey is being closed."),
+    RefusalCode.WRONG_STAGE: _NOT_NOW,
+    RefusalCode.NOT_EXPECTED_NOW: _NOT_NOW,
+    RefusalCode.SLOT_TAKEN: SLOT_TAKEN,
+    RefusalCode.SLOT_NOT_OFFERED: N_(
+        "That time is no longer offered. Please choose one of the times shown."
     ),
-    (
-        re.compile(r"^that slot has already passed"),
-        N_("That time has already passed. Please choose a later one."),
+    RefusalCode.SLOT_PASSED: N_("That time has already passed. Please choose a later one."),
+    RefusalCode.CONSULT_STARTED: N_(
+        "Your consultation has already started, so it can no longer be moved."
     ),
-    (
-        re.compile(r"^the consultation has already started"),
-        N_("Your consultation has already started, so it can no longer be moved."),
+    RefusalCode.NO_BOOKED_CONSULT: N_("There is no booked consultation to move."),
+    RefusalCode.CONSULT_SETTLED: N_("This consultation has already been settled."),
+    RefusalCode.PLAN_DECIDED: N_("You have already given your answer to the plan."),
+    RefusalCode.TRAVEL_SENT: N_("Your travel details have already been sent."),
+    RefusalCode.ARRIVAL_NOT_FUTURE: N_("The arrival date must be in the future."),
+    RefusalCode.DEPARTURE_TOO_SOON: N_(
+        "The departure must be at least three days after the arrival: a day to rest, then "
+        "the two days of the visit."
     ),
-    (
-        re.compile(r" needs a booked consultation$"),
-        N_("There is no booked consultation to move."),
+    RefusalCode.REHAB_WEEK_NOT_STARTED: N_(
+        "Week %(week)s has not started yet: you can send its check-in once it has begun."
     ),
-    (
-        re.compile(r"^this consultation has already been settled$"),
-        N_("This consultation has already been settled."),
-    ),
-    (
-        re.compile(r"^the plan has already been decided$"),
-        N_("You have already given your answer to the plan."),
-    ),
-    (
-        re.compile(r"^the travel details have already been sent$"),
-        N_("Your travel details have already been sent."),
-    ),
-    (
-        re.compile(r"^the arrival date must be in the future$"),
-        N_("The arrival date must be in the future."),
-    ),
-    (
-        re.compile(r"^the departure must be at least three days after the arrival"),
-        N_(
-            "The departure must be at least three days after the arrival: a day to rest, then "
-            "the two days of the visit."
-        ),
-    ),
-    (
-        re.compile(r"^week (?P<week>\d+) has not started yet$"),
-        N_("Week %(week)s has not started yet: you can send its check-in once it has begun."),
-    ),
-    (
-        re.compile(r"^the check-in for week (?P<week>\d+) was already received$"),
-        N_("We already have your check-in for week %(week)s."),
-    ),
-    (
-        re.compile(r"^rehabilitation check-ins run for (?P<weeks>\d+) weeks$"),
-        N_("Rehabilitation check-ins run for %(weeks)s weeks."),
-    ),
-    (
-        re.compile(r"^the follow-up year has not started$"),
-        N_("Your follow-up year has not started yet."),
-    ),
-]
+    RefusalCode.CHECKIN_RECEIVED: N_("We already have your check-in for week %(week)s."),
+    RefusalCode.NO_SUCH_REHAB_WEEK: N_("Rehabilitation check-ins run for %(weeks)s weeks."),
+    RefusalCode.FOLLOW_UP_NOT_STARTED: N_("Your follow-up year has not started yet."),
+}
 _PROBLEMS: dict[str, str] = {
     UploadProblem.COUNT: N_("Please choose between 1 and 10 files."),
     UploadProblem.TYPE: N_(
@@ -112,17 +78,13 @@ _PROBLEMS: dict[str, str] = {
     UploadProblem.TOO_LARGE: N_(
         "The files are too large: together they may hold at most %(limit)s."
     ),
-    FOLLOW_UP_NOT_STARTED: N_("Your follow-up year has not started yet."),
 }
 
 
-def refusal_text(message: str, language: str) -> str | None:
-    """The patient's sentence for a refusal the journey worded in English, if one is known."""
-    for pattern, text in REFUSALS:
-        found = pattern.search(message)
-        if found:
-            return translations(language).gettext(text) % found.groupdict()
-    return None
+def refusal_text(refusal: Refusal, language: str) -> str:
+    """The patient's sentence for a refusal of the journey's, in `language`."""
+    text = REFUSALS.get(refusal.code, _NOT_NOW)
+    return translations(language).gettext(text) % refusal.params.model_dump(exclude_none=True)
 
 
 def refused(language: str, lines: list[str], *, status: int, original: str = "") -> Outcome:
@@ -132,20 +94,24 @@ def refused(language: str, lines: list[str], *, status: int, original: str = "")
 
 
 def journey_refusal(err: WorkflowUpdateFailedError, language: str) -> Outcome:
+    refusal = refusal_of(err)
+    if refusal is not None:
+        status = 422 if refusal.kind is StepError.INVALID else 409
+        return refused(language, [refusal_text(refusal, language)], status=status)
     cause = err.cause
     message = str(getattr(cause, "message", None) or cause)
-    known = refusal_text(message, language)
-    status = 422 if getattr(cause, "type", None) == "InvalidStep" else 409
-    if known is not None:
-        return refused(language, [known], status=status)
+    status = 422 if getattr(cause, "type", None) == StepError.INVALID else 409
     words = translations(language)
     general = words.gettext("Your journey could not take this step. It answered:")
     return refused(language, [general], status=status, original=message)
 
 
 def problem_refusal(err: ProblemError, language: str, **values: str) -> Outcome:
-    """A problem raised by the step code: an upload refused, or the journey not answering."""
+    """A problem raised by the step code: an upload refused, a step the journey cannot take
+    yet, or the journey not answering."""
     words = translations(language)
+    if err.refusal is not None:
+        return refused(language, [refusal_text(err.refusal, language)], status=err.status)
     text = _PROBLEMS.get(err.type_)
     if text is not None:
         return refused(language, [words.gettext(text) % values], status=err.status)
@@ -161,9 +127,6 @@ def problem_refusal(err: ProblemError, language: str, **values: str) -> Outcome:
             ],
             status=504,
         )
-    known = refusal_text(err.detail or "", language)
-    if known is not None:
-        return refused(language, [known], status=err.status)
     general = words.gettext("Your journey could not take this step. It answered:")
     return refused(language, [general], status=err.status, original=err.detail or err.title)
 
@@ -206,6 +169,10 @@ def field_errors(err: ValidationError, language: str) -> dict[str, str]:
         if name in FIELD_MESSAGES:
             found.setdefault(name, words.gettext(FIELD_MESSAGES[name]))
             continue
+        kind = str(error.get("type", ""))
+        if kind in RefusalCode._value2member_map_:
+            found.setdefault(name, refusal_text(Refusal.of(RefusalCode(kind)), language))
+            continue
         message = str(error.get("msg", "")).removeprefix("Value error, ")
-        found.setdefault(name, refusal_text(message, language) or message)
+        found.setdefault(name, message)
     return found

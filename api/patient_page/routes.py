@@ -2,7 +2,7 @@
 
 Every form is a plain HTML form that posts to `/my-journey/<step>?token=…`: the route checks
 the link and the form token, takes the step through the same code as the JSON API
-(`api/patient_steps.py`), and answers with the page again, showing the confirmation or the
+(`api/step_taking.py`), and answers with the page again, showing the confirmation or the
 refusal at its top. A little script on the page checks files before they are sent and shows
 an upload's progress; without it every form still works.
 """
@@ -40,11 +40,12 @@ from api.patient_page.view import PageRecords, Words, active, booking_line, page
 from api.problems import ProblemError
 from api.step_access import open_step
 from api.uploads import ALLOWED_EXTENSIONS, UploadRefused
+from db.erasure import Erased
 from db.patient_page import PatientPageRepository
 from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
 from domain.stages import Stage
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from patient_links import PATIENT_PAGE_PATH
 from privacy.consent import withdraw_consent
 from privacy.refusals import PrivacyRefused
@@ -107,8 +108,8 @@ async def render_journey(
     *,
     confirming: bool = False,
 ) -> HTMLResponse:
-    words = Words(link.language, link.patient.time_zone)
     settings = request.app.state.settings
+    words = Words(link.language, link.patient.time_zone, settings.clinic_time_zone)
     try:
         status = await journey_handle(request.app.state.temporal, link.journey_id).query(
             PatientJourney.status
@@ -255,7 +256,11 @@ async def post_language(request: Request) -> HTMLResponse:
     if isinstance(checked, HTMLResponse):
         return checked
     link, form = checked
-    chosen, answer = await forms.change_language(request, link, form)
+    try:
+        chosen, answer = await forms.change_language(request, link, form)
+    except Erased:
+        # Erased since the link was checked, a moment ago: nothing was written.
+        return refused_link_page(request, RefusedLink("erased", link.language))
     return await render_journey(request, dataclasses.replace(link, language=chosen), answer)
 
 

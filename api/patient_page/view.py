@@ -16,14 +16,24 @@ from babel.units import format_unit
 from activities.wording import document_name
 from api.journey_access import patient_view
 from db.patient_page import CheckinOnPage, DocumentOnPage, PatientOnPage, PlanOnPage, TravelOnPage
+from domain.clinic_hours import CLINIC_TIME_ZONE, clinic_days_later
 from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
 from domain.stages import Stage, WaitingOn
-from domain.step_roles import StepName
+from domain.step_declarations import StepName
 from domain.steps import DocumentKind
-from i18n import N_, format_day, format_moment, format_money, locale, translations
+from i18n import (
+    N_,
+    format_clinic_moment,
+    format_day,
+    format_moment,
+    format_money,
+    locale,
+    translations,
+    zone_city,
+)
 
 # The rule of six: hours walking a day and days a week the rehabilitation asks for.
 RULE_OF_SIX = 6
@@ -59,10 +69,11 @@ class PageRecords:
 
 
 class Words:
-    """The patient's language and time zone, and the page's ways of writing in them."""
+    """The patient's language and time zone, the clinic's zone, and the page's ways of writing
+    in them."""
 
-    def __init__(self, language: str, tz: str) -> None:
-        self.language, self.tz = language, tz
+    def __init__(self, language: str, tz: str, clinic_tz: str = CLINIC_TIME_ZONE) -> None:
+        self.language, self.tz, self.clinic_tz = language, tz, clinic_tz
         self._t = translations(language)
 
     def gettext(self, message: str, **values: object) -> str:
@@ -72,6 +83,10 @@ class Words:
 
     def moment(self, value: datetime | None) -> str:
         return format_moment(value, self.language, self.tz)
+
+    def at_clinic(self, value: datetime | None) -> str:
+        """A time at the clinic: on its clock, and on the patient's where that differs."""
+        return format_clinic_moment(value, self.language, self.clinic_tz, self.tz)
 
     def day(self, value: object) -> str:
         return format_day(value, self.language, self.tz)  # type: ignore[arg-type]
@@ -100,10 +115,12 @@ def booking_line(words: Words, booking: Booking) -> str:
                 "Video consultation: %(when)s", when=words.moment(booking.starts_at)
             )
         case BookingKind.CLINIC_VISIT:
+            # When each day starts, as the clinic's clock and the patient's show it.
+            day2 = clinic_days_later(booking.starts_at, 1, words.clinic_tz)
             return words.gettext(
                 "Clinic visit: %(day1)s and %(day2)s",
-                day1=words.day(booking.starts_at),
-                day2=words.day(booking.ends_at),
+                day1=words.at_clinic(booking.starts_at),
+                day2=words.at_clinic(day2),
             )
         case BookingKind.HOTEL:
             return words.gettext(
@@ -141,7 +158,7 @@ def next_step(words: Words, status: JourneyStatus) -> list[str]:
     if status.stage is Stage.TRAVEL and waits_on is WaitingOn.PATIENT and visit:
         return [
             words.gettext("The next step is yours: your trip to the clinic."),
-            words.gettext("Your visit starts on %(when)s.", when=words.moment(deadline)),
+            words.gettext("Your visit starts on %(when)s.", when=words.at_clinic(deadline)),
         ]
     lines = [words.gettext(_NEXT_WITH[waits_on])]
     if waits_on is WaitingOn.PATIENT:
@@ -289,6 +306,10 @@ def page_context(
         "bookings": [booking_line(words, b) for b in active(status)],
         "can_withdraw": StepName.WITHDRAW in status.expects,
         "time_zone": words.tz,
+        # The visit's times are the clinic's too, where its clock shows another time.
+        "clinic_city": zone_city(words.clinic_tz, words.language)
+        if any(b.kind is BookingKind.CLINIC_VISIT for b in active(status))
+        else None,
         "case_manager": (patient.case_manager_name, patient.case_manager_email)
         if patient.case_manager_email
         else None,

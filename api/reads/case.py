@@ -7,14 +7,14 @@ import asyncpg
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from api.authorization import authorize
 from api.journey_access import journey_handle
-from api.reads.errors import JourneyErased, JourneyNotFound, allow, journey_key
+from api.reads.errors import JourneyErased, JourneyNotFound, journey_key
 from api.schemas import Timeline
 from api.tokens import Principal
-from audit.timeline import actor_names, timeline_for
+from audit.timeline import actor_names, disclosure_for, timeline_for
 from db.case_file import CaseFileRepository, CaseFileRows
 from db.erasure import ErasureRecord, ErasureRepository
-from db.journey_queries import JourneyQueries
 from domain.case_file import CaseDocument, CaseFile, PatientFacts
 from domain.journey import JourneyStatus
 from domain.readers import READS_DOCUMENTS, SEES_PATIENT, STAFF
@@ -52,8 +52,8 @@ async def read_case(
 ) -> CaseFile:
     """The case as `principal` may read it: auditors get the journey without the patient's
     facts or the records written about them."""
-    allow(principal, None, STAFF)
     jid = journey_key(journey_id)
+    await authorize(pool, principal, jid, STAFF)
     sees = principal.actor.role in SEES_PATIENT
 
     async def records() -> tuple[CaseFileRows | None, ErasureRecord | None]:
@@ -82,7 +82,7 @@ async def read_case(
 async def read_patient(pool: asyncpg.Pool, principal: Principal, journey_id: str) -> PatientFacts:
     """The patient's facts and medical history; never for auditors."""
     jid = journey_key(journey_id)
-    allow(principal, jid, SEES_PATIENT)
+    await authorize(pool, principal, jid, SEES_PATIENT)
     async with pool.acquire() as conn:
         erased = await ErasureRepository(conn).tombstone(journey_id=jid)
         patient = None if erased else await CaseFileRepository(conn).patient(journey_id=jid)
@@ -97,26 +97,26 @@ async def read_documents(
     pool: asyncpg.Pool, principal: Principal, journey_id: str
 ) -> list[CaseDocument]:
     jid = journey_key(journey_id)
-    allow(principal, jid, READS_DOCUMENTS)
+    await authorize(pool, principal, jid, READS_DOCUMENTS)
     async with pool.acquire() as conn:
-        if not await JourneyQueries(conn).exists(journey_id=jid):
-            raise JourneyNotFound()
         return await CaseFileRepository(conn).documents(journey_id=jid)
 
 
 async def read_timeline(
     pool: asyncpg.Pool, client: Client, principal: Principal, journey_id: str
 ) -> Timeline:
-    """The journey's account from its histories; names only for those who see patients.
-    Raises the client's RPCError when Temporal does not answer."""
+    """The journey's account from its histories, as `disclosure_for` gives it to the reader's
+    role (auditors: who did what and when) and the journey (erased: nothing staff typed about
+    the patient); names only for those who see patients. Raises the client's RPCError when
+    Temporal does not answer."""
     jid = journey_key(journey_id)
-    allow(principal, jid, STAFF)
+    await authorize(pool, principal, jid, STAFF)
     async with pool.acquire() as conn:
-        if not await JourneyQueries(conn).exists(journey_id=jid):
-            raise JourneyNotFound()
-    entries = await timeline_for(client, jid)
+        erased = await ErasureRepository(conn).tombstone(journey_id=jid)
+    shown = disclosure_for(principal.actor.role, erased=erased is not None)
+    entries = await timeline_for(client, jid, disclosure=shown)
     names: dict[str, str] = {}
     if principal.actor.role in SEES_PATIENT:
         async with pool.acquire() as conn:
             names = await actor_names(conn, jid, entries)
-    return Timeline(journey_id=jid, names=names, entries=entries)
+    return Timeline(journey_id=jid, names=names, shown=shown, entries=entries)

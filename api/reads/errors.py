@@ -1,10 +1,6 @@
 """Why a read is refused. api/problems.py maps these to HTTP, so nothing here imports it."""
 
 import uuid
-from collections.abc import Set as AbstractSet
-
-from api.tokens import Principal
-from domain.actors import Role
 
 
 class ReadRefused(Exception):
@@ -19,7 +15,9 @@ class ReadRefused(Exception):
         self.detail = detail
 
 
-class ReadForbidden(ReadRefused):
+class Forbidden(ReadRefused):
+    """Not this person's to read or to do (api/authorization.py decides)."""
+
     status = 403
     title = "Forbidden"
 
@@ -48,15 +46,6 @@ class DocumentNotFound(ReadRefused):
 
     def __init__(self) -> None:
         super().__init__("no_document", "no such document in this journey")
-
-
-def allow(principal: Principal, journey_id: str | None, roles: AbstractSet[Role]) -> None:
-    """Refuse a role outside `roles`, and a patient's link to another journey."""
-    if principal.actor.role not in roles:
-        allowed = ", ".join(sorted(r.value for r in roles))
-        raise ReadForbidden("role", f"this read is for: {allowed}")
-    if principal.is_patient and principal.journey_id != journey_id:
-        raise ReadForbidden("another_journey", "this link belongs to another journey")
 
 
 def journey_key(journey_id: str) -> str:

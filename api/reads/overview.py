@@ -4,7 +4,7 @@ from datetime import datetime
 
 import asyncpg
 
-from api.reads.errors import allow
+from api.authorization import authorize_role
 from api.tokens import Principal
 from db.overview import OverviewRepository
 from domain.overview import Overview
@@ -15,6 +15,6 @@ async def read_overview(
     pool: asyncpg.Pool, principal: Principal, *, now: datetime, time_zone: str
 ) -> Overview:
     """Every figure of the overview as of `now`, weeks beginning on Monday in `time_zone`."""
-    allow(principal, None, SEES_OVERVIEW)
+    authorize_role(principal, SEES_OVERVIEW)
     async with pool.acquire() as conn:
         return await OverviewRepository(conn).overview(now=now, time_zone=time_zone)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import asyncpg
 
-from api.reads.errors import allow
+from api.authorization import authorize_role, reach_of
 from api.tokens import Principal
 from db.worklist import WorklistRepository
 from domain.readers import SEES_PATIENT, STAFF
@@ -20,12 +20,15 @@ async def read_worklist(
     limit: int,
     offset: int,
 ) -> WorklistPage:
-    """A page of journeys for `principal`: those waiting on them or their role first, overdue
-    first; patients' names only for those who may see them."""
-    allow(principal, None, STAFF)
+    """A page of the journeys `principal` reaches: those waiting on them or their role first,
+    overdue first; patients' names only for those who may see them."""
+    authorize_role(principal, STAFF)
+    reach = reach_of(principal)
+    assert reach is not None, "every staff role has a scope"
     async with pool.acquire() as conn:
         return await WorklistRepository(conn).page(
             filters=filters,
+            reach=reach,
             priority=priority_for(principal.actor),
             now=now,
             limit=limit,

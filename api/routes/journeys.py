@@ -8,14 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
-from api.auth import PrincipalDep, authorize
+from api.auth import PrincipalDep
+from api.authorization import authorize
 from api.deps import PoolDep, SettingsDep, StageWatchDep, TemporalDep
-from api.journey_access import (
-    VERSIONED,
-    ensure_journey,
-    journey_handle,
-    versioned_view,
-)
+from api.journey_access import VERSIONED, journey_handle, versioned_view
 from api.problems import Problem, ProblemError
 from api.query import TAKES_NO_QUERY, QueryParameters
 from api.reads.case import read_case, read_documents, read_patient, read_timeline
@@ -40,7 +36,10 @@ router = APIRouter(prefix="/journeys", tags=["journeys"])
 MAX_WAIT_SECONDS = 50
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {"model": Problem, "description": "Wrong role, or another journey's link"},
+    403: {
+        "model": Problem,
+        "description": "Wrong role, another journey's link, or a journey not assigned to you",
+    },
     404: {"model": Problem, "description": "No such journey"},
     422: {"model": Problem, "description": "Invalid parameters"},
 }
@@ -70,10 +69,12 @@ class JourneyListQuery(QueryParameters):
 async def list_journeys(
     principal: PrincipalDep, pool: PoolDep, query: Annotated[JourneyListQuery, Query()]
 ) -> WorklistPage:
-    """The journeys that wait on the caller come first (reviewers and medical leads: on a
-    reviewer; specialists: on them; case managers: theirs; coordinators: on a coordinator,
-    or with an open incident), overdue first; then by deadline, newest first. Served from
-    PostgreSQL, as the staff console's worklist is."""
+    """Only the journeys the caller reaches (case managers: those assigned to them;
+    specialists: those booked with them; reviewers: the cases in VALIDATION and those they
+    decided; everyone else on staff: all). The journeys that wait on the caller come first
+    (reviewers and medical leads: on a reviewer; specialists: on them; case managers: theirs;
+    coordinators: on a coordinator, or with an open incident), overdue first; then by
+    deadline, newest first. Served from PostgreSQL, as the staff console's worklist is."""
     return await read_worklist(
         pool,
         principal,
@@ -127,15 +128,17 @@ async def read_journey(
     the journey to move sends it back as `after` with `wait`, and is answered as soon as the
     journey moves past it, or after `wait` seconds with the status unchanged."""
     jid = str(journey_id)
-    authorize(principal, jid, STAFF | {Role.PATIENT})
+    await authorize(pool, principal, jid, STAFF | {Role.PATIENT})
     after, wait = query.after, query.wait
     if wait and after is None:
         raise ProblemError(
             422, "The request has invalid fields", "wait needs after: the version you have"
         )
-    await ensure_journey(pool, jid)
     if wait and after is not None:
         await watch.wait(pool, jid, after=after, at_most=wait)
+        # The move waited for may take the journey out of the caller's reach (a case leaving
+        # VALIDATION, decided by another reviewer).
+        await authorize(pool, principal, jid, STAFF | {Role.PATIENT})
     status = await journey_handle(client, jid).query(PatientJourney.status)
     # The patient's plain words come in the language the client asks for.
     language = negotiate(request.headers.get("accept-language")) or SOURCE_LANGUAGE
@@ -196,8 +199,7 @@ async def read_slots(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
 ) -> list[Slot]:
     jid = str(journey_id)
-    authorize(principal, jid, {Role.PATIENT, Role.COORDINATOR})
-    await ensure_journey(pool, jid)
+    await authorize(pool, principal, jid, {Role.PATIENT, Role.COORDINATOR})
     status = await journey_handle(client, jid).query(PatientJourney.status)
     return status.offered_slots
 

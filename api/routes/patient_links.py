@@ -6,13 +6,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.auth import PrincipalDep, authorize
+from api.auth import PrincipalDep
+from api.authorization import authorize_step
 from api.deps import PoolDep
-from api.journey_access import ensure_journey
+from api.journey_access import gone
 from api.link_mailer import LinkMailer
 from api.problems import Problem
+from db.erasure import Erased, ErasureRepository
 from db.patient_links import PatientLinkRepository
-from domain.step_roles import STEP_ROLES, StepName
+from domain.step_declarations import StepName
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["patient links"])
 
@@ -20,6 +22,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or invalid token"},
     403: {"model": Problem, "description": "Not a coordinator"},
     404: {"model": Problem, "description": "No such journey"},
+    410: {"model": Problem, "description": "The patient's data was erased: no link is sent"},
     502: {"model": Problem, "description": "Links revoked; the relay refused the address"},
     503: {"model": Problem, "description": "Links revoked; the email could not be sent now"},
 }
@@ -44,12 +47,17 @@ async def renew_patient_link(
     If the email cannot be sent the revocation stands; sending the request again revokes the
     link that never arrived as well and sends a newer one."""
     jid = str(journey_id)
-    authorize(principal, jid, STEP_ROLES[StepName.RENEW_PATIENT_LINK])
-    await ensure_journey(pool, jid)
-    async with pool.acquire() as conn:
-        generation = await PatientLinkRepository(conn).revoke(
-            journey_id=jid, revoked_by=principal.actor.id
-        )
+    await authorize_step(pool, principal, jid, StepName.RENEW_PATIENT_LINK)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await ErasureRepository(conn).hold_off(journey_id=jid)
+            generation = await PatientLinkRepository(conn).revoke(
+                journey_id=jid, revoked_by=principal.actor.id
+            )
+    except Erased as erased:
+        # The erasure revoked every link already; a new one would open nothing, and the
+        # address it would go to is gone (or put back by mistake).
+        raise gone(erased) from None
     mailer: LinkMailer = request.app.state.link_mailer
     message_id = await mailer.send(journey_id=jid, generation=generation)
     return PatientLinkRenewed(journey_id=jid, generation=generation, message_id=message_id)

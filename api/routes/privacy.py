@@ -5,12 +5,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import PrincipalDep, authorize
-from api.deps import PoolDep, SettingsDep, TemporalDep
-from api.journey_access import ensure_journey
+from api.auth import PrincipalDep
+from api.authorization import authorize, authorize_role
+from api.deps import PoolDep, SettingsDep
 from api.privacy_schemas import (
     AccessesQuery,
     ConsentView,
@@ -22,13 +22,14 @@ from api.privacy_schemas import (
 )
 from api.problems import Problem, ProblemError
 from api.query import TAKES_NO_QUERY
-from api.step_access import JourneyStep
+from api.step_access import JourneyStep, open_step
 from db.accesses import Access, AccessRepository
 from db.consents import ConsentRepository
 from db.erasure import ErasureRecord, ErasureRepository
 from db.legal_holds import ErasureRequest, LegalHold, LegalHoldRepository
 from domain.actors import Role
-from domain.step_roles import STEP_ROLES, StepName
+from domain.readers import SEES_ERASURE_REQUESTS, SEES_PRIVACY_RECORD
+from domain.step_declarations import StepName
 from privacy import erasure
 from privacy.consent import withdraw_consent
 from privacy.export import collect, subject_document
@@ -48,22 +49,14 @@ STEP_ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "Temporal did not answer: read the status, retry"},
     504: {"model": Problem, "description": "Still under way: read the privacy record later"},
 }
-# Coordinators see a journey's privacy record: whether it is held, asked to be erased, erased.
-SEES_PRIVACY_RECORD = frozenset({Role.PRIVACY_OFFICER, Role.COORDINATOR})
-ERASURE_REQUESTS = frozenset({Role.PRIVACY_OFFICER})
 
 
 def PrivacyStepDep(name: StepName) -> Any:
-    """A dependency giving the route a `JourneyStep` for a caller allowed to take `name`."""
-    roles = STEP_ROLES[name]
+    """A dependency giving the route a `JourneyStep` for a caller allowed to take `name`; an
+    erasure tells a coordinator where to ask for one instead."""
 
     async def privacy_step(
-        journey_id: uuid.UUID,
-        principal: PrincipalDep,
-        pool: PoolDep,
-        client: TemporalDep,
-        settings: SettingsDep,
-        response: Response,
+        journey_id: uuid.UUID, principal: PrincipalDep, request: Request, response: Response
     ) -> JourneyStep:
         jid = str(journey_id)
         if name is StepName.ERASE and principal.actor.role is Role.COORDINATOR:
@@ -73,9 +66,9 @@ def PrivacyStepDep(name: StepName) -> Any:
                 "a privacy officer carries out erasures; coordinators ask for one with "
                 f"POST /api/v1/journeys/{jid}/erasure-requests",
             )
-        authorize(principal, jid, roles)
-        await ensure_journey(pool, jid)
-        return JourneyStep(principal, jid, pool, client, response, settings.step_answer_seconds)
+        return await open_step(
+            name, principal=principal, journey_id=jid, request=request, response=response
+        )
 
     return Depends(privacy_step)
 
@@ -181,8 +174,7 @@ async def privacy_record(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
 ) -> PrivacyRecord:
     jid = str(journey_id)
-    authorize(principal, jid, SEES_PRIVACY_RECORD)
-    await ensure_journey(pool, jid)
+    await authorize(pool, principal, jid, SEES_PRIVACY_RECORD)
     async with pool.acquire() as conn:
         holds = LegalHoldRepository(conn)
         return PrivacyRecord(
@@ -261,7 +253,6 @@ async def open_erasure_requests(
     pool: PoolDep,
     query: Annotated[ErasureRequestsQuery, Query()],
 ) -> list[ErasureRequest]:
-    if principal.actor.role not in ERASURE_REQUESTS:
-        raise ProblemError(403, "Forbidden", "erasure requests are for privacy officers")
+    authorize_role(principal, SEES_ERASURE_REQUESTS)
     async with pool.acquire() as conn:
         return await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=query.limit)

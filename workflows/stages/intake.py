@@ -17,12 +17,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.reasons import EndingReason, NoticeReason
     from domain.records import CaseManagerRequest, RecordInquiry
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.steps import ReviewOutcome
 
 
 async def intake(m: Moves) -> None:
-    await m.enter(Stage.INQUIRY, WaitingOn.NONE, None, task="recording the inquiry")
+    await m.enter(Stage.INQUIRY, WaitingOn.NONE, None, task=Task.RECORD_INQUIRY)
     journey = m.state.journey
     facts = await m.incidents.attempt(
         lambda: workflow.execute_activity_method(
@@ -51,7 +51,7 @@ async def validation(m: Moves) -> None:
             WaitingOn.REVIEWER,
             sla,
             actor=steps.documents.actor if steps.documents else SYSTEM,
-            task="to review the case",
+            task=Task.REVIEW_CASE,
         )
         until, escalations = sla, 0
         while not await m.until(lambda: steps.review is not None, until, "Review SLA"):
@@ -75,7 +75,7 @@ async def validation(m: Moves) -> None:
         steps.documents = None
         await m.ask_patient(
             Stage.VALIDATION,
-            task="to send the requested documents",
+            task=Task.SEND_DOCUMENTS,
             actor=review.actor,
             answered=lambda: steps.documents is not None,
             start=start,
@@ -96,7 +96,7 @@ async def case_manager(m: Moves) -> None:
         WaitingOn.NONE,
         None,
         actor=state.actor_of_next,
-        task="assigning a case manager",
+        task=Task.ASSIGNING_CASE_MANAGER,
     )
     if state.case_manager_id is not None:
         return
@@ -109,7 +109,7 @@ async def case_manager(m: Moves) -> None:
     if assigned.case_manager_id is not None:
         await m.case_manager_assigned(assigned.case_manager_id)
         return
-    await m.enter(Stage.CASE_MANAGER, WaitingOn.COORDINATOR, None, task="to assign a case manager")
+    await m.enter(Stage.CASE_MANAGER, WaitingOn.COORDINATOR, None, task=Task.ASSIGN_CASE_MANAGER)
     await m.notify(
         "case-manager-needed", NotificationKind.CASE_MANAGER_NEEDED, Audience.COORDINATORS
     )

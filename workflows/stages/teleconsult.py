@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import Audience, NotificationKind
     from domain.reasons import EndingReason, NoticeReason
     from domain.records import BookingKind, BookingRequest, SlotsProposed, SlotsRequest
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
 
 
 async def _propose_slots(m: Moves, request: SlotsRequest) -> SlotsProposed:
@@ -53,7 +53,7 @@ async def teleconsult(m: Moves) -> None:
         steps.slot_choice = None
         await m.ask_patient(
             Stage.TELECONSULT,
-            task="to choose a consultation slot",
+            task=Task.CHOOSE_SLOT,
             answered=lambda: steps.slot_choice is not None,
             start=start,
             give_up_after=p.slot_choice_timeout,
@@ -81,7 +81,7 @@ async def teleconsult(m: Moves) -> None:
             WaitingOn.SPECIALIST,
             slot.starts_at + p.consult_outcome_grace,
             actor=steps.slot_choice.actor,
-            task="to hold the consultation and record its outcome",
+            task=Task.HOLD_CONSULT,
         )
         await m.notify(
             f"booking-confirmation-{consult_round}", NotificationKind.BOOKING_CONFIRMATION

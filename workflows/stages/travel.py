@@ -2,7 +2,7 @@
 clinic visit reserved (the clinic may decline the dates, then the patient sends new ones),
 the visa letter, hotel and transfer, and the reminders before the trip."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -12,17 +12,19 @@ from workflows.moves import Moves
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
+    from domain.clinic_hours import UTC_CLOCK, VISIT_DAY_END, VISIT_DAY_START, visit_times
     from domain.errors import ActivityFailure
     from domain.names import TREATMENT_DATE
     from domain.notifications import Audience, NotificationKind
     from domain.reasons import EndingReason, NoticeReason
     from domain.records import Booking, BookingKind, BookingRequest
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.steps import Withdrawal
 
 MAX_VISIT_REQUESTS = 5
-VISIT_DAY_START = time(8, 0)
-VISIT_DAY_END = time(18, 0)
+# Patch: the visit days' hours and the admission's deadline on the clinic's clock (the
+# policy's zone and hours) instead of 08:00 to 18:00 UTC.
+CLINIC_LOCAL_VISIT_HOURS = "clinic-local-visit-hours"
 
 
 async def plan(m: Moves) -> None:
@@ -31,7 +33,7 @@ async def plan(m: Moves) -> None:
     valid_until = start + p.quote_validity
     await m.ask_patient(
         Stage.PLAN,
-        task="to accept or decline the treatment plan",
+        task=Task.DECIDE_PLAN,
         actor=state.actor_of_next,
         answered=lambda: state.plan.decision is not None,
         start=start,
@@ -61,7 +63,7 @@ async def travel(m: Moves) -> None:
         sfx = "" if attempt == 1 else f"-{attempt}"
         await m.ask_patient(
             Stage.TRAVEL,
-            task="to send the travel details",
+            task=Task.SEND_TRAVEL_DETAILS,
             actor=actor,
             answered=lambda: steps.details is not None,
             start=workflow.now(),
@@ -74,18 +76,29 @@ async def travel(m: Moves) -> None:
         )
         details = steps.details
         assert details is not None
-        day1 = datetime.combine(details.arrival_date + timedelta(days=1), VISIT_DAY_START, UTC)
-        day2_end = datetime.combine(details.arrival_date + timedelta(days=2), VISIT_DAY_END, UTC)
-        steps.visit_day1 = day1
+        if workflow.patched(CLINIC_LOCAL_VISIT_HOURS):
+            zone, opens, closes = p.clinic_time_zone, p.visit_day_start, p.visit_day_end
+            clinic_zone: str | None = zone
+        else:
+            zone, opens, closes, clinic_zone = UTC_CLOCK, VISIT_DAY_START, VISIT_DAY_END, None
+        times = visit_times(
+            details.arrival_date,
+            zone=zone,
+            day_start=opens,
+            day_end=closes,
+            admission_after=p.admission_alert_after,
+        )
+        day1, day2_end = times.day1_start, times.day2_end
+        steps.visit_day1, steps.admission_due = day1, times.admission_due
         workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
         await m.enter(
             Stage.TRAVEL,
             WaitingOn.CLINIC,
             None,
             actor=details.actor,
-            task="reserving the clinic visit, hotel and transfer",
+            task=Task.RESERVE_VISIT,
         )
-        if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end):
+        if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end, clinic_zone):
             break
         actor = steps.clinic_confirmation.actor if steps.clinic_confirmation else SYSTEM
         steps.details = None
@@ -115,7 +128,7 @@ async def travel(m: Moves) -> None:
             )
         )
         await m.notify(f"{step}-request", notice, partner)
-    await m.enter(Stage.TRAVEL, WaitingOn.PATIENT, day1, task="to travel to the clinic")
+    await m.enter(Stage.TRAVEL, WaitingOn.PATIENT, day1, task=Task.TRAVEL_TO_CLINIC)
     await m.sleep_until(arrival - p.travel_checklist_before, "Checklist due")
     await m.notify("travel-checklist", NotificationKind.TRAVEL_CHECKLIST)
     await m.sleep_until(arrival - p.travel_reminder_before, "Travel reminder")
@@ -123,7 +136,9 @@ async def travel(m: Moves) -> None:
     await m.sleep_until(day1, "Visit day 1")
 
 
-async def _reserve_visit(m: Moves, step: str, day1: datetime, day2_end: datetime) -> bool:
+async def _reserve_visit(
+    m: Moves, step: str, day1: datetime, day2_end: datetime, zone: str | None
+) -> bool:
     """Reserve the two-day visit; True once the clinic holds it.
 
     A clinic that confirms by hand gets the request by email and a coordinator records its
@@ -136,6 +151,7 @@ async def _reserve_visit(m: Moves, step: str, day1: datetime, day2_end: datetime
         kind=BookingKind.CLINIC_VISIT,
         starts_at=day1,
         ends_at=day2_end,
+        time_zone=zone,
     )
     visit: Booking | None
     try:
@@ -160,7 +176,7 @@ async def _reserve_visit(m: Moves, step: str, day1: datetime, day2_end: datetime
         Stage.TRAVEL,
         WaitingOn.COORDINATOR,
         None,
-        task="to record the clinic's answer to the visit request",
+        task=Task.RECORD_CLINIC_ANSWER,
     )
     await m.until(lambda: steps.clinic_confirmation is not None, None, "")
     assert steps.clinic_confirmation is not None

@@ -18,14 +18,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.names import follow_up_workflow_id
     from domain.notifications import Audience, NotificationKind
     from domain.records import AssessProcedure
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
 
 
 async def treatment(m: Moves) -> None:
     p, state, steps = m.policy, m.state, m.state.treatment
-    assert state.travel.visit_day1 is not None
-    alert_at = state.travel.visit_day1 + p.admission_alert_after
-    await m.enter(Stage.TREATMENT, WaitingOn.CLINIC, alert_at, task="to report the admission")
+    alert_at = state.travel.admission_due
+    assert alert_at is not None
+    await m.enter(Stage.TREATMENT, WaitingOn.CLINIC, alert_at, task=Task.REPORT_ADMISSION)
     if not await m.until(lambda: steps.admission is not None, alert_at, "Admission expected"):
         await m.notify(
             "admission-overdue", NotificationKind.ADMISSION_OVERDUE, Audience.COORDINATORS
@@ -34,7 +34,7 @@ async def treatment(m: Moves) -> None:
             Stage.TREATMENT,
             WaitingOn.COORDINATOR,
             None,
-            task="to find out why the clinic has not reported the admission",
+            task=Task.CHASE_ADMISSION,
         )
         await m.until(lambda: steps.admission is not None, None, "")
     assert steps.admission is not None
@@ -43,7 +43,7 @@ async def treatment(m: Moves) -> None:
         WaitingOn.CLINIC,
         None,
         actor=steps.admission.actor,
-        task="to report the procedure",
+        task=Task.REPORT_PROCEDURE,
     )
     await m.until(lambda: steps.procedure is not None, None, "")
     procedure = steps.procedure
@@ -69,7 +69,7 @@ async def treatment(m: Moves) -> None:
         WaitingOn.CLINIC,
         None,
         actor=procedure.actor,
-        task="to report the discharge",
+        task=Task.REPORT_DISCHARGE,
     )
     await m.until(lambda: steps.discharge is not None, None, "")
     for booking in state.bookings:
@@ -84,7 +84,7 @@ async def follow_up(m: Moves) -> None:
         WaitingOn.PATIENT,
         None,
         actor=discharge.actor,
-        task="for the follow-up year (consults and weekly check-ins)",
+        task=Task.FOLLOW_UP_YEAR,
     )
     child = asyncio.ensure_future(
         workflow.execute_child_workflow(

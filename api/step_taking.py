@@ -1,0 +1,315 @@
+"""Taking a declared step: store what it records, send its update, answer with the journey.
+
+The API's routes, the console's forms, the patient page's forms and the clinic's webhook all
+take steps here, so a step is stored, sent and refused the same whoever asks. What a step is
+comes from its declaration (`domain/step_declarations.py`): its update, the model of the
+update's argument (filled from the body's fields of the same names), the record stored first
+and the argument's field for its id. A few steps need more than that, and have a handler below.
+
+A record is committed before the step is sent, because the journey's activities read it; only
+the journey's refusal removes it (`store_then_send`).
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.journey_access import gone, versioned_view
+from api.problems import ProblemError
+from api.schemas import ContactDetails
+from api.step_access import Answer, JourneyStep, store_then_send
+from api.uploads import Upload
+from db.clinical import ClinicalRepository
+from db.documents import DocumentRepository
+from db.erasure import Erased
+from db.patients import PatientRepository
+from db.staff import StaffRepository
+from domain.follow_up import FollowUpStatus
+from domain.names import follow_up_workflow_id
+from domain.policy import JourneyPolicy
+from domain.step_bodies import (
+    ClinicAdverseEvent,
+    ClinicProcedure,
+    ConsultOutcomeBody,
+    ContactBody,
+    FollowUpOutcomeBody,
+    RehabCheckinBody,
+    TravelBody,
+)
+from domain.step_declarations import STEPS, StepDeclaration, StepName, StepRecord, Workflow
+from domain.steps import DocumentKind, IncidentResolution
+from workflows.follow_up import FollowUp
+from workflows.journey import PatientJourney
+
+FOLLOW_UPS = len(JourneyPolicy().follow_up_offsets)
+Store = Callable[[asyncpg.Connection, JourneyStep, Any], Awaitable[str]]
+Handler = Callable[[JourneyStep, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Documents:
+    """What a documents step takes: the files, each with the kind it was sent as."""
+
+    uploads: Sequence[tuple[DocumentKind, Upload]]
+
+
+@dataclass(frozen=True)
+class NumberedOutcome:
+    """A follow-up consult's outcome, with the consult's number (from the route's path)."""
+
+    number: int
+    body: FollowUpOutcomeBody
+
+
+async def take(name: StepName, step: JourneyStep, body: Any = None) -> Any:
+    """Take the step `name` on `step`'s journey with `body`: the journey's status (or the
+    follow-up year's) as its answer; a refusal is raised, having stored nothing."""
+    declaration = STEPS[name]
+    handler = HANDLERS.get(name)
+    if handler is not None:
+        return await handler(step, body)
+    return await send_declared(declaration, step, body)
+
+
+async def send_declared(
+    declaration: StepDeclaration,
+    step: JourneyStep,
+    body: Any,
+    *,
+    stored: bool = True,
+    **fields: Any,
+) -> Any:
+    """Store the declared record (if any, and `stored`), then send the declared update with an
+    argument of the body's fields, `fields` and the record's id."""
+    assert declaration.update is not None and declaration.argument is not None
+    update, model = declaration.update, declaration.argument
+    given = _fields(model, body) | fields
+
+    async def send(record_ids: list[str]) -> Any:
+        if record_ids and declaration.record_field is not None:
+            given[declaration.record_field] = record_ids[0]
+        argument = model(actor=step.principal.actor, **given)
+        if declaration.workflow is Workflow.FOLLOW_UP:
+            return await step.send_to_follow_up(update, argument)
+        return await step.send(update, argument, declaration.name)
+
+    if declaration.record is None or not stored:
+        return await send([])
+    store = STORES[declaration.record]
+
+    async def record(conn: asyncpg.Connection) -> list[str]:
+        return [await store(conn, step, body)]
+
+    return await store_then_send(step.pool, declaration.record, record, send)
+
+
+def _fields(model: type[BaseModel], body: Any) -> dict[str, Any]:
+    """The body's fields that the update's argument has too (never the actor)."""
+    if not isinstance(body, BaseModel):
+        return {}
+    wanted = set(model.model_fields) - {"actor"}
+    return {k: getattr(body, k) for k in type(body).model_fields if k in wanted}
+
+
+# What each kind of record stores, from the step's body.
+
+
+async def _travel(conn: asyncpg.Connection, step: JourneyStep, body: TravelBody) -> str:
+    return await ClinicalRepository(conn).add_travel_record(
+        journey_id=step.journey_id,
+        arrival_date=body.arrival_date,
+        departure_date=body.departure_date,
+        arrival_flight=body.arrival_flight,
+        departure_flight=body.departure_flight,
+        companions=body.companions,
+        needs_visa=body.needs_visa,
+        notes=body.notes,
+        submitted_by=step.principal.actor.id,
+    )
+
+
+async def _procedure(conn: asyncpg.Connection, step: JourneyStep, body: ClinicProcedure) -> str:
+    return await ClinicalRepository(conn).add_procedure_report(
+        journey_id=step.journey_id,
+        cells_given=body.cells_given,
+        route=body.route,
+        minutes=body.minutes,
+        lot=body.lot,
+        notes=body.notes,
+    )
+
+
+async def _adverse_event(
+    conn: asyncpg.Connection, step: JourneyStep, body: ClinicAdverseEvent
+) -> str:
+    return await ClinicalRepository(conn).add_adverse_event(
+        journey_id=step.journey_id, severity=body.severity, description=body.description
+    )
+
+
+async def _checkin(conn: asyncpg.Connection, step: JourneyStep, body: RehabCheckinBody) -> str:
+    return await ClinicalRepository(conn).add_rehab_checkin(
+        journey_id=step.journey_id,
+        week=body.week,
+        walking_hours_per_day=body.walking_hours_per_day,
+        days_per_week=body.days_per_week,
+        notes=body.notes,
+    )
+
+
+async def _plan(conn: asyncpg.Connection, step: JourneyStep, body: ConsultOutcomeBody) -> str:
+    plan = body.plan
+    assert plan is not None
+    return await ClinicalRepository(conn).add_plan(
+        journey_id=step.journey_id,
+        specialist_id=step.principal.actor.id,
+        price=plan.price,
+        currency=plan.currency,
+        cells_target=plan.cells_target,
+        notes=plan.notes,
+    )
+
+
+async def _follow_up_outcome(
+    conn: asyncpg.Connection, step: JourneyStep, outcome: NumberedOutcome
+) -> str:
+    body = outcome.body
+    return await ClinicalRepository(conn).add_follow_up_outcome(
+        journey_id=step.journey_id,
+        consult_no=outcome.number,
+        scores=body.model_dump(exclude={"notes", "postural_hypotension"}, exclude_none=True),
+        notes=body.notes,
+        postural_hypotension=body.postural_hypotension,
+    )
+
+
+STORES: dict[StepRecord, Store] = {
+    StepRecord.TRAVEL: _travel,
+    StepRecord.PROCEDURE_REPORT: _procedure,
+    StepRecord.ADVERSE_EVENT: _adverse_event,
+    StepRecord.REHAB_CHECKIN: _checkin,
+    StepRecord.PLAN: _plan,
+    StepRecord.FOLLOW_UP_OUTCOME: _follow_up_outcome,
+}
+
+
+# The steps that need more than their declaration.
+
+
+async def _documents(step: JourneyStep, documents: Documents) -> Answer:
+    """Each file stored under the kind it was sent as, then the journey told once."""
+
+    async def store(conn: asyncpg.Connection) -> list[str]:
+        repo = DocumentRepository(conn)
+        async with conn.transaction():
+            return [
+                await repo.add(
+                    journey_id=step.journey_id,
+                    kind=kind.value,
+                    filename=upload.filename,
+                    content_type=upload.content_type,
+                    content=upload.data,
+                    uploaded_by=step.principal.actor.id,
+                )
+                for kind, upload in documents.uploads
+            ]
+
+    declaration = STEPS[StepName.DOCUMENTS]
+    assert declaration.update is not None and declaration.argument is not None
+    update, model = declaration.update, declaration.argument
+
+    async def send(document_ids: list[str]) -> Answer:
+        return await step.send(
+            update, model(actor=step.principal.actor, document_ids=tuple(document_ids))
+        )
+
+    assert declaration.record is not None
+    return await store_then_send(step.pool, declaration.record, store, send)
+
+
+async def _case_manager(step: JourneyStep, body: Any) -> Answer:
+    """Only an active case manager can be assigned; the journey checks the rest."""
+    async with step.pool.acquire() as conn:
+        known = await StaffRepository(conn).is_active(
+            staff_id=body.case_manager_id, role="case_manager"
+        )
+    if not known:
+        raise ProblemError(
+            422,
+            "The request has invalid fields",
+            f"case_manager_id: {body.case_manager_id} is not an active case manager",
+        )
+    return await send_declared(STEPS[StepName.CASE_MANAGER], step, body)
+
+
+async def _consult_outcome(step: JourneyStep, body: ConsultOutcomeBody) -> Answer:
+    """An eligible outcome stores its treatment plan first; a not-eligible one stores nothing."""
+    eligible = body.eligible and body.plan is not None
+    return await send_declared(STEPS[StepName.CONSULT_OUTCOME], step, body, stored=eligible)
+
+
+async def _resolve_incident(step: JourneyStep, body: Any) -> Answer:
+    """The journey's incident, or else the follow-up year's, answered with the journey."""
+    resolution = IncidentResolution(
+        actor=step.principal.actor, action=body.action, incident_number=body.incident_number
+    )
+    declaration = STEPS[StepName.RESOLVE_INCIDENT]
+    assert declaration.update is not None
+    status = await step.handle.query(PatientJourney.status)
+    if status.incident is None and await _follow_up_incident(step):
+        await step.send_to_follow_up(declaration.update, resolution)
+        status = await step.handle.query(PatientJourney.status)
+        return versioned_view(step.principal, status, step.response)
+    return await step.send(declaration.update, resolution)
+
+
+async def _follow_up_incident(step: JourneyStep) -> bool:
+    handle = step.client.get_workflow_handle_for(
+        FollowUp.run, follow_up_workflow_id(step.journey_id)
+    )
+    try:
+        follow_up: FollowUpStatus = await handle.query(FollowUp.status)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return follow_up.incident is not None
+
+
+async def _correct_contact(step: JourneyStep, body: ContactBody) -> ContactDetails:
+    """Stored in PostgreSQL only; the request's audit row says who changed it and when. The
+    next email (a retried incident's, say) goes to the corrected address."""
+    try:
+        async with step.pool.acquire() as conn:
+            updated = await PatientRepository(conn).correct_contact(
+                journey_id=step.journey_id, email=body.email, phone=body.phone
+            )
+    except Erased as erased:
+        raise gone(erased) from None
+    if updated is None:
+        raise ProblemError(404, "Not found", "no such journey")
+    return ContactDetails(email=updated.email, phone=updated.phone)
+
+
+async def _follow_up_outcome_step(step: JourneyStep, outcome: NumberedOutcome) -> FollowUpStatus:
+    """The policy says how many follow-up consults there are; another number names none."""
+    if not 1 <= outcome.number <= FOLLOW_UPS:
+        raise ProblemError(404, "Not found", f"follow-up consults are numbered 1 to {FOLLOW_UPS}")
+    declared: FollowUpStatus = await send_declared(
+        STEPS[StepName.FOLLOW_UP_OUTCOME], step, outcome, consult_no=outcome.number
+    )
+    return declared
+
+
+HANDLERS: dict[StepName, Handler] = {
+    StepName.DOCUMENTS: _documents,
+    StepName.CASE_MANAGER: _case_manager,
+    StepName.CONSULT_OUTCOME: _consult_outcome,
+    StepName.RESOLVE_INCIDENT: _resolve_incident,
+    StepName.CORRECT_CONTACT: _correct_contact,
+    StepName.FOLLOW_UP_OUTCOME: _follow_up_outcome_step,
+}

@@ -1,0 +1,162 @@
+"""What a person sends for a step: the bodies of the API's step routes, which the console's
+and the patient page's forms fill in too (domain/step_declarations.py names each step's). The
+actor always comes from the token or the session, never from a body."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+
+from domain.incidents import IncidentAction
+from domain.inquiry import PhoneNumber
+from domain.policy import MIN_CELLS
+from domain.refusal_codes import ENGLISH, RefusalCode
+from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
+
+Notes = Annotated[str, StringConstraints(max_length=5000)]
+Score = Annotated[int, Field(ge=0, le=10)]
+
+
+class StepBody(BaseModel):
+    """Unknown fields refused, text trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReviewBody(StepBody):
+    outcome: ReviewOutcome
+    reason: RejectionReason | None = None
+    documents: list[DocumentKind] = Field(default_factory=list, max_length=4)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ReviewBody":
+        if self.outcome is ReviewOutcome.REJECT and self.reason is None:
+            raise ValueError("a rejection needs a reason")
+        if self.outcome is ReviewOutcome.REQUEST_DOCUMENTS and not self.documents:
+            raise ValueError("a request for documents needs at least one document")
+        return self
+
+
+class CaseManagerBody(StepBody):
+    case_manager_id: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class ClinicConfirmationBody(StepBody):
+    confirmed: bool
+    clinic_reference: Annotated[str, StringConstraints(max_length=120)] = ""
+
+
+class SlotChoiceBody(StepBody):
+    slot_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PlanBody(StepBody):
+    price: Decimal = Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    cells_target: int = Field(default=MIN_CELLS, ge=1, le=10_000_000_000)
+    notes: Notes = ""
+
+
+class ConsultOutcomeBody(StepBody):
+    eligible: bool
+    reason: RejectionReason | None = None
+    plan: PlanBody | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ConsultOutcomeBody":
+        if self.eligible and self.plan is None:
+            raise ValueError("an eligible outcome needs the treatment plan")
+        if not self.eligible and self.reason is None:
+            raise ValueError("a not-eligible outcome needs a reason")
+        return self
+
+
+class PlanDecisionBody(StepBody):
+    accept: bool
+
+
+class TravelBody(StepBody):
+    arrival_date: date
+    departure_date: date
+    needs_visa: bool = False
+    arrival_flight: Annotated[str, StringConstraints(max_length=20)] = ""
+    departure_flight: Annotated[str, StringConstraints(max_length=20)] = ""
+    companions: int = Field(default=0, ge=0, le=5)
+    notes: Notes = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> "TravelBody":
+        if (self.departure_date - self.arrival_date).days < 3:
+            # Typed by its code, so that the pages word it without reading the English.
+            code = RefusalCode.DEPARTURE_TOO_SOON
+            raise PydanticCustomError(code.value, ENGLISH[code])
+        return self
+
+
+class FollowUpOutcomeBody(StepBody):
+    trunk_control: Score | None = None
+    sitting_balance: Score | None = None
+    standing_balance: Score | None = None
+    spasticity: Score | None = None
+    sensation: Score | None = None
+    bladder: Score | None = None
+    postural_hypotension: bool | None = None
+    notes: Notes = ""
+
+
+class RehabCheckinBody(StepBody):
+    week: int = Field(ge=1, le=60)
+    walking_hours_per_day: Decimal = Field(ge=0, le=24, max_digits=4, decimal_places=1)
+    days_per_week: int = Field(ge=0, le=7)
+    notes: Notes = ""
+
+
+class WithdrawalBody(StepBody):
+    reason: WithdrawalReason = WithdrawalReason.PATIENT_REQUEST
+
+    @model_validator(mode="after")
+    def _plain_reason(self) -> "WithdrawalBody":
+        # These end the journey and record more: the consent's withdrawal, or an erasure.
+        if self.reason is WithdrawalReason.CONSENT_WITHDRAWN:
+            raise ValueError("withdraw consent with POST …/consent/withdrawal")
+        if self.reason is WithdrawalReason.DATA_ERASURE:
+            raise ValueError("a privacy officer erases with POST …/erasure")
+        return self
+
+
+class IncidentResolutionBody(StepBody):
+    action: IncidentAction
+    incident_number: int | None = Field(
+        default=None,
+        ge=1,
+        description="the incident you are resolving (from the journey's status); when given, "
+        "a newer incident is not resolved by mistake",
+    )
+
+
+class ContactBody(StepBody):
+    """The patient's corrected contact details; what is left out stays as it was."""
+
+    email: EmailStr | None = None
+    phone: PhoneNumber | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "ContactBody":
+        if self.email is None and self.phone is None:
+            raise ValueError("send the corrected email, phone or both")
+        return self
+
+
+class ClinicProcedure(StepBody):
+    cells_given: int = Field(ge=0, le=10_000_000_000)
+    route: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "intrathecal"
+    minutes: int = Field(ge=1, le=600)
+    lot: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    notes: Notes = ""
+
+
+class ClinicAdverseEvent(StepBody):
+    severity: Literal["mild", "moderate", "severe", "life_threatening"]
+    description: Annotated[str, StringConstraints(min_length=1, max_length=5000)]

@@ -1,0 +1,224 @@
+"""Journeys taken to each of their ends, as their people take them, and the privacy workflows
+that follow: shared by the sentinel search of every path (tests/test_no_phi_in_histories.py)
+and the recording of the replay corpus (tests/test_replay.py), so that both go the same ways.
+
+Each path takes a started `JourneyDriver` (the caller chooses the form, and whether it goes in
+through the API) and returns once the journey has ended as the path says.
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from domain.actors import Actor, Role
+from domain.follow_up import FollowUpStatus
+from domain.incidents import IncidentAction, IncidentKind
+from domain.privacy import RetentionSweepInput, RetentionSweepResult
+from domain.stages import Stage, WaitingOn
+from domain.steps import (
+    IncidentResolution,
+    NoShow,
+    RejectionReason,
+    ReviewDecision,
+    ReviewOutcome,
+    Withdrawal,
+)
+from privacy.erasure import erase
+from settings import Settings
+from tests.faults import USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
+from tests.helpers import eventually
+from tests.journeys import COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver
+from worker import running_worker
+from workflows.follow_up import FollowUp
+from workflows.journey import PatientJourney
+from workflows.retention import RetentionSweep
+
+REFUSED_DOMAIN = "refused.example"
+PRIVACY_OFFICER = Actor(id="privacy-1", role=Role.PRIVACY_OFFICER)
+# Closed journeys are kept this long in the sweeps of these paths.
+RETENTION_DAYS = 30
+
+
+@asynccontextmanager
+async def relay_worker(
+    client: Client, settings: Settings, pool: asyncpg.Pool, directory: Path
+) -> AsyncIterator[RefusingMailbox]:
+    """The project's worker sending through a relay that refuses the domains a path chooses,
+    and keeps the other messages in `directory`."""
+    controller, relay, port = start_refusing_mailbox(directory)
+    try:
+        async with running_worker(
+            client, settings=settings.model_copy(update={"smtp_port": port}), pool=pool
+        ):
+            yield relay
+    finally:
+        controller.stop()
+
+
+def _resolution(action: IncidentAction, number: int) -> IncidentResolution:
+    return IncidentResolution(actor=COORDINATOR, action=action, incident_number=number)
+
+
+async def _ended(j: JourneyDriver, stage: Stage) -> None:
+    ended = (await j.result()).stage
+    assert ended is stage, f"{j.journey_id} ended {ended.value}, not {stage.value}"
+
+
+async def reject(j: JourneyDriver) -> None:
+    """The reviewer rejects the inquiry: NOT_ELIGIBLE, with a kind rejection email."""
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    await j.handle.execute_update(
+        PatientJourney.review,
+        ReviewDecision(
+            actor=REVIEWER,
+            outcome=ReviewOutcome.REJECT,
+            reason=RejectionReason.INJURY_TOO_RECENT,
+        ),
+    )
+    await _ended(j, Stage.NOT_ELIGIBLE)
+
+
+async def lose_contact(j: JourneyDriver) -> None:
+    """Approved, the patient never picks a consult slot: LOST_CONTACT after 21 days."""
+    await j.approve()
+    await j.sleep(timedelta(days=22))
+    await _ended(j, Stage.LOST_CONTACT)
+
+
+async def miss_two_consults(j: JourneyDriver) -> None:
+    """The patient books and misses the consult twice: the second no-show closes it."""
+    await j.approve()
+    for _ in range(2):
+        starts_at = await j.book_first_slot()
+        await j.sleep(starts_at - await j.now() + timedelta(minutes=10))
+        await j.handle.execute_update(PatientJourney.consult_no_show, NoShow(actor=SPECIALIST))
+    await _ended(j, Stage.LOST_CONTACT)
+
+
+async def withdraw_mid_travel(j: JourneyDriver, *, notes: str = "") -> None:
+    """Plan accepted, visit reserved and visa letter sent, the patient withdraws: the
+    bookings are undone newest first."""
+    await j.approve()
+    await j.hold_consult(notes=notes)
+    await j.accept_plan()
+    await j.send_travel()
+    await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=j.patient))
+    await _ended(j, Stage.WITHDRAWN)
+
+
+async def _patient_domain(j: JourneyDriver) -> str:
+    address = await j.pool.fetchval(
+        """SELECT p.email FROM patients p JOIN journeys USING (patient_id)
+            WHERE journey_id = $1""",
+        uuid.UUID(j.journey_id),
+    )
+    return str(address).rpartition("@")[2]
+
+
+async def complete(
+    j: JourneyDriver,
+    *,
+    notes: str = "",
+    checkin_weeks: int = 3,
+    refused_in_follow_up: RefusingMailbox | None = None,
+) -> None:
+    """From inquiry through treatment to the end of the follow-up year (whose child runs
+    continue as new). Given the relay, the patient's mail server refuses the first week's
+    check-in reminder: the year holds an incident until a coordinator skips the email."""
+    await j.approve()
+    await j.hold_consult(notes=notes)
+    await j.accept_plan()
+    await j.send_travel()
+    await j.sleep(timedelta(days=31))
+    await j.treat(notes=notes)
+    if refused_in_follow_up is not None:
+        domain = await _patient_domain(j)
+        refused_in_follow_up.refuse(domain, USER_UNKNOWN)
+        await j.sleep(timedelta(days=8))
+
+        async def year() -> FollowUpStatus:
+            return await j.follow_up.query(FollowUp.status)
+
+        held = await eventually(year, until=lambda s: s.incident is not None, what="incident")
+        assert held.incident is not None and held.incident.kind is IncidentKind.EMAIL_REFUSED
+        refused_in_follow_up.allow(domain)
+        await j.follow_up.execute_update(
+            FollowUp.resolve_incident, _resolution(IncidentAction.SKIP, held.incident.number)
+        )
+        await eventually(year, until=lambda s: s.incident is None, what="the year going on")
+    await j.follow_up_year(notes=notes, checkin_weeks=checkin_weeks)
+    await _ended(j, Stage.COMPLETED)
+
+
+async def resolve_refused_acknowledgement(j: JourneyDriver, *, corrected_email: str) -> None:
+    """Started with an address the relay refuses: the acknowledgement opens an incident; the
+    coordinator retries (refused again: a second incident), then skips it; the address is
+    corrected in the records and the reviewer rejects, which the patient is told at the
+    corrected address."""
+    first = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+    assert first.incident is not None and first.incident.kind is IncidentKind.EMAIL_REFUSED
+    assert first.stage is Stage.INQUIRY and first.waiting_on is WaitingOn.COORDINATOR
+    number = first.incident.number
+    await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.RETRY, number)
+    )
+    second = await eventually(
+        j.status,
+        until=lambda s: s.incident is not None and s.incident.number == number + 1,
+        what="the retry refused again",
+    )
+    assert second.incident is not None
+    await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.SKIP, second.incident.number)
+    )
+    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+    await j.pool.execute(
+        """UPDATE patients SET email = $2
+            WHERE patient_id = (SELECT patient_id FROM journeys WHERE journey_id = $1)""",
+        uuid.UUID(j.journey_id),
+        corrected_email,
+    )
+    await reject(j)
+
+
+async def book_consult(j: JourneyDriver) -> None:
+    """Approved, the patient books a consult: it is in the specialist's calendar, and the
+    journey waits on the specialist."""
+    await j.approve()
+    await j.book_first_slot()
+
+
+async def erase_now(j: JourneyDriver, client: Client, *, reason: str) -> None:
+    """A privacy officer erases the journey as `journeys erase` does: a running journey is
+    withdrawn first (its bookings undone), then the `JourneyErasure` workflow erases it."""
+    await erase(
+        j.pool,
+        client,
+        j.journey_id,
+        actor=PRIVACY_OFFICER,
+        reason=reason,
+        request_id=None,
+        task_queue=j.task_queue,
+        within=60,
+    )
+    await _ended(j, Stage.WITHDRAWN)
+
+
+async def sweep(env: WorkflowEnvironment, task_queue: str) -> tuple[str, list[str]]:
+    """Once the retention period of everything closed so far is over, the retention sweep;
+    its workflow id and the journeys it erased."""
+    await env.sleep(timedelta(days=RETENTION_DAYS + 1))
+    workflow_id = f"retention-sweep-{uuid.uuid4().hex[:8]}"
+    result: RetentionSweepResult = await env.client.execute_workflow(
+        RetentionSweep.run,
+        RetentionSweepInput(retention_days=RETENTION_DAYS),
+        id=workflow_id,
+        task_queue=task_queue,
+    )
+    return workflow_id, result.erased

@@ -1,0 +1,337 @@
+"""Emails to staff in the language each works in, as the staff directory lists it: journeys on
+the time-skipping server with the real worker, and the email activity on its own, both sending
+through the real local SMTP server to the real mailbox."""
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.email import EmailActivities, Partners
+from activities.messages import MessageComposer
+from db.intake import IntakeRepository
+from db.journeys import JourneyRepository
+from db.staff import StaffRepository
+from domain.inquiry import InquiryForm
+from domain.notifications import Audience, NotificationKind, NotificationRequest
+from domain.reasons import NoticeReason
+from domain.stages import Stage, WaitingOn
+from integrations.smtp import SmtpSender
+from settings import Settings
+from tests.helpers import eventually, read_mailbox, text_of, valid_form
+from tests.journeys import JourneyDriver, assert_no_needles, seed_staff
+
+NO_DETAILS_ES = (
+    "Este mensaje no contiene datos del paciente; consúltelos en las herramientas del personal."
+)
+NO_DETAILS_EN = "This message carries no patient details; read them in the staff tools."
+
+NewJourney = Callable[..., JourneyDriver]
+
+
+@pytest.fixture
+def journey(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> NewJourney:
+    def new() -> JourneyDriver:
+        return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+
+    return new
+
+
+async def emailed(j: JourneyDriver, step: str) -> EmailMessage:
+    """The journey's email of `step` (its Message-ID names it), once it has arrived."""
+
+    async def find() -> EmailMessage | None:
+        wanted = f"<{j.journey_id}.{step}@"
+        return next((m for m in read_mailbox(j.mail_dir) if wanted in m["Message-ID"]), None)
+
+    found = await eventually(find, what=f"the {step} email")
+    assert found is not None
+    return found
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    content: str = part.get_content()  # type: ignore[attr-defined]
+    return content
+
+
+def reference(journey_id: str) -> str:
+    return journey_id.split("-", 1)[0].upper()
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_spanish_speaking_case_manager_gets_the_case_in_spanish(
+    journey: NewJourney, pool: asyncpg.Pool
+) -> None:
+    await seed_staff(pool)  # Lucía Romero works in ["es", "en"]
+    j = await journey().start()
+    await j.approve()
+    status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    assert status.case_manager_id == "cm-es"
+
+    assigned = await emailed(j, "case-assigned-1")
+    ref, jid = reference(j.journey_id), j.journey_id
+    assert assigned["To"] == "lucia@clinic.test"
+    assert assigned["Content-Language"] == "es"
+    assert assigned["Subject"] == f"Se le ha asignado el caso {ref}"
+    text = text_of(assigned)
+    assert f"Se le ha asignado un caso: referencia {ref}." in text
+    assert f"Abrirlo: http://127.0.0.1:8000/staff/journeys/{jid}" in text
+    assert NO_DETAILS_ES in text
+    assert "Open it" not in text and "assigned to you" not in text
+    assert '<html lang="es"' in html_of(assigned)
+    # The journey named the audience only: who reads it, and in what language, the activity
+    # read from PostgreSQL.
+    await assert_no_needles(j.client, jid, ["lucia@clinic.test", "Lucía Romero"])
+    # Sent once for the step, under the step's own Message-ID.
+    outbox = await pool.fetch(
+        "SELECT message_id, status FROM outbox WHERE journey_id = $1 AND step = 'case-assigned-1'",
+        uuid.UUID(jid),
+    )
+    assert [(r["message_id"], r["status"]) for r in outbox] == [
+        (f"<{jid}.case-assigned-1@journeys.localhost>", "sent")
+    ]
+    assert [m["Message-ID"].strip() for m in read_mailbox(j.mail_dir)].count(
+        outbox[0]["message_id"]
+    ) == 1
+
+
+@pytest.mark.usefixtures("worker")
+async def test_an_english_speaking_case_manager_gets_the_case_in_english(
+    journey: NewJourney, pool: asyncpg.Pool
+) -> None:
+    await seed_staff(pool)  # John Baker works in ["en"]
+    j = await journey().start(preferred_language="en", country="GB", time_zone="Europe/London")
+    await j.approve()
+    status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    assert status.case_manager_id == "cm-en"
+
+    assigned = await emailed(j, "case-assigned-1")
+    ref = reference(j.journey_id)
+    assert assigned["To"] == "john@clinic.test"
+    assert assigned["Content-Language"] == "en"
+    assert assigned["Subject"] == f"Case {ref} has been assigned to you"
+    text = text_of(assigned)
+    assert f"Open it: http://127.0.0.1:8000/staff/journeys/{j.journey_id}" in text
+    assert NO_DETAILS_EN in text
+
+
+@pytest.mark.usefixtures("worker")
+@pytest.mark.parametrize(
+    ("patient_language", "works_in", "written_in"),
+    [
+        # German first, and no German catalogue: English, which they also work in.
+        ("de", ["de", "en"], "en"),
+        # Portuguese first and no English at all: Spanish, the next language they work in.
+        ("pt", ["pt", "es"], "es"),
+    ],
+)
+async def test_a_case_manager_whose_first_language_has_no_catalogue(
+    journey: NewJourney,
+    pool: asyncpg.Pool,
+    patient_language: str,
+    works_in: list[str],
+    written_in: str,
+) -> None:
+    await seed_staff(pool)
+    async with pool.acquire() as conn:
+        await StaffRepository(conn).add(
+            staff_id="cm-x",
+            full_name="Case Manager X",
+            email="x@clinic.test",
+            role="case_manager",
+            languages=works_in,
+        )
+    j = await journey().start(preferred_language=patient_language)
+    await j.approve()
+    status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
+    assert status.case_manager_id == "cm-x", "the one who speaks the patient's language"
+
+    assigned = await emailed(j, "case-assigned-1")
+    ref = reference(j.journey_id)
+    assert assigned["To"] == "x@clinic.test"
+    assert assigned["Content-Language"] == written_in
+    assert (
+        assigned["Subject"]
+        == {
+            "en": f"Case {ref} has been assigned to you",
+            "es": f"Se le ha asignado el caso {ref}",
+        }[written_in]
+    )
+
+
+# The email activity on its own, for the other staff audiences and the role mailboxes.
+
+
+async def _journey_row(pool: asyncpg.Pool) -> str:
+    async with pool.acquire() as conn:
+        stored = await IntakeRepository(conn).store(
+            form=InquiryForm.model_validate(valid_form()),
+            idempotency_key=None,
+            request_hash=uuid.uuid4().hex,
+            source_address=None,
+            user_agent=None,
+        )
+    return stored.journey_id
+
+
+def _email(
+    pool: asyncpg.Pool, settings: Settings, *, coordinators: str = "en", lead: str = "en"
+) -> EmailActivities:
+    return EmailActivities(
+        sender=SmtpSender(host="127.0.0.1", port=settings.smtp_port),
+        pool=pool,
+        composer=MessageComposer(sender="Journeys <journeys@clinic.test>"),
+        partners=Partners(
+            coordinators="coordinators@clinic.test",
+            medical_lead="lead-mailbox@clinic.test",
+            hotel="hotel@partner.test",
+            transfer="transfer@partner.test",
+            clinic_name="Clinic",
+            clinic_address="Street 1",
+            video_link_base="https://video.test",
+            public_base_url="http://127.0.0.1:8000",
+            clinic_email="clinic@partner.test",
+            coordinators_language=coordinators,
+            medical_lead_language=lead,
+        ),
+        message_id_domain="clinic.test",
+    )
+
+
+def _escalation(journey_id: str, step: str = "review-escalation-1-1") -> NotificationRequest:
+    return NotificationRequest(
+        journey_id=journey_id,
+        step=step,
+        kind=NotificationKind.REVIEW_ESCALATION,
+        audience=Audience.MEDICAL_LEAD,
+        facts={"count": "1", "reason": NoticeReason.REVIEW_SLA_PASSED},
+    )
+
+
+async def test_the_medical_lead_reads_escalations_in_their_language_once_per_step(
+    pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> None:
+    async with pool.acquire() as conn:
+        await StaffRepository(conn).add(
+            staff_id="lead-1",
+            full_name="Dr. Marta Gil",
+            email="marta.gil@clinic.test",
+            role="medical_lead",
+            languages=["es", "en"],
+        )
+    jid = await _journey_row(pool)
+    email = _email(pool, settings)
+    env = ActivityEnvironment()
+
+    first = await env.run(email.send_notification, _escalation(jid))
+    again = await env.run(email.send_notification, _escalation(jid))
+
+    assert (first.already_sent, again.already_sent) == (False, True)
+    assert first.message_id == again.message_id == f"<{jid}.review-escalation-1-1@clinic.test>"
+    [message] = read_mailbox(mail_dir)
+    assert message["To"] == "marta.gil@clinic.test"
+    assert message["Content-Language"] == "es"
+    ref = reference(jid)
+    assert message["Subject"] == f"Escalado 1: el caso {ref} espera la revisión médica"
+    assert "Motivo: ha vencido el plazo de revisión" in text_of(message)
+
+
+@pytest.mark.parametrize(
+    ("lead_language", "subject"), [("en", "Escalation 1: case"), ("es", "Escalado 1: el caso")]
+)
+async def test_the_medical_leads_mailbox_is_written_to_in_its_set_language(
+    pool: asyncpg.Pool, settings: Settings, mail_dir: Path, lead_language: str, subject: str
+) -> None:
+    """No medical lead in the directory: the mailbox of JOURNEYS_MEDICAL_LEAD_EMAIL, in the
+    language of JOURNEYS_MEDICAL_LEAD_LANGUAGE, not in any other member of staff's."""
+    await seed_staff(pool)
+    await pool.execute("UPDATE staff SET active = false WHERE role = 'medical_lead'")
+    jid = await _journey_row(pool)
+    await ActivityEnvironment().run(
+        _email(pool, settings, lead=lead_language).send_notification, _escalation(jid)
+    )
+    [message] = read_mailbox(mail_dir)
+    assert message["To"] == "lead-mailbox@clinic.test"
+    assert message["Content-Language"] == lead_language
+    assert message["Subject"].startswith(subject)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_the_coordinators_mailbox_is_written_to_in_its_set_language(
+    pool: asyncpg.Pool, settings: Settings, mail_dir: Path, language: str
+) -> None:
+    await seed_staff(pool)
+    jid = await _journey_row(pool)
+    await ActivityEnvironment().run(
+        _email(pool, settings, coordinators=language).send_notification,
+        NotificationRequest(
+            journey_id=jid,
+            step="staff-new-inquiry",
+            kind=NotificationKind.STAFF_NEW_INQUIRY,
+            audience=Audience.COORDINATORS,
+        ),
+    )
+    [message] = read_mailbox(mail_dir)
+    ref = reference(jid)
+    assert message["To"] == "coordinators@clinic.test"
+    assert message["Content-Language"] == language
+    assert (
+        message["Subject"]
+        == {
+            "en": f"New inquiry {ref} waits for medical review",
+            "es": f"La nueva consulta {ref} espera la revisión médica",
+        }[language]
+    )
+
+
+async def test_the_specialist_reads_in_their_language_and_partners_in_english(
+    pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> None:
+    await seed_staff(pool)
+    async with pool.acquire() as conn:
+        await StaffRepository(conn).add(
+            staff_id="spec-es",
+            full_name="Dr. Elena Vidal",
+            email="vidal@clinic.test",
+            role="specialist",
+            languages=["es"],
+        )
+    jid = await _journey_row(pool)
+    async with pool.acquire() as conn:
+        await JourneyRepository(conn).set_specialist(journey_id=jid, staff_id="spec-es")
+    email = _email(pool, settings, coordinators="es")
+    env = ActivityEnvironment()
+    await env.run(
+        email.send_notification,
+        NotificationRequest(
+            journey_id=jid,
+            step="follow-up-consult-2-due",
+            kind=NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
+            audience=Audience.SPECIALIST,
+            facts={"follow_up_no": "2", "follow_up_at": date(2027, 1, 12).isoformat()},
+        ),
+    )
+    await env.run(
+        email.send_notification,
+        NotificationRequest(
+            journey_id=jid,
+            step="hotel-request",
+            kind=NotificationKind.HOTEL_REQUEST,
+            audience=Audience.HOTEL_PARTNER,
+        ),
+    )
+    by_step = {m["Message-ID"].split(".", 1)[1].split("@")[0]: m for m in read_mailbox(mail_dir)}
+    due, hotel = by_step["follow-up-consult-2-due"], by_step["hotel-request"]
+    assert (due["To"], due["Content-Language"]) == ("vidal@clinic.test", "es")
+    assert due["Subject"].startswith("Seguimiento 2 (6 semanas) previsto el")
+    assert "- Control del tronco" in text_of(due)
+    assert (hotel["To"], hotel["Content-Language"]) == ("hotel@partner.test", "en")

@@ -28,7 +28,8 @@ from domain.names import SEARCH_ATTRIBUTES
 from integrations.data_converter import build_data_converter
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
-from tests.faults import RefusingMailbox, start_refusing_mailbox
+from tests.faults import RefusingMailbox
+from tests.journey_paths import relay_worker
 from tests.journeys import JourneyDriver, seed_staff
 from worker import running_worker
 
@@ -217,16 +218,8 @@ async def relay(
     temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, tmp_path: Path
 ) -> AsyncIterator[RefusingMailbox]:
     """The project's worker sending through a relay that refuses the domains a test chooses."""
-    controller, handler, port = start_refusing_mailbox(tmp_path / "mail")
-    try:
-        async with running_worker(
-            temporal_env.client,
-            settings=settings.model_copy(update={"smtp_port": port}),
-            pool=pool,
-        ):
-            yield handler
-    finally:
-        controller.stop()
+    async with relay_worker(temporal_env.client, settings, pool, tmp_path / "mail") as handler:
+        yield handler
 
 
 @pytest.fixture

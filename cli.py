@@ -11,9 +11,9 @@ import typer
 from pydantic import ValidationError
 
 import command_settings as checks
+from audit.command_row import AS_HELP, audit_command
 from audit.commands import register as register_audit_commands
 from db.staff_commands import staff_app
-from privacy.commands import AS_HELP, audit_command
 from privacy.commands import register as register_privacy_commands
 from settings import InsecureSettings, Settings, env_name, get_settings
 

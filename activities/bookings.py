@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.failures import redact
 from db.bookings import BookingRepository
+from db.journey_queries import JourneyQueries
 from db.journeys import JourneyRepository
 from db.staff import Specialist, StaffRepository
 from domain.errors import ActivityFailure
@@ -149,7 +150,7 @@ class BookingActivities:
 
     async def _reserve_visit(self, request: BookingRequest, booking: Booking) -> Booking:
         async with self._pool.acquire() as conn:
-            patient = await BookingRepository(conn).visit_patient(journey_id=request.journey_id)
+            patient = await JourneyQueries(conn).patient(journey_id=request.journey_id)
         if patient is None:
             raise ApplicationError(
                 "no patient record for this journey",

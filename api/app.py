@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from activities.messages import MessageComposer
 from api import pages, patient_page
 from api.audit_trail import install_audit_trail
 from api.codec import install_codec_server
 from api.console import install_console
-from api.deps import refuse_unknown_query
 from api.intake import keep_starting_unstarted
 from api.journey_watch import StageWatch
 from api.limits import BodyLimitMiddleware
@@ -22,6 +21,7 @@ from api.observability import install_observability
 from api.openapi import install_openapi
 from api.patient_page.too_large import too_large_page
 from api.problems import install_problem_handlers
+from api.query import TAKES_NO_QUERY
 from api.ratelimit import FormRateLimiter
 from api.routes import (
     health,
@@ -39,14 +39,12 @@ from api.tokens import TokenVerifier
 from api.upload_access import may_upload
 from audit.log import AuditWriter, address_key
 from db.pool import create_pool
-from domain.inquiry import InquiryForm
 from integrations.smtp import smtp_sender
 from integrations.temporal_client import connect_temporal
 from observability.tracing import temporal_interceptors
 from settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
-API_DEPENDENCIES = [Depends(refuse_unknown_query)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -144,13 +142,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patient_page.router)
     install_console(app, settings)
     app.include_router(health.router)
-    app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
-    app.include_router(journeys.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
-    for router in (steps.router, patient_links.router, privacy.router):
-        app.include_router(router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
-    app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=API_DEPENDENCIES)
+    # Every API route refuses the query parameters it does not take (api/query.py). These
+    # routers' routes take none; each route of the journeys and privacy routers says its own.
+    no_query = [TAKES_NO_QUERY]
+    app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=no_query)
+    app.include_router(journeys.router, prefix=API_PREFIX)
+    for router in (steps.router, patient_links.router):
+        app.include_router(router, prefix=API_PREFIX, dependencies=no_query)
+    app.include_router(privacy.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=no_query)
     install_codec_server(app, settings)
     install_security_headers(app, settings)
-    # The inquiry and the clinic webhook read their bodies themselves (see api.openapi).
-    install_openapi(app, body_models=[InquiryForm, ClinicEvent])
+    # The clinic webhook reads its body itself (see api.openapi).
+    install_openapi(app, body_models=[ClinicEvent])
     return app

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from temporalio.client import Client
 from temporalio.common import (
@@ -24,6 +25,7 @@ from domain.journey import JourneyInput
 from domain.names import INCIDENT, JOURNEY_STAGE, case_page_url, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage
+from settings import Settings
 from workflows.journey import PatientJourney
 
 log = logging.getLogger(__name__)
@@ -123,24 +125,23 @@ async def start_journey(
 
 
 async def accept_inquiry(
+    request: Request,
     *,
     pool: asyncpg.Pool,
     client: Client,
+    settings: Settings,
     form: InquiryForm,
     idempotency_key: str | None,
-    task_queue: str,
-    source_address: str | None,
-    user_agent: str | None,
-    policy: JourneyPolicy | None = None,
-    console_base_url: str = "",
 ) -> StoredInquiry:
+    """Store an inquiry posted to the API or the form page, with the sender's address and
+    browser beside it, and start its journey. The same key again returns what it stored."""
     async with pool.acquire() as conn:
         stored = await IntakeRepository(conn).store(
             form=form,
             idempotency_key=idempotency_key,
             request_hash=request_hash(form),
-            source_address=source_address,
-            user_agent=user_agent,
+            source_address=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
             consent_language=form.consent_language,
         )
     # Started for a repeated key too: if the first request stored the records and then lost
@@ -149,9 +150,9 @@ async def accept_inquiry(
         await start_journey(
             client,
             stored=stored,
-            task_queue=task_queue,
-            policy=policy or JourneyPolicy(),
-            console_base_url=console_base_url,
+            task_queue=settings.task_queue,
+            policy=settings.journey_policy(),
+            console_base_url=settings.public_base_url,
         )
     except RPCError as err:
         raise JourneyStartDeferred(stored) from err

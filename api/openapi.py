@@ -1,9 +1,9 @@
 """The OpenAPI document: FastAPI's, plus the schemas of bodies that routes read themselves.
 
-The inquiry route accepts JSON and form posts alike, and the clinic webhook checks its
-signature over the raw bytes before parsing, so neither declares a body parameter: each names
-its model in `openapi_extra` with a `$ref`, and FastAPI, not knowing the model, would leave
-that reference pointing nowhere (a client generator stops there, `/docs` shows no fields).
+The clinic webhook checks its signature over the raw bytes before parsing, so it declares no
+body parameter: it names its model in `openapi_extra` with a `$ref`, and FastAPI, not knowing
+the model, would leave that reference pointing nowhere (a client generator stops there, `/docs`
+shows no fields).
 """
 
 from collections.abc import Sequence

@@ -9,6 +9,7 @@ errors and the confirmation page after it stay in that language.
 import functools
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -101,6 +102,28 @@ async def form_page(request: Request, lang: str | None = None) -> HTMLResponse:
     return render_form(request, language=lang)
 
 
+@dataclass(frozen=True)
+class PostedForm:
+    """The form as posted: the inquiry's fields as `InquiryForm` reads them, the key the form
+    carries, and the language it was shown in."""
+
+    fields: dict[str, Any]
+    key: Any
+    language: str | None
+
+
+async def read_posted_form(request: Request) -> PostedForm:
+    """The form page's post, form-encoded; a program may post the same to the API."""
+    raw: dict[str, Any] = dict(await request.form())
+    key = raw.pop(FORM_IDEMPOTENCY_FIELD, None)
+    shown_in = raw.pop(LANGUAGE_FIELD, None)
+    language = shown_in if isinstance(shown_in, str) else None
+    fields = form_fields(raw)
+    # The consent text was shown in the page's language, which the consent points at.
+    fields["consent_language"] = page_language(request, language)
+    return PostedForm(fields, key, language)
+
+
 @router.post("/", response_class=HTMLResponse, include_in_schema=False)
 async def form_sent(
     request: Request, pool: PoolDep, client: TemporalDep, settings: SettingsDep
@@ -109,13 +132,9 @@ async def form_sent(
     what was typed and each refusal beside its field; an accepted one goes to the
     confirmation page. The inquiry is stored and its journey started as the API does it."""
     await request.app.state.form_limiter.check(request.client.host if request.client else None)
-    raw: dict[str, Any] = dict(await request.form())
-    key = idempotency_key_of(None, raw.pop(FORM_IDEMPOTENCY_FIELD, None))
-    shown_in = raw.pop(LANGUAGE_FIELD, None)
-    language = shown_in if isinstance(shown_in, str) else None
-    data = form_fields(raw)
-    # The consent text was shown in the page's language, which the consent points at.
-    data["consent_language"] = page_language(request, language)
+    posted = await read_posted_form(request)
+    key = idempotency_key_of(None, posted.key)
+    data, language = posted.fields, posted.language
     try:
         form = InquiryForm.model_validate(data)
     except ValidationError as err:
@@ -129,15 +148,7 @@ async def form_sent(
         )
     try:
         stored = await accept_inquiry(
-            pool=pool,
-            client=client,
-            form=form,
-            idempotency_key=key,
-            task_queue=settings.task_queue,
-            source_address=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-            policy=settings.journey_policy(),
-            console_base_url=settings.public_base_url,
+            request, pool=pool, client=client, settings=settings, form=form, idempotency_key=key
         )
     except UnknownConsentText:
         # The consent text shown is no longer on record (an old page): show today's form.

@@ -1,16 +1,16 @@
-"""What the privacy routes take and answer."""
+"""What the privacy routes take and answer. Records whose every field is shown are answered
+as db/ reads them (`LegalHold`, `ErasureRequest`, `ErasureRecord`, `Access`)."""
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from db.accesses import Access
+from api.query import QueryParameters
 from db.consents import Consent
 from db.erasure import ErasureRecord
 from db.legal_holds import ErasureRequest, LegalHold
-from domain.privacy import ErasureTrigger
 
 Reason = Annotated[
     str,
@@ -66,75 +66,23 @@ class ConsentView(BaseModel):
         )
 
 
-class ErasureView(BaseModel):
-    """The tombstone of an erased journey."""
-
-    journey_id: str
-    request_id: str | None
-    trigger: ErasureTrigger
-    reason: str
-    requested_by: str | None
-    erased_by: str
-    erased_role: str
-    erased_at: datetime
-    changed: dict[str, int] = Field(description="rows removed or overwritten, by table")
-
-    @classmethod
-    def of(cls, record: ErasureRecord) -> "ErasureView":
-        return cls(**record.__dict__)
-
-
-class ErasureRequestView(BaseModel):
-    request_id: str
-    journey_id: str
-    reason: str
-    requested_by: str
-    requested_role: str
-    requested_at: datetime
-    executed_at: datetime | None
-    executed_by: str | None
-
-    @classmethod
-    def of(cls, request: ErasureRequest) -> "ErasureRequestView":
-        return cls(**request.__dict__)
-
-
-class LegalHoldView(BaseModel):
-    hold_id: str
-    journey_id: str
-    reason: str
-    placed_by: str
-    placed_at: datetime
-    lifted_by: str | None
-    lifted_at: datetime | None
-    lift_reason: str | None
-
-    @classmethod
-    def of(cls, hold: LegalHold) -> "LegalHoldView":
-        return cls(**hold.__dict__)
-
-
 class PrivacyRecord(BaseModel):
     """A journey's consents, legal holds, erasure requests and erasure."""
 
     journey_id: str
     consents: list[ConsentView]
-    legal_holds: list[LegalHoldView]
-    erasure_requests: list[ErasureRequestView]
-    erasure: ErasureView | None
+    legal_holds: list[LegalHold]
+    erasure_requests: list[ErasureRequest]
+    erasure: ErasureRecord | None
 
 
-class AccessView(BaseModel):
-    """One request or command that reached the journey's data."""
+class ExportQuery(QueryParameters):
+    format: Literal["json", "fhir"] = "json"
 
-    seq: int
-    at: datetime
-    actor_id: str
-    actor_role: str
-    actor_name: str | None
-    action: str
-    status: int | None
 
-    @classmethod
-    def of(cls, access: Access) -> "AccessView":
-        return cls(**access.__dict__)
+class AccessesQuery(QueryParameters):
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+
+class ErasureRequestsQuery(QueryParameters):
+    limit: Annotated[int, Field(ge=1, le=1000)] = 200

@@ -7,6 +7,7 @@ health data leaves its row; cli.py registers them beside the privacy officers' c
 import asyncio
 import json
 import os
+import uuid
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,13 +15,22 @@ from typing import TYPE_CHECKING
 import typer
 
 import command_settings as checks
-from privacy.commands import AS_HELP, audit_command, is_uuid
+from audit.command_row import AS_HELP, audit_command
 from settings import get_settings
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHistory
 
     from audit.replay import ReplayReport, ReplayResult
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
 
 ADDRESS_HELP = "Temporal frontend host:port (default: JOURNEYS_TEMPORAL_ADDRESS or the dev server)"
 NAMESPACE_HELP = "Temporal namespace (default: JOURNEYS_TEMPORAL_NAMESPACE)"
@@ -221,7 +231,7 @@ def timeline(
 
     settings = get_settings()
     journey_id = journey_id.removeprefix(WORKFLOW_ID_PREFIX)
-    known_journey = is_uuid(journey_id)
+    known_journey = _is_uuid(journey_id)
     if names or as_staff is not None:
         # Who reads, and the names, are in the records, read after the audit row.
         checks.require_database_url(settings)

@@ -9,18 +9,6 @@ from domain.records import Booking, BookingKind, BookingRequest, Slot
 
 
 @dataclass(frozen=True)
-class VisitPatient:
-    """What a clinic needs of the patient to reserve the visit."""
-
-    patient_id: str
-    full_name: str
-    email: str
-    phone: str
-    country: str
-    preferred_language: str
-
-
-@dataclass(frozen=True)
 class BookedWith:
     """What holds a booking: the clinic for a visit, a specialist's calendar for a consult."""
 
@@ -163,25 +151,4 @@ class BookingRepository:
             journey_id,
             booking_id,
             ref,
-        )
-
-    async def visit_patient(self, *, journey_id: str) -> VisitPatient | None:
-        """The patient details a clinic needs to reserve the visit."""
-        row = await self._conn.fetchrow(
-            """SELECT p.patient_id, p.full_name, p.email, p.phone, p.country,
-                      p.preferred_language
-                 FROM journeys j JOIN patients p USING (patient_id)
-                WHERE j.journey_id = $1""",
-            journey_id,
-        )
-        if row is None:
-            return None
-        return VisitPatient(
-            patient_id=str(row["patient_id"]),
-            full_name=row["full_name"],
-            email=row["email"],
-            phone=row["phone"],
-            # char(2): a shorter value comes back padded with blanks.
-            country=row["country"].strip(),
-            preferred_language=row["preferred_language"],
         )

@@ -39,6 +39,3 @@ class DocumentRepository:
             uploaded_by,
         )
         return str(document_id)
-
-    async def remove(self, *, document_id: str) -> None:
-        await self._conn.execute("DELETE FROM documents WHERE document_id = $1", document_id)

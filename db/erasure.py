@@ -10,10 +10,12 @@ holds each new table to that choice.
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 import asyncpg
+from pydantic import Field
 
 from db.patient_links import PatientLinkRepository
 from domain.privacy import ErasureRefusal, ErasureTrigger
@@ -87,7 +89,8 @@ class ErasureRecord:
     erased_by: str
     erased_role: str
     erased_at: datetime
-    changed: dict[str, int] = field(default_factory=dict)
+    # Described for the API, which answers with the record as it is.
+    changed: Annotated[dict[str, int], Field(description="rows removed or overwritten, by table")]
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,8 @@
-"""Incidents as the journeys' activities record them, for lists and reports."""
-
-from dataclasses import dataclass
-from datetime import datetime
+"""Incidents as the journeys' activities record them."""
 
 import asyncpg
 
 from domain.records import IncidentRecord
-
-
-@dataclass(frozen=True)
-class OpenIncident:
-    """An incident of one of a journey's workflows, not yet resolved."""
-
-    workflow: str
-    number: int
-    kind: str
-    step: str
-    opened_at: datetime
 
 
 class IncidentRepository:
@@ -63,20 +49,3 @@ class IncidentRepository:
                 record.journey_id,
             )
         return inserted is not None and record.resolution is None
-
-    async def open_for(self, *, journey_id: str) -> list[OpenIncident]:
-        rows = await self._conn.fetch(
-            """SELECT workflow, number, kind, step, opened_at FROM incidents
-                WHERE journey_id = $1 AND resolved_at IS NULL ORDER BY opened_at""",
-            journey_id,
-        )
-        return [
-            OpenIncident(
-                workflow=r["workflow"],
-                number=r["number"],
-                kind=r["kind"],
-                step=r["step"],
-                opened_at=r["opened_at"],
-            )
-            for r in rows
-        ]

@@ -3,7 +3,6 @@ person reaches, and its patient (the lists are db/worklist.py's)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 import asyncpg
 
@@ -42,7 +41,8 @@ def reach_clause(reach: Reach, arg: Callable[[object], str]) -> str | None:
 
 @dataclass(frozen=True)
 class JourneyPatient:
-    """The patient behind a journey and the injury their inquiry describes."""
+    """The patient behind a journey: who they are and how to reach them (what a clinic needs
+    to reserve the visit, and the name a timeline shows)."""
 
     patient_id: str
     full_name: str
@@ -50,11 +50,6 @@ class JourneyPatient:
     phone: str
     country: str
     preferred_language: str
-    time_zone: str | None
-    injury_level: str
-    injury_completeness: str
-    injury_date: date
-    injury_cause: str
 
 
 class JourneyQueries:
@@ -101,14 +96,12 @@ class JourneyQueries:
         return str(value) if value else None
 
     async def patient(self, *, journey_id: str) -> JourneyPatient | None:
-        """The patient and their injury; None for an unknown journey, and for an erased one,
-        whose patient is no longer on file."""
+        """The journey's patient; None for an unknown journey, and for an erased one, whose
+        patient is no longer on file."""
         row = await self._conn.fetchrow(
             """SELECT p.patient_id, p.full_name, p.email, p.phone, p.country,
-                      p.preferred_language, p.time_zone, i.injury_level,
-                      i.injury_completeness, i.injury_date, i.injury_cause
+                      p.preferred_language
                  FROM journeys j JOIN patients p USING (patient_id)
-                 JOIN inquiries i ON i.journey_id = j.journey_id
                 WHERE j.journey_id = $1
                   AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.journey_id = j.journey_id)""",
             journey_id,
@@ -120,11 +113,7 @@ class JourneyQueries:
             full_name=row["full_name"],
             email=row["email"],
             phone=row["phone"],
+            # char(2): a shorter value comes back padded with blanks.
             country=row["country"].strip(),
             preferred_language=row["preferred_language"],
-            time_zone=row["time_zone"],
-            injury_level=row["injury_level"],
-            injury_completeness=row["injury_completeness"],
-            injury_date=row["injury_date"],
-            injury_cause=row["injury_cause"],
         )

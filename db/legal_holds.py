@@ -14,9 +14,9 @@ class LegalHold:
     reason: str
     placed_by: str
     placed_at: datetime
-    lifted_by: str | None = None
-    lifted_at: datetime | None = None
-    lift_reason: str | None = None
+    lifted_by: str | None
+    lifted_at: datetime | None
+    lift_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class ErasureRequest:
     requested_by: str
     requested_role: str
     requested_at: datetime
-    executed_at: datetime | None = None
-    executed_by: str | None = None
+    executed_at: datetime | None
+    executed_by: str | None
 
 
 class AlreadyHeld(Exception):

@@ -58,7 +58,8 @@ class CheckinOnPage:
 
 
 class PatientPageRepository:
-    """Owns the SQL of the patient's page. Takes a connection; the caller owns the pool."""
+    """Owns the SQL of the patient's page. Takes a connection; the caller owns the pool. Each
+    query names the columns of the record it answers with, which reads them by name."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -118,13 +119,8 @@ class PatientPageRepository:
         )
         if row is None:
             return None
-        return PlanOnPage(
-            price=row["price"],
-            currency=row["currency"].strip(),
-            cells_target=row["cells_target"],
-            route=row["route"],
-            notes=row["notes"],
-        )
+        # char(3): a shorter value comes back padded with blanks.
+        return PlanOnPage(**{**row, "currency": row["currency"].strip()})
 
     async def documents(self, journey_id: str) -> list[DocumentOnPage]:
         rows = await self._conn.fetch(
@@ -132,15 +128,7 @@ class PatientPageRepository:
                 WHERE journey_id = $1 ORDER BY uploaded_at, filename""",
             journey_id,
         )
-        return [
-            DocumentOnPage(
-                kind=r["kind"],
-                filename=r["filename"],
-                size_bytes=r["size_bytes"],
-                uploaded_at=r["uploaded_at"],
-            )
-            for r in rows
-        ]
+        return [DocumentOnPage(**r) for r in rows]
 
     async def travel(self, journey_id: str) -> TravelOnPage | None:
         row = await self._conn.fetchrow(
@@ -149,15 +137,7 @@ class PatientPageRepository:
                 ORDER BY submitted_at DESC LIMIT 1""",
             journey_id,
         )
-        if row is None:
-            return None
-        return TravelOnPage(
-            arrival_date=row["arrival_date"],
-            departure_date=row["departure_date"],
-            arrival_flight=row["arrival_flight"],
-            departure_flight=row["departure_flight"],
-            needs_visa=row["needs_visa"],
-        )
+        return None if row is None else TravelOnPage(**row)
 
     async def checkins(self, journey_id: str) -> list[CheckinOnPage]:
         rows = await self._conn.fetch(
@@ -165,11 +145,4 @@ class PatientPageRepository:
                 WHERE journey_id = $1 ORDER BY week, submitted_at""",
             journey_id,
         )
-        return [
-            CheckinOnPage(
-                week=r["week"],
-                walking_hours_per_day=r["walking_hours_per_day"],
-                days_per_week=r["days_per_week"],
-            )
-            for r in rows
-        ]
+        return [CheckinOnPage(**r) for r in rows]

@@ -21,7 +21,7 @@ MIN_CELLS = 120_000_000
 
 
 class JourneyPolicy(BaseModel):
-    """Every deadline and threshold of the journey, with DESIGN.md's defaults.
+    """Every deadline and threshold of the journey, with their defaults.
 
     The policy travels in the workflow input, so it is recorded in the history and a journey
     keeps the policy it started with even after the defaults change.

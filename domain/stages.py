@@ -4,7 +4,7 @@ from enum import StrEnum
 
 
 class Stage(StrEnum):
-    """The stages of DESIGN.md's journey table, in order, followed by the endings."""
+    """The stages of a journey, in order (the README's "The journey"), then the endings."""
 
     INQUIRY = "INQUIRY"
     VALIDATION = "VALIDATION"

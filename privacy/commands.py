@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 
 import command_settings as checks
+from audit.command_row import AS_HELP, audit_command
 from settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -17,19 +18,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-AS_HELP = "the staff id acting (an active member of staff); default: your OS account"
 legal_hold_app = typer.Typer(
     help="Legal holds: keep a journey's records from erasure (privacy officers).",
     no_args_is_help=True,
 )
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _journey_id(value: str) -> str:
@@ -38,43 +30,6 @@ def _journey_id(value: str) -> str:
     except ValueError:
         typer.echo(f"not a journey id: {value!r}", err=True)
         raise typer.Exit(2) from None
-
-
-async def audit_command(
-    settings: Settings,
-    *,
-    action: str,
-    journey_id: str | None = None,
-    as_staff: str | None = None,
-    role: str | None = None,
-    detail: dict[str, object] | None = None,
-) -> tuple[str, str]:
-    """Write the command's audit row; (actor id, role). Exits 2 when `--as` names no active
-    member of staff (with `role`, when given), or the audit key is not the log's; nothing is
-    shown or done then."""
-    from audit.accesses import UnknownStaff, command_actor, record_command
-
-    checks.require_database_url(settings)
-    key = checks.audit_key(settings)
-    conn = await checks.connect_database(settings)
-    try:
-        try:
-            actor = await command_actor(conn, as_staff, role=role)
-        except UnknownStaff as err:
-            typer.echo(str(err), err=True)
-            raise typer.Exit(2) from None
-        await checks.audit_key_seals_log(conn, key)
-        await record_command(
-            conn,
-            key,
-            actor,
-            action=f"cli.{action}",
-            journey_id=journey_id,
-            detail=detail,
-        )
-    finally:
-        await conn.close()
-    return actor.id, actor.role
 
 
 def _run(work: Callable[[], Coroutine[object, object, T]]) -> T:

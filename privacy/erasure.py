@@ -14,7 +14,7 @@ import asyncpg
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from db.erasure import ErasureRecord, ErasureRepository
+from db.erasure import ErasureCheck, ErasureRecord, ErasureRepository
 from db.legal_holds import AlreadyHeld, ErasureRequest, LegalHold, LegalHoldRepository
 from domain.actors import Actor
 from domain.privacy import ErasureOrder, ErasureRefusal, erasure_workflow_id
@@ -49,13 +49,19 @@ def _held(hold: LegalHold | None) -> PrivacyRefused:
 _NO_JOURNEY = PrivacyRefused(RefusalKind.NOT_FOUND, "no such journey")
 
 
-async def _erasable(conn: asyncpg.Connection, journey_id: str) -> bool:
-    """Refuse an unknown, erased or held journey; True when it still runs."""
+async def _not_erased(conn: asyncpg.Connection, journey_id: str) -> ErasureCheck:
+    """Refuse an unknown or erased journey; what its records say of it."""
     check = await ErasureRepository(conn).check(journey_id=journey_id)
     if not check.exists:
         raise _NO_JOURNEY
     if check.erased is not None:
         raise _erased(check.erased)
+    return check
+
+
+async def _erasable(conn: asyncpg.Connection, journey_id: str) -> bool:
+    """Refuse an unknown, erased or held journey; True when it still runs."""
+    check = await _not_erased(conn, journey_id)
     if check.held:
         raise _held(await LegalHoldRepository(conn).open_hold(journey_id=journey_id))
     return check.running
@@ -66,11 +72,7 @@ async def request_erasure(
 ) -> ErasureRequest:
     """Ask a privacy officer to erase the journey (a coordinator's part); nothing is erased."""
     async with pool.acquire() as conn:
-        check = await ErasureRepository(conn).check(journey_id=journey_id)
-        if not check.exists:
-            raise _NO_JOURNEY
-        if check.erased is not None:
-            raise _erased(check.erased)
+        await _not_erased(conn, journey_id)
         return await LegalHoldRepository(conn).request_erasure(
             journey_id=journey_id,
             reason=reason,
@@ -83,11 +85,7 @@ async def place_hold(
     pool: asyncpg.Pool, journey_id: str, *, actor: Actor, reason: str
 ) -> LegalHold:
     async with pool.acquire() as conn:
-        check = await ErasureRepository(conn).check(journey_id=journey_id)
-        if not check.exists:
-            raise _NO_JOURNEY
-        if check.erased is not None:
-            raise _erased(check.erased)
+        await _not_erased(conn, journey_id)
         try:
             return await LegalHoldRepository(conn).place(
                 journey_id=journey_id, reason=reason, placed_by=actor.id

@@ -28,6 +28,9 @@ from domain.names import SEARCH_ATTRIBUTES
 from integrations.data_converter import build_data_converter
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
+from tests.faults import RefusingMailbox
+from tests.journey_paths import relay_worker
+from tests.journeys import JourneyDriver, seed_staff
 from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
@@ -199,6 +202,24 @@ async def worker(
     """The project's real worker (workflows and activities) on this test's task queue."""
     async with running_worker(client, settings=settings, pool=pool) as running:
         yield running
+
+
+@pytest.fixture
+async def driver(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+) -> JourneyDriver:
+    """A journey to start on this test's task queue, with the staff on file."""
+    await seed_staff(pool)
+    return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+
+
+@pytest.fixture
+async def relay(
+    temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, tmp_path: Path
+) -> AsyncIterator[RefusingMailbox]:
+    """The project's worker sending through a relay that refuses the domains a test chooses."""
+    async with relay_worker(temporal_env.client, settings, pool, tmp_path / "mail") as handler:
+        yield handler
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """Shared test helpers: polling with a deadline, reading the mailbox, a valid form, what
-production asks beyond its secrets."""
+production asks beyond its secrets, running the `journeys` command."""
 
 import asyncio
 import email
 import email.policy
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +20,24 @@ from temporalio.exceptions import ApplicationError
 from domain.refusals import Refusal, refusal_from_details
 
 T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def journeys_command(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """`journeys ARGS` run in the project's folder, as a person runs it; `env` is its whole
+    environment (this process's when None). Its output is captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
 
 # What production asks beyond its secrets (settings.production_problems): an HTTPS address,
 # the OIDC issuer's staff tokens, a CalDAV password of its own. A test that verifies tokens

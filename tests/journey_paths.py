@@ -25,15 +25,13 @@ from domain.steps import (
     IncidentResolution,
     NoShow,
     RejectionReason,
-    ReviewDecision,
-    ReviewOutcome,
     Withdrawal,
 )
 from privacy.erasure import erase
 from settings import Settings
 from tests.faults import USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
 from tests.helpers import eventually
-from tests.journeys import COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver
+from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver
 from worker import running_worker
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
@@ -72,15 +70,7 @@ async def _ended(j: JourneyDriver, stage: Stage) -> None:
 
 async def reject(j: JourneyDriver) -> None:
     """The reviewer rejects the inquiry: NOT_ELIGIBLE, with a kind rejection email."""
-    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER,
-            outcome=ReviewOutcome.REJECT,
-            reason=RejectionReason.INJURY_TOO_RECENT,
-        ),
-    )
+    await j.reject(RejectionReason.INJURY_TOO_RECENT)
     await _ended(j, Stage.NOT_ELIGIBLE)
 
 

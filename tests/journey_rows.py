@@ -3,8 +3,25 @@ lists and the case page read only PostgreSQL, so their tests need no running jou
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
+
+from db.intake import IntakeRepository, StoredInquiry
+from domain.inquiry import InquiryForm
+from tests.helpers import valid_form
+
+
+async def store_inquiry(conn: asyncpg.Connection, **form: Any) -> StoredInquiry:
+    """An inquiry stored as the API stores it (`valid_form` with `form`'s changes), with no
+    Idempotency-Key; its journey is not started."""
+    return await IntakeRepository(conn).store(
+        form=InquiryForm.model_validate(valid_form(**form)),
+        idempotency_key=None,
+        request_hash=uuid.uuid4().hex,
+        source_address=None,
+        user_agent=None,
+    )
 
 
 async def add_journey(

@@ -1,6 +1,8 @@
 """Drives journeys in the time-skipping environment as the people would, step by step."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,10 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.intake import start_journey
 from db.clinical import ClinicalRepository
-from db.intake import IntakeRepository
 from db.staff import StaffRepository
 from domain.actors import Actor, Role
-from domain.inquiry import InquiryForm
+from domain.incidents import Incident
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
@@ -35,8 +36,11 @@ from domain.steps import (
     SlotBooking,
     TravelDetails,
 )
-from tests.helpers import eventually, read_mailbox, valid_form
+from settings import Settings
+from tests.helpers import eventually, read_mailbox
+from tests.journey_rows import store_inquiry
 from tests.phi_search import assert_no_phi, journey_runs
+from worker import build_worker, smtp_sender
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
@@ -78,6 +82,23 @@ async def seed_staff(pool: asyncpg.Pool) -> None:
         )
 
 
+@asynccontextmanager
+async def worker_on_own_queue(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, name: str
+) -> AsyncIterator[str]:
+    """The project's worker on a task queue of its own (`name-…`, which this yields), for a
+    server that outlives the test."""
+    task_queue = f"{name}-{uuid.uuid4().hex[:8]}"
+    async with build_worker(
+        env.client,
+        settings=settings,
+        pool=pool,
+        sender=smtp_sender(settings),
+        task_queue=task_queue,
+    ):
+        yield task_queue
+
+
 class JourneyDriver:
     """One journey: started like the API starts it, then moved on by its people."""
 
@@ -97,13 +118,7 @@ class JourneyDriver:
 
     async def start(self, **form: Any) -> "JourneyDriver":
         async with self.pool.acquire() as conn:
-            stored = await IntakeRepository(conn).store(
-                form=InquiryForm.model_validate(valid_form(**form)),
-                idempotency_key=None,
-                request_hash=uuid.uuid4().hex,
-                source_address=None,
-                user_agent=None,
-            )
+            stored = await store_inquiry(conn, **form)
         self.journey_id = stored.journey_id
         self.patient = Actor(id=stored.patient_id, role=Role.PATIENT)
         await start_journey(
@@ -172,10 +187,25 @@ class JourneyDriver:
         )
         return {r["step"]: r["status"] for r in rows}
 
+    async def incident(self) -> Incident:
+        """The incident the journey opens, once it is open."""
+        status = await eventually(
+            self.status, until=lambda s: s.incident is not None, what="incident"
+        )
+        assert status.incident is not None
+        return status.incident
+
     async def approve(self) -> None:
         await self.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
         await self.handle.execute_update(
             PatientJourney.review, ReviewDecision(actor=REVIEWER, outcome=ReviewOutcome.APPROVE)
+        )
+
+    async def reject(self, reason: RejectionReason) -> None:
+        await self.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+        await self.handle.execute_update(
+            PatientJourney.review,
+            ReviewDecision(actor=REVIEWER, outcome=ReviewOutcome.REJECT, reason=reason),
         )
 
     async def book_first_slot(self) -> datetime:
@@ -256,6 +286,14 @@ class JourneyDriver:
         await self.confirm_visit_if_asked()
         await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
         return details
+
+    async def book_the_trip(self, needs_visa: bool = True) -> None:
+        """From the review to a booked trip: approved, consulted, the plan accepted, the
+        travel details sent and the visit reserved."""
+        await self.approve()
+        await self.hold_consult()
+        await self.accept_plan()
+        await self.send_travel(needs_visa=needs_visa)
 
     async def admit(self) -> None:
         await self.handle.execute_update(PatientJourney.clinic_admission, Admission(actor=CLINIC))

@@ -1,22 +1,19 @@
-"""The patient's page in tests: a phone-sized browser page, a journey driver with staff, the
-page's address as emails carry it, and the checks every state of the page gets."""
+"""The patient's page in tests: a phone-sized browser page, the page's address as emails carry
+it, and the checks every state of the page gets."""
 
 import re
 import uuid
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
-from temporalio.testing import WorkflowEnvironment
 
 from patient_links import mint_patient_link
-from settings import Settings
 from tests.browser import ServedApp, assert_accessible
 from tests.helpers import eventually, read_mailbox, text_of
-from tests.journeys import JourneyDriver, seed_staff
+from tests.journeys import JourneyDriver
 
 PHONE = ViewportSize(width=360, height=780)
 PDF = b"%PDF-1.4\n% a scan of the spine\n" + b"0" * 2048
@@ -30,14 +27,6 @@ async def phone(browser: Browser) -> AsyncIterator[Page]:
     opened = await context.new_page()
     yield opened
     await context.close()
-
-
-@pytest.fixture
-async def driver(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> JourneyDriver:
-    await seed_staff(pool)
-    return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
 
 
 def page_url(app: ServedApp, driver: JourneyDriver) -> str:

@@ -3,7 +3,6 @@ resolves it; steps whose answer is lost keep their records; coordinators record 
 events when the clinic reports by phone."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,22 +22,6 @@ from tests.journeys import JourneyDriver, assert_no_needles, seed_staff
 from worker import running_worker
 
 SENTINEL_ADDRESS = "zq.api.sentinel@refused.example"
-
-
-@pytest.fixture
-async def relay(
-    temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, tmp_path: Path
-) -> AsyncIterator[RefusingMailbox]:
-    controller, handler, port = start_refusing_mailbox(tmp_path / "mail")
-    try:
-        async with running_worker(
-            temporal_env.client,
-            settings=settings.model_copy(update={"smtp_port": port}),
-            pool=pool,
-        ):
-            yield handler
-    finally:
-        controller.stop()
 
 
 async def _status(api: httpx.AsyncClient, settings: Settings, jid: str) -> dict:
@@ -214,16 +197,10 @@ async def test_a_coordinator_records_the_clinics_events_after_the_admission_aler
     api: httpx.AsyncClient,
     settings: Settings,
     pool: asyncpg.Pool,
-    temporal_env: WorkflowEnvironment,
-    mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    j = await driver.start()
+    await j.book_the_trip()
     await j.sleep(timedelta(days=32))
     status = await _status(api, settings, j.journey_id)
     assert (status["stage"], status["waiting_on"]) == ("TREATMENT", "coordinator")

@@ -12,6 +12,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Role
+from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import clinic_event, link, link_from_email, staff
 from tests.helpers import eventually, valid_form
@@ -321,3 +322,35 @@ async def test_staff_list_filters_and_pages(api: httpx.AsyncClient, settings: Se
     patient = (await api.get("/api/v1/journeys", headers=link(settings, ids[0], "p"))).json()
     assert patient["status"] == 403
     await asyncio.sleep(0)
+
+
+async def test_routes_refuse_query_parameters_they_do_not_take(
+    api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    jid = (await api.post("/api/v1/inquiries", json=valid_form())).json()["journey_id"]
+    base = f"/api/v1/journeys/{jid}"
+    coordinator = staff(settings, Role.COORDINATOR)
+    privacy_officer = staff(settings, Role.PRIVACY_OFFICER)
+    for method, url, headers, unknown in (
+        ("GET", f"{base}?aftre=1", coordinator, ["aftre"]),
+        ("GET", f"{base}/case?x=1&y=2", coordinator, ["x", "y"]),
+        ("GET", f"{base}/accesses?limt=5", privacy_officer, ["limt"]),
+        ("POST", f"{base}/legal-hold?reason=r", privacy_officer, ["reason"]),
+        ("POST", f"{base}/withdrawal?reason=other", coordinator, ["reason"]),
+        ("POST", "/api/v1/inquiries?source=ad", {}, ["source"]),
+    ):
+        answer = await api.request(method, url, headers=headers, json={})
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        # Beside whatever else is wrong (these bodies are empty).
+        errors = {(e["field"], e["message"]) for e in answer.json()["errors"]}
+        assert {(name, "unknown query parameter") for name in unknown} <= errors, url
+    assert await pool.fetchval("SELECT count(*) FROM legal_holds") == 0
+    assert await pool.fetchval("SELECT count(*) FROM journeys") == 1
+
+    # A patient link's token may come in the query on any route, beside the route's own.
+    patient_id = str(await pool.fetchval("SELECT patient_id FROM journeys"))
+    token = mint_patient_link(settings, journey_id=jid, patient_id=patient_id)
+    for url in (f"{base}?token={token}&after=0", f"{base}/documents?token={token}"):
+        answer = await api.get(url)
+        assert answer.status_code == 200, (url, answer.text)

@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,11 @@ from audit.replay import (
 )
 from devstack.temporal_server import installed_command
 from domain.names import journey_workflow_id
-from domain.stages import Stage, WaitingOn
-from domain.steps import RejectionReason, ReviewDecision, ReviewOutcome
+from domain.stages import Stage
+from domain.steps import RejectionReason
 from settings import Settings
-from tests.helpers import eventually
-from tests.journeys import REVIEWER, JourneyDriver, seed_staff
-from worker import build_worker, smtp_sender
+from tests.helpers import eventually, journeys_command
+from tests.journeys import JourneyDriver, seed_staff, worker_on_own_queue
 from workflows.journey import PatientJourney
 from workflows.registry import WORKFLOWS
 
@@ -43,17 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "histories"
 ACKNOWLEDGEMENT = '    await m.notify("acknowledgement", NotificationKind.ACKNOWLEDGEMENT)\n'
 INTAKE_IMPORT = "from workflows.stages.intake import "
-
-
-def _journeys(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=None if env is None else os.environ | env,
-    )
 
 
 def _corpus() -> list[WorkflowHistory]:
@@ -70,7 +57,7 @@ def _scheduled(events: list[dict[str, Any]], activity: str) -> list[dict[str, An
 
 
 def test_the_committed_corpus_replays_through_the_cli() -> None:
-    result = _journeys("replay", "--path", str(CORPUS), "--json")
+    result = journeys_command("replay", "--path", str(CORPUS), "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     files = list(CORPUS.glob("*.json"))
@@ -112,7 +99,7 @@ def test_files_in_every_format_load_and_bad_ones_are_refused(tmp_path: Path) -> 
     with pytest.raises(HistoryFileError):
         load_history_file(tmp_path / "broken.json")
 
-    result = _journeys("replay", "--path", str(tmp_path), "--json")
+    result = journeys_command("replay", "--path", str(tmp_path), "--json")
     report = json.loads(result.stdout)
     assert result.returncode == 1, "an unreadable file is a failure, not a pass"
     assert (report["passed"], report["failed"]) == (4, 1)
@@ -121,7 +108,7 @@ def test_files_in_every_format_load_and_bad_ones_are_refused(tmp_path: Path) -> 
 
     # An empty corpus is a wrong path, not a pass.
     (tmp_path / "empty").mkdir()
-    empty = _journeys("replay", "--path", str(tmp_path / "empty"))
+    empty = journeys_command("replay", "--path", str(tmp_path / "empty"))
     assert empty.returncode == 2 and "no .json files" in empty.stderr
 
 
@@ -185,7 +172,7 @@ def test_the_cli_fails_a_history_the_code_disagrees_with(tmp_path: Path) -> None
     first_email["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "send_email_v0"
     (tmp_path / "renamed.json").write_text(json.dumps(stored))
 
-    result = _journeys("replay", "--path", str(tmp_path), "--json")
+    result = journeys_command("replay", "--path", str(tmp_path), "--json")
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert (report["replayed"], report["passed"], report["failed"]) == (2, 1, 1)
@@ -195,7 +182,7 @@ def test_the_cli_fails_a_history_the_code_disagrees_with(tmp_path: Path) -> None
     assert failure["command"] == "ScheduleActivityTask 'send_notification'"
     assert "send_email_v0" in failure["error"]
 
-    human = _journeys("replay", "--path", str(tmp_path))
+    human = journeys_command("replay", "--path", str(tmp_path))
     assert human.returncode == 1
     assert human.stdout.splitlines()[-1] == "replayed 2 histories: 1 passed, 1 failed"
     assert f"event {first_email['eventId']} ActivityTaskScheduled" in human.stdout
@@ -211,24 +198,9 @@ async def test_histories_from_the_temporal_cli_and_the_server_replay(
     tmp_path: Path,
 ) -> None:
     await seed_staff(pool)
-    task_queue = f"audit-{uuid.uuid4().hex[:8]}"
-    async with build_worker(
-        dev_env.client,
-        settings=settings,
-        pool=pool,
-        sender=smtp_sender(settings),
-        task_queue=task_queue,
-    ):
+    async with worker_on_own_queue(dev_env, pool, settings, "audit") as task_queue:
         j = await JourneyDriver(dev_env, pool, task_queue, mail_dir).start()
-        await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-        await j.handle.execute_update(
-            PatientJourney.review,
-            ReviewDecision(
-                actor=REVIEWER,
-                outcome=ReviewOutcome.REJECT,
-                reason=RejectionReason.INJURY_TOO_RECENT,
-            ),
-        )
+        await j.reject(RejectionReason.INJURY_TOO_RECENT)
         assert (await j.result()).stage is Stage.NOT_ELIGIBLE
 
     workflow_id = journey_workflow_id(j.journey_id)
@@ -247,7 +219,7 @@ async def test_histories_from_the_temporal_cli_and_the_server_replay(
     show_file = tmp_path / "shown.json"
     show_file.write_text(shown.stdout)
 
-    result = await asyncio.to_thread(_journeys, "replay", "--path", str(show_file), "--json")
+    result = await asyncio.to_thread(journeys_command, "replay", "--path", str(show_file), "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert (report["replayed"], report["passed"]) == (1, 1)
@@ -262,7 +234,7 @@ async def test_histories_from_the_temporal_cli_and_the_server_replay(
     by_id = f"WorkflowId = '{workflow_id}'"
     # The export writes its row in the audit log first, so it needs the database.
     exported = await asyncio.to_thread(
-        _journeys,
+        journeys_command,
         "export",
         "--address",
         target,
@@ -270,7 +242,7 @@ async def test_histories_from_the_temporal_cli_and_the_server_replay(
         by_id,
         "--out",
         str(tmp_path / "c"),
-        env={"JOURNEYS_DATABASE_URL": settings.require_database_url()},
+        env=os.environ | {"JOURNEYS_DATABASE_URL": settings.require_database_url()},
     )
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.strip() == f"exported 1 history to {tmp_path / 'c'}"
@@ -280,9 +252,9 @@ async def test_histories_from_the_temporal_cli_and_the_server_replay(
         == by_id
     )
     assert written.name.startswith(f"{workflow_id}.")
-    replayed = await asyncio.to_thread(_journeys, "replay", "--path", str(tmp_path / "c"))
+    replayed = await asyncio.to_thread(journeys_command, "replay", "--path", str(tmp_path / "c"))
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
 
-    from_server = await asyncio.to_thread(_journeys, "replay", "--address", target)
+    from_server = await asyncio.to_thread(journeys_command, "replay", "--address", target)
     assert from_server.returncode == 0, from_server.stdout + from_server.stderr
     assert from_server.stdout.splitlines()[-1] == "replayed 1 history: 1 passed, 0 failed"

@@ -8,8 +8,6 @@ order, its emails, bookings and timers, and no name or address unless names are 
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,12 +24,11 @@ from audit.timeline import (
 )
 from domain.stages import Stage
 from settings import Settings
-from tests.helpers import valid_form
+from tests.helpers import journeys_command, valid_form
 from tests.journeys import CLINIC, COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver, seed_staff
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-ROOT = Path(__file__).resolve().parent.parent
 PHI = (valid_form()["full_name"], valid_form()["email"], valid_form()["phone"])
 JOURNEY_STAGES = [
     "INQUIRY",
@@ -46,27 +43,13 @@ JOURNEY_STAGES = [
 ]
 
 
-def _journeys(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-
-
 @pytest.fixture
 async def complete_journey(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
 ) -> JourneyDriver:
     await seed_staff(pool)
     j = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    await j.book_the_trip()
     await j.sleep(timedelta(days=31))
     await j.treat()
     await j.follow_up_year(checkin_weeks=2)
@@ -178,22 +161,31 @@ async def test_names_only_when_given(
     # The command: Markdown by default, ids only; names with --names from the database, which
     # also says the journey was not erased.
     target = temporal_env.client.service_client.config.target_host
-    env = {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
+    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
     plain = await asyncio.to_thread(
-        _journeys, "timeline", j.journey_id, "--address", target, env=env
+        journeys_command, "timeline", j.journey_id, "--address", target, env=env
     )
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout == render_markdown(entries)
     _assert_no_phi(plain.stdout, entries)
     with_names = await asyncio.to_thread(
-        _journeys, "timeline", j.journey_id, "--address", target, "--json", "--names", env=env
+        journeys_command,
+        "timeline",
+        j.journey_id,
+        "--address",
+        target,
+        "--json",
+        "--names",
+        env=env,
     )
     assert with_names.returncode == 0, with_names.stderr
     body = json.loads(with_names.stdout)
     assert body["names"] == names
     assert [TimelineEntry.model_validate(e) for e in body["entries"]] == entries
 
-    missing = await asyncio.to_thread(_journeys, "timeline", "no-such-journey", "--address", target)
+    missing = await asyncio.to_thread(
+        journeys_command, "timeline", "no-such-journey", "--address", target
+    )
     assert missing.returncode == 2 and "no journey no-such-journey" in missing.stderr
 
 

@@ -13,19 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.tokens import TokenError, TokenVerifier
 from domain.actors import Role
 from settings import Settings
+from tests.helpers import journeys_command
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _journeys(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def _environment(**journeys: str) -> dict[str, str]:
@@ -45,7 +35,7 @@ def _signed_with(token: str, secret: str) -> bool:
 
 
 def test_token_prints_a_staff_token_the_api_accepts() -> None:
-    result = _journeys("token", "--role", "reviewer", "--name", "Omar Haddad")
+    result = journeys_command("token", "--role", "reviewer", "--name", "Omar Haddad")
     assert result.returncode == 0, result.stderr
     principal = TokenVerifier(Settings()).verify(result.stdout.strip())
     assert principal.actor.role is Role.REVIEWER
@@ -54,7 +44,7 @@ def test_token_prints_a_staff_token_the_api_accepts() -> None:
 
 
 def test_token_refuses_an_unknown_role() -> None:
-    result = _journeys("token", "--role", "janitor", "--name", "X")
+    result = journeys_command("token", "--role", "janitor", "--name", "X")
     assert result.returncode == 2
     assert "unknown staff role" in result.stderr
 
@@ -81,13 +71,7 @@ async def test_audit_verify_passes_then_names_the_tampered_row(
     env = {**os.environ, "JOURNEYS_DATABASE_URL": database_url}
 
     def verify() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cli", "audit", "verify"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return journeys_command("audit", "verify", env=env)
 
     intact = await asyncio.to_thread(verify)
     assert intact.returncode == 0, intact.stderr
@@ -163,38 +147,40 @@ def test_an_env_file_gives_what_the_environment_lacks_and_the_environment_wins(
     )
     token = ("token", "--role", "reviewer", "--name", "Omar Haddad")
 
-    from_file = _journeys("--env-file", str(env_file), *token, env=_environment())
+    from_file = journeys_command("--env-file", str(env_file), *token, env=_environment())
     assert from_file.returncode == 0, from_file.stderr
     assert _signed_with(from_file.stdout.strip(), in_file)
 
-    shell = _journeys(
+    shell = journeys_command(
         "--env-file", str(env_file), *token, env=_environment(jwt_secret=in_environment)
     )
     assert shell.returncode == 0, shell.stderr
     assert _signed_with(shell.stdout.strip(), in_environment)
     assert not _signed_with(shell.stdout.strip(), in_file)
 
-    production = _journeys(
+    production = journeys_command(
         "--env-file", str(env_file), *token, env=_environment(environment="production")
     )
     assert production.returncode == 2 and production.stdout == ""
     assert "refuses in production" in production.stderr
 
-    without = _journeys(*token, env=_environment())
+    without = journeys_command(*token, env=_environment())
     assert without.returncode == 2 and "refuses in production" in without.stderr
 
 
 def test_a_missing_env_file_or_setting_is_one_line_naming_it(tmp_path: Path) -> None:
-    missing = _journeys("--env-file", str(tmp_path / "nowhere.env"), "migrate", env=_environment())
+    missing = journeys_command(
+        "--env-file", str(tmp_path / "nowhere.env"), "migrate", env=_environment()
+    )
     assert missing.returncode == 2
     assert missing.stderr == f"--env-file {tmp_path / 'nowhere.env'}: no such file\n"
 
-    unset = _journeys("audit", "verify", env=_environment(environment="development"))
+    unset = journeys_command("audit", "verify", env=_environment(environment="development"))
     assert unset.returncode == 2 and unset.stdout == ""
     assert len(unset.stderr.splitlines()) == 1
     assert unset.stderr.startswith("JOURNEYS_DATABASE_URL is not set: set it, give --env-file")
 
-    invalid = _journeys("migrate", env=_environment(api_port="eighty"))
+    invalid = journeys_command("migrate", env=_environment(api_port="eighty"))
     assert invalid.returncode == 2
     assert len(invalid.stderr.splitlines()) == 1
     assert invalid.stderr.startswith("JOURNEYS_API_PORT: Input should be a valid integer")

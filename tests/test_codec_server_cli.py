@@ -7,7 +7,6 @@ the coordinator's token shows the decision, an auditor's and no codec at all do 
 import asyncio
 import contextlib
 import subprocess
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,12 +20,10 @@ from devstack.ports import free_port
 from devstack.temporal_server import temporal_cli
 from domain.actors import Role
 from domain.names import journey_workflow_id
-from domain.stages import Stage, WaitingOn
-from domain.steps import RejectionReason, ReviewDecision, ReviewOutcome
+from domain.stages import Stage
+from domain.steps import RejectionReason
 from settings import Settings
-from tests.journeys import REVIEWER, JourneyDriver, seed_staff
-from worker import build_worker, smtp_sender
-from workflows.journey import PatientJourney
+from tests.journeys import JourneyDriver, seed_staff, worker_on_own_queue
 
 
 @contextlib.asynccontextmanager
@@ -78,24 +75,9 @@ async def test_the_cli_decodes_for_a_coordinator_only(
     mail_dir: Path,
 ) -> None:
     await seed_staff(pool)
-    task_queue = f"codec-{uuid.uuid4().hex[:8]}"
-    async with build_worker(
-        dev_env.client,
-        settings=settings,
-        pool=pool,
-        sender=smtp_sender(settings),
-        task_queue=task_queue,
-    ):
+    async with worker_on_own_queue(dev_env, pool, settings, "codec") as task_queue:
         j = await JourneyDriver(dev_env, pool, task_queue, mail_dir).start()
-        await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-        await j.handle.execute_update(
-            PatientJourney.review,
-            ReviewDecision(
-                actor=REVIEWER,
-                outcome=ReviewOutcome.REJECT,
-                reason=RejectionReason.CONTRAINDICATION,
-            ),
-        )
+        await j.reject(RejectionReason.CONTRAINDICATION)
         assert (await j.result()).stage is Stage.NOT_ELIGIBLE
 
     target = dev_env.client.service_client.config.target_host

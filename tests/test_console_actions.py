@@ -186,10 +186,7 @@ async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_
 ) -> None:
     late = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
     await late.start()
-    await late.approve()
-    await late.hold_consult()
-    await late.accept_plan()
-    await late.send_travel()
+    await late.book_the_trip()
     await late.sleep(timedelta(days=32))
     await late.reach(Stage.TREATMENT, WaitingOn.COORDINATOR)
 
@@ -246,10 +243,7 @@ async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_bo
 ) -> None:
     j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
     await j.start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    await j.book_the_trip()
 
     await sign_in_as(page, served_app.url, Role.COORDINATOR)
     await _open_case(page, served_app, j.journey_id)

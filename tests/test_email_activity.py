@@ -12,24 +12,17 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.email import EmailActivities, Partners
 from activities.messages import MessageComposer
-from db.intake import IntakeRepository
-from domain.inquiry import InquiryForm
 from domain.notifications import Audience, NotificationKind, NotificationRequest
 from integrations.mail import MailSender, MailUnavailable
 from integrations.smtp import SmtpSender
 from settings import Settings
-from tests.helpers import read_mailbox, text_of, valid_form
+from tests.helpers import read_mailbox, text_of
+from tests.journey_rows import store_inquiry
 
 
 async def _journey(pool: asyncpg.Pool, **form: str) -> str:
     async with pool.acquire() as conn:
-        stored = await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form(**form)),
-            idempotency_key=None,
-            request_hash="h",
-            source_address=None,
-            user_agent=None,
-        )
+        stored = await store_inquiry(conn, **form)
     return stored.journey_id
 
 

@@ -10,29 +10,25 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from audit.timeline import EVERYTHING, journey_histories, timeline_for
 from domain.incidents import IncidentAction
-from domain.stages import Stage, WaitingOn
-from domain.steps import IncidentResolution, RejectionReason, ReviewDecision, ReviewOutcome
+from domain.stages import Stage
+from domain.steps import IncidentResolution, RejectionReason
 from integrations.data_converter import decode_history
 from integrations.payload_codec import ENCODING, KEY_ID_METADATA
 from integrations.payload_keys import new_payload_key_entry
 from settings import Settings
-from tests.faults import USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
-from tests.helpers import eventually
-from tests.journeys import COORDINATOR, REVIEWER, JourneyDriver, seed_staff
+from tests.faults import USER_UNKNOWN, RefusingMailbox
+from tests.helpers import eventually, journeys_command
+from tests.journeys import COORDINATOR, JourneyDriver, seed_staff
 from tests.phi_search import assert_not_stored_in_clear
-from worker import running_worker
 from workflows.journey import PatientJourney
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,22 +36,6 @@ FAILURE_MESSAGE = "recipient refused by the mail server"
 # The JSON the decision and the failure would show in clear; long enough that random
 # ciphertext cannot hold them by chance.
 DECISION_TEXT = ['"reject"', "contraindication", FAILURE_MESSAGE]
-
-
-@pytest.fixture
-async def relay(
-    temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, tmp_path: Path
-) -> AsyncIterator[RefusingMailbox]:
-    controller, handler, port = start_refusing_mailbox(tmp_path / "mail")
-    try:
-        async with running_worker(
-            temporal_env.client,
-            settings=settings.model_copy(update={"smtp_port": port}),
-            pool=pool,
-        ):
-            yield handler
-    finally:
-        controller.stop()
 
 
 async def _rejected_after_a_failure(
@@ -71,15 +51,7 @@ async def _rejected_after_a_failure(
         PatientJourney.resolve_incident,
         IncidentResolution(actor=COORDINATOR, action=IncidentAction.RETRY, incident_number=1),
     )
-    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER,
-            outcome=ReviewOutcome.REJECT,
-            reason=RejectionReason.CONTRAINDICATION,
-        ),
-    )
+    await j.reject(RejectionReason.CONTRAINDICATION)
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
     return j
 
@@ -154,27 +126,13 @@ def _replay(folder: Path, keys: str | None = None) -> subprocess.CompletedProces
     env = dict(os.environ)
     if keys is not None:
         env["JOURNEYS_PAYLOAD_KEYS"] = keys
-    return subprocess.run(
-        [sys.executable, "-m", "cli", "replay", "--path", str(folder), "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return journeys_command("replay", "--path", str(folder), "--json", env=env)
 
 
 def test_the_committed_corpus_replays_in_a_shell_without_keys() -> None:
     """Recorded before encryption, it needs no key: an auditor's shell in production (the
     default environment) with no JOURNEYS_PAYLOAD_KEYS replays it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "replay", "--path", str(ROOT / "tests" / "histories")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = journeys_command("replay", "--path", str(ROOT / "tests" / "histories"), env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].endswith(" passed, 0 failed")

@@ -7,8 +7,6 @@ shows it was open."""
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,27 +26,15 @@ from domain.steps import ClinicConfirmation
 from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import staff
-from tests.helpers import read_mailbox
+from tests.helpers import journeys_command, read_mailbox
 from tests.journeys import COORDINATOR, JourneyDriver, seed_staff
 from tests.privacy_checks import histories_replay
 from workflows.journey import PatientJourney
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-ROOT = Path(__file__).resolve().parent.parent
 CLINIC_REF = "SENTINEL-CLINIC-REF-5521"
 REASON = "the patient's request by letter (GDPR Art. 17)"
-
-
-def _journeys(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
 
 
 async def _journey_in_travel(
@@ -197,8 +183,8 @@ async def test_no_address_is_put_back_and_no_link_is_mailed(
     assert await pool.fetchval(generation, jid) == 1
     assert len(read_mailbox(mail_dir)) == erased.emails, "no email went out"
 
-    env = {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
-    printed = await asyncio.to_thread(_journeys, "patient-link", jid, env=env)
+    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
+    printed = await asyncio.to_thread(journeys_command, "patient-link", jid, env=env)
     assert printed.returncode == 1, printed.stdout + printed.stderr
     assert printed.stdout == "" and f"erased on {erased.day}" in printed.stderr
 
@@ -228,11 +214,11 @@ async def test_nobody_reads_the_clinics_reference(
             email="ana.ruiz@clinic.test",
             role="coordinator",
         )
-    env = {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
+    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
     target = temporal_env.client.service_client.config.target_host
     for as_staff in ((), ("--as", "coord-1")):
         told = await asyncio.to_thread(
-            _journeys, "timeline", jid, "--address", target, "--json", *as_staff, env=env
+            journeys_command, "timeline", jid, "--address", target, "--json", *as_staff, env=env
         )
         assert told.returncode == 0, told.stderr
         assert CLINIC_REF not in told.stdout and "clinic confirmation: confirmed" in told.stdout
@@ -258,14 +244,14 @@ async def test_without_the_database_the_command_leaves_the_reference_out(
     j = await _journey_in_travel(temporal_env, pool, settings, mail_dir)
     target = temporal_env.client.service_client.config.target_host
     blind = await asyncio.to_thread(
-        _journeys, "timeline", j.journey_id, "--address", target, env={}
+        journeys_command, "timeline", j.journey_id, "--address", target, env=os.environ
     )
     assert blind.returncode == 0, blind.stderr
     assert CLINIC_REF not in blind.stdout
     assert "what staff typed about the patient left out" in blind.stdout
-    env = {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
+    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
     seeing = await asyncio.to_thread(
-        _journeys, "timeline", j.journey_id, "--address", target, env=env
+        journeys_command, "timeline", j.journey_id, "--address", target, env=env
     )
     assert seeing.returncode == 0, seeing.stderr
     assert CLINIC_REF in seeing.stdout

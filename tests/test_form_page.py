@@ -87,6 +87,32 @@ async def test_a_program_posting_the_form_encoded_body_to_the_api_gets_json(
     assert answer.json() == {"journey_id": journey_id, "duplicate": False}
     assert answer.headers["location"] == f"/api/v1/journeys/{journey_id}"
 
+    # The header's key, where one is sent, is the submission's.
+    again = await api.post(
+        "/api/v1/inquiries",
+        data=_browser_form(idempotency_key="k-other"),
+        headers={"Idempotency-Key": "k-json"},
+    )
+    assert again.status_code == 202
+    assert again.json() == {"journey_id": journey_id, "duplicate": True}
+
+
+async def test_a_form_encoded_post_to_the_api_is_refused_as_a_json_one(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    form = _browser_form(idempotency_key="k-refused")
+    del form["consent_health_data"]
+    refused = await api.post("/api/v1/inquiries", data=form)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in refused.json()["errors"]] == ["consent_health_data"]
+    unknown = await api.post("/api/v1/inquiries?source=ad", data=_browser_form())
+    assert unknown.status_code == 422
+    assert [(e["field"], e["message"]) for e in unknown.json()["errors"]] == [
+        ("source", "unknown query parameter")
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM journeys") == 0
+
 
 async def test_form_page_is_english_by_default_and_offers_the_languages_we_write(
     api: httpx.AsyncClient,

@@ -4,7 +4,6 @@ retries, skips or withdraws. No failure ends a run FAILED or carries the patient
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from domain.stages import Stage, WaitingOn
 from domain.steps import IncidentResolution, ProcedureReported, Withdrawal
 from integrations.fhir_gateway import FhirClinicGateway
 from settings import Settings
-from tests.faults import DOMAIN_NOT_FOUND, USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
+from tests.faults import DOMAIN_NOT_FOUND, USER_UNKNOWN, RefusingMailbox
 from tests.helpers import current_details, eventually, refusal_of
 from tests.journeys import CLINIC, COORDINATOR, JourneyDriver, assert_no_needles, seed_staff
 from tests.test_fhir_gateway import FhirServer, fhir_response, outcome
@@ -41,27 +40,15 @@ SENTINEL_ADDRESS = "zq.typo.sentinel@refused.example"
 
 
 @pytest.fixture
-async def relay(
+async def journey(
     temporal_env: WorkflowEnvironment,
-    settings: Settings,
     pool: asyncpg.Pool,
-    tmp_path: Path,
-) -> AsyncIterator[RefusingMailbox]:
-    """The project's worker sending through a relay that refuses the chosen domains."""
-    controller, handler, port = start_refusing_mailbox(tmp_path / "mail")
-    try:
-        async with running_worker(
-            temporal_env.client,
-            settings=settings.model_copy(update={"smtp_port": port}),
-            pool=pool,
-        ):
-            yield handler
-    finally:
-        controller.stop()
-
-
-def _driver(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail: Path):
-    return JourneyDriver(env, pool, settings.task_queue, mail)
+    settings: Settings,
+    relay: RefusingMailbox,
+) -> JourneyDriver:
+    """A journey to start, its emails sent through the relay, with the staff on file."""
+    await seed_staff(pool)
+    return JourneyDriver(temporal_env, pool, settings.task_queue, relay.directory)
 
 
 def _resolution(action: IncidentAction, number: int | None = None) -> IncidentResolution:
@@ -94,22 +81,20 @@ async def _incident_shown(handle: WorkflowHandle[Any, Any]) -> str | None:
 
 
 async def test_a_refused_address_holds_the_journey_until_corrected_and_retried(
+    journey: JourneyDriver,
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
-    settings: Settings,
     relay: RefusingMailbox,
 ) -> None:
-    await seed_staff(pool)
     relay.refuse("refused.example", USER_UNKNOWN)
-    j = _driver(temporal_env, pool, settings, relay.directory)
-    await j.start(email=SENTINEL_ADDRESS)
+    j = await journey.start(email=SENTINEL_ADDRESS)
 
-    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
+    incident = await j.incident()
+    status = await j.status()
     assert status.stage is Stage.INQUIRY
     assert status.waiting_on is WaitingOn.COORDINATOR
-    assert status.incident is not None
-    assert status.incident.kind is IncidentKind.EMAIL_REFUSED
-    assert status.incident.step == "email:acknowledgement"
+    assert incident.kind is IncidentKind.EMAIL_REFUSED
+    assert incident.step == "email:acknowledgement"
     assert await _incident_shown(j.handle) == "email_refused"
     details = await current_details(j.handle)
     assert "incident 1 (email_refused) since" in details
@@ -154,15 +139,12 @@ async def _async(value):  # type: ignore[no-untyped-def]
 
 
 async def test_a_deferring_relay_retries_without_the_address_then_opens_an_incident(
+    journey: JourneyDriver,
     temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
     relay: RefusingMailbox,
 ) -> None:
-    await seed_staff(pool)
     relay.refuse("refused.example", DOMAIN_NOT_FOUND)
-    j = _driver(temporal_env, pool, settings, relay.directory)
-    await j.start(email=SENTINEL_ADDRESS)
+    j = await journey.start(email=SENTINEL_ADDRESS)
 
     async def last_failure() -> str:
         pending = (await _describe(j.handle)).pending_activities
@@ -178,9 +160,7 @@ async def test_a_deferring_relay_retries_without_the_address_then_opens_an_incid
     await assert_no_needles(temporal_env.client, j.journey_id, [SENTINEL_ADDRESS])
 
     await j.sleep(timedelta(days=1, hours=1))
-    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
-    assert status.incident is not None
-    assert status.incident.kind is IncidentKind.EMAIL_UNAVAILABLE
+    assert (await j.incident()).kind is IncidentKind.EMAIL_UNAVAILABLE
     await assert_no_needles(temporal_env.client, j.journey_id, [SENTINEL_ADDRESS])
 
     # The coordinator skips the acknowledgement: the journey goes on to the review.
@@ -189,16 +169,12 @@ async def test_a_deferring_relay_retries_without_the_address_then_opens_an_incid
 
 
 async def test_withdrawing_from_an_incident_undoes_the_bookings(
+    journey: JourneyDriver,
     temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    relay: RefusingMailbox,
 ) -> None:
     """A name the visa letter's font cannot print stops the travel stage; the coordinator
     withdraws the journey, and the clinic visit booked before it is cancelled."""
-    await seed_staff(pool)
-    j = _driver(temporal_env, pool, settings, relay.directory)
-    await j.start(full_name="李小龍")
+    j = await journey.start(full_name="李小龍")
     await j.approve()
     await j.hold_consult()
     await j.accept_plan()
@@ -207,11 +183,10 @@ async def test_withdrawing_from_an_incident_undoes_the_bookings(
         PatientJourney.travel_details, await j.travel_details(needs_visa=True)
     )
     await j.confirm_visit_if_asked()
-    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
-    assert status.incident is not None
-    assert status.incident.kind is IncidentKind.VISA_LETTER_UNPRINTABLE
-    assert status.stage is Stage.TRAVEL
-    assert set(status.incident.actions) == set(IncidentAction)
+    incident = await j.incident()
+    assert incident.kind is IncidentKind.VISA_LETTER_UNPRINTABLE
+    assert (await j.status()).stage is Stage.TRAVEL
+    assert set(incident.actions) == set(IncidentAction)
     assert (await j.bookings())["clinic-visit"] == "active"
 
     final = await j.handle.execute_update(
@@ -225,18 +200,10 @@ async def test_withdrawing_from_an_incident_undoes_the_bookings(
 
 
 async def test_a_missing_record_is_an_incident_and_retry_finds_it(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    relay: RefusingMailbox,
+    journey: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = _driver(temporal_env, pool, settings, relay.directory)
-    await j.start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    j = await journey.start()
+    await j.book_the_trip()
     await j.sleep(timedelta(days=31))
     await j.reach(Stage.TREATMENT)
     await j.admit()
@@ -244,10 +211,9 @@ async def test_a_missing_record_is_an_incident_and_retry_finds_it(
     await j.handle.execute_update(
         PatientJourney.procedure_report, ProcedureReported(actor=CLINIC, report_id=lost)
     )
-    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
-    assert status.incident is not None
-    assert status.incident.kind is IncidentKind.RECORD_MISSING
-    assert status.incident.actions == (IncidentAction.RETRY, IncidentAction.WITHDRAW)
+    incident = await j.incident()
+    assert incident.kind is IncidentKind.RECORD_MISSING
+    assert incident.actions == (IncidentAction.RETRY, IncidentAction.WITHDRAW)
     refused = await _refusal(j.handle, _resolution(IncidentAction.SKIP))
     assert (refused.code, refused.params.action) == (
         RefusalCode.ACTION_NOT_OFFERED,
@@ -264,19 +230,14 @@ async def test_a_missing_record_is_an_incident_and_retry_finds_it(
 
 
 async def test_no_specialist_is_an_incident_until_one_is_added(
-    temporal_env: WorkflowEnvironment,
+    journey: JourneyDriver,
     pool: asyncpg.Pool,
-    settings: Settings,
-    relay: RefusingMailbox,
 ) -> None:
-    await seed_staff(pool)
     await pool.execute("UPDATE staff SET active = false WHERE role = 'specialist'")
-    j = _driver(temporal_env, pool, settings, relay.directory)
-    await j.start()
+    j = await journey.start()
     await j.approve()
-    status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
-    assert status.incident is not None
-    assert status.incident.kind is IncidentKind.NO_SPECIALIST
+    assert (await j.incident()).kind is IncidentKind.NO_SPECIALIST
+    status = await j.status()
     assert status.stage is Stage.CASE_MANAGER or status.stage is Stage.TELECONSULT
 
     await pool.execute("UPDATE staff SET active = true WHERE role = 'specialist'")
@@ -288,14 +249,13 @@ async def test_no_specialist_is_an_incident_until_one_is_added(
 
 
 async def test_the_calendar_down_past_patience_is_an_incident(
+    journey: JourneyDriver,
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
     settings: Settings,
-    relay: RefusingMailbox,
     radicale: str,
 ) -> None:
-    await seed_staff(pool)
-    j = _driver(temporal_env, pool, settings, relay.directory)
+    j = journey
     async with running_worker(
         temporal_env.client,
         settings=settings.model_copy(
@@ -312,9 +272,7 @@ async def test_the_calendar_down_past_patience_is_an_incident(
             what="slots pending",
         )
         await j.sleep(timedelta(days=1, hours=1))
-        status = await eventually(j.status, until=lambda s: s.incident is not None, what="incident")
-        assert status.incident is not None
-        assert status.incident.kind is IncidentKind.CALENDAR_UNAVAILABLE
+        assert (await j.incident()).kind is IncidentKind.CALENDAR_UNAVAILABLE
         refused = await _refusal(j.handle, _resolution(IncidentAction.SKIP))
         assert (refused.code, refused.params.action) == (
             RefusalCode.ACTION_NOT_OFFERED,
@@ -323,18 +281,11 @@ async def test_the_calendar_down_past_patience_is_an_incident(
 
 
 async def test_the_follow_up_year_has_incidents_of_its_own(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
+    journey: JourneyDriver,
     relay: RefusingMailbox,
 ) -> None:
-    await seed_staff(pool)
-    j = _driver(temporal_env, pool, settings, relay.directory)
-    await j.start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    j = await journey.start()
+    await j.book_the_trip()
     await j.sleep(timedelta(days=31))
     await j.treat()
     relay.refuse("example.org", USER_UNKNOWN)
@@ -342,6 +293,7 @@ async def test_the_follow_up_year_has_incidents_of_its_own(
     follow_up = await eventually(
         lambda: j.follow_up.query(FollowUp.status), until=lambda s: s.incident is not None
     )
+    assert follow_up.incident is not None
     assert follow_up.incident.kind is IncidentKind.EMAIL_REFUSED
     assert await _incident_shown(j.follow_up) == "email_refused"
     assert (await j.status()).stage is Stage.FOLLOW_UP
@@ -381,23 +333,19 @@ async def test_a_clinic_refusing_the_cancellation_holds_the_withdrawal_until_ski
             temporal_env.client, settings=settings, pool=pool, sender=sender, clinic=clinic
         ),
     ):
-        j = _driver(temporal_env, pool, settings, mail_dir)
+        j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
         await j.start(full_name="Zephyrine Quillfeather")
-        await j.approve()
-        await j.hold_consult()
-        await j.accept_plan()
-        await j.send_travel(needs_visa=False)
+        await j.book_the_trip(needs_visa=False)
         assert (await j.bookings())["clinic-visit"] == "active"
         withdrawal = await j.handle.start_update(
             PatientJourney.withdraw,
             Withdrawal(actor=j.patient),
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
-        status = await eventually(j.status, until=lambda s: s.incident is not None)
-        assert status.incident is not None
-        assert status.incident.kind is IncidentKind.CLINIC_REFUSED
-        assert status.incident.step == "cancel:clinic-visit"
-        assert status.incident.actions == (IncidentAction.RETRY, IncidentAction.SKIP)
+        incident = await j.incident()
+        assert incident.kind is IncidentKind.CLINIC_REFUSED
+        assert incident.step == "cancel:clinic-visit"
+        assert incident.actions == (IncidentAction.RETRY, IncidentAction.SKIP)
         await j.handle.execute_update(
             PatientJourney.resolve_incident, _resolution(IncidentAction.SKIP)
         )

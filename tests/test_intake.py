@@ -1,7 +1,9 @@
 """The first slice through the real API, Postgres, Temporal and SMTP."""
 
 import asyncio
+import json
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,6 @@ import pytest
 from temporalio.client import Client
 
 from api.intake import start_unstarted
-from db.intake import IntakeRepository
-from domain.inquiry import InquiryForm
 from domain.journey import JourneyStatus
 from domain.names import (
     JOURNEY_STAGE,
@@ -26,6 +26,7 @@ from domain.stages import Stage, WaitingOn
 from patient_links import PATIENT_PAGE_PATH, verify_patient_link
 from settings import Settings
 from tests.helpers import eventually, read_mailbox, text_of, valid_form
+from tests.journey_rows import store_inquiry
 from workflows.journey import PatientJourney
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -225,12 +226,18 @@ async def test_consent_message_is_plain(api: httpx.AsyncClient) -> None:
     )
 
 
-async def test_body_that_is_not_json_is_a_clear_422(api: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"", b"\xff\xfe{}"], ids=["broken", "empty", "bytes"]
+)
+async def test_body_that_is_not_json_is_a_clear_422(api: httpx.AsyncClient, body: bytes) -> None:
     answer = await api.post(
-        "/api/v1/inquiries", content=b"{not json", headers={"content-type": "application/json"}
+        "/api/v1/inquiries", content=body, headers={"content-type": "application/json"}
     )
     assert answer.status_code == 422
-    assert answer.json()["errors"][0]["message"] == "the body is not valid JSON"
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [(e["field"], e["message"]) for e in answer.json()["errors"]] == [
+        ("body", "the body is not valid JSON")
+    ]
 
 
 async def test_other_media_types_are_refused(api: httpx.AsyncClient) -> None:
@@ -248,18 +255,29 @@ async def test_oversized_body_is_refused(api: httpx.AsyncClient, pool: asyncpg.P
     assert (await _counts(pool))["patients"] == 0
 
 
+async def test_oversized_body_without_a_length_is_refused_while_read(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    body = json.dumps(valid_form(medical_history="x" * 200_000)).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 16_384):
+            yield body[start : start + 16_384]
+
+    answer = await api.post(
+        "/api/v1/inquiries", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert (await _counts(pool))["patients"] == 0
+
+
 async def test_a_lost_start_is_picked_up(
     client: Client, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     """Records stored, then the API died before starting the journey: the sweep starts it."""
     async with pool.acquire() as conn:
-        stored = await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form()),
-            idempotency_key=None,
-            request_hash="h",
-            source_address=None,
-            user_agent=None,
-        )
+        stored = await store_inquiry(conn)
     started = await start_unstarted(
         pool=pool, client=client, task_queue=settings.task_queue, older_than=timedelta(0)
     )

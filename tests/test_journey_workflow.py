@@ -134,13 +134,7 @@ async def _ending(j: JourneyDriver) -> tuple[str, str | None]:
 
 async def test_rejection_ends_not_eligible_with_a_kind_email(journey: NewJourney) -> None:
     j = await journey().start()
-    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER, outcome=ReviewOutcome.REJECT, reason=RejectionReason.CONTRAINDICATION
-        ),
-    )
+    await j.reject(RejectionReason.CONTRAINDICATION)
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
     assert j.mail_kinds()[-1] == "ending-rejection"
     assert (await j.status()).ending_reason == "contraindication"
@@ -271,10 +265,7 @@ async def test_withdrawal_mid_travel_cancels_bookings_newest_first(
     journey: NewJourney, pool: asyncpg.Pool
 ) -> None:
     j = await journey().start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    await j.book_the_trip()
     status = await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=COORDINATOR))
     assert status.stage is Stage.WITHDRAWN
     assert await j.bookings() == {
@@ -338,10 +329,7 @@ async def test_withdrawal_at_any_stage(journey: NewJourney, stage: Stage) -> Non
 
 async def test_low_dose_and_adverse_event_reach_the_medical_lead(journey: NewJourney) -> None:
     j = await journey().start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    await j.book_the_trip()
     await j.sleep(timedelta(days=31))
     await j.treat(cells=90_000_000)
     async with j.pool.acquire() as conn:
@@ -366,10 +354,7 @@ async def test_no_admission_by_end_of_day_one_alerts_the_coordinator(
     journey: NewJourney,
 ) -> None:
     j = await journey().start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel()
+    await j.book_the_trip()
     await j.sleep(timedelta(days=31))
     await j.reach(Stage.TREATMENT, WaitingOn.CLINIC)
     await j.sleep(timedelta(days=1, hours=1))

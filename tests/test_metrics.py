@@ -95,10 +95,7 @@ async def test_the_worker_serves_the_sdks_metrics_and_the_activities(
                 until=lambda s: s.value("journeys_sla_escalations_total", kind="review") == 1,
                 what="a review escalation counted",
             )
-            await journey.approve()
-            await journey.hold_consult()
-            await journey.accept_plan()
-            await journey.send_travel(needs_visa=False)
+            await journey.book_the_trip(needs_visa=False)
             metrics = await scrape(port)
     finally:
         controller.stop()

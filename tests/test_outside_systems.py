@@ -180,15 +180,11 @@ async def test_busy_times_in_the_calendar_are_not_offered(
 
 @pytest.mark.usefixtures("worker")
 async def test_the_visa_letter_travels_as_a_pdf(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
-    await j.approve()
-    await j.hold_consult()
-    await j.accept_plan()
-    await j.send_travel(needs_visa=True)
+    j = await driver.start()
+    await j.book_the_trip(needs_visa=True)
 
     def letter() -> list[bytes]:
         for message in read_mailbox(mail_dir):

@@ -6,21 +6,17 @@ the figures are shown to come from what journeys record."""
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from db.overview import OverviewRepository, week_starts
 from domain.overview import BreachKind, Outcome, StageCount, StageDuration, WeekFigures
 from domain.stages import Stage, WaitingOn
-from domain.steps import RejectionReason, ReviewDecision, ReviewOutcome
-from settings import Settings
+from domain.steps import RejectionReason
 from tests.helpers import eventually
 from tests.journey_rows import add_journey
-from tests.journeys import REVIEWER, JourneyDriver, seed_staff
-from workflows.journey import PatientJourney
+from tests.journeys import JourneyDriver
 
 # A Wednesday noon; its week began on Monday 23 November in Madrid and in UTC alike.
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -237,23 +233,18 @@ async def test_nothing_yet_is_zeros_not_errors(pool: asyncpg.Pool) -> None:
 
 @pytest.mark.usefixtures("worker")
 async def test_a_journey_that_ran_shows_in_the_figures(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    pool: asyncpg.Pool,
+    driver: JourneyDriver,
 ) -> None:
     """A journey left two days with its reviewer, then rejected: its intake, the missed review
     SLA, its time in validation and its ending come from what it recorded itself."""
-    await seed_staff(pool)
-    j = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start()
+    j = await driver.start()
     await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
     await j.sleep(timedelta(hours=49))
     await eventually(
         lambda: asyncio.sleep(0, j.mail_kinds()), until=lambda m: "review-escalation-1-1" in m
     )
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER, outcome=ReviewOutcome.REJECT, reason=RejectionReason.CONTRAINDICATION
-        ),
-    )
+    await j.reject(RejectionReason.CONTRAINDICATION)
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
 
     async with pool.acquire() as conn:

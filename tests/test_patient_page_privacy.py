@@ -11,7 +11,7 @@ from playwright.async_api import Page, expect
 from domain.stages import Stage
 from tests.browser import Screenshot, ServedApp, assert_accessible
 from tests.journeys import JourneyDriver
-from tests.patient_pages import driver, outcome, page_url, phone  # noqa: F401
+from tests.patient_pages import outcome, page_url, phone  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 async def test_a_patient_downloads_their_copy_and_withdraws_consent_from_the_page(
     phone: Page,  # noqa: F811
     served_app: ServedApp,
-    driver: JourneyDriver,  # noqa: F811
+    driver: JourneyDriver,
     pool: asyncpg.Pool,
     screenshot: Screenshot,
 ) -> None:

@@ -4,8 +4,6 @@ import asyncio
 import base64
 import os
 import secrets
-import subprocess
-import sys
 
 import pytest
 from pydantic import SecretStr
@@ -18,7 +16,7 @@ from integrations.payload_keys import (
     parse_payload_keys,
 )
 from settings import PRODUCTION_SECRETS, InsecureSettings, Settings
-from tests.helpers import PRODUCTION_READY
+from tests.helpers import PRODUCTION_READY, journeys_command
 from tests.test_secure_defaults import STRONG, Listener
 from worker import run_worker
 
@@ -116,14 +114,7 @@ async def test_journeys_worker_exits_2_naming_the_setting() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
     env |= {f"JOURNEYS_{name.upper()}": STRONG[name] for name in PRODUCTION_SECRETS}
     env["JOURNEYS_PAYLOAD_KEYS"] = f"k:{secrets.token_urlsafe(8)}"
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "cli", "worker"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = await asyncio.to_thread(journeys_command, "worker", env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "JOURNEYS_PAYLOAD_KEYS: entry 1 (key id 'k'): the key is" in done.stderr

@@ -10,25 +10,17 @@ import pytest
 
 from api.app import create_app
 from audit.log import address_key, address_tag
-from db.intake import IntakeRepository
 from domain.actors import Role
-from domain.inquiry import InquiryForm
 from settings import Settings
 from tests.api_people import staff
-from tests.helpers import valid_form
+from tests.journey_rows import store_inquiry
 
 NAME = "Zephyrine Quillfeather"
 
 
 async def _stored_journey(pool: asyncpg.Pool) -> str:
     async with pool.acquire() as conn:
-        stored = await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form(full_name=NAME)),
-            idempotency_key=None,
-            request_hash=uuid.uuid4().hex,
-            source_address=None,
-            user_agent=None,
-        )
+        stored = await store_inquiry(conn, full_name=NAME)
     return stored.journey_id
 
 

@@ -6,8 +6,6 @@ import base64
 import getpass
 import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,31 +14,17 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.erasure import ErasureRepository
-from db.intake import IntakeRepository
 from db.staff import StaffRepository
-from domain.inquiry import InquiryForm
 from domain.stages import Stage
 from settings import Settings
-from tests.helpers import valid_form
+from tests.helpers import journeys_command
+from tests.journey_rows import store_inquiry
 from tests.journeys import JourneyDriver, seed_staff
 from tests.privacy_checks import chain_intact
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _journeys(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
 
 def _env(settings: Settings, temporal_env: WorkflowEnvironment | None = None) -> dict[str, str]:
-    env = {"JOURNEYS_DATABASE_URL": settings.require_database_url()}
+    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.require_database_url()}
     if temporal_env is not None:
         env["JOURNEYS_TEMPORAL_ADDRESS"] = temporal_env.client.service_client.config.target_host
         env["JOURNEYS_TASK_QUEUE"] = settings.task_queue
@@ -62,35 +46,33 @@ async def test_a_patient_link_is_written_down_before_it_is_printed(
     settings: Settings, pool: asyncpg.Pool
 ) -> None:
     async with pool.acquire() as conn:
-        stored = await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form()),
-            idempotency_key=None,
-            request_hash="h",
-            source_address=None,
-            user_agent=None,
-        )
+        stored = await store_inquiry(conn)
         await StaffRepository(conn).add(
             staff_id="coord-1", full_name="Sofía Navarro", email="s@x.test", role="coordinator"
         )
     jid = stored.journey_id
     env = _env(settings)
 
-    printed = await asyncio.to_thread(_journeys, "patient-link", jid, env=env)
+    printed = await asyncio.to_thread(journeys_command, "patient-link", jid, env=env)
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout.count(".") == 2, "a JWT"
     assert await _rows(pool, "cli.patient_link") == [(f"os:{getpass.getuser()}", "operator", jid)]
 
-    as_staff = await asyncio.to_thread(_journeys, "patient-link", jid, "--as", "coord-1", env=env)
+    as_staff = await asyncio.to_thread(
+        journeys_command, "patient-link", jid, "--as", "coord-1", env=env
+    )
     assert as_staff.returncode == 0, as_staff.stderr
     assert (await _rows(pool, "cli.patient_link"))[-1] == ("coord-1", "coordinator", jid)
 
-    nobody = await asyncio.to_thread(_journeys, "patient-link", jid, "--as", "nobody", env=env)
+    nobody = await asyncio.to_thread(
+        journeys_command, "patient-link", jid, "--as", "nobody", env=env
+    )
     assert nobody.returncode == 2 and nobody.stdout == ""
     assert "no active member of staff 'nobody'" in nobody.stderr
     assert len(await _rows(pool, "cli.patient_link")) == 2, "no row, no link"
 
     listed = await asyncio.to_thread(
-        _journeys, "audit", "accesses", "--journey", jid, "--json", env=env
+        journeys_command, "audit", "accesses", "--journey", jid, "--json", env=env
     )
     assert listed.returncode == 0, listed.stderr
     actions = [a["action"] for a in json.loads(listed.stdout)["accesses"]]
@@ -114,7 +96,7 @@ async def test_erase_and_legal_holds_from_the_command(
     jid = j.journey_id
 
     held = await asyncio.to_thread(
-        _journeys,
+        journeys_command,
         "legal-hold",
         "place",
         jid,
@@ -125,22 +107,22 @@ async def test_erase_and_legal_holds_from_the_command(
         env=env,
     )
     assert held.returncode == 0, held.stderr
-    refused = await asyncio.to_thread(_journeys, "erase", jid, "--reason", "asked", env=env)
+    refused = await asyncio.to_thread(journeys_command, "erase", jid, "--reason", "asked", env=env)
     assert refused.returncode == 1
     assert "legal hold" in refused.stderr and "tax audit 2026" in refused.stderr
     assert (await j.status()).stage is Stage.VALIDATION, "nothing changed"
 
     not_an_officer = await asyncio.to_thread(
-        _journeys, "legal-hold", "lift", jid, "--reason", "done", "--as", "spec-1", env=env
+        journeys_command, "legal-hold", "lift", jid, "--reason", "done", "--as", "spec-1", env=env
     )
     assert not_an_officer.returncode == 2 and "privacy_officer" in not_an_officer.stderr
     lifted = await asyncio.to_thread(
-        _journeys, "legal-hold", "lift", jid, "--reason", "audit closed", env=env
+        journeys_command, "legal-hold", "lift", jid, "--reason", "audit closed", env=env
     )
     assert lifted.returncode == 0, lifted.stderr
 
     erased = await asyncio.to_thread(
-        _journeys, "erase", jid, "--reason", "the patient's email of 2026-11-20", env=env
+        journeys_command, "erase", jid, "--reason", "the patient's email of 2026-11-20", env=env
     )
     assert erased.returncode == 0, erased.stderr
     assert erased.stdout.startswith(f"erased journey {jid}")
@@ -148,10 +130,10 @@ async def test_erase_and_legal_holds_from_the_command(
     tombstone = await pool.fetchrow("SELECT * FROM erasures WHERE journey_id = $1", jid)
     assert tombstone["erased_by"] == f"os:{getpass.getuser()}"
     assert tombstone["erased_role"] == "privacy_officer"
-    again = await asyncio.to_thread(_journeys, "erase", jid, "--reason", "again", env=env)
+    again = await asyncio.to_thread(journeys_command, "erase", jid, "--reason", "again", env=env)
     assert again.returncode == 1 and "already erased" in again.stderr
     unknown = await asyncio.to_thread(
-        _journeys, "erase", str(uuid.uuid4()), "--reason", "asked", env=env
+        journeys_command, "erase", str(uuid.uuid4()), "--reason", "asked", env=env
     )
     assert unknown.returncode == 1 and "no such journey" in unknown.stderr
     assert [a for a, *_ in await _rows(pool, "cli.erase")] == [f"os:{getpass.getuser()}"] * 3 + [
@@ -162,16 +144,19 @@ async def test_erase_and_legal_holds_from_the_command(
 
 @pytest.mark.usefixtures("worker")
 async def test_erase_checks_every_setting_it_needs_before_it_withdraws_the_journey(
-    temporal_env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, mail_dir: Path
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
+    j = await driver.start()
     await j.reach(Stage.VALIDATION)
     env = _env(settings, temporal_env)
     jid = j.journey_id
     # A row for the audit key to be checked against.
-    listed = await asyncio.to_thread(_journeys, "audit", "accesses", "--journey", jid, env=env)
+    listed = await asyncio.to_thread(
+        journeys_command, "audit", "accesses", "--journey", jid, env=env
+    )
     assert listed.returncode == 0, listed.stderr
     rows = await pool.fetchval("SELECT count(*) FROM audit_log")
     other_key = "other-2026:" + base64.b64encode(b"another payload key of 32 bytes!").decode()
@@ -190,7 +175,7 @@ async def test_erase_checks_every_setting_it_needs_before_it_withdraws_the_journ
     }
     for name, (value, line) in wrong.items():
         refused = await asyncio.to_thread(
-            _journeys, "erase", jid, "--reason", "asked", env=env | {name: value}
+            journeys_command, "erase", jid, "--reason", "asked", env=env | {name: value}
         )
         assert refused.returncode == 2, (name, refused.stderr)
         assert refused.stdout == ""
@@ -203,7 +188,12 @@ async def test_erase_checks_every_setting_it_needs_before_it_withdraws_the_journ
         (imposter, "JOURNEYS_PAYLOAD_KEYS holds another key under the id 'test-2026'"),
     ):
         refused = await asyncio.to_thread(
-            _journeys, "erase", jid, "--reason", "asked", env=env | {"JOURNEYS_PAYLOAD_KEYS": keys}
+            journeys_command,
+            "erase",
+            jid,
+            "--reason",
+            "asked",
+            env=env | {"JOURNEYS_PAYLOAD_KEYS": keys},
         )
         assert refused.returncode == 2 and refused.stderr.startswith(line), refused.stderr
 

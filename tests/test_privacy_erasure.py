@@ -20,6 +20,7 @@ from domain.stages import Stage
 from integrations.calendar import specialist_calendar
 from settings import Settings
 from tests.api_people import staff
+from tests.journey_rows import store_inquiry
 from tests.journeys import JourneyDriver, seed_staff
 from tests.privacy_checks import chain_intact, dump, found_in, histories_replay, needles
 from worker import calendar_client
@@ -358,22 +359,13 @@ async def test_an_erasure_retried_after_it_committed_answers_as_the_first(
     from temporalio.testing import ActivityEnvironment
 
     from activities.privacy import PrivacyActivities
-    from db.intake import IntakeRepository
     from db.legal_holds import LegalHoldRepository
     from domain.actors import Actor
-    from domain.inquiry import InquiryForm
     from domain.privacy import ErasureOrder, ErasureRefusal
-    from tests.helpers import valid_form
 
     async with pool.acquire() as conn:
         # Stored, its journey never started: nothing runs, so it may be erased at once.
-        stored = await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form()),
-            idempotency_key=None,
-            request_hash="h",
-            source_address=None,
-            user_agent=None,
-        )
+        stored = await store_inquiry(conn)
         holds = LegalHoldRepository(conn)
         first_request = await holds.request_erasure(
             journey_id=stored.journey_id,

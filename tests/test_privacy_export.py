@@ -18,7 +18,7 @@ from db.subject_access import EXPORTED, NOT_EXPORTED
 from domain.actors import Role
 from settings import Settings
 from tests.api_people import link, staff
-from tests.journeys import JourneyDriver, seed_staff
+from tests.journeys import JourneyDriver
 
 DOCUMENT = b"%PDF-1.4 an MRI report " + bytes(range(256))
 NOTES = "Plan: intrathecal, two-day visit; mild spasticity noted"
@@ -48,10 +48,9 @@ async def test_the_patient_downloads_everything_held_about_them(
     pool: asyncpg.Pool,
     settings: Settings,
     mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
+    j = await driver.start()
     other = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start(
         email="other@example.org"
     )

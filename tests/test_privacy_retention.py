@@ -4,8 +4,6 @@ schedule once and brings it up to date after, and sets the server's history rete
 
 import asyncio
 import os
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -26,11 +24,10 @@ from domain.stages import Stage
 from domain.steps import Withdrawal
 from privacy.retention import history_retention_days
 from settings import Settings
+from tests.helpers import journeys_command
 from tests.journeys import JourneyDriver, seed_staff
 from workflows.journey import PatientJourney
 from workflows.retention import RetentionSweep
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 async def _closed_journey(
@@ -100,33 +97,22 @@ async def test_the_sweep_erases_what_is_due_once_and_legal_holds_win(
     assert await _sweep(temporal_env, settings) == [held.journey_id]
 
 
-def _journeys(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 async def test_setup_creates_the_schedule_once_and_sets_the_history_retention(
     dev_env: WorkflowEnvironment, database_url: str
 ) -> None:
     client = dev_env.client
-    env = {
+    env = os.environ | {
         "JOURNEYS_DATABASE_URL": database_url,
         "JOURNEYS_TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "JOURNEYS_TASK_QUEUE": "retention-test",
         "JOURNEYS_RETENTION_DAYS": "2000",
         "JOURNEYS_TEMPORAL_RETENTION_DAYS": "45",
     }
-    first = await asyncio.to_thread(_journeys, "setup", env=env)
+    first = await asyncio.to_thread(journeys_command, "setup", env=env)
     assert first.returncode == 0, first.stderr
     assert "retention schedule created" in first.stdout
     second = await asyncio.to_thread(
-        _journeys, "setup", env=env | {"JOURNEYS_RETENTION_DAYS": "2500"}
+        journeys_command, "setup", env=env | {"JOURNEYS_RETENTION_DAYS": "2500"}
     )
     assert second.returncode == 0, second.stderr
     assert "retention schedule updated" in second.stdout

@@ -8,8 +8,6 @@ import asyncio
 import os
 import secrets
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +24,7 @@ from settings import (
     Settings,
     env_name,
 )
-from tests.helpers import PRODUCTION_READY
+from tests.helpers import PRODUCTION_READY, journeys_command
 from worker import run_worker
 
 STRONG = {name: secrets.token_urlsafe(48) for name in PRODUCTION_SECRETS}
@@ -243,12 +241,6 @@ async def test_the_worker_refuses_to_start_in_production_before_connecting(
     assert not temporal_port.was_connected
 
 
-def _journeys(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, timeout=60
-    )
-
-
 def _unset_environment(**journeys: str) -> dict[str, str]:
     """This process's environment without any JOURNEYS_ variable but `journeys` and the
     state folder (conftest.py: no `journeys dev` runs there to fill in the rest)."""
@@ -262,7 +254,7 @@ async def test_the_commands_exit_2_with_the_message_in_production(
     command: list[str], temporal_port: Listener, postgres_port: Listener
 ) -> None:
     env = _unset_environment(**_addresses(temporal_port, postgres_port))
-    done = await asyncio.to_thread(_journeys, *command, env=env)
+    done = await asyncio.to_thread(journeys_command, *command, env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "refusing to start in production" in done.stderr
@@ -276,7 +268,7 @@ async def test_the_commands_exit_2_with_the_message_in_production(
 async def test_token_refuses_in_production_even_with_strong_secrets() -> None:
     env = _unset_environment(**STRONG)
     done = await asyncio.to_thread(
-        _journeys, "token", "--role", "coordinator", "--name", "Eve", env=env
+        journeys_command, "token", "--role", "coordinator", "--name", "Eve", env=env
     )
     assert done.returncode == 2
     assert done.stdout == ""

@@ -37,10 +37,8 @@ from api.app import create_app
 from api.codec.routes import LEFT_ENCODED, NOTE
 from api.codec.wire import WirePayloads, payloads_json
 from audit.timeline import journey_histories
-from db.intake import IntakeRepository
 from devstack.temporal_server import installed_command
 from domain.actors import Role
-from domain.inquiry import InquiryForm
 from domain.names import journey_workflow_id
 from domain.privacy import RetentionSweepInput
 from domain.stages import Stage, WaitingOn
@@ -58,7 +56,8 @@ from integrations.temporal_client import connect_temporal, ensure_search_attribu
 from privacy.retention import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 from settings import PRODUCTION_SECRETS, Settings
 from tests.conftest import TEST_PAYLOAD_KEYS
-from tests.helpers import PRODUCTION_READY, eventually, valid_form
+from tests.helpers import PRODUCTION_READY, eventually
+from tests.journey_rows import store_inquiry
 from tests.journeys import REVIEWER, JourneyDriver, seed_staff
 from tests.oidc_issuer import KeyServer
 from worker import running_worker
@@ -165,13 +164,7 @@ async def test_plain_steps_are_refused_in_production_and_the_journey_goes_on(
         # A journey started in plain JSON for an inquiry stored but not yet started fails at
         # once, having done nothing: no email, the inquiry not taken over.
         async with pool.acquire() as conn:
-            stored = await IntakeRepository(conn).store(
-                form=InquiryForm.model_validate(valid_form(email="other@example.org")),
-                idempotency_key=None,
-                request_hash=uuid.uuid4().hex,
-                source_address=None,
-                user_agent=None,
-            )
+            stored = await store_inquiry(conn, email="other@example.org")
         started = await forger.start_workflow(
             "PatientJourney",
             {
@@ -259,10 +252,7 @@ async def test_a_whole_journey_runs_with_the_production_codec(
         await seed_staff(pool)
         async with running_worker(env.client, settings=production, pool=pool):
             j = await JourneyDriver(env, pool, production.task_queue, mail_dir).start()
-            await j.approve()
-            await j.hold_consult()
-            await j.accept_plan()
-            await j.send_travel()
+            await j.book_the_trip()
             await j.sleep(timedelta(days=31))
             await j.treat()
             await j.follow_up_year()

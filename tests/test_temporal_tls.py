@@ -9,7 +9,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from integrations.temporal_tls import TemporalTlsError, temporal_tls
 from privacy.retention import RETENTION_SCHEDULE_ID
 from settings import PRODUCTION_SECRETS, InsecureSettings, Settings
 from tests.conftest import start_dev_server
-from tests.helpers import PRODUCTION_READY, eventually, valid_form
+from tests.helpers import PRODUCTION_READY, eventually, journeys_command, valid_form
 from tests.journeys import seed_staff
 from tests.nginx import PLACEHOLDER, Nginx, render_template, running_nginx
 from tests.oidc_issuer import KeyServer
@@ -292,15 +291,7 @@ async def test_a_command_refuses_unusable_tls_settings_before_connecting(tmp_pat
     }
     try:
         for command in (["worker", "--check"], ["setup"], ["timeline", str(uuid.uuid4())]):
-            done = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "cli", *command],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+            done = await asyncio.to_thread(journeys_command, *command, env=env)
             assert done.returncode == 2, (command, done.stdout, done.stderr)
             assert done.stderr == (
                 f"JOURNEYS_TEMPORAL_TLS_CA_FILE: cannot read {tmp_path / 'ca.pem'} "
@@ -335,14 +326,7 @@ async def test_the_worker_check_reaches_temporal_over_mutual_tls(
     }
 
     def check(**changes: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cli", "worker", "--check"],
-            cwd=ROOT,
-            env=env | changes,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return journeys_command("worker", "--check", env=env | changes)
 
     async with running_worker(await connect_temporal(production), settings=production, pool=pool):
         healthy = await eventually(
@@ -385,15 +369,7 @@ async def test_setup_prepares_temporal_over_mutual_tls_in_production(
         "JOURNEYS_TEMPORAL_TLS_KEY_FILE": str(proxied.tls.client_key),
         "JOURNEYS_DATABASE_URL": database_url,
     }
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "cli", "setup"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = await asyncio.to_thread(journeys_command, "setup", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "search attributes registered" in done.stdout
     described = await proxied.env.client.get_schedule_handle(RETENTION_SCHEDULE_ID).describe()

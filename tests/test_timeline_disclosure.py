@@ -8,8 +8,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from domain.steps import (
 )
 from settings import Settings
 from tests.api_people import staff
+from tests.helpers import journeys_command
 from tests.journeys import REVIEWER, JourneyDriver, seed_staff
 from workflows.journey import PatientJourney
 
@@ -129,17 +128,6 @@ def test_after_an_erasure_nobody_reads_the_clinics_reference() -> None:
 # A journey full of distinctive decided values: documents asked for by kind, a document sent,
 # then a rejection for a contraindication.
 DECIDED = ("request_documents", "asia_exam", "discharge_summary", "contraindication")
-
-
-def _journeys(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
 
 
 @pytest.fixture
@@ -261,10 +249,18 @@ async def test_an_auditor_reads_no_decided_value_on_any_surface(
     assert "Review the case" in worded, "the step is still named"
 
     # The command, for the member of staff it runs for.
-    env = {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
+    env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
     target = temporal_env.client.service_client.config.target_host
     as_auditor = await asyncio.to_thread(
-        _journeys, "timeline", jid, "--address", target, "--json", "--as", "demo-auditor", env=env
+        journeys_command,
+        "timeline",
+        jid,
+        "--address",
+        target,
+        "--json",
+        "--as",
+        "demo-auditor",
+        env=env,
     )
     assert as_auditor.returncode == 0, as_auditor.stderr
     for value in decided:
@@ -273,14 +269,14 @@ async def test_an_auditor_reads_no_decided_value_on_any_surface(
     assert body["shown"] == audited["shown"] and body["names"] == {}
     assert [e["what"] for e in body["entries"]] == [e["what"] for e in audited["entries"]]
     markdown = await asyncio.to_thread(
-        _journeys, "timeline", jid, "--address", target, "--as", "demo-auditor", env=env
+        journeys_command, "timeline", jid, "--address", target, "--as", "demo-auditor", env=env
     )
     assert markdown.returncode == 0, markdown.stderr
     assert "what was decided about the patient left out" in markdown.stdout
     for value in decided:
         assert value not in markdown.stdout, value
     as_coordinator = await asyncio.to_thread(
-        _journeys,
+        journeys_command,
         "timeline",
         jid,
         "--address",

@@ -4,7 +4,6 @@ Visibility queries need the real dev server (the time-skipping one has no list A
 """
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from domain.stages import Stage, WaitingOn
 from integrations.temporal_ui import coordinator_queries
 from settings import Settings
 from tests.helpers import eventually
-from tests.journeys import JourneyDriver, seed_staff
-from worker import build_worker, smtp_sender
+from tests.journeys import JourneyDriver, seed_staff, worker_on_own_queue
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +30,7 @@ async def test_overdue_review_query_lists_exactly_the_overdue_journeys(
     short = JourneyPolicy(
         review_sla=timedelta(seconds=2), review_escalation_every=timedelta(hours=1)
     )
-    task_queue = f"vis-{uuid.uuid4().hex[:8]}"
-    async with build_worker(
-        dev_env.client,
-        settings=settings,
-        pool=pool,
-        sender=smtp_sender(settings),
-        task_queue=task_queue,
-    ):
+    async with worker_on_own_queue(dev_env, pool, settings, "vis") as task_queue:
         overdue = await JourneyDriver(dev_env, pool, task_queue, mail_dir, policy=short).start()
         in_time = await JourneyDriver(dev_env, pool, task_queue, mail_dir).start()
         reviewed = await JourneyDriver(dev_env, pool, task_queue, mail_dir, policy=short).start()

@@ -5,7 +5,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,20 +18,14 @@ from devstack.ports import free_port
 from devstack.postgres import start_postgres
 from integrations.temporal_client import connect_temporal
 from settings import Settings
-from tests.helpers import eventually
+from tests.helpers import eventually, journeys_command
 from workflows.registry import WORKFLOWS, workflow_runner
 
 
 def _check(**journeys: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYS_")}
     env |= {f"JOURNEYS_{k.upper()}": v for k, v in journeys.items()}
-    return subprocess.run(
-        [sys.executable, "-m", "cli", "worker", "--check"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return journeys_command("worker", "--check", env=env)
 
 
 @pytest.fixture

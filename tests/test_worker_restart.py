@@ -97,10 +97,7 @@ async def test_compensation_survives_a_worker_crash_in_the_middle(
     )
     async with first:
         await j.start()
-        await j.approve()
-        await j.hold_consult()
-        await j.accept_plan()
-        await j.send_travel()
+        await j.book_the_trip()
         await j.handle.start_update(
             PatientJourney.withdraw,
             Withdrawal(actor=COORDINATOR),

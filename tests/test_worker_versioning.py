@@ -7,8 +7,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -27,11 +25,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from db.clinical import ClinicalRepository
-from db.intake import IntakeRepository, StoredInquiry
+from db.intake import StoredInquiry
 from devstack.temporal_server import installed_command
 from domain.actors import Actor, Role
 from domain.follow_up import FollowUpInput, FollowUpStatus
-from domain.inquiry import InquiryForm
 from domain.names import SEARCH_ATTRIBUTES, follow_up_workflow_id
 from domain.policy import JourneyPolicy
 from domain.stages import Stage, WaitingOn
@@ -55,7 +52,8 @@ from integrations.worker_deployment import (
     workflow_code_digest,
 )
 from settings import Settings
-from tests.helpers import eventually, valid_form
+from tests.helpers import eventually, journeys_command
+from tests.journey_rows import store_inquiry
 from tests.journeys import COORDINATOR, REVIEWER, JourneyDriver, seed_staff
 from tests.next_build import CLOSING_MEMO, NextPatientJourney
 from tests.test_replay import load_corpus
@@ -64,7 +62,6 @@ from workflows.follow_up import MOVE_TO_CURRENT_BUILD, FollowUp
 from workflows.journey import PatientJourney
 from workflows.registry import WORKFLOWS, workflow_runner
 
-ROOT = Path(__file__).resolve().parent.parent
 # The next build: the project's workflows with the journey changed behind a patch.
 NEXT_WORKFLOWS = [NextPatientJourney if w is PatientJourney else w for w in WORKFLOWS]
 _E = EventType
@@ -148,26 +145,9 @@ async def versioned_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-def _journeys(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ | env,
-    )
-
-
 async def _stored_journey(pool: asyncpg.Pool) -> StoredInquiry:
     async with pool.acquire() as conn:
-        return await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form()),
-            idempotency_key=None,
-            request_hash=uuid.uuid4().hex,
-            source_address=None,
-            user_agent=None,
-        )
+        return await store_inquiry(conn)
 
 
 def _task_builds(history: WorkflowHistory) -> list[str]:
@@ -257,7 +237,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
     live = settings.model_copy(update={"temporal_address": target, "task_queue": task_queue})
     build1 = live.model_copy(update={"worker_build_id": "build-1"})
     build2 = live.model_copy(update={"worker_build_id": "build-2"})
-    cli_env = {"JOURNEYS_TEMPORAL_ADDRESS": target, "JOURNEYS_TASK_QUEUE": task_queue}
+    cli_env = os.environ | {"JOURNEYS_TEMPORAL_ADDRESS": target, "JOURNEYS_TASK_QUEUE": task_queue}
 
     # Build 1's worker stops in the middle of the block, once nothing is pinned to it.
     old = contextlib.AsyncExitStack()
@@ -316,7 +296,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
             assert not waiting.current
             assert "journeys deployment promote build-2" in waiting.detail
             promoted = await asyncio.to_thread(
-                _journeys, "deployment", "promote", "build-2", env=cli_env
+                journeys_command, "deployment", "promote", "build-2", env=cli_env
             )
             assert promoted.returncode == 0, promoted.stderr
             assert "build-2 is now the current version of patient-journeys (was build-1)" in (
@@ -337,7 +317,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
 
             async def drained() -> str:
                 done = await asyncio.to_thread(
-                    _journeys, "deployment", "drain", "build-1", env=cli_env
+                    journeys_command, "deployment", "drain", "build-1", env=cli_env
                 )
                 assert done.returncode == 0, done.stderr
                 drains.append(done.stdout)
@@ -356,7 +336,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
             # Nothing is pinned to build 1 any more: its workers may stop.
             async def statuses() -> dict[str, str]:
                 shown = await asyncio.to_thread(
-                    _journeys, "deployment", "versions", "--json", env=cli_env
+                    journeys_command, "deployment", "versions", "--json", env=cli_env
                 )
                 assert shown.returncode == 0, shown.stderr
                 listed = json.loads(shown.stdout)

@@ -1,10 +1,11 @@
 """The `PatientJourney` workflow: one durable journey from inquiry to the end of follow-up.
 
-The run method walks DESIGN.md's stages in order (`workflows/stages/`). Human steps arrive as
-updates whose validators (`workflows/checks.py`) refuse, before anything is recorded, a step in
-the wrong stage, by the wrong role, or with data that cannot apply; the handlers only record
-the decision in the state and the run method acts on it. A withdrawal can arrive at any stage:
-the run method then cancels what was booked, newest first, and ends WITHDRAWN.
+The run method walks the journey's stages in order (`workflows/stages/`; the README's "The
+journey"). Human steps arrive as updates whose validators (`workflows/checks.py`) refuse,
+before anything is recorded, a step in the wrong stage, by the wrong role, or with data that
+cannot apply; the handlers only record the decision in the state and the run method acts on
+it. A withdrawal can arrive at any stage: the run method then cancels what was booked, newest
+first, and ends WITHDRAWN.
 """
 
 from temporalio import workflow

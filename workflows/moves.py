@@ -2,7 +2,7 @@
 enter a stage, and hold an incident.
 
 `PatientJourney` owns the state and hands it to `Moves`; the stage functions
-(`workflows/stages_*.py`) make their moves through it, so the state changes in one place.
+(`workflows/stages/`) make their moves through it, so the state changes in one place.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows.emails import send_email, tell_coordinators
-from workflows.endings import Withdrawn
+from workflows.endings import Ended, Withdrawn
 from workflows.incidents import ANY_ACTION, RETRY_OR_WITHDRAW, IncidentDesk, incident_details
 from workflows.journey_state import JourneyState
 from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY, RECORDS_TIMEOUT
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.names import CASE_MANAGER, INCIDENT, JOURNEY_STAGE, NEXT_DEADLINE, WAITING_ON
     from domain.notifications import Audience, NotificationKind, NotificationRequest
     from domain.policy import JourneyPolicy
+    from domain.reasons import EndingReason
     from domain.records import (
         Booking,
         BookingKind,
@@ -127,6 +128,33 @@ class Moves:
             await self.notify(f"{step_prefix}-{i}", kind, facts=facts)
 
         return remind
+
+    async def ask_patient(
+        self,
+        stage: Stage,
+        *,
+        task: Task,
+        actor: Actor = SYSTEM,
+        answered: Callable[[], bool],
+        start: datetime,
+        give_up_after: timedelta,
+        reminders: Sequence[timedelta],
+        request: tuple[str, NotificationKind],
+        reminder: tuple[str, NotificationKind],
+        facts: dict[str, str] | None = None,
+        deadline_summary: str,
+        lost: EndingReason,
+    ) -> None:
+        """Wait on the patient for what `request` (an email's step and kind) asks of them,
+        reminded at `start + r` for each of `reminders`; when nothing came by
+        `start + give_up_after`, the journey ends as LOST_CONTACT for the reason `lost`."""
+        await self.enter(stage, WaitingOn.PATIENT, start + give_up_after, actor=actor, task=task)
+        await self.notify(*request, facts=facts)
+        remind = self.reminder(*reminder, facts)
+        if not await self.with_reminders(
+            answered, start, give_up_after, reminders, remind, deadline_summary
+        ):
+            raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, lost)
 
     async def notify(
         self,

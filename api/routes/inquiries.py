@@ -1,29 +1,27 @@
-"""`POST /api/v1/inquiries`: an inquiry submitted by a program, as JSON or form-encoded. The
-form page posts to itself (api/pages.py); both store and start a journey the same way."""
+"""`POST /api/v1/inquiries`: an inquiry submitted by a program, answered in JSON.
 
+The body is the inquiry as JSON, FastAPI's typed `InquiryForm`. A program may also post the
+form page's fields form-encoded: they are read as the form page reads its own post
+(api/pages.py). Either way the inquiry is stored and its journey started as the form page does
+it (`api.intake.accept_inquiry`).
+"""
+
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from api.deps import PoolDep, SettingsDep, TemporalDep
-from api.intake import (
-    FORM_IDEMPOTENCY_FIELD,
-    FORM_TYPES,
-    LANGUAGE_FIELD,
-    JourneyStartDeferred,
-    accept_inquiry,
-    form_fields,
-    idempotency_key_of,
-)
-from api.pages import page_language
+from api.deps import PoolDep, SettingsDep, TemporalDep, get_app_settings, get_pool, get_temporal
+from api.intake import FORM_TYPES, JourneyStartDeferred, accept_inquiry, idempotency_key_of
+from api.pages import read_posted_form
 from api.problems import Problem, ProblemError
+from api.query import QueryParameters
 from db.intake import IdempotencyConflict, UnknownConsentText
 from domain.inquiry import InquiryAccepted, InquiryForm
-
-router = APIRouter(prefix="/inquiries", tags=["inquiries"])
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "Idempotency-Key reused with another body"},
@@ -36,6 +34,59 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
         "description": "Temporal or PostgreSQL unreachable; retry with the same key",
     },
 }
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def _not_json() -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body",), "msg": "the body is not valid JSON"}])
+
+
+class InquiryRoute(APIRoute):
+    """The inquiry's route, with what comes before FastAPI reads its body as JSON: the
+    submission counts against the form's rate limit (a refused one too), a form-encoded one is
+    answered from the form page's reading of it, and any other media type is refused."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        typed = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            await request.app.state.form_limiter.check(
+                request.client.host if request.client else None
+            )
+            media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media_type in FORM_TYPES:
+                return await _submit_form(request)
+            if media_type != "application/json":
+                raise ProblemError(
+                    415, "Unsupported media type", "send application/json or a form-encoded body"
+                )
+            # Read here, so that a body over the cap is refused as too large (413) rather than
+            # as one FastAPI could not parse.
+            if not await request.body():
+                raise _not_json()
+            try:
+                return await typed(request)
+            except RequestValidationError as err:
+                if any(e.get("type") == "json_invalid" for e in err.errors()):
+                    raise _not_json() from None
+                raise
+
+        return handle
+
+
+router = APIRouter(prefix="/inquiries", tags=["inquiries"], route_class=InquiryRoute)
+
+
+def _idempotency_key(
+    header: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_KEY,
+            description="the same key returns the same journey and starts nothing new",
+        ),
+    ] = None,
+) -> str | None:
+    return idempotency_key_of(header, None)
 
 
 @router.post(
@@ -46,9 +97,7 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     summary="Submit an inquiry and start the patient's journey",
     openapi_extra={
         "requestBody": {
-            "required": True,
             "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/InquiryForm"}},
                 "application/x-www-form-urlencoded": {
                     "schema": {"$ref": "#/components/schemas/InquiryForm"}
                 },
@@ -57,57 +106,16 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     },
 )
 async def submit_inquiry(
+    form: InquiryForm,
+    key: Annotated[str | None, Depends(_idempotency_key)],
     request: Request,
     pool: PoolDep,
     client: TemporalDep,
     settings: SettingsDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="the same key returns the same journey and starts nothing new",
-        ),
-    ] = None,
 ) -> Response:
-    await request.app.state.form_limiter.check(request.client.host if request.client else None)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in FORM_TYPES:
-        raw: dict[str, Any] = dict(await request.form())
-        form_key = raw.pop(FORM_IDEMPOTENCY_FIELD, None)
-        shown_in = raw.pop(LANGUAGE_FIELD, None)
-        data: Any = form_fields(raw)
-        # The consent text was shown in the page's language, which the consent points at.
-        data["consent_language"] = page_language(
-            request, shown_in if isinstance(shown_in, str) else None
-        )
-    elif content_type == "application/json":
-        try:
-            data = await request.json()
-        except ValueError:
-            raise RequestValidationError(
-                [{"loc": ("body",), "msg": "the body is not valid JSON"}]
-            ) from None
-        form_key = None
-    else:
-        raise ProblemError(
-            415, "Unsupported media type", "send application/json or a form-encoded body"
-        )
-    key = idempotency_key_of(idempotency_key, form_key)
-    try:
-        form = InquiryForm.model_validate(data)
-    except ValidationError as err:
-        raise RequestValidationError(err.errors()) from None
     try:
         stored = await accept_inquiry(
-            pool=pool,
-            client=client,
-            form=form,
-            idempotency_key=key,
-            task_queue=settings.task_queue,
-            source_address=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-            policy=settings.journey_policy(),
-            console_base_url=settings.public_base_url,
+            request, pool=pool, client=client, settings=settings, form=form, idempotency_key=key
         )
     except UnknownConsentText:
         raise RequestValidationError(
@@ -133,13 +141,34 @@ async def submit_inquiry(
             "send it again with the same Idempotency-Key",
             headers={"Retry-After": "5"},
         ) from None
-    body = InquiryAccepted(
-        journey_id=stored.journey_id,
-        duplicate=not stored.created,
-    )
+    body = InquiryAccepted(journey_id=stored.journey_id, duplicate=not stored.created)
     return Response(
         body.model_dump_json(),
         status_code=202,
         media_type="application/json",
         headers={"Location": f"/api/v1/journeys/{stored.journey_id}"},
+    )
+
+
+async def _submit_form(request: Request) -> Response:
+    """A form-encoded inquiry: its key in the header, or in the form as the page sends it."""
+    try:
+        QueryParameters.model_validate(dict(request.query_params))
+    except ValidationError as err:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in err.errors()]
+        ) from None
+    posted = await read_posted_form(request)
+    key = idempotency_key_of(request.headers.get(IDEMPOTENCY_KEY), posted.key)
+    try:
+        form = InquiryForm.model_validate(posted.fields)
+    except ValidationError as err:
+        raise RequestValidationError(err.errors()) from None
+    return await submit_inquiry(
+        form,
+        key,
+        request,
+        await get_pool(request),
+        await get_temporal(request),
+        await get_app_settings(request),
     )

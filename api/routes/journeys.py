@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
 
 from api.auth import PrincipalDep
 from api.authorization import authorize
 from api.deps import PoolDep, SettingsDep, StageWatchDep, TemporalDep
 from api.journey_access import VERSIONED, journey_handle, versioned_view
 from api.problems import Problem, ProblemError
+from api.query import TAKES_NO_QUERY, QueryParameters
 from api.reads.case import read_case, read_documents, read_patient, read_timeline
 from api.reads.documents import document_response, open_document
 from api.reads.worklist import read_worklist
@@ -43,32 +45,36 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class JourneyListQuery(QueryParameters):
+    """The staff list's filters and page."""
+
+    stage: Stage | None = None
+    waiting_on: WaitingOn | None = None
+    overdue: bool | None = None
+    case_manager: Annotated[str | None, Field(max_length=120)] = None
+    country: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$")] = None
+    incident: Annotated[
+        IncidentPresence | IncidentKind | None,
+        Field(description="`any` open incident, `none`, or one incident kind"),
+    ] = None
+    reassign: Annotated[
+        bool | None,
+        Field(
+            description="journeys whose case manager or specialist was deactivated, waiting "
+            "for a coordinator to reassign them (`false`: the others)"
+        ),
+    ] = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
 @router.get(
     "",
     summary="List journeys (staff): those waiting on you or your role first, overdue first",
     responses=ERRORS,
 )
 async def list_journeys(
-    principal: PrincipalDep,
-    pool: PoolDep,
-    stage: Stage | None = None,
-    waiting_on: WaitingOn | None = None,
-    overdue: bool | None = None,
-    case_manager: Annotated[str | None, Query(max_length=120)] = None,
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
-    incident: Annotated[
-        IncidentPresence | IncidentKind | None,
-        Query(description="`any` open incident, `none`, or one incident kind"),
-    ] = None,
-    reassign: Annotated[
-        bool | None,
-        Query(
-            description="journeys whose case manager or specialist was deactivated, waiting "
-            "for a coordinator to reassign them (`false`: the others)"
-        ),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    principal: PrincipalDep, pool: PoolDep, query: Annotated[JourneyListQuery, Query()]
 ) -> WorklistPage:
     """Only the journeys the caller reaches (case managers: those assigned to them;
     specialists: those booked with them; reviewers: the cases in VALIDATION and those they
@@ -81,18 +87,35 @@ async def list_journeys(
         pool,
         principal,
         WorklistFilter(
-            stage=stage,
-            waiting_on=waiting_on,
-            overdue=overdue,
-            case_manager=case_manager,
-            country=country.upper() if country else None,
-            incident=incident,
-            reassign=reassign,
+            stage=query.stage,
+            waiting_on=query.waiting_on,
+            overdue=query.overdue,
+            case_manager=query.case_manager,
+            country=query.country.upper() if query.country else None,
+            incident=query.incident,
+            reassign=query.reassign,
         ),
         now=datetime.now(UTC),
-        limit=limit,
-        offset=offset,
+        limit=query.limit,
+        offset=query.offset,
     )
+
+
+class StatusQuery(QueryParameters):
+    """What a client waiting for the journey to move has seen, and how long it waits."""
+
+    after: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=100_000,
+            description="The `Journey-Version` you have; with `wait`, answer once it is passed",
+        ),
+    ] = None
+    wait: Annotated[
+        float,
+        Field(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for the journey to move"),
+    ] = 0
 
 
 @router.get(
@@ -108,24 +131,14 @@ async def read_journey(
     watch: StageWatchDep,
     request: Request,
     response: Response,
-    after: Annotated[
-        int | None,
-        Query(
-            ge=0,
-            le=100_000,
-            description="The `Journey-Version` you have; with `wait`, answer once it is passed",
-        ),
-    ] = None,
-    wait: Annotated[
-        float,
-        Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for the journey to move"),
-    ] = 0,
+    query: Annotated[StatusQuery, Query()],
 ) -> JourneyStatus | PatientView:
     """The `Journey-Version` header counts the journey's stage changes. A client waiting for
     the journey to move sends it back as `after` with `wait`, and is answered as soon as the
     journey moves past it, or after `wait` seconds with the status unchanged."""
     jid = str(journey_id)
     await authorize(pool, principal, jid, STAFF | {Role.PATIENT})
+    after, wait = query.after, query.wait
     if wait and after is None:
         raise ProblemError(
             422, "The request has invalid fields", "wait needs after: the version you have"
@@ -146,6 +159,7 @@ async def read_journey(
     summary="The patient behind a journey, with the injury and medical history (clinical "
     "staff and case managers; never auditors)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def patient_facts(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
@@ -159,6 +173,7 @@ async def patient_facts(
     "quote, travel, the clinic's reports, follow-up outcomes and check-ins (staff; auditors "
     "get the journey without the patient or the records)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def case_file(
     journey_id: uuid.UUID,
@@ -175,6 +190,7 @@ async def case_file(
     summary="The journey's account from its histories: stages, steps and actors, emails, "
     "bookings, timers and escalations, oldest first (staff; names for clinical staff only)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def timeline(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
@@ -186,6 +202,7 @@ async def timeline(
     "/{journey_id}/consult/slots",
     summary="The consultation slots offered now",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def read_slots(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
@@ -200,6 +217,7 @@ async def read_slots(
     "/{journey_id}/documents",
     summary="Documents uploaded for a journey (patient link, clinical staff)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def documents(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
@@ -223,6 +241,7 @@ async def documents(
         },
         404: {"model": Problem, "description": "No such journey, or no such document in it"},
     },
+    dependencies=[TAKES_NO_QUERY],
 )
 async def document_file(
     request: Request,

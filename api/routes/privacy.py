@@ -3,7 +3,7 @@ patient's own copy of their data, and who accessed it (GDPR Art. 7, 15, 17, 20).
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -12,21 +12,21 @@ from api.auth import PrincipalDep
 from api.authorization import authorize, authorize_role
 from api.deps import PoolDep, SettingsDep
 from api.privacy_schemas import (
-    AccessView,
+    AccessesQuery,
     ConsentView,
     ErasureBody,
-    ErasureRequestView,
-    ErasureView,
-    LegalHoldView,
+    ErasureRequestsQuery,
+    ExportQuery,
     PrivacyRecord,
     ReasonBody,
 )
 from api.problems import Problem, ProblemError
+from api.query import TAKES_NO_QUERY
 from api.step_access import JourneyStep, open_step
-from db.accesses import AccessRepository
+from db.accesses import Access, AccessRepository
 from db.consents import ConsentRepository
-from db.erasure import ErasureRepository
-from db.legal_holds import LegalHoldRepository
+from db.erasure import ErasureRecord, ErasureRepository
+from db.legal_holds import ErasureRequest, LegalHold, LegalHoldRepository
 from domain.actors import Role
 from domain.readers import SEES_ERASURE_REQUESTS, SEES_PRIVACY_RECORD
 from domain.step_declarations import StepName
@@ -78,6 +78,7 @@ def PrivacyStepDep(name: StepName) -> Any:
     summary="Withdraw consent to the processing of health data: the journey ends WITHDRAWN "
     "(patient link, coordinator for the patient)",
     responses=STEP_ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def consent_withdrawal(
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.WITHDRAW_CONSENT)],
@@ -97,15 +98,15 @@ async def consent_withdrawal(
     status_code=201,
     summary="Ask a privacy officer to erase the journey's personal data (coordinator)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def request_erasure(
     body: ReasonBody,
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.REQUEST_ERASURE)],
-) -> ErasureRequestView:
-    request = await erasure.request_erasure(
+) -> ErasureRequest:
+    return await erasure.request_erasure(
         step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
     )
-    return ErasureRequestView.of(request)
 
 
 @router.post(
@@ -113,13 +114,14 @@ async def request_erasure(
     summary="Erase the journey's personal data now, withdrawing it first if it runs "
     "(privacy officer)",
     responses=STEP_ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def erase(
     body: ErasureBody,
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.ERASE)],
     settings: SettingsDep,
-) -> ErasureView:
-    record = await erasure.erase(
+) -> ErasureRecord:
+    return await erasure.erase(
         step.pool,
         step.client,
         step.journey_id,
@@ -129,7 +131,6 @@ async def erase(
         task_queue=settings.task_queue,
         within=step.answer_within,
     )
-    return ErasureView.of(record)
 
 
 @router.post(
@@ -138,28 +139,28 @@ async def erase(
     summary="Place a legal hold: the journey's records are not erased until it is lifted "
     "(privacy officer)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def place_hold(
     body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHoldView:
-    hold = await erasure.place_hold(
+) -> LegalHold:
+    return await erasure.place_hold(
         step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
     )
-    return LegalHoldView.of(hold)
 
 
 @router.post(
     "/journeys/{journey_id}/legal-hold/lift",
     summary="Lift the journey's legal hold (privacy officer)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def lift_hold(
     body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHoldView:
-    hold = await erasure.lift_hold(
+) -> LegalHold:
+    return await erasure.lift_hold(
         step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
     )
-    return LegalHoldView.of(hold)
 
 
 @router.get(
@@ -167,6 +168,7 @@ async def lift_hold(
     summary="The journey's consents, legal holds, erasure requests and erasure "
     "(privacy officer, coordinator)",
     responses=ERRORS,
+    dependencies=[TAKES_NO_QUERY],
 )
 async def privacy_record(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep
@@ -180,15 +182,9 @@ async def privacy_record(
             consents=[
                 ConsentView.of(c) for c in await ConsentRepository(conn).for_journey(journey_id=jid)
             ],
-            legal_holds=[LegalHoldView.of(h) for h in await holds.holds(journey_id=jid)],
-            erasure_requests=[
-                ErasureRequestView.of(r) for r in await holds.erasure_requests(journey_id=jid)
-            ],
-            erasure=(
-                ErasureView.of(record)
-                if (record := await ErasureRepository(conn).tombstone(journey_id=jid))
-                else None
-            ),
+            legal_holds=await holds.holds(journey_id=jid),
+            erasure_requests=await holds.erasure_requests(journey_id=jid),
+            erasure=await ErasureRepository(conn).tombstone(journey_id=jid),
         )
 
 
@@ -207,7 +203,7 @@ async def privacy_record(
 )
 async def export(
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.EXPORT)],
-    format: Literal["json", "fhir"] = "json",
+    query: Annotated[ExportQuery, Query()],
 ) -> JSONResponse:
     now = datetime.now(UTC)
     found = await collect(step.pool, step.journey_id, generated_at=now)
@@ -215,7 +211,7 @@ async def export(
         raise ProblemError(404, "Not found", "no such journey")
     records, accesses = found
     stamp = f"{now:%Y%m%dT%H%M%SZ}"
-    if format == "fhir":
+    if query.format == "fhir":
         body, media, name = subject_bundle(records, generated_at=now), FHIR_JSON, "fhir.json"
     else:
         body, media, name = subject_document(records, accesses, generated_at=now), None, "json"
@@ -239,11 +235,12 @@ async def export(
 )
 async def accesses(
     step: Annotated[JourneyStep, PrivacyStepDep(StepName.READ_ACCESSES)],
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> list[AccessView]:
+    query: Annotated[AccessesQuery, Query()],
+) -> list[Access]:
     async with step.pool.acquire() as conn:
-        found = await AccessRepository(conn).for_journey(journey_id=step.journey_id, limit=limit)
-    return [AccessView.of(a) for a in found]
+        return await AccessRepository(conn).for_journey(
+            journey_id=step.journey_id, limit=query.limit
+        )
 
 
 @router.get(
@@ -254,9 +251,8 @@ async def accesses(
 async def open_erasure_requests(
     principal: PrincipalDep,
     pool: PoolDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[ErasureRequestView]:
+    query: Annotated[ErasureRequestsQuery, Query()],
+) -> list[ErasureRequest]:
     authorize_role(principal, SEES_ERASURE_REQUESTS)
     async with pool.acquire() as conn:
-        found = await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=limit)
-    return [ErasureRequestView.of(r) for r in found]
+        return await LegalHoldRepository(conn).erasure_requests(open_only=True, limit=query.limit)

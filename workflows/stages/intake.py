@@ -73,31 +73,20 @@ async def validation(m: Moves) -> None:
             raise Ended(Stage.NOT_ELIGIBLE, NotificationKind.REJECTION, review.reason.value)
         start = workflow.now()
         steps.documents = None
-        await m.enter(
+        await m.ask_patient(
             Stage.VALIDATION,
-            WaitingOn.PATIENT,
-            start + p.documents_timeout,
-            actor=review.actor,
             task=Task.SEND_DOCUMENTS,
+            actor=review.actor,
+            answered=lambda: steps.documents is not None,
+            start=start,
+            give_up_after=p.documents_timeout,
+            reminders=p.document_reminders,
+            request=(f"documents-request-{review_round}", NotificationKind.DOCUMENTS_REQUEST),
+            reminder=(f"documents-reminder-{review_round}", NotificationKind.DOCUMENTS_REMINDER),
+            facts={"documents": ",".join(d.value for d in review.documents)},
+            deadline_summary="Documents deadline",
+            lost=EndingReason.NO_DOCUMENTS,
         )
-        facts = {"documents": ",".join(d.value for d in review.documents)}
-        await m.notify(
-            f"documents-request-{review_round}", NotificationKind.DOCUMENTS_REQUEST, facts=facts
-        )
-        received = await m.with_reminders(
-            lambda: steps.documents is not None,
-            start,
-            p.documents_timeout,
-            p.document_reminders,
-            m.reminder(
-                f"documents-reminder-{review_round}", NotificationKind.DOCUMENTS_REMINDER, facts
-            ),
-            "Documents deadline",
-        )
-        if not received:
-            raise Ended(
-                Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_DOCUMENTS
-            )
 
 
 async def case_manager(m: Moves) -> None:

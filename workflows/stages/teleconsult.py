@@ -52,28 +52,21 @@ async def teleconsult(m: Moves) -> None:
         )
         steps.offered = {s.slot_id: s for s in proposed.slots}
         steps.slot_choice = steps.new_times = None
-        await m.enter(
+        await m.ask_patient(
             Stage.TELECONSULT,
-            WaitingOn.PATIENT,
-            start + p.slot_choice_timeout,
             task=Task.CHOOSE_SLOT,
-        )
-        await m.notify(f"slot-proposals-{consult_round}", NotificationKind.SLOT_PROPOSALS)
-        chosen = await m.with_reminders(
-            lambda: steps.slot_choice is not None or steps.new_times is not None,
-            start,
-            p.slot_choice_timeout,
-            p.slot_choice_reminders,
-            m.reminder(f"slot-reminder-{consult_round}", NotificationKind.SLOT_REMINDER),
-            "Slot choice deadline",
+            answered=lambda: steps.slot_choice is not None or steps.new_times is not None,
+            start=start,
+            give_up_after=p.slot_choice_timeout,
+            reminders=p.slot_choice_reminders,
+            request=(f"slot-proposals-{consult_round}", NotificationKind.SLOT_PROPOSALS),
+            reminder=(f"slot-reminder-{consult_round}", NotificationKind.SLOT_REMINDER),
+            deadline_summary="Slot choice deadline",
+            lost=EndingReason.NO_SLOT_CHOSEN,
         )
         if steps.new_times is not None:
             # None of the times suited, or their specialist left: a new round, new times.
             continue
-        if not chosen:
-            raise Ended(
-                Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_SLOT_CHOSEN
-            )
         assert steps.slot_choice is not None
         slot = steps.offered[steps.slot_choice.slot_id]
         steps.consult = await m.book(

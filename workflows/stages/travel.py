@@ -31,25 +31,20 @@ async def plan(m: Moves) -> None:
     p, state = m.policy, m.state
     start = workflow.now()
     valid_until = start + p.quote_validity
-    await m.enter(
+    await m.ask_patient(
         Stage.PLAN,
-        WaitingOn.PATIENT,
-        valid_until,
-        actor=state.actor_of_next,
         task=Task.DECIDE_PLAN,
+        actor=state.actor_of_next,
+        answered=lambda: state.plan.decision is not None,
+        start=start,
+        give_up_after=p.quote_validity,
+        reminders=p.quote_reminders,
+        request=("plan-and-quote", NotificationKind.PLAN_AND_QUOTE),
+        reminder=("plan-reminder", NotificationKind.PLAN_REMINDER),
+        facts={"quote_valid_until": valid_until.date().isoformat()},
+        deadline_summary="Quote expiry",
+        lost=EndingReason.QUOTE_EXPIRED,
     )
-    facts = {"quote_valid_until": valid_until.date().isoformat()}
-    await m.notify("plan-and-quote", NotificationKind.PLAN_AND_QUOTE, facts=facts)
-    decided = await m.with_reminders(
-        lambda: state.plan.decision is not None,
-        start,
-        p.quote_validity,
-        p.quote_reminders,
-        m.reminder("plan-reminder", NotificationKind.PLAN_REMINDER, facts),
-        "Quote expiry",
-    )
-    if not decided:
-        raise Ended(Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.QUOTE_EXPIRED)
     decision = state.plan.decision
     assert decision is not None
     if not decision.accept:
@@ -66,27 +61,19 @@ async def travel(m: Moves) -> None:
     # The first round keeps the step names journeys always had.
     for attempt in range(1, MAX_VISIT_REQUESTS + 1):
         sfx = "" if attempt == 1 else f"-{attempt}"
-        start = workflow.now()
-        await m.enter(
+        await m.ask_patient(
             Stage.TRAVEL,
-            WaitingOn.PATIENT,
-            start + p.travel_details_timeout,
-            actor=actor,
             task=Task.SEND_TRAVEL_DETAILS,
+            actor=actor,
+            answered=lambda: steps.details is not None,
+            start=workflow.now(),
+            give_up_after=p.travel_details_timeout,
+            reminders=p.travel_details_reminders,
+            request=(f"travel-details-request{sfx}", NotificationKind.TRAVEL_DETAILS_REQUEST),
+            reminder=(f"travel-details-reminder{sfx}", NotificationKind.TRAVEL_DETAILS_REMINDER),
+            deadline_summary="Travel details deadline",
+            lost=EndingReason.NO_TRAVEL_DETAILS,
         )
-        await m.notify(f"travel-details-request{sfx}", NotificationKind.TRAVEL_DETAILS_REQUEST)
-        sent = await m.with_reminders(
-            lambda: steps.details is not None,
-            start,
-            p.travel_details_timeout,
-            p.travel_details_reminders,
-            m.reminder(f"travel-details-reminder{sfx}", NotificationKind.TRAVEL_DETAILS_REMINDER),
-            "Travel details deadline",
-        )
-        if not sent:
-            raise Ended(
-                Stage.LOST_CONTACT, NotificationKind.LOST_CONTACT, EndingReason.NO_TRAVEL_DETAILS
-            )
         details = steps.details
         assert details is not None
         if workflow.patched(CLINIC_LOCAL_VISIT_HOURS):

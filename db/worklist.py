@@ -28,6 +28,17 @@ from domain.worklist import (
 
 Arg = Callable[[object], str]
 _FINAL = [stage.value for stage in FINAL_STAGES]
+# The journey's case manager, or specialist, no longer holds that role: deactivated in the staff
+# directory (or, before the directory refused it, given another role). Each list is read once
+# per query, not once per journey.
+_CASE_MANAGER_LEFT = (
+    "j.case_manager_id = ANY (ARRAY(SELECT staff_id FROM staff"
+    " WHERE NOT (active AND role = 'case_manager')))"
+)
+_SPECIALIST_LEFT = (
+    "j.specialist_id = ANY (ARRAY(SELECT staff_id FROM staff"
+    " WHERE NOT (active AND role = 'specialist')))"
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,18 @@ def _filters(filters: WorklistFilter, now: datetime, arg: Arg, *, stage: bool) -
         clauses.append("j.incident IS NULL")
     elif isinstance(filters.incident, IncidentKind):
         clauses.append(f"j.incident = {arg(filters.incident.value)}")
+    if filters.reassign is not None:
+        left = _left(arg)
+        clauses.append(left if filters.reassign else f"NOT {left}")
     return clauses
+
+
+def _left(arg: Arg) -> str:
+    """An SQL truth value: the journey has not ended, and its case manager or specialist left."""
+    return (
+        f"coalesce(j.stage <> ALL({arg(_FINAL)}) AND ({_CASE_MANAGER_LEFT} OR {_SPECIALIST_LEFT}),"
+        " false)"
+    )
 
 
 def _yours(priority: Priority | None, arg: Arg) -> str:
@@ -80,6 +102,8 @@ def _yours(priority: Priority | None, arg: Arg) -> str:
     either = [" AND ".join(waits)] if waits else []
     if priority.open_incidents:
         either.append("j.incident IS NOT NULL")
+    if priority.reassign:
+        either.append(_left(arg))
     if not either:
         return "false"
     # coalesce: a column the rule compares may be NULL (no specialist yet), and NULL would
@@ -138,16 +162,23 @@ class WorklistRepository:
                      GROUP BY j.stage),
                 picked AS (
                     SELECT j.journey_id, j.patient_id, j.stage, j.waiting_on, j.next_deadline,
-                           j.case_manager_id, j.incident, j.created_at, {yours} AS yours,
+                           j.case_manager_id, j.specialist_id, j.incident, j.created_at,
+                           {yours} AS yours,
                            coalesce(j.next_deadline < {at}, false) AS overdue
                       FROM journeys j {join} {picked_where}
                      ORDER BY {order}
                      LIMIT {arg(limit)} OFFSET {arg(offset)}),
                 shown AS (
                     SELECT k.*, cm.full_name AS case_manager_name, trim(p.country) AS country,
-                           {"p.full_name" if with_names else "NULL"} AS patient_name
+                           {"p.full_name" if with_names else "NULL"} AS patient_name,
+                           array_remove(ARRAY[
+                               CASE WHEN NOT (cm.active AND cm.role = 'case_manager')
+                                    THEN 'case_manager' END,
+                               CASE WHEN NOT (sp.active AND sp.role = 'specialist')
+                                    THEN 'specialist' END], NULL) AS left
                       FROM picked k JOIN patients p USING (patient_id)
-                      LEFT JOIN staff cm ON cm.staff_id = k.case_manager_id)
+                      LEFT JOIN staff cm ON cm.staff_id = k.case_manager_id
+                      LEFT JOIN staff sp ON sp.staff_id = k.specialist_id)
                 SELECT (SELECT coalesce(json_agg(counted), '[]') FROM counted)::text AS counted,
                        (SELECT coalesce(json_agg(shown ORDER BY {order}), '[]')
                           FROM shown)::text AS shown""",
@@ -216,4 +247,6 @@ def _item(r: dict[str, Any]) -> WorklistItem:
         incident=IncidentKind(r["incident"]) if r["incident"] else None,
         patient_name=r["patient_name"],
         created_at=r["created_at"],
+        # An ended journey needs no one: its people are history.
+        left=[] if Stage(r["stage"]).is_final else r["left"],
     )

@@ -36,12 +36,17 @@ class WorklistFilter(BaseModel):
     case_manager: str | None = None
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, upper case")
     incident: IncidentFilter | None = None
+    reassign: bool | None = Field(
+        default=None,
+        description="journeys not ended whose case manager or specialist no longer holds that "
+        "role (deactivated in the staff directory): they wait for a coordinator to reassign them",
+    )
 
 
 class Priority(BaseModel):
     """The journeys that come first for one person: those still open that wait on them or on
-    their role. `waiting_on` and `assigned` must both hold; an open incident (coordinators)
-    counts on its own."""
+    their role. `waiting_on` and `assigned` must both hold; an open incident and a journey whose
+    case manager or specialist left (coordinators) count on their own."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,6 +54,8 @@ class Priority(BaseModel):
     assigned: Literal["specialist", "case_manager"] | None = None
     staff_id: str | None = None
     open_incidents: bool = False
+    # Journeys whose case manager or specialist left, to be reassigned (coordinators).
+    reassign: bool = False
 
 
 def priority_for(actor: Actor) -> Priority | None:
@@ -62,7 +69,7 @@ def priority_for(actor: Actor) -> Priority | None:
     if role is Role.CASE_MANAGER:
         return Priority(assigned="case_manager", staff_id=actor.id)
     if role is Role.COORDINATOR:
-        return Priority(waiting_on=WaitingOn.COORDINATOR, open_incidents=True)
+        return Priority(waiting_on=WaitingOn.COORDINATOR, open_incidents=True, reassign=True)
     return None
 
 
@@ -85,6 +92,11 @@ class WorklistItem(BaseModel):
         default=None, description="the open incident's kind, if the journey has one"
     )
     patient_name: str | None = Field(default=None, description="absent for auditors")
+    left: list[Literal["case_manager", "specialist"]] = Field(
+        default_factory=list,
+        description="who of the journey's people no longer holds their role (deactivated in "
+        "the staff directory): a coordinator reassigns the journey",
+    )
     created_at: datetime
 
 

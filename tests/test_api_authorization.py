@@ -18,7 +18,6 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.authorization import reach_of, reaches
 from api.tokens import Principal, mint_staff_token
-from db.documents import DocumentRepository
 from db.journey_queries import JourneyQueries
 from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_staff
@@ -27,8 +26,9 @@ from domain.readers import SCOPES, Scope
 from domain.step_declarations import STEPS, StepName
 from settings import Settings
 from tests.api_people import STAFF_IDS, link, staff
-from tests.helpers import eventually, valid_form
-from tests.journey_rows import add_journey
+from tests.case_setup import inquiry
+from tests.helpers import eventually
+from tests.journey_rows import add_document, add_journey
 from tests.journeys import seed_staff
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -133,14 +133,8 @@ def _token(settings: Settings, person: str, role: Role) -> dict[str, str]:
 async def _journey(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> tuple[str, str]:
-    jid = (await api.post("/api/v1/inquiries", json=valid_form())).json()["journey_id"]
+    jid = await inquiry(api, settings)
     pid = str(await pool.fetchval("SELECT patient_id FROM journeys WHERE journey_id = $1", jid))
-
-    async def status() -> str:
-        answer = await api.get(f"/api/v1/journeys/{jid}", headers=staff(settings, Role.COORDINATOR))
-        return str(answer.json().get("waiting_on"))
-
-    await eventually(status, until=lambda w: w == "reviewer")
     return jid, pid
 
 
@@ -156,15 +150,7 @@ async def _assign(pool: asyncpg.Pool, jid: str, *, case_manager: str, specialist
 
 
 async def _document(pool: asyncpg.Pool, jid: str) -> str:
-    async with pool.acquire() as conn:
-        return await DocumentRepository(conn).add(
-            journey_id=jid,
-            kind="mri",
-            filename="mri.pdf",
-            content_type="application/pdf",
-            content=b"%PDF-1.4 a scan",
-            uploaded_by="coord-1",
-        )
+    return await add_document(pool, jid, uploaded_by="coord-1")
 
 
 async def _add_specialist(pool: asyncpg.Pool, staff_id: str) -> None:

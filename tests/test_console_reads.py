@@ -5,31 +5,15 @@ pages read the journey's status from Temporal when it answers, and do without it
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-import pytest
 
-from api.app import create_app
 from api.console.viewer import BROWSER_ZONE_COOKIE
-from db.documents import DocumentRepository
-from devstack.demo_staff import seed_demo_staff
-from settings import Settings
-from tests.journey_rows import add_journey
+from tests.journey_rows import add_document, add_journey
 
 SENTINEL = "Zebulon Quartzfield"
-
-
-@pytest.fixture
-async def console(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    await seed_demo_staff(settings.require_database_url())
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
 
 
 def _csrf(page: httpx.Response) -> str:
@@ -142,15 +126,14 @@ async def test_a_document_of_another_journey_is_not_found_and_audited(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     mine, other = await add_journey(pool), await add_journey(pool)
-    async with pool.acquire() as conn:
-        scan = await DocumentRepository(conn).add(
-            journey_id=other,
-            kind="mri",
-            filename="other.png",
-            content_type="image/png",
-            content=b"\x89PNG other",
-            uploaded_by="someone",
-        )
+    scan = await add_document(
+        pool,
+        other,
+        filename="other.png",
+        content_type="image/png",
+        content=b"\x89PNG other",
+        uploaded_by="someone",
+    )
     await _sign_in(console, "demo-reviewer")
     refused = await console.get(f"/staff/journeys/{mine}/documents/{scan}")
     assert refused.status_code == 404 and "No such document" in refused.text
@@ -169,15 +152,14 @@ async def test_an_auditor_sees_the_reference_only(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     jid = await add_journey(pool, name=SENTINEL, medical_history="History HX-4471")
-    async with pool.acquire() as conn:
-        scan = await DocumentRepository(conn).add(
-            journey_id=jid,
-            kind="mri",
-            filename="scan.png",
-            content_type="image/png",
-            content=b"\x89PNG",
-            uploaded_by="someone",
-        )
+    scan = await add_document(
+        pool,
+        jid,
+        filename="scan.png",
+        content_type="image/png",
+        content=b"\x89PNG",
+        uploaded_by="someone",
+    )
     await _sign_in(console, "demo-auditor")
     for address in ("/staff/", f"/staff/journeys/{jid}"):
         page = await console.get(address)

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from api.app import create_app
 from api.console.session import (
     COOKIE_NAME,
     SessionCodec,
@@ -25,24 +24,9 @@ from api.console.session import (
     session_hash,
 )
 from db.console_sessions import SessionRow
-from devstack.demo_staff import seed_demo_staff
 from settings import PRODUCTION_SECRETS, Settings
+from tests.app_client import app_client
 from tests.helpers import PRODUCTION_READY
-
-
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
-@pytest.fixture
-async def console(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    await seed_demo_staff(settings.require_database_url())
-    async for http in _client(settings):
-        yield http
 
 
 def _session_cookie(client: httpx.AsyncClient) -> str:
@@ -102,7 +86,7 @@ async def _sessions(pool: asyncpg.Pool) -> list[tuple[str, str | None]]:
 async def _browser(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Another browser: a client with cookies of its own, on another replica of the app (the
     same database)."""
-    async for http in _client(settings):
+    async with app_client(settings) as http:
         yield http
 
 
@@ -319,7 +303,7 @@ async def test_production_without_a_provider_says_sign_in_is_not_set_up(
     production = settings.model_copy(
         update=PRODUCTION_READY | strong | {"environment": "production", "temporal_tls": True}
     )
-    async for http in _client(production):
+    async with app_client(production) as http:
         page = await http.get("/staff/sign-in")
         assert page.status_code == 503
         assert "Sign-in is not set up" in page.text and "Demo staff" not in page.text

@@ -8,11 +8,12 @@ whatever the number of journeys open.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from db.claims import live as live_claim
 from db.journey_queries import reach_clause
 from domain.incidents import IncidentKind
 from domain.names import journey_reference
@@ -63,8 +64,9 @@ def _filters(filters: WorklistFilter, now: datetime, arg: Arg, *, stage: bool) -
     return clauses
 
 
-def _yours(priority: Priority | None, arg: Arg) -> str:
-    """An SQL truth value: the journey waits on the caller or their role."""
+def _yours(priority: Priority | None, arg: Arg, claim_lapse: timedelta | None) -> str:
+    """An SQL truth value: the journey waits on the caller or their role, and nobody else
+    holds a claim (live for `claim_lapse`) on the work their role claims there."""
     if priority is None:
         return "false"
     waits = []
@@ -82,9 +84,15 @@ def _yours(priority: Priority | None, arg: Arg) -> str:
         either.append("j.incident IS NOT NULL")
     if not either:
         return "false"
+    held = ""
+    if priority.claims is not None and claim_lapse is not None:
+        held = f""" AND NOT EXISTS (
+            SELECT 1 FROM claims c
+             WHERE c.journey_id = j.journey_id AND c.kind = {arg(priority.claims.value)}
+               AND c.holder_id <> {arg(priority.staff_id)} AND {live_claim(arg(claim_lapse))})"""
     # coalesce: a column the rule compares may be NULL (no specialist yet), and NULL would
     # sort first in a descending order.
-    return f"coalesce({' OR '.join(f'({e})' for e in either)}, false)"
+    return f"coalesce({' OR '.join(f'({e})' for e in either)}, false){held}"
 
 
 def _where(clauses: list[str]) -> str:
@@ -107,6 +115,7 @@ class WorklistRepository:
         limit: int,
         offset: int,
         with_names: bool,
+        claim_lapse: timedelta | None = None,
     ) -> WorklistPage:
         """One page of the journeys `filters` select among those `reach` reaches, with how
         many there are in all, how many wait on the caller, and how many each stage holds
@@ -122,7 +131,7 @@ class WorklistRepository:
             args.append(value)
             return f"${len(args)}"
 
-        yours = _yours(priority, arg)
+        yours = _yours(priority, arg, claim_lapse)
         join = "JOIN patients p USING (patient_id)" if filters.country else ""
         reached = [clause] if (clause := reach_clause(reach, arg)) else []
         counted_where = _where(reached + _filters(filters, now, arg, stage=False))

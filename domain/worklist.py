@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Actor, Role
+from domain.claims import Claim, ClaimKind, claim_kind_for
 from domain.incidents import IncidentKind
 from domain.stages import Stage, WaitingOn
 
@@ -41,7 +42,8 @@ class WorklistFilter(BaseModel):
 class Priority(BaseModel):
     """The journeys that come first for one person: those still open that wait on them or on
     their role. `waiting_on` and `assigned` must both hold; an open incident (coordinators)
-    counts on its own."""
+    counts on its own. Work of the kind their role claims (`claims`) that someone else holds a
+    live claim on is that person's, not theirs: it does not come first."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,20 +51,27 @@ class Priority(BaseModel):
     assigned: Literal["specialist", "case_manager"] | None = None
     staff_id: str | None = None
     open_incidents: bool = False
+    claims: ClaimKind | None = None
 
 
 def priority_for(actor: Actor) -> Priority | None:
     """Whose journeys come first for `actor`; None (auditors) puts none first."""
     role = actor.role
+    claims = claim_kind_for(role)
     if role in (Role.REVIEWER, Role.MEDICAL_LEAD):
         # The medical lead is the reviewers' escalation: the same queue, first.
-        return Priority(waiting_on=WaitingOn.REVIEWER)
+        return Priority(waiting_on=WaitingOn.REVIEWER, staff_id=actor.id, claims=claims)
     if role is Role.SPECIALIST:
         return Priority(waiting_on=WaitingOn.SPECIALIST, assigned="specialist", staff_id=actor.id)
     if role is Role.CASE_MANAGER:
         return Priority(assigned="case_manager", staff_id=actor.id)
     if role is Role.COORDINATOR:
-        return Priority(waiting_on=WaitingOn.COORDINATOR, open_incidents=True)
+        return Priority(
+            waiting_on=WaitingOn.COORDINATOR,
+            open_incidents=True,
+            staff_id=actor.id,
+            claims=claims,
+        )
     return None
 
 
@@ -86,6 +95,10 @@ class WorklistItem(BaseModel):
     )
     patient_name: str | None = Field(default=None, description="absent for auditors")
     created_at: datetime
+    claims: list[Claim] = Field(
+        default_factory=list,
+        description="who holds a live claim on the case's review or on its open incident",
+    )
 
 
 class WorklistPage(BaseModel):

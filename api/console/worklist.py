@@ -109,7 +109,9 @@ def filter_options(language: str) -> dict[str, list[tuple[str, str]]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLResponse:
+async def worklist(
+    request: Request, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
+) -> HTMLResponse:
     parsed = parse_filters(request.query_params)
     now = datetime.now(UTC)
     page = await read_worklist(
@@ -119,6 +121,7 @@ async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLRe
         now=now,
         limit=PAGE_SIZE,
         offset=(parsed.page - 1) * PAGE_SIZE,
+        claim_lapse=settings.claim_lapse,
     )
     async with pool.acquire() as conn:
         choices = await WorklistRepository(conn).choices()

@@ -67,14 +67,18 @@ class JourneyListQuery(QueryParameters):
     responses=ERRORS,
 )
 async def list_journeys(
-    principal: PrincipalDep, pool: PoolDep, query: Annotated[JourneyListQuery, Query()]
+    principal: PrincipalDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    query: Annotated[JourneyListQuery, Query()],
 ) -> WorklistPage:
     """Only the journeys the caller reaches (case managers: those assigned to them;
     specialists: those booked with them; reviewers: the cases in VALIDATION and those they
     decided; everyone else on staff: all). The journeys that wait on the caller come first
     (reviewers and medical leads: on a reviewer; specialists: on them; case managers: theirs;
     coordinators: on a coordinator, or with an open incident), overdue first; then by
-    deadline, newest first. Served from PostgreSQL, as the staff console's worklist is."""
+    deadline, newest first. Each journey names who holds a live claim on its review or its
+    incident (`claims`). Served from PostgreSQL, as the staff console's worklist is."""
     return await read_worklist(
         pool,
         principal,
@@ -89,6 +93,7 @@ async def list_journeys(
         now=datetime.now(UTC),
         limit=query.limit,
         offset=query.offset,
+        claim_lapse=settings.claim_lapse,
     )
 
 

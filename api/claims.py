@@ -80,20 +80,12 @@ class ClaimDesk:
         return cls(state.pool, state.audit_key, state.settings.claim_lapse)
 
     async def live(self, journey_ids: list[str]) -> dict[str, list[Claim]]:
-        """The live claims of these journeys, read only (a list's)."""
+        """The live claims of these journeys, read only: a page or a list shows them, and the
+        sweep ends and audits those that lapsed."""
         if not journey_ids:
             return {}
         async with self.pool.acquire() as conn:
             return await ClaimRepository(conn).live(journey_ids=journey_ids, lapse=self.lapse)
-
-    async def current(self, journey_id: str) -> list[Claim]:
-        """The journey's live claims, its claims no longer live ended and audited first."""
-
-        async def work(repo: ClaimRepository, rows: list[AuditEntry]) -> list[Claim]:
-            found = await repo.live(journey_ids=[journey_id], lapse=self.lapse)
-            return found.get(journey_id, [])
-
-        return await self._change(journey_id, work)
 
     async def claim(self, actor: Actor, journey_id: str, kind: ClaimKind) -> Claim:
         """Claim the journey's work of `kind` for `actor`, or keep their own claim on it;

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import QueryParams
 
+from api.console.claim_panel import may_claim_row
 from api.console.guards import ViewerDep, console_gate
 from api.console.rendering import render
 from api.console.wording import Wording
-from api.deps import PoolDep
+from api.deps import PoolDep, SettingsDep
 from api.reads.worklist import read_worklist
 from db.worklist import WorklistRepository
 from domain.incidents import IncidentKind
@@ -156,6 +157,14 @@ async def worklist(
                 ),
             },
             "sees_patient": viewer.principal.actor.role in SEES_PATIENT,
+            # The rows whose work of the viewer's kind is open and unclaimed: a claim button.
+            "claimable": {
+                item.journey_id
+                for item in page.items
+                if may_claim_row(
+                    viewer.principal.actor, item.stage, item.incident is not None, item.claims
+                )
+            },
             "now": now,
         },
         viewer=viewer,

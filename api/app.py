@@ -36,6 +36,7 @@ from api.routes import (
 )
 from api.schemas import ClinicEvent
 from api.security_headers import install_security_headers
+from api.staff_mailer import StaffMailer
 from api.tokens import TokenVerifier
 from api.upload_access import may_upload
 from audit.log import AuditWriter, address_key
@@ -74,9 +75,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.form_limiter = FormRateLimiter(
             app.state.pool, address_key=source_key, limit=settings.form_rate_limit_per_minute
         )
-        # Connects on first use: only a coordinator's new patient link is sent from here.
+        # Connects on first use: only a new patient link and the staff directory's emails are
+        # sent from here.
         mail = smtp_sender(settings)
         app.state.link_mailer = LinkMailer(
+            settings=settings,
+            pool=app.state.pool,
+            sender=mail,
+            composer=MessageComposer(sender=settings.mail_from),
+        )
+        # The coordinators' email when the staff directory deactivates someone.
+        app.state.staff_mailer = StaffMailer(
             settings=settings,
             pool=app.state.pool,
             sender=mail,

@@ -17,6 +17,7 @@ STAFF_ROLES = frozenset(
         Role.MEDICAL_LEAD,
         Role.AUDITOR,
         Role.PRIVACY_OFFICER,
+        Role.STAFF_ADMIN,
     }
 )
 # Who reads journeys (the worklist, a journey's status and timeline).
@@ -65,6 +66,10 @@ TAKES_OVER_REVIEWS = frozenset({Role.MEDICAL_LEAD})
 SEES_PRIVACY_RECORD = frozenset({Role.PRIVACY_OFFICER, Role.COORDINATOR})
 # The list of erasure requests, across journeys.
 SEES_ERASURE_REQUESTS = frozenset({Role.PRIVACY_OFFICER})
+# The staff directory: adding, changing and deactivating members of staff. A role of its own,
+# which reads no journey: whoever decides who may sign in, and as what, needs no patient's data,
+# and the clinical roles' holders cannot give themselves or others a role.
+KEEPS_STAFF_DIRECTORY = frozenset({Role.STAFF_ADMIN})
 
 
 class Scope(StrEnum):
@@ -88,8 +93,8 @@ class Scope(StrEnum):
     OWN_LINK = "own_link"
 
 
-# Each role's reach. A role not named (the workflows' own `system`) reaches no journey
-# through the API.
+# Each role's reach. A role not named (the workflows' own `system`, the staff administrators,
+# who keep the directory and read no journey) reaches no journey through the API.
 SCOPES: dict[Role, Scope] = {
     Role.COORDINATOR: Scope.EVERY,
     Role.MEDICAL_LEAD: Scope.EVERY,

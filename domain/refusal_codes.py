@@ -23,6 +23,7 @@ class RefusalCode(StrEnum):
     ALREADY_REVIEWED = "already_reviewed"
     CASE_NOT_VALIDATED = "case_not_validated"
     ALREADY_CASE_MANAGER = "already_case_manager"
+    CASE_MANAGER_INACTIVE = "case_manager_inactive"
     # TELECONSULT
     SLOT_TAKEN = "slot_taken"
     SLOT_NOT_OFFERED = "slot_not_offered"
@@ -31,6 +32,7 @@ class RefusalCode(StrEnum):
     CONSULT_SETTLED = "consult_settled"
     CONSULT_STARTED = "consult_started"
     CONSULT_NOT_STARTED = "consult_not_started"
+    SPECIALIST_INACTIVE = "specialist_inactive"
     # PLAN and TRAVEL
     PLAN_DECIDED = "plan_decided"
     TRAVEL_SENT = "travel_sent"
@@ -68,6 +70,8 @@ class RefusalCode(StrEnum):
 KINDS: dict[RefusalCode, StepError] = {
     RefusalCode.ROLE_NOT_ALLOWED: StepError.FORBIDDEN,
     RefusalCode.SLOT_NOT_OFFERED: StepError.INVALID,
+    RefusalCode.CASE_MANAGER_INACTIVE: StepError.INVALID,
+    RefusalCode.SPECIALIST_INACTIVE: StepError.INVALID,
     RefusalCode.ARRIVAL_NOT_FUTURE: StepError.INVALID,
     RefusalCode.DEPARTURE_TOO_SOON: StepError.INVALID,
     RefusalCode.ACTION_NOT_OFFERED: StepError.INVALID,
@@ -85,6 +89,8 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.ALREADY_REVIEWED: "this case has already been reviewed",
     RefusalCode.CASE_NOT_VALIDATED: "a case manager is assigned once the case is validated",
     RefusalCode.ALREADY_CASE_MANAGER: "{case_manager_id} is already the case manager",
+    RefusalCode.CASE_MANAGER_INACTIVE: "{case_manager_id} is not an active case manager; "
+    "choose another one",
     RefusalCode.SLOT_TAKEN: "a slot has already been chosen",
     RefusalCode.SLOT_NOT_OFFERED: "that slot was not offered; choose one of the proposed slots",
     RefusalCode.SLOT_PASSED: "that slot has already passed; choose a later one",
@@ -93,6 +99,8 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.CONSULT_STARTED: "the consultation has already started; it can no longer be moved",
     RefusalCode.CONSULT_NOT_STARTED: "{step} can be recorded once the consultation has started "
     "({starts_at})",
+    RefusalCode.SPECIALIST_INACTIVE: "the specialist of that slot no longer takes "
+    "consultations; new times are to be offered",
     RefusalCode.PLAN_DECIDED: "the plan has already been decided",
     RefusalCode.TRAVEL_SENT: "the travel details have already been sent",
     RefusalCode.ARRIVAL_NOT_FUTURE: "the arrival date must be in the future",

@@ -133,6 +133,16 @@ def _refusals(language: str) -> dict[str, str]:
         RefusalCode.ALREADY_CASE_MANAGER: pgettext(
             "refusal", "%(case_manager_id)s is already the case manager."
         ),
+        RefusalCode.CASE_MANAGER_INACTIVE: pgettext(
+            "refusal",
+            "%(case_manager_id)s is not an active case manager (deactivated in the staff "
+            "directory); choose another one.",
+        ),
+        RefusalCode.SPECIALIST_INACTIVE: pgettext(
+            "refusal",
+            "The specialist of that slot no longer takes consultations; ask for another "
+            "consultation time, and the patient is offered new times.",
+        ),
         RefusalCode.SLOT_TAKEN: pgettext("refusal", "A consultation slot has already been chosen."),
         RefusalCode.SLOT_NOT_OFFERED: pgettext(
             "refusal", "That slot was not offered; choose one of the proposed slots."

@@ -10,18 +10,18 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import QueryParams
 
 from api.console.claim_panel import may_claim_row
-from api.console.guards import ViewerDep, console_gate
+from api.console.guards import DIRECTORY_PATH, ViewerDep, console_gate
 from api.console.rendering import render
 from api.console.wording import Wording
 from api.deps import PoolDep, SettingsDep
 from api.reads.worklist import read_worklist
 from db.worklist import WorklistRepository
 from domain.incidents import IncidentKind
-from domain.readers import SEES_PATIENT
+from domain.readers import KEEPS_STAFF_DIRECTORY, SEES_PATIENT
 from domain.stages import Stage, WaitingOn
 from domain.worklist import IncidentFilter, IncidentPresence, WorklistFilter
 from i18n import country_name
@@ -30,8 +30,8 @@ router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], includ
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
-FILTERS = ("stage", "waiting_on", "overdue", "case_manager", "country", "incident")
-OVERDUE = {"yes": True, "no": False}
+FILTERS = ("stage", "waiting_on", "overdue", "case_manager", "country", "incident", "reassign")
+YES_NO = {"yes": True, "no": False}
 
 
 @dataclass
@@ -64,8 +64,8 @@ def parse_filters(query: QueryParams) -> ParsedFilters:
                 values[name] = Stage(raw)
             elif name == "waiting_on":
                 values[name] = WaitingOn(raw)
-            elif name == "overdue":
-                values[name] = OVERDUE[raw]
+            elif name in ("overdue", "reassign"):
+                values[name] = YES_NO[raw]
             elif name == "incident":
                 values[name] = _incident(raw)
             elif name == "country":
@@ -112,7 +112,10 @@ def filter_options(language: str) -> dict[str, list[tuple[str, str]]]:
 @router.get("/", response_class=HTMLResponse)
 async def worklist(
     request: Request, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
-) -> HTMLResponse:
+) -> Response:
+    if viewer.principal.actor.role in KEEPS_STAFF_DIRECTORY:
+        # Staff administrators read no journey: their console is the directory.
+        return RedirectResponse(DIRECTORY_PATH, status_code=303)
     parsed = parse_filters(request.query_params)
     now = datetime.now(UTC)
     page = await read_worklist(

@@ -6,7 +6,8 @@ the check before a step a claim keeps for its holder. The JSON API's routes
 Every change is one transaction that writes the claim and its row in the audit log together
 (`claim.claimed`, `claim.kept`, `claim.released`, `claim.taken_over`, `claim.step_taken`),
 with who acted and, for a takeover, whose claim it was. A claim that ends by no one's action
-(`claim.lapsed`, `claim.settled`: its case or incident moved on without its holder's step) is
+(`claim.lapsed`; `claim.holder_left`: the staff directory made its holder inactive or gave
+them another role; `claim.settled`: its case or incident moved on without its holder's step) is
 audited as the system's, naming its holder. A lapse is decided on the database's clock as the
 claims are read, so it takes effect on time; its row is ended and audited by the next request
 that works with the journey's claims, or by the API's sweep (`keep_ending_stale_claims`),
@@ -245,7 +246,7 @@ async def keep_ending_stale_claims(desk: ClaimDesk, *, every: timedelta) -> None
         try:
             ended = await desk.sweep()
             if ended:
-                log.info("ended %d claim(s) that had lapsed or whose work moved on", ended)
+                log.info("ended %d claim(s) no longer live", ended)
         except (asyncpg.PostgresError, OSError) as err:
             log.warning("could not end lapsed claims yet: %s", type(err).__name__)
 

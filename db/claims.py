@@ -29,12 +29,21 @@ def subject_open(claim: str = "c", journey: str = "j") -> str:
     END"""
 
 
+def holder_left(claim: str = "c") -> str:
+    """An SQL truth value over a claim row: the staff directory has its holder no longer
+    active, or in another role than the one they claimed in. A holder the directory does not
+    list (an API token of the organisation's provider) keeps their claim."""
+    return f"""EXISTS (SELECT 1 FROM staff s
+                   WHERE s.staff_id = {claim}.holder_id
+                     AND (NOT s.active OR s.role <> {claim}.holder_role))"""
+
+
 def live(lapse: str, claim: str = "c", journey: str = "j") -> str:
     """An SQL truth value over a claim row and its journey's: the claim is live. `lapse` is the
     placeholder of the lapse (an interval)."""
     return (
         f"{claim}.ended_at IS NULL AND {claim}.active_at + {lapse}::interval > now() "
-        f"AND {subject_open(claim, journey)}"
+        f"AND {subject_open(claim, journey)} AND NOT {holder_left(claim)}"
     )
 
 
@@ -60,8 +69,8 @@ class HeldClaim:
 
 @dataclass(frozen=True)
 class EndedClaim:
-    """A claim that was open and has just been ended for no one's action: it lapsed, or what
-    it claimed moved on without its holder's step (`settled`)."""
+    """A claim that was open and has just been ended for no one's action: it lapsed, its
+    holder left their role, or what it claimed moved on without its holder's step."""
 
     claim_id: str
     kind: ClaimKind
@@ -139,13 +148,15 @@ class ClaimRepository:
 
     async def end_stale(self, *, journey_id: str, lapse: timedelta) -> list[EndedClaim]:
         """End the journey's open claims that are no longer live: a lapsed one at the moment
-        it lapsed, one whose case or incident moved on now."""
+        it lapsed; one whose holder left their role (`holder_left`), or whose case or incident
+        moved on (`settled`), now."""
         rows = await self._conn.fetch(
             f"""UPDATE claims c
                    SET ended_at = CASE WHEN c.active_at + $1::interval <= now()
                                        THEN c.active_at + $1::interval ELSE now() END,
-                       end_reason = CASE WHEN c.active_at + $1::interval <= now()
-                                         THEN 'lapsed' ELSE 'settled' END
+                       end_reason = CASE WHEN c.active_at + $1::interval <= now() THEN 'lapsed'
+                                         WHEN {holder_left()} THEN 'holder_left'
+                                         ELSE 'settled' END
                   FROM journeys j
                  WHERE j.journey_id = c.journey_id AND c.journey_id = $2
                    AND c.ended_at IS NULL AND NOT ({_LIVE})

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.tokens import mint_staff_token
 from db.staff import StaffRepository
+from db.staff_directory import Acting, StaffDirectory
 from domain.actors import Role
 from domain.names import journey_workflow_id
 from settings import Settings
@@ -371,3 +372,32 @@ async def test_two_reviewers_claiming_at_once_on_two_replicas_one_wins(
     winner = next(a for a in answers if a.status_code == 200)
     assert loser.json()["params"]["claimed_by"] == winner.json()["holder_id"]
     assert await pool.fetchval("SELECT count(*) FROM claims") == 1
+
+
+async def test_a_claim_ends_when_the_directory_deactivates_its_holder(
+    api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """A reviewer who left holds nothing: the case is anyone's again at once, and the end is
+    the system's row naming them."""
+    await _reviewers(pool)
+    jid = await add_journey(pool)
+    base = f"/api/v1/journeys/{jid}"
+    first, second = _as(settings, FIRST, Role.REVIEWER), _as(settings, SECOND, Role.REVIEWER)
+    assert (await api.post(f"{base}/claim", headers=first)).status_code == 200
+    async with pool.acquire() as conn:
+        directory = StaffDirectory(
+            conn,
+            audit_key=settings.audit_key.get_secret_value().encode(),
+            acting=Acting(actor_id="admin-1", actor_role=Role.STAFF_ADMIN.value),
+        )
+        assert await directory.deactivate(FIRST) is not None
+    assert (await api.get(f"{base}/claims", headers=second)).json() == []
+    taken = await api.post(f"{base}/claim", headers=second)
+    assert (taken.status_code, taken.json()["holder_id"]) == (200, SECOND)
+    rows = await _claim_rows(pool, jid)
+    assert [(action, who) for action, who, _, _ in rows] == [
+        ("claim.claimed", FIRST),
+        ("claim.holder_left", "system"),
+        ("claim.claimed", SECOND),
+    ]
+    assert rows[1][3]["holder"] == FIRST

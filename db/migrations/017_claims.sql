@@ -5,10 +5,10 @@
 -- journey's history never sees them.
 --
 -- A claim is live while it has not ended, has had an action within the lapse
--- (JOURNEYS_CLAIM_LAPSE_MINUTES, counted from `active_at`), and what it claims is still open
--- (the case in VALIDATION, the incident that was open when it was claimed). A lapse is computed
--- as the claims are read; the row is ended, and the lapse audited, the next time anyone works
--- with the journey's claims.
+-- (JOURNEYS_CLAIM_LAPSE_MINUTES, counted from `active_at`), what it claims is still open (the
+-- case in VALIDATION, the incident that was open when it was claimed), and its holder is still
+-- active in the role they claimed in. Liveness is computed as the claims are read; the row is
+-- ended, and its end audited, by the next change to the journey's claims or the API's sweep.
 
 CREATE TABLE claims (
     claim_id          uuid PRIMARY KEY,
@@ -29,8 +29,11 @@ CREATE TABLE claims (
     taken_over_from   text,
     ended_at          timestamptz,
     ended_by          text,
+    -- `settled`: the case left validation, or the incident closed, without the holder's step;
+    -- `holder_left`: the staff directory made the holder inactive or gave them another role.
     end_reason        text CHECK (end_reason IN
-                         ('released', 'lapsed', 'taken_over', 'step_taken', 'settled')),
+                         ('released', 'lapsed', 'taken_over', 'step_taken', 'settled',
+                          'holder_left')),
     CHECK ((ended_at IS NULL) = (end_reason IS NULL)),
     CHECK ((kind = 'incident') = (incident_number IS NOT NULL AND incident_workflow IS NOT NULL))
 );

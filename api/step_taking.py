@@ -29,6 +29,7 @@ from db.documents import DocumentRepository
 from db.erasure import Erased
 from db.patients import PatientRepository
 from db.staff import StaffRepository
+from domain.claims import claim_kind_of
 from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
 from domain.policy import JourneyPolicy
@@ -73,8 +74,13 @@ async def take(name: StepName, step: JourneyStep, body: Any = None) -> Any:
     declaration = STEPS[name]
     handler = HANDLERS.get(name)
     if handler is not None:
-        return await handler(step, body)
-    return await send_declared(declaration, step, body)
+        answer = await handler(step, body)
+    else:
+        answer = await send_declared(declaration, step, body)
+    kind = claim_kind_of(name)
+    if step.claims is not None and kind is not None:
+        await step.claims.step_taken(step.principal.actor, step.journey_id, kind)
+    return answer
 
 
 async def send_declared(

@@ -12,7 +12,7 @@ from domain.errors import StepError
 
 
 class RefusalCode(StrEnum):
-    """Every reason a journey (or the API, for the follow-up year) refuses a step."""
+    """Every reason a journey (or the API: for the follow-up year, for a claim) refuses a step."""
 
     # Any step
     ROLE_NOT_ALLOWED = "role_not_allowed"
@@ -60,6 +60,11 @@ class RefusalCode(StrEnum):
     NO_SUCH_REHAB_WEEK = "no_such_rehab_week"
     REHAB_WEEK_NOT_STARTED = "rehab_week_not_started"
     CHECKIN_RECEIVED = "checkin_received"
+    # Claims (not the journey's: the API's, before it sends the step a claim keeps)
+    CASE_CLAIMED = "case_claimed"
+    INCIDENT_CLAIMED = "incident_claimed"
+    NOT_CLAIMED = "not_claimed"
+    NOT_YOUR_CLAIM = "not_your_claim"
 
 
 KINDS: dict[RefusalCode, StepError] = {
@@ -124,4 +129,11 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.NO_SUCH_REHAB_WEEK: "rehabilitation check-ins run for {weeks} weeks",
     RefusalCode.REHAB_WEEK_NOT_STARTED: "week {week} has not started yet",
     RefusalCode.CHECKIN_RECEIVED: "the check-in for week {week} was already received",
+    RefusalCode.CASE_CLAIMED: "{claimed_by} has claimed this case since {claimed_at}, so only "
+    "they can review it; the claim lapses at {lapses_at} unless they keep it, and the medical "
+    "lead can take it over",
+    RefusalCode.INCIDENT_CLAIMED: "{claimed_by} has claimed this incident since {claimed_at}, "
+    "so only they can resolve it; the claim lapses at {lapses_at} unless they keep it",
+    RefusalCode.NOT_CLAIMED: "nobody holds a claim here to take over",
+    RefusalCode.NOT_YOUR_CLAIM: "you hold no claim here to release",
 }

@@ -110,6 +110,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         {"severity": "mild", "description": "headache"},
         {Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER},
     ),
+    # Claims (api/claims.py): a reviewer or the medical lead claims the case in validation, a
+    # coordinator an open incident (none here: theirs is refused, 409, not forbidden).
+    ("GET", "/claims", None, CASE_READERS),
+    ("POST", "/claim", None, {Role.REVIEWER, Role.MEDICAL_LEAD, Role.COORDINATOR}),
+    ("POST", "/claim/takeover", None, {Role.MEDICAL_LEAD}),
+    ("DELETE", "/claim", None, {Role.REVIEWER, Role.MEDICAL_LEAD, Role.COORDINATOR}),
 ]
 # Routes that end the journey, erase or hold it, or change its links, whose matrix is the
 # privacy and withdrawal tests': none is for a role whose reach is assigned.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
@@ -150,6 +151,13 @@ async def served_app(settings: Settings, serve_app: Callable[[Settings], ServedA
 
 
 @pytest.fixture
+async def http(served_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the served app over loopback, as a script or another system calls it."""
+    async with httpx.AsyncClient(base_url=served_app.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
 def demo_journey(
     served_app: ServedApp, temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, mail_dir: Path
 ) -> JourneyDriver:
@@ -187,12 +195,19 @@ async def sign_in_as(page: Page, base_url: str, role: Role) -> str:
     """Signs in on the development sign-in page as the demo member with `role`; returns their
     name once the console's first page shows them signed in."""
     _, name = demo_member(role)
-    await page.goto(f"{base_url}/staff/sign-in")
-    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
     # Each role's first page: the directory for staff administrators, else the worklist.
     home = "directory" if role is Role.STAFF_ADMIN else ""
-    await page.wait_for_url(f"{base_url}/staff/{home}")
+    await sign_in_named(page, base_url, name, home=home)
     return name
+
+
+async def sign_in_named(page: Page, base_url: str, name: str, *, home: str = "") -> None:
+    """Signs in on the development sign-in page as the active member of staff called `name`
+    (a demo member, or one the test added); returns once their first page (`home`, under
+    /staff/) shows."""
+    await page.goto(f"{base_url}/staff/sign-in")
+    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
+    await page.wait_for_url(f"{base_url}/staff/{home}")
 
 
 async def assert_accessible(page: Page) -> None:

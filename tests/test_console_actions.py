@@ -3,7 +3,6 @@ Playwright): each form sends the API's own step, a refused one shows the journey
 beside the form with what was typed kept, a taken one shows the journey's new state."""
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -20,12 +19,6 @@ from tests.helpers import eventually
 from tests.journeys import JourneyDriver
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-async def http(served_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served_app.url, timeout=30) as client:
-        yield client
 
 
 async def _open_case(page: Page, app: ServedApp, jid: str) -> None:

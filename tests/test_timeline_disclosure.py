@@ -7,7 +7,6 @@ full of distinctive decided values holds every surface to it."""
 import asyncio
 import json
 import os
-import re
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +25,7 @@ from domain.steps import (
 )
 from settings import Settings
 from tests.api_people import staff
+from tests.app_client import sign_in
 from tests.helpers import journeys_command
 from tests.journey_rows import add_document
 from tests.journeys import REVIEWER, JourneyDriver
@@ -126,14 +126,9 @@ DECIDED = ("request_documents", "asia_exam", "discharge_summary", "contraindicat
 
 
 async def _sign_in(console: httpx.AsyncClient, staff_id: str) -> None:
+    """Signs in as `staff_id` afresh, whoever was signed in before."""
     console.cookies.clear()
-    page = await console.get("/staff/sign-in")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the sign-in page has a form token"
-    answer = await console.post(
-        "/staff/sign-in/demo", data={"csrf_token": found.group(1), "staff_id": staff_id}
-    )
-    assert answer.status_code == 303, answer.text
+    await sign_in(console, staff_id)
 
 
 def _timeline_section(page: httpx.Response) -> str:

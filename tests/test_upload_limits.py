@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from playwright.async_api import FilePayload, Page
 from starlette.types import Message
 
-from api.app import create_app
 from api.tokens import mint_staff_token
 from domain.actors import Role
 from domain.stages import Stage
 from patient_links import mint_patient_link
 from settings import Settings
+from tests.app_client import running_app
 from tests.browser import ServedApp, sign_in_as
 from tests.journeys import JourneyDriver
 from tests.patient_pages import PDF
@@ -91,8 +91,7 @@ async def _post(app: FastAPI, path: str, *, query: str = "", token: str | None =
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    served = create_app(settings)
-    async with served.router.lifespan_context(served):
+    async with running_app(settings) as served:
         yield served
 
 

@@ -70,6 +70,8 @@ KEPT: dict[str, str] = {
     "erasure_requests": "the reasons staff gave for erasing, for the record",
     "erasures": "the tombstone",
     "legal_holds": "the reasons staff gave for keeping the records",
+    "claims": "who of the staff holds a journey's review or incident, since when, and how "
+    "their claim ended: staff ids, coded kinds and dates",
     "patient_links": "the generation of the journey's current links, a number the erasure "
     "moves on so that no link sent before it is honoured",
 }

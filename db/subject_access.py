@@ -36,6 +36,8 @@ NOT_EXPORTED: dict[str, str] = {
     "idempotency_keys": "a key the form made up and a hash of the submission the copy holds",
     "legal_holds": "legal matters; the privacy officer tells the patient what the law allows",
     "patient_links": "a counter of the links sent, which says nothing about the patient",
+    "claims": "which member of staff held the case's review or incident and when: how the "
+    "office shares its work, nothing about the patient",
 }
 
 

@@ -40,6 +40,11 @@ EVERY_PARAM = RefusalParams(
     weeks=26,
     incident_number=2,
     open_incident=3,
+    follow_up_no=1,
+    open_follow_up=2,
+    scale="light_touch",
+    low=0,
+    high=112,
     action=IncidentAction.SKIP,
     actions=(IncidentAction.RETRY, IncidentAction.WITHDRAW),
 )

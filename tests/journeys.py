@@ -16,6 +16,7 @@ from api.intake import start_journey
 from db.clinical import ClinicalRepository
 from db.staff import StaffRepository
 from domain.actors import Actor, Role
+from domain.follow_up import FollowUpStatus
 from domain.incidents import Incident
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import follow_up_workflow_id, journey_workflow_id
@@ -346,32 +347,52 @@ class JourneyDriver:
             wait = at - await self.now()
             if wait > timedelta(0):
                 await self.sleep(wait)
-            async with self.pool.acquire() as conn:
-                repo = ClinicalRepository(conn)
-                if what == "checkin":
-                    record = await repo.add_rehab_checkin(
-                        journey_id=self.journey_id,
-                        week=n,
-                        walking_hours_per_day=Decimal("5.5"),
-                        days_per_week=6,
-                        notes=notes,
-                    )
-                    await self.follow_up.execute_update(
-                        FollowUp.rehab_checkin,
-                        RehabCheckin(actor=self.patient, week=n, checkin_id=record),
-                    )
-                else:
-                    record = await repo.add_follow_up_outcome(
-                        journey_id=self.journey_id,
-                        consult_no=n,
-                        scores={"trunk_control": 3, "sitting_balance": 4},
-                        notes=notes,
-                    )
-                    await self.follow_up.execute_update(
-                        FollowUp.record_outcome,
-                        FollowUpOutcome(actor=SPECIALIST, consult_no=n, outcome_id=record),
-                    )
+            if what == "checkin":
+                await self.check_in(n, notes=notes)
+            else:
+                await self.record_outcome(n, notes=notes)
         await self.sleep(timedelta(days=30))
+
+    async def record_outcome(self, consult_no: int, notes: str = "") -> FollowUpStatus:
+        """The specialist's outcome of follow-up consult `consult_no` on the clinical scales,
+        stored then sent as the API does."""
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_follow_up_outcome(
+                journey_id=self.journey_id,
+                consult_no=consult_no,
+                scores={
+                    "ais_grade": "C",
+                    "uems": 20 + consult_no,
+                    "lems": 10 + consult_no,
+                    "light_touch": 60 + consult_no,
+                    "pin_prick": 50 + consult_no,
+                    "trunk_control": 3,
+                },
+                notes=notes,
+            )
+        status: FollowUpStatus = await self.follow_up.execute_update(
+            FollowUp.record_outcome,
+            FollowUpOutcome(actor=SPECIALIST, consult_no=consult_no, outcome_id=record),
+        )
+        return status
+
+    async def check_in(
+        self, week: int, hours: str = "6", days: int = 6, notes: str = ""
+    ) -> FollowUpStatus:
+        """The patient's check-in for `week`, stored then sent as the API does; by default a
+        week that meets the rule of six."""
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_rehab_checkin(
+                journey_id=self.journey_id,
+                week=week,
+                walking_hours_per_day=Decimal(hours),
+                days_per_week=days,
+                notes=notes,
+            )
+        status: FollowUpStatus = await self.follow_up.execute_update(
+            FollowUp.rehab_checkin, RehabCheckin(actor=self.patient, week=week, checkin_id=record)
+        )
+        return status
 
     async def result(self) -> JourneyOutcome:
         return await self.handle.result()

@@ -34,7 +34,9 @@ from db.staff import StaffMember, StaffRepository
 from domain.actors import Role
 from domain.errors import StepError
 from domain.journey import JourneyStatus
+from domain.outcome_scales import AisGrade, NeurologicalLevel
 from domain.policy import JourneyPolicy
+from domain.refusals import Refusal, RefusalCode
 from domain.step_bodies import FollowUpOutcomeBody
 from domain.step_declarations import STEPS, StepName, may_take
 from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
@@ -139,7 +141,10 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
         await take(name, journey_step, await form_input(name, journey_step, form))
     except (ValidationError, RequestValidationError) as err:
         return ActionOutcome(
-            step=name, field_messages=_messages(err.errors()), values=typed, status=422
+            step=name,
+            field_messages=_messages(err.errors(), Wording(viewer.language), viewer.time_zone),
+            values=typed,
+            status=422,
         )
     except ProblemError as err:
         if err.status == 404 and err.detail == "no such journey":
@@ -163,11 +168,21 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
     return ActionOutcome(step=name, done=name)
 
 
-def _messages(errors: Any) -> tuple[str, ...]:
-    """Each refused field's message, named by the field unless it is about the whole form."""
-    return tuple(
-        e.message if e.field == "body" else f"{e.field}: {e.message}" for e in field_errors(errors)
-    )
+def _messages(errors: Any, words: Wording, tz: str) -> tuple[str, ...]:
+    """Each refused field's message, named by the field unless it is about the whole form; a
+    field refused by a refusal's code (a score off its scale) is worded in the reader's
+    language, and names its field itself."""
+    messages = []
+    for error, shown in zip(errors, field_errors(errors), strict=True):
+        kind = str(error.get("type", ""))
+        if kind in RefusalCode._value2member_map_:
+            refusal = Refusal.of(RefusalCode(kind), **(error.get("ctx") or {}))
+            messages.append(words.refusal(refusal, tz))
+        elif shown.field == "body":
+            messages.append(shown.message)
+        else:
+            messages.append(f"{shown.field}: {shown.message}")
+    return tuple(messages)
 
 
 async def case_managers(pool: asyncpg.Pool) -> list[StaffMember]:
@@ -186,6 +201,8 @@ class FormChoices:
     withdrawal_reasons: tuple[str, ...] = tuple(r.value for r in STAFF_WITHDRAWAL_REASONS)
     severities: tuple[str, ...] = ("mild", "moderate", "severe", "life_threatening")
     follow_ups: tuple[int, ...] = tuple(range(1, len(JourneyPolicy().follow_up_offsets) + 1))
+    ais_grades: tuple[str, ...] = tuple(g.value for g in AisGrade)
+    neurological_levels: tuple[str, ...] = tuple(level.value for level in NeurologicalLevel)
 
 
 FORM_CHOICES = FormChoices()

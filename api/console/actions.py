@@ -36,7 +36,7 @@ from domain.errors import StepError
 from domain.journey import JourneyStatus
 from domain.outcome_scales import AisGrade, NeurologicalLevel
 from domain.policy import JourneyPolicy
-from domain.refusals import Refusal, RefusalCode
+from domain.refusals import Refusal, RefusalParams
 from domain.step_bodies import FollowUpOutcomeBody
 from domain.step_declarations import STEPS, StepName, may_take
 from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
@@ -173,15 +173,13 @@ def _messages(errors: Any, words: Wording, tz: str) -> tuple[str, ...]:
     field refused by a refusal's code (a score off its scale) is worded in the reader's
     language, and names its field itself."""
     messages = []
-    for error, shown in zip(errors, field_errors(errors), strict=True):
-        kind = str(error.get("type", ""))
-        if kind in RefusalCode._value2member_map_:
-            refusal = Refusal.of(RefusalCode(kind), **(error.get("ctx") or {}))
-            messages.append(words.refusal(refusal, tz))
-        elif shown.field == "body":
-            messages.append(shown.message)
+    for e in field_errors(errors):
+        if e.code is not None:
+            messages.append(words.refusal(Refusal(code=e.code, params=e.params or RefusalParams()), tz))
+        elif e.field == "body":
+            messages.append(e.message)
         else:
-            messages.append(f"{shown.field}: {shown.message}")
+            messages.append(f"{e.field}: {e.message}")
     return tuple(messages)
 
 

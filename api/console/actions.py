@@ -175,7 +175,9 @@ def _messages(errors: Any, words: Wording, tz: str) -> tuple[str, ...]:
     messages = []
     for e in field_errors(errors):
         if e.code is not None:
-            messages.append(words.refusal(Refusal(code=e.code, params=e.params or RefusalParams()), tz))
+            messages.append(
+                words.refusal(Refusal(code=e.code, params=e.params or RefusalParams()), tz)
+            )
         elif e.field == "body":
             messages.append(e.message)
         else:

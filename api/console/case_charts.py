@@ -75,20 +75,14 @@ def rehab_weeks(
     ]
     chart = columns(
         [
-            (
-                str(row.week),
-                [(float(row.hours or 0), _kind("hours", row)), (row.days or 0, _kind("days", row))],
-            )
+            (str(row.week), [(float(row.hours or 0), "hours"), (row.days or 0, "days")])
             for row in rows
         ],
         marker=RULE_OF_SIX,
+        # A week short of the rule, or missing, stands on a band the legend names.
+        highlighted=[row.result in (WeekResult.SHORT, WeekResult.MISSING) for row in rows],
     )
     return RehabWeeks(chart=chart, rows=rows)
-
-
-def _kind(series: str, row: WeekRow) -> str:
-    """A column's colour class: a week short of the rule is drawn apart from one that met it."""
-    return f"{series} short" if row.result is WeekResult.SHORT else series
 
 
 @dataclass(frozen=True)

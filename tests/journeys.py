@@ -331,14 +331,18 @@ class JourneyDriver:
         await self.handle.execute_update(PatientJourney.clinic_discharge, Discharge(actor=CLINIC))
         await self.reach(Stage.FOLLOW_UP)
 
-    async def follow_up_year(self, notes: str = "", checkin_weeks: int | None = None) -> None:
-        """Check in every week and record every consult outcome as each falls due."""
-        await self.reach(Stage.FOLLOW_UP)
-        discharged = await self.now()
+    async def follow_up_year(
+        self, notes: str = "", checkin_weeks: int | None = None, from_week: int = 1
+    ) -> None:
+        """Check in every week from `from_week` to `checkin_weeks` (every week of the policy by
+        default), a day before each ends, and record every consult outcome as each falls due,
+        from the discharge on."""
+        status = await self.reach(Stage.FOLLOW_UP)
+        discharged = next(t.entered_at for t in status.transitions if t.stage is Stage.FOLLOW_UP)
         weeks = self.policy.rehab_weeks if checkin_weeks is None else checkin_weeks
         due: list[tuple[datetime, str, int]] = [
             (discharged + w * self.policy.rehab_checkin_every - timedelta(days=1), "checkin", w)
-            for w in range(1, weeks + 1)
+            for w in range(from_week, weeks + 1)
         ] + [
             (discharged + off, "outcome", n)
             for n, off in enumerate(self.policy.follow_up_offsets, 1)

@@ -64,6 +64,9 @@ class RefusalParams(BaseModel):
     actions: tuple[IncidentAction, ...] | None = Field(
         default=None, description="the resolutions the open incident offers"
     )
+    claimed_by: str | None = Field(default=None, description="the staff id holding a claim")
+    claimed_at: datetime | None = Field(default=None, description="since when they hold it")
+    lapses_at: datetime | None = Field(default=None, description="when their claim lapses")
 
 
 class Refusal(BaseModel):

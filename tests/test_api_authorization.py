@@ -42,11 +42,13 @@ STAFF = [
     Role.MEDICAL_LEAD,
     Role.AUDITOR,
     Role.PRIVACY_OFFICER,
+    Role.STAFF_ADMIN,
 ]
 ALL_STAFF = set(STAFF)
 # The privacy officer reads a journey's privacy record, its export and its accesses, not its
-# case: what they decide (an erasure, a hold) needs no clinical detail.
-CASE_READERS = ALL_STAFF - {Role.PRIVACY_OFFICER}
+# case: what they decide (an erasure, a hold) needs no clinical detail. Staff administrators
+# keep the staff directory and read no journey at all.
+CASE_READERS = ALL_STAFF - {Role.PRIVACY_OFFICER, Role.STAFF_ADMIN}
 CLINICAL = {Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.CASE_MANAGER, Role.MEDICAL_LEAD}
 # The roles that reach only the journeys assigned to their people.
 ASSIGNED = {role for role, scope in SCOPES.items() if scope not in (Scope.EVERY, Scope.OWN_LINK)}
@@ -119,6 +121,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         {"severity": "mild", "description": "headache"},
         {Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER},
     ),
+    # Claims (api/claims.py): a reviewer or the medical lead claims the case in validation, a
+    # coordinator an open incident (none here: theirs is refused, 409, not forbidden).
+    ("GET", "/claims", None, CASE_READERS),
+    ("POST", "/claim", None, {Role.REVIEWER, Role.MEDICAL_LEAD, Role.COORDINATOR}),
+    ("POST", "/claim/takeover", None, {Role.MEDICAL_LEAD}),
+    ("DELETE", "/claim", None, {Role.REVIEWER, Role.MEDICAL_LEAD, Role.COORDINATOR}),
 ]
 # Routes that end the journey, erase or hold it, or change its links, whose matrix is the
 # privacy and withdrawal tests': none is for a role whose reach is assigned.

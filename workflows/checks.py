@@ -70,7 +70,27 @@ def slot_booking(state: JourneyState, step: SlotBooking, now: datetime) -> None:
         raise refuse(RefusalCode.SLOT_PASSED)
 
 
+def choosing(state: JourneyState) -> bool:
+    """Whether the offered slots are still to be chosen, with no other times asked for yet:
+    asking for another time then ends the round, and new times are offered."""
+    steps = state.teleconsult
+    return (
+        state.stage is Stage.TELECONSULT
+        and state.waiting_on is WaitingOn.PATIENT
+        and steps.slot_choice is None
+        and bool(steps.offered)
+        and steps.new_times is None
+    )
+
+
+def reschedule_now(state: JourneyState) -> None:
+    if not choosing(state):
+        booked_consult(state, StepName.RESCHEDULE_CONSULT)
+
+
 def reschedule(state: JourneyState, now: datetime) -> None:
+    if choosing(state):
+        return
     booked_consult(state, StepName.RESCHEDULE_CONSULT)
     assert state.teleconsult.consult is not None
     if now >= state.teleconsult.consult.starts_at:
@@ -184,7 +204,7 @@ _NOW: dict[StepName, Callable[[JourneyState], None]] = {
     StepName.DOCUMENTS: documents,
     StepName.CASE_MANAGER: case_manager_now,
     StepName.BOOK_CONSULT: slot_booking_now,
-    StepName.RESCHEDULE_CONSULT: lambda state: booked_consult(state, StepName.RESCHEDULE_CONSULT),
+    StepName.RESCHEDULE_CONSULT: reschedule_now,
     StepName.CONSULT_OUTCOME: lambda state: booked_consult(state, StepName.CONSULT_OUTCOME),
     StepName.NO_SHOW: lambda state: booked_consult(state, StepName.NO_SHOW),
     StepName.PLAN_DECISION: plan_decision,

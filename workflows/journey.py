@@ -233,7 +233,12 @@ class PatientJourney:
     @workflow.update
     async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
         before = len(self.state.transitions)
-        self.state.teleconsult.reschedule = step
+        if checks.choosing(self.state):
+            # No run of an earlier build took this step while choosing (its validator refused
+            # it), so its histories never reach this path: no patch is needed.
+            self.state.teleconsult.new_times = step
+        else:
+            self.state.teleconsult.reschedule = step
         return await self._answer(before)
 
     @reschedule_consult.validator

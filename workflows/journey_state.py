@@ -46,6 +46,9 @@ class TeleconsultSteps(BaseModel):
     slot_choice: SlotBooking | None = None
     consult: Booking | None = None
     reschedule: RescheduleRequest | None = None
+    # Other times asked for while the offered ones are still to be chosen (none suits the
+    # patient, or their specialist left): the round ends and a new one is offered.
+    new_times: RescheduleRequest | None = None
     no_show: NoShow | None = None
     outcome: ConsultOutcome | None = None
 

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from temporalio.client import WorkflowUpdateFailedError
 
 from api.audit_trail import note_refusal
+from api.claims import ClaimRefused
 from api.console.guards import CSRF_FIELD, ConsoleRefusal
 from api.console.viewer import Viewer
 from api.console.wording import Wording
@@ -137,6 +138,11 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
     except Forbidden as err:
         note_refusal(request, err.reason)
         return ActionOutcome(step=name, message=err.detail, values=typed, status=err.status)
+    except ClaimRefused as err:
+        # Someone else holds a live claim on this work: nothing was stored or sent.
+        return ActionOutcome(
+            step=name, message=_worded(err, viewer), values=typed, status=err.status
+        )
     try:
         await take(name, journey_step, await form_input(name, journey_step, form))
     except (ValidationError, RequestValidationError) as err:
@@ -149,12 +155,9 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
     except ProblemError as err:
         if err.status == 404 and err.detail == "no such journey":
             raise ConsoleRefusal(404, "no_journey", None) from None
-        message = (
-            Wording(viewer.language).refusal(err.refusal, viewer.time_zone)
-            if err.refusal
-            else err.detail or err.title
+        return ActionOutcome(
+            step=name, message=_worded(err, viewer), values=typed, status=err.status
         )
-        return ActionOutcome(step=name, message=message, values=typed, status=err.status)
     except WorkflowUpdateFailedError as err:
         kind = getattr(err.cause, "type", None) or StepError.REFUSED
         refused = {StepError.INVALID: 422, StepError.FORBIDDEN: 403}.get(kind, 409)
@@ -166,6 +169,15 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
         )
         return ActionOutcome(step=name, message=message, values=typed, status=refused)
     return ActionOutcome(step=name, done=name)
+
+
+def _worded(err: ProblemError, viewer: Viewer) -> str:
+    """A problem as the viewer reads it: its refusal's code worded through the catalogues
+    (staff named by name where the refusal knows them), else the problem's own English."""
+    if err.refusal is None:
+        return err.detail or err.title
+    names = err.names if isinstance(err, ClaimRefused) else None
+    return Wording(viewer.language).refusal(err.refusal, viewer.time_zone, names)
 
 
 def _messages(errors: Any, words: Wording, tz: str) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ kinds, document kinds, causes) and its one sentence of what a journey waits for,
 reader's language. The texts are catalogue messages with a context, looked up where read."""
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from domain.incidents import IncidentAction, IncidentKind
@@ -139,6 +139,16 @@ def _refusals(language: str) -> dict[str, str]:
         RefusalCode.ALREADY_CASE_MANAGER: pgettext(
             "refusal", "%(case_manager_id)s is already the case manager."
         ),
+        RefusalCode.CASE_MANAGER_INACTIVE: pgettext(
+            "refusal",
+            "%(case_manager_id)s is not an active case manager (deactivated in the staff "
+            "directory); choose another one.",
+        ),
+        RefusalCode.SPECIALIST_INACTIVE: pgettext(
+            "refusal",
+            "The specialist of that slot no longer takes consultations; ask for another "
+            "consultation time, and the patient is offered new times.",
+        ),
         RefusalCode.SLOT_TAKEN: pgettext("refusal", "A consultation slot has already been chosen."),
         RefusalCode.SLOT_NOT_OFFERED: pgettext(
             "refusal", "That slot was not offered; choose one of the proposed slots."
@@ -237,6 +247,24 @@ def _refusals(language: str) -> dict[str, str]:
         ),
         RefusalCode.SCALE_MISSING: pgettext(
             "refusal", "Every follow-up outcome records %(scale)s."
+        ),
+        RefusalCode.CASE_CLAIMED: pgettext(
+            "refusal",
+            "%(claimed_by)s has claimed this case since %(claimed_at)s, so only they can "
+            "review it: nothing was changed. Their claim lapses at %(lapses_at)s unless they "
+            "keep it; the medical lead can take it over.",
+        ),
+        RefusalCode.INCIDENT_CLAIMED: pgettext(
+            "refusal",
+            "%(claimed_by)s has claimed this incident since %(claimed_at)s, so only they can "
+            "resolve it: nothing was changed. Their claim lapses at %(lapses_at)s unless they "
+            "keep it.",
+        ),
+        RefusalCode.NOT_CLAIMED: pgettext(
+            "refusal", "Nobody holds a claim here now, so there is none to take over."
+        ),
+        RefusalCode.NOT_YOUR_CLAIM: pgettext(
+            "refusal", "You hold no claim here now, so there is none to release."
         ),
     }
 
@@ -477,9 +505,11 @@ class Wording:
     def task(self, task: str) -> str:
         return _tasks(self.language).get(task, task)
 
-    def refusal(self, refusal: Refusal, tz: str) -> str:
-        """Why the journey refused a step, with what the refusal names; times in `tz`."""
+    def refusal(self, refusal: Refusal, tz: str, names: Mapping[str, str] | None = None) -> str:
+        """Why the journey refused a step, with what the refusal names; times in `tz`, and
+        members of staff by their names in `names` (by staff id), else by their ids."""
         params = refusal.params
+        named = names or {}
         values: dict[str, object] = {
             "stage": self.stage(params.stage) if params.stage else "",
             "expected_stage": self.stage(params.expected_stage) if params.expected_stage else "",
@@ -500,6 +530,9 @@ class Wording:
             "high": params.high if params.high is not None else "",
             "action": self.incident_action(params.action) if params.action else "",
             "actions": ", ".join(self.incident_action(a) for a in params.actions or ()),
+            "claimed_by": named.get(params.claimed_by or "", params.claimed_by or ""),
+            "claimed_at": format_moment(params.claimed_at, self.language, tz),
+            "lapses_at": format_moment(params.lapses_at, self.language, tz),
         }
         return _refusals(self.language)[refusal.code] % values
 

@@ -31,6 +31,7 @@ from i18n import (
     format_day,
     format_moment,
     format_money,
+    format_two_zone_moment,
     locale,
     translations,
     zone_city,
@@ -199,19 +200,27 @@ def documents_section(words: Words, status: JourneyStatus, records: PageRecords)
     }
 
 
-def consult_section(words: Words, status: JourneyStatus, now: datetime) -> dict | None:
+def consult_section(
+    words: Words, status: JourneyStatus, now: datetime, specialist_tz: str | None = None
+) -> dict | None:
+    """The times offered, or the consultation booked, on the patient's clock and, where it
+    shows another time, on the specialist's (`specialist_tz`)."""
+
+    def at(value: datetime) -> str:
+        return format_two_zone_moment(value, words.language, words.tz, specialist_tz)
+
     if StepName.BOOK_CONSULT in status.expects and status.offered_slots:
+        slots = sorted(status.offered_slots, key=lambda s: s.starts_at)
         return {
-            "slots": [
-                (s.slot_id, words.moment(s.starts_at))
-                for s in sorted(status.offered_slots, key=lambda s: s.starts_at)
-            ]
+            "slots": [(s.slot_id, at(s.starts_at)) for s in slots],
+            "minutes": int((slots[0].ends_at - slots[0].starts_at).total_seconds() // 60),
+            "other_clock": any(at(s.starts_at) != words.moment(s.starts_at) for s in slots),
         }
     consult = next((b for b in active(status) if b.kind is BookingKind.CONSULT), None)
     if StepName.RESCHEDULE_CONSULT in status.expects and consult is not None:
         # Whether the consultation has started is the validator's to say when it is sent: a
         # status reads the journey's clock as of its last move.
-        return {"booked": words.moment(consult.starts_at), "movable": consult.starts_at > now}
+        return {"booked": at(consult.starts_at), "movable": consult.starts_at > now}
     return None
 
 
@@ -295,7 +304,7 @@ def page_context(
         "progress": progress(words, status.stage),
         "next_step": next_step(words, status),
         "documents": documents_section(words, status, records),
-        "consult": consult_section(words, status, now),
+        "consult": consult_section(words, status, now, patient.specialist_time_zone),
         "plan": plan_section(words, status, records),
         "travel": travel_section(words, status, records),
         "checkin": checkin_section(words, status, records, now),

@@ -47,6 +47,9 @@ EVERY_PARAM = RefusalParams(
     high=112,
     action=IncidentAction.SKIP,
     actions=(IncidentAction.RETRY, IncidentAction.WITHDRAW),
+    claimed_by="rev-1",
+    claimed_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+    lapses_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
 )
 
 
@@ -73,6 +76,11 @@ def test_the_english_is_kept_as_clients_and_logs_read_it() -> None:
     )
     assert Refusal(code=RefusalCode.ACTION_NOT_OFFERED, params=EVERY_PARAM).english == (
         "this incident cannot be resolved by skip: retry, withdraw"
+    )
+    assert Refusal(code=RefusalCode.CASE_CLAIMED, params=EVERY_PARAM).english == (
+        "rev-1 has claimed this case since 2026-12-01 08:00 UTC, so only they can review it; "
+        "the claim lapses at 2026-12-01 10:00 UTC unless they keep it, and the medical lead "
+        "can take it over"
     )
 
 

@@ -21,6 +21,8 @@ EXPORTED: dict[str, str] = {
     "adverse_events": "reported_at",
     "follow_up_outcomes": "recorded_at",
     "rehab_checkins": "submitted_at",
+    "rehab_follow_ups": "number",
+    "rehab_follow_up_notes": "recorded_at",
     "consult_slots": "starts_at",
     "bookings": "booked_at",
     "stage_changes": "seq",

@@ -41,6 +41,7 @@ from domain.step_bodies import (
     ContactBody,
     FollowUpOutcomeBody,
     RehabCheckinBody,
+    RehabFollowUpBody,
     TravelBody,
 )
 from domain.step_declarations import STEPS, StepDeclaration, StepName, StepRecord, Workflow
@@ -189,9 +190,22 @@ async def _follow_up_outcome(
     return await ClinicalRepository(conn).add_follow_up_outcome(
         journey_id=step.journey_id,
         consult_no=outcome.number,
-        scores=body.model_dump(exclude={"notes", "postural_hypotension"}, exclude_none=True),
+        scores=body.record(),
         notes=body.notes,
         postural_hypotension=body.postural_hypotension,
+        recorded_by=step.principal.actor.id,
+    )
+
+
+async def _rehab_follow_up_note(
+    conn: asyncpg.Connection, step: JourneyStep, body: RehabFollowUpBody
+) -> str:
+    return await ClinicalRepository(conn).add_rehab_follow_up_note(
+        journey_id=step.journey_id,
+        follow_up_no=body.follow_up_no,
+        outcome=body.outcome.value,
+        note=body.note,
+        recorded_by=step.principal.actor.id,
     )
 
 
@@ -202,6 +216,7 @@ STORES: dict[StepRecord, Store] = {
     StepRecord.REHAB_CHECKIN: _checkin,
     StepRecord.PLAN: _plan,
     StepRecord.FOLLOW_UP_OUTCOME: _follow_up_outcome,
+    StepRecord.REHAB_FOLLOW_UP: _rehab_follow_up_note,
 }
 
 

@@ -35,7 +35,9 @@ from db.staff import StaffMember, StaffRepository
 from domain.actors import Role
 from domain.errors import StepError
 from domain.journey import JourneyStatus
+from domain.outcome_scales import AisGrade, NeurologicalLevel
 from domain.policy import JourneyPolicy
+from domain.refusals import Refusal, RefusalParams
 from domain.step_bodies import FollowUpOutcomeBody
 from domain.step_declarations import STEPS, StepName, may_take
 from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
@@ -145,7 +147,10 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
         await take(name, journey_step, await form_input(name, journey_step, form))
     except (ValidationError, RequestValidationError) as err:
         return ActionOutcome(
-            step=name, field_messages=_messages(err.errors()), values=typed, status=422
+            step=name,
+            field_messages=_messages(err.errors(), Wording(viewer.language), viewer.time_zone),
+            values=typed,
+            status=422,
         )
     except ProblemError as err:
         if err.status == 404 and err.detail == "no such journey":
@@ -175,11 +180,21 @@ def _worded(err: ProblemError, viewer: Viewer) -> str:
     return Wording(viewer.language).refusal(err.refusal, viewer.time_zone, names)
 
 
-def _messages(errors: Any) -> tuple[str, ...]:
-    """Each refused field's message, named by the field unless it is about the whole form."""
-    return tuple(
-        e.message if e.field == "body" else f"{e.field}: {e.message}" for e in field_errors(errors)
-    )
+def _messages(errors: Any, words: Wording, tz: str) -> tuple[str, ...]:
+    """Each refused field's message, named by the field unless it is about the whole form; a
+    field refused by a refusal's code (a score off its scale) is worded in the reader's
+    language, and names its field itself."""
+    messages = []
+    for e in field_errors(errors):
+        if e.code is not None:
+            messages.append(
+                words.refusal(Refusal(code=e.code, params=e.params or RefusalParams()), tz)
+            )
+        elif e.field == "body":
+            messages.append(e.message)
+        else:
+            messages.append(f"{e.field}: {e.message}")
+    return tuple(messages)
 
 
 async def case_managers(pool: asyncpg.Pool) -> list[StaffMember]:
@@ -198,6 +213,8 @@ class FormChoices:
     withdrawal_reasons: tuple[str, ...] = tuple(r.value for r in STAFF_WITHDRAWAL_REASONS)
     severities: tuple[str, ...] = ("mild", "moderate", "severe", "life_threatening")
     follow_ups: tuple[int, ...] = tuple(range(1, len(JourneyPolicy().follow_up_offsets) + 1))
+    ais_grades: tuple[str, ...] = tuple(g.value for g in AisGrade)
+    neurological_levels: tuple[str, ...] = tuple(level.value for level in NeurologicalLevel)
 
 
 FORM_CHOICES = FormChoices()

@@ -15,6 +15,7 @@ from api.audit_trail import note_refusal
 from api.authorization import NOT_ASSIGNED, may_read_payloads
 from api.claims import ClaimDesk
 from api.console.actions import FORM_CHOICES, ActionOutcome, case_managers, offers, take_step
+from api.console.case_charts import outcome_trends, rehab_weeks
 from api.console.claim_panel import claim_panel
 from api.console.guards import ConsoleRefusal, ViewerDep, console_gate
 from api.console.rendering import render
@@ -28,11 +29,15 @@ from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
 from domain.clinic_hours import clinic_days_later
 from domain.journey import JourneyStatus
+from domain.policy import JourneyPolicy
 from domain.readers import READS_DOCUMENTS
 from domain.records import Booking, BookingKind
 from domain.step_declarations import StepName
 from settings import Settings
 
+# The policy the pages count the follow-up year's weeks and consults by, as the patient's
+# page does.
+POLICY = JourneyPolicy()
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
 
@@ -181,6 +186,13 @@ async def case_response(
             if visit
             else None,
             "clinic_tz": settings.clinic_time_zone,
+            # The follow-up year's weeks and outcomes, each a chart with its table.
+            "rehab": rehab_weeks(case.records, journey.follow_up_since, now, POLICY)
+            if case.records
+            else None,
+            "outcomes": outcome_trends(case.records, POLICY, viewer.language)
+            if case.records
+            else ([], []),
         },
         viewer=viewer,
         status=status_code,

@@ -325,6 +325,13 @@ class JourneyDriver:
         await self.accept_plan()
         await self.send_travel(needs_visa=needs_visa)
 
+    async def book_and_treat(self) -> None:
+        """From the review to discharge: the trip booked, the visit a month on, the treatment
+        given; returns once the follow-up year has begun."""
+        await self.book_the_trip()
+        await self.sleep(timedelta(days=31))
+        await self.treat()
+
     async def admit(self) -> None:
         await self.handle.execute_update(PatientJourney.clinic_admission, Admission(actor=CLINIC))
 

@@ -8,7 +8,6 @@ order, its emails, bookings and timers, and no name or address unless names are 
 import asyncio
 import json
 import os
-from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -45,9 +44,7 @@ JOURNEY_STAGES = [
 @pytest.fixture
 async def complete_journey(driver: JourneyDriver) -> JourneyDriver:
     j = await driver.start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
+    await j.book_and_treat()
     await j.follow_up_year(checkin_weeks=2)
     assert (await j.result()).stage is Stage.COMPLETED
     return j

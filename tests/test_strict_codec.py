@@ -10,7 +10,6 @@ The suite runs in development: production's converter is built here by name.
 import dataclasses
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -252,9 +251,7 @@ async def test_a_whole_journey_runs_with_the_production_codec(
         await seed_staff(pool)
         async with running_worker(env.client, settings=production, pool=pool):
             j = await JourneyDriver(env, pool, production.task_queue, mail_dir).start()
-            await j.book_the_trip()
-            await j.sleep(timedelta(days=31))
-            await j.treat()
+            await j.book_and_treat()
             await j.follow_up_year()
             outcome = await j.result()
             histories = await journey_histories(env.client, j.journey_id)

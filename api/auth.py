@@ -58,14 +58,19 @@ async def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
     except TokenError as err:
-        raise ProblemError(
-            401,
-            "Authentication required",
-            str(err),
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from None
+        raise token_refused(err) from None
     request.state.principal = principal
     return principal
+
+
+def token_refused(err: TokenError) -> ProblemError:
+    """401 for a token that does not verify, saying why, as RFC 6750 words it."""
+    return ProblemError(
+        401,
+        "Authentication required",
+        str(err),
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 async def ensure_current_link(pool: asyncpg.Pool, principal: Principal) -> None:

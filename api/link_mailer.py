@@ -9,40 +9,24 @@ outbox row (journey, `patient-link-<generation>`) sends each generation's email 
 send answers 503 (or 502 when the relay refuses the address), and the coordinator asks again.
 """
 
-import asyncpg
-
 from activities.email import message_id_domain, message_id_for
-from activities.messages import MessageComposer
+from api.mailer import ApiMailer
 from api.problems import ProblemError
 from db.notification_context import load_journey_facts
 from db.outbox import OutboxRepository
 from domain.notifications import Audience, NotificationKind
-from integrations.mail import MailRefused, MailRejected, MailSender, MailUnavailable
+from integrations.mail import MailRefused, MailRejected, MailUnavailable
 from patient_links import patient_page_url
-from settings import Settings
 
 
-class LinkMailer:
+class LinkMailer(ApiMailer):
     """Sends a journey's fresh patient link, once per link generation."""
-
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        pool: asyncpg.Pool,
-        sender: MailSender,
-        composer: MessageComposer,
-    ) -> None:
-        self._settings = settings
-        self._pool = pool
-        self._sender = sender
-        self._composer = composer
-        self._domain = message_id_domain(settings.mail_from)
 
     async def send(self, *, journey_id: str, generation: int) -> str:
         """Email the link of `generation` to the journey's patient; its Message-ID."""
         step = f"patient-link-{generation}"
-        message_id = message_id_for(journey_id, step, self._domain)
+        domain = message_id_domain(self._settings.mail_from)
+        message_id = message_id_for(journey_id, step, domain)
         async with self._pool.acquire() as conn:
             claim = await OutboxRepository(conn).claim(
                 journey_id=journey_id,

@@ -10,12 +10,9 @@ directory's page says so and offers to send it again.
 
 from dataclasses import dataclass
 
-import asyncpg
-
-from activities.messages import MessageComposer
+from api.mailer import ApiMailer
 from domain.names import case_page_url, journey_reference
-from integrations.mail import MailRefused, MailSender, MailUnavailable
-from settings import Settings
+from integrations.mail import MailRefused, MailUnavailable
 
 KIND = "staff_left"
 
@@ -31,21 +28,8 @@ class DeactivationNotice:
     sent: bool
 
 
-class StaffMailer:
+class StaffMailer(ApiMailer):
     """Sends the coordinators' email about a deactivation, once."""
-
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        pool: asyncpg.Pool,
-        sender: MailSender,
-        composer: MessageComposer,
-    ) -> None:
-        self._settings = settings
-        self._pool = pool
-        self._sender = sender
-        self._composer = composer
 
     async def send(self, deactivation_id: int) -> bool:
         """Email the coordinators about the deactivation, unless it was sent already; False

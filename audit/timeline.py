@@ -122,18 +122,24 @@ async def journey_histories(client: Client, journey_id: str) -> list[WorkflowHis
         if event.event_type != _E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
             continue
         execution = event.child_workflow_execution_started_event_attributes.workflow_execution
-        run_id: str | None = execution.run_id
-        while run_id:
-            run = await client.get_workflow_handle(
-                execution.workflow_id, run_id=run_id
-            ).fetch_history()
-            histories.append(run)
-            last = run.events[-1]
-            run_id = (
-                last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-                if last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-                else None
-            )
+        histories += await continued_runs(client, execution.workflow_id, execution.run_id)
+    return histories
+
+
+async def continued_runs(
+    client: Client, workflow_id: str, first_run_id: str
+) -> list[WorkflowHistory]:
+    """Every run of a workflow from `first_run_id` on, following continue-as-new."""
+    histories, run_id = [], first_run_id
+    while run_id:
+        run = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        histories.append(run)
+        last = run.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            else ""
+        )
     return histories
 
 

@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
+from audit.timeline import continued_runs
 from bench.baseline_models import BaselinePlan
 
 # Events the benchmark's time skipping adds; a production history has none of them.
@@ -121,16 +122,7 @@ async def workflow_runs(client: Client, workflow_id: str) -> list[WorkflowHistor
     for event in parent.events:
         if event.HasField("child_workflow_execution_started_event_attributes"):
             execution = event.child_workflow_execution_started_event_attributes.workflow_execution
-            child_id, run_id = execution.workflow_id, execution.run_id
-            while run_id:
-                history = await client.get_workflow_handle(child_id, run_id=run_id).fetch_history()
-                runs.append(history)
-                last = history.events[-1]
-                run_id = (
-                    last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-                    if last.HasField("workflow_execution_continued_as_new_event_attributes")
-                    else ""
-                )
+            runs += await continued_runs(client, execution.workflow_id, execution.run_id)
     return runs
 
 

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
+from db.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -20,12 +20,8 @@ class Access:
     status: int | None
 
 
-class AccessRepository:
-    """Owns the SQL of reading the audit log by journey. Takes a connection; the caller owns
-    the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class AccessRepository(Repository):
+    """Owns the SQL of reading the audit log by journey."""
 
     async def for_journey(self, *, journey_id: str, limit: int = 1000) -> list[Access]:
         """Rows naming the journey or its patient (the patient's own requests name the

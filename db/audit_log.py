@@ -11,6 +11,8 @@ from datetime import datetime
 
 import asyncpg
 
+from db.repository import Repository
+
 # pg_advisory_xact_lock key that serialises appends. Any constant works, as long as nothing
 # else in the database uses it (db/migrate.py holds 724_190_001).
 APPEND_LOCK = 724_190_004
@@ -59,11 +61,8 @@ class LogEnd:
     now: datetime
 
 
-class AuditLogRepository:
-    """Owns the SQL of the audit log. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class AuditLogRepository(Repository):
+    """Owns the SQL of the audit log."""
 
     async def append(self, seal: Callable[[LogEnd], Sequence[AuditRow]]) -> list[int]:
         """Insert the rows `seal` makes from the log's end, in one transaction under the

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
-
+from db.repository import Repository
 from domain.case_file import (
     AdverseEventRecord,
     CaseDocument,
@@ -134,11 +133,8 @@ def _json(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-class CaseFileRepository:
-    """Owns the SQL of reading a case. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class CaseFileRepository(Repository):
+    """Owns the SQL of reading a case."""
 
     async def case(self, *, journey_id: str, with_patient: bool) -> CaseFileRows | None:
         """The journey with its people named and its open incidents and, `with_patient`,

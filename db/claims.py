@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from db.repository import Repository
 from domain.actors import Actor, Role
 from domain.claims import Claim, ClaimKind
 from domain.stages import Stage
@@ -105,12 +106,9 @@ def _claim(row: asyncpg.Record) -> HeldClaim:
     )
 
 
-class ClaimRepository:
-    """Owns the SQL of claims. Takes a connection; the caller owns the pool and, for the
-    changes, the transaction (`lock` first)."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class ClaimRepository(Repository):
+    """Owns the SQL of claims; for the changes the caller owns the transaction (`lock`
+    first)."""
 
     async def live(self, *, journey_ids: Sequence[str], lapse: timedelta) -> dict[str, list[Claim]]:
         """The live claims of each of these journeys (those with none are left out), in one

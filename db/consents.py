@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from db.repository import Repository
+
 # What a patient saw when the text was not in their language: the form falls back to English.
 FALLBACK_LANGUAGE = "en"
 
@@ -59,11 +61,8 @@ _CONSENT_COLUMNS = """consent_id, journey_id, purpose, text_version, text_langua
                       withdrawn_at, withdrawn_by, withdrawn_role"""
 
 
-class ConsentRepository:
-    """Owns the SQL of consents and their texts. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class ConsentRepository(Repository):
+    """Owns the SQL of consents and their texts."""
 
     async def shown_language(self, *, purpose: str, version: str, language: str) -> str | None:
         """The language of the text a reader of `language` was shown for this version: theirs

@@ -4,7 +4,7 @@ of the random id the browser's cookie carries (the id itself is stored nowhere).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
+from db.repository import Repository
 
 # One read by primary key, joined to the member's record in the staff directory by its
 # primary key, with the database's clock: the one every API replica shares.
@@ -36,11 +36,8 @@ class SessionRow:
     time_zone: str
 
 
-class ConsoleSessionRepository:
-    """Owns the SQL of `console_sessions`. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class ConsoleSessionRepository(Repository):
+    """Owns the SQL of `console_sessions`."""
 
     async def start(
         self, *, id_hash: bytes, staff_id: str, role: str, method: str, lifetime: timedelta

@@ -4,14 +4,11 @@ db/case_file.py)."""
 import hashlib
 import uuid
 
-import asyncpg
+from db.repository import Repository
 
 
-class DocumentRepository:
-    """Owns the SQL of documents. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class DocumentRepository(Repository):
+    """Owns the SQL of documents."""
 
     async def add(
         self,

@@ -1,15 +1,11 @@
 """Incidents as the journeys' activities record them."""
 
-import asyncpg
-
+from db.repository import Repository
 from domain.records import IncidentRecord
 
 
-class IncidentRepository:
-    """Owns the SQL of incidents. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class IncidentRepository(Repository):
+    """Owns the SQL of incidents."""
 
     async def record(self, *, record: IncidentRecord) -> bool:
         """Open the incident, or resolve it; repeating either changes nothing. True when this

@@ -4,9 +4,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-import asyncpg
-
 from db.consents import ConsentRepository
+from db.repository import Repository
 from domain.inquiry import InquiryForm
 from domain.privacy import CONSENT_PURPOSE_HEALTH_DATA
 
@@ -58,11 +57,8 @@ class StoredInquiry:
     created: bool
 
 
-class IntakeRepository:
-    """Owns the SQL of intake. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class IntakeRepository(Repository):
+    """Owns the SQL of intake."""
 
     async def store(
         self,

@@ -4,8 +4,7 @@ person reaches, and its patient (the lists are db/worklist.py's)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import asyncpg
-
+from db.repository import Repository
 from domain.readers import Reach, Scope
 from domain.stages import Stage
 
@@ -52,12 +51,8 @@ class JourneyPatient:
     preferred_language: str
 
 
-class JourneyQueries:
-    """Owns the SQL of reading journeys for people. Takes a connection; the caller owns the
-    pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class JourneyQueries(Repository):
+    """Owns the SQL of reading journeys for people."""
 
     async def exists(self, *, journey_id: str) -> bool:
         found: bool = await self._conn.fetchval(

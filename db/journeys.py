@@ -2,8 +2,7 @@
 
 from collections.abc import Sequence
 
-import asyncpg
-
+from db.repository import Repository
 from db.staff import StaffRepository
 from domain.records import InquiryFacts, StageChange
 
@@ -12,11 +11,8 @@ from domain.records import InquiryFacts, StageChange
 STAGE_CHANNEL = "journey_stage"
 
 
-class JourneyRepository:
-    """Owns the SQL of journey records. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class JourneyRepository(Repository):
+    """Owns the SQL of journey records."""
 
     async def mark_inquiry_recorded(
         self, *, journey_id: str, inquiry_id: str

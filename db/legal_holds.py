@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from db.repository import Repository
+
 
 @dataclass(frozen=True)
 class LegalHold:
@@ -56,12 +58,8 @@ _REQUEST = """request_id, journey_id, reason, requested_by, requested_role, requ
               executed_at, executed_by"""
 
 
-class LegalHoldRepository:
-    """Owns the SQL of legal holds and erasure requests. Takes a connection; the caller owns
-    the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class LegalHoldRepository(Repository):
+    """Owns the SQL of legal holds and erasure requests."""
 
     async def place(self, *, journey_id: str, reason: str, placed_by: str) -> LegalHold:
         """Place a hold; `AlreadyHeld` when one is open (the open one stands unchanged)."""

@@ -4,8 +4,7 @@ indexed column; counts and ages only, never a row's contents."""
 
 from dataclasses import dataclass, field
 
-import asyncpg
-
+from db.repository import Repository
 from domain.stages import FINAL_STAGES
 
 
@@ -30,11 +29,8 @@ class Figures:
     incidents: dict[str, OpenIncidents] = field(default_factory=dict)
 
 
-class OperationsRepository:
-    """Owns the SQL of the operators' figures. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class OperationsRepository(Repository):
+    """Owns the SQL of the operators' figures."""
 
     async def figures(self) -> Figures:
         final = sorted(stage.value for stage in FINAL_STAGES)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-import asyncpg
+from db.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -15,9 +15,8 @@ class Claim:
     """The day of the step's first attempt: what it sends is dated by it, so a retry matches."""
 
 
-class OutboxRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class OutboxRepository(Repository):
+    """Owns the SQL of the email outbox."""
 
     async def claim(
         self, *, journey_id: str, step: str, kind: str, audience: str, message_id: str

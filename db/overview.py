@@ -8,8 +8,7 @@ through the indexes of migration 011 on their dates.
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
+from db.repository import Repository
 from domain.notifications import NotificationKind
 from domain.overview import (
     WEEKS,
@@ -58,11 +57,8 @@ def week_starts(now: datetime, time_zone: str, weeks: int = WEEKS) -> list[date]
     return [this_monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
 
 
-class OverviewRepository:
-    """Owns the overview's SQL. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class OverviewRepository(Repository):
+    """Owns the overview's SQL."""
 
     async def overview(self, *, now: datetime, time_zone: str) -> Overview:
         """Every figure as of `now`, with weeks starting on Monday in `time_zone`, read in

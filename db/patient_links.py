@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
+from db.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -15,11 +15,8 @@ class LinkState:
     erased_at: datetime | None
 
 
-class PatientLinkRepository:
-    """Owns the SQL of `patient_links`. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class PatientLinkRepository(Repository):
+    """Owns the SQL of `patient_links`."""
 
     async def generation(self, journey_id: str) -> int:
         """The generation a link must carry to be honoured: 0 until links are first revoked."""

@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from db.erasure import ErasureRepository
+from db.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -13,11 +12,8 @@ class PatientContact:
     phone: str
 
 
-class PatientRepository:
-    """Owns the SQL of patients. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class PatientRepository(Repository):
+    """Owns the SQL of patients."""
 
     async def correct_contact(
         self, *, journey_id: str, email: str | None, phone: str | None

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
+from db.repository import Repository
 
 # A sliding window from two fixed ones: this window's count, plus the window before's
 # weighted by how much of it the sliding window still covers (rounded up, so a burst split
@@ -61,11 +61,8 @@ class WindowCount:
     elapsed: float
 
 
-class FormRateLimitRepository:
-    """Owns the SQL of the form's rate limit. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class FormRateLimitRepository(Repository):
+    """Owns the SQL of the form's rate limit."""
 
     async def count(
         self, *, client_key: str, limit: int, window: timedelta, at: datetime | None = None

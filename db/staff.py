@@ -6,6 +6,7 @@ from datetime import datetime, time
 
 import asyncpg
 
+from db.repository import Repository
 from domain.actors import Role
 from domain.staff import StaffRecord
 from domain.stages import FINAL_STAGES
@@ -68,11 +69,8 @@ class DirectoryEntry:
     hours_days: int
 
 
-class StaffRepository:
-    """Owns the SQL of staff. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class StaffRepository(Repository):
+    """Owns the SQL of staff."""
 
     async def add(
         self,

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
-
 from db.claims import live as live_claim
 from db.journey_queries import reach_clause
+from db.repository import Repository
 from domain.incidents import IncidentKind
 from domain.names import journey_reference
 from domain.readers import Reach
@@ -130,11 +129,8 @@ def _where(clauses: list[str]) -> str:
     return f"WHERE {' AND '.join(clauses)}" if clauses else ""
 
 
-class WorklistRepository:
-    """Owns the worklist's SQL. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class WorklistRepository(Repository):
+    """Owns the worklist's SQL."""
 
     async def page(
         self,

@@ -58,20 +58,33 @@ def is_calendar_address(calendar_id: str) -> bool:
     return calendar_id.startswith(("http://", "https://"))
 
 
-def event_ics(event: ConsultEvent) -> str:
+def _calendar(method: str | None = None) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
+    if method is not None:
+        cal.add("method", method)
+    return cal
+
+
+def _consult_event(event: ConsultEvent, sequence: int | None = None) -> Event:
     vevent = Event()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", datetime(2000, 1, 1, tzinfo=UTC))  # stable: a retry writes the same
+    if sequence is not None:
+        vevent.add("sequence", sequence)
     vevent.add("dtstart", event.start)
     vevent.add("dtend", event.end)
     vevent.add("summary", event.summary)
     vevent.add("description", event.description)
     vevent.add("url", event.video_link)
     vevent.add("location", event.video_link)
-    cal.add_component(vevent)
+    return vevent
+
+
+def event_ics(event: ConsultEvent) -> str:
+    cal = _calendar()
+    cal.add_component(_consult_event(event))
     return cal.to_ical().decode()
 
 
@@ -79,20 +92,8 @@ def invite(
     event: ConsultEvent, *, method: str, organizer: str, attendee: str, sequence: int = 0
 ) -> bytes:
     """An iTIP invitation (METHOD:REQUEST) or cancellation (METHOD:CANCEL) for an email."""
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("method", method)
-    vevent = Event()
-    vevent.add("uid", event.uid)
-    vevent.add("dtstamp", datetime(2000, 1, 1, tzinfo=UTC))
-    vevent.add("sequence", sequence)
-    vevent.add("dtstart", event.start)
-    vevent.add("dtend", event.end)
-    vevent.add("summary", event.summary)
-    vevent.add("description", event.description)
-    vevent.add("url", event.video_link)
-    vevent.add("location", event.video_link)
+    cal = _calendar(method)
+    vevent = _consult_event(event, sequence)
     vevent.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     vevent.add("organizer", vCalAddress(f"mailto:{organizer}"))
     guest = vCalAddress(f"mailto:{attendee}")

@@ -32,6 +32,12 @@ def staff(settings: Settings, role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def staff_member(settings: Settings, person: str, role: Role) -> dict[str, str]:
+    """The headers of `person`, a member of staff in `role` (named by their id)."""
+    token = mint_staff_token(settings, subject=person, name=person, role=role)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def link(settings: Settings, journey_id: str, patient_id: str) -> dict[str, str]:
     token = mint_patient_link(settings, journey_id=journey_id, patient_id=patient_id)
     return {"Authorization": f"Bearer {token}"}

@@ -2,7 +2,8 @@
 by Playwright, signing in as demo staff, an axe-core check and screenshots kept for people.
 
 Registered for every test module through `pytest_plugins` in tests/conftest.py. A test asks for
-`served_app` (or `serve_app` with settings of its own) and `page`, then for example:
+`served_app` (or `serve_app` with settings of its own), `page`, and `demo_journey` for a
+journey in the care of the demo staff, then for example:
 
     name = await sign_in_as(page, served_app.url, Role.REVIEWER)
     await assert_accessible(page)
@@ -18,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.console.session import SessionStore
@@ -31,6 +34,7 @@ from devstack.demo_staff import DEMO_STAFF, seed_demo_staff
 from devstack.ports import free_port
 from domain.actors import Actor, Role
 from settings import Settings
+from tests.journeys import JourneyDriver
 from tests.tls_certs import Issued
 
 # Debian's chromium: Playwright's own browser download is neither wanted nor reachable.
@@ -86,39 +90,21 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 @pytest.fixture
-def serve_app() -> Iterator[Callable[..., ServedApp]]:
-    """Serves the real app with the given settings under uvicorn, on a free loopback port, in a
-    thread of its own (its own event loop, like a separate server); stopped after the test.
-
-    `public_base_url` is set to the served address, so links and the OIDC redirect URL point
-    at it. With `tls` (a certificate for 127.0.0.1 and its key) it serves HTTPS, as production
-    must be reached: a browser context that opens it ignores the test CA it does not know.
-    """
+def serve_uvicorn() -> Iterator[Callable[[uvicorn.Config], None]]:
+    """Serves an app under uvicorn, as `config` says, in a thread of its own (its own event
+    loop, like a separate server); returns once it listens, and stops it after the test."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def serve(settings: Settings, tls: Issued | None = None) -> ServedApp:
-        port = free_port()
-        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-        served = settings.model_copy(update={"public_base_url": url})
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(served),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                ssl_certfile=tls.cert if tls else None,
-                ssl_keyfile=tls.key if tls else None,
-            )
-        )
+    def serve(config: uvicorn.Config) -> None:
+        server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         servers.append((server, thread))
         deadline = time.monotonic() + 30
         while not server.started:
-            assert thread.is_alive(), "the app stopped while starting (see its log above)"
-            assert time.monotonic() < deadline, "the app did not start within 30 s"
+            assert thread.is_alive(), "the server stopped while starting (see its log above)"
+            assert time.monotonic() < deadline, "the server did not start within 30 s"
             time.sleep(0.02)
-        return ServedApp(url=url, settings=served)
 
     yield serve
     for server, _ in servers:
@@ -128,10 +114,55 @@ def serve_app() -> Iterator[Callable[..., ServedApp]]:
 
 
 @pytest.fixture
+def serve_app(
+    serve_uvicorn: Callable[[uvicorn.Config], None],
+) -> Callable[..., ServedApp]:
+    """Serves the real app with the given settings on a free loopback port (`serve_uvicorn`).
+
+    `public_base_url` is set to the served address, so links and the OIDC redirect URL point
+    at it. With `tls` (a certificate for 127.0.0.1 and its key) it serves HTTPS, as production
+    must be reached: a browser context that opens it ignores the test CA it does not know.
+    """
+
+    def serve(settings: Settings, tls: Issued | None = None) -> ServedApp:
+        port = free_port()
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        served = settings.model_copy(update={"public_base_url": url})
+        serve_uvicorn(
+            uvicorn.Config(
+                create_app(served),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                ssl_certfile=tls.cert if tls else None,
+                ssl_keyfile=tls.key if tls else None,
+            )
+        )
+        return ServedApp(url=url, settings=served)
+
+    return serve
+
+
+@pytest.fixture
 async def served_app(settings: Settings, serve_app: Callable[[Settings], ServedApp]) -> ServedApp:
     """The app in development with the demo staff in its database, as `journeys dev` runs it."""
     await seed_demo_staff(settings.require_database_url())
     return serve_app(settings)
+
+
+@pytest.fixture
+async def http(served_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the served app over loopback, as a script or another system calls it."""
+    async with httpx.AsyncClient(base_url=served_app.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def demo_journey(
+    served_app: ServedApp, temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, mail_dir: Path
+) -> JourneyDriver:
+    """A journey to start on the served app's task queue, in the care of its demo staff."""
+    return JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
 
 
 async def console_cookie(settings: Settings, staff_id: str) -> str:
@@ -164,12 +195,19 @@ async def sign_in_as(page: Page, base_url: str, role: Role) -> str:
     """Signs in on the development sign-in page as the demo member with `role`; returns their
     name once the console's first page shows them signed in."""
     _, name = demo_member(role)
-    await page.goto(f"{base_url}/staff/sign-in")
-    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
     # Each role's first page: the directory for staff administrators, else the worklist.
     home = "directory" if role is Role.STAFF_ADMIN else ""
-    await page.wait_for_url(f"{base_url}/staff/{home}")
+    await sign_in_named(page, base_url, name, home=home)
     return name
+
+
+async def sign_in_named(page: Page, base_url: str, name: str, *, home: str = "") -> None:
+    """Signs in on the development sign-in page as the active member of staff called `name`
+    (a demo member, or one the test added); returns once their first page (`home`, under
+    /staff/) shows."""
+    await page.goto(f"{base_url}/staff/sign-in")
+    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
+    await page.wait_for_url(f"{base_url}/staff/{home}")
 
 
 async def assert_accessible(page: Page) -> None:

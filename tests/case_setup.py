@@ -1,5 +1,6 @@
-"""A journey with a document, made as its people make it through the API: the patient's
-inquiry, the reviewer asking for documents, a coordinator uploading one, back to review."""
+"""Journeys made as their people make them through the API: the patient's inquiry, waiting
+for its review; and a journey with a document, the reviewer asking for documents, a
+coordinator uploading one, back to review."""
 
 from typing import Any
 
@@ -24,6 +25,16 @@ async def waiting_on(http: httpx.AsyncClient, settings: Settings, jid: str, who:
     )
 
 
+async def inquiry(http: httpx.AsyncClient, settings: Settings, **form: Any) -> str:
+    """The journey of an inquiry (`valid_form` with `form`'s changes) sent through the API,
+    once it waits on the reviewer."""
+    answer = await http.post("/api/v1/inquiries", json=valid_form(**form))
+    assert answer.status_code == 202, answer.text
+    jid = str(answer.json()["journey_id"])
+    await waiting_on(http, settings, jid, "reviewer")
+    return jid
+
+
 async def journey_with_document(
     http: httpx.AsyncClient,
     settings: Settings,
@@ -34,10 +45,7 @@ async def journey_with_document(
     **form: Any,
 ) -> tuple[str, str]:
     """The journey's id and its document's, once the journey waits on the reviewer again."""
-    answer = await http.post("/api/v1/inquiries", json=valid_form(**form))
-    assert answer.status_code == 202, answer.text
-    jid = str(answer.json()["journey_id"])
-    await waiting_on(http, settings, jid, "reviewer")
+    jid = await inquiry(http, settings, **form)
     asked = await http.post(
         f"/api/v1/journeys/{jid}/review",
         headers=staff(settings, Role.REVIEWER),

@@ -16,21 +16,23 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
 from db.migrate import migrate_url
 from db.pool import create_pool
+from devstack.demo_staff import seed_demo_staff
 from devstack.mailbox import start_mailbox
 from devstack.ports import answers, free_port
 from devstack.postgres import EmbeddedPostgres, ensure_server_user, start_postgres
 from devstack.radicale import radicale_command
 from devstack.temporal_server import installed_command
 from domain.names import SEARCH_ATTRIBUTES
+from domain.policy import JourneyPolicy
 from integrations.data_converter import build_data_converter
 from integrations.temporal_client import ensure_search_attributes
 from settings import Settings
+from tests.app_client import app_client
 from tests.faults import RefusingMailbox
 from tests.journey_paths import relay_worker
-from tests.journeys import JourneyDriver, seed_staff
+from tests.journeys import JourneyDriver, NewJourney, seed_staff
 from worker import running_worker
 
 TEMPLATE_DB = "journeys_template"
@@ -205,12 +207,23 @@ async def worker(
 
 
 @pytest.fixture
-async def driver(
+async def new_journey(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> JourneyDriver:
-    """A journey to start on this test's task queue, with the staff on file."""
+) -> NewJourney:
+    """Journeys to start on this test's task queue, as many as the test asks for (each with
+    the policy given, or the default one), with the staff on file."""
     await seed_staff(pool)
-    return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+
+    def new(policy: JourneyPolicy | None = None) -> JourneyDriver:
+        return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir, policy)
+
+    return new
+
+
+@pytest.fixture
+def driver(new_journey: NewJourney) -> JourneyDriver:
+    """A journey to start on this test's task queue, with the staff on file."""
+    return new_journey()
 
 
 @pytest.fixture
@@ -225,11 +238,16 @@ async def relay(
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real FastAPI app with its lifespan, over an in-process transport."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+    async with app_client(settings) as http:
+        yield http
+
+
+@pytest.fixture
+async def console(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The same, with the demo staff in the database: the console's sign-in page lists them."""
+    await seed_demo_staff(settings.require_database_url())
+    async with app_client(settings) as http:
+        yield http
 
 
 async def start_dev_server() -> WorkflowEnvironment:

@@ -1,16 +1,21 @@
 """`journeys dev` as a subprocess on free ports with a state folder of its own, for the tests
-that run it as a person does (tests/test_devstack.py, tests/test_ui_codec.py)."""
+that run it as a person does (tests/test_devstack.py, tests/test_ui_codec.py); `journeys api`
+on its own, for the tests that need the API's own process."""
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psutil
 
-from devstack.ports import free_port
+from devstack.ports import answers, free_port
+from tests.helpers import eventually
 
 READY_LINE = "Press Ctrl-C to stop."
 PORT_NAMES = ("temporal", "ui", "api", "smtp", "caldav", "worker_metrics", "api_metrics")
@@ -77,3 +82,27 @@ class Dev:
         out, _ = self.process.communicate(timeout=within)
         self.output.append(out)
         return self.process.returncode
+
+
+@asynccontextmanager
+async def journeys_api(env: Mapping[str, str], log_path: Path) -> AsyncIterator[None]:
+    """`journeys api` in a process of its own with the environment `env` (its
+    JOURNEYS_API_PORT set), its log written to `log_path`: open once it listens, stopped as
+    Ctrl-C stops it."""
+    port = int(env["JOURNEYS_API_PORT"])
+    with log_path.open("w") as log_file:
+        process = await asyncio.to_thread(
+            subprocess.Popen,
+            [sys.executable, "-m", "cli", "api"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        await eventually(
+            lambda: asyncio.to_thread(answers, port), what="the API listening", within=30
+        )
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.to_thread(process.wait, 20)

@@ -95,7 +95,15 @@ def read_mailbox(directory: Path) -> list[EmailMessage]:
 
 
 def text_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
+    return _body(message, "plain")
+
+
+def html_of(message: EmailMessage) -> str:
+    return _body(message, "html")
+
+
+def _body(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body(preferencelist=(subtype,))
     assert part is not None
     content: str = part.get_content()  # type: ignore[attr-defined]
     return content

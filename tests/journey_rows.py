@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from db.documents import DocumentRepository
 from db.intake import IntakeRepository, StoredInquiry
 from domain.inquiry import InquiryForm
 from tests.helpers import valid_form
@@ -22,6 +23,28 @@ async def store_inquiry(conn: asyncpg.Connection, **form: Any) -> StoredInquiry:
         source_address=None,
         user_agent=None,
     )
+
+
+async def add_document(
+    pool: asyncpg.Pool,
+    journey_id: str,
+    *,
+    uploaded_by: str,
+    kind: str = "mri",
+    filename: str = "mri.pdf",
+    content_type: str = "application/pdf",
+    content: bytes = b"%PDF-1.4 a scan",
+) -> str:
+    """A document stored as an upload stores it (an MRI scan unless told otherwise); its id."""
+    async with pool.acquire() as conn:
+        return await DocumentRepository(conn).add(
+            journey_id=journey_id,
+            kind=kind,
+            filename=filename,
+            content_type=content_type,
+            content=content,
+            uploaded_by=uploaded_by,
+        )
 
 
 async def add_journey(

@@ -1,10 +1,11 @@
 """Drives journeys in the time-skipping environment as the people would, step by step."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from api.intake import start_journey
 from db.clinical import ClinicalRepository
 from db.staff import StaffRepository
 from domain.actors import Actor, Role
-from domain.follow_up import FollowUpStatus
+from domain.follow_up import FollowUpInput, FollowUpStatus
 from domain.incidents import Incident
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import follow_up_workflow_id, journey_workflow_id
@@ -27,6 +28,7 @@ from domain.steps import (
     ClinicConfirmation,
     ConsultOutcome,
     Discharge,
+    DocumentKind,
     FollowUpOutcome,
     PlanDecision,
     ProcedureReported,
@@ -51,6 +53,17 @@ SPECIALIST = Actor(id="spec-1", role=Role.SPECIALIST)
 CLINIC = Actor(id="clinic-gw", role=Role.CLINIC)
 
 
+async def add_specialist(repo: StaffRepository) -> None:
+    """Dr. Elena Vidal (spec-1, in Madrid), whose times the journeys' consultations offer."""
+    await repo.add(
+        staff_id="spec-1",
+        full_name="Dr. Elena Vidal",
+        email="vidal@clinic.test",
+        role="specialist",
+        time_zone="Europe/Madrid",
+    )
+
+
 async def seed_staff(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         repo = StaffRepository(conn)
@@ -68,13 +81,7 @@ async def seed_staff(pool: asyncpg.Pool) -> None:
             role="case_manager",
             languages=["en"],
         )
-        await repo.add(
-            staff_id="spec-1",
-            full_name="Dr. Elena Vidal",
-            email="vidal@clinic.test",
-            role="specialist",
-            time_zone="Europe/Madrid",
-        )
+        await add_specialist(repo)
         await repo.add(
             staff_id="lead-1",
             full_name="Dr. Marta Gil",
@@ -171,6 +178,17 @@ class JourneyDriver:
     async def sleep(self, duration: timedelta) -> None:
         await self.env.sleep(duration)
 
+    async def emailed(self, step: str) -> EmailMessage:
+        """The journey's email of `step` (its Message-ID names it), once it has arrived."""
+
+        async def find() -> EmailMessage | None:
+            wanted = f"<{self.journey_id}.{step}@"
+            return next((m for m in read_mailbox(self.mail_dir) if wanted in m["Message-ID"]), None)
+
+        found = await eventually(find, what=f"the {step} email")
+        assert found is not None
+        return found
+
     def mail_kinds(self) -> list[str]:
         """Every email of this journey, as `<step>` from its Message-ID, in sending order."""
         steps = []
@@ -201,6 +219,17 @@ class JourneyDriver:
         await self.handle.execute_update(
             PatientJourney.review, ReviewDecision(actor=REVIEWER, outcome=ReviewOutcome.APPROVE)
         )
+
+    async def request_documents(self, *documents: DocumentKind) -> None:
+        """The reviewer asks for `documents`; returns once the journey waits on the patient."""
+        await self.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
+        await self.handle.execute_update(
+            PatientJourney.review,
+            ReviewDecision(
+                actor=REVIEWER, outcome=ReviewOutcome.REQUEST_DOCUMENTS, documents=documents
+            ),
+        )
+        await self.reach(Stage.VALIDATION, WaitingOn.PATIENT)
 
     async def reject(self, reason: RejectionReason) -> None:
         await self.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
@@ -295,6 +324,13 @@ class JourneyDriver:
         await self.hold_consult()
         await self.accept_plan()
         await self.send_travel(needs_visa=needs_visa)
+
+    async def book_and_treat(self) -> None:
+        """From the review to discharge: the trip booked, the visit a month on, the treatment
+        given; returns once the follow-up year has begun."""
+        await self.book_the_trip()
+        await self.sleep(timedelta(days=31))
+        await self.treat()
 
     async def admit(self) -> None:
         await self.handle.execute_update(PatientJourney.clinic_admission, Admission(actor=CLINIC))
@@ -400,6 +436,50 @@ class JourneyDriver:
 
     async def result(self) -> JourneyOutcome:
         return await self.handle.result()
+
+
+async def follow_up_year(
+    client: Client, journey_id: str, task_queue: str
+) -> WorkflowHandle[FollowUp, Any]:
+    """A follow-up year started on a journey's records as the journey starts it at discharge,
+    once its care advice is sent and it waits for the first week's check-in."""
+    year = await client.start_workflow(
+        FollowUp.run,
+        FollowUpInput(
+            journey_id=journey_id, discharged_at=datetime.now(UTC), policy=JourneyPolicy()
+        ),
+        id=follow_up_workflow_id(journey_id),
+        task_queue=task_queue,
+    )
+    await eventually(
+        lambda: year.query(FollowUp.status),
+        until=lambda s: isinstance(s, FollowUpStatus) and s.next_event == "Check-in week 1",
+        what="care advice sent, the year waiting for its first week",
+    )
+    return year
+
+
+async def rejected_on_own_queue(
+    env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    mail_dir: Path,
+    *,
+    name: str,
+    reason: RejectionReason,
+) -> JourneyDriver:
+    """A journey rejected at its review for `reason`, run to its end by the project's worker
+    on a task queue of its own (`worker_on_own_queue`), with the staff on file."""
+    await seed_staff(pool)
+    async with worker_on_own_queue(env, pool, settings, name) as task_queue:
+        j = await JourneyDriver(env, pool, task_queue, mail_dir).start()
+        await j.reject(reason)
+        assert (await j.result()).stage is Stage.NOT_ELIGIBLE
+    return j
+
+
+# `new_journey()`, the fixture of tests/conftest.py: another journey on the test's task queue.
+NewJourney = Callable[..., JourneyDriver]
 
 
 async def assert_no_needles(client: Client, journey_id: str, values: list[str]) -> None:

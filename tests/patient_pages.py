@@ -59,6 +59,16 @@ async def outcome(page: Page) -> str:
     return await box.inner_text()
 
 
+async def send_checkin(phone: Page, *, hours: str, days: str, week: str | None = None) -> None:
+    """The weekly check-in sent from the page in Spanish: for the week the form proposes, or
+    `week` typed over it."""
+    if week is not None:
+        await phone.get_by_label("Semana (de 1 a 26)").fill(week)
+    await phone.get_by_label(re.compile("^Horas diarias")).fill(hours)
+    await phone.get_by_label("Días que hizo ejercicio esta semana").fill(days)
+    await phone.get_by_role("button", name="Enviar mi control").click()
+
+
 async def assert_accessible_as_served(page: Page, browser: Browser) -> None:
     """axe-core on a page whose context runs no script (axe is a script): the same HTML, laid
     out at the same width in a context that does."""

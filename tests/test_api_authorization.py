@@ -7,7 +7,6 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -17,8 +16,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.authorization import reach_of, reaches
-from api.tokens import Principal, mint_staff_token
-from db.documents import DocumentRepository
+from api.tokens import Principal
 from db.journey_queries import JourneyQueries
 from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_staff
@@ -26,9 +24,11 @@ from domain.actors import Actor, Role
 from domain.readers import SCOPES, Scope
 from domain.step_declarations import STEPS, StepName
 from settings import Settings
-from tests.api_people import STAFF_IDS, link, staff
-from tests.helpers import eventually, valid_form
-from tests.journey_rows import add_journey
+from tests.api_people import STAFF_IDS, link, staff, staff_member
+from tests.app_client import running_app, signed_in
+from tests.case_setup import inquiry
+from tests.helpers import eventually
+from tests.journey_rows import add_document, add_journey
 from tests.journeys import seed_staff
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -142,22 +142,11 @@ LEFT_OUT = {
 JOURNEY_ROUTE = "/api/v1/journeys/{journey_id}"
 
 
-def _token(settings: Settings, person: str, role: Role) -> dict[str, str]:
-    token = mint_staff_token(settings, subject=person, name=person, role=role)
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def _journey(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> tuple[str, str]:
-    jid = (await api.post("/api/v1/inquiries", json=valid_form())).json()["journey_id"]
+    jid = await inquiry(api, settings)
     pid = str(await pool.fetchval("SELECT patient_id FROM journeys WHERE journey_id = $1", jid))
-
-    async def status() -> str:
-        answer = await api.get(f"/api/v1/journeys/{jid}", headers=staff(settings, Role.COORDINATOR))
-        return str(answer.json().get("waiting_on"))
-
-    await eventually(status, until=lambda w: w == "reviewer")
     return jid, pid
 
 
@@ -173,15 +162,7 @@ async def _assign(pool: asyncpg.Pool, jid: str, *, case_manager: str, specialist
 
 
 async def _document(pool: asyncpg.Pool, jid: str) -> str:
-    async with pool.acquire() as conn:
-        return await DocumentRepository(conn).add(
-            journey_id=jid,
-            kind="mri",
-            filename="mri.pdf",
-            content_type="application/pdf",
-            content=b"%PDF-1.4 a scan",
-            uploaded_by="coord-1",
-        )
+    return await add_document(pool, jid, uploaded_by="coord-1")
 
 
 async def _add_specialist(pool: asyncpg.Pool, staff_id: str) -> None:
@@ -352,8 +333,8 @@ async def test_a_reviewer_reaches_the_cases_in_validation_then_only_those_they_d
     approved, _ = await _journey(api, settings, pool)
     theirs, _ = await _journey(api, settings, pool)
     rejected, _ = await _journey(api, settings, pool)
-    me = _token(settings, "rev-1", Role.REVIEWER)
-    other = _token(settings, "rev-2", Role.REVIEWER)
+    me = staff_member(settings, "rev-1", Role.REVIEWER)
+    other = staff_member(settings, "rev-2", Role.REVIEWER)
     everything = {approved, theirs, rejected}
     for reviewer in (me, other):
         assert await _listed(api, reviewer) == everything
@@ -410,15 +391,16 @@ async def test_a_reviewer_reaches_the_cases_in_validation_then_only_those_they_d
     validated = {approved, theirs}
     assert {by_id[jid]["specialist_id"] for jid in validated} == {"spec-1"}
     assert await _listed(api, staff(settings, Role.SPECIALIST)) == validated
-    assert await _listed(api, _token(settings, "spec-2", Role.SPECIALIST)) == set()
+    assert await _listed(api, staff_member(settings, "spec-2", Role.SPECIALIST)) == set()
     answer = await api.get(
-        f"/api/v1/journeys/{approved}/case", headers=_token(settings, "spec-2", Role.SPECIALIST)
+        f"/api/v1/journeys/{approved}/case",
+        headers=staff_member(settings, "spec-2", Role.SPECIALIST),
     )
     assert answer.status_code == 403
     # Both patients speak Spanish: their case manager is the one who does.
     assert {by_id[jid]["case_manager_id"] for jid in validated} == {"cm-es"}
-    assert await _listed(api, _token(settings, "cm-es", Role.CASE_MANAGER)) == validated
-    assert await _listed(api, _token(settings, "cm-en", Role.CASE_MANAGER)) == set()
+    assert await _listed(api, staff_member(settings, "cm-es", Role.CASE_MANAGER)) == validated
+    assert await _listed(api, staff_member(settings, "cm-en", Role.CASE_MANAGER)) == set()
 
 
 async def test_lists_and_single_journeys_agree_on_who_reaches_what(
@@ -459,7 +441,7 @@ async def test_lists_and_single_journeys_agree_on_who_reaches_what(
     for person, role in people:
         reach = reach_of(Principal(actor=Actor(id=person, role=role), name=person))
         expected = {a.journey_id for a in assignments if a is not None and reaches(reach, a)}
-        assert await _listed(api, _token(settings, person, role)) == expected, person
+        assert await _listed(api, staff_member(settings, person, role)) == expected, person
         if role in ASSIGNED:
             assert 0 < len(expected) < len(journeys), person
 
@@ -481,28 +463,8 @@ CONSOLE_STEPS = [
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     await seed_demo_staff(settings.require_database_url())
-    served = create_app(settings)
-    async with served.router.lifespan_context(served):
+    async with running_app(settings) as served:
         yield served
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has a form token"
-    return found.group(1)
-
-
-@asynccontextmanager
-async def _signed_in(app: FastAPI, staff_id: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """A browser signed in to the console as `staff_id`, and its form token."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        page = await http.get("/staff/sign-in")
-        answer = await http.post(
-            "/staff/sign-in/demo", data={"csrf_token": _csrf(page), "staff_id": staff_id}
-        )
-        assert answer.status_code == 303
-        yield http, _csrf(await http.get("/staff/"))
 
 
 async def test_each_console_page_on_their_own_journey_and_on_someone_elses(
@@ -516,7 +478,7 @@ async def test_each_console_page_on_their_own_journey_and_on_someone_elses(
     theirs, their_document = await _someone_elses(pool, case_manager="demo-cm-en")
     expected = []
     for role, person in CONSOLE_PEOPLE.items():
-        async with _signed_in(app, person) as (http, csrf):
+        async with signed_in(app, person) as (http, csrf):
             worklist = await http.get("/staff/")
             assert mine[:8].upper() in worklist.text, role
             assert theirs[:8].upper() not in worklist.text, role

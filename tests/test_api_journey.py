@@ -270,12 +270,17 @@ async def test_documents_upload_sends_the_case_back_to_review(
     base = f"/api/v1/journeys/{jid}"
     patient = link(settings, jid, str(await pool.fetchval("SELECT patient_id FROM journeys")))
     await _reach(api, settings, jid, "VALIDATION", "reviewer")
-    early = await api.post(
-        f"{base}/documents",
-        headers=patient,
-        data={"kind": "mri"},
-        files={"files": ("mri.pdf", b"%PDF-1.4 scan", "application/pdf")},
-    )
+
+    async def upload(filename: str, content: bytes, content_type: str) -> httpx.Response:
+        """A file sent from the patient's link as their MRI scan."""
+        return await api.post(
+            f"{base}/documents",
+            headers=patient,
+            data={"kind": "mri"},
+            files={"files": (filename, content, content_type)},
+        )
+
+    early = await upload("mri.pdf", b"%PDF-1.4 scan", "application/pdf")
     assert early.status_code == 409
     assert await pool.fetchval("SELECT count(*) FROM documents") == 0
     await api.post(
@@ -284,22 +289,12 @@ async def test_documents_upload_sends_the_case_back_to_review(
         json={"outcome": "request_documents", "documents": ["mri"]},
     )
     await _reach(api, settings, jid, "VALIDATION", "patient")
-    sent = await api.post(
-        f"{base}/documents",
-        headers=patient,
-        data={"kind": "mri"},
-        files={"files": ("mri.pdf", b"%PDF-1.4 scan", "application/pdf")},
-    )
+    sent = await upload("mri.pdf", b"%PDF-1.4 scan", "application/pdf")
     assert sent.status_code == 200, sent.text
     assert sent.json()["message"] == "A medical reviewer is reading your case."
     listed = (await api.get(f"{base}/documents", headers=staff(settings, Role.REVIEWER))).json()
     assert [d["filename"] for d in listed] == ["mri.pdf"]
-    wrong_type = await api.post(
-        f"{base}/documents",
-        headers=patient,
-        data={"kind": "mri"},
-        files={"files": ("x.exe", b"MZ", "application/x-msdownload")},
-    )
+    wrong_type = await upload("x.exe", b"MZ", "application/x-msdownload")
     assert wrong_type.status_code == 415
 
 

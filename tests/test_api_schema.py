@@ -4,9 +4,7 @@ No request may get a 5xx, and no invalid request may be accepted. Runs against a
 server of the app on loopback, with the test's own PostgreSQL and Temporal.
 """
 
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 import schemathesis
@@ -25,10 +23,12 @@ from settings import Settings
 
 
 @pytest.fixture
-def live_api(settings: Settings) -> Iterator[tuple[str, Settings]]:
+def live_api(
+    settings: Settings, serve_uvicorn: Callable[[uvicorn.Config], None]
+) -> tuple[str, Settings]:
     port = free_port()
     app_settings = settings.model_copy(update={"form_rate_limit_per_minute": 0})
-    server = uvicorn.Server(
+    serve_uvicorn(
         uvicorn.Config(
             create_app(app_settings),
             host="127.0.0.1",
@@ -37,15 +37,7 @@ def live_api(settings: Settings) -> Iterator[tuple[str, Settings]]:
             lifespan="on",
         )
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app_settings
-    server.should_exit = True
-    thread.join(10)
+    return f"http://127.0.0.1:{port}", app_settings
 
 
 # The document the app serves at /openapi.json; building the app connects to nothing.

@@ -29,11 +29,10 @@ from audit.replay import (
 )
 from devstack.temporal_server import installed_command
 from domain.names import journey_workflow_id
-from domain.stages import Stage
 from domain.steps import RejectionReason
 from settings import Settings
 from tests.helpers import eventually, journeys_command
-from tests.journeys import JourneyDriver, seed_staff, worker_on_own_queue
+from tests.journeys import rejected_on_own_queue
 from workflows.journey import PatientJourney
 from workflows.registry import WORKFLOWS
 
@@ -197,11 +196,9 @@ async def test_histories_from_the_temporal_cli_and_the_server_replay(
     mail_dir: Path,
     tmp_path: Path,
 ) -> None:
-    await seed_staff(pool)
-    async with worker_on_own_queue(dev_env, pool, settings, "audit") as task_queue:
-        j = await JourneyDriver(dev_env, pool, task_queue, mail_dir).start()
-        await j.reject(RejectionReason.INJURY_TOO_RECENT)
-        assert (await j.result()).stage is Stage.NOT_ELIGIBLE
+    j = await rejected_on_own_queue(
+        dev_env, pool, settings, mail_dir, name="audit", reason=RejectionReason.INJURY_TOO_RECENT
+    )
 
     workflow_id = journey_workflow_id(j.journey_id)
     target = dev_env.client.service_client.config.target_host

@@ -8,8 +8,6 @@ order, its emails, bookings and timers, and no name or address unless names are 
 import asyncio
 import json
 import os
-from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -25,7 +23,7 @@ from audit.timeline import (
 from domain.stages import Stage
 from settings import Settings
 from tests.helpers import journeys_command, valid_form
-from tests.journeys import CLINIC, COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver, seed_staff
+from tests.journeys import CLINIC, COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -44,14 +42,9 @@ JOURNEY_STAGES = [
 
 
 @pytest.fixture
-async def complete_journey(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> JourneyDriver:
-    await seed_staff(pool)
-    j = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
+async def complete_journey(driver: JourneyDriver) -> JourneyDriver:
+    j = await driver.start()
+    await j.book_and_treat()
     await j.follow_up_year(checkin_weeks=2)
     assert (await j.result()).stage is Stage.COMPLETED
     return j

@@ -34,7 +34,7 @@ from domain.journey import JourneyStatus
 from domain.names import journey_workflow_id
 from tests.browser import Screenshot, ServedApp, assert_accessible, sign_in_as
 from tests.helpers import eventually, read_mailbox, text_of
-from tests.patient_pages import PDF, PHONE
+from tests.patient_pages import PDF, PHONE, send_checkin
 from worker import running_worker
 from workflows.journey import PatientJourney
 
@@ -375,9 +375,7 @@ async def patient_checks_in(walk: Walk, phone: Page) -> None:
     checkin = phone.get_by_role("region", name="Control semanal de rehabilitación")
     await expect(checkin).to_contain_text("La regla del seis")
     await expect(phone.get_by_label("Semana (de 1 a 26)")).to_have_value("1")
-    await phone.get_by_label(re.compile("^Horas diarias")).fill("6")
-    await phone.get_by_label("Días que hizo ejercicio esta semana").fill("6")
-    await phone.get_by_role("button", name="Enviar mi control").click()
+    await send_checkin(phone, hours="6", days="6")
     assert "Gracias: hemos registrado su control de la semana 1." in await answer_on_her_page(phone)
     await walk.shot(phone, "patient-check-in")
     await assert_accessible(phone)

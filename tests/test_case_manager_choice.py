@@ -7,7 +7,6 @@ Debian's chromium."""
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import asyncpg
@@ -25,9 +24,9 @@ from domain.stages import Stage, Task, WaitingOn
 from settings import Settings
 from tests.api_people import staff
 from tests.browser import Screenshot, ServedApp, assert_accessible, sign_in_as
-from tests.helpers import eventually, read_mailbox, text_of
+from tests.helpers import text_of
 from tests.journey_rows import add_journey
-from tests.journeys import JourneyDriver
+from tests.journeys import JourneyDriver, add_specialist
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -46,13 +45,7 @@ async def directory(pool: asyncpg.Pool, *case_managers: tuple[str, list[str]]) -
     each is reached at `<id>@clinic.test`."""
     async with pool.acquire() as conn:
         repo = StaffRepository(conn)
-        await repo.add(
-            staff_id="spec-1",
-            full_name="Dr. Elena Vidal",
-            email="vidal@clinic.test",
-            role="specialist",
-            time_zone="Europe/Madrid",
-        )
+        await add_specialist(repo)
         for staff_id, languages in case_managers:
             await repo.add(
                 staff_id=staff_id,
@@ -69,16 +62,6 @@ async def load(pool: asyncpg.Pool, who: str, *, open_: int, ended: int = 0) -> N
         await add_journey(pool, stage="TELECONSULT", waiting_on="patient", case_manager=who)
     for stage in ("COMPLETED", "WITHDRAWN", "NOT_ELIGIBLE", "LOST_CONTACT")[:ended]:
         await add_journey(pool, stage=stage, waiting_on="none", case_manager=who)
-
-
-async def emailed(j: JourneyDriver, step: str) -> EmailMessage:
-    async def find() -> EmailMessage | None:
-        wanted = f"<{j.journey_id}.{step}@"
-        return next((m for m in read_mailbox(j.mail_dir) if wanted in m["Message-ID"]), None)
-
-    found = await eventually(find, what=f"the {step} email")
-    assert found is not None
-    return found
 
 
 async def shown(j: JourneyDriver) -> dict[str, object]:
@@ -99,7 +82,7 @@ async def assigned_to(j: JourneyDriver) -> str:
     chosen = status.case_manager_id
     assert chosen is not None
     assert (await shown(j))[CASE_MANAGER.name] == chosen
-    assert (await emailed(j, "case-assigned-1"))["To"] == f"{chosen}@clinic.test"
+    assert (await j.emailed("case-assigned-1"))["To"] == f"{chosen}@clinic.test"
     return chosen
 
 
@@ -154,7 +137,7 @@ async def coordinators_asked(j: JourneyDriver, settings: Settings) -> None:
     assert attributes[JOURNEY_STAGE.name] == "CASE_MANAGER"
     assert attributes[WAITING_ON.name] == "coordinator"
     assert CASE_MANAGER.name not in attributes
-    needed = await emailed(j, "case-manager-needed")
+    needed = await j.emailed("case-manager-needed")
     reference = j.journey_id.split("-", 1)[0].upper()
     assert needed["To"] == settings.staff_notify_email
     assert needed["Subject"] == f"Case {reference} needs a case manager"
@@ -204,7 +187,7 @@ async def test_with_no_active_case_manager_a_coordinator_assigns_one(
     )
     assert assigned.status_code == 200, assigned.text
     assert await assigned_to(j) == "cm-es"
-    told = await emailed(j, "case-assigned-1")
+    told = await j.emailed("case-assigned-1")
     assert told["Content-Language"] == "es", "she works in Spanish first"
     assert "case-manager-intro-1" in j.mail_kinds()
     entered = [t for t in (await j.status()).transitions if t.stage is Stage.TELECONSULT]
@@ -214,16 +197,15 @@ async def test_with_no_active_case_manager_a_coordinator_assigns_one(
 async def test_when_none_speaks_the_language_the_console_shows_it_and_a_coordinator_assigns(
     page: Page,
     served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
+    demo_journey: JourneyDriver,
     pool: asyncpg.Pool,
-    mail_dir: Path,
     screenshot: Screenshot,
 ) -> None:
     # The demo's Spanish and English case managers are away; those at work speak neither the
     # patient's Spanish nor English.
     await pool.execute("UPDATE staff SET active = false WHERE role = 'case_manager'")
     await directory(pool, ("cm-fr", ["fr"]), ("cm-de", ["de"]))
-    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    j = demo_journey
     await j.start()
     await j.approve()
     await coordinators_asked(j, served_app.settings)
@@ -258,7 +240,7 @@ async def test_when_none_speaks_the_language_the_console_shows_it_and_a_coordina
     await screenshot(page, "case-manager-assigned")
 
     assert await assigned_to(j) == "cm-fr"
-    told = await emailed(j, "case-assigned-1")
+    told = await j.emailed("case-assigned-1")
     assert told["Content-Language"] == "en", "no French catalogue: English"
     await page.reload()
     await expect(page.locator("#waiting")).not_to_contain_text("to assign a case manager")

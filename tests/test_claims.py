@@ -15,25 +15,20 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from api.app import create_app
-from api.tokens import mint_staff_token
 from db.staff import StaffRepository
 from db.staff_directory import Acting, StaffDirectory
 from domain.actors import Role
 from domain.names import journey_workflow_id
 from settings import Settings
-from tests.api_people import staff
+from tests.api_people import staff, staff_member
+from tests.app_client import app_client
+from tests.case_setup import inquiry
 from tests.faults import USER_UNKNOWN, RefusingMailbox
 from tests.helpers import eventually, valid_form
 from tests.journey_rows import add_journey
 from tests.journeys import seed_staff
 
 FIRST, SECOND = "rev-1", "rev-2"
-
-
-def _as(settings: Settings, person: str, role: Role) -> dict[str, str]:
-    token = mint_staff_token(settings, subject=person, name=person, role=role)
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def _reviewers(pool: asyncpg.Pool) -> None:
@@ -53,18 +48,6 @@ async def _status(api: httpx.AsyncClient, settings: Settings, jid: str) -> dict[
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
-
-
-async def _case_waiting_on_a_reviewer(api: httpx.AsyncClient, settings: Settings) -> str:
-    answer = await api.post("/api/v1/inquiries", json=valid_form())
-    assert answer.status_code == 202, answer.text
-    jid = str(answer.json()["journey_id"])
-    await eventually(
-        lambda: _status(api, settings, jid),
-        until=lambda s: s["waiting_on"] == "reviewer",
-        what="the case with a reviewer",
-    )
-    return jid
 
 
 async def _claim_rows(pool: asyncpg.Pool, jid: str) -> list[tuple[str, str, str, dict[str, Any]]]:
@@ -107,9 +90,12 @@ async def test_a_reviewer_claims_a_case_and_another_cannot_review_it(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool, client: Client
 ) -> None:
     await _reviewers(pool)
-    jid = await _case_waiting_on_a_reviewer(api, settings)
+    jid = await inquiry(api, settings)
     base = f"/api/v1/journeys/{jid}"
-    first, second = _as(settings, FIRST, Role.REVIEWER), _as(settings, SECOND, Role.REVIEWER)
+    first, second = (
+        staff_member(settings, FIRST, Role.REVIEWER),
+        staff_member(settings, SECOND, Role.REVIEWER),
+    )
     lead = staff(settings, Role.MEDICAL_LEAD)
 
     assert (await api.get(f"{base}/claims", headers=second)).json() == []
@@ -228,7 +214,7 @@ async def test_claims_are_refused_to_roles_that_claim_nothing_and_for_nothing_op
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     await _reviewers(pool)
-    jid = await _case_waiting_on_a_reviewer(api, settings)
+    jid = await inquiry(api, settings)
     base = f"/api/v1/journeys/{jid}"
     for role in (Role.SPECIALIST, Role.CASE_MANAGER, Role.AUDITOR, Role.PRIVACY_OFFICER):
         answer = await api.post(f"{base}/claim", headers=staff(settings, role))
@@ -255,21 +241,18 @@ async def test_the_api_ends_and_audits_lapsed_claims_on_its_own(
     await _reviewers(pool)
     jid = await add_journey(pool)
     swept = settings.model_copy(update={"claim_sweep_seconds": 0.05})
-    app = create_app(swept)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
-            claimed = await api.post(
-                f"/api/v1/journeys/{jid}/claim", headers=_as(settings, FIRST, Role.REVIEWER)
-            )
-            assert claimed.status_code == 200, claimed.text
-            await _lapse(pool, jid, settings)
+    async with app_client(swept) as api:
+        claimed = await api.post(
+            f"/api/v1/journeys/{jid}/claim", headers=staff_member(settings, FIRST, Role.REVIEWER)
+        )
+        assert claimed.status_code == 200, claimed.text
+        await _lapse(pool, jid, settings)
 
-            async def ended() -> str | None:
-                reason: str | None = await pool.fetchval("SELECT end_reason FROM claims")
-                return reason
+        async def ended() -> str | None:
+            reason: str | None = await pool.fetchval("SELECT end_reason FROM claims")
+            return reason
 
-            assert await eventually(ended, what="the lapse recorded") == "lapsed"
+        assert await eventually(ended, what="the lapse recorded") == "lapsed"
     rows = await _claim_rows(pool, jid)
     assert [(action, who) for action, who, _, _ in rows] == [
         ("claim.claimed", FIRST),
@@ -291,8 +274,8 @@ async def test_a_coordinator_claims_an_incident_and_another_cannot_resolve_it(
         what="an incident",
     )
     number = status["incident"]["number"]
-    first = _as(settings, "coord-1", Role.COORDINATOR)
-    second = _as(settings, "coord-2", Role.COORDINATOR)
+    first = staff_member(settings, "coord-1", Role.COORDINATOR)
+    second = staff_member(settings, "coord-2", Role.COORDINATOR)
 
     async def incident_recorded() -> int:
         count: int = await pool.fetchval(
@@ -345,14 +328,8 @@ async def two_replicas(
     settings: Settings,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     """Two API replicas on one database, as production runs them."""
-    apps = [create_app(settings), create_app(settings)]
-    async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
-        clients = [
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-            for app in apps
-        ]
-        async with clients[0], clients[1]:
-            yield clients[0], clients[1]
+    async with app_client(settings) as one, app_client(settings) as two:
+        yield one, two
 
 
 async def test_two_reviewers_claiming_at_once_on_two_replicas_one_wins(
@@ -364,8 +341,12 @@ async def test_two_reviewers_claiming_at_once_on_two_replicas_one_wins(
     jid = await add_journey(pool)
     one, two = two_replicas
     answers = await asyncio.gather(
-        one.post(f"/api/v1/journeys/{jid}/claim", headers=_as(settings, FIRST, Role.REVIEWER)),
-        two.post(f"/api/v1/journeys/{jid}/claim", headers=_as(settings, SECOND, Role.REVIEWER)),
+        one.post(
+            f"/api/v1/journeys/{jid}/claim", headers=staff_member(settings, FIRST, Role.REVIEWER)
+        ),
+        two.post(
+            f"/api/v1/journeys/{jid}/claim", headers=staff_member(settings, SECOND, Role.REVIEWER)
+        ),
     )
     assert sorted(a.status_code for a in answers) == [200, 409]
     loser = next(a for a in answers if a.status_code == 409)
@@ -382,7 +363,10 @@ async def test_a_claim_ends_when_the_directory_deactivates_its_holder(
     await _reviewers(pool)
     jid = await add_journey(pool)
     base = f"/api/v1/journeys/{jid}"
-    first, second = _as(settings, FIRST, Role.REVIEWER), _as(settings, SECOND, Role.REVIEWER)
+    first, second = (
+        staff_member(settings, FIRST, Role.REVIEWER),
+        staff_member(settings, SECOND, Role.REVIEWER),
+    )
     assert (await api.post(f"{base}/claim", headers=first)).status_code == 200
     async with pool.acquire() as conn:
         directory = StaffDirectory(

@@ -20,10 +20,9 @@ from devstack.ports import free_port
 from devstack.temporal_server import temporal_cli
 from domain.actors import Role
 from domain.names import journey_workflow_id
-from domain.stages import Stage
 from domain.steps import RejectionReason
 from settings import Settings
-from tests.journeys import JourneyDriver, seed_staff, worker_on_own_queue
+from tests.journeys import rejected_on_own_queue
 
 
 @contextlib.asynccontextmanager
@@ -74,11 +73,9 @@ async def test_the_cli_decodes_for_a_coordinator_only(
     settings: Settings,
     mail_dir: Path,
 ) -> None:
-    await seed_staff(pool)
-    async with worker_on_own_queue(dev_env, pool, settings, "codec") as task_queue:
-        j = await JourneyDriver(dev_env, pool, task_queue, mail_dir).start()
-        await j.reject(RejectionReason.CONTRAINDICATION)
-        assert (await j.result()).stage is Stage.NOT_ELIGIBLE
+    j = await rejected_on_own_queue(
+        dev_env, pool, settings, mail_dir, name="codec", reason=RejectionReason.CONTRAINDICATION
+    )
 
     target = dev_env.client.service_client.config.target_host
     workflow_id = journey_workflow_id(j.journey_id)

@@ -3,39 +3,22 @@ Playwright): each form sends the API's own step, a refused one shows the journey
 beside the form with what was typed kept, a taken one shows the journey's new state."""
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Page, expect
-from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Role
 from domain.stages import Stage, WaitingOn
 from tests.api_people import staff
 from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_as
-from tests.case_setup import waiting_on
-from tests.helpers import eventually, valid_form
+from tests.case_setup import inquiry, waiting_on
+from tests.helpers import eventually
 from tests.journeys import JourneyDriver
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-async def http(served_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served_app.url, timeout=30) as client:
-        yield client
-
-
-async def _inquiry(http: httpx.AsyncClient, app: ServedApp) -> str:
-    answer = await http.post("/api/v1/inquiries", json=valid_form())
-    assert answer.status_code == 202, answer.text
-    jid = str(answer.json()["journey_id"])
-    await waiting_on(http, app.settings, jid, "reviewer")
-    return jid
 
 
 async def _open_case(page: Page, app: ServedApp, jid: str) -> None:
@@ -47,7 +30,7 @@ async def test_a_case_link_opened_signed_out_opens_the_case_after_sign_in(
     page: Page, served_app: ServedApp, http: httpx.AsyncClient, screenshot: Screenshot
 ) -> None:
     """As from a staff email: the case's address, signed out, then sign-in, then the case."""
-    jid = await _inquiry(http, served_app)
+    jid = await inquiry(http, served_app.settings)
     await page.goto(f"{served_app.url}/staff/journeys/{jid}")
     await page.wait_for_url(f"{served_app.url}/staff/sign-in?next=*")
     await screenshot(page, "sign-in-for-a-case")
@@ -69,7 +52,7 @@ async def test_a_case_link_opened_signed_out_opens_the_case_after_sign_in(
 async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
     page: Page, served_app: ServedApp, http: httpx.AsyncClient, screenshot: Screenshot
 ) -> None:
-    jid = await _inquiry(http, served_app)
+    jid = await inquiry(http, served_app.settings)
     await sign_in_as(page, served_app.url, Role.REVIEWER)
     await _open_case(page, served_app, jid)
     actions = page.get_by_role("region", name="What you can do now")
@@ -114,12 +97,10 @@ async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
 async def test_a_refused_step_is_worded_from_its_code_in_the_readers_zone(
     page: Page,
     served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    mail_dir: Path,
+    demo_journey: JourneyDriver,
     screenshot: Screenshot,
 ) -> None:
-    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    j = demo_journey
     await j.start()
     await j.approve()
     await j.book_first_slot()
@@ -147,12 +128,11 @@ async def test_a_refused_step_is_worded_from_its_code_in_the_readers_zone(
 async def test_a_specialist_records_the_consult_outcome_with_a_plan(
     page: Page,
     served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
+    demo_journey: JourneyDriver,
     pool: asyncpg.Pool,
-    mail_dir: Path,
     screenshot: Screenshot,
 ) -> None:
-    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    j = demo_journey
     await j.start()
     await j.approve()
     starts_at = await j.book_first_slot()
@@ -178,13 +158,12 @@ async def test_a_specialist_records_the_consult_outcome_with_a_plan(
 async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_an_incident(
     page: Page,
     served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
+    demo_journey: JourneyDriver,
     pool: asyncpg.Pool,
-    mail_dir: Path,
     http: httpx.AsyncClient,
     screenshot: Screenshot,
 ) -> None:
-    late = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    late = demo_journey
     await late.start()
     await late.book_the_trip()
     await late.sleep(timedelta(days=32))
@@ -192,7 +171,7 @@ async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_
 
     # A second journey held by an incident: no specialist can take its consultation.
     await pool.execute("UPDATE staff SET active = false WHERE role = 'specialist'")
-    held = await _inquiry(http, served_app)
+    held = await inquiry(http, served_app.settings)
     answer = await http.post(
         f"/api/v1/journeys/{held}/review",
         json={"outcome": "approve"},
@@ -236,12 +215,10 @@ async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_
 async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_booked(
     page: Page,
     served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    mail_dir: Path,
+    demo_journey: JourneyDriver,
     screenshot: Screenshot,
 ) -> None:
-    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    j = demo_journey
     await j.start()
     await j.book_the_trip()
 
@@ -283,12 +260,10 @@ async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_bo
 async def test_the_case_manager_form_preselects_nobody(
     page: Page,
     served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    mail_dir: Path,
+    demo_journey: JourneyDriver,
     screenshot: Screenshot,
 ) -> None:
-    j = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    j = demo_journey
     await j.start()
     await j.approve()
     before = await j.reach(Stage.TELECONSULT)

@@ -8,17 +8,16 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.app import create_app
 from db.staff import StaffRepository
 from devstack.demo_staff import seed_demo_staff
 from settings import Settings
+from tests.app_client import running_app, signed_in
 from tests.helpers import eventually, valid_form
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -39,39 +38,13 @@ async def app(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[FastAPI]:
             languages=["es", "en"],
             time_zone="Europe/Madrid",
         )
-    served = create_app(settings)
-    async with served.router.lifespan_context(served):
+    async with running_app(settings) as served:
         yield served
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has a form token"
-    return found.group(1)
-
-
-@asynccontextmanager
-async def _signed_in(
-    app: FastAPI, staff_id: str, language: str = "en"
-) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """A browser signed in to the console as `staff_id`, reading `language`, and its form
-    token."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://testserver",
-        headers={"Accept-Language": language},
-    ) as http:
-        page = await http.get("/staff/sign-in")
-        answer = await http.post(
-            "/staff/sign-in/demo", data={"csrf_token": _csrf(page), "staff_id": staff_id}
-        )
-        assert answer.status_code == 303
-        yield http, _csrf(await http.get("/staff/"))
 
 
 async def _case(app: FastAPI) -> str:
     """A new inquiry, once it waits on a reviewer."""
-    async with _signed_in(app, "demo-coordinator") as (http, _):
+    async with signed_in(app, "demo-coordinator") as (http, _):
         answer = await http.post("/api/v1/inquiries", json=valid_form())
         assert answer.status_code == 202, answer.text
         jid = str(answer.json()["journey_id"])
@@ -102,7 +75,7 @@ async def test_a_reviewer_claims_from_the_worklist_and_the_other_sees_it_and_is_
 ) -> None:
     jid = await _case(app)
     reference = jid[:8].upper()
-    async with _signed_in(app, FIRST) as (first, token):
+    async with signed_in(app, FIRST) as (first, token):
         worklist = await first.get("/staff/?stage=VALIDATION")
         assert f'aria-label="Claim {reference}"' in worklist.text
         # Without the form token nothing is claimed.
@@ -125,7 +98,7 @@ async def test_a_reviewer_claims_from_the_worklist_and_the_other_sees_it_and_is_
 
     # The second reviewer, reading Spanish, sees who holds it, then sends a review form as
     # from a page opened before the claim.
-    async with _signed_in(app, SECOND, "es") as (second, token):
+    async with signed_in(app, SECOND, "es") as (second, token):
         listed = _text(await second.get("/staff/"))
         assert f"{FIRST_NAME} desde " in listed
         assert f"Reservar {reference}" not in listed
@@ -160,7 +133,7 @@ async def test_a_reviewer_claims_from_the_worklist_and_the_other_sees_it_and_is_
     )
 
     # The medical lead takes it over; the first reviewer then reads that it was taken from them.
-    async with _signed_in(app, LEAD) as (lead, token):
+    async with signed_in(app, LEAD) as (lead, token):
         case = _text(await lead.get(f"/staff/journeys/{jid}"))
         assert f"{FIRST_NAME} (Medical reviewer) has claimed this case since " in case
         taken = await lead.post(f"/staff/journeys/{jid}/claim/takeover", data={"csrf_token": token})
@@ -168,7 +141,7 @@ async def test_a_reviewer_claims_from_the_worklist_and_the_other_sees_it_and_is_
             303,
             f"/staff/journeys/{jid}#claims",
         )
-    async with _signed_in(app, FIRST) as (first, token):
+    async with signed_in(app, FIRST) as (first, token):
         case = _text(await first.get(f"/staff/journeys/{jid}"))
         assert "They took it over from you." in case
         assert "Dr. Marta Gil (Medical lead) has claimed this case since " in case
@@ -198,7 +171,7 @@ async def test_a_reviewer_claims_from_the_worklist_and_the_other_sees_it_and_is_
 
 async def test_the_holder_keeps_then_releases_their_claim(app: FastAPI, pool: asyncpg.Pool) -> None:
     jid = await _case(app)
-    async with _signed_in(app, FIRST) as (first, token):
+    async with signed_in(app, FIRST) as (first, token):
         await first.post(f"/staff/journeys/{jid}/claim", data={"csrf_token": token})
         before = await pool.fetchval("SELECT active_at FROM claims")
         kept = await first.post(f"/staff/journeys/{jid}/claim", data={"csrf_token": token})

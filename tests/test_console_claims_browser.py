@@ -3,7 +3,6 @@ the app served on loopback with the real worker on Temporal's time-skipping serv
 sees that the first holds the case, on the worklist and on the case page, and the review form
 they opened before the claim is refused with the holder's name, nothing sent to the journey."""
 
-import re
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -14,19 +13,12 @@ from playwright.async_api import Browser, Page, expect
 from db.staff import StaffRepository
 from domain.actors import Role
 from tests.api_people import staff
-from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member
-from tests.case_setup import waiting_on
-from tests.helpers import valid_form
+from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_named
+from tests.case_setup import inquiry
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 SECOND, SECOND_NAME = "second-reviewer", "Dr. Ana Ruiz"
-
-
-@pytest.fixture
-async def http(served_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served_app.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture
@@ -35,12 +27,6 @@ async def other_page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context()
     yield await context.new_page()
     await context.close()
-
-
-async def _sign_in(page: Page, app: ServedApp, name: str) -> None:
-    await page.goto(f"{app.url}/staff/sign-in")
-    await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
-    await page.wait_for_url(f"{app.url}/staff/")
 
 
 async def test_the_second_reviewer_sees_who_holds_the_case_and_cannot_review_it_unknowingly(
@@ -59,15 +45,13 @@ async def test_the_second_reviewer_sees_who_holds_the_case_and_cannot_review_it_
             role="reviewer",
             time_zone="Europe/Madrid",
         )
-    answer = await http.post("/api/v1/inquiries", json=valid_form())
-    jid = str(answer.json()["journey_id"])
+    jid = await inquiry(http, served_app.settings)
     reference = jid[:8].upper()
-    await waiting_on(http, served_app.settings, jid, "reviewer")
     _, first_name = demo_member(Role.REVIEWER)
 
     # The second reviewer opens the case while nobody has claimed it.
     second = other_page
-    await _sign_in(second, served_app, SECOND_NAME)
+    await sign_in_named(second, served_app.url, SECOND_NAME)
     await second.goto(f"{served_app.url}/staff/journeys/{jid}")
     claims = second.get_by_role("region", name="Claims")
     await expect(claims).to_contain_text("Nobody has claimed this case.")
@@ -79,7 +63,7 @@ async def test_the_second_reviewer_sees_who_holds_the_case_and_cannot_review_it_
 
     # Meanwhile the first claims it from the worklist.
     first = page
-    await _sign_in(first, served_app, first_name)
+    await sign_in_named(first, served_app.url, first_name)
     row = first.get_by_role("row").filter(has_text=reference)
     await row.get_by_role("button", name=f"Claim {reference}").click()
     await first.wait_for_url(f"{served_app.url}/staff/")

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, expect
-from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Role
 from domain.stages import Stage, WaitingOn
@@ -57,9 +56,8 @@ async def test_a_specialist_added_in_new_york_is_offered_on_the_patients_clock(
     browser: Browser,
     page: Page,
     served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
+    demo_journey: JourneyDriver,
     pool: asyncpg.Pool,
-    mail_dir: Path,
     screenshot: Screenshot,
 ) -> None:
     await open_directory(page, served_app)
@@ -99,7 +97,7 @@ async def test_a_specialist_added_in_new_york_is_offered_on_the_patients_clock(
     ]
 
     # A patient in Tokyo (no summer time) is offered Dr. Kim's hours: 08:00 in New York.
-    journey = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    journey = demo_journey
     await journey.start(preferred_language="en", time_zone="Asia/Tokyo")
     await journey.approve()
     status = await journey.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
@@ -142,7 +140,7 @@ async def test_a_specialist_added_in_new_york_is_offered_on_the_patients_clock(
     # The proposals email says the same times.
     [proposals] = [
         m
-        for m in read_mailbox(mail_dir)
+        for m in read_mailbox(journey.mail_dir)
         if f"<{journey.journey_id}.slot-proposals-1@" in m["Message-ID"]
     ]
     assert labels[0].strip() in text_of(proposals)

@@ -6,7 +6,6 @@ import re
 import struct
 import uuid
 import zlib
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -42,12 +41,6 @@ def _png(width: int = 48, height: int = 32) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
-
-
-@pytest.fixture
-async def http(served_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served_app.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,47 +3,17 @@ addresses, and what auditors are not shown. Journeys are written straight into P
 pages read the journey's status from Temporal when it answers, and do without it when not."""
 
 import json
-import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-import pytest
 
-from api.app import create_app
 from api.console.viewer import BROWSER_ZONE_COOKIE
-from db.documents import DocumentRepository
-from devstack.demo_staff import seed_demo_staff
-from settings import Settings
-from tests.journey_rows import add_journey
+from tests.app_client import form_token, sign_in
+from tests.journey_rows import add_document, add_journey
 
 SENTINEL = "Zebulon Quartzfield"
-
-
-@pytest.fixture
-async def console(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    await seed_demo_staff(settings.require_database_url())
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has a form token"
-    return found.group(1)
-
-
-async def _sign_in(console: httpx.AsyncClient, staff_id: str) -> None:
-    page = await console.get("/staff/sign-in")
-    answer = await console.post(
-        "/staff/sign-in/demo", data={"csrf_token": _csrf(page), "staff_id": staff_id}
-    )
-    assert answer.status_code == 303
 
 
 async def _rows(pool: asyncpg.Pool, action: str) -> list[tuple[str, str | None, dict[str, str]]]:
@@ -62,7 +32,7 @@ async def test_the_worklist_in_spanish_by_the_browser_and_by_the_switch(
 ) -> None:
     late = datetime.now(UTC) - timedelta(hours=30)
     jid = await add_journey(pool, deadline=late, name=SENTINEL)
-    await _sign_in(console, "demo-reviewer")
+    await sign_in(console, "demo-reviewer")
     page = await console.get("/staff/", headers={"Accept-Language": "es-MX,es;q=0.9"})
     assert page.status_code == 200
     assert '<html lang="es"' in page.text
@@ -73,7 +43,7 @@ async def test_the_worklist_in_spanish_by_the_browser_and_by_the_switch(
 
     switch = await console.post(
         "/staff/language",
-        data={"csrf_token": _csrf(page), "language": "en", "next": "/staff/?stage=VALIDATION"},
+        data={"csrf_token": form_token(page), "language": "en", "next": "/staff/?stage=VALIDATION"},
         headers={"Accept-Language": "es"},
     )
     assert switch.status_code == 303 and switch.headers["location"] == "/staff/?stage=VALIDATION"
@@ -81,7 +51,7 @@ async def test_the_worklist_in_spanish_by_the_browser_and_by_the_switch(
     assert '<html lang="en"' in english.text and "Worklist" in english.text
     elsewhere = await console.post(
         "/staff/language",
-        data={"csrf_token": _csrf(page), "language": "es", "next": "https://evil.example/"},
+        data={"csrf_token": form_token(page), "language": "es", "next": "https://evil.example/"},
     )
     assert elsewhere.headers["location"] == "/staff/"
 
@@ -90,7 +60,7 @@ async def test_times_in_the_staff_members_zone_else_the_browsers_else_utc(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     await add_journey(pool, deadline=datetime(2031, 1, 15, 12, 0, tzinfo=UTC))
-    await _sign_in(console, "demo-coordinator")
+    await sign_in(console, "demo-coordinator")
     page = await console.get("/staff/")
     assert "Wed 15 Jan 2031, 13:00 (Europe/Madrid)" in page.text
 
@@ -112,7 +82,7 @@ async def test_filters_that_are_not_understood_are_named_and_left_out(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     await add_journey(pool)
-    await _sign_in(console, "demo-coordinator")
+    await sign_in(console, "demo-coordinator")
     page = await console.get("/staff/?stage=NOWHERE&country=ES&page=x")
     assert page.status_code == 200
     assert "These filters were not understood and were left out: stage, page." in page.text
@@ -122,7 +92,7 @@ async def test_filters_that_are_not_understood_are_named_and_left_out(
 async def test_an_unknown_journey_is_a_404_page(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    await _sign_in(console, "demo-reviewer")
+    await sign_in(console, "demo-reviewer")
     unknown = str(uuid.uuid4())
     for address in (f"/staff/journeys/{unknown}", "/staff/journeys/not-a-journey"):
         page = await console.get(address)
@@ -142,16 +112,15 @@ async def test_a_document_of_another_journey_is_not_found_and_audited(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     mine, other = await add_journey(pool), await add_journey(pool)
-    async with pool.acquire() as conn:
-        scan = await DocumentRepository(conn).add(
-            journey_id=other,
-            kind="mri",
-            filename="other.png",
-            content_type="image/png",
-            content=b"\x89PNG other",
-            uploaded_by="someone",
-        )
-    await _sign_in(console, "demo-reviewer")
+    scan = await add_document(
+        pool,
+        other,
+        filename="other.png",
+        content_type="image/png",
+        content=b"\x89PNG other",
+        uploaded_by="someone",
+    )
+    await sign_in(console, "demo-reviewer")
     refused = await console.get(f"/staff/journeys/{mine}/documents/{scan}")
     assert refused.status_code == 404 and "No such document" in refused.text
     assert b"PNG other" not in refused.content
@@ -169,16 +138,15 @@ async def test_an_auditor_sees_the_reference_only(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     jid = await add_journey(pool, name=SENTINEL, medical_history="History HX-4471")
-    async with pool.acquire() as conn:
-        scan = await DocumentRepository(conn).add(
-            journey_id=jid,
-            kind="mri",
-            filename="scan.png",
-            content_type="image/png",
-            content=b"\x89PNG",
-            uploaded_by="someone",
-        )
-    await _sign_in(console, "demo-auditor")
+    scan = await add_document(
+        pool,
+        jid,
+        filename="scan.png",
+        content_type="image/png",
+        content=b"\x89PNG",
+        uploaded_by="someone",
+    )
+    await sign_in(console, "demo-auditor")
     for address in ("/staff/", f"/staff/journeys/{jid}"):
         page = await console.get(address)
         assert page.status_code == 200
@@ -196,7 +164,7 @@ async def test_the_case_page_without_temporal_says_what_postgresql_knows(
     """A journey that is only in PostgreSQL (its workflow unknown to this Temporal) still has
     its case page: the sentence from the projection, the records, and a note."""
     jid = await add_journey(pool, name=SENTINEL, deadline=datetime(2031, 1, 15, 12, tzinfo=UTC))
-    await _sign_in(console, "demo-reviewer")
+    await sign_in(console, "demo-reviewer")
     page = await console.get(f"/staff/journeys/{jid}")
     assert page.status_code == 200
     assert "Validation: waiting on a medical reviewer by Wed 15 Jan 2031, 12:00 (UTC)." in page.text

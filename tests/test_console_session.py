@@ -3,7 +3,6 @@
 import hashlib
 import html
 import json
-import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +15,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from api.app import create_app
 from api.console.session import (
     COOKIE_NAME,
     SessionCodec,
@@ -25,24 +23,9 @@ from api.console.session import (
     session_hash,
 )
 from db.console_sessions import SessionRow
-from devstack.demo_staff import seed_demo_staff
 from settings import PRODUCTION_SECRETS, Settings
+from tests.app_client import app_client, form_token, sign_in
 from tests.helpers import PRODUCTION_READY
-
-
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
-@pytest.fixture
-async def console(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    await seed_demo_staff(settings.require_database_url())
-    async for http in _client(settings):
-        yield http
 
 
 def _session_cookie(client: httpx.AsyncClient) -> str:
@@ -60,20 +43,10 @@ def _put_cookie(console: httpx.AsyncClient, value: str) -> None:
     console.cookies.set(COOKIE_NAME, value, domain="testserver.local", path="/")
 
 
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has a form token"
-    return found.group(1)
-
-
 async def _sign_in(console: httpx.AsyncClient, staff_id: str = "demo-reviewer") -> str:
     """Signs in as a demo member of staff; returns the new session's form token."""
-    page = await console.get("/staff/sign-in")
-    answer = await console.post(
-        "/staff/sign-in/demo", data={"csrf_token": _csrf(page), "staff_id": staff_id}
-    )
-    assert answer.status_code == 303 and answer.headers["location"] == "/staff/"
-    return _csrf(await console.get("/staff/"))
+    await sign_in(console, staff_id)
+    return form_token(await console.get("/staff/"))
 
 
 async def _audit(pool: asyncpg.Pool, action: str) -> list[tuple[str, str]]:
@@ -102,7 +75,7 @@ async def _sessions(pool: asyncpg.Pool) -> list[tuple[str, str | None]]:
 async def _browser(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Another browser: a client with cookies of its own, on another replica of the app (the
     same database)."""
-    async for http in _client(settings):
+    async with app_client(settings) as http:
         yield http
 
 
@@ -163,7 +136,7 @@ async def test_the_cookie_is_http_only_same_site_and_scoped_to_the_console(
 
 
 async def test_signing_in_gives_a_new_form_token(console: httpx.AsyncClient) -> None:
-    before = _csrf(await console.get("/staff/sign-in"))
+    before = form_token(await console.get("/staff/sign-in"))
     after = await _sign_in(console)
     assert after != before
 
@@ -246,7 +219,7 @@ async def test_sign_in_goes_on_to_the_console_page_asked_for(
     assert f'name="next" value="{wanted}"' in page.text
     signed_in = await console.post(
         "/staff/sign-in/demo",
-        data={"csrf_token": _csrf(page), "staff_id": "demo-reviewer", "next": wanted},
+        data={"csrf_token": form_token(page), "staff_id": "demo-reviewer", "next": wanted},
     )
     assert signed_in.status_code == 303 and signed_in.headers["location"] == wanted
     # Signed in already, the sign-in page sends them straight on.
@@ -280,14 +253,14 @@ async def test_a_sign_in_target_outside_the_console_goes_to_the_worklist(
     assert f'name="next" value="{html.escape(hostile)}"' not in page.text
     signed_in = await console.post(
         "/staff/sign-in/demo",
-        data={"csrf_token": _csrf(page), "staff_id": "demo-reviewer", "next": hostile},
+        data={"csrf_token": form_token(page), "staff_id": "demo-reviewer", "next": hostile},
     )
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/staff/"
 
 
 async def test_only_active_staff_sign_in(console: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await pool.execute("UPDATE staff SET active = false WHERE staff_id = 'demo-lead'")
-    token = _csrf(await console.get("/staff/sign-in"))
+    token = form_token(await console.get("/staff/sign-in"))
     page = await console.get("/staff/sign-in")
     assert "Dr. Marta Gil" not in page.text and "Dr. Omar Haddad" in page.text
     for staff_id in ("demo-lead", "nobody", ""):
@@ -319,7 +292,7 @@ async def test_production_without_a_provider_says_sign_in_is_not_set_up(
     production = settings.model_copy(
         update=PRODUCTION_READY | strong | {"environment": "production", "temporal_tls": True}
     )
-    async for http in _client(production):
+    async with app_client(production) as http:
         page = await http.get("/staff/sign-in")
         assert page.status_code == 503
         assert "Sign-in is not set up" in page.text and "Demo staff" not in page.text

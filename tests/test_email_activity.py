@@ -10,12 +10,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.email import EmailActivities, Partners
-from activities.messages import MessageComposer
-from domain.notifications import Audience, NotificationKind, NotificationRequest
+from domain.notifications import NotificationKind, NotificationRequest
 from integrations.mail import MailSender, MailUnavailable
 from integrations.smtp import SmtpSender
 from settings import Settings
+from tests.email_activity import email_activities, new_inquiry
 from tests.helpers import read_mailbox, text_of
 from tests.journey_rows import store_inquiry
 
@@ -24,25 +23,6 @@ async def _journey(pool: asyncpg.Pool, **form: str) -> str:
     async with pool.acquire() as conn:
         stored = await store_inquiry(conn, **form)
     return stored.journey_id
-
-
-def _activities(pool: asyncpg.Pool, sender: MailSender) -> EmailActivities:
-    return EmailActivities(
-        sender=sender,
-        pool=pool,
-        composer=MessageComposer(sender="Journeys <journeys@clinic.test>"),
-        partners=Partners(
-            coordinators="staff@clinic.test",
-            medical_lead="lead@clinic.test",
-            hotel="hotel@partner.test",
-            transfer="transfer@partner.test",
-            clinic_name="Clinic",
-            clinic_address="Street 1",
-            video_link_base="https://video.test",
-            public_base_url="http://127.0.0.1:8000",
-        ),
-        message_id_domain="clinic.test",
-    )
 
 
 def _ack(journey_id: str) -> NotificationRequest:
@@ -55,7 +35,7 @@ async def test_a_step_is_sent_once_however_often_it_runs(
     pool: asyncpg.Pool, settings: Settings, mail_dir: Path
 ) -> None:
     journey_id = await _journey(pool)
-    email = _activities(pool, SmtpSender(host="127.0.0.1", port=settings.smtp_port))
+    email = email_activities(pool, SmtpSender(host="127.0.0.1", port=settings.smtp_port))
     env = ActivityEnvironment()
 
     first = await env.run(email.send_notification, _ack(journey_id))
@@ -92,7 +72,7 @@ async def test_the_documented_window_resends_with_the_same_message_id(
 ) -> None:
     journey_id = await _journey(pool)
     sender = _FailsAfterSending(SmtpSender(host="127.0.0.1", port=settings.smtp_port))
-    email = _activities(pool, sender)
+    email = email_activities(pool, sender)
     env = ActivityEnvironment()
     with pytest.raises(ApplicationError) as lost:
         await env.run(email.send_notification, _ack(journey_id))
@@ -110,7 +90,7 @@ async def test_smtp_down_fails_retryably_and_nothing_is_marked_sent(
     journey_id = await _journey(pool)
     from devstack.ports import free_port
 
-    email = _activities(pool, SmtpSender(host="127.0.0.1", port=free_port(), timeout=2))
+    email = email_activities(pool, SmtpSender(host="127.0.0.1", port=free_port(), timeout=2))
     with pytest.raises(ApplicationError) as raised:
         await ActivityEnvironment().run(email.send_notification, _ack(journey_id))
     assert (raised.value.type, raised.value.non_retryable) == ("MailUnavailable", False)
@@ -138,7 +118,7 @@ async def test_refused_recipient_is_not_retried_and_names_no_address(
     controller.start()
     try:
         journey_id = await _journey(pool)
-        email = _activities(pool, SmtpSender(host="127.0.0.1", port=port))
+        email = email_activities(pool, SmtpSender(host="127.0.0.1", port=port))
         with pytest.raises(ApplicationError) as raised:
             await ActivityEnvironment().run(email.send_notification, _ack(journey_id))
     finally:
@@ -152,15 +132,10 @@ async def test_staff_notification_goes_to_the_staff_address(
     pool: asyncpg.Pool, settings: Settings, mail_dir: Path
 ) -> None:
     journey_id = await _journey(pool)
-    email = _activities(pool, SmtpSender(host="127.0.0.1", port=settings.smtp_port))
+    email = email_activities(pool, SmtpSender(host="127.0.0.1", port=settings.smtp_port))
     await ActivityEnvironment().run(
         email.send_notification,
-        NotificationRequest(
-            journey_id=journey_id,
-            step="staff-new-inquiry",
-            kind=NotificationKind.STAFF_NEW_INQUIRY,
-            audience=Audience.COORDINATORS,
-        ),
+        new_inquiry(journey_id),
     )
     [message] = read_mailbox(mail_dir)
     assert message["To"] == "staff@clinic.test"

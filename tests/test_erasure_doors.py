@@ -27,7 +27,7 @@ from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import staff
 from tests.helpers import journeys_command, read_mailbox
-from tests.journeys import COORDINATOR, JourneyDriver, seed_staff
+from tests.journeys import COORDINATOR, JourneyDriver
 from tests.privacy_checks import histories_replay
 from workflows.journey import PatientJourney
 
@@ -37,12 +37,9 @@ CLINIC_REF = "SENTINEL-CLINIC-REF-5521"
 REASON = "the patient's request by letter (GDPR Art. 17)"
 
 
-async def _journey_in_travel(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> JourneyDriver:
+async def _journey_in_travel(driver: JourneyDriver) -> JourneyDriver:
     """A journey whose clinic visit a coordinator confirmed, typing the clinic's reference."""
-    await seed_staff(pool)
-    j = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start()
+    j = await driver.start()
     await j.approve()
     await j.hold_consult()
     await j.accept_plan()
@@ -100,14 +97,10 @@ class Erased:
 
 @pytest.fixture
 async def erased(
-    api: httpx.AsyncClient,
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    mail_dir: Path,
+    api: httpx.AsyncClient, driver: JourneyDriver, settings: Settings, mail_dir: Path
 ) -> Erased:
     """A journey in TRAVEL, its doors tried open, then erased by a privacy officer."""
-    j = await _journey_in_travel(temporal_env, pool, settings, mail_dir)
+    j = await _journey_in_travel(driver)
     jid = j.journey_id
     base = f"/api/v1/journeys/{jid}"
     token = mint_patient_link(settings, journey_id=jid, patient_id=j.patient.id)
@@ -236,12 +229,12 @@ async def test_the_search_attributes_say_nothing_more_of_the_patient(
 
 
 async def test_without_the_database_the_command_leaves_the_reference_out(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    driver: JourneyDriver, temporal_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     """`journeys timeline` cannot tell an erased journey without PostgreSQL, so it leaves out
     what staff typed about the patient; with it, it shows the reference of a journey that
     was not erased."""
-    j = await _journey_in_travel(temporal_env, pool, settings, mail_dir)
+    j = await _journey_in_travel(driver)
     target = temporal_env.client.service_client.config.target_host
     blind = await asyncio.to_thread(
         journeys_command, "timeline", j.journey_id, "--address", target, env=os.environ

@@ -34,9 +34,7 @@ async def _discharged(
 ) -> JourneyDriver:
     j = JourneyDriver(env, pool, app.settings.task_queue, mail_dir)
     await j.start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
+    await j.book_and_treat()
     return j
 
 

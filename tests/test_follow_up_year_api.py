@@ -35,9 +35,7 @@ async def _count(pool: asyncpg.Pool, table: str, journey_id: str) -> int:
 @pytest.fixture
 async def discharged(driver: JourneyDriver) -> JourneyDriver:
     await driver.start()
-    await driver.book_the_trip()
-    await driver.sleep(timedelta(days=31))
-    await driver.treat()
+    await driver.book_and_treat()
     return driver
 
 

@@ -285,9 +285,7 @@ async def test_the_follow_up_year_has_incidents_of_its_own(
     relay: RefusingMailbox,
 ) -> None:
     j = await journey.start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
+    await j.book_and_treat()
     relay.refuse("example.org", USER_UNKNOWN)
     await j.sleep(timedelta(days=8))
     follow_up = await eventually(

@@ -2,16 +2,13 @@
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 
 from db.clinical import ClinicalRepository
 from domain.actors import Role
@@ -35,30 +32,15 @@ from domain.steps import (
     SlotBooking,
     Withdrawal,
 )
-from settings import Settings
 from tests.helpers import eventually, read_mailbox, refusal_of, text_of
-from tests.journeys import CLINIC, COORDINATOR, REVIEWER, SPECIALIST, JourneyDriver, seed_staff
+from tests.journeys import CLINIC, COORDINATOR, SPECIALIST, JourneyDriver, NewJourney
 from workflows.journey import PatientJourney
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-NewJourney = Callable[..., JourneyDriver]
 
-
-@pytest.fixture
-async def journey(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> NewJourney:
-    await seed_staff(pool)
-
-    def new(**kwargs: object) -> JourneyDriver:
-        return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir, **kwargs)  # type: ignore[arg-type]
-
-    return new
-
-
-async def test_happy_path_from_inquiry_to_completion(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_happy_path_from_inquiry_to_completion(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.approve()
     status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     assert status.case_manager_id == "cm-es", "Spanish-speaking case manager for a Spanish speaker"
@@ -132,8 +114,8 @@ async def _ending(j: JourneyDriver) -> tuple[str, str | None]:
     return row["stage"], row["reason"]
 
 
-async def test_rejection_ends_not_eligible_with_a_kind_email(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_rejection_ends_not_eligible_with_a_kind_email(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.reject(RejectionReason.CONTRAINDICATION)
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
     assert j.mail_kinds()[-1] == "ending-rejection"
@@ -143,8 +125,8 @@ async def test_rejection_ends_not_eligible_with_a_kind_email(journey: NewJourney
     assert "una contraindicación médica" in text_of(rejection), "reason in the patient's language"
 
 
-async def test_review_escalates_every_day_until_the_review_arrives(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_review_escalates_every_day_until_the_review_arrives(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
     await j.sleep(timedelta(hours=47))
     assert not [s for s in j.mail_kinds() if "escalation" in s]
@@ -167,18 +149,9 @@ async def test_review_escalates_every_day_until_the_review_arrives(journey: NewJ
     await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
 
 
-async def test_documents_requested_then_received_go_back_to_review(journey: NewJourney) -> None:
-    j = await journey().start()
-    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER,
-            outcome=ReviewOutcome.REQUEST_DOCUMENTS,
-            documents=(DocumentKind.MRI, DocumentKind.ASIA_EXAM),
-        ),
-    )
-    await j.reach(Stage.VALIDATION, WaitingOn.PATIENT)
+async def test_documents_requested_then_received_go_back_to_review(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
+    await j.request_documents(DocumentKind.MRI, DocumentKind.ASIA_EXAM)
     await j.sleep(timedelta(days=4))
     await j.handle.execute_update(
         PatientJourney.documents_received,
@@ -191,16 +164,9 @@ async def test_documents_requested_then_received_go_back_to_review(journey: NewJ
     assert "documents-reminder-1-2" not in j.mail_kinds()
 
 
-async def test_documents_never_sent_close_as_lost_contact(journey: NewJourney) -> None:
-    j = await journey().start()
-    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER, outcome=ReviewOutcome.REQUEST_DOCUMENTS, documents=(DocumentKind.MRI,)
-        ),
-    )
-    await j.reach(Stage.VALIDATION, WaitingOn.PATIENT)
+async def test_documents_never_sent_close_as_lost_contact(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
+    await j.request_documents(DocumentKind.MRI)
     await j.sleep(timedelta(days=31))
     assert (await j.result()).stage is Stage.LOST_CONTACT
     steps = j.mail_kinds()
@@ -211,8 +177,8 @@ async def test_documents_never_sent_close_as_lost_contact(journey: NewJourney) -
     assert steps[-1] == "ending-lost_contact"
 
 
-async def test_no_slot_chosen_closes_after_a_reminder(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_no_slot_chosen_closes_after_a_reminder(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.approve()
     await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     await j.sleep(timedelta(days=22))
@@ -221,9 +187,9 @@ async def test_no_slot_chosen_closes_after_a_reminder(journey: NewJourney) -> No
 
 
 async def test_two_no_shows_close_the_journey_and_cancel_the_consults(
-    journey: NewJourney,
+    new_journey: NewJourney,
 ) -> None:
-    j = await journey().start()
+    j = await new_journey().start()
     await j.approve()
     for _ in range(2):
         starts_at = await j.book_first_slot()
@@ -235,8 +201,8 @@ async def test_two_no_shows_close_the_journey_and_cancel_the_consults(
     assert (await j.status()).ending_reason == "no_shows"
 
 
-async def test_reschedule_offers_new_slots(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_reschedule_offers_new_slots(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.approve()
     await j.book_first_slot()
     await j.handle.execute_update(
@@ -248,8 +214,8 @@ async def test_reschedule_offers_new_slots(journey: NewJourney) -> None:
     assert "consult-cancelled-1" in j.mail_kinds()
 
 
-async def test_quote_expires_after_two_reminders(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_quote_expires_after_two_reminders(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.approve()
     await j.hold_consult()
     await j.reach(Stage.PLAN, WaitingOn.PATIENT)
@@ -262,9 +228,9 @@ async def test_quote_expires_after_two_reminders(journey: NewJourney) -> None:
 
 
 async def test_withdrawal_mid_travel_cancels_bookings_newest_first(
-    journey: NewJourney, pool: asyncpg.Pool
+    new_journey: NewJourney, pool: asyncpg.Pool
 ) -> None:
-    j = await journey().start()
+    j = await new_journey().start()
     await j.book_the_trip()
     status = await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=COORDINATOR))
     assert status.stage is Stage.WITHDRAWN
@@ -290,8 +256,8 @@ async def test_withdrawal_mid_travel_cancels_bookings_newest_first(
 @pytest.mark.parametrize(
     "stage", [Stage.VALIDATION, Stage.TELECONSULT, Stage.PLAN, Stage.TREATMENT, Stage.FOLLOW_UP]
 )
-async def test_withdrawal_at_any_stage(journey: NewJourney, stage: Stage) -> None:
-    j = await journey().start()
+async def test_withdrawal_at_any_stage(new_journey: NewJourney, stage: Stage) -> None:
+    j = await new_journey().start()
     expected_cancelled: set[str] = set()
     if stage is not Stage.VALIDATION:
         await j.approve()
@@ -327,8 +293,8 @@ async def test_withdrawal_at_any_stage(journey: NewJourney, stage: Stage) -> Non
     assert j.mail_kinds()[-1] == "withdrawal"
 
 
-async def test_low_dose_and_adverse_event_reach_the_medical_lead(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_low_dose_and_adverse_event_reach_the_medical_lead(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.book_the_trip()
     await j.sleep(timedelta(days=31))
     await j.treat(cells=90_000_000)
@@ -351,9 +317,9 @@ async def test_low_dose_and_adverse_event_reach_the_medical_lead(journey: NewJou
 
 
 async def test_no_admission_by_end_of_day_one_alerts_the_coordinator(
-    journey: NewJourney,
+    new_journey: NewJourney,
 ) -> None:
-    j = await journey().start()
+    j = await new_journey().start()
     await j.book_the_trip()
     await j.sleep(timedelta(days=31))
     await j.reach(Stage.TREATMENT, WaitingOn.CLINIC)
@@ -373,8 +339,8 @@ async def _decisions(j: JourneyDriver) -> list[str]:
     ]
 
 
-async def test_refused_steps_leave_no_trace_in_the_history(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_refused_steps_leave_no_trace_in_the_history(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
     await j.idle()
     before = await _decisions(j)
@@ -449,8 +415,8 @@ async def test_refused_steps_leave_no_trace_in_the_history(journey: NewJourney) 
     assert after.transitions == status.transitions, "the refused steps moved nothing"
 
 
-async def test_case_manager_can_be_reassigned(journey: NewJourney) -> None:
-    j = await journey().start()
+async def test_case_manager_can_be_reassigned(new_journey: NewJourney) -> None:
+    j = await new_journey().start()
     await j.approve()
     await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     status = await j.handle.execute_update(
@@ -463,10 +429,10 @@ async def test_case_manager_can_be_reassigned(journey: NewJourney) -> None:
     assert "case-manager-intro-2" in j.mail_kinds()
 
 
-async def test_the_status_names_the_steps_the_journey_takes_now(journey: NewJourney) -> None:
+async def test_the_status_names_the_steps_the_journey_takes_now(new_journey: NewJourney) -> None:
     """What a staff screen offers: the steps the journey would take at each point, and no
     other (each would pass the update's own validator)."""
-    j = await journey().start()
+    j = await new_journey().start()
     at_review = await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
     assert set(at_review.expects) == {StepName.REVIEW, StepName.WITHDRAW}
     await j.approve()

@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan
 from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -30,9 +30,7 @@ from domain.records import BookingKind, BookingRequest, SlotsRequest
 from integrations.caldav_calendar import CalDavCalendar
 from integrations.calendar import specialist_calendar
 from integrations.fhir_gateway import FhirClinicGateway
-from integrations.temporal_client import connect_temporal
 from observability.logs import JsonLines, configure_logging
-from observability.tracing import temporal_interceptors
 from settings import Settings
 from tests.faults import USER_UNKNOWN, start_refusing_mailbox
 from tests.helpers import eventually
@@ -77,22 +75,18 @@ def assert_no_sentinels(text: str, *also: str) -> None:
 
 async def test_a_refused_recipient_is_logged_with_the_journey_and_the_reply_codes_only(
     json_lines: Lines,
-    spans: list[ReadableSpan],
+    traced_client: Client,
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     pool: asyncpg.Pool,
     tmp_path: Path,
 ) -> None:
     await seed_staff(pool)
-    traced = await connect_temporal(
-        settings,
-        interceptors=temporal_interceptors(),
-    )
     controller, relay, port = start_refusing_mailbox(tmp_path / "mail")
     relay.refuse("refused.example", USER_UNKNOWN)
     try:
         async with running_worker(
-            traced, settings=settings.model_copy(update={"smtp_port": port}), pool=pool
+            traced_client, settings=settings.model_copy(update={"smtp_port": port}), pool=pool
         ):
             journey = JourneyDriver(temporal_env, pool, settings.task_queue, tmp_path / "mail")
             await journey.start(**sentinel_form() | {"email": REFUSED_ADDRESS})

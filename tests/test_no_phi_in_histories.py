@@ -11,13 +11,10 @@ skipped, a withdrawal mid-travel, an erasure through the API of a journey still 
 the retention sweep of all the rest; then every run of every one of them is searched.
 """
 
-import asyncio
 import io
 import json
 import logging
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -46,7 +43,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from audit.timeline import journey_histories
-from devstack.ports import answers, free_port
+from devstack.ports import free_port
 from domain.actors import Actor, Role
 from domain.names import CASE_MANAGER
 from domain.stages import Stage
@@ -56,8 +53,9 @@ from integrations.payload_keys import new_payload_key_entry
 from observability.logs import configure_logging
 from settings import Settings
 from tests.api_people import staff
+from tests.dev_process import journeys_api
 from tests.faults import USER_UNKNOWN
-from tests.helpers import eventually, read_mailbox, text_of, valid_form
+from tests.helpers import read_mailbox, text_of, valid_form
 from tests.journey_paths import (
     REFUSED_DOMAIN,
     book_consult,
@@ -287,23 +285,11 @@ async def api_process(settings: Settings, log_path: Path) -> AsyncIterator[httpx
         "JOURNEYS_API_METRICS_ADDRESS": f"127.0.0.1:{free_port()}",
         "JOURNEYS_INTAKE_SWEEP_SECONDS": "0",
     }
-    with log_path.open("w") as log_file:
-        process = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-m", "cli", "api"],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        await eventually(
-            lambda: asyncio.to_thread(answers, port), what="the API listening", within=30
-        )
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            yield http
-    finally:
-        process.send_signal(2)
-        await asyncio.to_thread(process.wait, 20)
+    async with (
+        journeys_api(env, log_path),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
+    ):
+        yield http
 
 
 async def _erased_through_the_api(

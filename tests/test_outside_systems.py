@@ -24,10 +24,19 @@ from worker import build_worker, calendar_client, clinic_gateway, smtp_sender
 from workflows.journey import PatientJourney
 
 
-def _calendar(settings: Settings) -> CalDavCalendar:
-    calendar = calendar_client(settings)
-    assert isinstance(calendar, CalDavCalendar)
-    return calendar
+@pytest.fixture
+def calendar(settings: Settings) -> CalDavCalendar:
+    """The calendar server the worker books in, as the settings name it (Radicale)."""
+    client = calendar_client(settings)
+    assert isinstance(client, CalDavCalendar)
+    return client
+
+
+@pytest.fixture
+async def bookings(pool: asyncpg.Pool, calendar: CalDavCalendar) -> BookingActivities:
+    """The booking activities on their own, with the staff on file."""
+    await seed_staff(pool)
+    return BookingActivities(pool, calendar, "https://video.test")
 
 
 def _ics_parts(mail_dir: Path, step: str) -> list[Calendar]:
@@ -43,12 +52,9 @@ def _ics_parts(mail_dir: Path, step: str) -> list[Calendar]:
 
 @pytest.mark.usefixtures("worker")
 async def test_consult_lives_in_the_specialists_calendar_with_an_invite(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    driver: JourneyDriver, calendar: CalDavCalendar, mail_dir: Path
 ) -> None:
-    await seed_staff(pool)
-    calendar = _calendar(settings)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start()
+    j = await driver.start()
     await j.approve()
     starts_at = await j.book_first_slot()
     uid = booking_uid(f"{j.journey_id}:consult-1")
@@ -91,11 +97,9 @@ async def test_consult_lives_in_the_specialists_calendar_with_an_invite(
 
 
 async def test_a_retried_booking_is_one_event_and_a_move_updates_it(
-    pool: asyncpg.Pool, settings: Settings
+    bookings: BookingActivities, calendar: CalDavCalendar, pool: asyncpg.Pool
 ) -> None:
-    await seed_staff(pool)
-    calendar = _calendar(settings)
-    activities = BookingActivities(pool, calendar, "https://video.test")
+    activities = bookings
     from tests.test_email_activity import _journey
 
     journey_id = await _journey(pool)
@@ -144,11 +148,9 @@ async def test_a_retried_booking_is_one_event_and_a_move_updates_it(
 
 
 async def test_busy_times_in_the_calendar_are_not_offered(
-    pool: asyncpg.Pool, settings: Settings
+    bookings: BookingActivities, calendar: CalDavCalendar, pool: asyncpg.Pool
 ) -> None:
-    await seed_staff(pool)
-    calendar = _calendar(settings)
-    activities = BookingActivities(pool, calendar, "https://video.test")
+    activities = bookings
     from tests.test_email_activity import _journey
 
     first_journey, second_journey = await _journey(pool), await _journey(pool)

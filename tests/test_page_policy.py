@@ -9,12 +9,10 @@ from playwright.async_api import Browser, ConsoleMessage, FilePayload, Page, exp
 
 from api.security_headers import FILE_POLICY, page_policy
 from domain.actors import Role
-from domain.stages import Stage, WaitingOn
-from domain.steps import DocumentKind, ReviewDecision, ReviewOutcome
+from domain.steps import DocumentKind
 from tests.browser import ServedApp, sign_in_as
-from tests.journeys import REVIEWER, JourneyDriver
+from tests.journeys import JourneyDriver
 from tests.patient_pages import page_url
-from workflows.journey import PatientJourney
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -59,14 +57,7 @@ async def test_the_patient_page_and_its_script_run_under_the_policy(
 ) -> None:
     page, said = watched
     await driver.start()
-    await driver.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await driver.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER, outcome=ReviewOutcome.REQUEST_DOCUMENTS, documents=(DocumentKind.MRI,)
-        ),
-    )
-    await driver.reach(Stage.VALIDATION, WaitingOn.PATIENT)
+    await driver.request_documents(DocumentKind.MRI)
     answer = await page.goto(page_url(served_app, driver))
     assert answer is not None
     assert answer.headers["content-security-policy"] == POLICY

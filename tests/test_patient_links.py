@@ -14,7 +14,8 @@ from domain.actors import Role
 from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import link, link_from_email, staff
-from tests.helpers import eventually, read_mailbox, text_of, valid_form
+from tests.case_setup import inquiry
+from tests.helpers import eventually, read_mailbox, text_of
 from tests.journeys import seed_staff
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -24,14 +25,8 @@ async def _journey(
     api: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> tuple[str, str]:
     await seed_staff(pool)
-    jid = (await api.post("/api/v1/inquiries", json=valid_form())).json()["journey_id"]
+    jid = await inquiry(api, settings)
     pid = str(await pool.fetchval("SELECT patient_id FROM journeys WHERE journey_id = $1", jid))
-
-    async def waiting_on() -> str:
-        answer = await api.get(f"/api/v1/journeys/{jid}", headers=staff(settings, Role.COORDINATOR))
-        return str(answer.json().get("waiting_on"))
-
-    await eventually(waiting_on, until=lambda w: w == "reviewer")
     return jid, pid
 
 

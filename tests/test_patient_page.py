@@ -15,10 +15,10 @@ from playwright.async_api import Browser, FilePayload, Page, expect
 from activities.messages import MessageComposer
 from db.clinical import ClinicalRepository
 from domain.stages import Stage, WaitingOn
-from domain.steps import ConsultOutcome, DocumentKind, ReviewDecision, ReviewOutcome
+from domain.steps import ConsultOutcome, DocumentKind
 from tests.browser import Screenshot, ServedApp, assert_accessible
 from tests.helpers import text_of
-from tests.journeys import REVIEWER, SPECIALIST, JourneyDriver
+from tests.journeys import SPECIALIST, JourneyDriver
 from tests.patient_pages import (
     PDF,
     PHONE,
@@ -29,6 +29,7 @@ from tests.patient_pages import (
     outcome,
     page_url,
     rows,
+    send_checkin,
 )
 from tests.test_templates import CONTEXT as TEMPLATE_CONTEXT
 from workflows.follow_up import FollowUp
@@ -70,16 +71,7 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
 ) -> None:
     await driver.start()  # the form's patient: Spanish, in Europe/Madrid
     jid = driver.journey_id
-    await driver.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await driver.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER,
-            outcome=ReviewOutcome.REQUEST_DOCUMENTS,
-            documents=(DocumentKind.MRI, DocumentKind.ASIA_EXAM),
-        ),
-    )
-    await driver.reach(Stage.VALIDATION, WaitingOn.PATIENT)
+    await driver.request_documents(DocumentKind.MRI, DocumentKind.ASIA_EXAM)
 
     # Documents: one input per document asked for; sent with a progress bar.
     await phone.goto(await emailed_link(driver, served_app, "documents-request-1"))
@@ -220,16 +212,11 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     checkin = phone.get_by_role("region", name="Control semanal de rehabilitación")
     await expect(checkin).to_contain_text("La regla del seis")
     await expect(phone.get_by_label("Semana (de 1 a 26)")).to_have_value("1")
-    await phone.get_by_label(re.compile("^Horas diarias")).fill("6")
-    await phone.get_by_label("Días que hizo ejercicio esta semana").fill("6")
-    await phone.get_by_role("button", name="Enviar mi control").click()
+    await send_checkin(phone, hours="6", days="6")
     assert "Gracias: hemos registrado su control de la semana 1." in await outcome(phone)
     await screenshot(phone, "check-in-1")
 
-    await phone.get_by_label("Semana (de 1 a 26)").fill("10")
-    await phone.get_by_label(re.compile("^Horas diarias")).fill("6")
-    await phone.get_by_label("Días que hizo ejercicio esta semana").fill("6")
-    await phone.get_by_role("button", name="Enviar mi control").click()
+    await send_checkin(phone, week="10", hours="6", days="6")
     said = await outcome(phone)
     assert "La semana 10 aún no ha empezado" in said
     await screenshot(phone, "check-in-too-early")
@@ -238,10 +225,7 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
 
     await driver.sleep(timedelta(days=7))
     await phone.reload()
-    await phone.get_by_label("Semana (de 1 a 26)").fill("2")
-    await phone.get_by_label(re.compile("^Horas diarias")).fill("4,5")
-    await phone.get_by_label("Días que hizo ejercicio esta semana").fill("5")
-    await phone.get_by_role("button", name="Enviar mi control").click()
+    await send_checkin(phone, week="2", hours="4,5", days="5")
     said = await outcome(phone)
     assert "Gracias: hemos registrado su control de la semana 2." in said
     assert "4,5 horas al día, 5 días esta semana." in said

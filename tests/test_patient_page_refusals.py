@@ -48,14 +48,7 @@ async def test_bad_files_are_refused_in_the_browser_and_on_the_server(
     app = serve_app(settings.model_copy(update={"max_upload_bytes": 64 * 1024}))
     await driver.start()
     jid = driver.journey_id
-    await driver.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await driver.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER, outcome=ReviewOutcome.REQUEST_DOCUMENTS, documents=(DocumentKind.MRI,)
-        ),
-    )
-    await driver.reach(Stage.VALIDATION, WaitingOn.PATIENT)
+    await driver.request_documents(DocumentKind.MRI)
     link = await emailed_link(driver, app, "documents-request-1")
     mri = "Resonancia magnética de la columna"
     send = "Enviar los documentos"

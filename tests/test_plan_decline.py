@@ -5,7 +5,6 @@ patient gets the withdrawal email in their language. Nothing is booked at that p
 consultation already held, which stays as it was: no cancellation goes out."""
 
 import uuid
-from email.message import EmailMessage
 
 import asyncpg
 import httpx
@@ -18,9 +17,9 @@ from domain.stages import Stage, WaitingOn
 from settings import Settings
 from tests.api_people import link, staff
 from tests.browser import Screenshot, ServedApp, assert_accessible
-from tests.helpers import eventually, text_of
+from tests.helpers import text_of
 from tests.journeys import JourneyDriver
-from tests.patient_pages import emailed_link, journey_mail, outcome
+from tests.patient_pages import emailed_link, outcome
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -31,16 +30,6 @@ async def at_the_plan(driver: JourneyDriver, **form: str) -> None:
     await driver.approve()
     await driver.hold_consult()
     await driver.reach(Stage.PLAN, WaitingOn.PATIENT)
-
-
-async def emailed(driver: JourneyDriver, step: str) -> EmailMessage:
-    async def find() -> EmailMessage | None:
-        wanted = f"<{driver.journey_id}.{step}@"
-        return next((m for m in journey_mail(driver) if wanted in m["Message-ID"]), None)
-
-    found = await eventually(find, what=f"the {step} email")
-    assert found is not None
-    return found
 
 
 async def assert_withdrawn_by_the_patient(driver: JourneyDriver, pool: asyncpg.Pool) -> None:
@@ -112,7 +101,7 @@ async def test_a_patient_declines_the_plan_from_their_page(
     await assert_accessible(phone)
 
     await assert_withdrawn_by_the_patient(driver, pool)
-    closed = await emailed(driver, "withdrawal")
+    closed = await driver.emailed("withdrawal")
     reference = driver.journey_id.split("-", 1)[0].upper()
     assert closed["To"] == "ana.garcia@example.org"
     assert closed["Content-Language"] == "es"
@@ -151,7 +140,7 @@ async def test_a_patient_declines_the_plan_through_the_api(
     assert mine["action_needed"] is False
     assert mine["message"] == "Your journey was closed and any bookings cancelled."
 
-    closed = await emailed(driver, "withdrawal")
+    closed = await driver.emailed("withdrawal")
     reference = driver.journey_id.split("-", 1)[0].upper()
     assert closed["Content-Language"] == "en"
     assert closed["Subject"] == f"Your journey has been closed (reference {reference})"

@@ -8,11 +8,11 @@ import asyncpg
 import httpx
 import pytest
 
-from api.app import create_app
 from audit.log import address_key, address_tag
 from domain.actors import Role
 from settings import Settings
 from tests.api_people import staff
+from tests.app_client import app_client
 from tests.journey_rows import store_inquiry
 
 NAME = "Zephyrine Quillfeather"
@@ -47,28 +47,25 @@ async def test_no_health_data_leaves_without_its_audit_row(
 ) -> None:
     role, url = app_role
     jid = await _stored_journey(pool)
-    app = create_app(settings.model_copy(update={"database_url": url}))
     path = f"/api/v1/journeys/{jid}/patient"
     coordinator = staff(settings, Role.COORDINATOR)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            read = await http.get(path, headers=coordinator)
-            assert read.status_code == 200 and read.json()["full_name"] == NAME
-            rows = await pool.fetchval("SELECT count(*) FROM audit_log")
+    async with app_client(settings.model_copy(update={"database_url": url})) as http:
+        read = await http.get(path, headers=coordinator)
+        assert read.status_code == 200 and read.json()["full_name"] == NAME
+        rows = await pool.fetchval("SELECT count(*) FROM audit_log")
 
-            # The audit log refuses the API's role for real: the write fails in PostgreSQL.
-            await pool.execute(f"REVOKE INSERT ON audit_log FROM {role}")
-            refused = await http.get(path, headers=coordinator)
-            assert refused.status_code == 503, refused.text
-            assert refused.headers["content-type"] == "application/problem+json"
-            assert NAME not in refused.text and "Quillfeather" not in refused.text
-            assert "audit log" in refused.json()["detail"]
-            assert await pool.fetchval("SELECT count(*) FROM audit_log") == rows
+        # The audit log refuses the API's role for real: the write fails in PostgreSQL.
+        await pool.execute(f"REVOKE INSERT ON audit_log FROM {role}")
+        refused = await http.get(path, headers=coordinator)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert NAME not in refused.text and "Quillfeather" not in refused.text
+        assert "audit log" in refused.json()["detail"]
+        assert await pool.fetchval("SELECT count(*) FROM audit_log") == rows
 
-            await pool.execute(f"GRANT INSERT ON audit_log TO {role}")
-            again = await http.get(path, headers=coordinator)
-            assert again.status_code == 200 and again.json()["full_name"] == NAME
+        await pool.execute(f"GRANT INSERT ON audit_log TO {role}")
+        again = await http.get(path, headers=coordinator)
+        assert again.status_code == 200 and again.json()["full_name"] == NAME
 
 
 async def test_the_log_keeps_a_keyed_tag_of_the_client_address(

@@ -13,14 +13,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.bookings import booking_uid
 from db.clinical import ClinicalRepository
-from db.documents import DocumentRepository
 from devstack.postgres import EmbeddedPostgres
 from domain.actors import Role
 from domain.stages import Stage
 from integrations.calendar import specialist_calendar
 from settings import Settings
 from tests.api_people import staff
-from tests.journey_rows import store_inquiry
+from tests.journey_rows import add_document, store_inquiry
 from tests.journeys import JourneyDriver, seed_staff
 from tests.privacy_checks import chain_intact, dump, found_in, histories_replay, needles
 from worker import calendar_client
@@ -58,26 +57,18 @@ REASON = "the patient's request by letter of 2026-11-02 (GDPR Art. 17)"
 
 
 async def _complete_journey_full_of_sentinels(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    driver: JourneyDriver, pool: asyncpg.Pool
 ) -> JourneyDriver:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    await j.start(**SENTINELS)
+    j = await driver.start(**SENTINELS)
     await pool.execute(
         "UPDATE consents SET user_agent = $2, source_address = $3 WHERE journey_id = $1",
         j.journey_id,
         USER_AGENT,
         ADDRESS,
     )
-    async with pool.acquire() as conn:
-        await DocumentRepository(conn).add(
-            journey_id=j.journey_id,
-            kind="mri",
-            filename=FILENAME,
-            content_type="application/pdf",
-            content=DOCUMENT,
-            uploaded_by=j.patient.id,
-        )
+    await add_document(
+        pool, j.journey_id, filename=FILENAME, content=DOCUMENT, uploaded_by=j.patient.id
+    )
     await j.approve()
     await j.hold_consult(notes=NOTE)
     await j.accept_plan()
@@ -144,11 +135,11 @@ async def test_an_erased_journey_leaves_no_personal_data_in_the_database(
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
     settings: Settings,
-    mail_dir: Path,
+    driver: JourneyDriver,
     pg_server: EmbeddedPostgres,
     database_url: str,
 ) -> None:
-    j = await _complete_journey_full_of_sentinels(temporal_env, pool, settings, mail_dir)
+    j = await _complete_journey_full_of_sentinels(driver, pool)
     jid = j.journey_id
     wanted = needles(TEXTS, BINARY)
     # The dump finds every sentinel before: the test would prove nothing otherwise.

@@ -12,12 +12,12 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from temporalio.testing import WorkflowEnvironment
 
-from db.documents import DocumentRepository
 from db.erasure import ERASED, KEPT
 from db.subject_access import EXPORTED, NOT_EXPORTED
 from domain.actors import Role
 from settings import Settings
 from tests.api_people import link, staff
+from tests.journey_rows import add_document
 from tests.journeys import JourneyDriver
 
 DOCUMENT = b"%PDF-1.4 an MRI report " + bytes(range(256))
@@ -54,15 +54,7 @@ async def test_the_patient_downloads_everything_held_about_them(
     other = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start(
         email="other@example.org"
     )
-    async with pool.acquire() as conn:
-        await DocumentRepository(conn).add(
-            journey_id=j.journey_id,
-            kind="mri",
-            filename="mri.pdf",
-            content_type="application/pdf",
-            content=DOCUMENT,
-            uploaded_by=j.patient.id,
-        )
+    await add_document(pool, j.journey_id, content=DOCUMENT, uploaded_by=j.patient.id)
     await j.approve()
     await j.hold_consult(notes=NOTES)
     base = f"/api/v1/journeys/{j.journey_id}/export"

@@ -2,16 +2,16 @@
 time even when one of them hangs."""
 
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from api.app import create_app
 from devstack.postgres import EmbeddedPostgres, start_postgres
 from settings import Settings
+from tests.app_client import app_client
 
 
 @pytest.fixture
@@ -39,15 +39,9 @@ def closed_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-@asynccontextmanager
-async def _app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings.model_copy(update={"intake_sweep_seconds": 0}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://app", timeout=15
-        ) as http:
-            yield http
+def _app(settings: Settings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    quiet = settings.model_copy(update={"intake_sweep_seconds": 0})
+    return app_client(quiet, base_url="http://app", timeout=15)
 
 
 async def _ready(http: httpx.AsyncClient) -> tuple[int, dict[str, str]]:

@@ -46,9 +46,7 @@ async def in_follow_up(
     """A journey discharged from the clinic, its follow-up year just begun."""
     await seed_staff(pool)
     j = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
+    await j.book_and_treat()
     return j
 
 

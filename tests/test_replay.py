@@ -15,7 +15,6 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from audit.timeline import journey_histories
-from db.intake import IntakeRepository
-from domain.follow_up import FollowUpInput, FollowUpStatus
-from domain.inquiry import InquiryForm
-from domain.names import follow_up_workflow_id
-from domain.policy import JourneyPolicy
 from domain.privacy import erasure_workflow_id
 from domain.stages import Stage
 from domain.steps import Withdrawal
@@ -60,7 +54,8 @@ from tests.journey_paths import (
     sweep,
     withdraw_mid_travel,
 )
-from tests.journeys import JourneyDriver, seed_staff
+from tests.journey_rows import store_inquiry
+from tests.journeys import JourneyDriver, follow_up_year, seed_staff
 from tests.phi_search import found_in, workflow_runs
 from worker import running_worker
 from workflows.follow_up import FollowUp
@@ -287,28 +282,8 @@ async def test_record_a_follow_up_year_moving_to_the_current_build(
     async with running_worker(client, settings=build1, pool=pool):
         assert await wait_until_current(client, worker_version(build1), within=30)
         async with pool.acquire() as conn:
-            stored = await IntakeRepository(conn).store(
-                form=InquiryForm.model_validate(valid_form()),
-                idempotency_key=None,
-                request_hash=uuid.uuid4().hex,
-                source_address=None,
-                user_agent=None,
-            )
-        year = await client.start_workflow(
-            FollowUp.run,
-            FollowUpInput(
-                journey_id=stored.journey_id,
-                discharged_at=datetime.now(UTC),
-                policy=JourneyPolicy(),
-            ),
-            id=follow_up_workflow_id(stored.journey_id),
-            task_queue=live.task_queue,
-        )
-        await eventually(
-            lambda: year.query(FollowUp.status),
-            until=lambda s: isinstance(s, FollowUpStatus) and s.next_event == "Check-in week 1",
-            what="care advice sent, the year waiting for its first week",
-        )
+            stored = await store_inquiry(conn)
+        year = await follow_up_year(client, stored.journey_id, live.task_queue)
         first_run = year.result_run_id or ""
         async with running_worker(client, settings=build2, pool=pool):
 

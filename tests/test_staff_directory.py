@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from db.staff import StaffRepository
 from db.staff_directory import Acting, StaffDirectory
@@ -25,7 +24,7 @@ from domain.stages import Stage, WaitingOn
 from settings import Settings
 from tests.api_people import link, staff
 from tests.helpers import eventually
-from tests.journeys import JourneyDriver, seed_staff
+from tests.journeys import JourneyDriver, NewJourney
 from tests.privacy_checks import chain_intact
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,14 +59,9 @@ async def deactivate(pool: asyncpg.Pool, settings: Settings, staff_id: str) -> t
 
 @pytest.mark.usefixtures("worker")
 async def test_a_deactivated_case_manager_gets_no_case_and_cannot_be_named(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    mail_dir: Path,
-    api: httpx.AsyncClient,
+    new_journey: NewJourney, pool: asyncpg.Pool, settings: Settings, api: httpx.AsyncClient
 ) -> None:
-    await seed_staff(pool)
-    first = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    first = new_journey()
     await first.start()  # a Spanish patient: Lucía Romero (cm-es) speaks Spanish
     await first.approve()
     assert (await first.reach(Stage.TELECONSULT, WaitingOn.PATIENT)).case_manager_id == "cm-es"
@@ -75,7 +69,7 @@ async def test_a_deactivated_case_manager_gets_no_case_and_cannot_be_named(
     assert await deactivate(pool, settings, "cm-es") == (first.journey_id,)
 
     # The next Spanish patient gets the case manager who is left (English first, then theirs).
-    second = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    second = new_journey()
     await second.start()
     await second.approve()
     assert (await second.reach(Stage.TELECONSULT, WaitingOn.PATIENT)).case_manager_id == "cm-en"
@@ -111,13 +105,8 @@ async def test_a_deactivated_case_manager_gets_no_case_and_cannot_be_named(
 
 @pytest.mark.usefixtures("worker")
 async def test_a_deactivated_specialists_time_is_refused_and_new_times_are_another_specialists(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    mail_dir: Path,
-    api: httpx.AsyncClient,
+    new_journey: NewJourney, pool: asyncpg.Pool, settings: Settings, api: httpx.AsyncClient
 ) -> None:
-    await seed_staff(pool)
     # A second specialist, in Tokyo, works Saturday mornings there.
     await add(
         pool,
@@ -131,7 +120,7 @@ async def test_a_deactivated_specialists_time_is_refused_and_new_times_are_anoth
         consult_minutes="45",
         hours_5="09:00-10:30",
     )
-    first = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    first = new_journey()
     await first.start()
     await first.approve()
     offered = (await first.reach(Stage.TELECONSULT, WaitingOn.PATIENT)).offered_slots
@@ -186,14 +175,9 @@ async def test_a_deactivated_specialists_time_is_refused_and_new_times_are_anoth
 
 @pytest.mark.usefixtures("worker")
 async def test_other_times_asked_for_before_choosing_are_new_ones(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    mail_dir: Path,
-    api: httpx.AsyncClient,
+    new_journey: NewJourney, settings: Settings, api: httpx.AsyncClient
 ) -> None:
-    await seed_staff(pool)
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    j = new_journey()
     await j.start()
     await j.approve()
     before = (await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)).offered_slots

@@ -3,64 +3,31 @@ the time-skipping server with the real worker, and the email activity on its own
 through the real local SMTP server to the real mailbox."""
 
 import uuid
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
-from email.message import EmailMessage
 from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment
 
-from activities.email import EmailActivities, Partners
-from activities.messages import MessageComposer
-from db.intake import IntakeRepository
+from activities.email import EmailActivities
 from db.journeys import JourneyRepository
 from db.staff import StaffRepository
-from domain.inquiry import InquiryForm
 from domain.notifications import Audience, NotificationKind, NotificationRequest
 from domain.reasons import NoticeReason
 from domain.stages import Stage, WaitingOn
 from integrations.smtp import SmtpSender
 from settings import Settings
-from tests.helpers import eventually, read_mailbox, text_of, valid_form
-from tests.journeys import JourneyDriver, assert_no_needles, seed_staff
+from tests.email_activity import PARTNERS, email_activities, new_inquiry
+from tests.helpers import html_of, read_mailbox, text_of
+from tests.journey_rows import store_inquiry
+from tests.journeys import NewJourney, assert_no_needles, seed_staff
 
 NO_DETAILS_ES = (
     "Este mensaje no contiene datos del paciente; consúltelos en las herramientas del personal."
 )
 NO_DETAILS_EN = "This message carries no patient details; read them in the staff tools."
-
-NewJourney = Callable[..., JourneyDriver]
-
-
-@pytest.fixture
-def journey(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> NewJourney:
-    def new() -> JourneyDriver:
-        return JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-
-    return new
-
-
-async def emailed(j: JourneyDriver, step: str) -> EmailMessage:
-    """The journey's email of `step` (its Message-ID names it), once it has arrived."""
-
-    async def find() -> EmailMessage | None:
-        wanted = f"<{j.journey_id}.{step}@"
-        return next((m for m in read_mailbox(j.mail_dir) if wanted in m["Message-ID"]), None)
-
-    found = await eventually(find, what=f"the {step} email")
-    assert found is not None
-    return found
-
-
-def html_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html",))
-    assert part is not None
-    content: str = part.get_content()  # type: ignore[attr-defined]
-    return content
 
 
 def reference(journey_id: str) -> str:
@@ -69,15 +36,14 @@ def reference(journey_id: str) -> str:
 
 @pytest.mark.usefixtures("worker")
 async def test_a_spanish_speaking_case_manager_gets_the_case_in_spanish(
-    journey: NewJourney, pool: asyncpg.Pool
+    new_journey: NewJourney, pool: asyncpg.Pool
 ) -> None:
-    await seed_staff(pool)  # Lucía Romero works in ["es", "en"]
-    j = await journey().start()
+    j = await new_journey().start()  # Lucía Romero (tests/journeys.py) works in ["es", "en"]
     await j.approve()
     status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     assert status.case_manager_id == "cm-es"
 
-    assigned = await emailed(j, "case-assigned-1")
+    assigned = await j.emailed("case-assigned-1")
     ref, jid = reference(j.journey_id), j.journey_id
     assert assigned["To"] == "lucia@clinic.test"
     assert assigned["Content-Language"] == "es"
@@ -106,15 +72,15 @@ async def test_a_spanish_speaking_case_manager_gets_the_case_in_spanish(
 
 @pytest.mark.usefixtures("worker")
 async def test_an_english_speaking_case_manager_gets_the_case_in_english(
-    journey: NewJourney, pool: asyncpg.Pool
+    new_journey: NewJourney,
 ) -> None:
-    await seed_staff(pool)  # John Baker works in ["en"]
-    j = await journey().start(preferred_language="en", country="GB", time_zone="Europe/London")
+    # John Baker (tests/journeys.py) works in ["en"].
+    j = await new_journey().start(preferred_language="en", country="GB", time_zone="Europe/London")
     await j.approve()
     status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     assert status.case_manager_id == "cm-en"
 
-    assigned = await emailed(j, "case-assigned-1")
+    assigned = await j.emailed("case-assigned-1")
     ref = reference(j.journey_id)
     assert assigned["To"] == "john@clinic.test"
     assert assigned["Content-Language"] == "en"
@@ -135,13 +101,12 @@ async def test_an_english_speaking_case_manager_gets_the_case_in_english(
     ],
 )
 async def test_a_case_manager_whose_first_language_has_no_catalogue(
-    journey: NewJourney,
+    new_journey: NewJourney,
     pool: asyncpg.Pool,
     patient_language: str,
     works_in: list[str],
     written_in: str,
 ) -> None:
-    await seed_staff(pool)
     async with pool.acquire() as conn:
         await StaffRepository(conn).add(
             staff_id="cm-x",
@@ -150,12 +115,12 @@ async def test_a_case_manager_whose_first_language_has_no_catalogue(
             role="case_manager",
             languages=works_in,
         )
-    j = await journey().start(preferred_language=patient_language)
+    j = await new_journey().start(preferred_language=patient_language)
     await j.approve()
     status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     assert status.case_manager_id == "cm-x", "the one who speaks the patient's language"
 
-    assigned = await emailed(j, "case-assigned-1")
+    assigned = await j.emailed("case-assigned-1")
     ref = reference(j.journey_id)
     assert assigned["To"] == "x@clinic.test"
     assert assigned["Content-Language"] == written_in
@@ -173,38 +138,22 @@ async def test_a_case_manager_whose_first_language_has_no_catalogue(
 
 async def _journey_row(pool: asyncpg.Pool) -> str:
     async with pool.acquire() as conn:
-        stored = await IntakeRepository(conn).store(
-            form=InquiryForm.model_validate(valid_form()),
-            idempotency_key=None,
-            request_hash=uuid.uuid4().hex,
-            source_address=None,
-            user_agent=None,
-        )
+        stored = await store_inquiry(conn)
     return stored.journey_id
 
 
 def _email(
     pool: asyncpg.Pool, settings: Settings, *, coordinators: str = "en", lead: str = "en"
 ) -> EmailActivities:
-    return EmailActivities(
-        sender=SmtpSender(host="127.0.0.1", port=settings.smtp_port),
-        pool=pool,
-        composer=MessageComposer(sender="Journeys <journeys@clinic.test>"),
-        partners=Partners(
-            coordinators="coordinators@clinic.test",
-            medical_lead="lead-mailbox@clinic.test",
-            hotel="hotel@partner.test",
-            transfer="transfer@partner.test",
-            clinic_name="Clinic",
-            clinic_address="Street 1",
-            video_link_base="https://video.test",
-            public_base_url="http://127.0.0.1:8000",
-            clinic_email="clinic@partner.test",
-            coordinators_language=coordinators,
-            medical_lead_language=lead,
-        ),
-        message_id_domain="clinic.test",
+    partners = replace(
+        PARTNERS,
+        coordinators="coordinators@clinic.test",
+        medical_lead="lead-mailbox@clinic.test",
+        clinic_email="clinic@partner.test",
+        coordinators_language=coordinators,
+        medical_lead_language=lead,
     )
+    return email_activities(pool, SmtpSender(host="127.0.0.1", port=settings.smtp_port), partners)
 
 
 def _escalation(journey_id: str, step: str = "review-escalation-1-1") -> NotificationRequest:
@@ -273,12 +222,7 @@ async def test_the_coordinators_mailbox_is_written_to_in_its_set_language(
     jid = await _journey_row(pool)
     await ActivityEnvironment().run(
         _email(pool, settings, coordinators=language).send_notification,
-        NotificationRequest(
-            journey_id=jid,
-            step="staff-new-inquiry",
-            kind=NotificationKind.STAFF_NEW_INQUIRY,
-            audience=Audience.COORDINATORS,
-        ),
+        new_inquiry(jid),
     )
     [message] = read_mailbox(mail_dir)
     ref = reference(jid)

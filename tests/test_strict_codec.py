@@ -10,7 +10,6 @@ The suite runs in development: production's converter is built here by name.
 import dataclasses
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from api.codec.routes import LEFT_ENCODED, NOTE
 from api.codec.wire import WirePayloads, payloads_json
 from audit.timeline import journey_histories
@@ -55,6 +53,7 @@ from integrations.payload_keys import parse_payload_keys
 from integrations.temporal_client import connect_temporal, ensure_search_attributes
 from privacy.retention import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 from settings import PRODUCTION_SECRETS, Settings
+from tests.app_client import app_client
 from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.helpers import PRODUCTION_READY, eventually
 from tests.journey_rows import store_inquiry
@@ -252,9 +251,7 @@ async def test_a_whole_journey_runs_with_the_production_codec(
         await seed_staff(pool)
         async with running_worker(env.client, settings=production, pool=pool):
             j = await JourneyDriver(env, pool, production.task_queue, mail_dir).start()
-            await j.book_the_trip()
-            await j.sleep(timedelta(days=31))
-            await j.treat()
+            await j.book_and_treat()
             await j.follow_up_year()
             outcome = await j.result()
             histories = await journey_histories(env.client, j.journey_id)
@@ -309,11 +306,8 @@ async def production_codec_server(settings: Settings, key_server: KeyServer) -> 
         intake_sweep_seconds=0,
         **(PRODUCTION_READY | key_server.settings | STRONG),
     )
-    app = create_app(production)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http, production
+    async with app_client(production) as http:
+        yield http, production
 
 
 async def test_the_codec_server_refuses_what_production_refuses(

@@ -7,8 +7,6 @@ full of distinctive decided values holds every surface to it."""
 import asyncio
 import json
 import os
-import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -16,24 +14,21 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from audit.replay import load_history_file
 from audit.timeline import EVERYTHING, Disclosure, TimelineEntry, build_timeline, disclosure_for
-from db.documents import DocumentRepository
-from devstack.demo_staff import seed_demo_staff
 from domain.actors import Role
-from domain.stages import Stage, WaitingOn
+from domain.stages import Stage
 from domain.steps import (
     DocumentKind,
     DocumentsReceived,
     RejectionReason,
-    ReviewDecision,
-    ReviewOutcome,
 )
 from settings import Settings
 from tests.api_people import staff
+from tests.app_client import sign_in
 from tests.helpers import journeys_command
-from tests.journeys import REVIEWER, JourneyDriver, seed_staff
+from tests.journey_rows import add_document
+from tests.journeys import REVIEWER, JourneyDriver
 from workflows.journey import PatientJourney
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,25 +125,10 @@ def test_after_an_erasure_nobody_reads_the_clinics_reference() -> None:
 DECIDED = ("request_documents", "asia_exam", "discharge_summary", "contraindication")
 
 
-@pytest.fixture
-async def console(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    await seed_demo_staff(settings.require_database_url())
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
 async def _sign_in(console: httpx.AsyncClient, staff_id: str) -> None:
+    """Signs in as `staff_id` afresh, whoever was signed in before."""
     console.cookies.clear()
-    page = await console.get("/staff/sign-in")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the sign-in page has a form token"
-    answer = await console.post(
-        "/staff/sign-in/demo", data={"csrf_token": found.group(1), "staff_id": staff_id}
-    )
-    assert answer.status_code == 303, answer.text
+    await sign_in(console, staff_id)
 
 
 def _timeline_section(page: httpx.Response) -> str:
@@ -157,43 +137,22 @@ def _timeline_section(page: httpx.Response) -> str:
     return page.text[start : page.text.index("</section>", start)]
 
 
-async def _rejected_journey(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> tuple[JourneyDriver, str]:
-    await seed_staff(pool)
-    j = await JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir).start()
-    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER,
-            outcome=ReviewOutcome.REQUEST_DOCUMENTS,
-            documents=(DocumentKind.ASIA_EXAM, DocumentKind.DISCHARGE_SUMMARY),
-        ),
+async def _rejected_journey(driver: JourneyDriver, pool: asyncpg.Pool) -> tuple[JourneyDriver, str]:
+    j = await driver.start()
+    await j.request_documents(DocumentKind.ASIA_EXAM, DocumentKind.DISCHARGE_SUMMARY)
+    document_id = await add_document(
+        pool,
+        j.journey_id,
+        kind="asia_exam",
+        filename="exam.pdf",
+        content=b"%PDF-1.4 exam",
+        uploaded_by=j.patient.id,
     )
-    await j.reach(Stage.VALIDATION, WaitingOn.PATIENT)
-    async with pool.acquire() as conn:
-        document_id = await DocumentRepository(conn).add(
-            journey_id=j.journey_id,
-            kind="asia_exam",
-            filename="exam.pdf",
-            content_type="application/pdf",
-            content=b"%PDF-1.4 exam",
-            uploaded_by=j.patient.id,
-        )
     await j.handle.execute_update(
         PatientJourney.documents_received,
         DocumentsReceived(actor=j.patient, document_ids=(document_id,)),
     )
-    await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await j.handle.execute_update(
-        PatientJourney.review,
-        ReviewDecision(
-            actor=REVIEWER,
-            outcome=ReviewOutcome.REJECT,
-            reason=RejectionReason.CONTRAINDICATION,
-        ),
-    )
+    await j.reject(RejectionReason.CONTRAINDICATION)
     assert (await j.result()).stage is Stage.NOT_ELIGIBLE
     return j, document_id
 
@@ -205,9 +164,9 @@ async def test_an_auditor_reads_no_decided_value_on_any_surface(
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
     settings: Settings,
-    mail_dir: Path,
+    driver: JourneyDriver,
 ) -> None:
-    j, document_id = await _rejected_journey(temporal_env, pool, settings, mail_dir)
+    j, document_id = await _rejected_journey(driver, pool)
     jid = j.journey_id
     decided = (*DECIDED, document_id)
 
@@ -251,44 +210,26 @@ async def test_an_auditor_reads_no_decided_value_on_any_surface(
     # The command, for the member of staff it runs for.
     env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
     target = temporal_env.client.service_client.config.target_host
-    as_auditor = await asyncio.to_thread(
-        journeys_command,
-        "timeline",
-        jid,
-        "--address",
-        target,
-        "--json",
-        "--as",
-        "demo-auditor",
-        env=env,
-    )
-    assert as_auditor.returncode == 0, as_auditor.stderr
+
+    async def timeline_as(staff_id: str, *options: str) -> str:
+        command = ("timeline", jid, "--address", target, *options, "--as", staff_id)
+        ran = await asyncio.to_thread(journeys_command, *command, env=env)
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout
+
+    as_auditor = await timeline_as("demo-auditor", "--json")
     for value in decided:
-        assert value not in as_auditor.stdout, value
-    body = json.loads(as_auditor.stdout)
+        assert value not in as_auditor, value
+    body = json.loads(as_auditor)
     assert body["shown"] == audited["shown"] and body["names"] == {}
     assert [e["what"] for e in body["entries"]] == [e["what"] for e in audited["entries"]]
-    markdown = await asyncio.to_thread(
-        journeys_command, "timeline", jid, "--address", target, "--as", "demo-auditor", env=env
-    )
-    assert markdown.returncode == 0, markdown.stderr
-    assert "what was decided about the patient left out" in markdown.stdout
+    markdown = await timeline_as("demo-auditor")
+    assert "what was decided about the patient left out" in markdown
     for value in decided:
-        assert value not in markdown.stdout, value
-    as_coordinator = await asyncio.to_thread(
-        journeys_command,
-        "timeline",
-        jid,
-        "--address",
-        target,
-        "--json",
-        "--as",
-        "demo-coordinator",
-        env=env,
-    )
-    assert as_coordinator.returncode == 0, as_coordinator.stderr
+        assert value not in markdown, value
+    as_coordinator = await timeline_as("demo-coordinator", "--json")
     for value in decided:
-        assert value in as_coordinator.stdout, value
+        assert value in as_coordinator, value
     rows = await pool.fetch(
         "SELECT actor_id, actor_role FROM audit_log WHERE action = 'cli.timeline' ORDER BY seq"
     )

@@ -3,16 +3,14 @@
 from pathlib import Path
 
 import asyncpg
-import httpx
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from domain.names import journey_workflow_id
-from integrations.temporal_client import connect_temporal
-from observability.tracing import temporal_interceptors
 from settings import Settings
+from tests.app_client import app_client
 from tests.helpers import eventually, valid_form
 from tests.journeys import seed_staff
 from tests.metrics_scrape import SENTINELS, sentinel_form
@@ -47,22 +45,16 @@ def _ancestors(span: ReadableSpan, spans: list[ReadableSpan]) -> list[str]:
 
 async def test_a_form_submission_is_one_trace_down_to_its_acknowledgement_email(
     spans: list[ReadableSpan],
+    traced_client: Client,
     temporal_env: WorkflowEnvironment,
     settings: Settings,
     pool: asyncpg.Pool,
     mail_dir: Path,
 ) -> None:
     await seed_staff(pool)
-    # The worker's client traces, as `journeys worker` builds it.
-    traced = await connect_temporal(
-        settings,
-        interceptors=temporal_interceptors(),
-    )
-    app = create_app(settings)
     async with (
-        running_worker(traced, settings=settings, pool=pool),
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
+        running_worker(traced_client, settings=settings, pool=pool),
+        app_client(settings, base_url="http://app") as http,
     ):
         answer = await http.post(
             "/api/v1/inquiries?token=not-a-real-token", json=valid_form(**sentinel_form())

@@ -2,12 +2,9 @@
 JOURNEYS_TRUSTED_PROXIES sends it, so a client calling the API directly cannot choose the
 address its submissions are counted and audited under."""
 
-import asyncio
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ from pydantic import ValidationError
 from audit.log import address_key, address_tag
 from devstack.ports import answers, free_port
 from settings import Settings
-from tests.helpers import eventually
+from tests.dev_process import journeys_api
 
 # Loopback is 127.0.0.0/8 on Linux: three addresses on this host stand for the client, the
 # proxy and a client of the proxy.
@@ -76,22 +73,8 @@ async def api_port(database_url: str, tmp_path: Path) -> AsyncIterator[int]:
         # uvicorn's own variable, which `journeys api` must not read.
         "FORWARDED_ALLOW_IPS": "*",
     }
-    with (tmp_path / "api.log").open("w") as log_file:
-        process = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-m", "cli", "api"],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        await eventually(
-            lambda: asyncio.to_thread(answers, port), what="the API listening", within=30
-        )
+    async with journeys_api(env, tmp_path / "api.log"):
         yield port
-    finally:
-        process.send_signal(signal.SIGINT)
-        await asyncio.to_thread(process.wait, 20)
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ session that came through it and audits the browser's address, not one the brows
 import gzip
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -96,28 +95,14 @@ def _header(seen: dict[str, Any], name: str) -> list[str]:
 
 
 @pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Serves an app under uvicorn in a thread of its own (its own event loop, like a separate
-    process) until the test ends; answers its URL."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+def serve(serve_uvicorn: Callable[[uvicorn.Config], None]) -> Serve:
+    """Serves an app as `serve_uvicorn` does (tests/browser.py); answers its URL."""
 
     def start(config: uvicorn.Config) -> str:
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "the server stopped while starting"
-            assert time.monotonic() < deadline, "the server did not start within 30 s"
-            time.sleep(0.02)
+        serve_uvicorn(config)
         return f"http://{config.host}:{config.port}"
 
-    yield start
-    for server, _ in servers:
-        server.should_exit = True
-    for _, thread in servers:
-        thread.join(15)
+    return start
 
 
 def _upstream(serve: Serve, name: str) -> tuple[Upstream, str]:

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from playwright.async_api import FilePayload, Page
 from starlette.types import Message
 
-from api.app import create_app
 from api.tokens import mint_staff_token
 from domain.actors import Role
 from domain.stages import Stage
 from patient_links import mint_patient_link
 from settings import Settings
+from tests.app_client import running_app
 from tests.browser import ServedApp, sign_in_as
 from tests.journeys import JourneyDriver
 from tests.patient_pages import PDF
@@ -91,17 +91,22 @@ async def _post(app: FastAPI, path: str, *, query: str = "", token: str | None =
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    served = create_app(settings)
-    async with served.router.lifespan_context(served):
+    async with running_app(settings) as served:
         yield served
 
 
-async def test_an_upload_is_not_read_before_its_caller_may_make_it(
-    app: FastAPI, settings: Settings, driver: JourneyDriver
-) -> None:
+@pytest.fixture
+async def in_validation(driver: JourneyDriver) -> JourneyDriver:
+    """A journey started, waiting in validation (it asked for no documents yet)."""
     await driver.start()
     await driver.reach(Stage.VALIDATION)
-    jid = driver.journey_id
+    return driver
+
+
+async def test_an_upload_is_not_read_before_its_caller_may_make_it(
+    app: FastAPI, settings: Settings, in_validation: JourneyDriver
+) -> None:
+    jid = in_validation.journey_id
     reviewer = mint_staff_token(settings, subject="rev-1", name="Omar", role=Role.REVIEWER)
     another = mint_patient_link(settings, journey_id=str(uuid.uuid4()), patient_id="p-2")
     refused = {
@@ -124,12 +129,10 @@ async def test_an_upload_is_not_read_before_its_caller_may_make_it(
 
 
 async def test_a_patient_with_their_link_sends_a_large_upload(
-    app: FastAPI, settings: Settings, driver: JourneyDriver
+    app: FastAPI, settings: Settings, in_validation: JourneyDriver
 ) -> None:
-    await driver.start()
-    await driver.reach(Stage.VALIDATION)
-    jid = driver.journey_id
-    link = mint_patient_link(settings, journey_id=jid, patient_id=driver.patient.id)
+    jid = in_validation.journey_id
+    link = mint_patient_link(settings, journey_id=jid, patient_id=in_validation.patient.id)
     for sent in (
         await _post(app, f"/api/v1/journeys/{jid}/documents", token=link),
         await _post(app, "/my-journey/documents", query=f"token={link}"),
@@ -140,11 +143,9 @@ async def test_a_patient_with_their_link_sends_a_large_upload(
 
 
 async def test_a_signed_in_coordinator_sends_a_large_upload(
-    page: Page, served_app: ServedApp, driver: JourneyDriver
+    page: Page, served_app: ServedApp, in_validation: JourneyDriver
 ) -> None:
-    await driver.start()
-    await driver.reach(Stage.VALIDATION)
-    url = f"{served_app.url}/staff/journeys/{driver.journey_id}/actions/documents"
+    url = f"{served_app.url}/staff/journeys/{in_validation.journey_id}/actions/documents"
     files = FilePayload(name="scan.pdf", mimeType="application/pdf", buffer=SCAN)
     await sign_in_as(page, served_app.url, Role.COORDINATOR)
     # Without the form's CSRF token the console refuses it, having read it.

@@ -1,10 +1,11 @@
 """A worker that stops in the middle of a journey: the next one carries on, nothing twice."""
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
+import pytest
 from temporalio import activity
 from temporalio.client import WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
@@ -15,20 +16,22 @@ from domain.records import CancelBooking
 from domain.stages import Stage
 from domain.steps import ConsultOutcome, RejectionReason, Withdrawal
 from settings import Settings
-from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver, seed_staff
+from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver
 from worker import build_activities, build_worker, smtp_sender
 from workflows.journey import PatientJourney
 from workflows.registry import WORKFLOWS, workflow_runner
 
 
-async def test_a_worker_restart_in_the_middle_loses_nothing(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
-) -> None:
-    await seed_staff(pool)
+@pytest.fixture
+def new_worker(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings
+) -> Callable[[], Worker]:
+    """The project's worker on the test's task queue, a new one each call.
 
-    def worker():  # type: ignore[no-untyped-def]
-        # No sticky cache: the time-skipping server does not move a task off the sticky queue
-        # of a stopped worker, and without the cache every task replays from the history.
+    No sticky cache: the time-skipping server does not move a task off the sticky queue of a
+    stopped worker, and without the cache every task replays from the history."""
+
+    def new() -> Worker:
         return build_worker(
             temporal_env.client,
             settings=settings,
@@ -37,13 +40,19 @@ async def test_a_worker_restart_in_the_middle_loses_nothing(
             max_cached_workflows=0,
         )
 
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
-    async with worker():
+    return new
+
+
+async def test_a_worker_restart_in_the_middle_loses_nothing(
+    driver: JourneyDriver, new_worker: Callable[[], Worker]
+) -> None:
+    j = driver
+    async with new_worker():
         await j.start()
         await j.approve()
         await j.book_first_slot()
         await j.idle()
-    async with worker():
+    async with new_worker():
         await j.sleep(timedelta(days=10))
         await j.handle.execute_update(
             PatientJourney.consult_outcome,
@@ -56,10 +65,13 @@ async def test_a_worker_restart_in_the_middle_loses_nothing(
 
 
 async def test_compensation_survives_a_worker_crash_in_the_middle(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, mail_dir: Path
+    driver: JourneyDriver,
+    new_worker: Callable[[], Worker],
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    settings: Settings,
 ) -> None:
     """The first worker dies after cancelling one booking; the next one finishes the saga."""
-    await seed_staff(pool)
     cancelled_once = asyncio.Event()
 
     class DiesAfterOneCancellation(BookingActivities):
@@ -71,16 +83,7 @@ async def test_compensation_survives_a_worker_crash_in_the_middle(
             cancelled_once.set()
             return result
 
-    def worker():  # type: ignore[no-untyped-def]
-        return build_worker(
-            temporal_env.client,
-            settings=settings,
-            pool=pool,
-            sender=smtp_sender(settings),
-            max_cached_workflows=0,
-        )
-
-    j = JourneyDriver(temporal_env, pool, settings.task_queue, mail_dir)
+    j = driver
     first = Worker(
         temporal_env.client,
         task_queue=settings.task_queue,
@@ -105,7 +108,7 @@ async def test_compensation_survives_a_worker_crash_in_the_middle(
         )
         await asyncio.wait_for(cancelled_once.wait(), timeout=15)
     assert [s for s, v in (await j.bookings()).items() if v == "cancelled"] == ["transfer"]
-    async with worker():
+    async with new_worker():
         assert (await j.result()).stage is Stage.WITHDRAWN
     assert await j.bookings() == {
         "consult-1": "active",

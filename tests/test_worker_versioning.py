@@ -9,7 +9,6 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,13 +23,12 @@ from temporalio.common import VersioningBehavior
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from audit.timeline import continued_runs
 from db.clinical import ClinicalRepository
 from db.intake import StoredInquiry
 from devstack.temporal_server import installed_command
 from domain.actors import Actor, Role
-from domain.follow_up import FollowUpInput, FollowUpStatus
-from domain.names import SEARCH_ATTRIBUTES, follow_up_workflow_id
-from domain.policy import JourneyPolicy
+from domain.names import SEARCH_ATTRIBUTES
 from domain.stages import Stage, WaitingOn
 from domain.steps import (
     RehabCheckin,
@@ -54,7 +52,7 @@ from integrations.worker_deployment import (
 from settings import Settings
 from tests.helpers import eventually, journeys_command
 from tests.journey_rows import store_inquiry
-from tests.journeys import COORDINATOR, REVIEWER, JourneyDriver, seed_staff
+from tests.journeys import COORDINATOR, REVIEWER, JourneyDriver, follow_up_year, seed_staff
 from tests.next_build import CLOSING_MEMO, NextPatientJourney
 from tests.test_replay import load_corpus
 from worker import deployment_config, running_worker
@@ -176,21 +174,6 @@ def _patch_markers(history: WorkflowHistory, patch_id: str) -> int:
     )
 
 
-async def _runs(client: Client, workflow_id: str, first_run_id: str) -> list[WorkflowHistory]:
-    """Every run of a workflow from `first_run_id` on, following continue-as-new."""
-    histories, run_id = [], first_run_id
-    while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        histories.append(history)
-        last = history.events[-1]
-        run_id = (
-            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            if last.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-            else ""
-        )
-    return histories
-
-
 async def _on(handle: WorkflowHandle, build: str) -> tuple[str, int]:
     """The run the handle's workflow is at, once the server has it on `build`."""
     described = await eventually(
@@ -257,21 +240,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
         # like every new workflow, and like a child of an upgrading journey, it starts on the
         # current build.
         year_of = await _stored_journey(pool)
-        year = await client.start_workflow(
-            FollowUp.run,
-            FollowUpInput(
-                journey_id=year_of.journey_id,
-                discharged_at=datetime.now(UTC),
-                policy=JourneyPolicy(),
-            ),
-            id=follow_up_workflow_id(year_of.journey_id),
-            task_queue=task_queue,
-        )
-        await eventually(
-            lambda: year.query(FollowUp.status),
-            until=lambda s: isinstance(s, FollowUpStatus) and s.next_event == "Check-in week 1",
-            what="care advice sent, the year waiting for its first week",
-        )
+        year = await follow_up_year(client, year_of.journey_id, task_queue)
         first_year_run = year.result_run_id or ""
         async with pool.acquire() as conn:
             checkin = await ClinicalRepository(conn).add_rehab_checkin(
@@ -372,7 +341,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
                 await at_validation.handle.fetch_history(),
                 await at_teleconsult.handle.fetch_history(),
             ]
-            year_runs = await _runs(client, year.id, first_year_run)
+            year_runs = await continued_runs(client, year.id, first_year_run)
 
     for history, end in zip(journeys, ends, strict=True):
         assert _moved_once(_task_builds(history), "build-1", "build-2"), _task_builds(history)

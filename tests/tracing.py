@@ -11,8 +11,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.util.types import AttributeValue
+from temporalio.client import Client
 
-from observability.tracing import configure_tracing, stop_tracing
+from integrations.temporal_client import connect_temporal
+from observability.tracing import configure_tracing, stop_tracing, temporal_interceptors
+from settings import Settings
 
 
 class SpanSink(SpanExporter):
@@ -44,6 +47,13 @@ def spans(span_sink: SpanSink) -> Iterator[list[ReadableSpan]]:
     span_sink.listening = True
     yield span_sink.spans
     span_sink.listening = False
+
+
+@pytest.fixture
+async def traced_client(spans: list[ReadableSpan], settings: Settings) -> Client:
+    """A client of the test's Temporal server that traces, as `journeys worker` builds its
+    own, while `spans` listens."""
+    return await connect_temporal(settings, interceptors=temporal_interceptors())
 
 
 def attribute_sets(spans: Sequence[ReadableSpan]) -> list[Mapping[str, AttributeValue]]:

@@ -15,6 +15,7 @@ The Temporal CLI sends what `--codec-auth` says as the Authorization header.
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import token_refused
 from api.console.guards import audit_session_ended
 from api.console.session import COOKIE_NAME
 from api.problems import ProblemError
@@ -64,12 +65,7 @@ async def _from_bearer(request: Request) -> Principal | None:
             return await run_in_threadpool(verifier.verify, token)
         return verifier.verify(token)
     except TokenError as err:
-        raise ProblemError(
-            401,
-            "Authentication required",
-            str(err),
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from None
+        raise token_refused(err) from None
 
 
 async def _from_console_session(request: Request) -> Principal | None:

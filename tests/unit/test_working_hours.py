@@ -2,14 +2,18 @@
 clock whatever the day's offset, the nights the clocks change, minus what is busy, spread over
 each day; and how a day's hours are typed and refused."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.working_hours import (
+    SLOTS_PER_DAY,
     HoursRefused,
+    Instants,
     Interval,
+    WorkingHours,
     consult_slots,
     local_instant,
     parse_day,
@@ -29,6 +33,31 @@ def hours(text: str, *days: int) -> dict[int, tuple[Interval, ...]]:
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def offered(
+    hours: WorkingHours,
+    *,
+    earliest: datetime,
+    until: datetime,
+    count: int,
+    tz: ZoneInfo = MADRID,
+    length: timedelta = HALF_HOUR,
+    busy: Iterable[Instants] = (),
+    per_day: int = SLOTS_PER_DAY,
+) -> list[Instants]:
+    """`consult_slots` for a specialist in Madrid who sees patients for half an hour and has
+    nothing booked, unless told otherwise."""
+    return consult_slots(
+        hours=hours,
+        tz=tz,
+        length=length,
+        earliest=earliest,
+        until=until,
+        count=count,
+        busy=busy,
+        per_day=per_day,
+    )
 
 
 def starts(slots: list[tuple[datetime, datetime]], tz: ZoneInfo) -> list[str]:
@@ -65,14 +94,11 @@ def test_intervals_that_touch_do_not_overlap() -> None:
 
 
 def test_slots_run_back_to_back_in_the_specialists_zone() -> None:
-    slots = consult_slots(
-        hours=hours("09:00-10:30", 0),
-        tz=MADRID,
-        length=HALF_HOUR,
+    slots = offered(
+        hours("09:00-10:30", 0),
         earliest=utc(2026, 6, 1),
         until=utc(2026, 6, 30),
         count=3,
-        busy=[],
     )
     # Monday 1 June 2026, 09:00 in Madrid is 07:00 UTC (summer time).
     assert slots == [
@@ -83,23 +109,19 @@ def test_slots_run_back_to_back_in_the_specialists_zone() -> None:
 
 
 def test_the_consultation_length_sets_the_slots_and_a_rest_too_short_is_not_offered() -> None:
-    slots = consult_slots(
-        hours=hours("09:00-11:00", 0),
-        tz=MADRID,
+    slots = offered(
+        hours("09:00-11:00", 0),
         length=timedelta(minutes=45),
         earliest=utc(2026, 6, 1),
         until=utc(2026, 6, 2),
         count=5,
-        busy=[],
     )
     assert starts(slots, MADRID) == ["Mon 01 09:00", "Mon 01 09:45"]
 
 
 def test_busy_times_and_the_earliest_start_are_left_out() -> None:
-    slots = consult_slots(
-        hours=hours("09:00-11:00", 0),
-        tz=MADRID,
-        length=HALF_HOUR,
+    slots = offered(
+        hours("09:00-11:00", 0),
         earliest=utc(2026, 6, 1, 7, 15),
         until=utc(2026, 6, 2),
         count=5,
@@ -110,14 +132,11 @@ def test_busy_times_and_the_earliest_start_are_left_out() -> None:
 
 
 def test_three_a_day_spread_over_the_day_then_the_next_day() -> None:
-    slots = consult_slots(
-        hours=hours("09:00-13:00, 15:00-18:00", 0, 1),
-        tz=MADRID,
-        length=HALF_HOUR,
+    slots = offered(
+        hours("09:00-13:00, 15:00-18:00", 0, 1),
         earliest=utc(2026, 6, 1),
         until=utc(2026, 6, 30),
         count=5,
-        busy=[],
     )
     # 14 free slots a day: the first, the middle one and the last, then the next day's.
     assert starts(slots, MADRID) == [
@@ -132,14 +151,11 @@ def test_three_a_day_spread_over_the_day_then_the_next_day() -> None:
 
 def test_no_hours_give_no_slots_and_the_horizon_bounds_the_search() -> None:
     assert (
-        consult_slots(
-            hours={},
-            tz=MADRID,
-            length=HALF_HOUR,
+        offered(
+            {},
             earliest=utc(2026, 6, 1),
             until=utc(2026, 8, 1),
             count=3,
-            busy=[],
         )
         == []
     )
@@ -150,14 +166,13 @@ def test_on_the_day_the_clocks_change_the_specialist_keeps_their_wall_clock() ->
     specialist in New York who works Sundays 09:00-10:00 is offered at 09:00 their time on both
     sides of the change, and the instants move by the hour their offset moved."""
     sundays = hours("09:00-10:00", 6)
-    slots = consult_slots(
-        hours=sundays,
+    slots = offered(
+        sundays,
         tz=NEW_YORK,
         length=timedelta(minutes=60),
         earliest=utc(2026, 3, 1),
         until=utc(2026, 3, 16),
         count=3,
-        busy=[],
     )
     assert [s for s, _ in slots] == [
         utc(2026, 3, 1, 14, 0),  # EST, UTC-5
@@ -174,14 +189,11 @@ def test_on_the_day_the_clocks_change_the_specialist_keeps_their_wall_clock() ->
 def test_hours_across_the_skipped_hour_hold_only_the_real_time() -> None:
     """Madrid skips 02:00-03:00 on 29 March 2026: 01:00-04:00 holds two hours of slots, and the
     one after 01:30 starts at 03:00."""
-    slots = consult_slots(
-        hours=hours("01:00-04:00", 6),
-        tz=MADRID,
-        length=HALF_HOUR,
+    slots = offered(
+        hours("01:00-04:00", 6),
         earliest=utc(2026, 3, 28),
         until=utc(2026, 3, 30),
         count=10,
-        busy=[],
         per_day=10,
     )
     assert starts(slots, MADRID) == [
@@ -199,14 +211,12 @@ def test_hours_across_the_repeated_hour_hold_it_twice() -> None:
         hours("01:00-04:00", 6), MADRID, utc(2026, 10, 25), utc(2026, 10, 26)
     )
     assert ends - begins == timedelta(hours=4)
-    slots = consult_slots(
-        hours=hours("01:00-04:00", 6),
-        tz=MADRID,
+    slots = offered(
+        hours("01:00-04:00", 6),
         length=timedelta(hours=1),
         earliest=utc(2026, 10, 24),
         until=utc(2026, 10, 26),
         count=10,
-        busy=[],
         per_day=10,
     )
     assert [f"{s.astimezone(MADRID):%H:%M %Z}" for s, _ in slots] == [

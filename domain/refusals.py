@@ -94,6 +94,9 @@ STEP_ENGLISH: dict[StepName, str] = {
     StepName.WITHDRAW: "a withdrawal",
     StepName.FOLLOW_UP_OUTCOME: "a follow-up outcome",
     StepName.REHAB_CHECKIN: "a rehabilitation check-in",
+    StepName.BOOK_FOLLOW_UP: "booking a follow-up consult",
+    StepName.RESCHEDULE_FOLLOW_UP: "rescheduling a follow-up consult",
+    StepName.FOLLOW_UP_NO_SHOW: "a follow-up no-show",
     StepName.RESOLVE_INCIDENT: "resolving an incident",
 }
 

@@ -1,5 +1,6 @@
 """Drives journeys in the time-skipping environment as the people would, step by step."""
 
+import heapq
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,16 +17,19 @@ from api.intake import start_journey
 from db.clinical import ClinicalRepository
 from db.staff import StaffRepository
 from domain.actors import Actor, Role
+from domain.follow_up import BookedFollowUp, FollowUpStatus
 from domain.incidents import Incident
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
+from domain.records import Booking
 from domain.stages import Stage, WaitingOn
 from domain.steps import (
     Admission,
     ClinicConfirmation,
     ConsultOutcome,
     Discharge,
+    FollowUpBooking,
     FollowUpOutcome,
     PlanDecision,
     ProcedureReported,
@@ -331,47 +335,86 @@ class JourneyDriver:
         await self.reach(Stage.FOLLOW_UP)
 
     async def follow_up_year(self, notes: str = "", checkin_weeks: int | None = None) -> None:
-        """Check in every week and record every consult outcome as each falls due."""
+        """Check in every week; book each follow-up consult once its times are offered, and
+        record its outcome once it has started."""
         await self.reach(Stage.FOLLOW_UP)
         discharged = await self.now()
-        weeks = self.policy.rehab_weeks if checkin_weeks is None else checkin_weeks
+        p = self.policy
+        weeks = p.rehab_weeks if checkin_weeks is None else checkin_weeks
         due: list[tuple[datetime, str, int]] = [
-            (discharged + w * self.policy.rehab_checkin_every - timedelta(days=1), "checkin", w)
+            (discharged + w * p.rehab_checkin_every - timedelta(days=1), "checkin", w)
             for w in range(1, weeks + 1)
         ] + [
-            (discharged + off, "outcome", n)
-            for n, off in enumerate(self.policy.follow_up_offsets, 1)
+            (discharged + off - p.follow_up_offer_before + timedelta(hours=1), "book", n)
+            for n, off in enumerate(p.follow_up_offsets, 1)
         ]
-        for at, what, n in sorted(due):
+        heapq.heapify(due)
+        while due:
+            at, what, n = heapq.heappop(due)
             wait = at - await self.now()
             if wait > timedelta(0):
                 await self.sleep(wait)
-            async with self.pool.acquire() as conn:
-                repo = ClinicalRepository(conn)
-                if what == "checkin":
-                    record = await repo.add_rehab_checkin(
-                        journey_id=self.journey_id,
-                        week=n,
-                        walking_hours_per_day=Decimal("5.5"),
-                        days_per_week=6,
-                        notes=notes,
-                    )
-                    await self.follow_up.execute_update(
-                        FollowUp.rehab_checkin,
-                        RehabCheckin(actor=self.patient, week=n, checkin_id=record),
-                    )
-                else:
-                    record = await repo.add_follow_up_outcome(
-                        journey_id=self.journey_id,
-                        consult_no=n,
-                        scores={"trunk_control": 3, "sitting_balance": 4},
-                        notes=notes,
-                    )
-                    await self.follow_up.execute_update(
-                        FollowUp.record_outcome,
-                        FollowUpOutcome(actor=SPECIALIST, consult_no=n, outcome_id=record),
-                    )
+            if what == "checkin":
+                await self.check_in(n, notes=notes)
+            elif what == "book":
+                booked = await self.book_follow_up(n)
+                heapq.heappush(due, (booked.starts_at + timedelta(minutes=5), "outcome", n))
+            else:
+                await self.record_follow_up(n, notes=notes)
         await self.sleep(timedelta(days=30))
+
+    async def year(self) -> FollowUpStatus:
+        status: FollowUpStatus = await self.follow_up.query(FollowUp.status)
+        return status
+
+    async def offered(self, n: int) -> BookedFollowUp:
+        """Follow-up consult `n` once its times are offered."""
+        status = await eventually(
+            self.year,
+            until=lambda s: any(c.number == n and c.offered for c in s.consults),
+            what=f"times offered for follow-up consult {n}",
+        )
+        return next(c for c in status.consults if c.number == n)
+
+    async def book_follow_up(self, n: int, pick: int = 0) -> Booking:
+        """The patient books the `pick`th time offered for follow-up consult `n`."""
+        consult = await self.offered(n)
+        slot = sorted(consult.offered, key=lambda s: s.starts_at)[pick]
+        answer = await self.follow_up.execute_update(
+            FollowUp.book_follow_up,
+            FollowUpBooking(actor=self.patient, consult_no=n, slot_id=slot.slot_id),
+        )
+        booked = next(c.booking for c in answer.consults if c.number == n)
+        assert booked is not None and booked.starts_at == slot.starts_at
+        return booked
+
+    async def check_in(self, week: int, notes: str = "") -> None:
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_rehab_checkin(
+                journey_id=self.journey_id,
+                week=week,
+                walking_hours_per_day=Decimal("5.5"),
+                days_per_week=6,
+                notes=notes,
+            )
+        await self.follow_up.execute_update(
+            FollowUp.rehab_checkin,
+            RehabCheckin(actor=self.patient, week=week, checkin_id=record),
+        )
+
+    async def record_follow_up(self, n: int, notes: str = "") -> FollowUpStatus:
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_follow_up_outcome(
+                journey_id=self.journey_id,
+                consult_no=n,
+                scores={"trunk_control": 3, "sitting_balance": 4},
+                notes=notes,
+            )
+        status: FollowUpStatus = await self.follow_up.execute_update(
+            FollowUp.record_outcome,
+            FollowUpOutcome(actor=SPECIALIST, consult_no=n, outcome_id=record),
+        )
+        return status
 
     async def result(self) -> JourneyOutcome:
         return await self.handle.result()

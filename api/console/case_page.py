@@ -18,15 +18,18 @@ from api.console.rendering import render
 from api.console.viewer import Viewer
 from api.console.wording import Wording
 from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.journey_access import follow_up_status
 from api.patient_page.view import active
 from api.reads.case import read_case, read_timeline
 from api.reads.documents import document_response, open_document
 from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
 from domain.clinic_hours import clinic_days_later
+from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.readers import READS_DOCUMENTS
 from domain.records import Booking, BookingKind
+from domain.stages import Stage
 from domain.step_declarations import StepName
 from settings import Settings
 
@@ -123,6 +126,7 @@ async def case_response(
         raise _refusal(request, refused) from None
     timeline = await histories
     status = case.status
+    follow_up = await _follow_up(client, status, journey_id)
     journey = case.journey
     now = datetime.now(UTC)
     visit = clinic_visit(status)
@@ -151,7 +155,15 @@ async def case_response(
             # serves it to them alone.
             "opens_temporal_ui": may_read_payloads(principal),
             "now": now,
-            "offers": offers(status, principal.actor.role) if status else [],
+            "offers": offers(status, principal.actor.role, follow_up) if status else [],
+            # The follow-up consult each of their steps' forms is for: the first that takes it.
+            "follow_up_consult": {
+                step: consult
+                for consult in reversed(follow_up.consults)
+                for step in consult.expects
+            }
+            if follow_up
+            else {},
             "outcome": outcome,
             "case_managers": await case_managers(pool) if status else [],
             # What a withdrawal would cancel: the bookings not cancelled nor over yet.
@@ -167,6 +179,19 @@ async def case_response(
         viewer=viewer,
         status=status_code,
     )
+
+
+async def _follow_up(
+    client: Client, status: JourneyStatus | None, journey_id: str
+) -> FollowUpStatus | None:
+    """The follow-up year, for the steps of its consults; None outside it, or while Temporal
+    does not answer (the rest of the case is still worth reading)."""
+    if status is None or status.stage is not Stage.FOLLOW_UP:
+        return None
+    try:
+        return await follow_up_status(client, journey_id)
+    except RPCError:
+        return None
 
 
 @router.get("/journeys/{journey_id}/documents/{document_id}")

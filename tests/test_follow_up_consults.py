@@ -373,6 +373,9 @@ async def test_a_withdrawal_cancels_the_booked_follow_up_consult(
     assert (await j.result()).stage is Stage.WITHDRAWN
     assert (await j.bookings())["follow-up-1-1"] == "cancelled"
     assert await in_calendar(settings, "spec-1", uid) is None
+    assert await j.pool.fetchval(
+        "SELECT count(*) FROM incidents WHERE journey_id = $1", uuid.UUID(j.journey_id)
+    ) == 0, "a withdrawal is no incident"
 
 
 async def test_a_year_continued_as_new_goes_on_booking_where_it_was(

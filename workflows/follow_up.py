@@ -740,11 +740,21 @@ class FollowUp:
         booking.cancelled = True
 
     async def _cancel_bookings(self) -> None:
-        for task in self._bookings.values():
-            task.cancel()
+        await self._stop_booking()
         for consult in self._consults.values():
             if consult.booking is not None:
                 await self._cancel(consult.booking)
+
+    async def _stop_booking(self) -> None:
+        """Stop every consult's booking where it is, and wait until each has stopped."""
+        running = [task for task in self._bookings.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        for task in running:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
 
     async def _close_the_year(self) -> None:
         """The calendar is done: a consult still booked is awaited until its outcome is due,
@@ -762,8 +772,8 @@ class FollowUp:
         ] + [c.choose_by for c in still_open() if c.choose_by is not None]
         if ends:
             await _until(lambda: not still_open(), max(ends), "The last follow-up consults")
+        await self._stop_booking()
         for consult in still_open():
-            self._bookings[consult.number].cancel()
             consult.ended, consult.phase = ConsultEnd.YEAR_ENDED, ConsultPhase.CLOSED
 
     async def _notify(

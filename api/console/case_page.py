@@ -25,7 +25,7 @@ from api.reads.documents import document_response, open_document
 from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
 from domain.clinic_hours import clinic_days_later
-from domain.follow_up import FollowUpStatus
+from domain.follow_up import ConsultPhase, FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.readers import READS_DOCUMENTS
 from domain.records import Booking, BookingKind
@@ -167,7 +167,12 @@ async def case_response(
             "outcome": outcome,
             "case_managers": await case_managers(pool) if status else [],
             # What a withdrawal would cancel: the bookings not cancelled nor over yet.
-            "still_booked": active(status) if status else [],
+            "still_booked": (active(status) if status else [])
+            + [
+                c.booking
+                for c in (follow_up.consults if follow_up else [])
+                if c.booking is not None and c.phase is ConsultPhase.BOOKED
+            ],
             "forms": FORM_CHOICES,
             # The visit on the clinic's clock, and on the reader's where it shows another time.
             "visit": visit,

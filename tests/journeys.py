@@ -337,8 +337,8 @@ class JourneyDriver:
     async def follow_up_year(self, notes: str = "", checkin_weeks: int | None = None) -> None:
         """Check in every week; book each follow-up consult once its times are offered, and
         record its outcome once it has started."""
-        await self.reach(Stage.FOLLOW_UP)
-        discharged = await self.now()
+        status = await self.reach(Stage.FOLLOW_UP)
+        discharged = next(t.entered_at for t in status.transitions if t.stage is Stage.FOLLOW_UP)
         p = self.policy
         weeks = p.rehab_weeks if checkin_weeks is None else checkin_weeks
         due: list[tuple[datetime, str, int]] = [
@@ -377,9 +377,13 @@ class JourneyDriver:
         return next(c for c in status.consults if c.number == n)
 
     async def book_follow_up(self, n: int, pick: int = 0) -> Booking:
-        """The patient books the `pick`th time offered for follow-up consult `n`."""
+        """The patient books the `pick`th time still to come offered for follow-up consult
+        `n`."""
         consult = await self.offered(n)
-        slot = sorted(consult.offered, key=lambda s: s.starts_at)[pick]
+        now = await self.now()
+        slot = sorted((s for s in consult.offered if s.starts_at > now), key=lambda s: s.starts_at)[
+            pick
+        ]
         answer = await self.follow_up.execute_update(
             FollowUp.book_follow_up,
             FollowUpBooking(actor=self.patient, consult_no=n, slot_id=slot.slot_id),

@@ -311,8 +311,11 @@ async def test_record_a_follow_up_year_moving_to_the_current_build(
         )
         await eventually(
             lambda: year.query(FollowUp.status),
-            until=lambda s: isinstance(s, FollowUpStatus) and s.next_event == "Check-in week 1",
-            what="care advice sent, the year waiting for its first week",
+            until=lambda s: (
+                isinstance(s, FollowUpStatus)
+                and s.next_event == "Offer times for follow-up consult 1"
+            ),
+            what="care advice sent, the year waiting to offer its first consult",
         )
         first_run = year.result_run_id or ""
         async with running_worker(client, settings=build2, pool=pool):

@@ -63,6 +63,12 @@ async def test_a_coordinator_books_and_the_specialist_marks_a_missed_follow_up(
         "Done: Book a follow-up consult for the patient"
     )
     assert await follow_up_bookings(pool, j.journey_id) == {"follow-up-1-1": "active"}
+    consults = page.get_by_role("region", name="Follow-up consults")
+    await expect(consults.get_by_role("row").nth(1)).to_contain_text("Booked for")
+    await expect(actions.get_by_role("region", name="Withdraw the journey")).to_contain_text(
+        "cancels what is still booked"
+    )
+    await screenshot(page, "coordinator-follow-up-booked")
     booked = (await j.year()).consults[0].booking
     assert booked is not None
 

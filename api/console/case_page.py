@@ -156,6 +156,7 @@ async def case_response(
             "opens_temporal_ui": may_read_payloads(principal),
             "now": now,
             "offers": offers(status, principal.actor.role, follow_up) if status else [],
+            "follow_up": follow_up,
             # The follow-up consult each of their steps' forms is for: the first that takes it.
             "follow_up_consult": {
                 step: consult

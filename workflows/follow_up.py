@@ -696,9 +696,10 @@ class FollowUp:
             await self._close(consult, ConsultEnd.HELD)
 
     async def _next_round(self, consult: FollowUpConsult) -> None:
-        """New times for the consult: none of those offered before."""
+        """New times for the consult: none of those offered before; once the year's calendar
+        is over, its case manager arranges it instead."""
         if self._year_over:
-            await self._close(consult, ConsultEnd.YEAR_ENDED)
+            await self._close(consult, ConsultEnd.NOT_BOOKED)
             return
         consult.round += 1
         consult.offered, consult.offered_at, consult.choose_by = [], None, None
@@ -912,13 +913,7 @@ class FollowUp:
     async def book_follow_up(self, step: FollowUpBooking) -> FollowUpStatus:
         consult = self._consults[step.consult_no]
         consult.choice = step
-        await self._answered(
-            consult,
-            lambda: (
-                consult.phase is not ConsultPhase.CHOOSING
-                and consult.phase is not ConsultPhase.BOOKING
-            ),
-        )
+        await self._answered(consult, lambda: consult.booking is not None)
         return self.status()
 
     @book_follow_up.validator

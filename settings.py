@@ -1,7 +1,7 @@
 """Configuration from `JOURNEYS_*` environment variables, read once and handed in."""
 
 import ipaddress
-from datetime import time
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -255,6 +255,14 @@ class Settings(BaseSettings):
     # 164.312(a)(2)(iii)), and in any case this long after sign-in.
     session_idle_minutes: int = Field(default=15, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
+    # A claim on a case or an incident (api/claims.py) lapses this long after its last action
+    # (its making, or its holder keeping it), so that a claim left behind frees the work. The
+    # review's deadline and its escalations run from the inquiry whatever is claimed: a claim
+    # says who is on a case, it buys no time.
+    claim_lapse_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    # How often the API ends and audits the claims that lapsed (0: only as each journey's
+    # claims are next read or changed).
+    claim_sweep_seconds: float = Field(default=60.0, ge=0)
     link_secret: SecretStr = SecretStr("dev-patient-link-secret-change-me-0123456789")
     # A link is a bearer token in an email, and whoever holds a forwarded or leaked one reads
     # and acts on the journey until it expires. Every email the journey sends carries a fresh
@@ -347,6 +355,11 @@ class Settings(BaseSettings):
             visit_day_start=self.clinic_visit_day_start,
             visit_day_end=self.clinic_visit_day_end,
         )
+
+    @property
+    def claim_lapse(self) -> timedelta:
+        """How long a claim lives after its last action (JOURNEYS_CLAIM_LAPSE_MINUTES)."""
+        return timedelta(minutes=self.claim_lapse_minutes)
 
     @property
     def trusted_proxy_list(self) -> list[str]:

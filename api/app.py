@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from activities.messages import MessageComposer
 from api import pages, patient_page
 from api.audit_trail import install_audit_trail
+from api.claims import ClaimDesk, keep_ending_stale_claims
 from api.codec import install_codec_server
 from api.console import install_console
 from api.intake import keep_starting_unstarted
@@ -24,6 +25,7 @@ from api.problems import install_problem_handlers
 from api.query import TAKES_NO_QUERY
 from api.ratelimit import FormRateLimiter
 from api.routes import (
+    claims,
     health,
     inquiries,
     journeys,
@@ -107,13 +109,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     policy=settings.journey_policy(),
                 )
             )
+        claims_sweeper = None
+        if settings.claim_sweep_seconds > 0:
+            claims_sweeper = asyncio.create_task(
+                keep_ending_stale_claims(
+                    ClaimDesk.of(app), every=timedelta(seconds=settings.claim_sweep_seconds)
+                )
+            )
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            for task in (sweeper, claims_sweeper):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             app.state.metrics.stop_watching()
             await app.state.stage_watch.close()
             await mail.close()
@@ -147,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     no_query = [TAKES_NO_QUERY]
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=no_query)
     app.include_router(journeys.router, prefix=API_PREFIX)
-    for router in (steps.router, patient_links.router):
+    for router in (steps.router, patient_links.router, claims.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=no_query)
     app.include_router(privacy.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=no_query)

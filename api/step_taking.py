@@ -29,6 +29,7 @@ from db.documents import DocumentRepository
 from db.erasure import Erased
 from db.patients import PatientRepository
 from db.staff import StaffRepository
+from domain.claims import claim_kind_of
 from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
 from domain.policy import JourneyPolicy
@@ -40,6 +41,7 @@ from domain.step_bodies import (
     ContactBody,
     FollowUpOutcomeBody,
     RehabCheckinBody,
+    RehabFollowUpBody,
     TravelBody,
 )
 from domain.step_declarations import STEPS, StepDeclaration, StepName, StepRecord, Workflow
@@ -74,12 +76,17 @@ async def take(name: StepName, step: JourneyStep, body: Any = None) -> Any:
     declaration = STEPS[name]
     handler = HANDLERS.get(name)
     if handler is not None:
-        return await handler(step, body)
-    if isinstance(body, Numbered):
-        return await send_declared(
+        answer = await handler(step, body)
+    elif isinstance(body, Numbered):
+        answer = await send_declared(
             declaration, step, body.body, consult_no=follow_up_number(body.number)
         )
-    return await send_declared(declaration, step, body)
+    else:
+        answer = await send_declared(declaration, step, body)
+    kind = claim_kind_of(name)
+    if step.claims is not None and kind is not None:
+        await step.claims.step_taken(step.principal.actor, step.journey_id, kind)
+    return answer
 
 
 def follow_up_number(number: int) -> int:
@@ -193,9 +200,22 @@ async def _follow_up_outcome(conn: asyncpg.Connection, step: JourneyStep, outcom
     return await ClinicalRepository(conn).add_follow_up_outcome(
         journey_id=step.journey_id,
         consult_no=outcome.number,
-        scores=body.model_dump(exclude={"notes", "postural_hypotension"}, exclude_none=True),
+        scores=body.record(),
         notes=body.notes,
         postural_hypotension=body.postural_hypotension,
+        recorded_by=step.principal.actor.id,
+    )
+
+
+async def _rehab_follow_up_note(
+    conn: asyncpg.Connection, step: JourneyStep, body: RehabFollowUpBody
+) -> str:
+    return await ClinicalRepository(conn).add_rehab_follow_up_note(
+        journey_id=step.journey_id,
+        follow_up_no=body.follow_up_no,
+        outcome=body.outcome.value,
+        note=body.note,
+        recorded_by=step.principal.actor.id,
     )
 
 
@@ -206,6 +226,7 @@ STORES: dict[StepRecord, Store] = {
     StepRecord.REHAB_CHECKIN: _checkin,
     StepRecord.PLAN: _plan,
     StepRecord.FOLLOW_UP_OUTCOME: _follow_up_outcome,
+    StepRecord.REHAB_FOLLOW_UP: _rehab_follow_up_note,
 }
 
 

@@ -8,11 +8,12 @@ whatever the number of journeys open.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from db.claims import live as live_claim
 from db.journey_queries import reach_clause
 from domain.incidents import IncidentKind
 from domain.names import journey_reference
@@ -85,8 +86,20 @@ def _left(arg: Arg) -> str:
     )
 
 
-def _yours(priority: Priority | None, arg: Arg) -> str:
-    """An SQL truth value: the journey waits on the caller or their role."""
+def _unclaimed(priority: Priority, arg: Arg, claim_lapse: timedelta | None) -> str:
+    """An SQL truth value: nobody but the caller holds a claim (live for `claim_lapse`) on the
+    journey's work of the kind their role claims."""
+    if priority.claims is None or claim_lapse is None:
+        return "true"
+    return f"""NOT EXISTS (
+            SELECT 1 FROM claims c
+             WHERE c.journey_id = j.journey_id AND c.kind = {arg(priority.claims.value)}
+               AND c.holder_id <> {arg(priority.staff_id)} AND {live_claim(arg(claim_lapse))})"""
+
+
+def _yours(priority: Priority | None, arg: Arg, claim_lapse: timedelta | None) -> str:
+    """An SQL truth value: the journey waits on the caller or their role, for work nobody else
+    has claimed (a case someone else reviews, an incident someone else resolves)."""
     if priority is None:
         return "false"
     waits = []
@@ -99,10 +112,12 @@ def _yours(priority: Priority | None, arg: Arg) -> str:
             # An ended journey waits on no one (a wait names whom, and an ending names none),
             # but it keeps its case manager.
             waits.append(f"j.stage <> ALL({arg(_FINAL)})")
-    either = [" AND ".join(waits)] if waits else []
+    free = _unclaimed(priority, arg, claim_lapse)
+    either = [" AND ".join([*waits, free])] if waits else []
     if priority.open_incidents:
-        either.append("j.incident IS NOT NULL")
+        either.append(f"j.incident IS NOT NULL AND {free}")
     if priority.reassign:
+        # Reassigning is no claimed work: it stays the caller's whoever holds the incident.
         either.append(_left(arg))
     if not either:
         return "false"
@@ -131,6 +146,7 @@ class WorklistRepository:
         limit: int,
         offset: int,
         with_names: bool,
+        claim_lapse: timedelta | None = None,
     ) -> WorklistPage:
         """One page of the journeys `filters` select among those `reach` reaches, with how
         many there are in all, how many wait on the caller, and how many each stage holds
@@ -146,7 +162,7 @@ class WorklistRepository:
             args.append(value)
             return f"${len(args)}"
 
-        yours = _yours(priority, arg)
+        yours = _yours(priority, arg, claim_lapse)
         join = "JOIN patients p USING (patient_id)" if filters.country else ""
         reached = [clause] if (clause := reach_clause(reach, arg)) else []
         counted_where = _where(reached + _filters(filters, now, arg, stage=False))

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
+from domain.rehab import RehabFollowUp
 from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
 from domain.step_declarations import StepName
 from domain.steps import DocumentKind
@@ -71,6 +72,11 @@ class JourneyStatus(BaseModel):
     expects: list[StepName] = Field(
         default_factory=list,
         description="the steps the journey would take now, from whoever may take them",
+    )
+    rehab_follow_up: RehabFollowUp | None = Field(
+        default=None,
+        description="the rehabilitation follow-up waiting for the case manager: its `number` "
+        "is the one to close",
     )
 
     @model_validator(mode="before")

@@ -55,6 +55,7 @@ class NotificationKind(StrEnum):
     FOLLOW_UP_BOOKED_SPECIALIST = "follow_up_booked_specialist"
     FOLLOW_UP_NOT_BOOKED = "follow_up_not_booked"
     CHECKIN_MISSED = "checkin_missed"
+    REHAB_FOLLOW_UP = "rehab_follow_up"
     CLINIC_VISIT_REQUEST = "clinic_visit_request"
     CLINIC_VISIT_CANCELLATION = "clinic_visit_cancellation"
     CLINIC_VISIT_PROBLEM = "clinic_visit_problem"
@@ -85,6 +86,7 @@ STAFF_KINDS = frozenset(
         NotificationKind.FOLLOW_UP_BOOKED_SPECIALIST,
         NotificationKind.FOLLOW_UP_NOT_BOOKED,
         NotificationKind.CHECKIN_MISSED,
+        NotificationKind.REHAB_FOLLOW_UP,
         NotificationKind.CLINIC_VISIT_REQUEST,
         NotificationKind.CLINIC_VISIT_CANCELLATION,
         NotificationKind.CLINIC_VISIT_PROBLEM,

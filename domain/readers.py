@@ -54,6 +54,14 @@ SEES_OVERVIEW = frozenset({Role.COORDINATOR, Role.MEDICAL_LEAD, Role.CASE_MANAGE
 # own cases only, and a decoder would open them all; auditors read who did what and when, and
 # privacy officers decide on requests, neither about a patient's health.
 PAYLOAD_READERS = frozenset({Role.COORDINATOR, Role.MEDICAL_LEAD})
+# Claims (api/claims.py): who says they have a piece of work on a journey, so that the others
+# see it and leave it to them. Reviewers and the medical lead claim a case in validation for its
+# review, coordinators an open incident for its resolution: the roles of those steps. The
+# medical lead, the reviewers' escalation, takes over a reviewer's claim. Everyone who reads
+# journeys sees who holds a claim.
+CLAIMS_REVIEWS = frozenset({Role.REVIEWER, Role.MEDICAL_LEAD})
+CLAIMS_INCIDENTS = frozenset({Role.COORDINATOR})
+TAKES_OVER_REVIEWS = frozenset({Role.MEDICAL_LEAD})
 # A journey's privacy record: whether it is held, asked to be erased, erased.
 SEES_PRIVACY_RECORD = frozenset({Role.PRIVACY_OFFICER, Role.COORDINATOR})
 # The list of erasure requests, across journeys.

@@ -12,7 +12,7 @@ from domain.errors import StepError
 
 
 class RefusalCode(StrEnum):
-    """Every reason a journey (or the API, for the follow-up year) refuses a step."""
+    """Every reason a journey (or the API: for the follow-up year, for a claim) refuses a step."""
 
     # Any step
     ROLE_NOT_ALLOWED = "role_not_allowed"
@@ -63,6 +63,16 @@ class RefusalCode(StrEnum):
     NO_SUCH_REHAB_WEEK = "no_such_rehab_week"
     REHAB_WEEK_NOT_STARTED = "rehab_week_not_started"
     CHECKIN_RECEIVED = "checkin_received"
+    NO_REHAB_FOLLOW_UP = "no_rehab_follow_up"
+    REHAB_FOLLOW_UP_SUPERSEDED = "rehab_follow_up_superseded"
+    # A follow-up outcome's scales (domain/outcome_scales.py), refused by the step's body
+    SCORE_OUT_OF_RANGE = "score_out_of_range"
+    SCALE_MISSING = "scale_missing"
+    # Claims (not the journey's: the API's, before it sends the step a claim keeps)
+    CASE_CLAIMED = "case_claimed"
+    INCIDENT_CLAIMED = "incident_claimed"
+    NOT_CLAIMED = "not_claimed"
+    NOT_YOUR_CLAIM = "not_your_claim"
 
 
 KINDS: dict[RefusalCode, StepError] = {
@@ -75,6 +85,8 @@ KINDS: dict[RefusalCode, StepError] = {
     RefusalCode.ACTION_NOT_OFFERED: StepError.INVALID,
     RefusalCode.NO_SUCH_FOLLOW_UP: StepError.INVALID,
     RefusalCode.NO_SUCH_REHAB_WEEK: StepError.INVALID,
+    RefusalCode.SCORE_OUT_OF_RANGE: StepError.INVALID,
+    RefusalCode.SCALE_MISSING: StepError.INVALID,
 }
 
 # The one English wording of each refusal. Placeholders are `RefusalParams` fields, as
@@ -132,4 +144,16 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.NO_SUCH_REHAB_WEEK: "rehabilitation check-ins run for {weeks} weeks",
     RefusalCode.REHAB_WEEK_NOT_STARTED: "week {week} has not started yet",
     RefusalCode.CHECKIN_RECEIVED: "the check-in for week {week} was already received",
+    RefusalCode.NO_REHAB_FOLLOW_UP: "no rehabilitation follow-up is waiting for the case manager",
+    RefusalCode.REHAB_FOLLOW_UP_SUPERSEDED: "rehabilitation follow-up {follow_up_no} is no longer "
+    "open; follow-up {open_follow_up} is",
+    RefusalCode.SCORE_OUT_OF_RANGE: "{scale} is a whole number from {low} to {high}",
+    RefusalCode.SCALE_MISSING: "every follow-up outcome records {scale}",
+    RefusalCode.CASE_CLAIMED: "{claimed_by} has claimed this case since {claimed_at}, so only "
+    "they can review it; the claim lapses at {lapses_at} unless they keep it, and the medical "
+    "lead can take it over",
+    RefusalCode.INCIDENT_CLAIMED: "{claimed_by} has claimed this incident since {claimed_at}, "
+    "so only they can resolve it; the claim lapses at {lapses_at} unless they keep it",
+    RefusalCode.NOT_CLAIMED: "nobody holds a claim here to take over",
+    RefusalCode.NOT_YOUR_CLAIM: "you hold no claim here to release",
 }

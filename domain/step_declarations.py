@@ -41,6 +41,7 @@ class StepName(StrEnum):
     WITHDRAW = "withdraw"
     FOLLOW_UP_OUTCOME = "follow_up_outcome"
     REHAB_CHECKIN = "rehab_checkin"
+    REHAB_FOLLOW_UP = "rehab_follow_up"
     BOOK_FOLLOW_UP = "book_follow_up"
     RESCHEDULE_FOLLOW_UP = "reschedule_follow_up"
     FOLLOW_UP_NO_SHOW = "follow_up_no_show"
@@ -65,6 +66,7 @@ class StepRecord(StrEnum):
     ADVERSE_EVENT = "adverse_event"
     FOLLOW_UP_OUTCOME = "follow_up_outcome"
     REHAB_CHECKIN = "rehab_checkin"
+    REHAB_FOLLOW_UP = "rehab_follow_up"
 
 
 class Workflow(StrEnum):
@@ -287,6 +289,20 @@ STEPS: dict[StepName, StepDeclaration] = _declare(
         workflow=Workflow.FOLLOW_UP,
         record=StepRecord.REHAB_CHECKIN,
         record_field="checkin_id",
+    ),
+    # A coordinator stands in for a case manager who is away.
+    StepDeclaration(
+        StepName.REHAB_FOLLOW_UP,
+        frozenset({Role.CASE_MANAGER, Role.COORDINATOR}),
+        "Record what was agreed with a patient whose rehabilitation fell behind (case manager)",
+        path="/rehab-follow-up",
+        tag="follow-up",
+        body=bodies.RehabFollowUpBody,
+        update="rehab_follow_up",
+        argument=steps.RehabFollowUpRecorded,
+        workflow=Workflow.FOLLOW_UP,
+        record=StepRecord.REHAB_FOLLOW_UP,
+        record_field="record_id",
     ),
     StepDeclaration(
         StepName.BOOK_FOLLOW_UP,

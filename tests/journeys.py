@@ -334,16 +334,19 @@ class JourneyDriver:
         await self.handle.execute_update(PatientJourney.clinic_discharge, Discharge(actor=CLINIC))
         await self.reach(Stage.FOLLOW_UP)
 
-    async def follow_up_year(self, notes: str = "", checkin_weeks: int | None = None) -> None:
-        """Check in every week; book each follow-up consult once its times are offered, and
-        record its outcome once it has started."""
+    async def follow_up_year(
+        self, notes: str = "", checkin_weeks: int | None = None, from_week: int = 1
+    ) -> None:
+        """Check in every week from `from_week` to `checkin_weeks` (every week of the policy by
+        default), a day before each ends; book each follow-up consult once its times are
+        offered, and record its outcome once it has started, from the discharge on."""
         status = await self.reach(Stage.FOLLOW_UP)
         discharged = next(t.entered_at for t in status.transitions if t.stage is Stage.FOLLOW_UP)
         p = self.policy
         weeks = p.rehab_weeks if checkin_weeks is None else checkin_weeks
         due: list[tuple[datetime, str, int]] = [
             (discharged + w * p.rehab_checkin_every - timedelta(days=1), "checkin", w)
-            for w in range(1, weeks + 1)
+            for w in range(from_week, weeks + 1)
         ] + [
             (discharged + off - p.follow_up_offer_before + timedelta(hours=1), "book", n)
             for n, off in enumerate(p.follow_up_offsets, 1)
@@ -360,7 +363,7 @@ class JourneyDriver:
                 booked = await self.book_follow_up(n)
                 heapq.heappush(due, (booked.starts_at + timedelta(minutes=5), "outcome", n))
             else:
-                await self.record_follow_up(n, notes=notes)
+                await self.record_outcome(n, notes=notes)
         await self.sleep(timedelta(days=30))
 
     async def year(self) -> FollowUpStatus:
@@ -392,31 +395,44 @@ class JourneyDriver:
         assert booked is not None and booked.starts_at == slot.starts_at
         return booked
 
-    async def check_in(self, week: int, notes: str = "") -> None:
-        async with self.pool.acquire() as conn:
-            record = await ClinicalRepository(conn).add_rehab_checkin(
-                journey_id=self.journey_id,
-                week=week,
-                walking_hours_per_day=Decimal("5.5"),
-                days_per_week=6,
-                notes=notes,
-            )
-        await self.follow_up.execute_update(
-            FollowUp.rehab_checkin,
-            RehabCheckin(actor=self.patient, week=week, checkin_id=record),
-        )
-
-    async def record_follow_up(self, n: int, notes: str = "") -> FollowUpStatus:
+    async def record_outcome(self, consult_no: int, notes: str = "") -> FollowUpStatus:
+        """The specialist's outcome of follow-up consult `consult_no` on the clinical scales,
+        stored then sent as the API does."""
         async with self.pool.acquire() as conn:
             record = await ClinicalRepository(conn).add_follow_up_outcome(
                 journey_id=self.journey_id,
-                consult_no=n,
-                scores={"trunk_control": 3, "sitting_balance": 4},
+                consult_no=consult_no,
+                scores={
+                    "ais_grade": "C",
+                    "uems": 20 + consult_no,
+                    "lems": 10 + consult_no,
+                    "light_touch": 60 + consult_no,
+                    "pin_prick": 50 + consult_no,
+                    "trunk_control": 3,
+                },
                 notes=notes,
             )
         status: FollowUpStatus = await self.follow_up.execute_update(
             FollowUp.record_outcome,
-            FollowUpOutcome(actor=SPECIALIST, consult_no=n, outcome_id=record),
+            FollowUpOutcome(actor=SPECIALIST, consult_no=consult_no, outcome_id=record),
+        )
+        return status
+
+    async def check_in(
+        self, week: int, hours: str = "6", days: int = 6, notes: str = ""
+    ) -> FollowUpStatus:
+        """The patient's check-in for `week`, stored then sent as the API does; by default a
+        week that meets the rule of six."""
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_rehab_checkin(
+                journey_id=self.journey_id,
+                week=week,
+                walking_hours_per_day=Decimal(hours),
+                days_per_week=days,
+                notes=notes,
+            )
+        status: FollowUpStatus = await self.follow_up.execute_update(
+            FollowUp.rehab_checkin, RehabCheckin(actor=self.patient, week=week, checkin_id=record)
         )
         return status
 

@@ -156,7 +156,9 @@ async def test_follow_up_consults_through_the_api(
     [consult] = missed.json()["consults"]
     assert (consult["phase"], consult["no_shows"]) == ("choosing", 1), "offered again"
     recorded = await api.post(
-        f"{base}/follow-ups/1/outcome", headers=specialist, json={"trunk_control": 4}
+        f"{base}/follow-ups/1/outcome",
+        headers=specialist,
+        json={"ais_grade": "C", "uems": 30, "lems": 12, "light_touch": 80, "pin_prick": 70},
     )
     assert recorded.status_code == 200, recorded.text
     assert recorded.json()["outcomes_recorded"] == [1]

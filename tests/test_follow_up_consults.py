@@ -190,7 +190,7 @@ async def test_a_follow_up_consult_is_offered_booked_into_the_calendar_reminded_
         step=StepName.FOLLOW_UP_NO_SHOW,
         starts_at=booked.starts_at,
     )
-    outcome = await refused(j.record_follow_up(1))
+    outcome = await refused(j.record_outcome(1))
     assert outcome == Refusal.of(
         RefusalCode.CONSULT_NOT_STARTED,
         step=StepName.FOLLOW_UP_OUTCOME,
@@ -198,7 +198,7 @@ async def test_a_follow_up_consult_is_offered_booked_into_the_calendar_reminded_
     )
 
     await j.sleep(booked.starts_at - await j.now() + timedelta(minutes=5))
-    held = await j.record_follow_up(1)
+    held = await j.record_outcome(1)
     assert held.outcomes_recorded == [1]
     closed = await eventually(
         j.year, until=lambda s: consult(s, 1).phase is ConsultPhase.CLOSED, what="held"
@@ -263,7 +263,7 @@ async def test_a_missed_follow_up_consult_is_offered_again_once(
     await j.sleep(due + p.follow_up_outcome_grace - await j.now() + timedelta(hours=1))
     assert "follow-up-consult-1-overdue" not in j.mail_kinds()
     # The outcome of the consult the case manager arranged by hand is still recorded.
-    assert (await j.record_follow_up(1)).outcomes_recorded == [1]
+    assert (await j.record_outcome(1)).outcomes_recorded == [1]
 
 
 async def test_other_times_a_moved_booking_and_a_deactivated_specialist(
@@ -355,7 +355,7 @@ async def test_times_left_unchosen_go_to_the_case_manager(driver: JourneyDriver)
     told = await email(j, "follow-up-consult-1-not-booked")
     assert told["To"] == "lucia@clinic.test"
     # The case manager arranges it by hand; its outcome is recorded as before bookings.
-    assert (await j.record_follow_up(1)).outcomes_recorded == [1]
+    assert (await j.record_outcome(1)).outcomes_recorded == [1]
 
 
 async def test_a_withdrawal_cancels_the_booked_follow_up_consult(
@@ -373,9 +373,12 @@ async def test_a_withdrawal_cancels_the_booked_follow_up_consult(
     assert (await j.result()).stage is Stage.WITHDRAWN
     assert (await j.bookings())["follow-up-1-1"] == "cancelled"
     assert await in_calendar(settings, "spec-1", uid) is None
-    assert await j.pool.fetchval(
-        "SELECT count(*) FROM incidents WHERE journey_id = $1", uuid.UUID(j.journey_id)
-    ) == 0, "a withdrawal is no incident"
+    assert (
+        await j.pool.fetchval(
+            "SELECT count(*) FROM incidents WHERE journey_id = $1", uuid.UUID(j.journey_id)
+        )
+        == 0
+    ), "a withdrawal is no incident"
 
 
 async def test_a_year_continued_as_new_goes_on_booking_where_it_was(

@@ -62,6 +62,7 @@ from tests.journey_paths import (
     REFUSED_DOMAIN,
     book_consult,
     complete,
+    fall_behind_in_rehab,
     lose_contact,
     miss_two_consults,
     reject,
@@ -378,15 +379,30 @@ async def test_no_path_leaves_phi_in_any_history_description_detail_or_log(
         await _erased_through_the_api(http, settings, erased)
         completed = await driver().start(**SENTINELS)
         await complete(completed, notes=NOTES, checkin_weeks=2, refused_in_follow_up=relay)
+        behind = await driver().start(**SENTINELS)
+        await fall_behind_in_rehab(behind, agreed=NOTES, notes=NOTES)
 
         # The sentinels went in: the records hold them and the emails carried them; the
         # search would prove nothing otherwise.
-        kept = [rejected, incident, no_shows, lost, withdrawn, completed]
+        kept = [rejected, incident, no_shows, lost, withdrawn, completed, behind]
         for j in kept:
             assert await _holds_the_sentinels(pool, j.journey_id), j.journey_id
         assert await pool.fetchval(
             "SELECT count(*) FROM follow_up_outcomes WHERE notes = $1", NOTES
-        ) == len(completed.policy.follow_up_offsets)
+        ) == 2 * len(completed.policy.follow_up_offsets)
+        # What the case manager agreed, and what the patient wrote with each check-in.
+        assert (
+            await pool.fetchval("SELECT count(*) FROM rehab_follow_up_notes WHERE note = $1", NOTES)
+            == 1
+        )
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM rehab_checkins WHERE journey_id = $1 AND notes = $2",
+                behind.journey_id,
+                NOTES,
+            )
+            == 2
+        )
         mailed = "\n".join(m["To"] + text_of(m) for m in read_mailbox(relay.directory))
         assert found_in(mailed, [NAME, SENTINELS["email"], CORRECTED_EMAIL]) == [
             NAME,

@@ -188,6 +188,13 @@ def follow_up_year(state: JourneyState, step: StepName) -> None:
     require_stage(state.stage, Stage.FOLLOW_UP, step)
 
 
+def rehab_follow_up(state: JourneyState) -> None:
+    """The follow-up year takes the case manager's record (its own validator checks which
+    follow-up); the journey expects it while it waits on them."""
+    require_stage(state.stage, Stage.FOLLOW_UP, StepName.REHAB_FOLLOW_UP)
+    require_waiting(state.waiting_on, WaitingOn.CASE_MANAGER, StepName.REHAB_FOLLOW_UP)
+
+
 # The part of each step's check that reads the journey alone, without the step's data: what
 # the journey would take now. Staff screens show these, so a person sees only what applies.
 # Checks against the clock (has the consult started?) are the validator's alone: a query
@@ -211,6 +218,7 @@ _NOW: dict[StepName, Callable[[JourneyState], None]] = {
     StepName.RESOLVE_INCIDENT: incident_open,
     StepName.FOLLOW_UP_OUTCOME: lambda state: follow_up_year(state, StepName.FOLLOW_UP_OUTCOME),
     StepName.REHAB_CHECKIN: lambda state: follow_up_year(state, StepName.REHAB_CHECKIN),
+    StepName.REHAB_FOLLOW_UP: rehab_follow_up,
 }
 
 

@@ -26,9 +26,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
     from domain.incidents import IncidentAction
     from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus
-    from domain.names import PATIENT_COUNTRY, TREATMENT_DATE
+    from domain.names import PATIENT_COUNTRY, REHAB_NOTICE_SIGNAL, TREATMENT_DATE
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
+    from domain.rehab import RehabNotice
     from domain.stages import Stage, Task, WaitingOn
     from domain.step_declarations import StepName, withdrawal_step
     from domain.steps import (
@@ -154,6 +155,7 @@ class PatientJourney:
             expects=checks.expected_steps(state),
             takes_steps_from=state.waiting_on,
             documents_requested=list(self._documents_requested()),
+            rehab_follow_up=state.rehab_follow_up,
         )
 
     def _documents_requested(self) -> tuple[DocumentKind, ...]:
@@ -359,6 +361,14 @@ class PatientJourney:
         # without a patch.
         checks.role(step.actor, withdrawal_step(step.reason))
         checks.withdrawal(self.state)
+
+    @workflow.signal(name=REHAB_NOTICE_SIGNAL)
+    def rehab_follow_up_changed(self, notice: RehabNotice) -> None:
+        """The follow-up year opened or closed a rehabilitation follow-up; the FOLLOW_UP stage
+        shows it (signals may cross: only a later notice replaces an earlier one)."""
+        latest = self.state.rehab_notice
+        if latest is None or notice.order > latest.order:
+            self.state.rehab_notice = notice
 
     @workflow.update
     async def resolve_incident(self, step: IncidentResolution) -> JourneyStatus:

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import QueryParams
 
+from api.console.claim_panel import may_claim_row
 from api.console.guards import DIRECTORY_PATH, ViewerDep, console_gate
 from api.console.rendering import render
 from api.console.wording import Wording
-from api.deps import PoolDep
+from api.deps import PoolDep, SettingsDep
 from api.reads.worklist import read_worklist
 from db.worklist import WorklistRepository
 from domain.incidents import IncidentKind
@@ -109,7 +110,9 @@ def filter_options(language: str) -> dict[str, list[tuple[str, str]]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> Response:
+async def worklist(
+    request: Request, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
+) -> Response:
     if viewer.principal.actor.role in KEEPS_STAFF_DIRECTORY:
         # Staff administrators read no journey: their console is the directory.
         return RedirectResponse(DIRECTORY_PATH, status_code=303)
@@ -122,6 +125,7 @@ async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> Respon
         now=now,
         limit=PAGE_SIZE,
         offset=(parsed.page - 1) * PAGE_SIZE,
+        claim_lapse=settings.claim_lapse,
     )
     async with pool.acquire() as conn:
         choices = await WorklistRepository(conn).choices()
@@ -156,6 +160,14 @@ async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> Respon
                 ),
             },
             "sees_patient": viewer.principal.actor.role in SEES_PATIENT,
+            # The rows whose work of the viewer's kind is open and unclaimed: a claim button.
+            "claimable": {
+                item.journey_id
+                for item in page.items
+                if may_claim_row(
+                    viewer.principal.actor, item.stage, item.incident is not None, item.claims
+                )
+            },
             "now": now,
         },
         viewer=viewer,

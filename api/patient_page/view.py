@@ -21,6 +21,7 @@ from domain.follow_up import ConsultPhase, FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
+from domain.rehab import short_of_six
 from domain.stages import Stage, WaitingOn
 from domain.step_declarations import StepName
 from domain.steps import DocumentKind
@@ -36,8 +37,6 @@ from i18n import (
     zone_city,
 )
 
-# The rule of six: hours walking a day and days a week the rehabilitation asks for.
-RULE_OF_SIX = 6
 PROGRESS: list[tuple[Stage, str]] = [
     (Stage.VALIDATION, N_("Medical review")),
     (Stage.CASE_MANAGER, N_("Case manager")),
@@ -53,6 +52,7 @@ _NEXT_WITH: dict[WaitingOn, str] = {
     WaitingOn.SPECIALIST: N_("The next step is with the specialist."),
     WaitingOn.CLINIC: N_("The next step is with the clinic."),
     WaitingOn.COORDINATOR: N_("The next step is with our coordinators."),
+    WaitingOn.CASE_MANAGER: N_("Your case manager will be in touch with you."),
     WaitingOn.NONE: N_("The next step is with our team."),
 }
 
@@ -337,10 +337,6 @@ def checkin_section(
             for week, c in sorted(sent.items())
         ],
     }
-
-
-def short_of_six(hours: Decimal, days: int) -> bool:
-    return hours < RULE_OF_SIX or days < RULE_OF_SIX
 
 
 def page_context(

@@ -75,15 +75,19 @@ class JourneyListQuery(QueryParameters):
     responses=ERRORS,
 )
 async def list_journeys(
-    principal: PrincipalDep, pool: PoolDep, query: Annotated[JourneyListQuery, Query()]
+    principal: PrincipalDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    query: Annotated[JourneyListQuery, Query()],
 ) -> WorklistPage:
     """Only the journeys the caller reaches (case managers: those assigned to them;
     specialists: those booked with them; reviewers: the cases in VALIDATION and those they
     decided; everyone else on staff: all). The journeys that wait on the caller come first
     (reviewers and medical leads: on a reviewer; specialists: on them; case managers: theirs;
     coordinators: on a coordinator, with an open incident, or whose case manager or specialist
-    was deactivated), overdue first; then by
-    deadline, newest first. Served from PostgreSQL, as the staff console's worklist is."""
+    was deactivated), overdue first, but for work someone else has claimed; then by deadline,
+    newest first. Each journey names who holds a live claim on its review or its incident
+    (`claims`). Served from PostgreSQL, as the staff console's worklist is."""
     return await read_worklist(
         pool,
         principal,
@@ -99,6 +103,7 @@ async def list_journeys(
         now=datetime.now(UTC),
         limit=query.limit,
         offset=query.offset,
+        claim_lapse=settings.claim_lapse,
     )
 
 

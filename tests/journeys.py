@@ -339,18 +339,20 @@ class JourneyDriver:
     ) -> None:
         """Check in every week from `from_week` to `checkin_weeks` (every week of the policy by
         default), a day before each ends; book each follow-up consult once its times are
-        offered, and record its outcome once it has started, from the discharge on."""
+        offered, and record its outcome once it has started, from the discharge on. A consult
+        whose times were offered before this began was arranged by hand: its outcome is
+        recorded when it falls due."""
         status = await self.reach(Stage.FOLLOW_UP)
         discharged = next(t.entered_at for t in status.transitions if t.stage is Stage.FOLLOW_UP)
-        p = self.policy
+        p, now = self.policy, await self.now()
         weeks = p.rehab_weeks if checkin_weeks is None else checkin_weeks
         due: list[tuple[datetime, str, int]] = [
             (discharged + w * p.rehab_checkin_every - timedelta(days=1), "checkin", w)
             for w in range(from_week, weeks + 1)
-        ] + [
-            (discharged + off - p.follow_up_offer_before + timedelta(hours=1), "book", n)
-            for n, off in enumerate(p.follow_up_offsets, 1)
         ]
+        for n, off in enumerate(p.follow_up_offsets, 1):
+            offered = discharged + off - p.follow_up_offer_before + timedelta(hours=1)
+            due.append((offered, "book", n) if offered > now else (discharged + off, "outcome", n))
         heapq.heapify(due)
         while due:
             at, what, n = heapq.heappop(due)

@@ -67,13 +67,26 @@ class BookingActivities:
     async def propose_consult_slots(self, request: SlotsRequest) -> SlotsProposed:
         """The round's slots: kept if already proposed (a retry), else the free times in the
         working hours of the least loaded active specialist who has any (the next one when
-        their calendar and bookings leave none), on their clock (domain/working_hours.py)."""
+        their calendar and bookings leave none), on their clock (domain/working_hours.py).
+
+        A follow-up consult's are with the journey's own specialist while they are active and
+        have free times then; else, as for the first consultation, with the least loaded one
+        who has, who becomes the journey's specialist."""
+        follow_up = request.follow_up_no
         async with self._pool.acquire() as conn:
             repo = BookingRepository(conn)
-            existing = await repo.slots(journey_id=request.journey_id, round_no=request.round)
+            existing = await repo.slots(
+                journey_id=request.journey_id, round_no=request.round, follow_up_no=follow_up
+            )
             if existing:
                 return SlotsProposed(slots=existing)
-            specialists = await StaffRepository(conn).specialists_by_load()
+            staff = StaffRepository(conn)
+            specialists = await staff.specialists_by_load()
+            if follow_up is not None:
+                own = await staff.journey_specialist(journey_id=request.journey_id)
+                if own is not None:
+                    others = [s for s in specialists if s.staff_id != own.staff_id]
+                    specialists = [own, *others]
             for specialist in specialists:
                 found = await self._free_slots(repo, specialist, request)
                 if found:
@@ -86,21 +99,29 @@ class BookingActivities:
                     type=ActivityFailure.NO_SPECIALIST,
                     non_retryable=True,
                 )
+            series = f"{request.round}" if follow_up is None else f"f{follow_up}.{request.round}"
             slots = [
                 Slot(
-                    slot_id=f"{request.journey_id}:{request.round}:{i}",
+                    slot_id=f"{request.journey_id}:{series}:{i}",
                     starts_at=start,
                     ends_at=end,
                     specialist_id=specialist.staff_id,
                 )
                 for i, (start, end) in enumerate(found)
             ]
-            await repo.add_slots(journey_id=request.journey_id, round_no=request.round, slots=slots)
+            await repo.add_slots(
+                journey_id=request.journey_id,
+                round_no=request.round,
+                slots=slots,
+                follow_up_no=follow_up,
+            )
             await JourneyRepository(conn).set_specialist(
                 journey_id=request.journey_id, staff_id=specialist.staff_id
             )
             return SlotsProposed(
-                slots=await repo.slots(journey_id=request.journey_id, round_no=request.round)
+                slots=await repo.slots(
+                    journey_id=request.journey_id, round_no=request.round, follow_up_no=follow_up
+                )
             )
 
     async def _free_slots(
@@ -110,10 +131,16 @@ class BookingActivities:
         calendar holds and the times the journey was offered in its earlier rounds."""
         tz = ZoneInfo(specialist.time_zone)
         earliest = request.not_before + MIN_NOTICE
-        until = request.not_before + HORIZON
+        if request.earliest is not None:
+            earliest = max(earliest, request.earliest)
+        until = request.until or request.not_before + HORIZON
         busy = await repo.busy(specialist_id=specialist.staff_id, start=earliest, end=until)
         # New times are new: none the journey was offered before (and did not take) again.
-        busy += await repo.offered_before(journey_id=request.journey_id, round_no=request.round)
+        busy += await repo.offered_before(
+            journey_id=request.journey_id,
+            round_no=request.round,
+            follow_up_no=request.follow_up_no,
+        )
         if self._calendar is not None:
             calendar_id = specialist_calendar(specialist.staff_id, specialist.calendar_url)
             with outside_failures(request.journey_id):
@@ -142,7 +169,7 @@ class BookingActivities:
             with outside_failures(request.journey_id):
                 await self._calendar.put_event(
                     specialist_calendar(specialist, held.calendar_url),
-                    self.consult_event(request.journey_id, booking),
+                    self.consult_event(request.journey_id, booking, request.follow_up_no),
                 )
         if request.kind is BookingKind.CLINIC_VISIT and self._clinic is not None:
             booking = await self._reserve_visit(request, booking)
@@ -189,14 +216,19 @@ class BookingActivities:
             )
         return booking.model_copy(update={"confirm_by_hand": reservation.status == "pending"})
 
-    def consult_event(self, journey_id: str, booking: Booking) -> ConsultEvent:
+    def consult_event(
+        self, journey_id: str, booking: Booking, follow_up_no: int | None = None
+    ) -> ConsultEvent:
         """The calendar event of a consult; ids only, the patient's name stays in the record."""
         uid = booking_uid(booking.booking_id)
+        reference = journey_id.split("-", 1)[0].upper()
         return ConsultEvent(
             uid=uid,
             start=booking.starts_at,
             end=booking.ends_at,
-            summary=f"Teleconsultation {journey_id.split('-', 1)[0].upper()}",
+            summary=f"Teleconsultation {reference}"
+            if follow_up_no is None
+            else f"Follow-up consultation {follow_up_no} {reference}",
             description=f"Journey {journey_id}. Patient details are in the staff tools.",
             video_link=f"{self._video_link_base}/{uid}",
         )

@@ -64,6 +64,8 @@ INVITE_METHODS = {
     NotificationKind.CONSULT_REMINDER: "REQUEST",
     NotificationKind.CONSULT_CANCELLED: "CANCEL",
     NotificationKind.NO_SHOW_NOTICE: "CANCEL",
+    NotificationKind.FOLLOW_UP_BOOKED: "REQUEST",
+    NotificationKind.FOLLOW_UP_MISSED: "CANCEL",
 }
 
 
@@ -145,7 +147,13 @@ class EmailActivities:
             )
             if claim.status == "sent":
                 return NotificationResult(message_id=message_id, already_sent=True)
-            facts = await load_journey_facts(conn, request.journey_id)
+            facts = await load_journey_facts(
+                conn,
+                request.journey_id,
+                follow_up_no=_number(request.facts.get("follow_up_no")),
+                slot_round=_number(request.facts.get("slot_round")),
+                booking_id=request.facts.get("booking_id") or None,
+            )
             if facts is None:
                 email_done(request.kind, EmailOutcome.NO_ADDRESS)
                 raise ApplicationError(
@@ -276,11 +284,16 @@ class EmailActivities:
         # The invitation is the patient's, in the patient's language, as its email is.
         words = translations(facts.language)
         reference = request.journey_id.split("-", 1)[0].upper()
+        summary = (
+            words.gettext("Follow-up video consultation with your specialist")
+            if request.facts.get("follow_up_no")
+            else words.gettext("Video consultation with your specialist")
+        )
         event = ConsultEvent(
             uid=uid,
             start=facts.consult_at,
             end=facts.consult_end,
-            summary=words.gettext("Video consultation with your specialist"),
+            summary=summary,
             description=words.gettext("Reference %(reference)s") % {"reference": reference},
             video_link=f"{self._partners.video_link_base}/{uid}",
         )
@@ -406,7 +419,24 @@ class EmailActivities:
             "reason": reason_text(f.get("reason", ""), lang),
             "count": f.get("count", ""),
             "deadline": f.get("deadline", ""),
+            # A deadline of the patient's: on their clock alone.
+            "choose_by": format_two_zone_moment(_moment(f.get("choose_by")), lang, tz, None),
+            "reminder": f.get("reminder", ""),
+            # How a follow-up consult's booking ended (`missed`, `not_booked`), and whether a
+            # missed one is offered again.
+            "why": f.get("why", ""),
+            "again": f.get("again", ""),
             "incident": f.get("incident", ""),
             "incident_no": f.get("incident_no", ""),
             "incident_sentence": incident_sentence(f.get("incident", ""), lang),
         }
+
+
+def _number(value: str | None) -> int | None:
+    """A number among an email's facts (a follow-up consult's, a round's); None when absent."""
+    return int(value) if value and value.isdigit() else None
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A moment among an email's facts, written in ISO 8601."""
+    return datetime.fromisoformat(value) if value else None

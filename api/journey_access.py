@@ -5,17 +5,20 @@ from typing import Any
 import asyncpg
 from fastapi import Response
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import ProblemError
 from api.schemas import PatientView
 from api.tokens import Principal
 from db.erasure import Erased
 from db.journey_queries import JourneyQueries
+from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyOutcome, JourneyStatus
-from domain.names import journey_workflow_id
+from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.records import BookingKind
 from domain.stages import Stage, WaitingOn
 from i18n import N_, SOURCE_LANGUAGE, translations
+from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
 # What the patient reads at each stage, by whom the journey takes steps from, and whether it
@@ -134,6 +137,19 @@ def versioned_view(
     """The status as this principal sees it, its `Journey-Version` on the answer."""
     response.headers[VERSION_HEADER] = str(len(status.transitions))
     return view_for(principal, status, language)
+
+
+async def follow_up_status(client: Client, journey_id: str) -> FollowUpStatus | None:
+    """The journey's follow-up year as it answers now; None before it has started (it starts
+    a moment after the stage does) or after it has ended."""
+    handle = client.get_workflow_handle_for(FollowUp.run, follow_up_workflow_id(journey_id))
+    try:
+        status: FollowUpStatus = await handle.query(FollowUp.status)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            return None
+        raise
+    return status
 
 
 def journey_handle(client: Client, journey_id: str) -> WorkflowHandle[Any, JourneyOutcome]:

@@ -62,11 +62,12 @@ class Documents:
 
 
 @dataclass(frozen=True)
-class NumberedOutcome:
-    """A follow-up consult's outcome, with the consult's number (from the route's path)."""
+class Numbered:
+    """A step on one follow-up consult: its number (from the route's path, or a form's
+    field) and what the step takes."""
 
     number: int
-    body: FollowUpOutcomeBody
+    body: Any = None
 
 
 async def take(name: StepName, step: JourneyStep, body: Any = None) -> Any:
@@ -76,12 +77,23 @@ async def take(name: StepName, step: JourneyStep, body: Any = None) -> Any:
     handler = HANDLERS.get(name)
     if handler is not None:
         answer = await handler(step, body)
+    elif isinstance(body, Numbered):
+        answer = await send_declared(
+            declaration, step, body.body, consult_no=follow_up_number(body.number)
+        )
     else:
         answer = await send_declared(declaration, step, body)
     kind = claim_kind_of(name)
     if step.claims is not None and kind is not None:
         await step.claims.step_taken(step.principal.actor, step.journey_id, kind)
     return answer
+
+
+def follow_up_number(number: int) -> int:
+    """The policy says how many follow-up consults there are; another number names none."""
+    if not 1 <= number <= FOLLOW_UPS:
+        raise ProblemError(404, "Not found", f"follow-up consults are numbered 1 to {FOLLOW_UPS}")
+    return number
 
 
 async def send_declared(
@@ -183,10 +195,8 @@ async def _plan(conn: asyncpg.Connection, step: JourneyStep, body: ConsultOutcom
     )
 
 
-async def _follow_up_outcome(
-    conn: asyncpg.Connection, step: JourneyStep, outcome: NumberedOutcome
-) -> str:
-    body = outcome.body
+async def _follow_up_outcome(conn: asyncpg.Connection, step: JourneyStep, outcome: Numbered) -> str:
+    body: FollowUpOutcomeBody = outcome.body
     return await ClinicalRepository(conn).add_follow_up_outcome(
         journey_id=step.journey_id,
         consult_no=outcome.number,
@@ -333,12 +343,41 @@ async def _correct_contact(step: JourneyStep, body: ContactBody) -> ContactDetai
     return ContactDetails(email=updated.email, phone=updated.phone)
 
 
-async def _follow_up_outcome_step(step: JourneyStep, outcome: NumberedOutcome) -> FollowUpStatus:
-    """The policy says how many follow-up consults there are; another number names none."""
-    if not 1 <= outcome.number <= FOLLOW_UPS:
-        raise ProblemError(404, "Not found", f"follow-up consults are numbered 1 to {FOLLOW_UPS}")
+async def _follow_up_outcome_step(step: JourneyStep, outcome: Numbered) -> FollowUpStatus:
+    """The outcome's record is stored with its consult's number."""
     declared: FollowUpStatus = await send_declared(
-        STEPS[StepName.FOLLOW_UP_OUTCOME], step, outcome, consult_no=outcome.number
+        STEPS[StepName.FOLLOW_UP_OUTCOME],
+        step,
+        outcome,
+        consult_no=follow_up_number(outcome.number),
+    )
+    return declared
+
+
+async def _book_follow_up(step: JourneyStep, chosen: Numbered) -> FollowUpStatus:
+    """A time of a specialist deactivated since it was offered, or taken meanwhile by another
+    patient's booking, is not booked; the year checks the rest (that it was offered for this
+    consult, is still to come, and nothing is booked yet)."""
+    number, body = follow_up_number(chosen.number), chosen.body
+    async with step.pool.acquire() as conn:
+        bookings = BookingRepository(conn)
+        specialist = await bookings.slot_specialist(
+            journey_id=step.journey_id, slot_id=body.slot_id
+        )
+        active = specialist is None or await StaffRepository(conn).is_active(
+            staff_id=specialist, role="specialist"
+        )
+        taken = specialist is not None and await bookings.taken_by_another(
+            journey_id=step.journey_id, slot_id=body.slot_id
+        )
+    if not active:
+        refusal = Refusal.of(RefusalCode.SPECIALIST_INACTIVE)
+        raise ProblemError(422, "The slot cannot be booked", refusal.english, refusal=refusal)
+    if taken:
+        refusal = Refusal.of(RefusalCode.SLOT_GONE)
+        raise ProblemError(409, "The slot cannot be booked", refusal.english, refusal=refusal)
+    declared: FollowUpStatus = await send_declared(
+        STEPS[StepName.BOOK_FOLLOW_UP], step, body, consult_no=number
     )
     return declared
 
@@ -351,4 +390,5 @@ HANDLERS: dict[StepName, Handler] = {
     StepName.RESOLVE_INCIDENT: _resolve_incident,
     StepName.CORRECT_CONTACT: _correct_contact,
     StepName.FOLLOW_UP_OUTCOME: _follow_up_outcome_step,
+    StepName.BOOK_FOLLOW_UP: _book_follow_up,
 }

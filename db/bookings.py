@@ -34,24 +34,31 @@ class BookingRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def slots(self, *, journey_id: str, round_no: int) -> list[Slot]:
+    async def slots(
+        self, *, journey_id: str, round_no: int, follow_up_no: int | None = None
+    ) -> list[Slot]:
+        """The slots of a round of the first consultation, or of follow-up consult
+        `follow_up_no`."""
         rows = await self._conn.fetch(
-            """SELECT * FROM consult_slots WHERE journey_id = $1 AND round = $2
+            """SELECT * FROM consult_slots
+                WHERE journey_id = $1 AND round = $2 AND follow_up_no IS NOT DISTINCT FROM $3
                 ORDER BY starts_at""",
             journey_id,
             round_no,
+            follow_up_no,
         )
         return [_slot(r) for r in rows]
 
     async def offered_before(
-        self, *, journey_id: str, round_no: int
+        self, *, journey_id: str, round_no: int, follow_up_no: int | None = None
     ) -> list[tuple[datetime, datetime]]:
-        """(start, end) of the slots the journey was offered in its earlier rounds."""
+        """(start, end) of the slots the journey was offered in the consult's earlier rounds."""
         rows = await self._conn.fetch(
             """SELECT starts_at, ends_at FROM consult_slots
-                WHERE journey_id = $1 AND round < $2""",
+                WHERE journey_id = $1 AND round < $2 AND follow_up_no IS NOT DISTINCT FROM $3""",
             journey_id,
             round_no,
+            follow_up_no,
         )
         return [(r["starts_at"], r["ends_at"]) for r in rows]
 
@@ -78,20 +85,44 @@ class BookingRepository:
         )
         return [(r["starts_at"], r["ends_at"]) for r in rows]
 
-    async def add_slots(self, *, journey_id: str, round_no: int, slots: list[Slot]) -> None:
+    async def add_slots(
+        self,
+        *,
+        journey_id: str,
+        round_no: int,
+        slots: list[Slot],
+        follow_up_no: int | None = None,
+    ) -> None:
         async with self._conn.transaction():
             for slot in slots:
                 await self._conn.execute(
                     """INSERT INTO consult_slots (slot_id, journey_id, round, specialist_id,
-                                                  starts_at, ends_at)
-                       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+                                                  starts_at, ends_at, follow_up_no)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
                     slot.slot_id,
                     journey_id,
                     round_no,
                     slot.specialist_id,
                     slot.starts_at,
                     slot.ends_at,
+                    follow_up_no,
                 )
+
+    async def taken_by_another(self, *, journey_id: str, slot_id: str) -> bool:
+        """Whether the specialist of a slot offered to the journey has, since, an active
+        booking of another journey over its time."""
+        taken: bool = await self._conn.fetchval(
+            """SELECT EXISTS (
+                   SELECT 1 FROM consult_slots s
+                     JOIN consult_slots o ON o.specialist_id = s.specialist_id
+                     JOIN bookings b ON b.slot_id = o.slot_id
+                    WHERE s.journey_id = $1 AND s.slot_id = $2
+                      AND b.journey_id <> s.journey_id AND b.status = 'active'
+                      AND b.starts_at < s.ends_at AND b.ends_at > s.starts_at)""",
+            journey_id,
+            slot_id,
+        )
+        return taken
 
     async def book(self, *, request: BookingRequest, booking_id: str) -> Booking:
         await self._conn.execute(

@@ -47,8 +47,11 @@ SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.ti
        cm.full_name AS cm_name, cm.email AS cm_email, cm.languages AS cm_languages,
        sp.email AS sp_email, sp.languages AS sp_languages, sp.time_zone AS sp_tz,
        ARRAY(SELECT s.starts_at FROM consult_slots s
-              WHERE s.journey_id = j.journey_id
-                AND s.round = (SELECT max(round) FROM consult_slots WHERE journey_id = j.journey_id)
+              WHERE s.journey_id = j.journey_id AND s.follow_up_no IS NOT DISTINCT FROM $2::int
+                AND s.round = coalesce($3::int,
+                                       (SELECT max(round) FROM consult_slots x
+                                         WHERE x.journey_id = j.journey_id
+                                           AND x.follow_up_no IS NOT DISTINCT FROM $2::int))
               ORDER BY s.starts_at) AS slots,
        c.booking_id AS consult_id, c.starts_at AS consult_at, c.ends_at AS consult_end,
        v.starts_at AS visit_start, v.ends_at AS visit_end,
@@ -60,6 +63,7 @@ SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.ti
   LEFT JOIN staff sp ON sp.staff_id = j.specialist_id
   LEFT JOIN LATERAL (SELECT booking_id, starts_at, ends_at FROM bookings
                       WHERE journey_id = j.journey_id AND kind = 'consult'
+                        AND ($4::text IS NULL OR booking_id = $4::text)
                       ORDER BY booked_at DESC LIMIT 1) c ON true
   LEFT JOIN LATERAL (SELECT starts_at, ends_at FROM bookings
                       WHERE journey_id = j.journey_id AND kind = 'clinic_visit'
@@ -77,8 +81,18 @@ SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.ti
 """
 
 
-async def load_journey_facts(conn: asyncpg.Connection, journey_id: str) -> JourneyFacts | None:
-    row = await conn.fetchrow(_FACTS, journey_id)
+async def load_journey_facts(
+    conn: asyncpg.Connection,
+    journey_id: str,
+    *,
+    follow_up_no: int | None = None,
+    slot_round: int | None = None,
+    booking_id: str | None = None,
+) -> JourneyFacts | None:
+    """The journey's facts; the slots are the first consultation's newest round's, or those
+    of `slot_round` (newest too when None) of follow-up consult `follow_up_no`, and the
+    consultation is `booking_id`, else the newest booked."""
+    row = await conn.fetchrow(_FACTS, journey_id, follow_up_no, slot_round, booking_id)
     if row is None:
         return None
     return JourneyFacts(

@@ -280,6 +280,15 @@ class StaffRepository(Repository):
     async def specialists_by_load(self) -> list[Specialist]:
         """The active specialists with working hours, the one with the fewest active consult
         bookings first, with their hours."""
+        return await self._specialists(journey_id=None)
+
+    async def journey_specialist(self, *, journey_id: str) -> Specialist | None:
+        """The specialist the journey's consultations are with, while they are active and
+        have working hours."""
+        found = await self._specialists(journey_id=journey_id)
+        return found[0] if found else None
+
+    async def _specialists(self, *, journey_id: str | None) -> list[Specialist]:
         rows = await self._conn.fetch(
             """SELECT s.staff_id, s.time_zone, s.calendar_url,
                       coalesce(s.consult_minutes, $1) AS consult_minutes,
@@ -289,8 +298,11 @@ class StaffRepository(Repository):
                  FROM staff s
                 WHERE s.role = 'specialist' AND s.active
                   AND EXISTS (SELECT 1 FROM staff_working_hours h WHERE h.staff_id = s.staff_id)
+                  AND ($2::uuid IS NULL OR s.staff_id = (SELECT specialist_id FROM journeys
+                                                          WHERE journey_id = $2::uuid))
                 ORDER BY load, s.staff_id""",
             LEGACY_CONSULT_MINUTES,
+            journey_id,
         )
         hours = await self._conn.fetch(
             """SELECT staff_id, weekday, starts, ends FROM staff_working_hours

@@ -29,6 +29,9 @@ class NotificationKind(StrEnum):
     TRAVEL_REMINDER = "travel_reminder"
     CARE_ADVICE = "care_advice"
     FOLLOW_UP_REMINDER = "follow_up_reminder"
+    FOLLOW_UP_SLOT_PROPOSALS = "follow_up_slot_proposals"
+    FOLLOW_UP_BOOKED = "follow_up_booked"
+    FOLLOW_UP_MISSED = "follow_up_missed"
     REHAB_CHECKIN_REMINDER = "rehab_checkin_reminder"
     WITHDRAWAL = "withdrawal"
     LOST_CONTACT = "lost_contact"
@@ -49,6 +52,8 @@ class NotificationKind(StrEnum):
     DOSE_ESCALATION = "dose_escalation"
     ADVERSE_EVENT_ESCALATION = "adverse_event_escalation"
     FOLLOW_UP_DUE_SPECIALIST = "follow_up_due_specialist"
+    FOLLOW_UP_BOOKED_SPECIALIST = "follow_up_booked_specialist"
+    FOLLOW_UP_NOT_BOOKED = "follow_up_not_booked"
     CHECKIN_MISSED = "checkin_missed"
     REHAB_FOLLOW_UP = "rehab_follow_up"
     CLINIC_VISIT_REQUEST = "clinic_visit_request"
@@ -78,6 +83,8 @@ STAFF_KINDS = frozenset(
         NotificationKind.DOSE_ESCALATION,
         NotificationKind.ADVERSE_EVENT_ESCALATION,
         NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
+        NotificationKind.FOLLOW_UP_BOOKED_SPECIALIST,
+        NotificationKind.FOLLOW_UP_NOT_BOOKED,
         NotificationKind.CHECKIN_MISSED,
         NotificationKind.REHAB_FOLLOW_UP,
         NotificationKind.CLINIC_VISIT_REQUEST,

@@ -74,6 +74,16 @@ class JourneyPolicy(BaseModel):
         365 * DAY,
     )
     follow_up_reminder_before: timedelta = 3 * DAY
+    # Each follow-up consult is offered as the first consultation was: times with the
+    # patient's own specialist, this long before it is due, placed from its reminder's time on
+    # (`follow_up_reminder_before`), the first free ones in the specialist's working hours.
+    follow_up_offer_before: timedelta = Field(default=10 * DAY, gt=timedelta(0))
+    follow_up_choice_reminders: tuple[timedelta, ...] = (3 * DAY,)
+    # Unchosen by then, the times are withdrawn and the case manager is asked to arrange it.
+    follow_up_choice_timeout: timedelta = Field(default=7 * DAY, gt=timedelta(0))
+    # How many times a missed follow-up consult is offered again before the case manager is
+    # asked to follow it up.
+    follow_up_reoffers: int = Field(default=1, ge=0, le=5)
     follow_up_outcome_grace: timedelta = 14 * DAY
     rehab_checkin_every: timedelta = Field(default=7 * DAY, gt=timedelta(0))
     rehab_weeks: int = Field(default=26, ge=0, le=60)

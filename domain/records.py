@@ -61,6 +61,12 @@ class SlotsRequest(BaseModel):
     round: int
     count: int
     not_before: datetime
+    # A follow-up consult's times: with the journey's own specialist first, no earlier than
+    # `earliest` and ending by `until`; its rounds are counted apart from the first
+    # consultation's. None: the first consultation, with the least loaded specialist.
+    follow_up_no: int | None = None
+    earliest: datetime | None = None
+    until: datetime | None = None
 
 
 class SlotsProposed(BaseModel):
@@ -79,6 +85,9 @@ class BookingRequest(BaseModel):
     # A clinic visit's zone, whose clock its hours were set on: the clinic's system gets the
     # days on it. None: set in UTC, as before the clinic had a clock.
     time_zone: str | None = None
+    # The follow-up consult a consult booking is for, which its calendar event names; None
+    # for the first consultation.
+    follow_up_no: int | None = None
 
 
 class Booking(BaseModel):

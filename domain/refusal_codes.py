@@ -57,6 +57,9 @@ class RefusalCode(StrEnum):
     NO_SUCH_FOLLOW_UP = "no_such_follow_up"
     FOLLOW_UP_NOT_DUE = "follow_up_not_due"
     FOLLOW_UP_RECORDED = "follow_up_recorded"
+    FOLLOW_UP_NOT_OFFERED = "follow_up_not_offered"
+    FOLLOW_UP_BOOKING_CLOSED = "follow_up_booking_closed"
+    SLOT_GONE = "slot_gone"
     NO_SUCH_REHAB_WEEK = "no_such_rehab_week"
     REHAB_WEEK_NOT_STARTED = "rehab_week_not_started"
     CHECKIN_RECEIVED = "checkin_received"
@@ -133,6 +136,11 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.FOLLOW_UP_NOT_DUE: "follow-up consult {consult_no} is not due until {opens_at}",
     RefusalCode.FOLLOW_UP_RECORDED: "the outcome of follow-up consult {consult_no} is already "
     "recorded",
+    RefusalCode.FOLLOW_UP_NOT_OFFERED: "times for follow-up consult {consult_no} are offered "
+    "from {opens_at}",
+    RefusalCode.FOLLOW_UP_BOOKING_CLOSED: "follow-up consult {consult_no} is not being booked "
+    "now: its case manager arranges it",
+    RefusalCode.SLOT_GONE: "that time was taken meanwhile; choose another of the times offered",
     RefusalCode.NO_SUCH_REHAB_WEEK: "rehabilitation check-ins run for {weeks} weeks",
     RefusalCode.REHAB_WEEK_NOT_STARTED: "week {week} has not started yet",
     RefusalCode.CHECKIN_RECEIVED: "the check-in for week {week} was already received",

@@ -112,6 +112,9 @@ STEP_ENGLISH: dict[StepName, str] = {
     StepName.FOLLOW_UP_OUTCOME: "a follow-up outcome",
     StepName.REHAB_CHECKIN: "a rehabilitation check-in",
     StepName.REHAB_FOLLOW_UP: "a rehabilitation follow-up",
+    StepName.BOOK_FOLLOW_UP: "booking a follow-up consult",
+    StepName.RESCHEDULE_FOLLOW_UP: "rescheduling a follow-up consult",
+    StepName.FOLLOW_UP_NO_SHOW: "a follow-up no-show",
     StepName.RESOLVE_INCIDENT: "resolving an incident",
 }
 

@@ -42,6 +42,9 @@ class StepName(StrEnum):
     FOLLOW_UP_OUTCOME = "follow_up_outcome"
     REHAB_CHECKIN = "rehab_checkin"
     REHAB_FOLLOW_UP = "rehab_follow_up"
+    BOOK_FOLLOW_UP = "book_follow_up"
+    RESCHEDULE_FOLLOW_UP = "reschedule_follow_up"
+    FOLLOW_UP_NO_SHOW = "follow_up_no_show"
     RESOLVE_INCIDENT = "resolve_incident"
     CORRECT_CONTACT = "correct_contact"
     RENEW_PATIENT_LINK = "renew_patient_link"
@@ -86,7 +89,8 @@ class StepDeclaration:
     for an action on the journey's records that no workflow takes); `body` is what a person
     sends for it (None: nothing but the click); `record` is stored first and its id goes into
     the argument's `record_field`. `path` is the JSON API's route under
-    `/api/v1/journeys/{journey_id}` (None: served elsewhere), `tag` its OpenAPI group.
+    `/api/v1/journeys/{journey_id}` (None: served elsewhere), `tag` its OpenAPI group; a path
+    with `{number}` names a follow-up consult, which goes into the argument's `consult_no`.
     `console` says whether staff take it from a form on the console's case page (the patient's
     plan decision is hers alone, and privacy steps have pages of their own)."""
 
@@ -299,6 +303,37 @@ STEPS: dict[StepName, StepDeclaration] = _declare(
         workflow=Workflow.FOLLOW_UP,
         record=StepRecord.REHAB_FOLLOW_UP,
         record_field="record_id",
+    ),
+    StepDeclaration(
+        StepName.BOOK_FOLLOW_UP,
+        PATIENT_SIDE,
+        "Book one of the times offered for a follow-up consult",
+        path="/follow-ups/{number}/booking",
+        tag="follow-up",
+        body=bodies.SlotChoiceBody,
+        update="book_follow_up",
+        argument=steps.FollowUpBooking,
+        workflow=Workflow.FOLLOW_UP,
+    ),
+    StepDeclaration(
+        StepName.RESCHEDULE_FOLLOW_UP,
+        PATIENT_SIDE,
+        "Ask for other times for a follow-up consult",
+        path="/follow-ups/{number}/reschedule",
+        tag="follow-up",
+        update="reschedule_follow_up",
+        argument=steps.FollowUpReschedule,
+        workflow=Workflow.FOLLOW_UP,
+    ),
+    StepDeclaration(
+        StepName.FOLLOW_UP_NO_SHOW,
+        frozenset({Role.SPECIALIST}),
+        "The patient did not attend a follow-up consult (specialist)",
+        path="/follow-ups/{number}/no-show",
+        tag="follow-up",
+        update="follow_up_no_show",
+        argument=steps.FollowUpNoShow,
+        workflow=Workflow.FOLLOW_UP,
     ),
     StepDeclaration(
         StepName.RESOLVE_INCIDENT,

@@ -162,6 +162,30 @@ class FollowUpOutcome(_Step):
     outcome_id: RecordId
 
 
+ConsultNo = Annotated[int, Field(ge=1, le=100)]
+
+
+class FollowUpBooking(_Step):
+    """The patient (or a coordinator for them) books one of the times offered for a
+    follow-up consult."""
+
+    consult_no: ConsultNo
+    slot_id: Id
+
+
+class FollowUpReschedule(_Step):
+    """Other times for a follow-up consult: its booking cancelled, or the times offered and
+    not chosen withdrawn, and new ones offered."""
+
+    consult_no: ConsultNo
+
+
+class FollowUpNoShow(_Step):
+    """The specialist says the patient did not attend a booked follow-up consult."""
+
+    consult_no: ConsultNo
+
+
 class RehabCheckin(_Step):
     week: int = Field(ge=1, le=60)
     checkin_id: RecordId

@@ -13,17 +13,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
 
 from db.clinical import ClinicalRepository
 from domain.actors import Actor, Role
 from domain.follow_up import FollowUpStatus
 from domain.incidents import IncidentAction, IncidentKind
+from domain.policy import JourneyPolicy
 from domain.privacy import RetentionSweepInput, RetentionSweepResult
 from domain.rehab import RehabOutcome
 from domain.stages import Stage, WaitingOn
 from domain.steps import (
+    FollowUpNoShow,
+    FollowUpReschedule,
     IncidentResolution,
     NoShow,
     RehabFollowUpRecorded,
@@ -32,7 +35,12 @@ from domain.steps import (
 )
 from privacy.erasure import erase
 from settings import Settings
-from tests.faults import USER_UNKNOWN, RefusingMailbox, start_refusing_mailbox
+from tests.faults import (
+    DOMAIN_NOT_FOUND,
+    USER_UNKNOWN,
+    RefusingMailbox,
+    start_refusing_mailbox,
+)
 from tests.helpers import eventually
 from tests.journeys import COORDINATOR, SPECIALIST, JourneyDriver
 from worker import running_worker
@@ -184,6 +192,77 @@ async def fall_behind_in_rehab(j: JourneyDriver, *, agreed: str = "", notes: str
     await eventually(j.status, until=lambda s: s.waiting_on is WaitingOn.PATIENT, what="patient")
     await j.follow_up_year(notes=notes, checkin_weeks=2, from_week=3)
     await _ended(j, Stage.COMPLETED)
+
+
+# Daily check-ins make a run's forty calendar events pass within three weeks, so that the year
+# continues as new while the first consult's times are still to be chosen; its times are
+# offered six weeks ahead, and may be chosen for a month.
+FOLLOW_UP_CONSULTS_POLICY = JourneyPolicy(
+    rehab_checkin_every=timedelta(days=1),
+    rehab_weeks=30,
+    follow_up_offsets=(timedelta(days=42), timedelta(days=91)),
+    follow_up_offer_before=timedelta(days=40),
+    follow_up_choice_timeout=timedelta(days=30),
+)
+
+
+async def book_follow_ups(j: JourneyDriver, relay: RefusingMailbox) -> None:
+    """Treated, the patient books her follow-up consults (the driver's policy is
+    `FOLLOW_UP_CONSULTS_POLICY`): for the first she asks for other times, the year continues
+    as new, she books, moves the booking, misses it, books the time offered again and is seen;
+    the second is booked, and she withdraws while its invitation waits on her mail server
+    (which defers it): the email is given up and the booking cancelled."""
+    await j.approve()
+    await j.hold_consult()
+    await j.accept_plan()
+    await j.send_travel()
+    await j.sleep(timedelta(days=31))
+    await j.treat()
+    discharged = await eventually(
+        j.status, until=lambda s: s.stage is Stage.FOLLOW_UP, what="the follow-up year"
+    )
+    start = next(t.entered_at for t in discharged.transitions if t.stage is Stage.FOLLOW_UP)
+    await j.sleep(start + timedelta(days=6) - await j.now())
+    await j.offered(1)
+    await j.follow_up.execute_update(
+        FollowUp.reschedule_follow_up, FollowUpReschedule(actor=j.patient, consult_no=1)
+    )
+    await j.sleep(start + timedelta(days=24) - await j.now())
+    await j.book_follow_up(1)
+    await j.follow_up.execute_update(
+        FollowUp.reschedule_follow_up, FollowUpReschedule(actor=j.patient, consult_no=1)
+    )
+    missed = await j.book_follow_up(1)
+    await j.sleep(missed.starts_at - await j.now() + timedelta(minutes=10))
+    await j.follow_up.execute_update(
+        FollowUp.follow_up_no_show, FollowUpNoShow(actor=SPECIALIST, consult_no=1)
+    )
+    held = await j.book_follow_up(1)
+    await j.sleep(held.starts_at - await j.now() + timedelta(minutes=10))
+    await j.record_outcome(1)
+    second = start + timedelta(days=91) - timedelta(days=40)
+    await j.sleep(second - await j.now() + timedelta(hours=1))
+    domain = await _patient_domain(j)
+    relay.refuse(domain, DOMAIN_NOT_FOUND)
+    await j.book_follow_up(2)
+    withdrawal = await j.handle.start_update(
+        PatientJourney.withdraw,
+        Withdrawal(actor=j.patient),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+
+    async def year_state() -> WorkflowExecutionStatus | None:
+        return (await j.follow_up.describe()).status
+
+    await eventually(
+        year_state,
+        until=lambda s: s is WorkflowExecutionStatus.CANCELED,
+        what="the follow-up year cancelled",
+    )
+    relay.allow(domain)
+    await withdrawal.result()
+    await _ended(j, Stage.WITHDRAWN)
+    assert (await j.bookings())["follow-up-2-1"] == "cancelled"
 
 
 async def resolve_refused_acknowledgement(j: JourneyDriver, *, corrected_email: str) -> None:

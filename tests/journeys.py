@@ -1,5 +1,6 @@
 """Drives journeys in the time-skipping environment as the people would, step by step."""
 
+import heapq
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,11 +18,12 @@ from api.intake import start_journey
 from db.clinical import ClinicalRepository
 from db.staff import StaffRepository
 from domain.actors import Actor, Role
-from domain.follow_up import FollowUpInput, FollowUpStatus
+from domain.follow_up import BookedFollowUp, FollowUpInput, FollowUpStatus
 from domain.incidents import Incident
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
+from domain.records import Booking
 from domain.stages import Stage, WaitingOn
 from domain.steps import (
     Admission,
@@ -29,6 +31,7 @@ from domain.steps import (
     ConsultOutcome,
     Discharge,
     DocumentKind,
+    FollowUpBooking,
     FollowUpOutcome,
     PlanDecision,
     ProcedureReported,
@@ -371,27 +374,64 @@ class JourneyDriver:
         self, notes: str = "", checkin_weeks: int | None = None, from_week: int = 1
     ) -> None:
         """Check in every week from `from_week` to `checkin_weeks` (every week of the policy by
-        default), a day before each ends, and record every consult outcome as each falls due,
-        from the discharge on."""
+        default), a day before each ends; book each follow-up consult once its times are
+        offered, and record its outcome once it has started, from the discharge on. A consult
+        whose times were offered before this began was arranged by hand: its outcome is
+        recorded when it falls due."""
         status = await self.reach(Stage.FOLLOW_UP)
         discharged = next(t.entered_at for t in status.transitions if t.stage is Stage.FOLLOW_UP)
-        weeks = self.policy.rehab_weeks if checkin_weeks is None else checkin_weeks
+        p, now = self.policy, await self.now()
+        weeks = p.rehab_weeks if checkin_weeks is None else checkin_weeks
         due: list[tuple[datetime, str, int]] = [
-            (discharged + w * self.policy.rehab_checkin_every - timedelta(days=1), "checkin", w)
+            (discharged + w * p.rehab_checkin_every - timedelta(days=1), "checkin", w)
             for w in range(from_week, weeks + 1)
-        ] + [
-            (discharged + off, "outcome", n)
-            for n, off in enumerate(self.policy.follow_up_offsets, 1)
         ]
-        for at, what, n in sorted(due):
+        for n, off in enumerate(p.follow_up_offsets, 1):
+            offered = discharged + off - p.follow_up_offer_before + timedelta(hours=1)
+            due.append((offered, "book", n) if offered > now else (discharged + off, "outcome", n))
+        heapq.heapify(due)
+        while due:
+            at, what, n = heapq.heappop(due)
             wait = at - await self.now()
             if wait > timedelta(0):
                 await self.sleep(wait)
             if what == "checkin":
                 await self.check_in(n, notes=notes)
+            elif what == "book":
+                booked = await self.book_follow_up(n)
+                heapq.heappush(due, (booked.starts_at + timedelta(minutes=5), "outcome", n))
             else:
                 await self.record_outcome(n, notes=notes)
         await self.sleep(timedelta(days=30))
+
+    async def year(self) -> FollowUpStatus:
+        status: FollowUpStatus = await self.follow_up.query(FollowUp.status)
+        return status
+
+    async def offered(self, n: int) -> BookedFollowUp:
+        """Follow-up consult `n` once its times are offered."""
+        status = await eventually(
+            self.year,
+            until=lambda s: any(c.number == n and c.offered for c in s.consults),
+            what=f"times offered for follow-up consult {n}",
+        )
+        return next(c for c in status.consults if c.number == n)
+
+    async def book_follow_up(self, n: int, pick: int = 0) -> Booking:
+        """The patient books the `pick`th time still to come offered for follow-up consult
+        `n`."""
+        consult = await self.offered(n)
+        now = await self.now()
+        slot = sorted((s for s in consult.offered if s.starts_at > now), key=lambda s: s.starts_at)[
+            pick
+        ]
+        answer = await self.follow_up.execute_update(
+            FollowUp.book_follow_up,
+            FollowUpBooking(actor=self.patient, consult_no=n, slot_id=slot.slot_id),
+        )
+        booked = next(c.booking for c in answer.consults if c.number == n)
+        assert booked is not None and booked.starts_at == slot.starts_at
+        return booked
 
     async def record_outcome(self, consult_no: int, notes: str = "") -> FollowUpStatus:
         """The specialist's outcome of follow-up consult `consult_no` on the clinical scales,
@@ -442,7 +482,7 @@ async def follow_up_year(
     client: Client, journey_id: str, task_queue: str
 ) -> WorkflowHandle[FollowUp, Any]:
     """A follow-up year started on a journey's records as the journey starts it at discharge,
-    once its care advice is sent and it waits for the first week's check-in."""
+    once its care advice is sent and it waits to offer its first consult's times."""
     year = await client.start_workflow(
         FollowUp.run,
         FollowUpInput(
@@ -453,8 +493,10 @@ async def follow_up_year(
     )
     await eventually(
         lambda: year.query(FollowUp.status),
-        until=lambda s: isinstance(s, FollowUpStatus) and s.next_event == "Check-in week 1",
-        what="care advice sent, the year waiting for its first week",
+        until=lambda s: (
+            isinstance(s, FollowUpStatus) and s.next_event == "Offer times for follow-up consult 1"
+        ),
+        what="care advice sent, the year waiting to offer its first consult",
     )
     return year
 

@@ -61,6 +61,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
     ("GET", "/case", None, CASE_READERS),
     ("GET", "/timeline", None, CASE_READERS),
     ("GET", "/consult/slots", None, {PATIENT, Role.COORDINATOR}),
+    (
+        "GET",
+        "/follow-ups",
+        None,
+        {PATIENT, Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER},
+    ),
     ("GET", "/documents", None, CLINICAL | {PATIENT}),
     ("GET", "/documents/{document_id}", None, CLINICAL | {PATIENT}),
     # The privacy reads; their writes (erasure, holds) are the privacy tests' own.
@@ -93,6 +99,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         {"ais_grade": "C", "uems": 30, "lems": 12, "light_touch": 80, "pin_prick": 70},
         {Role.SPECIALIST},
     ),
+    ("POST", "/follow-ups/{number}/booking", {"slot_id": "x"}, {PATIENT, Role.COORDINATOR}),
+    ("POST", "/follow-ups/{number}/reschedule", None, {PATIENT, Role.COORDINATOR}),
+    ("POST", "/follow-ups/{number}/no-show", None, {Role.SPECIALIST}),
     (
         "POST",
         "/rehab-checkins",

@@ -72,14 +72,17 @@ async def test_the_timeline_names_every_actor_and_step_in_order(
         ("clinic admission", clinic),
         ("procedure report", clinic),
         ("clinic discharge", clinic),
-        # the follow-up child: check-ins a day before each week ends, consults when due
+        # the follow-up child: check-ins a day before each week ends; each consult booked
+        # once its times are offered, its outcome recorded once it has started
+        ("book follow up 1", patient),
         ("rehab checkin 1", patient),
-        ("rehab checkin 2", patient),
         ("record outcome 1", specialist),
-        ("record outcome 2", specialist),
-        ("record outcome 3", specialist),
-        ("record outcome 4", specialist),
-        ("record outcome 5", specialist),
+        ("rehab checkin 2", patient),
+        *[
+            step
+            for n in range(2, 6)
+            for step in (("book follow up " + str(n), patient), (f"record outcome {n}", specialist))
+        ],
     ]
     assert {e.actor_role for e in entries if e.actor_id == patient} == {"patient"}
 
@@ -100,6 +103,8 @@ async def test_the_timeline_names_every_actor_and_step_in_order(
         "clinic visit booked",
         "hotel booked",
         "transfer booked",
+        # each follow-up consult, booked in the follow-up child
+        *["consult booked"] * 5,
     ]
     assert all(b.details["booking_id"].startswith(j.journey_id) for b in bookings)
     assert not [e for e in entries if e.kind == "cancellation"]
@@ -107,7 +112,8 @@ async def test_the_timeline_names_every_actor_and_step_in_order(
     timers = [e.what for e in entries if e.kind == "timer"]
     for fired in ("Consult reminder", "Checklist due", "Travel reminder", "Visit day 1"):
         assert fired in timers, fired
-    assert "Reminder of follow-up consult 5" in timers
+    assert "Offer times for follow-up consult 5" in timers
+    assert "Follow-up consult 5: reminder before it" in timers
     assert timers.index("Checklist due") < timers.index("Visit day 1")
 
     # Only two weeks of check-ins: week 3 is missed, which puts the journey before the case

@@ -75,7 +75,12 @@ async def test_happy_path_from_inquiry_to_completion(new_journey: NewJourney) ->
         "travel-checklist",
         "travel-reminder",
         "follow-up-advice-1-send",
-        "follow-up-consult-5-reminder",
+        "follow-up-consult-1-slots-1",
+        "follow-up-consult-1-booked-1",
+        "follow-up-consult-1-booked-1-specialist",
+        "follow-up-consult-1-before-1-1",
+        "follow-up-consult-1-before-1-2",
+        "follow-up-consult-5-booked-1",
         "completion",
     ):
         assert expected in steps, expected
@@ -86,6 +91,7 @@ async def test_happy_path_from_inquiry_to_completion(new_journey: NewJourney) ->
         "clinic-visit": "active",
         "hotel": "active",
         "transfer": "active",
+        **{f"follow-up-{n}-1": "active" for n in range(1, 6)},
     }
     status = await j.status()
     stages = [t.stage for t in status.transitions]

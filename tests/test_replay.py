@@ -41,8 +41,10 @@ from settings import Settings
 from tests.faults import USER_UNKNOWN
 from tests.helpers import eventually, valid_form
 from tests.journey_paths import (
+    FOLLOW_UP_CONSULTS_POLICY,
     REFUSED_DOMAIN,
     book_consult,
+    book_follow_ups,
     complete,
     erase_now,
     fall_behind_in_rehab,
@@ -77,7 +79,10 @@ SCENARIOS = (
     "rehab-follow-up",
     "erasure",
     "retention-sweep",
+    "follow-up-consults",
 )
+# The scenarios whose journeys keep another policy than the defaults.
+POLICIES = {"follow-up-consults": FOLLOW_UP_CONSULTS_POLICY}
 # Recorded on the dev server, whose Worker Deployments let a newer build become current.
 VERSIONED_SCENARIOS = ("follow-up-moved",)
 RECORDING = pytest.mark.skipif(
@@ -222,7 +227,9 @@ async def test_record_histories(
     await seed_staff(pool)
     client = temporal_env.client
     async with relay_worker(client, settings, pool, tmp_path / "mail") as relay:
-        j = JourneyDriver(temporal_env, pool, settings.task_queue, relay.directory)
+        j = JourneyDriver(
+            temporal_env, pool, settings.task_queue, relay.directory, POLICIES.get(scenario)
+        )
         if scenario == "incident":
             relay.refuse(REFUSED_DOMAIN, USER_UNKNOWN)
             await j.start(email=f"ana.garcia@{REFUSED_DOMAIN}")
@@ -250,6 +257,8 @@ async def test_record_histories(
             await erase_now(j, client, reason="the patient's request by letter")
             [erasure] = await workflow_runs(client, erasure_workflow_id(j.journey_id))
             others.append(("erasure", erasure))
+        elif scenario == "follow-up-consults":
+            await book_follow_ups(j, relay)
         elif scenario == "retention-sweep":
             await j.reach(Stage.VALIDATION)
             await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=j.patient))

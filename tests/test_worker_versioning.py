@@ -279,7 +279,7 @@ async def test_a_rollout_that_journeys_and_a_follow_up_year_survive(
                 "build-2": "current",
             }, "build 1 still runs a pinned year"
 
-            # The pinned year stays on build 1: its next calendar event is a week away, and
+            # The pinned year stays on build 1: its next calendar event is days away, and
             # the server tells a run of a newer build in the tasks of timers, activities and
             # signals. `drain` signals it; it then continues as new, the new run on build 2.
             drains: list[str] = []

@@ -7,13 +7,14 @@ end it. The failure is shown where coordinators look (the `Incident` search attr
 current details, an email to them) and the run waits, as it waits on any person.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 from workflows.endings import Withdrawn
 from workflows.rules import refuse
@@ -34,6 +35,10 @@ T = TypeVar("T")
 
 # Patch id: runs recorded before incidents existed failed where a run now holds an incident.
 INCIDENTS = "incidents"
+# Patch id: an activity cancelled with the task that awaited it (the follow-up year cancelled
+# by a withdrawal, a consult's booking stopped) ends that task; runs before held an incident
+# for it, which nothing could retry.
+CANCELLED_WITH_THE_TASK = "cancelled-with-the-task"
 
 RETRY_OR_WITHDRAW = (IncidentAction.RETRY, IncidentAction.WITHDRAW)
 ANY_ACTION = (IncidentAction.RETRY, IncidentAction.SKIP, IncidentAction.WITHDRAW)
@@ -106,6 +111,10 @@ class IncidentDesk:
             try:
                 return await call()
             except ActivityError as err:
+                if isinstance(err.cause, CancelledError) and workflow.patched(
+                    CANCELLED_WITH_THE_TASK
+                ):
+                    raise asyncio.CancelledError from err
                 failure = failure_type(err)
                 if failure in passthrough or not workflow.patched(INCIDENTS):
                     raise

@@ -29,16 +29,16 @@ from api.form_bodies import YES, body_from_form
 from api.problems import ProblemError, field_errors, refusal_of
 from api.reads.errors import Forbidden, JourneyNotFound
 from api.step_access import JourneyStep, open_step
-from api.step_taking import Documents, NumberedOutcome, take
+from api.step_taking import Documents, Numbered, take
 from api.uploads import read_uploads
 from db.staff import StaffMember, StaffRepository
 from domain.actors import Role
 from domain.errors import StepError
+from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.outcome_scales import AisGrade, NeurologicalLevel
 from domain.policy import JourneyPolicy
 from domain.refusals import Refusal, RefusalParams
-from domain.step_bodies import FollowUpOutcomeBody
 from domain.step_declarations import STEPS, StepName, may_take
 from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
 from i18n import translations
@@ -55,7 +55,7 @@ STAFF_WITHDRAWAL_REASONS = (
 
 async def form_input(name: StepName, step: JourneyStep, form: FormData) -> Any:
     """What the step takes, read from its form: the declared body's fields, or the files of a
-    documents step, or a follow-up outcome with the consult's number."""
+    documents step, or a step on a follow-up consult with the consult's number."""
     declaration = STEPS[name]
     if name is StepName.DOCUMENTS:
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
@@ -63,9 +63,9 @@ async def form_input(name: StepName, step: JourneyStep, form: FormData) -> Any:
         uploads = await read_uploads(files, max_bytes=step.upload_bytes)
         return Documents([(kind, upload) for upload in uploads])
     body = body_from_form(declaration.body, form) if declaration.body else None
-    if name is StepName.FOLLOW_UP_OUTCOME:
-        assert isinstance(body, FollowUpOutcomeBody)
-        return NumberedOutcome(int(_text(form, "number") or "0"), body)
+    if declaration.path is not None and "{number}" in declaration.path:
+        number = _text(form, "number") or "0"
+        return Numbered(int(number) if number.isdigit() else 0, body)
     return body
 
 
@@ -85,9 +85,14 @@ class Offer:
         return f"actions/{self.step.value}"
 
 
-def offers(status: JourneyStatus, role: Role) -> list[Offer]:
-    """The forms to show this person on this journey now, in the journey's own order."""
+def offers(
+    status: JourneyStatus, role: Role, follow_up: FollowUpStatus | None = None
+) -> list[Offer]:
+    """The forms to show this person on this journey now, in the journey's own order; in
+    the follow-up year, the steps its consults take too."""
     expected = list(status.expects)
+    if follow_up is not None:
+        expected += [step for step in follow_up.expects if step not in expected]
     if not status.stage.is_final:
         # Not a workflow step: a coordinator may correct the contact details at any time.
         expected.append(StepName.CORRECT_CONTACT)

@@ -22,16 +22,19 @@ from api.console.rendering import render
 from api.console.viewer import Viewer
 from api.console.wording import Wording
 from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.journey_access import follow_up_status
 from api.patient_page.view import active
 from api.reads.case import read_case, read_timeline
 from api.reads.documents import document_response, open_document
 from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
 from domain.clinic_hours import clinic_days_later
+from domain.follow_up import ConsultPhase, FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.readers import READS_DOCUMENTS
 from domain.records import Booking, BookingKind
+from domain.stages import Stage
 from domain.step_declarations import StepName
 from settings import Settings
 
@@ -134,6 +137,7 @@ async def case_response(
         raise read_refusal(request, refused) from None
     timeline = await histories
     status = case.status
+    follow_up = await _follow_up(client, status, journey_id)
     journey = case.journey
     now = datetime.now(UTC)
     # Read only: the API's sweep ends and audits the claims that lapsed.
@@ -172,13 +176,27 @@ async def case_response(
             # serves it to them alone.
             "opens_temporal_ui": may_read_payloads(principal),
             "now": now,
-            "offers": offers(status, principal.actor.role) if status else [],
+            "offers": offers(status, principal.actor.role, follow_up) if status else [],
+            "follow_up": follow_up,
+            # The follow-up consult each of their steps' forms is for: the first that takes it.
+            "follow_up_consult": {
+                step: consult
+                for consult in reversed(follow_up.consults)
+                for step in consult.expects
+            }
+            if follow_up
+            else {},
             "outcome": outcome,
             "claims": panel,
             "claim_lapse": settings.claim_lapse,
             "case_managers": await case_managers(pool) if status else [],
             # What a withdrawal would cancel: the bookings not cancelled nor over yet.
-            "still_booked": active(status) if status else [],
+            "still_booked": (active(status) if status else [])
+            + [
+                c.booking
+                for c in (follow_up.consults if follow_up else [])
+                if c.booking is not None and c.phase is ConsultPhase.BOOKED
+            ],
             "forms": FORM_CHOICES,
             # The visit on the clinic's clock, and on the reader's where it shows another time.
             "visit": visit,
@@ -197,6 +215,19 @@ async def case_response(
         viewer=viewer,
         status=status_code,
     )
+
+
+async def _follow_up(
+    client: Client, status: JourneyStatus | None, journey_id: str
+) -> FollowUpStatus | None:
+    """The follow-up year, for the steps of its consults; None outside it, or while Temporal
+    does not answer (the rest of the case is still worth reading)."""
+    if status is None or status.stage is not Stage.FOLLOW_UP:
+        return None
+    try:
+        return await follow_up_status(client, journey_id)
+    except RPCError:
+        return None
 
 
 @router.get("/journeys/{journey_id}/documents/{document_id}")

@@ -225,6 +225,17 @@ def _refusals(language: str) -> dict[str, str]:
         RefusalCode.FOLLOW_UP_RECORDED: pgettext(
             "refusal", "The outcome of follow-up consult %(consult_no)s is already recorded."
         ),
+        RefusalCode.FOLLOW_UP_NOT_OFFERED: pgettext(
+            "refusal", "Times for follow-up consult %(consult_no)s are offered from %(opens_at)s."
+        ),
+        RefusalCode.FOLLOW_UP_BOOKING_CLOSED: pgettext(
+            "refusal",
+            "Follow-up consult %(consult_no)s is not being booked now: its case manager "
+            "arranges it.",
+        ),
+        RefusalCode.SLOT_GONE: pgettext(
+            "refusal", "That time was taken meanwhile; choose another of the times offered."
+        ),
         RefusalCode.NO_SUCH_REHAB_WEEK: pgettext(
             "refusal", "Rehabilitation check-ins run for %(weeks)s weeks."
         ),
@@ -301,6 +312,9 @@ _TIMELINE_STEPS = {
     "record outcome": "follow_up_outcome",
     "rehab checkin": "rehab_checkin",
     "rehab follow up": "rehab_follow_up",
+    "book follow up": "book_follow_up",
+    "reschedule follow up": "reschedule_follow_up",
+    "follow up no show": "follow_up_no_show",
 }
 
 
@@ -402,6 +416,9 @@ def _steps(language: str) -> dict[str, str]:
         "follow_up_outcome": pgettext("step", "Record a follow-up consult"),
         "rehab_checkin": pgettext("step", "Record a rehabilitation check-in"),
         "rehab_follow_up": pgettext("step", "Record the rehabilitation follow-up"),
+        "book_follow_up": pgettext("step", "Book a follow-up consult for the patient"),
+        "reschedule_follow_up": pgettext("step", "Offer other times for a follow-up consult"),
+        "follow_up_no_show": pgettext("step", "The patient did not attend a follow-up consult"),
     }
 
 

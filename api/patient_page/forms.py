@@ -14,9 +14,10 @@ from api.form_bodies import body_from_form
 from api.patient_page.outcomes import SLOT_TAKEN, Outcome, field_errors, refused
 from api.patient_page.view import Words
 from api.step_access import Answer, JourneyStep
-from api.step_taking import Documents, take
+from api.step_taking import Documents, Numbered, take
 from api.uploads import MAX_FILES, read_uploads
 from db.patient_page import PatientPageRepository
+from domain.follow_up import FollowUpStatus
 from domain.records import BookingKind
 from domain.rehab import short_of_six
 from domain.step_bodies import (
@@ -158,6 +159,56 @@ async def reschedule_consult(sent: Submitted) -> FormAnswer:
     return done(
         words.gettext("Your consultation is cancelled."),
         words.gettext("Please choose a new time below; we have emailed you the new times too."),
+    )
+
+
+def follow_up_number(form: FormData) -> int:
+    """The follow-up consult a form is about (0, which names none, when it says no number)."""
+    number = text(form, "number")
+    return int(number) if number.isdigit() else 0
+
+
+async def book_follow_up(sent: Submitted) -> FormAnswer:
+    step, form, words = sent.step, sent.form, sent.words
+    slot_id = text(form, "slot_id")
+    if not slot_id:
+        return FormAnswer(
+            refused(words.language, [words.gettext("Please choose one of the times.")], status=422)
+        )
+    number = follow_up_number(form)
+    year: FollowUpStatus = await take(
+        StepName.BOOK_FOLLOW_UP, step, Numbered(number, SlotChoiceBody(slot_id=slot_id))
+    )
+    booked = next((c.booking for c in year.consults if c.number == number and c.booking), None)
+    if booked is None:
+        # Held by a problem on our side a moment: the booking follows, with its email.
+        return done(
+            words.gettext("We are booking the time you chose."),
+            words.gettext("We will email you the invitation with the video link."),
+        )
+    return done(
+        words.gettext(
+            "Your follow-up consultation %(number)s is booked for %(when)s.",
+            number=number,
+            when=words.moment(booked.starts_at),
+        ),
+        words.gettext("We are emailing you the invitation with the video link."),
+    )
+
+
+async def reschedule_follow_up(sent: Submitted) -> FormAnswer:
+    step, form, words = sent.step, sent.form, sent.words
+    number = follow_up_number(form)
+    year: FollowUpStatus = await take(StepName.RESCHEDULE_FOLLOW_UP, step, Numbered(number))
+    offered = any(c.number == number and c.offered for c in year.consults)
+    return done(
+        words.gettext(
+            "Other times for your follow-up consultation %(number)s: nothing is booked for it now.",
+            number=number,
+        ),
+        words.gettext("Please choose a new time below; we have emailed the times too.")
+        if offered
+        else words.gettext("We will email you the new times."),
     )
 
 

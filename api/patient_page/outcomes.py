@@ -18,7 +18,7 @@ from api.problems import ProblemError, refusal_of
 from api.uploads import UploadProblem
 from domain.errors import StepError
 from domain.refusals import Refusal, RefusalCode
-from i18n import N_, translations
+from i18n import N_, format_day, translations
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,21 @@ REFUSALS: dict[RefusalCode, str] = {
     RefusalCode.CHECKIN_RECEIVED: N_("We already have your check-in for week %(week)s."),
     RefusalCode.NO_SUCH_REHAB_WEEK: N_("Rehabilitation check-ins run for %(weeks)s weeks."),
     RefusalCode.FOLLOW_UP_NOT_STARTED: N_("Your follow-up year has not started yet."),
+    RefusalCode.FOLLOW_UP_NOT_OFFERED: N_(
+        "Times for follow-up consultation %(consult_no)s are offered from %(opens_at)s: we will "
+        "email them to you."
+    ),
+    RefusalCode.FOLLOW_UP_BOOKING_CLOSED: N_(
+        "Follow-up consultation %(consult_no)s is no longer booked here: your case manager will "
+        "arrange it with you."
+    ),
+    RefusalCode.FOLLOW_UP_RECORDED: N_(
+        "Your follow-up consultation %(consult_no)s has already taken place."
+    ),
+    RefusalCode.SLOT_GONE: N_(
+        "That time was taken by someone else a moment ago. Please choose another of the times "
+        "shown."
+    ),
 }
 _PROBLEMS: dict[str, str] = {
     UploadProblem.COUNT: N_("Please choose between 1 and 10 files."),
@@ -85,10 +100,14 @@ _PROBLEMS: dict[str, str] = {
 }
 
 
-def refusal_text(refusal: Refusal, language: str) -> str:
-    """The patient's sentence for a refusal of the journey's, in `language`."""
+def refusal_text(refusal: Refusal, language: str, tz: str = "UTC") -> str:
+    """The patient's sentence for a refusal of the journey's, in `language`; a day it names
+    is the day on the patient's clock (`tz`)."""
     text = REFUSALS.get(refusal.code, _NOT_NOW)
-    return translations(language).gettext(text) % refusal.params.model_dump(exclude_none=True)
+    values = refusal.params.model_dump(exclude_none=True)
+    if refusal.params.opens_at is not None:
+        values["opens_at"] = format_day(refusal.params.opens_at, language, tz)
+    return translations(language).gettext(text) % values
 
 
 def refused(language: str, lines: list[str], *, status: int, original: str = "") -> Outcome:
@@ -97,11 +116,11 @@ def refused(language: str, lines: list[str], *, status: int, original: str = "")
     return Outcome(ok=False, title=title, lines=lines, status=status, original=original)
 
 
-def journey_refusal(err: WorkflowUpdateFailedError, language: str) -> Outcome:
+def journey_refusal(err: WorkflowUpdateFailedError, language: str, tz: str = "UTC") -> Outcome:
     refusal = refusal_of(err)
     if refusal is not None:
         status = 422 if refusal.kind is StepError.INVALID else 409
-        return refused(language, [refusal_text(refusal, language)], status=status)
+        return refused(language, [refusal_text(refusal, language, tz)], status=status)
     cause = err.cause
     message = str(getattr(cause, "message", None) or cause)
     status = 422 if getattr(cause, "type", None) == StepError.INVALID else 409

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from api.journey_access import journey_handle
+from api.journey_access import follow_up_status, journey_handle
 from api.pages import languages_offered, render_page
 from api.patient_page import forms
 from api.patient_page.access import (
@@ -36,20 +36,24 @@ from api.patient_page.outcomes import (
     refused,
     unavailable,
 )
-from api.patient_page.view import PageRecords, Words, active, booking_line, page_context
+from api.patient_page.view import (
+    PageRecords,
+    Words,
+    active,
+    booking_line,
+    follow_up_bookings,
+    page_context,
+)
 from api.problems import ProblemError
 from api.step_access import open_step
 from api.uploads import ALLOWED_EXTENSIONS, UploadRefused
 from db.erasure import Erased
 from db.patient_page import PatientPageRepository
-from domain.follow_up import FollowUpStatus
-from domain.names import follow_up_workflow_id
 from domain.stages import Stage
 from domain.step_declarations import StepName
 from patient_links import PATIENT_PAGE_PATH
 from privacy.consent import withdraw_consent
 from privacy.refusals import PrivacyRefused
-from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
 router = APIRouter(tags=["pages"])
@@ -91,13 +95,10 @@ async def load_records(request: Request, link: OpenLink, stage: Stage) -> PageRe
         )
     if stage is not Stage.FOLLOW_UP:
         return records
-    handle = request.app.state.temporal.get_workflow_handle_for(
-        FollowUp.run, follow_up_workflow_id(jid)
-    )
     try:
-        follow_up: FollowUpStatus | None = await handle.query(FollowUp.status)
+        follow_up = await follow_up_status(request.app.state.temporal, jid)
     except RPCError:
-        follow_up = None  # starting a moment after the stage: nothing received yet
+        follow_up = None  # not answering just now: the page shows the journey without it
     return dataclasses.replace(records, follow_up=follow_up)
 
 
@@ -193,7 +194,9 @@ async def take(request: Request, step_name: StepName, action: Action) -> HTMLRes
     try:
         answer = await action(forms.Submitted(step, form, words))
     except WorkflowUpdateFailedError as err:
-        answer = FormAnswer(journey_refusal(err, link.language), values=forms.values_of(form))
+        answer = FormAnswer(
+            journey_refusal(err, link.language, words.tz), values=forms.values_of(form)
+        )
     except UploadRefused as err:
         outcome = problem_refusal(
             err, link.language, file=err.filename, limit=words.size(step.upload_bytes)
@@ -223,6 +226,16 @@ async def post_reschedule(request: Request) -> HTMLResponse:
     return await take(request, StepName.RESCHEDULE_CONSULT, forms.reschedule_consult)
 
 
+@router.post(f"{PAGE}/follow-up-booking", response_class=HTMLResponse, include_in_schema=False)
+async def post_follow_up_booking(request: Request) -> HTMLResponse:
+    return await take(request, StepName.BOOK_FOLLOW_UP, forms.book_follow_up)
+
+
+@router.post(f"{PAGE}/follow-up-reschedule", response_class=HTMLResponse, include_in_schema=False)
+async def post_follow_up_reschedule(request: Request) -> HTMLResponse:
+    return await take(request, StepName.RESCHEDULE_FOLLOW_UP, forms.reschedule_follow_up)
+
+
 @router.post(f"{PAGE}/plan", response_class=HTMLResponse, include_in_schema=False)
 async def post_plan(request: Request) -> HTMLResponse:
     return await take(request, StepName.PLAN_DECISION, forms.decide_plan)
@@ -244,6 +257,9 @@ async def post_withdrawal(request: Request) -> HTMLResponse:
         # What is booked now is what the withdrawal cancels; the answer lists it.
         status = await sent.step.handle.query(PatientJourney.status)
         cancels = [booking_line(sent.words, b) for b in active(status)]
+        if status.stage is Stage.FOLLOW_UP:
+            year = await follow_up_status(sent.step.client, sent.step.journey_id)
+            cancels += follow_up_bookings(sent.words, year)
         return await forms.withdraw(sent, cancels)
 
     return await take(request, StepName.WITHDRAW, withdraw)

@@ -13,11 +13,11 @@ from decimal import Decimal
 from babel.numbers import format_compact_decimal, format_decimal
 from babel.units import format_unit
 
-from activities.wording import document_name
+from activities.wording import document_name, follow_up_label
 from api.journey_access import patient_view
 from db.patient_page import CheckinOnPage, DocumentOnPage, PatientOnPage, PlanOnPage, TravelOnPage
 from domain.clinic_hours import CLINIC_TIME_ZONE, clinic_days_later
-from domain.follow_up import FollowUpStatus
+from domain.follow_up import ConsultPhase, FollowUpStatus
 from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
@@ -224,6 +224,55 @@ def consult_section(
     return None
 
 
+def follow_up_consults(
+    words: Words, follow_up: FollowUpStatus | None, now: datetime, specialist_tz: str | None
+) -> list[dict]:
+    """Each follow-up consult being booked: the times offered to choose from (on the
+    patient's clock and, where it shows another time, the specialist's), or the time booked
+    and whether it can still be moved. A consult the year no longer books is not shown."""
+
+    def at(value: datetime) -> str:
+        return format_two_zone_moment(value, words.language, words.tz, specialist_tz)
+
+    shown = []
+    for consult in follow_up.consults if follow_up else []:
+        if consult.phase is ConsultPhase.CLOSED:
+            continue
+        label = follow_up_label(str(consult.number), words.language)
+        entry: dict = {"number": consult.number, "label": label}
+        if StepName.BOOK_FOLLOW_UP in consult.expects and consult.offered:
+            slots = sorted(consult.offered, key=lambda s: s.starts_at)
+            entry |= {
+                "slots": [(s.slot_id, at(s.starts_at)) for s in slots if s.starts_at > now],
+                "minutes": int((slots[0].ends_at - slots[0].starts_at).total_seconds() // 60),
+                "other_clock": any(at(s.starts_at) != words.moment(s.starts_at) for s in slots),
+                "choose_by": words.moment(consult.choose_by),
+            }
+        elif consult.booking is not None and consult.phase is ConsultPhase.BOOKED:
+            entry |= {
+                "booked": at(consult.booking.starts_at),
+                "movable": StepName.RESCHEDULE_FOLLOW_UP in consult.expects
+                and consult.booking.starts_at > now,
+            }
+        else:
+            entry["booking"] = consult.phase is ConsultPhase.BOOKING
+        shown.append(entry)
+    return shown
+
+
+def follow_up_bookings(words: Words, follow_up: FollowUpStatus | None) -> list[str]:
+    """The follow-up consults booked and still to be held, as "What is booked" lists them."""
+    return [
+        words.gettext(
+            "Follow-up consultation %(number)s: %(when)s",
+            number=c.number,
+            when=words.moment(c.booking.starts_at),
+        )
+        for c in (follow_up.consults if follow_up else [])
+        if c.booking is not None and c.phase is ConsultPhase.BOOKED
+    ]
+
+
 def plan_section(words: Words, status: JourneyStatus, records: PageRecords) -> dict | None:
     plan = records.plan
     if StepName.PLAN_DECISION not in status.expects or plan is None:
@@ -308,7 +357,13 @@ def page_context(
         "plan": plan_section(words, status, records),
         "travel": travel_section(words, status, records),
         "checkin": checkin_section(words, status, records, now),
-        "bookings": [booking_line(words, b) for b in active(status)],
+        "follow_ups": follow_up_consults(
+            words, records.follow_up, now, patient.specialist_time_zone
+        )
+        if status.stage is Stage.FOLLOW_UP
+        else [],
+        "bookings": [booking_line(words, b) for b in active(status)]
+        + follow_up_bookings(words, records.follow_up),
         "can_withdraw": StepName.WITHDRAW in status.expects,
         "time_zone": words.tz,
         # The visit's times are the clinic's too, where its clock shows another time.

@@ -11,7 +11,7 @@ from pydantic import Field
 from api.auth import PrincipalDep
 from api.authorization import authorize
 from api.deps import PoolDep, SettingsDep, StageWatchDep, TemporalDep
-from api.journey_access import VERSIONED, journey_handle, versioned_view
+from api.journey_access import VERSIONED, follow_up_status, journey_handle, versioned_view
 from api.problems import Problem, ProblemError
 from api.query import TAKES_NO_QUERY, QueryParameters
 from api.reads.case import read_case, read_documents, read_patient, read_timeline
@@ -21,6 +21,7 @@ from api.schemas import PatientView, Timeline
 from api.uploads import ALLOWED_UPLOADS
 from domain.actors import Role
 from domain.case_file import CaseDocument, CaseFile, PatientFacts
+from domain.follow_up import FollowUpStatus
 from domain.incidents import IncidentKind
 from domain.journey import JourneyStatus
 from domain.readers import STAFF
@@ -216,6 +217,32 @@ async def read_slots(
     await authorize(pool, principal, jid, {Role.PATIENT, Role.COORDINATOR})
     status = await journey_handle(client, jid).query(PatientJourney.status)
     return status.offered_slots
+
+
+@router.get(
+    "/{journey_id}/follow-ups",
+    summary="The follow-up year: its consults' times offered and bookings, outcomes recorded "
+    "and check-ins received (patient link, coordinator, specialist, case manager)",
+    responses={
+        **ERRORS,
+        404: {
+            "model": Problem,
+            "description": "No such journey, or its follow-up year has not started",
+        },
+    },
+    dependencies=[TAKES_NO_QUERY],
+)
+async def read_follow_ups(
+    journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, client: TemporalDep
+) -> FollowUpStatus:
+    jid = str(journey_id)
+    await authorize(
+        pool, principal, jid, {Role.PATIENT, Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER}
+    )
+    status = await follow_up_status(client, jid)
+    if status is None:
+        raise ProblemError(404, "Not found", "the journey's follow-up year has not started")
+    return status
 
 
 @router.get(

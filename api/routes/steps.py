@@ -6,13 +6,13 @@ is a 409 (422 for data it cannot apply, 403 for the wrong role)."""
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Path, UploadFile
 
 from api.journey_access import VERSIONED
 from api.problems import Problem
 from api.schemas import ContactDetails
 from api.step_access import Answer, JourneyStep, JourneyStepDep
-from api.step_taking import Documents, NumberedOutcome, take
+from api.step_taking import Documents, Numbered, take
 from api.uploads import read_uploads
 from domain.follow_up import FollowUpStatus
 from domain.step_bodies import FollowUpOutcomeBody, WithdrawalBody
@@ -64,11 +64,13 @@ def _body(declaration: StepDeclaration) -> inspect.Parameter | None:
 
 def _declared_route(declaration: StepDeclaration) -> None:
     """A route for the step: its body parsed by the declared model, its caller authorized by
-    the declared roles, the step taken."""
+    the declared roles, the step taken; on a path naming a follow-up consult, on that one."""
     name = declaration.name
+    assert declaration.path is not None
+    numbered = "{number}" in declaration.path
 
-    async def endpoint(step: JourneyStep, body: Any = None) -> Any:
-        return await take(name, step, body)
+    async def endpoint(step: JourneyStep, body: Any = None, number: int = 0) -> Any:
+        return await take(name, step, Numbered(number, body) if numbered else body)
 
     answer, responses = _answer(declaration)
     step = inspect.Parameter(
@@ -77,10 +79,18 @@ def _declared_route(declaration: StepDeclaration) -> None:
         annotation=Annotated[JourneyStep, JourneyStepDep(name)],
     )
     body = _body(declaration)
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [p for p in (body, step) if p is not None], return_annotation=answer
+    number = (
+        inspect.Parameter(
+            "number",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[int, Path(description="the follow-up consult, from 1")],
+        )
+        if numbered
+        else None
     )
-    assert declaration.path is not None
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [p for p in (number, body, step) if p is not None], return_annotation=answer
+    )
     router.add_api_route(
         declaration.path,
         endpoint,
@@ -128,7 +138,5 @@ async def follow_up_outcome(
     body: FollowUpOutcomeBody,
     step: Annotated[JourneyStep, JourneyStepDep(StepName.FOLLOW_UP_OUTCOME)],
 ) -> FollowUpStatus:
-    status: FollowUpStatus = await take(
-        StepName.FOLLOW_UP_OUTCOME, step, NumberedOutcome(number, body)
-    )
+    status: FollowUpStatus = await take(StepName.FOLLOW_UP_OUTCOME, step, Numbered(number, body))
     return status

@@ -16,6 +16,8 @@ class Role(StrEnum):
     # Answers access requests, places legal holds and carries out erasures (GDPR Art. 15-20).
     PRIVACY_OFFICER = "privacy_officer"
     CLINIC = "clinic"
+    # A hotel or transfer partner, through the signed link its request email carries.
+    PARTNER = "partner"
     SYSTEM = "system"
 
 

@@ -95,6 +95,14 @@ class TravelBody(StepBody):
         return self
 
 
+class PartnerConfirmationBody(StepBody):
+    """A partner's answer to a request: which booking, its reference, and who confirmed."""
+
+    booking: Literal["hotel", "transfer"]
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    confirmed_by: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
 class FollowUpOutcomeBody(StepBody):
     trunk_control: Score | None = None
     sitting_balance: Score | None = None

@@ -125,6 +125,7 @@ async def complete(
     await j.hold_consult(notes=notes)
     await j.accept_plan()
     await j.send_travel()
+    await j.confirm_partners()
     await j.sleep(timedelta(days=31))
     await j.treat(notes=notes)
     if refused_in_follow_up is not None:

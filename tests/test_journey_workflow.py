@@ -66,6 +66,7 @@ async def test_happy_path_from_inquiry_to_completion(journey: NewJourney) -> Non
     await j.hold_consult()
     await j.accept_plan()
     await j.send_travel()
+    await j.confirm_partners()
     await j.sleep(timedelta(days=31))
     await j.treat()
     await j.follow_up_year()

@@ -36,7 +36,7 @@ def _reach(person: str, role: Role) -> Reach | None:
 
 
 def test_every_staff_role_has_a_scope_and_the_codec_decodes_for_every_journeys_only() -> None:
-    assert STAFF_ROLES | {Role.PATIENT, Role.CLINIC} == set(SCOPES)
+    assert STAFF_ROLES | {Role.PATIENT, Role.CLINIC, Role.PARTNER} == set(SCOPES)
     assert {r for r, s in SCOPES.items() if s not in (Scope.EVERY, Scope.OWN_LINK)} == {
         Role.REVIEWER,
         Role.SPECIALIST,

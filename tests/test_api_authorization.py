@@ -85,6 +85,18 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         {PATIENT, Role.COORDINATOR},
     ),
     ("POST", "/clinic/confirmation", {"confirmed": True}, {Role.COORDINATOR}),
+    (
+        "POST",
+        "/travel/change",
+        {"arrival_date": "2031-01-01", "departure_date": "2031-01-06"},
+        {PATIENT, Role.COORDINATOR},
+    ),
+    (
+        "POST",
+        "/partners/confirmation",
+        {"booking": "hotel", "reference": "H-1", "confirmed_by": "Front desk"},
+        {Role.COORDINATOR},
+    ),
     ("POST", "/follow-ups/{number}/outcome", {"trunk_control": 3}, {Role.SPECIALIST}),
     (
         "POST",

@@ -124,13 +124,19 @@ def clinic_confirmation(state: JourneyState) -> None:
 
 
 def change_travel_now(state: JourneyState) -> None:
-    """The trip is booked and no change is under way; the cutoff is the validator's (below)."""
+    """The trip is booked, no change is under way and the run has not closed changes at the
+    cutoff; the validator also holds the cutoff to its own clock (below)."""
     require_stage(state.stage, Stage.TRAVEL, StepName.CHANGE_TRAVEL)
     travel = state.travel
     if not travel.changeable or travel.visit_day1 is None:
         raise refuse(RefusalCode.TRAVEL_NOT_BOOKED)
     if travel.change is not None:
         raise refuse(RefusalCode.TRAVEL_CHANGE_UNDER_WAY)
+    if travel.changes_closed:
+        raise refuse(
+            RefusalCode.TRAVEL_CHANGE_CLOSED,
+            cutoff_at=change_cutoff(travel.visit_day1, state.journey.policy),
+        )
 
 
 def change_travel_until(state: JourneyState) -> datetime | None:

@@ -75,6 +75,8 @@ class TravelSteps(BaseModel):
     change: TravelChange | None = None
     # Change attempts begun: each numbers its bookings' and emails' steps.
     changes: int = 0
+    # The cutoff before the visit has come: the case manager arranges any change by hand.
+    changes_closed: bool = False
 
 
 class TreatmentSteps(BaseModel):

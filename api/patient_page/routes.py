@@ -193,7 +193,10 @@ async def take(request: Request, step_name: StepName, action: Action) -> HTMLRes
     try:
         answer = await action(forms.Submitted(step, form, words))
     except WorkflowUpdateFailedError as err:
-        answer = FormAnswer(journey_refusal(err, link.language), values=forms.values_of(form))
+        answer = FormAnswer(
+            journey_refusal(err, link.language, link.patient.time_zone),
+            values=forms.values_of(form),
+        )
     except UploadRefused as err:
         outcome = problem_refusal(
             err, link.language, file=err.filename, limit=words.size(step.upload_bytes)
@@ -231,6 +234,11 @@ async def post_plan(request: Request) -> HTMLResponse:
 @router.post(f"{PAGE}/travel", response_class=HTMLResponse, include_in_schema=False)
 async def post_travel(request: Request) -> HTMLResponse:
     return await take(request, StepName.TRAVEL, forms.send_travel)
+
+
+@router.post(f"{PAGE}/travel-change", response_class=HTMLResponse, include_in_schema=False)
+async def post_travel_change(request: Request) -> HTMLResponse:
+    return await take(request, StepName.CHANGE_TRAVEL, forms.change_travel)
 
 
 @router.post(f"{PAGE}/check-in", response_class=HTMLResponse, include_in_schema=False)

@@ -110,6 +110,10 @@ def test_a_booked_trip_takes_a_change_of_dates_until_the_cutoff() -> None:
         "the dates could be changed until 2026-12-14 07:00 UTC; the case manager arranges a "
         "change now"
     )
+    # Once the run has closed changes at the cutoff, the journey no longer expects one.
+    state.travel.changes_closed = True
+    assert StepName.CHANGE_TRAVEL not in checks.expected_steps(state)
+    assert refusal(lambda: checks.change_travel_now(state)) == late
 
 
 def test_a_change_to_dates_past_their_own_cutoff_names_the_earliest_arrival() -> None:

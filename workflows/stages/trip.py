@@ -41,7 +41,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.stages import Stage, Task, WaitingOn
     from domain.steps import TravelChange
-    from domain.travel_rules import arrival_at, partner_due, partner_reminders, stay
+    from domain.travel_rules import (
+        arrival_at,
+        change_cutoff,
+        partner_due,
+        partner_reminders,
+        stay,
+    )
 
 # Patch: from the booked trip on, its dates can change and partners' confirmations are awaited.
 TRAVEL_CHANGES = "travel-changes"
@@ -86,8 +92,8 @@ def _current(m: Moves) -> list[Booking]:
 
 
 async def _until_visit(m: Moves, sent: set[str], suffix: str) -> bool:
-    """The checklist and the reminder before the trip, then visit day 1: True once it has
-    come, False as soon as a change of dates is asked for."""
+    """The checklist and the reminder before the trip, the cutoff for changes, then visit
+    day 1: True once it has come, False as soon as a change of dates is asked for."""
     p, travel = m.policy, m.state.travel
     assert travel.arrival is not None and travel.visit_day1 is not None
     arrival = arrival_at(travel.arrival)
@@ -95,14 +101,34 @@ async def _until_visit(m: Moves, sent: set[str], suffix: str) -> bool:
     def changing() -> bool:
         return travel.change is not None
 
-    for step, kind, summary in _BEFORE_TRIP:
-        checklist = kind is NotificationKind.TRAVEL_CHECKLIST
-        due = arrival - (p.travel_checklist_before if checklist else p.travel_reminder_before)
+    due_before_trip = [
+        (
+            arrival
+            - (
+                p.travel_checklist_before
+                if kind is NotificationKind.TRAVEL_CHECKLIST
+                else p.travel_reminder_before
+            ),
+            step,
+            kind,
+            summary,
+        )
+        for step, kind, summary in _BEFORE_TRIP
+    ]
+    # The cutoff closes changes in the run too, so that every page reads it from the journey
+    # rather than from its own clock.
+    cutoff = change_cutoff(travel.visit_day1, p)
+    for due, step, kind, summary in sorted(
+        [*due_before_trip, (cutoff, "", None, "Travel changes close")], key=lambda e: e[0]
+    ):
         # Sent for the old dates and already due for the new: the change's email said it.
         if step in sent and due <= workflow.now():
             continue
         if await m.until(changing, due, summary):
             return False
+        if kind is None:
+            travel.changes_closed = True
+            continue
         await m.notify(f"{step}{suffix}", kind)
         sent.add(step)
     return not await m.until(changing, travel.visit_day1, "Visit day 1")

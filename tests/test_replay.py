@@ -49,6 +49,8 @@ from tests.helpers import eventually, valid_form
 from tests.journey_paths import (
     REFUSED_DOMAIN,
     book_consult,
+    change_dates,
+    chase_a_partner,
     complete,
     erase_now,
     lose_contact,
@@ -80,6 +82,8 @@ SCENARIOS = (
     "follow-up-incident",
     "erasure",
     "retention-sweep",
+    "travel-change",
+    "partner-unconfirmed",
 )
 # Recorded on the dev server, whose Worker Deployments let a newer build become current.
 VERSIONED_SCENARIOS = ("follow-up-moved",)
@@ -244,6 +248,10 @@ async def test_record_histories(
             await miss_two_consults(j)
         elif scenario == "incident":
             await resolve_refused_acknowledgement(j, corrected_email="ana.garcia@example.org")
+        elif scenario == "travel-change":
+            await change_dates(j)
+        elif scenario == "partner-unconfirmed":
+            await chase_a_partner(j)
         elif scenario == "follow-up-incident":
             await complete(j, refused_in_follow_up=relay)
         elif scenario == "erasure":

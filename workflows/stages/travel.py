@@ -10,7 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.endings import Ended, Withdrawn
 from workflows.moves import Moves
-from workflows.stages.trip import TRAVEL_CHANGES, trip
+from workflows.stages.trip import trip
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
@@ -27,6 +27,9 @@ MAX_VISIT_REQUESTS = 5
 # Patch: the visit days' hours and the admission's deadline on the clinic's clock (the
 # policy's zone and hours) instead of 08:00 to 18:00 UTC.
 CLINIC_LOCAL_VISIT_HOURS = "clinic-local-visit-hours"
+# Patch: from the booked trip on, its dates can change and partners' confirmations are awaited
+# (workflows/stages/trip.py); a trip booked before sleeps until the visit as it always did.
+TRAVEL_CHANGES = "travel-changes"
 
 
 async def plan(m: Moves) -> None:

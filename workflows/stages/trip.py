@@ -49,9 +49,6 @@ with workflow.unsafe.imports_passed_through():
         stay,
     )
 
-# Patch: from the booked trip on, its dates can change and partners' confirmations are awaited.
-TRAVEL_CHANGES = "travel-changes"
-
 # What each partner is sent, by the kind of its booking.
 _PARTNERS: dict[BookingKind, tuple[NotificationKind, NotificationKind, Audience]] = {
     BookingKind.HOTEL: (

@@ -107,8 +107,9 @@ class PartnerConfirmationRepository:
                 uuid.UUID(token_id) if token_id else None,
                 recorded_by,
             )
-        except asyncpg.UniqueViolationError as err:
-            if err.constraint_name == "partner_confirmations_token_id_key":
+        except asyncpg.UniqueViolationError:
+            # Either key may be the one PostgreSQL names; a used link says the more.
+            if token_id and await self.link_used(token_id=token_id):
                 raise LinkUsed() from None
             raise AlreadyConfirmed() from None
         return str(confirmation_id)

@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
     from domain.records import BookingKind
     from domain.refusals import RefusalCode
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.step_declarations import STEP_ROLES, StepName
     from domain.steps import (
         AdverseEventReported,
@@ -119,7 +119,9 @@ def travel(state: JourneyState, step: TravelDetails, now: datetime) -> None:
 def clinic_confirmation(state: JourneyState) -> None:
     require_stage(state.stage, Stage.TRAVEL, StepName.CLINIC_CONFIRMATION)
     answered = state.travel.clinic_confirmation is not None
-    if state.waiting_on is not WaitingOn.COORDINATOR or answered:
+    # A coordinator is waited on for other things too (a failed change of dates).
+    asked = state.waiting_on is WaitingOn.COORDINATOR and state.task is Task.RECORD_CLINIC_ANSWER
+    if not asked or answered:
         raise refuse(RefusalCode.NO_VISIT_REQUEST)
 
 

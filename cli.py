@@ -13,6 +13,7 @@ from pydantic import ValidationError
 import command_settings as checks
 from audit.command_row import AS_HELP, audit_command
 from audit.commands import register as register_audit_commands
+from db.staff_commands import staff_app
 from privacy.commands import register as register_privacy_commands
 from settings import InsecureSettings, Settings, env_name, get_settings
 
@@ -557,6 +558,7 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 app.add_typer(audit_app, name="audit")
 register_audit_commands(app, audit_app)
 register_privacy_commands(app, audit_app)
+app.add_typer(staff_app, name="staff")
 
 
 def main() -> NoReturn:

@@ -261,6 +261,14 @@ class Settings(BaseSettings):
     # 164.312(a)(2)(iii)), and in any case this long after sign-in.
     session_idle_minutes: int = Field(default=15, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
+    # A claim on a case or an incident (api/claims.py) lapses this long after its last action
+    # (its making, or its holder keeping it), so that a claim left behind frees the work. The
+    # review's deadline and its escalations run from the inquiry whatever is claimed: a claim
+    # says who is on a case, it buys no time.
+    claim_lapse_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    # How often the API ends and audits the claims that lapsed (0: only as each journey's
+    # claims are next read or changed).
+    claim_sweep_seconds: float = Field(default=60.0, ge=0)
     link_secret: SecretStr = SecretStr("dev-patient-link-secret-change-me-0123456789")
     # A link is a bearer token in an email, and whoever holds a forwarded or leaked one reads
     # and acts on the journey until it expires. Every email the journey sends carries a fresh
@@ -359,6 +367,11 @@ class Settings(BaseSettings):
             travel_change_cutoff=timedelta(days=self.travel_change_cutoff_days),
             partner_confirmation_before=timedelta(days=self.partner_confirmation_days),
         )
+
+    @property
+    def claim_lapse(self) -> timedelta:
+        """How long a claim lives after its last action (JOURNEYS_CLAIM_LAPSE_MINUTES)."""
+        return timedelta(minutes=self.claim_lapse_minutes)
 
     @property
     def trusted_proxy_list(self) -> list[str]:

@@ -130,6 +130,8 @@ def build_activities(
         records.assign_case_manager,
         records.set_case_manager,
         records.assess_procedure,
+        records.assess_checkin,
+        records.record_rehab_follow_up,
         bookings.propose_consult_slots,
         bookings.book,
         bookings.cancel_booking,

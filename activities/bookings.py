@@ -9,7 +9,7 @@ is the booking's, so a retry overwrites it). Hotel and transfer partners are tol
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -20,7 +20,7 @@ from activities.failures import redact
 from db.bookings import BookingRepository
 from db.journey_queries import JourneyQueries
 from db.journeys import JourneyRepository
-from db.staff import StaffRepository
+from db.staff import Specialist, StaffRepository
 from domain.errors import ActivityFailure
 from domain.records import (
     Booking,
@@ -31,6 +31,7 @@ from domain.records import (
     SlotsProposed,
     SlotsRequest,
 )
+from domain.working_hours import consult_slots
 from integrations.calendar import (
     CalendarClient,
     CalendarUnavailable,
@@ -41,32 +42,10 @@ from integrations.clinic import ClinicGateway, ClinicRejected, ClinicUnavailable
 
 log = logging.getLogger(__name__)
 
-WORKING_HOURS = (time(9, 0), time(11, 0), time(15, 0))
-CONSULT_LENGTH = timedelta(minutes=30)
 # A slot offered less than a day ahead cannot be chosen, confirmed and prepared in time.
 MIN_NOTICE = timedelta(days=1)
-
-
-def candidate_slots(
-    *, not_before: datetime, tz: ZoneInfo, count: int, busy: list[tuple[datetime, datetime]]
-) -> list[tuple[datetime, datetime]]:
-    """The first `count` free working-hour slots on weekdays, at least MIN_NOTICE ahead,
-    overlapping nothing in `busy`."""
-    earliest = not_before + MIN_NOTICE
-    day = earliest.astimezone(tz).date()
-    found: list[tuple[datetime, datetime]] = []
-    while len(found) < count:
-        if day.weekday() < 5:
-            for hour in WORKING_HOURS:
-                start = datetime.combine(day, hour, tzinfo=tz)
-                end = start + CONSULT_LENGTH
-                free = all(end <= b_start or start >= b_end for b_start, b_end in busy)
-                if start >= earliest and free:
-                    found.append((start, end))
-                    if len(found) == count:
-                        break
-        day += timedelta(days=1)
-    return found
+# How far ahead slots are looked for.
+HORIZON = timedelta(days=60)
 
 
 class BookingActivities:
@@ -86,34 +65,27 @@ class BookingActivities:
 
     @activity.defn(name="propose_consult_slots")
     async def propose_consult_slots(self, request: SlotsRequest) -> SlotsProposed:
+        """The round's slots: kept if already proposed (a retry), else the free times in the
+        working hours of the least loaded active specialist who has any (the next one when
+        their calendar and bookings leave none), on their clock (domain/working_hours.py)."""
         async with self._pool.acquire() as conn:
             repo = BookingRepository(conn)
             existing = await repo.slots(journey_id=request.journey_id, round_no=request.round)
             if existing:
                 return SlotsProposed(slots=existing)
-            specialist = await StaffRepository(conn).least_loaded_specialist()
-            if specialist is None:
-                # A coordinator adds or reactivates a specialist, then retries the incident.
+            specialists = await StaffRepository(conn).specialists_by_load()
+            for specialist in specialists:
+                found = await self._free_slots(repo, specialist, request)
+                if found:
+                    break
+            else:
+                # A coordinator adds or reactivates a specialist, or gives one working hours,
+                # then retries the incident.
                 raise ApplicationError(
-                    "no active specialist in the staff table",
+                    "no active specialist with free working hours in the staff table",
                     type=ActivityFailure.NO_SPECIALIST,
                     non_retryable=True,
                 )
-            tz = ZoneInfo(specialist.time_zone)
-            horizon = request.not_before + timedelta(days=60)
-            busy = [
-                (start, start + CONSULT_LENGTH)
-                for start in await repo.busy(
-                    specialist_id=specialist.staff_id, start=request.not_before, end=horizon
-                )
-            ]
-            if self._calendar is not None:
-                calendar_id = specialist_calendar(specialist.staff_id)
-                with outside_failures(request.journey_id):
-                    await self._calendar.ensure_calendar(calendar_id, f"Consults {calendar_id}")
-                    busy += await self._calendar.busy(
-                        calendar_id, request.not_before, horizon, tz=tz
-                    )
             slots = [
                 Slot(
                     slot_id=f"{request.journey_id}:{request.round}:{i}",
@@ -121,11 +93,7 @@ class BookingActivities:
                     ends_at=end,
                     specialist_id=specialist.staff_id,
                 )
-                for i, (start, end) in enumerate(
-                    candidate_slots(
-                        not_before=request.not_before, tz=tz, count=request.count, busy=busy
-                    )
-                )
+                for i, (start, end) in enumerate(found)
             ]
             await repo.add_slots(journey_id=request.journey_id, round_no=request.round, slots=slots)
             await JourneyRepository(conn).set_specialist(
@@ -135,6 +103,32 @@ class BookingActivities:
                 slots=await repo.slots(journey_id=request.journey_id, round_no=request.round)
             )
 
+    async def _free_slots(
+        self, repo: BookingRepository, specialist: Specialist, request: SlotsRequest
+    ) -> list[tuple[datetime, datetime]]:
+        """The specialist's first free slots for the request, minus their bookings, what their
+        calendar holds and the times the journey was offered in its earlier rounds."""
+        tz = ZoneInfo(specialist.time_zone)
+        earliest = request.not_before + MIN_NOTICE
+        until = request.not_before + HORIZON
+        busy = await repo.busy(specialist_id=specialist.staff_id, start=earliest, end=until)
+        # New times are new: none the journey was offered before (and did not take) again.
+        busy += await repo.offered_before(journey_id=request.journey_id, round_no=request.round)
+        if self._calendar is not None:
+            calendar_id = specialist_calendar(specialist.staff_id, specialist.calendar_url)
+            with outside_failures(request.journey_id):
+                await self._calendar.ensure_calendar(calendar_id, f"Consults {specialist.staff_id}")
+                busy += await self._calendar.busy(calendar_id, earliest, until, tz=tz)
+        return consult_slots(
+            hours=specialist.hours,
+            tz=tz,
+            length=timedelta(minutes=specialist.consult_minutes),
+            earliest=earliest,
+            until=until,
+            count=request.count,
+            busy=busy,
+        )
+
     @activity.defn(name="book")
     async def book(self, request: BookingRequest) -> Booking:
         async with self._pool.acquire() as conn:
@@ -143,11 +137,11 @@ class BookingActivities:
                 request=request, booking_id=f"{request.journey_id}:{request.step}"
             )
             held = await repo.held_by(journey_id=request.journey_id, booking_id=booking.booking_id)
-            specialist = held.specialist_id if held else None
-        if self._calendar is not None and specialist and not booking.cancelled:
+        specialist = held.specialist_id if held else None
+        if self._calendar is not None and held and specialist and not booking.cancelled:
             with outside_failures(request.journey_id):
                 await self._calendar.put_event(
-                    specialist_calendar(specialist),
+                    specialist_calendar(specialist, held.calendar_url),
                     self.consult_event(request.journey_id, booking),
                 )
         if request.kind is BookingKind.CLINIC_VISIT and self._clinic is not None:
@@ -227,7 +221,8 @@ class BookingActivities:
                 # Deleted even when the record was cancelled before: a retry after a crash
                 # between the two must still clear the calendar.
                 await self._calendar.delete_event(
-                    specialist_calendar(specialist), booking_uid(request.booking_id)
+                    specialist_calendar(specialist, held.calendar_url),
+                    booking_uid(request.booking_id),
                 )
         return cancelled
 

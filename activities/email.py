@@ -27,7 +27,6 @@ from activities.wording import (
     document_name,
     follow_up_label,
     incident_sentence,
-    moment,
     reason_text,
 )
 from db.notification_context import JourneyFacts, load_journey_facts
@@ -48,6 +47,7 @@ from i18n import (
     SOURCE_LANGUAGE,
     format_clinic_moment,
     format_money,
+    format_two_zone_moment,
     resolve_first,
     translations,
 )
@@ -361,6 +361,12 @@ class EmailActivities:
         def at_clinic(value: datetime | None) -> str:
             return format_clinic_moment(value, lang, clinic_tz, tz if patient else None)
 
+        def consult_moment(value: datetime | None) -> str:
+            # A consultation is with the specialist: the patient reads their clock too, where
+            # it shows another time.
+            other = facts.specialist_time_zone if patient else None
+            return format_two_zone_moment(value, lang, tz, other)
+
         day2_start = (
             clinic_days_later(facts.visit_start, 1, clinic_tz) if facts.visit_start else None
         )
@@ -383,8 +389,8 @@ class EmailActivities:
             else "",
             "case_manager_name": facts.case_manager_name,
             "case_manager_email": facts.case_manager_email,
-            "slots": [moment(s, lang, tz) for s in facts.slots],
-            "consult_at": moment(facts.consult_at, lang, tz),
+            "slots": [consult_moment(s) for s in facts.slots],
+            "consult_at": consult_moment(facts.consult_at),
             "video_link": f"{p.video_link_base}/{facts.consult_booking_id.replace(':', '-')}"
             if facts.consult_booking_id
             else "",
@@ -407,6 +413,9 @@ class EmailActivities:
             "follow_up_label": follow_up_label(f.get("follow_up_no", ""), lang),
             "follow_up_at": day(f.get("follow_up_at"), lang),
             "checkin_week": f.get("checkin_week", ""),
+            "rehab_reason": f.get("rehab_reason", ""),
+            "weeks": f.get("weeks", ""),
+            "due_at": day(f.get("due_at"), lang),
             "reason": reason_text(f.get("reason", ""), lang),
             "count": f.get("count", ""),
             "deadline": f.get("deadline", ""),

@@ -14,6 +14,7 @@ from activities.bookings import booking_uid, outside_failures
 from audit.log import AuditLog
 from db.erasure import ErasureRecord, ErasureRepository, NotErasable
 from db.legal_holds import LegalHoldRepository
+from db.staff import StaffRepository
 from domain.actors import Role
 from domain.privacy import (
     DueErasures,
@@ -131,10 +132,14 @@ class PrivacyActivities:
         go: a failure here leaves the erasure to be retried whole."""
         if self._calendar is None:
             return
+        async with self._pool.acquire() as conn:
+            staff = StaffRepository(conn)
+            calendars = {s: await staff.calendar_of(staff_id=s) for s, _ in events}
         with outside_failures(journey_id):
             for specialist_id, booking_id in events:
                 await self._calendar.delete_event(
-                    specialist_calendar(specialist_id), booking_uid(booking_id)
+                    specialist_calendar(specialist_id, calendars[specialist_id]),
+                    booking_uid(booking_id),
                 )
 
     async def _erase(

@@ -12,6 +12,7 @@ from db.journeys import JourneyRepository
 from db.staff import StaffRepository
 from domain.errors import ActivityFailure
 from domain.records import (
+    AssessCheckin,
     AssessProcedure,
     CaseManagerAssigned,
     CaseManagerRequest,
@@ -19,10 +20,12 @@ from domain.records import (
     InquiryFacts,
     ProcedureAssessment,
     RecordInquiry,
+    RehabFollowUpRecord,
     SetCaseManager,
     StageChange,
     TravelChangeOutcome,
 )
+from domain.rehab import CheckinAssessment, judge_week
 from observability.activity_metrics import incident_opened
 
 log = logging.getLogger(__name__)
@@ -97,6 +100,38 @@ class RecordsActivities:
                 )
             await JourneyRepository(conn).set_case_manager(
                 journey_id=request.journey_id, staff_id=request.case_manager_id
+            )
+
+    @activity.defn(name="assess_checkin")
+    async def assess_checkin(self, request: AssessCheckin) -> CheckinAssessment:
+        """The check-in against the rule of six, as it was stored: the journey gets the verdict,
+        never the hours."""
+        async with self._pool.acquire() as conn:
+            week = await ClinicalRepository(conn).checkin_week(
+                journey_id=request.journey_id, checkin_id=request.checkin_id
+            )
+        if week is None:
+            raise ApplicationError(
+                f"no check-in {request.checkin_id} for this journey",
+                type=ActivityFailure.CHECKIN_NOT_FOUND,
+                non_retryable=True,
+            )
+        return CheckinAssessment(result=judge_week(*week))
+
+    @activity.defn(name="record_rehab_follow_up")
+    async def record_rehab_follow_up(self, record: RehabFollowUpRecord) -> None:
+        follow_up = record.follow_up
+        async with self._pool.acquire() as conn:
+            await ClinicalRepository(conn).record_rehab_follow_up(
+                journey_id=record.journey_id,
+                number=follow_up.number,
+                reason=follow_up.reason.value,
+                weeks=follow_up.weeks,
+                opened_at=follow_up.since,
+                due_at=follow_up.due,
+                closed_at=record.closed_at,
+                closed_by=record.closed_by,
+                record_id=record.record_id,
             )
 
     @activity.defn(name="assess_procedure")

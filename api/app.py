@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from activities.messages import MessageComposer
 from api import pages, partner_page, patient_page
 from api.audit_trail import install_audit_trail
+from api.claims import ClaimDesk, keep_ending_stale_claims
 from api.codec import install_codec_server
 from api.console import install_console
 from api.intake import keep_starting_unstarted
@@ -24,6 +25,7 @@ from api.problems import install_problem_handlers
 from api.query import TAKES_NO_QUERY
 from api.ratelimit import FormRateLimiter
 from api.routes import (
+    claims,
     health,
     inquiries,
     journeys,
@@ -34,6 +36,7 @@ from api.routes import (
 )
 from api.schemas import ClinicEvent
 from api.security_headers import install_security_headers
+from api.staff_mailer import StaffMailer
 from api.tokens import TokenVerifier
 from api.upload_access import may_upload
 from audit.log import AuditWriter, address_key
@@ -72,9 +75,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.form_limiter = FormRateLimiter(
             app.state.pool, address_key=source_key, limit=settings.form_rate_limit_per_minute
         )
-        # Connects on first use: only a coordinator's new patient link is sent from here.
+        # Connects on first use: only a new patient link and the staff directory's emails are
+        # sent from here.
         mail = smtp_sender(settings)
         app.state.link_mailer = LinkMailer(
+            settings=settings,
+            pool=app.state.pool,
+            sender=mail,
+            composer=MessageComposer(sender=settings.mail_from),
+        )
+        # The coordinators' email when the staff directory deactivates someone.
+        app.state.staff_mailer = StaffMailer(
             settings=settings,
             pool=app.state.pool,
             sender=mail,
@@ -98,13 +109,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     policy=settings.journey_policy(),
                 )
             )
+        claims_sweeper = None
+        if settings.claim_sweep_seconds > 0:
+            claims_sweeper = asyncio.create_task(
+                keep_ending_stale_claims(
+                    ClaimDesk.of(app), every=timedelta(seconds=settings.claim_sweep_seconds)
+                )
+            )
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            for task in (sweeper, claims_sweeper):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             app.state.metrics.stop_watching()
             await app.state.stage_watch.close()
             await mail.close()
@@ -139,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     no_query = [TAKES_NO_QUERY]
     app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=no_query)
     app.include_router(journeys.router, prefix=API_PREFIX)
-    for router in (steps.router, patient_links.router):
+    for router in (steps.router, patient_links.router, claims.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=no_query)
     app.include_router(privacy.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX, dependencies=no_query)

@@ -23,6 +23,12 @@ PROBLEM_JSON = "application/problem+json"
 class FieldError(BaseModel):
     field: str = Field(description="dotted path of the offending field, such as `email`")
     message: str
+    code: RefusalCode | None = Field(
+        default=None,
+        description="why the field was refused, where a refusal's code says it (a score off "
+        "its scale), for the client to word in its reader's language",
+    )
+    params: RefusalParams | None = Field(default=None, description="what the `code` names")
 
 
 class Problem(BaseModel):
@@ -83,7 +89,20 @@ def field_errors(errors: Any) -> list[FieldError]:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "header")]
         message = str(err.get("msg", "invalid"))
         message = message.removeprefix("Value error, ")
-        out.append(FieldError(field=".".join(loc) or "body", message=message))
+        kind = str(err.get("type", ""))
+        refusal = (
+            Refusal.of(RefusalCode(kind), **(err.get("ctx") or {}))
+            if kind in RefusalCode._value2member_map_
+            else None
+        )
+        out.append(
+            FieldError(
+                field=".".join(loc) or "body",
+                message=message,
+                code=refusal.code if refusal else None,
+                params=refusal.params if refusal else None,
+            )
+        )
     return out
 
 

@@ -24,8 +24,10 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.audit_trail import note_refusal
 from api.auth import PrincipalDep
 from api.authorization import authorize_step
+from api.claims import ClaimDesk, ClaimRefused
 from api.journey_access import journey_handle, versioned_view
 from api.metrics import StepMetrics
 from api.problems import ProblemError
@@ -33,6 +35,7 @@ from api.schemas import PatientView
 from api.tokens import Principal
 from db.journey_queries import JourneyQueries
 from db.step_records import remove_refused
+from domain.claims import claim_kind_of
 from domain.errors import StepError
 from domain.follow_up import FollowUpStatus
 from domain.journey import JourneyOutcome, JourneyStatus
@@ -151,6 +154,9 @@ class JourneyStep:
     # What the files of one upload may hold together (JOURNEYS_MAX_UPLOAD_BYTES).
     upload_bytes: int = 10 * 1024 * 1024
     metrics: StepMetrics | None = None
+    # The claims of a step a claim keeps (a review, an incident's resolution): the holder's
+    # claim ends once the step is taken.
+    claims: ClaimDesk | None = None
 
     @property
     def handle(self) -> WorkflowHandle[Any, JourneyOutcome]:
@@ -227,6 +233,17 @@ async def open_step(
     the clinic's webhook all open their steps here."""
     state = request.app.state
     await authorize_step(state.pool, principal, journey_id, name)
+    # A step a claim keeps is refused to anyone but the holder of a live claim on it
+    # (api/claims.py), before anything is stored or sent.
+    kind = claim_kind_of(name)
+    claims = ClaimDesk.of(request.app) if kind is not None else None
+    if claims is not None and kind is not None:
+        try:
+            await claims.guard(principal.actor, journey_id, kind)
+        except ClaimRefused as refused:
+            if refused.refusal is not None:
+                note_refusal(request, refused.refusal.code)
+            raise
     return JourneyStep(
         principal,
         journey_id,
@@ -237,6 +254,7 @@ async def open_step(
         language,
         state.settings.max_upload_bytes,
         state.metrics.steps,
+        claims,
     )
 
 

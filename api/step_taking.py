@@ -23,12 +23,14 @@ from api.problems import ProblemError
 from api.schemas import ContactDetails
 from api.step_access import Answer, JourneyStep, StepNotTaken, store_then_send
 from api.uploads import Upload
+from db.bookings import BookingRepository
 from db.clinical import ClinicalRepository
 from db.documents import DocumentRepository
 from db.erasure import Erased
 from db.partner_confirmations import AlreadyConfirmed, LinkUsed, PartnerConfirmationRepository
 from db.patients import PatientRepository
 from db.staff import StaffRepository
+from domain.claims import claim_kind_of
 from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
 from domain.policy import JourneyPolicy
@@ -42,6 +44,7 @@ from domain.step_bodies import (
     FollowUpOutcomeBody,
     PartnerConfirmationBody,
     RehabCheckinBody,
+    RehabFollowUpBody,
     TravelBody,
 )
 from domain.step_declarations import STEPS, StepDeclaration, StepName, StepRecord, Workflow
@@ -85,8 +88,13 @@ async def take(name: StepName, step: JourneyStep, body: Any = None) -> Any:
     declaration = STEPS[name]
     handler = HANDLERS.get(name)
     if handler is not None:
-        return await handler(step, body)
-    return await send_declared(declaration, step, body)
+        answer = await handler(step, body)
+    else:
+        answer = await send_declared(declaration, step, body)
+    kind = claim_kind_of(name)
+    if step.claims is not None and kind is not None:
+        await step.claims.step_taken(step.principal.actor, step.journey_id, kind)
+    return answer
 
 
 async def send_declared(
@@ -232,9 +240,22 @@ async def _follow_up_outcome(
     return await ClinicalRepository(conn).add_follow_up_outcome(
         journey_id=step.journey_id,
         consult_no=outcome.number,
-        scores=body.model_dump(exclude={"notes", "postural_hypotension"}, exclude_none=True),
+        scores=body.record(),
         notes=body.notes,
         postural_hypotension=body.postural_hypotension,
+        recorded_by=step.principal.actor.id,
+    )
+
+
+async def _rehab_follow_up_note(
+    conn: asyncpg.Connection, step: JourneyStep, body: RehabFollowUpBody
+) -> str:
+    return await ClinicalRepository(conn).add_rehab_follow_up_note(
+        journey_id=step.journey_id,
+        follow_up_no=body.follow_up_no,
+        outcome=body.outcome.value,
+        note=body.note,
+        recorded_by=step.principal.actor.id,
     )
 
 
@@ -247,6 +268,7 @@ STORES: dict[StepRecord, Store] = {
     StepRecord.REHAB_CHECKIN: _checkin,
     StepRecord.PLAN: _plan,
     StepRecord.FOLLOW_UP_OUTCOME: _follow_up_outcome,
+    StepRecord.REHAB_FOLLOW_UP: _rehab_follow_up_note,
 }
 
 
@@ -291,12 +313,27 @@ async def _case_manager(step: JourneyStep, body: Any) -> Answer:
             staff_id=body.case_manager_id, role="case_manager"
         )
     if not known:
-        raise ProblemError(
-            422,
-            "The request has invalid fields",
-            f"case_manager_id: {body.case_manager_id} is not an active case manager",
+        refusal = Refusal.of(
+            RefusalCode.CASE_MANAGER_INACTIVE, case_manager_id=body.case_manager_id
         )
+        raise ProblemError(422, "The request has invalid fields", refusal.english, refusal=refusal)
     return await send_declared(STEPS[StepName.CASE_MANAGER], step, body)
+
+
+async def _book_consult(step: JourneyStep, body: Any) -> Answer:
+    """A slot of a specialist who was deactivated since it was offered is not booked; the
+    journey checks the rest (that it was offered, and is still to come)."""
+    async with step.pool.acquire() as conn:
+        specialist = await BookingRepository(conn).slot_specialist(
+            journey_id=step.journey_id, slot_id=body.slot_id
+        )
+        active = specialist is None or await StaffRepository(conn).is_active(
+            staff_id=specialist, role="specialist"
+        )
+    if not active:
+        refusal = Refusal.of(RefusalCode.SPECIALIST_INACTIVE)
+        raise ProblemError(422, "The slot cannot be booked", refusal.english, refusal=refusal)
+    return await send_declared(STEPS[StepName.BOOK_CONSULT], step, body)
 
 
 async def _consult_outcome(step: JourneyStep, body: ConsultOutcomeBody) -> Answer:
@@ -390,6 +427,7 @@ async def _follow_up_outcome_step(step: JourneyStep, outcome: NumberedOutcome) -
 HANDLERS: dict[StepName, Handler] = {
     StepName.DOCUMENTS: _documents,
     StepName.CASE_MANAGER: _case_manager,
+    StepName.BOOK_CONSULT: _book_consult,
     StepName.CONSULT_OUTCOME: _consult_outcome,
     StepName.PARTNER_CONFIRMATION: _partner_confirmed,
     StepName.RESOLVE_INCIDENT: _resolve_incident,

@@ -383,7 +383,7 @@ class JourneyActors:
                     "POST",
                     f"{base}/rehab-checkins",
                     headers=self._patient,
-                    body={"week": n, "walking_hours_per_day": 5.5, "days_per_week": 6},
+                    body={"week": n, "walking_hours_per_day": 6.5, "days_per_week": 6},
                     step="child",
                 )
             else:
@@ -391,7 +391,13 @@ class JourneyActors:
                     "POST",
                     f"{base}/follow-ups/{n}/outcome",
                     headers=self.staff(Role.SPECIALIST),
-                    body={"trunk_control": 4, "sitting_balance": 5},
+                    body={
+                        "ais_grade": "C",
+                        "uems": 30,
+                        "lems": 12,
+                        "light_touch": 80,
+                        "pin_prick": 70,
+                    },
                     step="child",
                 )
         # Then the year's last reminders and checks, to the child's end.

@@ -14,6 +14,8 @@ class BookedWith:
 
     kind: BookingKind
     specialist_id: str | None
+    # The address of the specialist's own calendar, when the staff directory gives one.
+    calendar_url: str | None = None
 
 
 def _slot(row: asyncpg.Record) -> Slot:
@@ -41,16 +43,40 @@ class BookingRepository:
         )
         return [_slot(r) for r in rows]
 
-    async def busy(self, *, specialist_id: str, start: datetime, end: datetime) -> list[datetime]:
+    async def offered_before(
+        self, *, journey_id: str, round_no: int
+    ) -> list[tuple[datetime, datetime]]:
+        """(start, end) of the slots the journey was offered in its earlier rounds."""
         rows = await self._conn.fetch(
-            """SELECT b.starts_at FROM bookings b JOIN consult_slots s USING (slot_id)
+            """SELECT starts_at, ends_at FROM consult_slots
+                WHERE journey_id = $1 AND round < $2""",
+            journey_id,
+            round_no,
+        )
+        return [(r["starts_at"], r["ends_at"]) for r in rows]
+
+    async def slot_specialist(self, *, journey_id: str, slot_id: str) -> str | None:
+        """The specialist a slot offered to the journey is with; None for no such slot."""
+        found: str | None = await self._conn.fetchval(
+            "SELECT specialist_id FROM consult_slots WHERE journey_id = $1 AND slot_id = $2",
+            journey_id,
+            slot_id,
+        )
+        return found
+
+    async def busy(
+        self, *, specialist_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """(start, end) of the specialist's active consult bookings that overlap [start, end)."""
+        rows = await self._conn.fetch(
+            """SELECT b.starts_at, b.ends_at FROM bookings b JOIN consult_slots s USING (slot_id)
                 WHERE s.specialist_id = $1 AND b.status = 'active'
-                  AND b.starts_at >= $2 AND b.starts_at < $3""",
+                  AND b.starts_at < $3 AND b.ends_at > $2""",
             specialist_id,
             start,
             end,
         )
-        return [r["starts_at"] for r in rows]
+        return [(r["starts_at"], r["ends_at"]) for r in rows]
 
     async def add_slots(self, *, journey_id: str, round_no: int, slots: list[Slot]) -> None:
         async with self._conn.transaction():
@@ -108,13 +134,16 @@ class BookingRepository:
         """What holds a booking: its kind, and for a consult the specialist whose calendar
         has it."""
         row = await self._conn.fetchrow(
-            """SELECT b.kind, s.specialist_id FROM bookings b
+            """SELECT b.kind, s.specialist_id, st.calendar_url FROM bookings b
                  LEFT JOIN consult_slots s USING (slot_id)
+                 LEFT JOIN staff st ON st.staff_id = s.specialist_id
                 WHERE b.journey_id = $1 AND b.booking_id = $2""",
             journey_id,
             booking_id,
         )
-        return None if row is None else BookedWith(BookingKind(row["kind"]), row["specialist_id"])
+        if row is None:
+            return None
+        return BookedWith(BookingKind(row["kind"]), row["specialist_id"], row["calendar_url"])
 
     async def set_external_ref(self, *, journey_id: str, booking_id: str, ref: str) -> None:
         await self._conn.execute(

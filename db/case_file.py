@@ -25,6 +25,7 @@ from domain.case_file import (
     PlanRecord,
     ProcedureRecord,
     RehabCheckinRecord,
+    RehabFollowUpRecord,
     TravelRecord,
 )
 from domain.incidents import IncidentKind
@@ -83,8 +84,10 @@ _RECORDS = {
         "x.reported_at",
     ),
     "follow_ups": _rows(
-        """SELECT consult_no, trunk_control, sitting_balance, standing_balance, spasticity,
-                  sensation, bladder, postural_hypotension, notes, recorded_at
+        """SELECT consult_no, ais_grade, neurological_level, uems, lems, light_touch,
+                  pin_prick, scim_total, recorded_by, trunk_control, sitting_balance,
+                  standing_balance, spasticity, sensation, bladder, postural_hypotension,
+                  notes, recorded_at
              FROM follow_up_outcomes WHERE journey_id = j.journey_id""",
         "x.consult_no, x.recorded_at",
     ),
@@ -92,6 +95,15 @@ _RECORDS = {
         """SELECT week, walking_hours_per_day, days_per_week, notes, submitted_at
              FROM rehab_checkins WHERE journey_id = j.journey_id""",
         "x.week, x.submitted_at",
+    ),
+    "rehab_follow_ups": _rows(
+        """SELECT f.number, f.reason, f.weeks, f.opened_at, f.due_at, f.closed_at, f.closed_by,
+                  s.full_name AS closed_by_name, n.outcome, n.note
+             FROM rehab_follow_ups f
+             LEFT JOIN rehab_follow_up_notes n ON n.record_id = f.record_id
+             LEFT JOIN staff s ON s.staff_id = f.closed_by
+            WHERE f.journey_id = j.journey_id""",
+        "x.number",
     ),
 }
 _INCIDENTS = _rows(
@@ -110,6 +122,8 @@ _CASE = f"""
 SELECT j.journey_id, j.stage, j.waiting_on, j.next_deadline, j.case_manager_id,
        cm.full_name AS case_manager_name, j.specialist_id, sp.full_name AS specialist_name,
        trim(p.country) AS country, j.incident, j.created_at, j.updated_at,
+       (SELECT min(changed_at) FROM stage_changes
+         WHERE journey_id = j.journey_id AND stage = 'FOLLOW_UP') AS follow_up_since,
        {_INCIDENTS}::text AS incidents,
        CASE WHEN $2 THEN ({_PATIENT})::text END AS patient,
        CASE WHEN $2 THEN json_build_object(
@@ -154,6 +168,7 @@ class CaseFileRepository:
             incident=IncidentKind(r["incident"]) if r["incident"] else None,
             created_at=r["created_at"],
             updated_at=r["updated_at"],
+            follow_up_since=r["follow_up_since"],
         )
         incidents = [IncidentRecordView(**i) for i in _json(r["incidents"])]
         if not with_patient:
@@ -171,6 +186,7 @@ class CaseFileRepository:
                 adverse_events=[AdverseEventRecord(**x) for x in records["adverse_events"]],
                 follow_ups=[FollowUpOutcomeRecord(**x) for x in records["follow_ups"]],
                 checkins=[RehabCheckinRecord(**x) for x in records["checkins"]],
+                rehab_follow_ups=[RehabFollowUpRecord(**x) for x in records["rehab_follow_ups"]],
             ),
             incidents=incidents,
         )

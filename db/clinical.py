@@ -6,10 +6,15 @@ ids: the content (doses, scores, notes) never enters a history.
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
+
+from domain.outcome_scales import EARLIER_SCORES, SCALE_FIELDS
 
 
 class ClinicalRepository:
@@ -85,27 +90,27 @@ class ClinicalRepository:
         *,
         journey_id: str,
         consult_no: int,
-        scores: dict[str, int],
+        scores: Mapping[str, object],
         notes: str = "",
         postural_hypotension: bool | None = None,
+        recorded_by: str | None = None,
     ) -> str:
+        """A follow-up consult's outcome: `scores` by column, the scales'
+        (domain/outcome_scales.py) and the earlier 0 to 10 scores; what is left out is NULL."""
         outcome_id = uuid.uuid4()
+        columns = (*SCALE_FIELDS, *EARLIER_SCORES)
+        values = [scores.get(c) for c in columns]
         await self._conn.execute(
-            """INSERT INTO follow_up_outcomes (outcome_id, journey_id, consult_no, trunk_control,
-                   sitting_balance, standing_balance, spasticity, sensation, bladder,
-                   postural_hypotension, notes)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            f"""INSERT INTO follow_up_outcomes (outcome_id, journey_id, consult_no,
+                   {", ".join(columns)}, postural_hypotension, notes, recorded_by)
+               VALUES ({", ".join(f"${n}" for n in range(1, len(columns) + 7))})""",
             outcome_id,
             journey_id,
             consult_no,
-            scores.get("trunk_control"),
-            scores.get("sitting_balance"),
-            scores.get("standing_balance"),
-            scores.get("spasticity"),
-            scores.get("sensation"),
-            scores.get("bladder"),
+            *(str(v) if isinstance(v, StrEnum) else v for v in values),
             postural_hypotension,
             notes,
+            recorded_by,
         )
         return str(outcome_id)
 
@@ -240,6 +245,69 @@ class ClinicalRepository:
             "SELECT refusal::text FROM clinic_events WHERE event_id = $1", event_id
         )
         return json.loads(refusal) if refusal is not None else None
+
+    async def checkin_week(self, *, journey_id: str, checkin_id: str) -> tuple[Decimal, int] | None:
+        """One of the journey's check-ins: its hours a day and days; None when it has no such
+        check-in."""
+        row = await self._conn.fetchrow(
+            """SELECT walking_hours_per_day, days_per_week FROM rehab_checkins
+                WHERE checkin_id = $1 AND journey_id = $2""",
+            checkin_id,
+            journey_id,
+        )
+        return None if row is None else (row["walking_hours_per_day"], row["days_per_week"])
+
+    async def add_rehab_follow_up_note(
+        self, *, journey_id: str, follow_up_no: int, outcome: str, note: str, recorded_by: str
+    ) -> str:
+        """What a case manager agreed with the patient, stored before the step closes the
+        follow-up."""
+        record_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO rehab_follow_up_notes (record_id, journey_id, follow_up_no, outcome,
+                                                  note, recorded_by)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            record_id,
+            journey_id,
+            follow_up_no,
+            outcome,
+            note,
+            recorded_by,
+        )
+        return str(record_id)
+
+    async def record_rehab_follow_up(
+        self,
+        *,
+        journey_id: str,
+        number: int,
+        reason: str,
+        weeks: Sequence[int],
+        opened_at: datetime,
+        due_at: datetime,
+        closed_at: datetime | None,
+        closed_by: str | None,
+        record_id: str | None,
+    ) -> None:
+        """A follow-up as it opens, and again as it closes; a retry writes the same row."""
+        await self._conn.execute(
+            """INSERT INTO rehab_follow_ups (journey_id, number, reason, weeks, opened_at,
+                                             due_at, closed_at, closed_by, record_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (journey_id, number) DO UPDATE
+                  SET closed_at = coalesce(EXCLUDED.closed_at, rehab_follow_ups.closed_at),
+                      closed_by = coalesce(EXCLUDED.closed_by, rehab_follow_ups.closed_by),
+                      record_id = coalesce(EXCLUDED.record_id, rehab_follow_ups.record_id)""",
+            journey_id,
+            number,
+            reason,
+            list(weeks),
+            opened_at,
+            due_at,
+            closed_at,
+            closed_by,
+            record_id,
+        )
 
     async def cells_given(self, *, journey_id: str, report_id: str) -> int | None:
         """The dose of one of the journey's procedure reports; None when it has no such

@@ -60,6 +60,7 @@ _DELETE = (
     "adverse_events",
     "follow_up_outcomes",
     "rehab_checkins",
+    "rehab_follow_up_notes",
 )
 ERASED: tuple[str, ...] = (*_OVERWRITE, *_DELETE)
 """Every table an erasure changes; vacuumed after it, so the old row versions go too."""
@@ -71,10 +72,14 @@ KEPT: dict[str, str] = {
     "clinic_events": "event ids, kinds, dates and the journey's refusals (codes and stage words)",
     "outbox": "email kinds, steps and message ids: no email body is stored",
     "incidents": "coded kinds, steps, resolutions and staff ids: no free text",
+    "rehab_follow_ups": "coded reasons, week numbers, dates and staff ids: what was agreed is "
+    "in rehab_follow_up_notes, which the erasure deletes",
     "audit_log": "actor ids, actions, ids, status codes and address tags; append-only",
     "erasure_requests": "the reasons staff gave for erasing, for the record",
     "erasures": "the tombstone",
     "legal_holds": "the reasons staff gave for keeping the records",
+    "claims": "who of the staff holds a journey's review or incident, since when, and how "
+    "their claim ended: staff ids, coded kinds and dates",
     "patient_links": "the generation of the journey's current links, a number the erasure "
     "moves on so that no link sent before it is honoured",
 }

@@ -22,6 +22,8 @@ class JourneyFacts:
     case_manager_languages: list[str] = field(default_factory=list)
     specialist_email: str = ""
     specialist_languages: list[str] = field(default_factory=list)
+    # The specialist's clock: a patient whose clock shows another time reads both.
+    specialist_time_zone: str | None = None
     slots: list[datetime] = field(default_factory=list)
     consult_at: datetime | None = None
     consult_end: datetime | None = None
@@ -48,7 +50,7 @@ class JourneyFacts:
 _FACTS = """
 SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
        cm.full_name AS cm_name, cm.email AS cm_email, cm.languages AS cm_languages,
-       sp.email AS sp_email, sp.languages AS sp_languages,
+       sp.email AS sp_email, sp.languages AS sp_languages, sp.time_zone AS sp_tz,
        ARRAY(SELECT s.starts_at FROM consult_slots s
               WHERE s.journey_id = j.journey_id
                 AND s.round = (SELECT max(round) FROM consult_slots WHERE journey_id = j.journey_id)
@@ -122,6 +124,7 @@ def _facts(row: asyncpg.Record) -> JourneyFacts:
         case_manager_languages=list(row["cm_languages"] or ()),
         specialist_email=row["sp_email"] or "",
         specialist_languages=list(row["sp_languages"] or ()),
+        specialist_time_zone=row["sp_tz"],
         country=row["country"].strip(),
         slots=list(row["slots"]),
         consult_at=row["consult_at"],

@@ -19,6 +19,9 @@ class PatientOnPage:
     time_zone: str
     case_manager_name: str
     case_manager_email: str
+    # The zone of the specialist the consultation times are with: the page names both clocks
+    # where they differ.
+    specialist_time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,10 @@ class PatientPageRepository:
     async def patient(self, journey_id: str) -> PatientOnPage | None:
         row = await self._conn.fetchrow(
             """SELECT p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
-                      cm.full_name AS cm_name, cm.email AS cm_email
+                      cm.full_name AS cm_name, cm.email AS cm_email, sp.time_zone AS sp_tz
                  FROM journeys j JOIN patients p USING (patient_id)
                  LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
+                 LEFT JOIN staff sp ON sp.staff_id = j.specialist_id
                 WHERE j.journey_id = $1""",
             journey_id,
         )
@@ -81,6 +85,7 @@ class PatientPageRepository:
             time_zone=row["time_zone"] or "UTC",
             case_manager_name=row["cm_name"] or "",
             case_manager_email=row["cm_email"] or "",
+            specialist_time_zone=row["sp_tz"],
         )
 
     async def set_language(self, *, journey_id: str, language: str) -> str | None:

@@ -24,6 +24,7 @@ _WHERE: dict[StepRecord, tuple[str, str]] = {
     StepRecord.ADVERSE_EVENT: ("adverse_events", "event_id"),
     StepRecord.FOLLOW_UP_OUTCOME: ("follow_up_outcomes", "outcome_id"),
     StepRecord.REHAB_CHECKIN: ("rehab_checkins", "checkin_id"),
+    StepRecord.REHAB_FOLLOW_UP: ("rehab_follow_up_notes", "record_id"),
 }
 
 

@@ -21,6 +21,8 @@ EXPORTED: dict[str, str] = {
     "adverse_events": "reported_at",
     "follow_up_outcomes": "recorded_at",
     "rehab_checkins": "submitted_at",
+    "rehab_follow_ups": "number",
+    "rehab_follow_up_notes": "recorded_at",
     "consult_slots": "starts_at",
     "bookings": "booked_at",
     "partner_confirmations": "confirmed_at",
@@ -37,6 +39,8 @@ NOT_EXPORTED: dict[str, str] = {
     "idempotency_keys": "a key the form made up and a hash of the submission the copy holds",
     "legal_holds": "legal matters; the privacy officer tells the patient what the law allows",
     "patient_links": "a counter of the links sent, which says nothing about the patient",
+    "claims": "which member of staff held the case's review or incident and when: how the "
+    "office shares its work, nothing about the patient",
 }
 
 

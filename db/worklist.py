@@ -8,11 +8,12 @@ whatever the number of journeys open.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from db.claims import live as live_claim
 from db.journey_queries import reach_clause
 from domain.incidents import IncidentKind
 from domain.names import journey_reference
@@ -28,6 +29,17 @@ from domain.worklist import (
 
 Arg = Callable[[object], str]
 _FINAL = [stage.value for stage in FINAL_STAGES]
+# The journey's case manager, or specialist, no longer holds that role: deactivated in the staff
+# directory (or, before the directory refused it, given another role). Each list is read once
+# per query, not once per journey.
+_CASE_MANAGER_LEFT = (
+    "j.case_manager_id = ANY (ARRAY(SELECT staff_id FROM staff"
+    " WHERE NOT (active AND role = 'case_manager')))"
+)
+_SPECIALIST_LEFT = (
+    "j.specialist_id = ANY (ARRAY(SELECT staff_id FROM staff"
+    " WHERE NOT (active AND role = 'specialist')))"
+)
 
 
 @dataclass(frozen=True)
@@ -60,11 +72,34 @@ def _filters(filters: WorklistFilter, now: datetime, arg: Arg, *, stage: bool) -
         clauses.append("j.incident IS NULL")
     elif isinstance(filters.incident, IncidentKind):
         clauses.append(f"j.incident = {arg(filters.incident.value)}")
+    if filters.reassign is not None:
+        left = _left(arg)
+        clauses.append(left if filters.reassign else f"NOT {left}")
     return clauses
 
 
-def _yours(priority: Priority | None, arg: Arg) -> str:
-    """An SQL truth value: the journey waits on the caller or their role."""
+def _left(arg: Arg) -> str:
+    """An SQL truth value: the journey has not ended, and its case manager or specialist left."""
+    return (
+        f"coalesce(j.stage <> ALL({arg(_FINAL)}) AND ({_CASE_MANAGER_LEFT} OR {_SPECIALIST_LEFT}),"
+        " false)"
+    )
+
+
+def _unclaimed(priority: Priority, arg: Arg, claim_lapse: timedelta | None) -> str:
+    """An SQL truth value: nobody but the caller holds a claim (live for `claim_lapse`) on the
+    journey's work of the kind their role claims."""
+    if priority.claims is None or claim_lapse is None:
+        return "true"
+    return f"""NOT EXISTS (
+            SELECT 1 FROM claims c
+             WHERE c.journey_id = j.journey_id AND c.kind = {arg(priority.claims.value)}
+               AND c.holder_id <> {arg(priority.staff_id)} AND {live_claim(arg(claim_lapse))})"""
+
+
+def _yours(priority: Priority | None, arg: Arg, claim_lapse: timedelta | None) -> str:
+    """An SQL truth value: the journey waits on the caller or their role, for work nobody else
+    has claimed (a case someone else reviews, an incident someone else resolves)."""
     if priority is None:
         return "false"
     waits = []
@@ -77,9 +112,13 @@ def _yours(priority: Priority | None, arg: Arg) -> str:
             # An ended journey waits on no one (a wait names whom, and an ending names none),
             # but it keeps its case manager.
             waits.append(f"j.stage <> ALL({arg(_FINAL)})")
-    either = [" AND ".join(waits)] if waits else []
+    free = _unclaimed(priority, arg, claim_lapse)
+    either = [" AND ".join([*waits, free])] if waits else []
     if priority.open_incidents:
-        either.append("j.incident IS NOT NULL")
+        either.append(f"j.incident IS NOT NULL AND {free}")
+    if priority.reassign:
+        # Reassigning is no claimed work: it stays the caller's whoever holds the incident.
+        either.append(_left(arg))
     if not either:
         return "false"
     # coalesce: a column the rule compares may be NULL (no specialist yet), and NULL would
@@ -107,6 +146,7 @@ class WorklistRepository:
         limit: int,
         offset: int,
         with_names: bool,
+        claim_lapse: timedelta | None = None,
     ) -> WorklistPage:
         """One page of the journeys `filters` select among those `reach` reaches, with how
         many there are in all, how many wait on the caller, and how many each stage holds
@@ -122,7 +162,7 @@ class WorklistRepository:
             args.append(value)
             return f"${len(args)}"
 
-        yours = _yours(priority, arg)
+        yours = _yours(priority, arg, claim_lapse)
         join = "JOIN patients p USING (patient_id)" if filters.country else ""
         reached = [clause] if (clause := reach_clause(reach, arg)) else []
         counted_where = _where(reached + _filters(filters, now, arg, stage=False))
@@ -138,16 +178,23 @@ class WorklistRepository:
                      GROUP BY j.stage),
                 picked AS (
                     SELECT j.journey_id, j.patient_id, j.stage, j.waiting_on, j.next_deadline,
-                           j.case_manager_id, j.incident, j.created_at, {yours} AS yours,
+                           j.case_manager_id, j.specialist_id, j.incident, j.created_at,
+                           {yours} AS yours,
                            coalesce(j.next_deadline < {at}, false) AS overdue
                       FROM journeys j {join} {picked_where}
                      ORDER BY {order}
                      LIMIT {arg(limit)} OFFSET {arg(offset)}),
                 shown AS (
                     SELECT k.*, cm.full_name AS case_manager_name, trim(p.country) AS country,
-                           {"p.full_name" if with_names else "NULL"} AS patient_name
+                           {"p.full_name" if with_names else "NULL"} AS patient_name,
+                           array_remove(ARRAY[
+                               CASE WHEN NOT (cm.active AND cm.role = 'case_manager')
+                                    THEN 'case_manager' END,
+                               CASE WHEN NOT (sp.active AND sp.role = 'specialist')
+                                    THEN 'specialist' END], NULL) AS left
                       FROM picked k JOIN patients p USING (patient_id)
-                      LEFT JOIN staff cm ON cm.staff_id = k.case_manager_id)
+                      LEFT JOIN staff cm ON cm.staff_id = k.case_manager_id
+                      LEFT JOIN staff sp ON sp.staff_id = k.specialist_id)
                 SELECT (SELECT coalesce(json_agg(counted), '[]') FROM counted)::text AS counted,
                        (SELECT coalesce(json_agg(shown ORDER BY {order}), '[]')
                           FROM shown)::text AS shown""",
@@ -216,4 +263,6 @@ def _item(r: dict[str, Any]) -> WorklistItem:
         incident=IncidentKind(r["incident"]) if r["incident"] else None,
         patient_name=r["patient_name"],
         created_at=r["created_at"],
+        # An ended journey needs no one: its people are history.
+        left=[] if Stage(r["stage"]).is_final else r["left"],
     )

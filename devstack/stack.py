@@ -157,7 +157,7 @@ class DevStack:
             database_url = server.get_uri()
         applied = await migrate_url(database_url)
         if not s.database_url:
-            await seed_demo_staff(database_url)
+            await seed_demo_staff(database_url, audit_key=s.audit_key.get_secret_value().encode())
         p.done(f"PostgreSQL ready, {len(applied)} migration(s) applied", t)
         self.env["JOURNEYS_DATABASE_URL"] = database_url
 

@@ -15,6 +15,8 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     # Answers access requests, places legal holds and carries out erasures (GDPR Art. 15-20).
     PRIVACY_OFFICER = "privacy_officer"
+    # Keeps the staff directory: who works here, in which role, and a specialist's hours.
+    STAFF_ADMIN = "staff_admin"
     CLINIC = "clinic"
     # A hotel or transfer partner, through the signed link its request email carries.
     PARTNER = "partner"

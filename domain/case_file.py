@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 from domain.incidents import IncidentKind
 from domain.journey import JourneyStatus
+from domain.outcome_scales import AisGrade, NeurologicalLevel
+from domain.rehab import RehabOutcome, RehabReason
 from domain.stages import Stage, WaitingOn
 
 
@@ -28,6 +30,9 @@ class CaseJourney(BaseModel):
     incident: IncidentKind | None = None
     created_at: datetime
     updated_at: datetime
+    follow_up_since: datetime | None = Field(
+        default=None, description="when the follow-up year began: the discharge"
+    )
 
 
 class PatientFacts(BaseModel):
@@ -124,7 +129,18 @@ class AdverseEventRecord(BaseModel):
 
 
 class FollowUpOutcomeRecord(BaseModel):
+    """A follow-up consult's outcome: on the scales of domain/outcome_scales.py (absent from
+    outcomes recorded before them), and the earlier 0 to 10 scores."""
+
     consult_no: int
+    ais_grade: AisGrade | None = None
+    neurological_level: NeurologicalLevel | None = None
+    uems: int | None = None
+    lems: int | None = None
+    light_touch: int | None = None
+    pin_prick: int | None = None
+    scim_total: int | None = None
+    recorded_by: str | None = None
     trunk_control: int | None = None
     sitting_balance: int | None = None
     standing_balance: int | None = None
@@ -142,6 +158,22 @@ class RehabCheckinRecord(BaseModel):
     days_per_week: int
     notes: str
     submitted_at: datetime
+
+
+class RehabFollowUpRecord(BaseModel):
+    """A rehabilitation follow-up the year put before the case manager, and what they
+    recorded when they closed it."""
+
+    number: int
+    reason: RehabReason
+    weeks: list[int]
+    opened_at: datetime
+    due_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    closed_by_name: str | None = None
+    outcome: RehabOutcome | None = None
+    note: str | None = None
 
 
 class IncidentRecordView(BaseModel):
@@ -165,6 +197,7 @@ class CaseRecords(BaseModel):
     adverse_events: list[AdverseEventRecord] = Field(default_factory=list)
     follow_ups: list[FollowUpOutcomeRecord] = Field(default_factory=list)
     checkins: list[RehabCheckinRecord] = Field(default_factory=list)
+    rehab_follow_ups: list[RehabFollowUpRecord] = Field(default_factory=list)
 
 
 class CaseFile(BaseModel):

@@ -34,6 +34,7 @@ class ActivityFailure(StrEnum):
     NO_SPECIALIST = "NoSpecialist"
     INQUIRY_NOT_FOUND = "InquiryNotFound"
     REPORT_NOT_FOUND = "ReportNotFound"
+    CHECKIN_NOT_FOUND = "CheckinNotFound"
     RECORD_NOT_FOUND = "NotFound"
     UNKNOWN_CASE_MANAGER = "UnknownCaseManager"
     UNEXPECTED = "UnexpectedFailure"

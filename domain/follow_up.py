@@ -1,4 +1,5 @@
-"""What the `FollowUp` child workflow takes, answers and returns: ids, numbers and dates only."""
+"""What the `FollowUp` child workflow takes, answers and returns: ids, numbers, dates and coded
+results only."""
 
 from datetime import datetime
 
@@ -6,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from domain.incidents import Incident
 from domain.policy import JourneyPolicy
+from domain.rehab import RehabFollowUp, RehabState, WeekResult
 
 
 class FollowUpInput(BaseModel):
@@ -17,6 +19,9 @@ class FollowUpInput(BaseModel):
     checkins: dict[int, str] = Field(default_factory=dict)
     incidents: int = Field(default=0, description="incidents opened in earlier runs")
     case_page_url: str = Field(default="", description="the journey's case page, for the UI")
+    rehab: RehabState = Field(
+        default_factory=RehabState, description="the weeks judged and the follow-ups so far"
+    )
 
 
 class FollowUpResult(BaseModel):
@@ -32,3 +37,9 @@ class FollowUpStatus(BaseModel):
     next_event: str | None
     next_event_at: datetime | None
     incident: Incident | None = None
+    weeks: dict[int, WeekResult] = Field(
+        default_factory=dict, description="each week judged against the rule of six"
+    )
+    rehab_follow_up: RehabFollowUp | None = Field(
+        default=None, description="the rehabilitation follow-up waiting for the case manager"
+    )

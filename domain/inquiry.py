@@ -72,6 +72,12 @@ def _known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+@cache
+def time_zones() -> tuple[str, ...]:
+    """Every IANA time zone this machine knows, in order (the directory's form offers them)."""
+    return tuple(sorted(_known_time_zones()))
+
+
 def is_time_zone(value: str) -> bool:
     """Whether `value` is an IANA time zone this machine knows, such as Europe/Madrid."""
     return value in _known_time_zones()

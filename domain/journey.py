@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain.incidents import Incident
 from domain.policy import JourneyPolicy
 from domain.records import Booking, Slot
+from domain.rehab import RehabFollowUp
 from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
 from domain.step_declarations import StepName
 from domain.steps import DocumentKind
@@ -81,6 +82,11 @@ class JourneyStatus(BaseModel):
         default=False,
         description="whether the hotel and transfer bookings wait for their partners' "
         "confirmations, which each booking's `confirmed` then shows",
+    )
+    rehab_follow_up: RehabFollowUp | None = Field(
+        default=None,
+        description="the rehabilitation follow-up waiting for the case manager: its `number` "
+        "is the one to close",
     )
 
     @model_validator(mode="before")

@@ -30,6 +30,11 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
 }
 
 
+# The signal the follow-up year sends its journey when a rehabilitation follow-up opens or
+# closes (domain/rehab.py, `RehabNotice`).
+REHAB_NOTICE_SIGNAL = "rehab_follow_up_changed"
+
+
 def journey_workflow_id(journey_id: str) -> str:
     """The workflow id of a journey: `journey-<journey_id>`."""
     return f"{WORKFLOW_ID_PREFIX}{journey_id}"

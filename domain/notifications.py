@@ -56,6 +56,7 @@ class NotificationKind(StrEnum):
     ADVERSE_EVENT_ESCALATION = "adverse_event_escalation"
     FOLLOW_UP_DUE_SPECIALIST = "follow_up_due_specialist"
     CHECKIN_MISSED = "checkin_missed"
+    REHAB_FOLLOW_UP = "rehab_follow_up"
     CLINIC_VISIT_REQUEST = "clinic_visit_request"
     CLINIC_VISIT_CANCELLATION = "clinic_visit_cancellation"
     CLINIC_VISIT_PROBLEM = "clinic_visit_problem"
@@ -88,6 +89,7 @@ STAFF_KINDS = frozenset(
         NotificationKind.ADVERSE_EVENT_ESCALATION,
         NotificationKind.FOLLOW_UP_DUE_SPECIALIST,
         NotificationKind.CHECKIN_MISSED,
+        NotificationKind.REHAB_FOLLOW_UP,
         NotificationKind.CLINIC_VISIT_REQUEST,
         NotificationKind.CLINIC_VISIT_CANCELLATION,
         NotificationKind.CLINIC_VISIT_PROBLEM,

@@ -88,6 +88,9 @@ class JourneyPolicy(BaseModel):
     rehab_checkin_every: timedelta = Field(default=7 * DAY, gt=timedelta(0))
     rehab_weeks: int = Field(default=26, ge=0, le=60)
     rehab_checkin_grace: timedelta = 2 * DAY
+    # How soon a case manager is expected to follow up a patient whose rehabilitation fell
+    # behind (domain/rehab.py): the journey's deadline while it waits on them.
+    rehab_follow_up_within: timedelta = Field(default=3 * DAY, gt=timedelta(0))
     care_advice_after: tuple[timedelta, ...] = (timedelta(0), 30 * DAY)
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ STAFF_ROLES = frozenset(
         Role.MEDICAL_LEAD,
         Role.AUDITOR,
         Role.PRIVACY_OFFICER,
+        Role.STAFF_ADMIN,
     }
 )
 # Who reads journeys (the worklist, a journey's status and timeline).
@@ -53,10 +54,22 @@ SEES_OVERVIEW = frozenset({Role.COORDINATOR, Role.MEDICAL_LEAD, Role.CASE_MANAGE
 # own cases only, and a decoder would open them all; auditors read who did what and when, and
 # privacy officers decide on requests, neither about a patient's health.
 PAYLOAD_READERS = frozenset({Role.COORDINATOR, Role.MEDICAL_LEAD})
+# Claims (api/claims.py): who says they have a piece of work on a journey, so that the others
+# see it and leave it to them. Reviewers and the medical lead claim a case in validation for its
+# review, coordinators an open incident for its resolution: the roles of those steps. The
+# medical lead, the reviewers' escalation, takes over a reviewer's claim. Everyone who reads
+# journeys sees who holds a claim.
+CLAIMS_REVIEWS = frozenset({Role.REVIEWER, Role.MEDICAL_LEAD})
+CLAIMS_INCIDENTS = frozenset({Role.COORDINATOR})
+TAKES_OVER_REVIEWS = frozenset({Role.MEDICAL_LEAD})
 # A journey's privacy record: whether it is held, asked to be erased, erased.
 SEES_PRIVACY_RECORD = frozenset({Role.PRIVACY_OFFICER, Role.COORDINATOR})
 # The list of erasure requests, across journeys.
 SEES_ERASURE_REQUESTS = frozenset({Role.PRIVACY_OFFICER})
+# The staff directory: adding, changing and deactivating members of staff. A role of its own,
+# which reads no journey: whoever decides who may sign in, and as what, needs no patient's data,
+# and the clinical roles' holders cannot give themselves or others a role.
+KEEPS_STAFF_DIRECTORY = frozenset({Role.STAFF_ADMIN})
 
 
 class Scope(StrEnum):
@@ -80,8 +93,8 @@ class Scope(StrEnum):
     OWN_LINK = "own_link"
 
 
-# Each role's reach. A role not named (the workflows' own `system`) reaches no journey
-# through the API.
+# Each role's reach. A role not named (the workflows' own `system`, the staff administrators,
+# who keep the directory and read no journey) reaches no journey through the API.
 SCOPES: dict[Role, Scope] = {
     Role.COORDINATOR: Scope.EVERY,
     Role.MEDICAL_LEAD: Scope.EVERY,

@@ -6,6 +6,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain.incidents import Incident, IncidentAction
+from domain.rehab import RehabFollowUp
 from domain.stages import Stage, WaitingOn
 
 
@@ -137,6 +138,22 @@ class ProcedureAssessment(BaseModel):
     """Coded: the dose itself stays in the report."""
 
     below_minimum: bool
+
+
+class AssessCheckin(BaseModel):
+    journey_id: str
+    checkin_id: str
+
+
+class RehabFollowUpRecord(BaseModel):
+    """A rehabilitation follow-up to project into PostgreSQL as it opens, and again as it
+    closes (who closed it, and the id of what they recorded)."""
+
+    journey_id: str
+    follow_up: RehabFollowUp
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    record_id: str | None = None
 
 
 class IncidentRecord(BaseModel):

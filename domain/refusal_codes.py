@@ -12,7 +12,7 @@ from domain.errors import StepError
 
 
 class RefusalCode(StrEnum):
-    """Every reason a journey (or the API, for the follow-up year) refuses a step."""
+    """Every reason a journey (or the API: for the follow-up year, for a claim) refuses a step."""
 
     # Any step
     ROLE_NOT_ALLOWED = "role_not_allowed"
@@ -23,6 +23,7 @@ class RefusalCode(StrEnum):
     ALREADY_REVIEWED = "already_reviewed"
     CASE_NOT_VALIDATED = "case_not_validated"
     ALREADY_CASE_MANAGER = "already_case_manager"
+    CASE_MANAGER_INACTIVE = "case_manager_inactive"
     # TELECONSULT
     SLOT_TAKEN = "slot_taken"
     SLOT_NOT_OFFERED = "slot_not_offered"
@@ -31,6 +32,7 @@ class RefusalCode(StrEnum):
     CONSULT_SETTLED = "consult_settled"
     CONSULT_STARTED = "consult_started"
     CONSULT_NOT_STARTED = "consult_not_started"
+    SPECIALIST_INACTIVE = "specialist_inactive"
     # PLAN and TRAVEL
     PLAN_DECIDED = "plan_decided"
     TRAVEL_SENT = "travel_sent"
@@ -67,11 +69,23 @@ class RefusalCode(StrEnum):
     NO_SUCH_REHAB_WEEK = "no_such_rehab_week"
     REHAB_WEEK_NOT_STARTED = "rehab_week_not_started"
     CHECKIN_RECEIVED = "checkin_received"
+    NO_REHAB_FOLLOW_UP = "no_rehab_follow_up"
+    REHAB_FOLLOW_UP_SUPERSEDED = "rehab_follow_up_superseded"
+    # A follow-up outcome's scales (domain/outcome_scales.py), refused by the step's body
+    SCORE_OUT_OF_RANGE = "score_out_of_range"
+    SCALE_MISSING = "scale_missing"
+    # Claims (not the journey's: the API's, before it sends the step a claim keeps)
+    CASE_CLAIMED = "case_claimed"
+    INCIDENT_CLAIMED = "incident_claimed"
+    NOT_CLAIMED = "not_claimed"
+    NOT_YOUR_CLAIM = "not_your_claim"
 
 
 KINDS: dict[RefusalCode, StepError] = {
     RefusalCode.ROLE_NOT_ALLOWED: StepError.FORBIDDEN,
     RefusalCode.SLOT_NOT_OFFERED: StepError.INVALID,
+    RefusalCode.CASE_MANAGER_INACTIVE: StepError.INVALID,
+    RefusalCode.SPECIALIST_INACTIVE: StepError.INVALID,
     RefusalCode.ARRIVAL_NOT_FUTURE: StepError.INVALID,
     RefusalCode.DEPARTURE_TOO_SOON: StepError.INVALID,
     RefusalCode.ARRIVAL_TOO_SOON: StepError.INVALID,
@@ -80,6 +94,8 @@ KINDS: dict[RefusalCode, StepError] = {
     RefusalCode.ACTION_NOT_OFFERED: StepError.INVALID,
     RefusalCode.NO_SUCH_FOLLOW_UP: StepError.INVALID,
     RefusalCode.NO_SUCH_REHAB_WEEK: StepError.INVALID,
+    RefusalCode.SCORE_OUT_OF_RANGE: StepError.INVALID,
+    RefusalCode.SCALE_MISSING: StepError.INVALID,
 }
 
 # The one English wording of each refusal. Placeholders are `RefusalParams` fields, as
@@ -92,6 +108,8 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.ALREADY_REVIEWED: "this case has already been reviewed",
     RefusalCode.CASE_NOT_VALIDATED: "a case manager is assigned once the case is validated",
     RefusalCode.ALREADY_CASE_MANAGER: "{case_manager_id} is already the case manager",
+    RefusalCode.CASE_MANAGER_INACTIVE: "{case_manager_id} is not an active case manager; "
+    "choose another one",
     RefusalCode.SLOT_TAKEN: "a slot has already been chosen",
     RefusalCode.SLOT_NOT_OFFERED: "that slot was not offered; choose one of the proposed slots",
     RefusalCode.SLOT_PASSED: "that slot has already passed; choose a later one",
@@ -100,6 +118,8 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.CONSULT_STARTED: "the consultation has already started; it can no longer be moved",
     RefusalCode.CONSULT_NOT_STARTED: "{step} can be recorded once the consultation has started "
     "({starts_at})",
+    RefusalCode.SPECIALIST_INACTIVE: "the specialist of that slot no longer takes "
+    "consultations; new times are to be offered",
     RefusalCode.PLAN_DECIDED: "the plan has already been decided",
     RefusalCode.TRAVEL_SENT: "the travel details have already been sent",
     RefusalCode.ARRIVAL_NOT_FUTURE: "the arrival date must be in the future",
@@ -141,4 +161,16 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.NO_SUCH_REHAB_WEEK: "rehabilitation check-ins run for {weeks} weeks",
     RefusalCode.REHAB_WEEK_NOT_STARTED: "week {week} has not started yet",
     RefusalCode.CHECKIN_RECEIVED: "the check-in for week {week} was already received",
+    RefusalCode.NO_REHAB_FOLLOW_UP: "no rehabilitation follow-up is waiting for the case manager",
+    RefusalCode.REHAB_FOLLOW_UP_SUPERSEDED: "rehabilitation follow-up {follow_up_no} is no longer "
+    "open; follow-up {open_follow_up} is",
+    RefusalCode.SCORE_OUT_OF_RANGE: "{scale} is a whole number from {low} to {high}",
+    RefusalCode.SCALE_MISSING: "every follow-up outcome records {scale}",
+    RefusalCode.CASE_CLAIMED: "{claimed_by} has claimed this case since {claimed_at}, so only "
+    "they can review it; the claim lapses at {lapses_at} unless they keep it, and the medical "
+    "lead can take it over",
+    RefusalCode.INCIDENT_CLAIMED: "{claimed_by} has claimed this incident since {claimed_at}, "
+    "so only they can resolve it; the claim lapses at {lapses_at} unless they keep it",
+    RefusalCode.NOT_CLAIMED: "nobody holds a claim here to take over",
+    RefusalCode.NOT_YOUR_CLAIM: "you hold no claim here to release",
 }

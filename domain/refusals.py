@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.actors import Role
 from domain.errors import StepError
 from domain.incidents import IncidentAction
+from domain.outcome_scales import ENGLISH as SCALE_ENGLISH
 from domain.refusal_codes import ENGLISH, KINDS, RefusalCode
 from domain.stages import Stage, WaitingOn
 from domain.step_declarations import StepName
@@ -52,10 +53,26 @@ class RefusalParams(BaseModel):
     weeks: int | None = Field(default=None, description="how many weeks of check-ins there are")
     incident_number: int | None = Field(default=None, description="the incident named by the step")
     open_incident: int | None = Field(default=None, description="the incident open now")
+    follow_up_no: int | None = Field(
+        default=None, description="the rehabilitation follow-up named by the step"
+    )
+    open_follow_up: int | None = Field(
+        default=None, description="the rehabilitation follow-up open now"
+    )
+    scale: str | None = Field(
+        default=None,
+        description="a follow-up outcome's field: `ais_grade`, `uems`, `lems`, `light_touch`, "
+        "`pin_prick` or `scim_total`",
+    )
+    low: int | None = Field(default=None, description="the lowest score the scale gives")
+    high: int | None = Field(default=None, description="the highest score the scale gives")
     action: IncidentAction | None = Field(default=None, description="the resolution asked for")
     actions: tuple[IncidentAction, ...] | None = Field(
         default=None, description="the resolutions the open incident offers"
     )
+    claimed_by: str | None = Field(default=None, description="the staff id holding a claim")
+    claimed_at: datetime | None = Field(default=None, description="since when they hold it")
+    lapses_at: datetime | None = Field(default=None, description="when their claim lapses")
 
 
 class Refusal(BaseModel):
@@ -102,6 +119,7 @@ STEP_ENGLISH: dict[StepName, str] = {
     StepName.WITHDRAW: "a withdrawal",
     StepName.FOLLOW_UP_OUTCOME: "a follow-up outcome",
     StepName.REHAB_CHECKIN: "a rehabilitation check-in",
+    StepName.REHAB_FOLLOW_UP: "a rehabilitation follow-up",
     StepName.RESOLVE_INCIDENT: "resolving an incident",
 }
 
@@ -122,6 +140,8 @@ def _english_values(params: RefusalParams) -> Mapping[str, object]:
             values[name] = f"{value:%d %b %Y}"
         elif name == "roles":
             values[name] = " or ".join(sorted(r.value.replace("_", " ") for r in value))
+        elif name == "scale":
+            values[name] = SCALE_ENGLISH.get(value, value)
         elif name == "actions":
             values[name] = ", ".join(a.value for a in value)
         elif isinstance(value, StrEnum):

@@ -35,6 +35,8 @@ class WaitingOn(StrEnum):
     SPECIALIST = "specialist"
     CLINIC = "clinic"
     COORDINATOR = "coordinator"
+    # The patient's case manager: a rehabilitation follow-up (domain/rehab.py).
+    CASE_MANAGER = "case_manager"
     NONE = "none"
 
 
@@ -59,6 +61,7 @@ class Task(StrEnum):
     REPORT_PROCEDURE = "report_procedure"
     REPORT_DISCHARGE = "report_discharge"
     FOLLOW_UP_YEAR = "follow_up_year"
+    FOLLOW_UP_REHABILITATION = "follow_up_rehabilitation"
     COMPLETED = "completed"
     WITHDRAWN = "withdrawn"
     CLOSED = "closed"
@@ -85,6 +88,7 @@ TASK_ENGLISH: dict[Task, str] = {
     Task.REPORT_PROCEDURE: "to report the procedure",
     Task.REPORT_DISCHARGE: "to report the discharge",
     Task.FOLLOW_UP_YEAR: "for the follow-up year (consults and weekly check-ins)",
+    Task.FOLLOW_UP_REHABILITATION: "to follow up the rehabilitation and record what was agreed",
     Task.COMPLETED: "journey completed",
     Task.WITHDRAWN: "withdrawn",
     Task.CLOSED: "closed",

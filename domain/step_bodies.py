@@ -4,19 +4,39 @@ actor always comes from the token or the session, never from a body."""
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from domain.incidents import IncidentAction
 from domain.inquiry import PhoneNumber
+from domain.outcome_scales import (
+    EARLIER_SCORES,
+    RANGES,
+    REQUIRED,
+    SCALE_FIELDS,
+    AisGrade,
+    NeurologicalLevel,
+    Score,
+    in_range,
+)
+from domain.outcome_scales import ENGLISH as SCALE_ENGLISH
 from domain.policy import MIN_CELLS
 from domain.refusal_codes import ENGLISH, RefusalCode
+from domain.rehab import RehabOutcome
 from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
 
 Notes = Annotated[str, StringConstraints(max_length=5000)]
-Score = Annotated[int, Field(ge=0, le=10)]
 
 
 class StepBody(BaseModel):
@@ -103,15 +123,93 @@ class PartnerConfirmationBody(StepBody):
     confirmed_by: Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 
+Score10 = Annotated[int, Field(ge=0, le=10)]
+
+
+def _scale(score: Score | None = None) -> Any:
+    """A field of the scales, its range in the OpenAPI document; the body's validator checks
+    it (and whether it is there), to refuse it by a refusal's code."""
+    if score is None:
+        return Field(default=None, validate_default=True)
+    limits = RANGES[score]
+    return Field(
+        default=None,
+        validate_default=True,
+        json_schema_extra={"minimum": limits.low, "maximum": limits.high},
+    )
+
+
+def _refused(code: RefusalCode, **params: object) -> PydanticCustomError:
+    """A refusal of the body, typed by its code and carrying its parameters, so that every
+    page words it without reading the English."""
+    english = ENGLISH[code].format_map(
+        {k: SCALE_ENGLISH.get(str(v), v) if k == "scale" else v for k, v in params.items()}
+    )
+    return PydanticCustomError(code.value, english, params)
+
+
+def _whole_number(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    return None
+
+
 class FollowUpOutcomeBody(StepBody):
-    trunk_control: Score | None = None
-    sitting_balance: Score | None = None
-    standing_balance: Score | None = None
-    spasticity: Score | None = None
-    sensation: Score | None = None
-    bladder: Score | None = None
+    """A follow-up consult's outcome on the scales of domain/outcome_scales.py: the ASIA
+    Impairment Scale grade and the ISNCSCI motor and sensory scores always, the neurological
+    level and the SCIM III total when assessed; each score a whole number within its scale.
+    The 0 to 10 scores of earlier outcomes may be given beside them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"required": list(REQUIRED)},
+    )
+
+    ais_grade: AisGrade | None = _scale()
+    neurological_level: NeurologicalLevel | None = None
+    uems: int | None = _scale(Score.UEMS)
+    lems: int | None = _scale(Score.LEMS)
+    light_touch: int | None = _scale(Score.LIGHT_TOUCH)
+    pin_prick: int | None = _scale(Score.PIN_PRICK)
+    scim_total: int | None = _scale(Score.SCIM_TOTAL)
+    trunk_control: Score10 | None = None
+    sitting_balance: Score10 | None = None
+    standing_balance: Score10 | None = None
+    spasticity: Score10 | None = None
+    sensation: Score10 | None = None
+    bladder: Score10 | None = None
     postural_hypotension: bool | None = None
     notes: Notes = ""
+
+    @field_validator("ais_grade", mode="before")
+    @classmethod
+    def _graded(cls, value: object) -> object:
+        if value is None or value == "":
+            raise _refused(RefusalCode.SCALE_MISSING, scale="ais_grade")
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator(*Score, mode="before")
+    @classmethod
+    def _scored(cls, value: object, info: ValidationInfo) -> int | None:
+        score = Score(str(info.field_name))
+        if value is None or value == "":
+            if score in REQUIRED:
+                raise _refused(RefusalCode.SCALE_MISSING, scale=score.value)
+            return None
+        number = _whole_number(value)
+        if number is None or not in_range(score, number):
+            limits = RANGES[score]
+            raise _refused(
+                RefusalCode.SCORE_OUT_OF_RANGE, scale=score.value, low=limits.low, high=limits.high
+            )
+        return number
+
+    def record(self) -> dict[str, str | int | bool]:
+        """What the outcome's record stores, by column: every scale and score given."""
+        names = (*SCALE_FIELDS, *EARLIER_SCORES, "postural_hypotension")
+        values = {name: getattr(self, name) for name in names}
+        return {str(name): value for name, value in values.items() if value is not None}
 
 
 class RehabCheckinBody(StepBody):
@@ -119,6 +217,16 @@ class RehabCheckinBody(StepBody):
     walking_hours_per_day: Decimal = Field(ge=0, le=24, max_digits=4, decimal_places=1)
     days_per_week: int = Field(ge=0, le=7)
     notes: Notes = ""
+
+
+class RehabFollowUpBody(StepBody):
+    """What a case manager agreed with a patient whose rehabilitation fell behind: a coded
+    outcome and a note, stored in PostgreSQL; the follow-up it closes, from the journey's
+    status (`rehab_follow_up.number`), so that a newer one is not closed by mistake."""
+
+    follow_up_no: int = Field(ge=1, le=1000)
+    outcome: RehabOutcome
+    note: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
 
 
 class WithdrawalBody(StepBody):

@@ -43,6 +43,7 @@ class StepName(StrEnum):
     WITHDRAW = "withdraw"
     FOLLOW_UP_OUTCOME = "follow_up_outcome"
     REHAB_CHECKIN = "rehab_checkin"
+    REHAB_FOLLOW_UP = "rehab_follow_up"
     RESOLVE_INCIDENT = "resolve_incident"
     CORRECT_CONTACT = "correct_contact"
     RENEW_PATIENT_LINK = "renew_patient_link"
@@ -66,6 +67,7 @@ class StepRecord(StrEnum):
     ADVERSE_EVENT = "adverse_event"
     FOLLOW_UP_OUTCOME = "follow_up_outcome"
     REHAB_CHECKIN = "rehab_checkin"
+    REHAB_FOLLOW_UP = "rehab_follow_up"
 
 
 class Workflow(StrEnum):
@@ -311,6 +313,20 @@ STEPS: dict[StepName, StepDeclaration] = _declare(
         workflow=Workflow.FOLLOW_UP,
         record=StepRecord.REHAB_CHECKIN,
         record_field="checkin_id",
+    ),
+    # A coordinator stands in for a case manager who is away.
+    StepDeclaration(
+        StepName.REHAB_FOLLOW_UP,
+        frozenset({Role.CASE_MANAGER, Role.COORDINATOR}),
+        "Record what was agreed with a patient whose rehabilitation fell behind (case manager)",
+        path="/rehab-follow-up",
+        tag="follow-up",
+        body=bodies.RehabFollowUpBody,
+        update="rehab_follow_up",
+        argument=steps.RehabFollowUpRecorded,
+        workflow=Workflow.FOLLOW_UP,
+        record=StepRecord.REHAB_FOLLOW_UP,
+        record_field="record_id",
     ),
     StepDeclaration(
         StepName.RESOLVE_INCIDENT,

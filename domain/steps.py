@@ -192,6 +192,13 @@ class RehabCheckin(_Step):
     checkin_id: RecordId
 
 
+class RehabFollowUpRecorded(_Step):
+    """A case manager closes a rehabilitation follow-up; what they agreed is in the record."""
+
+    follow_up_no: int = Field(ge=1, le=1000)
+    record_id: RecordId
+
+
 class WithdrawalReason(StrEnum):
     PATIENT_REQUEST = "patient_request"
     FINANCIAL = "financial"

@@ -110,6 +110,21 @@ def format_clinic_moment(
     return str(text) % values
 
 
+def format_two_zone_moment(
+    value: datetime | None, language: str, reader_tz: str, other_tz: str | None
+) -> str:
+    """A time on the reader's clock, and where another's clock shows another time (a
+    specialist's, for a consultation), on that one too: `Tue 1 Dec 2026, 10:00 (Bogotá time;
+    16:00 in Madrid)`. Where the two agree, or without `other_tz`, `format_moment`'s."""
+    if value is None:
+        return ""
+    if other_tz is None or value.astimezone(ZoneInfo(other_tz)).replace(
+        tzinfo=None
+    ) == value.astimezone(ZoneInfo(reader_tz)).replace(tzinfo=None):
+        return format_moment(value, language, reader_tz)
+    return format_clinic_moment(value, language, reader_tz, other_tz)
+
+
 def format_day_month(value: date, language: str) -> str:
     """`2 Nov`, `2 nov`: a day of this year, as a chart's axis names a week by its Monday."""
     # Translators: a CLDR date pattern for a chart's axis (d day, MMM month); reorder the

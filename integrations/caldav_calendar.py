@@ -1,6 +1,7 @@
 """Specialists' calendars over CalDAV (the `caldav` client).
 
-Each specialist has one calendar, `consults-<staff id>`, under the service account. Events are
+Each specialist has one calendar, `consults-<staff id>`, under the service account, or the
+calendar on the same server whose address the staff directory gives for them. Events are
 written with PUT to a URL derived from their UID, so a retried booking overwrites rather than
 duplicates, and cancelling deletes the resource so free/busy stops counting it.
 """
@@ -8,13 +9,19 @@ duplicates, and cancelling deletes the resource so free/busy stops counting it.
 import asyncio
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 from caldav.calendarobjectresource import Event as DavEvent
 from caldav.collection import Calendar as DavCalendar
 from caldav.davclient import DAVClient
 from caldav.lib import error as caldav_error
 
-from integrations.calendar import CalendarUnavailable, ConsultEvent, event_ics
+from integrations.calendar import (
+    CalendarUnavailable,
+    ConsultEvent,
+    event_ics,
+    is_calendar_address,
+)
 from integrations.calendar_events import busy_intervals
 
 # The server picks events by their times in UTC, while all-day and floating events are placed
@@ -27,10 +34,16 @@ class CalDavCalendar:
     """CalDAV through the synchronous `caldav` client, run in worker threads."""
 
     def __init__(self, *, url: str, username: str, password: str) -> None:
+        self._server = url
         self._client = DAVClient(url=url, username=username, password=password)
         self._urls: dict[str, str] = {}
 
     def _calendar_url(self, calendar_id: str) -> str:
+        if is_calendar_address(calendar_id):
+            # The service account's password goes with every request: only to its own server.
+            if _origin(calendar_id) != _origin(self._server):
+                raise CalendarUnavailable("the calendar's address is not on the calendar server")
+            return calendar_id.rstrip("/") + "/"
         if calendar_id not in self._urls:
             principal = self._client.principal()
             self._urls[calendar_id] = f"{str(principal.url).rstrip('/')}/{calendar_id}/"
@@ -56,6 +69,9 @@ class CalDavCalendar:
             try:
                 self._calendar(calendar_id).events()
             except caldav_error.NotFoundError:
+                if is_calendar_address(calendar_id):
+                    # A calendar the directory names is its owner's to create.
+                    raise
                 self._client.principal().make_calendar(name=name, cal_id=calendar_id)
 
         await self._run(make)
@@ -101,3 +117,8 @@ class CalDavCalendar:
 
         deleted: bool = await self._run(delete)
         return deleted
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port

@@ -1,6 +1,7 @@
 """Specialists' calendars behind a small protocol, and the iCalendar text of a consult.
 
-Each specialist has one calendar, `consults-<staff id>`. The activities speak to the protocol;
+Each specialist has one calendar: `consults-<staff id>` on the calendar server, or the address
+the staff directory gives for theirs (on the same server). The activities speak to the protocol;
 the worker hands them the CalDAV client (`integrations/caldav_calendar.py`), so code that only
 names the activities (the workflows, replay) does not load a CalDAV client.
 """
@@ -46,8 +47,15 @@ class CalendarClient(Protocol):
     async def delete_event(self, calendar_id: str, uid: str) -> bool: ...
 
 
-def specialist_calendar(staff_id: str) -> str:
-    return f"consults-{staff_id}"
+def specialist_calendar(staff_id: str, calendar_url: str | None = None) -> str:
+    """The calendar of a specialist's consults: the address the staff directory gives for it,
+    else their consult calendar on the calendar server."""
+    return calendar_url or f"consults-{staff_id}"
+
+
+def is_calendar_address(calendar_id: str) -> bool:
+    """Whether a calendar is named by its address rather than by its id on the server."""
+    return calendar_id.startswith(("http://", "https://"))
 
 
 def event_ics(event: ConsultEvent) -> str:

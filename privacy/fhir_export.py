@@ -5,6 +5,7 @@ bookings as Appointments. Built with `fhir.resources.R4B`, which checks each res
 JSON copy (`privacy/export.py`) stays the complete one."""
 
 import base64
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,20 +30,50 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 
 from db.subject_access import SubjectRecords
+from domain.outcome_scales import EARLIER_SCORES, SCALE_FIELDS, Score
 
 FHIR_JSON = "application/fhir+json"
 PATIENT_ID_SYSTEM = "urn:journeys:patient"
 JOURNEY_ID_SYSTEM = "urn:journeys:journey"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_CATEGORY = "http://loinc.org"
-OUTCOME_SCORES = (
-    "trunk_control",
-    "sitting_balance",
-    "standing_balance",
-    "spasticity",
-    "sensation",
-    "bladder",
-)
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+LOINC = "http://loinc.org"
+# The project's own code systems, for what has no standard code the export could verify: the
+# scales' other scores, and the values of the grade and the level (docs/privacy.md says why).
+SCALE_SYSTEM = "urn:journeys:outcome-scale"
+AIS_GRADE_SYSTEM = "urn:journeys:ais-grade"
+NEUROLOGICAL_LEVEL_SYSTEM = "urn:journeys:neurological-level"
+
+
+@dataclass(frozen=True)
+class ScaleCode:
+    """How one field of an outcome is coded as an Observation of its own."""
+
+    system: str
+    code: str
+    display: str
+    category: str
+
+
+# Each scale of an outcome (domain/outcome_scales.py), as an Observation's code and category.
+SCALE_CODES: dict[str, ScaleCode] = {
+    "ais_grade": ScaleCode(LOINC, "97843-7", "ASIA impairment scale", "exam"),
+    "neurological_level": ScaleCode(
+        SCALE_SYSTEM, "neurological_level", "ISNCSCI neurological level of injury", "exam"
+    ),
+    Score.UEMS: ScaleCode(SCALE_SYSTEM, "uems", "ISNCSCI upper extremity motor score", "exam"),
+    Score.LEMS: ScaleCode(SCALE_SYSTEM, "lems", "ISNCSCI lower extremity motor score", "exam"),
+    Score.LIGHT_TOUCH: ScaleCode(
+        SCALE_SYSTEM, "light_touch", "ISNCSCI light touch sensory score", "exam"
+    ),
+    Score.PIN_PRICK: ScaleCode(
+        SCALE_SYSTEM, "pin_prick", "ISNCSCI pin prick sensory score", "exam"
+    ),
+    Score.SCIM_TOTAL: ScaleCode(
+        SCALE_SYSTEM, "scim_total", "Spinal Cord Independence Measure III total", "survey"
+    ),
+}
 
 
 def _text(value: str) -> CodeableConcept:
@@ -174,6 +205,7 @@ def _resources(records: SubjectRecords, subject: Reference) -> list[Resource]:
             )
         )
     for o in t["follow_up_outcomes"]:
+        scales = _scale_observations(o, subject)
         out.append(
             Observation(
                 id=f"outcome-{o['outcome_id']}",
@@ -183,13 +215,15 @@ def _resources(records: SubjectRecords, subject: Reference) -> list[Resource]:
                 effectiveDateTime=o["recorded_at"],
                 component=[
                     ObservationComponent(code=_text(name), valueInteger=o[name])
-                    for name in OUTCOME_SCORES
+                    for name in EARLIER_SCORES
                     if o.get(name) is not None
                 ]
                 or None,
+                hasMember=[Reference(reference=f"Observation/{s.id}") for s in scales] or None,
                 note=_note(o["notes"]),
             )
         )
+        out.extend(scales)
     for k in t["rehab_checkins"]:
         out.append(
             Observation(
@@ -218,6 +252,39 @@ def _resources(records: SubjectRecords, subject: Reference) -> list[Resource]:
             )
         )
     return out
+
+
+def _scale_observations(outcome: dict[str, Any], subject: Reference) -> list[Observation]:
+    """An Observation for each scale the outcome recorded, coded (`SCALE_CODES`), members of
+    the consult's own Observation."""
+    found = []
+    for name in SCALE_FIELDS:
+        value = outcome.get(name)
+        if value is None:
+            continue
+        coded = SCALE_CODES[name]
+        values: dict[str, Any] = {"valueInteger": value}
+        if name == "ais_grade":
+            values = {"valueCodeableConcept": _coded(AIS_GRADE_SYSTEM, value, f"AIS {value}")}
+        elif name == "neurological_level":
+            values = {"valueCodeableConcept": _coded(NEUROLOGICAL_LEVEL_SYSTEM, value, value)}
+        found.append(
+            Observation(
+                # FHIR ids take letters, digits, '-' and '.': the field's name with hyphens.
+                id=f"outcome-{outcome['outcome_id']}-{name.replace('_', '-')}",
+                status="final",
+                category=[_coded(OBSERVATION_CATEGORY, coded.category, coded.category)],
+                code=_coded(coded.system, coded.code, coded.display),
+                subject=subject,
+                effectiveDateTime=outcome["recorded_at"],
+                **values,
+            )
+        )
+    return found
+
+
+def _coded(system: str, code: str, display: str) -> CodeableConcept:
+    return CodeableConcept(coding=[Coding(system=system, code=code, display=display)])
 
 
 def subject_bundle(records: SubjectRecords, *, generated_at: datetime) -> dict[str, Any]:

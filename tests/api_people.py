@@ -23,6 +23,7 @@ STAFF_IDS = {
     Role.MEDICAL_LEAD: "lead-1",
     Role.AUDITOR: "audit-1",
     Role.PRIVACY_OFFICER: "privacy-1",
+    Role.STAFF_ADMIN: "staff-admin-1",
 }
 
 

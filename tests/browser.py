@@ -154,9 +154,9 @@ async def console_cookie(settings: Settings, staff_id: str) -> str:
 
 def demo_member(role: Role) -> tuple[str, str]:
     """The id and name of the first demo member of staff with `role`."""
-    for staff_id, name, _, staff_role, _, _ in DEMO_STAFF:
-        if staff_role == role.value:
-            return staff_id, name
+    for member in DEMO_STAFF:
+        if member.role == role.value:
+            return member.staff_id, member.full_name
     raise LookupError(f"no demo staff with the role {role.value}")
 
 
@@ -166,7 +166,9 @@ async def sign_in_as(page: Page, base_url: str, role: Role) -> str:
     _, name = demo_member(role)
     await page.goto(f"{base_url}/staff/sign-in")
     await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
-    await page.wait_for_url(f"{base_url}/staff/")
+    # Each role's first page: the directory for staff administrators, else the worklist.
+    home = "directory" if role is Role.STAFF_ADMIN else ""
+    await page.wait_for_url(f"{base_url}/staff/{home}")
     return name
 
 

@@ -16,16 +16,19 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from db.clinical import ClinicalRepository
 from domain.actors import Actor, Role
 from domain.follow_up import FollowUpStatus
 from domain.incidents import IncidentAction, IncidentKind
 from domain.privacy import RetentionSweepInput, RetentionSweepResult
 from domain.records import BookingKind
+from domain.rehab import RehabOutcome
 from domain.stages import Stage, Task, WaitingOn
 from domain.steps import (
     ClinicConfirmation,
     IncidentResolution,
     NoShow,
+    RehabFollowUpRecorded,
     RejectionReason,
     Withdrawal,
 )
@@ -41,6 +44,8 @@ from workflows.retention import RetentionSweep
 
 REFUSED_DOMAIN = "refused.example"
 PRIVACY_OFFICER = Actor(id="privacy-1", role=Role.PRIVACY_OFFICER)
+# The case manager the Spanish-speaking patient of these paths is given (tests/journeys.py).
+CASE_MANAGER = Actor(id="cm-es", role=Role.CASE_MANAGER)
 # Closed journeys are kept this long in the sweeps of these paths.
 RETENTION_DAYS = 30
 
@@ -214,6 +219,41 @@ async def complete(
         )
         await eventually(year, until=lambda s: s.incident is None, what="the year going on")
     await j.follow_up_year(notes=notes, checkin_weeks=checkin_weeks)
+    await _ended(j, Stage.COMPLETED)
+
+
+async def fall_behind_in_rehab(j: JourneyDriver, *, agreed: str = "", notes: str = "") -> None:
+    """Treated, the patient sends two short weeks of rehabilitation: the journey waits on the
+    case manager, who records what was agreed. Then the check-ins stop: a week missed after its
+    reminder puts the journey before the case manager again, until the year ends."""
+    await j.book_the_trip()
+    await j.sleep(timedelta(days=31))
+    await j.treat(notes=notes)
+    every = j.policy.rehab_checkin_every
+    await j.sleep(every - timedelta(days=1))
+    await j.check_in(1, hours="4", days=6, notes=notes)
+    await j.sleep(every)
+    await j.check_in(2, hours="5.5", days=5, notes=notes)
+    waiting = await eventually(
+        j.status, until=lambda s: s.waiting_on is WaitingOn.CASE_MANAGER, what="case manager"
+    )
+    assert waiting.rehab_follow_up is not None
+    async with j.pool.acquire() as conn:
+        record_id = await ClinicalRepository(conn).add_rehab_follow_up_note(
+            journey_id=j.journey_id,
+            follow_up_no=waiting.rehab_follow_up.number,
+            outcome=RehabOutcome.PLAN_ADJUSTED.value,
+            note=agreed or "Shorter sessions for two weeks.",
+            recorded_by=CASE_MANAGER.id,
+        )
+    await j.follow_up.execute_update(
+        FollowUp.rehab_follow_up,
+        RehabFollowUpRecorded(
+            actor=CASE_MANAGER, follow_up_no=waiting.rehab_follow_up.number, record_id=record_id
+        ),
+    )
+    await eventually(j.status, until=lambda s: s.waiting_on is WaitingOn.PATIENT, what="patient")
+    await j.follow_up_year(notes=notes, checkin_weeks=2, from_week=3)
     await _ended(j, Stage.COMPLETED)
 
 

@@ -18,6 +18,7 @@ from db.partner_confirmations import PartnerConfirmationRepository
 from db.staff import StaffRepository
 from db.step_records import remove_refused
 from domain.actors import Actor, Role
+from domain.follow_up import FollowUpStatus
 from domain.incidents import Incident
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import follow_up_workflow_id, journey_workflow_id
@@ -411,14 +412,18 @@ class JourneyDriver:
         await self.handle.execute_update(PatientJourney.clinic_discharge, Discharge(actor=CLINIC))
         await self.reach(Stage.FOLLOW_UP)
 
-    async def follow_up_year(self, notes: str = "", checkin_weeks: int | None = None) -> None:
-        """Check in every week and record every consult outcome as each falls due."""
-        await self.reach(Stage.FOLLOW_UP)
-        discharged = await self.now()
+    async def follow_up_year(
+        self, notes: str = "", checkin_weeks: int | None = None, from_week: int = 1
+    ) -> None:
+        """Check in every week from `from_week` to `checkin_weeks` (every week of the policy by
+        default), a day before each ends, and record every consult outcome as each falls due,
+        from the discharge on."""
+        status = await self.reach(Stage.FOLLOW_UP)
+        discharged = next(t.entered_at for t in status.transitions if t.stage is Stage.FOLLOW_UP)
         weeks = self.policy.rehab_weeks if checkin_weeks is None else checkin_weeks
         due: list[tuple[datetime, str, int]] = [
             (discharged + w * self.policy.rehab_checkin_every - timedelta(days=1), "checkin", w)
-            for w in range(1, weeks + 1)
+            for w in range(from_week, weeks + 1)
         ] + [
             (discharged + off, "outcome", n)
             for n, off in enumerate(self.policy.follow_up_offsets, 1)
@@ -427,32 +432,52 @@ class JourneyDriver:
             wait = at - await self.now()
             if wait > timedelta(0):
                 await self.sleep(wait)
-            async with self.pool.acquire() as conn:
-                repo = ClinicalRepository(conn)
-                if what == "checkin":
-                    record = await repo.add_rehab_checkin(
-                        journey_id=self.journey_id,
-                        week=n,
-                        walking_hours_per_day=Decimal("5.5"),
-                        days_per_week=6,
-                        notes=notes,
-                    )
-                    await self.follow_up.execute_update(
-                        FollowUp.rehab_checkin,
-                        RehabCheckin(actor=self.patient, week=n, checkin_id=record),
-                    )
-                else:
-                    record = await repo.add_follow_up_outcome(
-                        journey_id=self.journey_id,
-                        consult_no=n,
-                        scores={"trunk_control": 3, "sitting_balance": 4},
-                        notes=notes,
-                    )
-                    await self.follow_up.execute_update(
-                        FollowUp.record_outcome,
-                        FollowUpOutcome(actor=SPECIALIST, consult_no=n, outcome_id=record),
-                    )
+            if what == "checkin":
+                await self.check_in(n, notes=notes)
+            else:
+                await self.record_outcome(n, notes=notes)
         await self.sleep(timedelta(days=30))
+
+    async def record_outcome(self, consult_no: int, notes: str = "") -> FollowUpStatus:
+        """The specialist's outcome of follow-up consult `consult_no` on the clinical scales,
+        stored then sent as the API does."""
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_follow_up_outcome(
+                journey_id=self.journey_id,
+                consult_no=consult_no,
+                scores={
+                    "ais_grade": "C",
+                    "uems": 20 + consult_no,
+                    "lems": 10 + consult_no,
+                    "light_touch": 60 + consult_no,
+                    "pin_prick": 50 + consult_no,
+                    "trunk_control": 3,
+                },
+                notes=notes,
+            )
+        status: FollowUpStatus = await self.follow_up.execute_update(
+            FollowUp.record_outcome,
+            FollowUpOutcome(actor=SPECIALIST, consult_no=consult_no, outcome_id=record),
+        )
+        return status
+
+    async def check_in(
+        self, week: int, hours: str = "6", days: int = 6, notes: str = ""
+    ) -> FollowUpStatus:
+        """The patient's check-in for `week`, stored then sent as the API does; by default a
+        week that meets the rule of six."""
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_rehab_checkin(
+                journey_id=self.journey_id,
+                week=week,
+                walking_hours_per_day=Decimal(hours),
+                days_per_week=days,
+                notes=notes,
+            )
+        status: FollowUpStatus = await self.follow_up.execute_update(
+            FollowUp.rehab_checkin, RehabCheckin(actor=self.patient, week=week, checkin_id=record)
+        )
+        return status
 
     async def result(self) -> JourneyOutcome:
         return await self.handle.result()

@@ -42,11 +42,13 @@ STAFF = [
     Role.MEDICAL_LEAD,
     Role.AUDITOR,
     Role.PRIVACY_OFFICER,
+    Role.STAFF_ADMIN,
 ]
 ALL_STAFF = set(STAFF)
 # The privacy officer reads a journey's privacy record, its export and its accesses, not its
-# case: what they decide (an erasure, a hold) needs no clinical detail.
-CASE_READERS = ALL_STAFF - {Role.PRIVACY_OFFICER}
+# case: what they decide (an erasure, a hold) needs no clinical detail. Staff administrators
+# keep the staff directory and read no journey at all.
+CASE_READERS = ALL_STAFF - {Role.PRIVACY_OFFICER, Role.STAFF_ADMIN}
 CLINICAL = {Role.COORDINATOR, Role.REVIEWER, Role.SPECIALIST, Role.CASE_MANAGER, Role.MEDICAL_LEAD}
 # The roles that reach only the journeys assigned to their people.
 ASSIGNED = {role for role, scope in SCOPES.items() if scope not in (Scope.EVERY, Scope.OWN_LINK)}
@@ -97,12 +99,23 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         {"booking": "hotel", "reference": "H-1", "confirmed_by": "Front desk"},
         {Role.COORDINATOR},
     ),
-    ("POST", "/follow-ups/{number}/outcome", {"trunk_control": 3}, {Role.SPECIALIST}),
+    (
+        "POST",
+        "/follow-ups/{number}/outcome",
+        {"ais_grade": "C", "uems": 30, "lems": 12, "light_touch": 80, "pin_prick": 70},
+        {Role.SPECIALIST},
+    ),
     (
         "POST",
         "/rehab-checkins",
         {"week": 1, "walking_hours_per_day": 2, "days_per_week": 3},
         {PATIENT, Role.CASE_MANAGER},
+    ),
+    (
+        "POST",
+        "/rehab-follow-up",
+        {"follow_up_no": 1, "outcome": "back_on_plan", "note": "Walks every morning again."},
+        {Role.CASE_MANAGER, Role.COORDINATOR},
     ),
     ("POST", "/incident/resolution", {"action": "retry"}, {Role.COORDINATOR}),
     ("POST", "/contact", {"phone": "+34 600 999 888"}, {Role.COORDINATOR}),
@@ -120,6 +133,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
         {"severity": "mild", "description": "headache"},
         {Role.COORDINATOR, Role.SPECIALIST, Role.CASE_MANAGER},
     ),
+    # Claims (api/claims.py): a reviewer or the medical lead claims the case in validation, a
+    # coordinator an open incident (none here: theirs is refused, 409, not forbidden).
+    ("GET", "/claims", None, CASE_READERS),
+    ("POST", "/claim", None, {Role.REVIEWER, Role.MEDICAL_LEAD, Role.COORDINATOR}),
+    ("POST", "/claim/takeover", None, {Role.MEDICAL_LEAD}),
+    ("DELETE", "/claim", None, {Role.REVIEWER, Role.MEDICAL_LEAD, Role.COORDINATOR}),
 ]
 # Routes that end the journey, erase or hold it, or change its links, whose matrix is the
 # privacy and withdrawal tests': none is for a role whose reach is assigned.

@@ -140,7 +140,7 @@ async def test_a_whole_journey_through_the_api(
             checkin = await api.post(
                 f"{base}/rehab-checkins",
                 headers=patient,
-                json={"week": week, "walking_hours_per_day": 5.5, "days_per_week": 6},
+                json={"week": week, "walking_hours_per_day": 6.5, "days_per_week": 6},
             )
             assert checkin.status_code == 200, checkin.text
         await temporal_env.sleep(timedelta(days=day - elapsed))
@@ -148,7 +148,14 @@ async def test_a_whole_journey_through_the_api(
         recorded = await api.post(
             f"{base}/follow-ups/{n}/outcome",
             headers=specialist,
-            json={"trunk_control": 4, "sitting_balance": 5},
+            json={
+                "ais_grade": "C",
+                "uems": 30 + n,
+                "lems": 10 + n,
+                "light_touch": 70 + n,
+                "pin_prick": 60 + n,
+                "trunk_control": 4,
+            },
         )
         assert recorded.status_code == 200, recorded.text
     await temporal_env.sleep(timedelta(days=30))

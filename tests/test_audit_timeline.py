@@ -120,10 +120,13 @@ async def test_the_timeline_names_every_actor_and_step_in_order(
     assert "Reminder of follow-up consult 5" in timers
     assert timers.index("Checklist due") < timers.index("Visit day 1")
 
-    # Only two weeks of check-ins: week 3 on is missed, and the case manager is told.
+    # Only two weeks of check-ins: week 3 is missed, which puts the journey before the case
+    # manager; the weeks missed while that follow-up stays open are told to them too.
+    assert emails["follow-up-rehab-1"].details["status"] == "completed"
+    assert "FOLLOW_UP, waiting on case_manager" in [e.what for e in entries if e.kind == "stage"]
     escalations = [e for e in entries if e.kind == "escalation"]
     assert escalations and all("checkin missed" in e.what for e in escalations)
-    assert escalations[0].details["checkin_week"] == "3"
+    assert escalations[0].details["checkin_week"] == "4"
 
     children = [e.what for e in entries if e.kind == "child"]
     assert children == ["FollowUp started", "FollowUp completed"]

@@ -281,7 +281,11 @@ async def patient_books_a_consultation(walk: Walk, phone: Page) -> None:
     proposals = await walk.patient_email("slot-proposals-1")
     await phone.goto(walk.patient_link(proposals))
     times = phone.get_by_role("group", name=re.compile("Horas disponibles"))
-    await expect(times).to_contain_text(f"({PATIENT_ZONE})")
+    # On her clock, named, and on the specialist's in Madrid, which shows another time.
+    await expect(times).to_contain_text(f"su zona horaria, {PATIENT_ZONE}")
+    await expect(times.get_by_role("radio").first).to_have_accessible_name(
+        re.compile(r", \d\d:\d\d \(hora de Kiev; \d\d:\d\d en Madrid\)$")
+    )
     await walk.shot(phone, "patient-consult-times")
     await times.get_by_role("radio").first.check()
     await phone.get_by_role("button", name="Reservar esta hora").click()

@@ -7,7 +7,7 @@ consult slots are 09:00, 11:00 and 15:00 there, on weekdays. Every date is fixed
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -15,8 +15,10 @@ import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.bookings import BookingActivities, candidate_slots
+from activities.bookings import HORIZON, MIN_NOTICE, BookingActivities
+from db.staff import LEGACY_CONSULT_MINUTES, LEGACY_HOURS
 from domain.records import SlotsRequest
+from domain.working_hours import Instants, consult_slots
 from integrations.caldav_calendar import CalDavCalendar
 from integrations.calendar import specialist_calendar
 from integrations.calendar_events import busy_intervals
@@ -28,6 +30,22 @@ MARCH = (datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC))
 # A Sunday morning: with a day's notice, the first slot that can be offered is Monday 1 March.
 NOT_BEFORE = datetime(2027, 2, 28, 6, 0, tzinfo=UTC)
 PRIVATE = "Ana García, MRI follow-up"  # what a summary may hold; never in the log
+
+
+def candidate_slots(
+    *, not_before: datetime, tz: ZoneInfo, count: int, busy: list[Instants]
+) -> list[Instants]:
+    """The slots a specialist on the hours every specialist had before the staff directory
+    kept their own (weekdays at 09:00, 11:00 and 15:00) is offered around `busy`."""
+    return consult_slots(
+        hours=LEGACY_HOURS,
+        tz=tz,
+        length=timedelta(minutes=LEGACY_CONSULT_MINUTES),
+        earliest=not_before + MIN_NOTICE,
+        until=not_before + HORIZON,
+        count=count,
+        busy=busy,
+    )
 
 NEW_YORK_VTIMEZONE = """\
 BEGIN:VTIMEZONE

@@ -194,6 +194,7 @@ async def test_with_no_active_case_manager_a_coordinator_assigns_one(
     )
     assert refused.status_code == 422
     assert "cm-en is not an active case manager" in refused.json()["detail"]
+    assert refused.json()["code"] == "case_manager_inactive"
     assert (await j.status()).stage is Stage.CASE_MANAGER
 
     # Back from leave, and assigned by the coordinator: the journey moves on.

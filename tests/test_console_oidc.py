@@ -34,6 +34,7 @@ from api.console.oidc import (
     provider_identity,
 )
 from db.staff import StaffMember, StaffRepository
+from db.staff_directory import Acting, StaffDirectory
 from domain.actors import Role
 from settings import PRODUCTION_SECRETS, Settings
 from tests.browser import Screenshot, ServedApp, assert_accessible
@@ -55,6 +56,8 @@ USERS = [
     User(sub="idp-stranger", claims={"name": "Sam Stranger", "role": "reviewer"}),
     # The provider and the directory give different roles.
     User(sub="idp-ines", claims={"name": "Ines Weber", "role": "coordinator"}),
+    # The provider's subject is not the staff id: the directory links the two.
+    User(sub="idp-7c1e", claims={"name": "C. Ruiz", "role": "coordinator"}),
 ]
 # The staff directory of the organisation: (staff id, name, role). Sign-in goes by it.
 DIRECTORY = [
@@ -355,3 +358,50 @@ def test_the_directory_decides_who_signs_in_and_in_which_role() -> None:
     assert refused.value.reason == "not_active_staff"
     with pytest.raises(RoleRefused):
         provider_identity({"sub": "x", "role": ["offline_access", "patient"]}, "role")
+
+
+async def test_the_directory_links_a_member_to_the_subject_they_sign_in_with(
+    page: Page, production_console: ServedApp, pool: asyncpg.Pool
+) -> None:
+    settings = production_console.settings
+    async with pool.acquire() as conn:
+        directory = StaffDirectory(
+            conn,
+            audit_key=settings.audit_key.get_secret_value().encode(),
+            acting=Acting("admin-1", Role.STAFF_ADMIN.value),
+        )
+        await directory.add(
+            {
+                "staff_id": "carla.ruiz",
+                "full_name": "Carla Ruiz",
+                "email": "carla.ruiz@clinic.test",
+                "role": "coordinator",
+                "languages": "es, en",
+                "time_zone": "Europe/Madrid",
+                "oidc_subject": "idp-7c1e",
+            }
+        )
+    await _sign_in_at_provider(page, production_console, "idp-7c1e")
+    await page.wait_for_url(f"{production_console.url}/staff/")
+    # The directory's id, name and role: journeys and the audit log name her as ever.
+    await expect(page.get_by_role("banner")).to_contain_text(
+        "Signed in as Carla Ruiz (Coordinator)"
+    )
+    signed_in = await _audit(settings.require_database_url(), "console.sign_in")
+    assert signed_in[-1][:2] == ("carla.ruiz", "coordinator")
+
+    # Linked to another subject, that account no longer lets her in.
+    await page.context.clear_cookies()
+    async with pool.acquire() as conn:
+        directory = StaffDirectory(
+            conn,
+            audit_key=settings.audit_key.get_secret_value().encode(),
+            acting=Acting("admin-1", Role.STAFF_ADMIN.value),
+        )
+        record = await StaffRepository(conn).record(staff_id="carla.ruiz")
+        assert record is not None
+        await directory.change(
+            "carla.ruiz", {**record.form_values(), "oidc_subject": "idp-new-account"}
+        )
+    await _sign_in_at_provider(page, production_console, "idp-7c1e")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("This person cannot sign in")

@@ -317,6 +317,11 @@ async def test_the_case_page_shows_the_plan_the_clinics_reports_and_the_follow_u
             scores={"trunk_control": 3, "sitting_balance": 4, "spasticity": 2},
             postural_hypotension=False,
         )
+        await records.add_follow_up_outcome(
+            journey_id=jid,
+            consult_no=2,
+            scores={"ais_grade": "C", "uems": 31, "lems": 12, "light_touch": 80, "pin_prick": 66},
+        )
         await records.add_rehab_checkin(
             journey_id=jid, week=1, walking_hours_per_day=Decimal("5.5"), days_per_week=6
         )
@@ -329,8 +334,15 @@ async def test_the_case_page_shows_the_plan_the_clinics_reports_and_the_follow_u
     await expect(clinic).to_contain_text("Headache on day 2")
     await expect(page.get_by_role("region", name="Travel")).to_contain_text("IB6402")
     follow_up = page.get_by_role("region", name="Follow-up outcomes")
-    # A header and a row in each of its tables: the outcomes and the check-ins.
-    await expect(follow_up.get_by_role("row")).to_have_count(4)
+    # A header and a row for each outcome: one on the 0 to 10 scores recorded before the
+    # clinical scales, one on the scales, which the trend charts draw.
+    await expect(follow_up.get_by_role("row")).to_have_count(3)
+    await expect(follow_up.get_by_role("row").nth(2)).to_contain_text("C")
+    await expect(
+        follow_up.get_by_role("img", name="ISNCSCI motor scores at each follow-up consult")
+    ).to_be_visible()
+    rehab = page.get_by_role("region", name="Rehabilitation, week by week")
+    await expect(rehab.get_by_role("row")).to_have_count(2)
     await screenshot(page, "case-follow-up")
     await assert_accessible(page)
 

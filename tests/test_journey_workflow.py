@@ -474,6 +474,8 @@ async def test_the_status_names_the_steps_the_journey_takes_now(journey: NewJour
     choosing = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     assert set(choosing.expects) == {
         StepName.BOOK_CONSULT,
+        # Other times, when none of these suits.
+        StepName.RESCHEDULE_CONSULT,
         StepName.CASE_MANAGER,
         StepName.WITHDRAW,
     }

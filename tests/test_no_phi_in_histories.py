@@ -64,6 +64,7 @@ from tests.journey_paths import (
     book_consult,
     change_dates,
     complete,
+    fall_behind_in_rehab,
     lose_contact,
     miss_two_consults,
     reject,
@@ -387,15 +388,30 @@ async def test_no_path_leaves_phi_in_any_history_description_detail_or_log(
         await _erased_through_the_api(http, settings, erased)
         completed = await driver().start(**SENTINELS)
         await complete(completed, notes=NOTES, checkin_weeks=2, refused_in_follow_up=relay)
+        behind = await driver().start(**SENTINELS)
+        await fall_behind_in_rehab(behind, agreed=NOTES, notes=NOTES)
 
         # The sentinels went in: the records hold them and the emails carried them; the
         # search would prove nothing otherwise.
-        kept = [rejected, incident, no_shows, lost, withdrawn, changed, completed]
+        kept = [rejected, incident, no_shows, lost, withdrawn, changed, completed, behind]
         for j in kept:
             assert await _holds_the_sentinels(pool, j.journey_id), j.journey_id
         assert await pool.fetchval(
             "SELECT count(*) FROM follow_up_outcomes WHERE notes = $1", NOTES
-        ) == len(completed.policy.follow_up_offsets)
+        ) == 2 * len(completed.policy.follow_up_offsets)
+        # What the case manager agreed, and what the patient wrote with each check-in.
+        assert (
+            await pool.fetchval("SELECT count(*) FROM rehab_follow_up_notes WHERE note = $1", NOTES)
+            == 1
+        )
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM rehab_checkins WHERE journey_id = $1 AND notes = $2",
+                behind.journey_id,
+                NOTES,
+            )
+            == 2
+        )
         assert await pool.fetch(
             """SELECT change_status FROM travel_records WHERE journey_id = $1 AND notes = $2
                 ORDER BY submitted_at""",

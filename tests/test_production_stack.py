@@ -347,7 +347,7 @@ async def stack(
         # The people of the office: the demo staff, written as an operator would, the
         # reviewer and the coordinator who sign in at the provider (the console lets in only the
         # staff directory's active members), and the specialists' calendars.
-        await seed_demo_staff(app_url)
+        await seed_demo_staff(app_url, audit_key=environment("api")["JOURNEYS_AUDIT_KEY"].encode())
         conn = await asyncpg.connect(app_url)
         try:
             for user in (REVIEWER, COORDINATOR):

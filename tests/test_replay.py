@@ -53,6 +53,7 @@ from tests.journey_paths import (
     chase_a_partner,
     complete,
     erase_now,
+    fall_behind_in_rehab,
     lose_contact,
     miss_two_consults,
     reject,
@@ -80,6 +81,7 @@ SCENARIOS = (
     "no-shows",
     "incident",
     "follow-up-incident",
+    "rehab-follow-up",
     "erasure",
     "retention-sweep",
     "travel-change",
@@ -254,6 +256,8 @@ async def test_record_histories(
             await chase_a_partner(j)
         elif scenario == "follow-up-incident":
             await complete(j, refused_in_follow_up=relay)
+        elif scenario == "rehab-follow-up":
+            await fall_behind_in_rehab(j)
         elif scenario == "erasure":
             await book_consult(j)
             await erase_now(j, client, reason="the patient's request by letter")

@@ -74,7 +74,27 @@ def slot_booking(state: JourneyState, step: SlotBooking, now: datetime) -> None:
         raise refuse(RefusalCode.SLOT_PASSED)
 
 
+def choosing(state: JourneyState) -> bool:
+    """Whether the offered slots are still to be chosen, with no other times asked for yet:
+    asking for another time then ends the round, and new times are offered."""
+    steps = state.teleconsult
+    return (
+        state.stage is Stage.TELECONSULT
+        and state.waiting_on is WaitingOn.PATIENT
+        and steps.slot_choice is None
+        and bool(steps.offered)
+        and steps.new_times is None
+    )
+
+
+def reschedule_now(state: JourneyState) -> None:
+    if not choosing(state):
+        booked_consult(state, StepName.RESCHEDULE_CONSULT)
+
+
 def reschedule(state: JourneyState, now: datetime) -> None:
+    if choosing(state):
+        return
     booked_consult(state, StepName.RESCHEDULE_CONSULT)
     assert state.teleconsult.consult is not None
     if now >= state.teleconsult.consult.starts_at:
@@ -242,6 +262,13 @@ def follow_up_year(state: JourneyState, step: StepName) -> None:
     require_stage(state.stage, Stage.FOLLOW_UP, step)
 
 
+def rehab_follow_up(state: JourneyState) -> None:
+    """The follow-up year takes the case manager's record (its own validator checks which
+    follow-up); the journey expects it while it waits on them."""
+    require_stage(state.stage, Stage.FOLLOW_UP, StepName.REHAB_FOLLOW_UP)
+    require_waiting(state.waiting_on, WaitingOn.CASE_MANAGER, StepName.REHAB_FOLLOW_UP)
+
+
 # The part of each step's check that reads the journey alone, without the step's data: what
 # the journey would take now. Staff screens show these, so a person sees only what applies.
 # Checks against the clock (has the consult started?) are the validator's alone: a query
@@ -251,7 +278,7 @@ _NOW: dict[StepName, Callable[[JourneyState], None]] = {
     StepName.DOCUMENTS: documents,
     StepName.CASE_MANAGER: case_manager_now,
     StepName.BOOK_CONSULT: slot_booking_now,
-    StepName.RESCHEDULE_CONSULT: lambda state: booked_consult(state, StepName.RESCHEDULE_CONSULT),
+    StepName.RESCHEDULE_CONSULT: reschedule_now,
     StepName.CONSULT_OUTCOME: lambda state: booked_consult(state, StepName.CONSULT_OUTCOME),
     StepName.NO_SHOW: lambda state: booked_consult(state, StepName.NO_SHOW),
     StepName.PLAN_DECISION: plan_decision,
@@ -267,6 +294,7 @@ _NOW: dict[StepName, Callable[[JourneyState], None]] = {
     StepName.RESOLVE_INCIDENT: incident_open,
     StepName.FOLLOW_UP_OUTCOME: lambda state: follow_up_year(state, StepName.FOLLOW_UP_OUTCOME),
     StepName.REHAB_CHECKIN: lambda state: follow_up_year(state, StepName.REHAB_CHECKIN),
+    StepName.REHAB_FOLLOW_UP: rehab_follow_up,
 }
 
 

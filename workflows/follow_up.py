@@ -4,6 +4,12 @@ Its calendar is computed from the discharge time and the policy: care advice, a 
 due date for each follow-up consult (2 weeks, 6 weeks, 3, 6 and 12 months), and for each week of
 rehabilitation a check-in reminder and, a little later, a check that the check-in arrived.
 
+Each week is judged against the rule of six (domain/rehab.py): a check-in as it arrives, by an
+activity that reads it (the hours stay in PostgreSQL), and a week whose check-in is still
+missing at its check. Two short weeks in a row, or a missing week, open a rehabilitation
+follow-up: the case manager is emailed, the journey is told (it then waits on them), and the
+follow-up stays open until they record what was agreed.
+
 Each run is pinned to the build it started on and never runs on other code; the year moves to
 a newer build at a continue-as-new, which it makes as soon as it learns that the deployment has
 another current version (docs/changing-workflow-code.md).
@@ -16,6 +22,7 @@ from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import VersioningBehavior
+from temporalio.exceptions import FailureError
 
 from workflows.emails import send_email, tell_coordinators
 from workflows.incidents import IncidentDesk, IncidentState, incident_details
@@ -27,14 +34,27 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
     from domain.follow_up import FollowUpInput, FollowUpResult, FollowUpStatus
     from domain.incidents import Incident, IncidentAction, OutsideSystem
-    from domain.names import INCIDENT, WAITING_ON
+    from domain.names import INCIDENT, REHAB_NOTICE_SIGNAL, WAITING_ON
     from domain.notifications import Audience, NotificationKind, NotificationRequest
     from domain.policy import JourneyPolicy
-    from domain.records import IncidentRecord
+    from domain.records import AssessCheckin, IncidentRecord, RehabFollowUpRecord
     from domain.refusals import RefusalCode
+    from domain.rehab import (
+        RehabConcern,
+        RehabFollowUp,
+        RehabNotice,
+        RehabState,
+        WeekResult,
+        covered_through,
+    )
     from domain.stages import WaitingOn
     from domain.step_declarations import STEP_ROLES, StepName
-    from domain.steps import FollowUpOutcome, IncidentResolution, RehabCheckin
+    from domain.steps import (
+        FollowUpOutcome,
+        IncidentResolution,
+        RehabCheckin,
+        RehabFollowUpRecorded,
+    )
 
 # The follow-up year only sends emails, so each of its incidents may be skipped; withdrawing
 # is the parent journey's step, which cancels this workflow.
@@ -45,6 +65,8 @@ EVENTS_PER_RUN = 40
 
 # Patch ids: each names a change of shape that old histories must keep replaying without.
 MOVE_TO_CURRENT_BUILD = "move-to-current-build"
+# Weeks judged against the rule of six, and rehabilitation follow-ups for the case manager.
+REHAB_FOLLOW_UP = "rehab-follow-up"
 
 
 def _newer_build_is_current() -> bool:
@@ -149,6 +171,20 @@ def check_checkin(
         raise refuse(RefusalCode.CHECKIN_RECEIVED, week=step.week)
 
 
+def check_rehab_follow_up(rehab: RehabState, step: RehabFollowUpRecorded) -> None:
+    """Whether the year takes a case manager's record of a rehabilitation follow-up: one is
+    open, and it is the one the step names."""
+    open_one = rehab.open
+    if open_one is None:
+        raise refuse(RefusalCode.NO_REHAB_FOLLOW_UP)
+    if step.follow_up_no != open_one.number:
+        raise refuse(
+            RefusalCode.REHAB_FOLLOW_UP_SUPERSEDED,
+            follow_up_no=step.follow_up_no,
+            open_follow_up=open_one.number,
+        )
+
+
 @workflow.defn(name="FollowUp", versioning_behavior=VersioningBehavior.PINNED)
 class FollowUp:
     """Reminders, outcomes and rehab check-ins for the year after discharge."""
@@ -161,9 +197,14 @@ class FollowUp:
         self._checkins: dict[int, str] = dict(data.checkins)
         self._calendar = follow_up_calendar(data.discharged_at, data.policy)
         self._incidents = IncidentDesk(self, IncidentState(count=data.incidents))
+        self._rehab = data.rehab.model_copy(deep=True)
+        # Whether this run judges the weeks: set once the run begins (runs recorded before
+        # the rule of six was judged replay without it).
+        self._judges = False
 
     @workflow.run
     async def run(self, data: FollowUpInput) -> FollowUpResult:
+        self._judges = workflow.patched(REHAB_FOLLOW_UP)
         handled_this_run = 0
         for event in self._calendar:
             if event.key in self._done:
@@ -193,16 +234,115 @@ class FollowUp:
         rehabilitation, the next calendar event can be six months away. The server tells a
         run of the newer build in the tasks of timers, activities and signals (an update's
         task may not say), so `look_for_new_build` wakes it to move at once.
+
+        A check-in that arrives meanwhile wakes the run too, which judges it and opens a
+        rehabilitation follow-up if the weeks call for one, then waits on.
         """
-        wait = event.at - workflow.now()
-        if wait > timedelta(0):
+        while True:
+            await self._judge_weeks()
+            wait = event.at - workflow.now()
+            if wait <= timedelta(0):
+                break
             try:
                 await workflow.wait_condition(
-                    _newer_build_is_current, timeout=wait, timeout_summary=event.summary
+                    lambda: _newer_build_is_current() or self._rehab_work(),
+                    timeout=wait,
+                    timeout_summary=event.summary,
                 )
             except TimeoutError:
-                pass
+                break
+            if _newer_build_is_current():
+                break
         return _newer_build_is_current() and workflow.patched(MOVE_TO_CURRENT_BUILD)
+
+    def _rehab_work(self) -> bool:
+        """A check-in to judge, or a follow-up to open: only in runs that judge the weeks."""
+        rehab = self._rehab
+        return self._judges and (bool(rehab.unjudged) or rehab.due() is not None)
+
+    async def _judge_weeks(self) -> None:
+        """Judge the check-ins received, then open a follow-up if the weeks call for one."""
+        while self._rehab_work():
+            rehab = self._rehab
+            if rehab.unjudged:
+                week, checkin_id = min(rehab.unjudged.items())
+                result = await self._assess(week, checkin_id)
+                del rehab.unjudged[week]
+                if result is not None:
+                    rehab.weeks[week] = result
+                continue
+            concern = rehab.due()
+            assert concern is not None
+            await self._open_rehab_follow_up(concern)
+
+    async def _assess(self, week: int, checkin_id: str) -> WeekResult | None:
+        """The check-in against the rule of six; None when a coordinator skipped a check-in
+        that could not be read (the week then stays unjudged)."""
+        assessment = await self._incidents.attempt(
+            lambda: workflow.execute_activity_method(
+                RecordsActivities.assess_checkin,
+                AssessCheckin(journey_id=self._input.journey_id, checkin_id=checkin_id),
+                start_to_close_timeout=RECORDS_TIMEOUT,
+                summary=f"Judge week {week} against the rule of six",
+            ),
+            system=OutsideSystem.RECORDS,
+            step=f"record:checkin-{week}",
+            actions=FOLLOW_UP_ACTIONS,
+        )
+        return assessment.result if assessment is not None else None
+
+    async def _open_rehab_follow_up(self, concern: RehabConcern) -> None:
+        """Put the patient before their case manager: recorded, the journey told, the case
+        manager emailed in the language they work in."""
+        rehab, now = self._rehab, workflow.now()
+        rehab.opened += 1
+        follow_up = RehabFollowUp(
+            number=rehab.opened,
+            reason=concern.reason,
+            weeks=concern.weeks,
+            since=now,
+            due=now + self._input.policy.rehab_follow_up_within,
+        )
+        rehab.open = follow_up
+        await self._record_rehab_follow_up(
+            RehabFollowUpRecord(journey_id=self._input.journey_id, follow_up=follow_up)
+        )
+        await self._tell_journey(RehabNotice(follow_up=follow_up))
+        await self._notify(
+            f"rehab-{follow_up.number}",
+            NotificationKind.REHAB_FOLLOW_UP,
+            Audience.CASE_MANAGER,
+            {
+                "follow_up_no": str(follow_up.number),
+                "rehab_reason": follow_up.reason.value,
+                "weeks": ", ".join(str(w) for w in follow_up.weeks),
+                "due_at": follow_up.due.date().isoformat(),
+            },
+        )
+
+    async def _record_rehab_follow_up(self, record: RehabFollowUpRecord) -> None:
+        follow_up = record.follow_up
+        await workflow.execute_activity_method(
+            RecordsActivities.record_rehab_follow_up,
+            record,
+            start_to_close_timeout=RECORDS_TIMEOUT,
+            summary=f"Record rehabilitation follow-up {follow_up.number} "
+            f"({'closed' if record.closed_at else follow_up.reason.value})",
+        )
+
+    async def _tell_journey(self, notice: RehabNotice) -> None:
+        """Signal the journey this year belongs to, so that it shows whom it waits on; a year
+        run on its own (tests, tools) has no journey to tell."""
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        try:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                REHAB_NOTICE_SIGNAL, notice
+            )
+        except FailureError as err:
+            # The journey is ending (a withdrawal cancels this year too): nobody to tell.
+            workflow.logger.warning("the journey was not told of the follow-up: %s", err)
 
     async def _continue_as_new(self) -> NoReturn:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -220,6 +360,7 @@ class FollowUp:
                 "outcomes": dict(self._outcomes),
                 "checkins": dict(self._checkins),
                 "incidents": self._incidents.count,
+                "rehab": self._rehab.model_copy(deep=True),
             }
         )
 
@@ -253,6 +394,14 @@ class FollowUp:
                 {"checkin_week": str(n)},
             )
         elif kind == "checkin" and what == "check" and n not in self._checkins:
+            if self._judges:
+                self._rehab.weeks[n] = WeekResult.MISSING
+                concern = self._rehab.due()
+                if concern is not None:
+                    # The case manager is asked to follow the patient up: that email says the
+                    # week is missing, and why it matters.
+                    await self._open_rehab_follow_up(concern)
+                    return
             await self._notify(
                 event.key,
                 NotificationKind.CHECKIN_MISSED,
@@ -351,6 +500,8 @@ class FollowUp:
             next_event=upcoming.summary if upcoming else None,
             next_event_at=upcoming.at if upcoming else None,
             incident=self._incidents.open,
+            weeks=dict(self._rehab.weeks),
+            rehab_follow_up=self._rehab.open,
         )
 
     @workflow.update
@@ -366,9 +517,37 @@ class FollowUp:
     @workflow.update
     async def rehab_checkin(self, step: RehabCheckin) -> FollowUpStatus:
         self._checkins[step.week] = step.checkin_id
+        # Judged by the run, which wakes for it (runs that judge the weeks only).
+        self._rehab.unjudged[step.week] = step.checkin_id
         return self.status()
 
     @rehab_checkin.validator
     def _validate_checkin(self, step: RehabCheckin) -> None:
         require_role(step.actor.role, STEP_ROLES[StepName.REHAB_CHECKIN])
         check_checkin(self._input, self._checkins, step, workflow.now())
+
+    @workflow.update
+    async def rehab_follow_up(self, step: RehabFollowUpRecorded) -> FollowUpStatus:
+        """The case manager recorded what was agreed: the follow-up closes, answering for every
+        week judged so far, and the journey is told."""
+        rehab = self._rehab
+        closed = rehab.open
+        assert closed is not None
+        rehab.open = None
+        rehab.covered_through = covered_through(rehab.weeks, closed.weeks)
+        await self._record_rehab_follow_up(
+            RehabFollowUpRecord(
+                journey_id=self._input.journey_id,
+                follow_up=closed,
+                closed_at=workflow.now(),
+                closed_by=step.actor.id,
+                record_id=step.record_id,
+            )
+        )
+        await self._tell_journey(RehabNotice(follow_up=closed, closed=True, closed_by=step.actor))
+        return self.status()
+
+    @rehab_follow_up.validator
+    def _validate_rehab_follow_up(self, step: RehabFollowUpRecorded) -> None:
+        require_role(step.actor.role, STEP_ROLES[StepName.REHAB_FOLLOW_UP])
+        check_rehab_follow_up(self._rehab, step)

@@ -26,9 +26,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
     from domain.incidents import IncidentAction
     from domain.journey import JourneyInput, JourneyOutcome, JourneyStatus
-    from domain.names import PATIENT_COUNTRY, TREATMENT_DATE
+    from domain.names import PATIENT_COUNTRY, REHAB_NOTICE_SIGNAL, TREATMENT_DATE
     from domain.notifications import Audience, NotificationKind
     from domain.records import SetCaseManager
+    from domain.rehab import RehabNotice
     from domain.stages import Stage, Task, WaitingOn
     from domain.step_declarations import StepName, withdrawal_step
     from domain.steps import (
@@ -158,6 +159,7 @@ class PatientJourney:
             documents_requested=list(self._documents_requested()),
             travel_change_until=checks.change_travel_until(state),
             confirms_partners=state.travel.changeable,
+            rehab_follow_up=state.rehab_follow_up,
         )
 
     def _documents_requested(self) -> tuple[DocumentKind, ...]:
@@ -235,7 +237,12 @@ class PatientJourney:
     @workflow.update
     async def reschedule_consult(self, step: RescheduleRequest) -> JourneyStatus:
         before = len(self.state.transitions)
-        self.state.teleconsult.reschedule = step
+        if checks.choosing(self.state):
+            # No run of an earlier build took this step while choosing (its validator refused
+            # it), so its histories never reach this path: no patch is needed.
+            self.state.teleconsult.new_times = step
+        else:
+            self.state.teleconsult.reschedule = step
         return await self._answer(before)
 
     @reschedule_consult.validator
@@ -382,6 +389,14 @@ class PatientJourney:
         # without a patch.
         checks.role(step.actor, withdrawal_step(step.reason))
         checks.withdrawal(self.state)
+
+    @workflow.signal(name=REHAB_NOTICE_SIGNAL)
+    def rehab_follow_up_changed(self, notice: RehabNotice) -> None:
+        """The follow-up year opened or closed a rehabilitation follow-up; the FOLLOW_UP stage
+        shows it (signals may cross: only a later notice replaces an earlier one)."""
+        latest = self.state.rehab_notice
+        if latest is None or notice.order > latest.order:
+            self.state.rehab_notice = notice
 
     @workflow.update
     async def resolve_incident(self, step: IncidentResolution) -> JourneyStatus:

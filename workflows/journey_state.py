@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM, Actor
     from domain.journey import JourneyInput, StageTransition
     from domain.records import Booking, Slot
+    from domain.rehab import RehabFollowUp, RehabNotice
     from domain.stages import TASK_ENGLISH, Stage, Task, WaitingOn
     from domain.steps import (
         Admission,
@@ -46,6 +47,9 @@ class TeleconsultSteps(BaseModel):
     slot_choice: SlotBooking | None = None
     consult: Booking | None = None
     reschedule: RescheduleRequest | None = None
+    # Other times asked for while the offered ones are still to be chosen (none suits the
+    # patient, or their specialist left): the round ends and a new one is offered.
+    new_times: RescheduleRequest | None = None
     no_show: NoShow | None = None
     outcome: ConsultOutcome | None = None
 
@@ -111,6 +115,10 @@ class JourneyState(BaseModel):
     plan: PlanSteps = Field(default_factory=PlanSteps)
     travel: TravelSteps = Field(default_factory=TravelSteps)
     treatment: TreatmentSteps = Field(default_factory=TreatmentSteps)
+    # The follow-up year's latest word on a rehabilitation follow-up (workflows/follow_up.py),
+    # and the one the FOLLOW_UP stage has shown.
+    rehab_notice: RehabNotice | None = None
+    rehab_shown: RehabNotice | None = None
 
     @property
     def journey_id(self) -> str:
@@ -131,6 +139,12 @@ class JourneyState(BaseModel):
         coordinator sorts out the reminder email that failed.
         """
         return WaitingOn.COORDINATOR if self.incidents.open else self.waiting_on
+
+    @property
+    def rehab_follow_up(self) -> RehabFollowUp | None:
+        """The rehabilitation follow-up waiting for the case manager, if one is."""
+        notice = self.rehab_notice
+        return notice.follow_up if notice is not None and not notice.closed else None
 
     @property
     def shown_deadline(self) -> datetime | None:

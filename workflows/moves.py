@@ -58,6 +58,7 @@ _WAITING_PHRASES: dict[WaitingOn, str] = {
     WaitingOn.SPECIALIST: "the specialist",
     WaitingOn.CLINIC: "the clinic",
     WaitingOn.COORDINATOR: "a coordinator",
+    WaitingOn.CASE_MANAGER: "the case manager",
 }
 
 Remind = Callable[[int], Awaitable[None]]

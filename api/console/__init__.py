@@ -5,14 +5,25 @@ Pages take the signed-in member of staff with `ViewerDep` (api/console/guards.py
 language and time zone), render with `render(…, viewer=viewer)` (api/console/rendering.py) and
 put `{{ m.csrf_field() }}` in each form: the gate every console route passes checks it on every
 POST. The worklist (worklist.py), the case page (case_page.py) and the overview (overview.py)
-read through api/reads/, as the JSON API does.
+read through api/reads/, as the JSON API does; claims' forms (claims.py) change claims through
+api/claims.py, as the JSON API does; the staff directory (directory.py) changes the staff table
+through db/staff_directory.py.
 """
 
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from api.console import case_page, demo, overview, preferences, routes, worklist
+from api.console import (
+    case_page,
+    claims,
+    demo,
+    directory,
+    overview,
+    preferences,
+    routes,
+    worklist,
+)
 from api.console.guards import install_console_handlers
 from api.console.oidc import OidcSignIn
 from api.console.rendering import console_environments
@@ -47,8 +58,10 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         routes.router,
         worklist.router,
         case_page.router,
+        claims.router,
         overview.router,
         preferences.router,
+        directory.router,
     ):
         app.include_router(router)
     if settings.environment == "development":

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from temporalio.client import WorkflowUpdateFailedError
 
 from api.audit_trail import note_refusal
+from api.claims import ClaimRefused
 from api.console.guards import CSRF_FIELD, ConsoleRefusal
 from api.console.viewer import Viewer
 from api.console.wording import Wording
@@ -34,7 +35,9 @@ from db.staff import StaffMember, StaffRepository
 from domain.actors import Role
 from domain.errors import StepError
 from domain.journey import JourneyStatus
+from domain.outcome_scales import AisGrade, NeurologicalLevel
 from domain.policy import JourneyPolicy
+from domain.refusals import Refusal, RefusalParams
 from domain.step_bodies import FollowUpOutcomeBody
 from domain.step_declarations import STEPS, StepName, may_take
 from domain.steps import DocumentKind, RejectionReason, WithdrawalReason
@@ -135,21 +138,26 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
     except Forbidden as err:
         note_refusal(request, err.reason)
         return ActionOutcome(step=name, message=err.detail, values=typed, status=err.status)
+    except ClaimRefused as err:
+        # Someone else holds a live claim on this work: nothing was stored or sent.
+        return ActionOutcome(
+            step=name, message=_worded(err, viewer), values=typed, status=err.status
+        )
     try:
         await take(name, journey_step, await form_input(name, journey_step, form))
     except (ValidationError, RequestValidationError) as err:
         return ActionOutcome(
-            step=name, field_messages=_messages(err.errors()), values=typed, status=422
+            step=name,
+            field_messages=_messages(err.errors(), Wording(viewer.language), viewer.time_zone),
+            values=typed,
+            status=422,
         )
     except ProblemError as err:
         if err.status == 404 and err.detail == "no such journey":
             raise ConsoleRefusal(404, "no_journey", None) from None
-        message = (
-            Wording(viewer.language).refusal(err.refusal, viewer.time_zone)
-            if err.refusal
-            else err.detail or err.title
+        return ActionOutcome(
+            step=name, message=_worded(err, viewer), values=typed, status=err.status
         )
-        return ActionOutcome(step=name, message=message, values=typed, status=err.status)
     except WorkflowUpdateFailedError as err:
         kind = getattr(err.cause, "type", None) or StepError.REFUSED
         refused = {StepError.INVALID: 422, StepError.FORBIDDEN: 403}.get(kind, 409)
@@ -163,11 +171,30 @@ async def take_step(request: Request, journey_id: str, step: str, viewer: Viewer
     return ActionOutcome(step=name, done=name)
 
 
-def _messages(errors: Any) -> tuple[str, ...]:
-    """Each refused field's message, named by the field unless it is about the whole form."""
-    return tuple(
-        e.message if e.field == "body" else f"{e.field}: {e.message}" for e in field_errors(errors)
-    )
+def _worded(err: ProblemError, viewer: Viewer) -> str:
+    """A problem as the viewer reads it: its refusal's code worded through the catalogues
+    (staff named by name where the refusal knows them), else the problem's own English."""
+    if err.refusal is None:
+        return err.detail or err.title
+    names = err.names if isinstance(err, ClaimRefused) else None
+    return Wording(viewer.language).refusal(err.refusal, viewer.time_zone, names)
+
+
+def _messages(errors: Any, words: Wording, tz: str) -> tuple[str, ...]:
+    """Each refused field's message, named by the field unless it is about the whole form; a
+    field refused by a refusal's code (a score off its scale) is worded in the reader's
+    language, and names its field itself."""
+    messages = []
+    for e in field_errors(errors):
+        if e.code is not None:
+            messages.append(
+                words.refusal(Refusal(code=e.code, params=e.params or RefusalParams()), tz)
+            )
+        elif e.field == "body":
+            messages.append(e.message)
+        else:
+            messages.append(f"{e.field}: {e.message}")
+    return tuple(messages)
 
 
 async def case_managers(pool: asyncpg.Pool) -> list[StaffMember]:
@@ -186,6 +213,8 @@ class FormChoices:
     withdrawal_reasons: tuple[str, ...] = tuple(r.value for r in STAFF_WITHDRAWAL_REASONS)
     severities: tuple[str, ...] = ("mild", "moderate", "severe", "life_threatening")
     follow_ups: tuple[int, ...] = tuple(range(1, len(JourneyPolicy().follow_up_offsets) + 1))
+    ais_grades: tuple[str, ...] = tuple(g.value for g in AisGrade)
+    neurological_levels: tuple[str, ...] = tuple(level.value for level in NeurologicalLevel)
 
 
 FORM_CHOICES = FormChoices()

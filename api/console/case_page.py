@@ -2,6 +2,7 @@
 browser. The reads are the JSON API's (api/reads/): the case, the timeline, the document."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 
 import asyncpg
@@ -12,7 +13,10 @@ from temporalio.service import RPCError
 
 from api.audit_trail import note_refusal
 from api.authorization import NOT_ASSIGNED, may_read_payloads
+from api.claims import ClaimDesk
 from api.console.actions import FORM_CHOICES, ActionOutcome, case_managers, offers, take_step
+from api.console.case_charts import outcome_trends, rehab_weeks
+from api.console.claim_panel import claim_panel
 from api.console.guards import ConsoleRefusal, ViewerDep, console_gate
 from api.console.rendering import render
 from api.console.viewer import Viewer
@@ -25,15 +29,19 @@ from api.reads.errors import Forbidden, ReadRefused
 from api.schemas import Timeline
 from domain.clinic_hours import clinic_days_later
 from domain.journey import JourneyStatus
+from domain.policy import JourneyPolicy
 from domain.readers import READS_DOCUMENTS
 from domain.records import Booking, BookingKind
 from domain.step_declarations import StepName
 from settings import Settings
 
+# The policy the pages count the follow-up year's weeks and consults by, as the patient's
+# page does.
+POLICY = JourneyPolicy()
 router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], include_in_schema=False)
 
 
-def _refusal(request: Request, refused: ReadRefused) -> ConsoleRefusal:
+def read_refusal(request: Request, refused: ReadRefused) -> ConsoleRefusal:
     """The page for a refused read. No console row of its own: the request's row has the
     status and the refusal's code, and a document's read has written its row already."""
     note_refusal(request, refused.reason)
@@ -102,8 +110,11 @@ async def case_response(
     settings: Settings,
     *,
     outcome: ActionOutcome,
+    claim_refusal: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """The case page; `outcome` is what became of a step's form just sent, `claim_refusal`
+    why a claim form just sent was refused."""
     principal = viewer.principal
 
     async def timeline_or_none() -> Timeline | None:
@@ -120,11 +131,21 @@ async def case_response(
         case = await read_case(pool, client, settings, principal, journey_id)
     except ReadRefused as refused:
         histories.cancel()
-        raise _refusal(request, refused) from None
+        raise read_refusal(request, refused) from None
     timeline = await histories
     status = case.status
     journey = case.journey
     now = datetime.now(UTC)
+    # Read only: the API's sweep ends and audits the claims that lapsed.
+    jid = str(uuid.UUID(journey_id))
+    claims = await ClaimDesk.of(request.app).live([jid])
+    panel = claim_panel(
+        principal.actor,
+        claims.get(jid, []),
+        stage=status.stage if status else journey.stage,
+        incident_open=bool(case.open_incidents or (status and status.incident)),
+        refusal=claim_refusal,
+    )
     visit = clinic_visit(status)
     sentence = Wording(viewer.language).waiting_sentence(
         stage=status.stage if status else journey.stage,
@@ -153,6 +174,8 @@ async def case_response(
             "now": now,
             "offers": offers(status, principal.actor.role) if status else [],
             "outcome": outcome,
+            "claims": panel,
+            "claim_lapse": settings.claim_lapse,
             "case_managers": await case_managers(pool) if status else [],
             # What a withdrawal would cancel: the bookings not cancelled nor over yet.
             "still_booked": active(status) if status else [],
@@ -163,6 +186,13 @@ async def case_response(
             if visit
             else None,
             "clinic_tz": settings.clinic_time_zone,
+            # The follow-up year's weeks and outcomes, each a chart with its table.
+            "rehab": rehab_weeks(case.records, journey.follow_up_since, now, POLICY)
+            if case.records
+            else None,
+            "outcomes": outcome_trends(case.records, POLICY, viewer.language)
+            if case.records
+            else ([], []),
         },
         viewer=viewer,
         status=status_code,
@@ -184,5 +214,5 @@ async def document(
             source=client.host if client else None,
         )
     except ReadRefused as refused:
-        raise _refusal(request, refused) from None
+        raise read_refusal(request, refused) from None
     return document_response(opened)

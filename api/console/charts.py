@@ -101,17 +101,19 @@ class Column:
     x: float
     y: float
     height: float
-    value: int
+    value: float
     kind: str
 
 
 @dataclass(frozen=True)
 class Group:
-    """One category of a column chart (a week), with its columns side by side."""
+    """One category of a column chart (a week), with its columns side by side; a highlighted
+    one is drawn on a band of its own (a week short of a target)."""
 
     label: str
     centre: float
     columns: list[Column]
+    highlighted: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,14 +132,22 @@ class ColumnChart:
     groups: list[Group]
     ticks: list[Tick]
     column_width: float
+    marker_y: float | None = None
+    top: float = 0.0
+    slot: float = 0.0
 
 
-def columns(groups: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> ColumnChart:
-    """Groups of (label, [(count, kind), …]) side by side over a counted axis, the labels
-    under the axis: weeks, each with one column per series."""
+def columns(
+    groups: Sequence[tuple[str, Sequence[tuple[float, str]]]],
+    marker: float | None = None,
+    highlighted: Sequence[bool] = (),
+) -> ColumnChart:
+    """Groups of (label, [(value, kind), …]) side by side over a counted axis, the labels
+    under the axis: weeks, each with one column per series; `marker`, a value the chart draws
+    a line across at (a target); `highlighted`, which groups stand on a band of their own."""
     left, right, top_margin, bottom_margin, plot_height = 44, WIDTH - 8, 22, 28, 190
     values = [value for _, series in groups for value, _ in series]
-    ticks = nice_ticks(max(values, default=0))
+    ticks = nice_ticks(max([*values, marker or 0], default=0))
     scale = plot_height / ticks[-1]
     baseline = top_margin + plot_height
     slot = (right - left) / max(len(groups), 1)
@@ -151,6 +161,7 @@ def columns(groups: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> ColumnCh
             Group(
                 label=label,
                 centre=centre,
+                highlighted=index < len(highlighted) and highlighted[index],
                 columns=[
                     Column(
                         x=start + width * position,
@@ -172,4 +183,88 @@ def columns(groups: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> ColumnCh
         groups=placed,
         ticks=[Tick(y=baseline - tick * scale, value=tick) for tick in ticks],
         column_width=width,
+        marker_y=baseline - marker * scale if marker is not None else None,
+        top=baseline - plot_height,
+        slot=slot,
+    )
+
+
+@dataclass(frozen=True)
+class Point:
+    """A score on a trend; its value is written above it, or below it where another series
+    scored higher at the same consult (so that close values do not overlap)."""
+
+    x: float
+    y: float
+    value: int
+    label_y: float
+
+
+@dataclass(frozen=True)
+class Line:
+    """One series of a trend: its points (a consult without the score has none), and the
+    path joining them."""
+
+    kind: str
+    points: list[Point]
+
+    @property
+    def path(self) -> str:
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    baseline: float
+    categories: list[tuple[str, float]]
+    lines: list[Line]
+    ticks: list[Tick]
+
+
+def trend(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int | None]]],
+    top: int,
+) -> TrendChart:
+    """Lines over categories (follow-up consults, left to right) on an axis from 0 to `top`
+    (the scales' maximum, so that a chart says how far a score is from it): each series a
+    (kind, value per category) pair, None where a consult did not record it."""
+    left, right, top_margin, bottom_margin, plot_height = 44, WIDTH - 24, 22, 28, 170
+    ticks = nice_ticks(top, most=6)
+    scale = plot_height / ticks[-1]
+    baseline = top_margin + plot_height
+    slot = (right - left) / max(len(categories), 1)
+    xs = [left + slot * (index + 0.5) for index in range(len(categories))]
+    highest = [
+        max((v for _, values in series if (v := values[i]) is not None), default=None)
+        for i in range(len(categories))
+    ]
+
+    def label_y(index: int, value: int) -> float:
+        y = baseline - value * scale
+        return y - 10 if value == highest[index] else y + 20
+
+    return TrendChart(
+        width=WIDTH,
+        height=int(baseline + bottom_margin),
+        left=left,
+        right=right,
+        baseline=baseline,
+        categories=list(zip(categories, xs, strict=True)),
+        lines=[
+            Line(
+                kind=kind,
+                points=[
+                    Point(x=x, y=baseline - value * scale, value=value, label_y=label_y(i, value))
+                    for i, (x, value) in enumerate(zip(xs, values, strict=True))
+                    if value is not None
+                ],
+            )
+            for kind, values in series
+        ],
+        ticks=[Tick(y=baseline - tick * scale, value=tick) for tick in ticks],
     )

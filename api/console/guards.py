@@ -20,9 +20,11 @@ from api.console.session import DIRECTORY_ENDINGS, SessionState, SessionStore, s
 from api.console.viewer import Viewer, page_language, viewer_zone
 from api.tokens import PATIENT_LINK_AUDIENCE, Principal
 from domain.actors import Actor
+from domain.readers import KEEPS_STAFF_DIRECTORY
 
 SIGN_IN_PATH = "/staff/sign-in"
 WORKLIST_PATH = "/staff/"
+DIRECTORY_PATH = "/staff/directory"
 # The query parameter and form field that carry the page wanted before sign-in.
 NEXT_FIELD = "next"
 CSRF_FIELD = "csrf_token"
@@ -180,6 +182,12 @@ async def current_viewer(request: Request, principal: StaffSessionDep) -> Viewer
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 
+def home_path(principal: Principal) -> str:
+    """A member's first page: the staff directory for those who keep it (they read no
+    journey), else the worklist."""
+    return DIRECTORY_PATH if principal.actor.role in KEEPS_STAFF_DIRECTORY else WORKLIST_PATH
+
+
 def live_principal(request: Request) -> Principal | None:
     """The signed-in member of staff, if any, for pages that show them without needing them."""
     return session_state(request.scope).principal()
@@ -212,7 +220,7 @@ async def complete_sign_in(
 ) -> Response:
     """Start a new session for `principal` on the server (a new id and form token, nothing
     kept from before but the language chosen) and go to the page they asked for before
-    signing in (`target`, when it is a console page), or else the worklist. A session this
+    signing in (`target`, when it is a console page), or else their first page. A session this
     browser still had ends: a sign-in never carries on an earlier session's id."""
     state = session_state(request.scope)
     store: SessionStore = request.app.state.console.sessions
@@ -230,7 +238,7 @@ async def complete_sign_in(
     )
     request.state.principal = principal
     await audit_event(request, "console.sign_in", actor=principal.actor, detail={"method": method})
-    return RedirectResponse(sign_in_target(target) or WORKLIST_PATH, status_code=303)
+    return RedirectResponse(sign_in_target(target) or home_path(principal), status_code=303)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:

@@ -4,11 +4,12 @@ The provider is discovered from `<JOURNEYS_OIDC_ISSUER>/.well-known/openid-confi
 when the first person signs in, not when the app is built. Authlib keeps the transaction
 (state, nonce, PKCE verifier) in the console session between the redirect and the callback,
 and checks the ID token's signature (the provider's key set), issuer, audience, nonce and
-expiry. The staff id is the ID token's `sub`, and the role claim names the staff roles the
-provider gives the person, as for API tokens. The staff directory (the `staff` table) has the
-last word: the person must be an active member of staff there, with a role the provider gives
-them too; the console then goes by the directory's role and name, and checks them again on
-every request (api/console/session.py).
+expiry. The ID token's `sub` names the person at the provider, and the role claim the staff
+roles the provider gives them, as for API tokens. The staff directory (the `staff` table) has
+the last word: the person must be the active member of staff it links to that subject
+(`oidc_subject`, the staff id unless an administrator linked another), with a role the provider
+gives them too; the console then goes by the directory's id, role and name, and checks them
+again on every request (api/console/session.py).
 """
 
 from collections.abc import Mapping
@@ -89,8 +90,8 @@ def provider_identity(claims: Mapping[str, Any], role_claim: str) -> ProviderIde
 
 
 def directory_principal(identity: ProviderIdentity, member: StaffMember | None) -> Principal:
-    """The member of staff who signs in: `member` is the directory's active record with the
-    provider's subject as its id, if there is one. Their role is the directory's, which the
+    """The member of staff who signs in: `member` is the directory's active record linked to
+    the provider's subject, if there is one. Their role is the directory's, which the
     provider must give them too: the two agreeing is what lets them in."""
     if member is None:
         raise DirectoryRefused(identity.subject, "not_active_staff", None)

@@ -11,7 +11,7 @@ from api.console.session import session_state
 from api.console.viewer import Viewer, page_language
 from api.console.wording import Wording
 from api.tokens import Principal
-from domain.readers import SEES_OVERVIEW
+from domain.readers import KEEPS_STAFF_DIRECTORY, SEES_OVERVIEW
 from i18n import LocalizedEnvironments, direction, language_name, supported_languages
 
 
@@ -47,6 +47,8 @@ def render(
         principal=shown,
         # The console's navigation offers the overview to those who may open it.
         shows_overview=shown is not None and shown.actor.role in SEES_OVERVIEW,
+        # Staff administrators read no journey: the directory is their console.
+        shows_directory=shown is not None and shown.actor.role in KEEPS_STAFF_DIRECTORY,
         viewer=viewer,
         lang=language,
         dir=direction(language),

@@ -12,11 +12,11 @@ from api.console.demo import demo_staff
 from api.console.guards import (
     NEXT_FIELD,
     NOTICES,
-    WORKLIST_PATH,
     ConsoleRefusal,
     audit_event,
     complete_sign_in,
     console_gate,
+    home_path,
     live_principal,
     sign_in_target,
 )
@@ -42,8 +42,9 @@ async def sign_in_page(
     request: Request, ended: str | None = None, next: str | None = None
 ) -> Response:
     target = sign_in_target(next)
-    if live_principal(request) is not None:
-        return RedirectResponse(target or WORKLIST_PATH, status_code=303)
+    signed_in = live_principal(request)
+    if signed_in is not None:
+        return RedirectResponse(target or home_path(signed_in), status_code=303)
     console = request.app.state.console
     settings = console.settings
     development = settings.environment == "development"
@@ -111,9 +112,10 @@ async def finish_sign_in(request: Request) -> Response:
         raise ConsoleRefusal(
             503, "provider_down", "console.sign_in_failed", detail={"reason": "provider_down"}
         ) from None
-    # The provider says who this is; the staff directory whether they work here, and as what.
+    # The provider says who this is; the staff directory whether they work here, and as what:
+    # the active member it links to this subject.
     async with request.app.state.pool.acquire() as conn:
-        member = await StaffRepository(conn).active_member(staff_id=identity.subject)
+        member = await StaffRepository(conn).member_by_subject(oidc_subject=identity.subject)
     try:
         principal = directory_principal(identity, member)
     except DirectoryRefused as refused:

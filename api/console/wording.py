@@ -3,7 +3,7 @@ kinds, document kinds, causes) and its one sentence of what a journey waits for,
 reader's language. The texts are catalogue messages with a context, looked up where read."""
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from domain.incidents import IncidentAction, IncidentKind
@@ -11,6 +11,7 @@ from domain.overview import BreachKind
 from domain.reasons import EndingReason
 from domain.records import BookingKind
 from domain.refusals import Refusal, RefusalCode
+from domain.rehab import RehabOutcome, RehabReason
 from domain.stages import Stage, Task, WaitingOn
 from domain.steps import WithdrawalReason
 from i18n import format_day, format_elapsed, format_moment, translations
@@ -55,6 +56,7 @@ def _waiting_on(language: str) -> dict[str, str]:
         WaitingOn.SPECIALIST: pgettext("waiting on", "Specialist"),
         WaitingOn.CLINIC: pgettext("waiting on", "Clinic"),
         WaitingOn.COORDINATOR: pgettext("waiting on", "Coordinator"),
+        WaitingOn.CASE_MANAGER: pgettext("waiting on", "Case manager"),
         WaitingOn.NONE: pgettext("waiting on", "Nobody"),
     }
 
@@ -69,6 +71,7 @@ def _waiting_who(language: str) -> dict[str, str]:
         WaitingOn.SPECIALIST: pgettext("waiting sentence", "on the specialist"),
         WaitingOn.CLINIC: pgettext("waiting sentence", "on the clinic"),
         WaitingOn.COORDINATOR: pgettext("waiting sentence", "on a coordinator"),
+        WaitingOn.CASE_MANAGER: pgettext("waiting sentence", "on the case manager"),
     }
 
 
@@ -108,6 +111,9 @@ def _tasks(language: str) -> dict[str, str]:
         Task.FOLLOW_UP_YEAR: pgettext(
             "waiting for", "for the follow-up year (consults and weekly check-ins)"
         ),
+        Task.FOLLOW_UP_REHABILITATION: pgettext(
+            "waiting for", "to follow up the rehabilitation and record what was agreed"
+        ),
     }
 
 
@@ -135,6 +141,16 @@ def _refusals(language: str) -> dict[str, str]:
         ),
         RefusalCode.ALREADY_CASE_MANAGER: pgettext(
             "refusal", "%(case_manager_id)s is already the case manager."
+        ),
+        RefusalCode.CASE_MANAGER_INACTIVE: pgettext(
+            "refusal",
+            "%(case_manager_id)s is not an active case manager (deactivated in the staff "
+            "directory); choose another one.",
+        ),
+        RefusalCode.SPECIALIST_INACTIVE: pgettext(
+            "refusal",
+            "The specialist of that slot no longer takes consultations; ask for another "
+            "consultation time, and the patient is offered new times.",
         ),
         RefusalCode.SLOT_TAKEN: pgettext("refusal", "A consultation slot has already been chosen."),
         RefusalCode.SLOT_NOT_OFFERED: pgettext(
@@ -249,6 +265,38 @@ def _refusals(language: str) -> dict[str, str]:
         RefusalCode.CHECKIN_RECEIVED: pgettext(
             "refusal", "The check-in for week %(week)s was already received."
         ),
+        RefusalCode.NO_REHAB_FOLLOW_UP: pgettext(
+            "refusal", "No rehabilitation follow-up is waiting for the case manager."
+        ),
+        RefusalCode.REHAB_FOLLOW_UP_SUPERSEDED: pgettext(
+            "refusal",
+            "Rehabilitation follow-up %(follow_up_no)s is no longer open; follow-up "
+            "%(open_follow_up)s is. The page shows it now.",
+        ),
+        RefusalCode.SCORE_OUT_OF_RANGE: pgettext(
+            "refusal", "Enter %(scale)s as a whole number from %(low)s to %(high)s."
+        ),
+        RefusalCode.SCALE_MISSING: pgettext(
+            "refusal", "Every follow-up outcome records %(scale)s."
+        ),
+        RefusalCode.CASE_CLAIMED: pgettext(
+            "refusal",
+            "%(claimed_by)s has claimed this case since %(claimed_at)s, so only they can "
+            "review it: nothing was changed. Their claim lapses at %(lapses_at)s unless they "
+            "keep it; the medical lead can take it over.",
+        ),
+        RefusalCode.INCIDENT_CLAIMED: pgettext(
+            "refusal",
+            "%(claimed_by)s has claimed this incident since %(claimed_at)s, so only they can "
+            "resolve it: nothing was changed. Their claim lapses at %(lapses_at)s unless they "
+            "keep it.",
+        ),
+        RefusalCode.NOT_CLAIMED: pgettext(
+            "refusal", "Nobody holds a claim here now, so there is none to take over."
+        ),
+        RefusalCode.NOT_YOUR_CLAIM: pgettext(
+            "refusal", "You hold no claim here now, so there is none to release."
+        ),
     }
 
 
@@ -285,6 +333,7 @@ _TIMELINE_STEPS = {
     "resolve incident": "resolve_incident",
     "record outcome": "follow_up_outcome",
     "rehab checkin": "rehab_checkin",
+    "rehab follow up": "rehab_follow_up",
 }
 
 
@@ -389,6 +438,7 @@ def _steps(language: str) -> dict[str, str]:
         "correct_contact": pgettext("step", "Correct the patient's contact details"),
         "follow_up_outcome": pgettext("step", "Record a follow-up consult"),
         "rehab_checkin": pgettext("step", "Record a rehabilitation check-in"),
+        "rehab_follow_up": pgettext("step", "Record the rehabilitation follow-up"),
     }
 
 
@@ -433,6 +483,39 @@ def _endings(language: str) -> dict[str, str]:
 
 
 @functools.cache
+def _follow_up_year(language: str) -> dict[str, str]:
+    """The scales of the outcomes, the weeks of rehabilitation against the rule of six, and
+    the rehabilitation follow-ups: why one opened, what the case manager recorded."""
+    pgettext = _pgettext(language)
+    return {
+        "scale:ais_grade": pgettext("scale", "the ASIA Impairment Scale grade"),
+        "scale:neurological_level": pgettext("scale", "the neurological level of injury"),
+        "scale:uems": pgettext("scale", "the upper extremity motor score (UEMS)"),
+        "scale:lems": pgettext("scale", "the lower extremity motor score (LEMS)"),
+        "scale:light_touch": pgettext("scale", "the light touch score"),
+        "scale:pin_prick": pgettext("scale", "the pin prick score"),
+        "scale:scim_total": pgettext("scale", "the SCIM III total"),
+        "legend:uems": pgettext("chart legend", "Upper extremity motor score (UEMS)"),
+        "legend:lems": pgettext("chart legend", "Lower extremity motor score (LEMS)"),
+        "legend:light_touch": pgettext("chart legend", "Light touch"),
+        "legend:pin_prick": pgettext("chart legend", "Pin prick"),
+        "legend:scim_total": pgettext("chart legend", "SCIM III total"),
+        "trend:motor": pgettext("chart", "ISNCSCI motor scores at each follow-up consult"),
+        "trend:sensory": pgettext("chart", "ISNCSCI sensory scores at each follow-up consult"),
+        "trend:scim": pgettext("chart", "SCIM III total at each follow-up consult"),
+        "week:met": pgettext("rule of six", "Met"),
+        "week:short": pgettext("rule of six", "Short"),
+        "week:missing": pgettext("rule of six", "Missing after its reminder"),
+        "week:open": pgettext("rule of six", "Not judged yet"),
+        "outcome:plan_adjusted": pgettext("rehab outcome", "The plan was adjusted"),
+        "outcome:obstacle_solved": pgettext("rehab outcome", "An obstacle was solved"),
+        "outcome:medical_review": pgettext("rehab outcome", "Referred for medical review"),
+        "outcome:back_on_plan": pgettext("rehab outcome", "Back on the plan"),
+        "outcome:not_reached": pgettext("rehab outcome", "The patient could not be reached"),
+    }
+
+
+@functools.cache
 def _breaches(language: str) -> dict[str, str]:
     pgettext = _pgettext(language)
     return {
@@ -459,9 +542,11 @@ class Wording:
     def task(self, task: str) -> str:
         return _tasks(self.language).get(task, task)
 
-    def refusal(self, refusal: Refusal, tz: str) -> str:
-        """Why the journey refused a step, with what the refusal names; times in `tz`."""
+    def refusal(self, refusal: Refusal, tz: str, names: Mapping[str, str] | None = None) -> str:
+        """Why the journey refused a step, with what the refusal names; times in `tz`, and
+        members of staff by their names in `names` (by staff id), else by their ids."""
         params = refusal.params
+        named = names or {}
         values: dict[str, object] = {
             "stage": self.stage(params.stage) if params.stage else "",
             "expected_stage": self.stage(params.expected_stage) if params.expected_stage else "",
@@ -477,8 +562,16 @@ class Wording:
             "weeks": params.weeks or "",
             "incident_number": params.incident_number or "",
             "open_incident": params.open_incident or "",
+            "follow_up_no": params.follow_up_no or "",
+            "open_follow_up": params.open_follow_up or "",
+            "scale": self.scale(params.scale) if params.scale else "",
+            "low": params.low if params.low is not None else "",
+            "high": params.high if params.high is not None else "",
             "action": self.incident_action(params.action) if params.action else "",
             "actions": ", ".join(self.incident_action(a) for a in params.actions or ()),
+            "claimed_by": named.get(params.claimed_by or "", params.claimed_by or ""),
+            "claimed_at": format_moment(params.claimed_at, self.language, tz),
+            "lapses_at": format_moment(params.lapses_at, self.language, tz),
         }
         return _refusals(self.language)[refusal.code] % values
 
@@ -581,6 +674,41 @@ class Wording:
         # Translators: beside a chart's bars; both are short durations, such as "2d and 4h".
         text = pgettext("chart", "median %(median)s, 90th percentile %(p90)s")
         return text % {"median": median, "p90": p90}
+
+    def scale(self, field: str) -> str:
+        """A follow-up outcome's field, as a refusal names it ("the light touch score")."""
+        return _follow_up_year(self.language).get(f"scale:{field}", field)
+
+    def scale_legend(self, series: list[str]) -> list[tuple[str, str]]:
+        """A trend chart's legend: each series' colour class and name."""
+        words = _follow_up_year(self.language)
+        return [(s, words.get(f"legend:{s}", s)) for s in series]
+
+    def trend_title(self, key: str) -> str:
+        return _follow_up_year(self.language).get(f"trend:{key}", key)
+
+    def week_result(self, result: str | None) -> str:
+        """A week against the rule of six; None for a week not judged yet."""
+        return _follow_up_year(self.language).get(f"week:{result or 'open'}", str(result))
+
+    def rehab_outcome(self, outcome: str) -> str:
+        return _follow_up_year(self.language).get(f"outcome:{outcome}", outcome)
+
+    def rehab_outcomes(self) -> list[tuple[str, str]]:
+        """What a case manager may record, for the follow-up's form."""
+        return [(o.value, self.rehab_outcome(o)) for o in RehabOutcome]
+
+    def rehab_follow_up(self, reason: str, weeks: Sequence[int]) -> str:
+        """Why the year put the patient before their case manager, naming the weeks."""
+        pgettext = _pgettext(self.language)
+        listed = ", ".join(str(w) for w in weeks)
+        if reason == RehabReason.SHORT_WEEKS:
+            return pgettext("rehab follow-up", "Weeks %(weeks)s fell short of the rule of six.") % {
+                "weeks": listed
+            }
+        return pgettext(
+            "rehab follow-up", "The check-in of week %(weeks)s is missing after its reminder."
+        ) % {"weeks": listed}
 
     def breach(self, kind: str) -> str:
         return _breaches(self.language).get(kind, kind)

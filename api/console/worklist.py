@@ -10,17 +10,18 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import QueryParams
 
-from api.console.guards import ViewerDep, console_gate
+from api.console.claim_panel import may_claim_row
+from api.console.guards import DIRECTORY_PATH, ViewerDep, console_gate
 from api.console.rendering import render
 from api.console.wording import Wording
-from api.deps import PoolDep
+from api.deps import PoolDep, SettingsDep
 from api.reads.worklist import read_worklist
 from db.worklist import WorklistRepository
 from domain.incidents import IncidentKind
-from domain.readers import SEES_PATIENT
+from domain.readers import KEEPS_STAFF_DIRECTORY, SEES_PATIENT
 from domain.stages import Stage, WaitingOn
 from domain.worklist import IncidentFilter, IncidentPresence, WorklistFilter
 from i18n import country_name
@@ -29,8 +30,8 @@ router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], includ
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
-FILTERS = ("stage", "waiting_on", "overdue", "case_manager", "country", "incident")
-OVERDUE = {"yes": True, "no": False}
+FILTERS = ("stage", "waiting_on", "overdue", "case_manager", "country", "incident", "reassign")
+YES_NO = {"yes": True, "no": False}
 
 
 @dataclass
@@ -63,8 +64,8 @@ def parse_filters(query: QueryParams) -> ParsedFilters:
                 values[name] = Stage(raw)
             elif name == "waiting_on":
                 values[name] = WaitingOn(raw)
-            elif name == "overdue":
-                values[name] = OVERDUE[raw]
+            elif name in ("overdue", "reassign"):
+                values[name] = YES_NO[raw]
             elif name == "incident":
                 values[name] = _incident(raw)
             elif name == "country":
@@ -109,7 +110,12 @@ def filter_options(language: str) -> dict[str, list[tuple[str, str]]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLResponse:
+async def worklist(
+    request: Request, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
+) -> Response:
+    if viewer.principal.actor.role in KEEPS_STAFF_DIRECTORY:
+        # Staff administrators read no journey: their console is the directory.
+        return RedirectResponse(DIRECTORY_PATH, status_code=303)
     parsed = parse_filters(request.query_params)
     now = datetime.now(UTC)
     page = await read_worklist(
@@ -119,6 +125,7 @@ async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLRe
         now=now,
         limit=PAGE_SIZE,
         offset=(parsed.page - 1) * PAGE_SIZE,
+        claim_lapse=settings.claim_lapse,
     )
     async with pool.acquire() as conn:
         choices = await WorklistRepository(conn).choices()
@@ -153,6 +160,14 @@ async def worklist(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLRe
                 ),
             },
             "sees_patient": viewer.principal.actor.role in SEES_PATIENT,
+            # The rows whose work of the viewer's kind is open and unclaimed: a claim button.
+            "claimable": {
+                item.journey_id
+                for item in page.items
+                if may_claim_row(
+                    viewer.principal.actor, item.stage, item.incident is not None, item.claims
+                )
+            },
             "now": now,
         },
         viewer=viewer,

@@ -12,12 +12,13 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from api.form_bodies import body_from_form
 from api.patient_page.outcomes import SLOT_TAKEN, Outcome, field_errors, refused
-from api.patient_page.view import Words, short_of_six
+from api.patient_page.view import Words
 from api.step_access import Answer, JourneyStep
 from api.step_taking import Documents, take
 from api.uploads import MAX_FILES, read_uploads
 from db.patient_page import PatientPageRepository
 from domain.records import BookingKind
+from domain.rehab import short_of_six
 from domain.step_bodies import (
     PlanDecisionBody,
     RehabCheckinBody,

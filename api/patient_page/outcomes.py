@@ -50,6 +50,10 @@ REFUSALS: dict[RefusalCode, str] = {
         "That time is no longer offered. Please choose one of the times shown."
     ),
     RefusalCode.SLOT_PASSED: N_("That time has already passed. Please choose a later one."),
+    RefusalCode.SPECIALIST_INACTIVE: N_(
+        "That time is no longer available: the specialist can no longer see you then. We "
+        "will send you new times."
+    ),
     RefusalCode.CONSULT_STARTED: N_(
         "Your consultation has already started, so it can no longer be moved."
     ),

@@ -22,6 +22,7 @@ from domain.incidents import IncidentKind
 from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
+from domain.rehab import short_of_six
 from domain.stages import Stage, Task, WaitingOn
 from domain.step_declarations import StepName
 from domain.steps import DocumentKind
@@ -31,13 +32,12 @@ from i18n import (
     format_day,
     format_moment,
     format_money,
+    format_two_zone_moment,
     locale,
     translations,
     zone_city,
 )
 
-# The rule of six: hours walking a day and days a week the rehabilitation asks for.
-RULE_OF_SIX = 6
 PROGRESS: list[tuple[Stage, str]] = [
     (Stage.VALIDATION, N_("Medical review")),
     (Stage.CASE_MANAGER, N_("Case manager")),
@@ -53,6 +53,7 @@ _NEXT_WITH: dict[WaitingOn, str] = {
     WaitingOn.SPECIALIST: N_("The next step is with the specialist."),
     WaitingOn.CLINIC: N_("The next step is with the clinic."),
     WaitingOn.COORDINATOR: N_("The next step is with our coordinators."),
+    WaitingOn.CASE_MANAGER: N_("Your case manager will be in touch with you."),
     WaitingOn.NONE: N_("The next step is with our team."),
 }
 
@@ -211,19 +212,27 @@ def documents_section(words: Words, status: JourneyStatus, records: PageRecords)
     }
 
 
-def consult_section(words: Words, status: JourneyStatus, now: datetime) -> dict | None:
+def consult_section(
+    words: Words, status: JourneyStatus, now: datetime, specialist_tz: str | None = None
+) -> dict | None:
+    """The times offered, or the consultation booked, on the patient's clock and, where it
+    shows another time, on the specialist's (`specialist_tz`)."""
+
+    def at(value: datetime) -> str:
+        return format_two_zone_moment(value, words.language, words.tz, specialist_tz)
+
     if StepName.BOOK_CONSULT in status.expects and status.offered_slots:
+        slots = sorted(status.offered_slots, key=lambda s: s.starts_at)
         return {
-            "slots": [
-                (s.slot_id, words.moment(s.starts_at))
-                for s in sorted(status.offered_slots, key=lambda s: s.starts_at)
-            ]
+            "slots": [(s.slot_id, at(s.starts_at)) for s in slots],
+            "minutes": int((slots[0].ends_at - slots[0].starts_at).total_seconds() // 60),
+            "other_clock": any(at(s.starts_at) != words.moment(s.starts_at) for s in slots),
         }
     consult = next((b for b in active(status) if b.kind is BookingKind.CONSULT), None)
     if StepName.RESCHEDULE_CONSULT in status.expects and consult is not None:
         # Whether the consultation has started is the validator's to say when it is sent: a
         # status reads the journey's clock as of its last move.
-        return {"booked": words.moment(consult.starts_at), "movable": consult.starts_at > now}
+        return {"booked": at(consult.starts_at), "movable": consult.starts_at > now}
     return None
 
 
@@ -324,10 +333,6 @@ def checkin_section(
     }
 
 
-def short_of_six(hours: Decimal, days: int) -> bool:
-    return hours < RULE_OF_SIX or days < RULE_OF_SIX
-
-
 def page_context(
     words: Words, status: JourneyStatus, records: PageRecords, *, now: datetime | None = None
 ) -> dict:
@@ -342,7 +347,7 @@ def page_context(
         "progress": progress(words, status.stage),
         "next_step": next_step(words, status),
         "documents": documents_section(words, status, records),
-        "consult": consult_section(words, status, now),
+        "consult": consult_section(words, status, now, patient.specialist_time_zone),
         "plan": plan_section(words, status, records),
         "travel": travel_section(words, status, records),
         "checkin": checkin_section(words, status, records, now),

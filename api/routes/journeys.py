@@ -57,6 +57,13 @@ class JourneyListQuery(QueryParameters):
         IncidentPresence | IncidentKind | None,
         Field(description="`any` open incident, `none`, or one incident kind"),
     ] = None
+    reassign: Annotated[
+        bool | None,
+        Field(
+            description="journeys whose case manager or specialist was deactivated, waiting "
+            "for a coordinator to reassign them (`false`: the others)"
+        ),
+    ] = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
@@ -67,14 +74,19 @@ class JourneyListQuery(QueryParameters):
     responses=ERRORS,
 )
 async def list_journeys(
-    principal: PrincipalDep, pool: PoolDep, query: Annotated[JourneyListQuery, Query()]
+    principal: PrincipalDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    query: Annotated[JourneyListQuery, Query()],
 ) -> WorklistPage:
     """Only the journeys the caller reaches (case managers: those assigned to them;
     specialists: those booked with them; reviewers: the cases in VALIDATION and those they
     decided; everyone else on staff: all). The journeys that wait on the caller come first
     (reviewers and medical leads: on a reviewer; specialists: on them; case managers: theirs;
-    coordinators: on a coordinator, or with an open incident), overdue first; then by
-    deadline, newest first. Served from PostgreSQL, as the staff console's worklist is."""
+    coordinators: on a coordinator, with an open incident, or whose case manager or specialist
+    was deactivated), overdue first, but for work someone else has claimed; then by deadline,
+    newest first. Each journey names who holds a live claim on its review or its incident
+    (`claims`). Served from PostgreSQL, as the staff console's worklist is."""
     return await read_worklist(
         pool,
         principal,
@@ -85,10 +97,12 @@ async def list_journeys(
             case_manager=query.case_manager,
             country=query.country.upper() if query.country else None,
             incident=query.incident,
+            reassign=query.reassign,
         ),
         now=datetime.now(UTC),
         limit=query.limit,
         offset=query.offset,
+        claim_lapse=settings.claim_lapse,
     )
 
 

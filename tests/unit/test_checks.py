@@ -21,6 +21,7 @@ from domain.steps import (
     NoShow,
     PlanDecision,
     ProcedureReported,
+    RescheduleRequest,
     ReviewDecision,
     ReviewOutcome,
     SlotBooking,
@@ -341,6 +342,25 @@ def test_a_booked_consult_expects_its_outcome_or_a_move() -> None:
         StepName.NO_SHOW,
         StepName.WITHDRAW,
     ]
+
+
+def test_other_times_may_be_asked_for_while_the_offered_ones_are_not_chosen() -> None:
+    """None of the times suits the patient, or their specialist left: asking for another time
+    before choosing ends the round, once."""
+    state = journey(Stage.TELECONSULT, WaitingOn.PATIENT)
+    state.teleconsult.offered = {"s-1": slot("s-1")}
+    assert checks.expected_steps(state) == [
+        StepName.CASE_MANAGER,
+        StepName.BOOK_CONSULT,
+        StepName.RESCHEDULE_CONSULT,
+        StepName.WITHDRAW,
+    ]
+    checks.reschedule(state, NOW)
+    state.teleconsult.new_times = RescheduleRequest(actor=COORDINATOR)
+    assert StepName.RESCHEDULE_CONSULT not in checks.expected_steps(state)
+    assert refusal(lambda: checks.reschedule(state, NOW)) == Refusal.of(
+        RefusalCode.NO_BOOKED_CONSULT, step=StepName.RESCHEDULE_CONSULT
+    )
 
 
 def test_arrival_is_compared_on_the_workflows_day() -> None:

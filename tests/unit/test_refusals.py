@@ -42,8 +42,16 @@ EVERY_PARAM = RefusalParams(
     weeks=26,
     incident_number=2,
     open_incident=3,
+    follow_up_no=1,
+    open_follow_up=2,
+    scale="light_touch",
+    low=0,
+    high=112,
     action=IncidentAction.SKIP,
     actions=(IncidentAction.RETRY, IncidentAction.WITHDRAW),
+    claimed_by="rev-1",
+    claimed_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+    lapses_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
 )
 
 
@@ -70,6 +78,11 @@ def test_the_english_is_kept_as_clients_and_logs_read_it() -> None:
     )
     assert Refusal(code=RefusalCode.ACTION_NOT_OFFERED, params=EVERY_PARAM).english == (
         "this incident cannot be resolved by skip: retry, withdraw"
+    )
+    assert Refusal(code=RefusalCode.CASE_CLAIMED, params=EVERY_PARAM).english == (
+        "rev-1 has claimed this case since 2026-12-01 08:00 UTC, so only they can review it; "
+        "the claim lapses at 2026-12-01 10:00 UTC unless they keep it, and the medical lead "
+        "can take it over"
     )
 
 

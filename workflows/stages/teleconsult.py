@@ -1,5 +1,6 @@
 """TELECONSULT: slots proposed from the specialist's calendar, one booked by the patient,
-reminders, and the specialist's outcome; a reschedule or a no-show starts a new round."""
+reminders, and the specialist's outcome; a reschedule, a no-show or other times asked for
+before one is chosen start a new round."""
 
 import itertools
 
@@ -50,11 +51,11 @@ async def teleconsult(m: Moves) -> None:
             ),
         )
         steps.offered = {s.slot_id: s for s in proposed.slots}
-        steps.slot_choice = None
+        steps.slot_choice = steps.new_times = None
         await m.ask_patient(
             Stage.TELECONSULT,
             task=Task.CHOOSE_SLOT,
-            answered=lambda: steps.slot_choice is not None,
+            answered=lambda: steps.slot_choice is not None or steps.new_times is not None,
             start=start,
             give_up_after=p.slot_choice_timeout,
             reminders=p.slot_choice_reminders,
@@ -63,6 +64,9 @@ async def teleconsult(m: Moves) -> None:
             deadline_summary="Slot choice deadline",
             lost=EndingReason.NO_SLOT_CHOSEN,
         )
+        if steps.new_times is not None:
+            # None of the times suited, or their specialist left: a new round, new times.
+            continue
         assert steps.slot_choice is not None
         slot = steps.offered[steps.slot_choice.slot_id]
         steps.consult = await m.book(

@@ -13,12 +13,17 @@ from workflows.timeouts import RECORDS_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
+    from domain.actors import SYSTEM
     from domain.follow_up import FollowUpInput
     from domain.incidents import OutsideSystem
     from domain.names import follow_up_workflow_id
     from domain.notifications import Audience, NotificationKind
     from domain.records import AssessProcedure
+    from domain.rehab import RehabNotice
     from domain.stages import Stage, Task, WaitingOn
+
+# Patch id: the journey waits on the case manager while a rehabilitation follow-up is open.
+WAIT_ON_CASE_MANAGER = "wait-on-case-manager"
 
 
 async def treatment(m: Moves) -> None:
@@ -99,8 +104,15 @@ async def follow_up(m: Moves) -> None:
             static_summary=f"Follow-up year of journey {m.journey_id}",
         )
     )
+    state = m.state
     try:
-        await m.until(child.done, None, "")
+        while True:
+            await m.until(lambda: child.done() or state.rehab_notice != state.rehab_shown, None, "")
+            if child.done():
+                break
+            notice = state.rehab_shown = state.rehab_notice
+            if notice is not None and workflow.patched(WAIT_ON_CASE_MANAGER):
+                await rehab_follow_up_changed(m, notice)
     except Withdrawn:
         child.cancel()
         try:
@@ -109,3 +121,24 @@ async def follow_up(m: Moves) -> None:
             pass
         raise
     child.result()
+
+
+async def rehab_follow_up_changed(m: Moves, notice: RehabNotice) -> None:
+    """While a rehabilitation follow-up is open the journey waits on the case manager until
+    it is due; once closed, on the patient again for the rest of the year."""
+    follow_up = notice.follow_up
+    if notice.closed:
+        await m.enter(
+            Stage.FOLLOW_UP,
+            WaitingOn.PATIENT,
+            None,
+            actor=notice.closed_by or SYSTEM,
+            task=Task.FOLLOW_UP_YEAR,
+        )
+    else:
+        await m.enter(
+            Stage.FOLLOW_UP,
+            WaitingOn.CASE_MANAGER,
+            follow_up.due,
+            task=Task.FOLLOW_UP_REHABILITATION,
+        )

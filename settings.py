@@ -231,6 +231,12 @@ class Settings(BaseSettings):
     clinic_visit_day_start: time = VISIT_DAY_START
     clinic_visit_day_end: time = VISIT_DAY_END
     video_link_base: str = "https://video.journeys.localhost/consult"
+    # A booked trip: the patient changes her dates on her page until this many days before
+    # visit day 1 (then her case manager arranges it); a hotel or transfer request still
+    # unconfirmed this many days before the arrival becomes a coordinator's incident. New
+    # journeys carry both in their policy.
+    travel_change_cutoff_days: int = Field(default=7, ge=0, le=60)
+    partner_confirmation_days: int = Field(default=7, ge=0, le=60)
 
     # Tokens. The defaults are for development only: production sets every secret, and
     # verifies staff tokens from its OIDC issuer's key set (oidc_jwks_url).
@@ -270,6 +276,9 @@ class Settings(BaseSettings):
     # one's) is about six months, so a link needs to live no longer: longer only widens the
     # window of a lost link, and an expired link's page says how to get a new one.
     link_ttl_days: int = Field(default=90, ge=1, le=MAX_LINK_TTL_DAYS)
+    # The link a hotel's or transfer partner's request email carries to confirm it: signed
+    # with the link secret under its own audience, for one booking, used once.
+    partner_link_ttl_days: int = Field(default=30, ge=1, le=MAX_LINK_TTL_DAYS)
     # Key of the audit log's hash chain; `journeys audit verify` needs the same key.
     audit_key: SecretStr = SecretStr("dev-audit-chain-key-change-me-0123456789")
     # Keys the tags that stand in the audit log for client addresses (personal data). Unset,
@@ -349,11 +358,14 @@ class Settings(BaseSettings):
         return value
 
     def journey_policy(self) -> JourneyPolicy:
-        """The policy a new journey starts with: the defaults, on the clinic's clock."""
+        """The policy a new journey starts with: the defaults, on the clinic's clock, with the
+        trip's cutoffs as set."""
         return JourneyPolicy(
             clinic_time_zone=self.clinic_time_zone,
             visit_day_start=self.clinic_visit_day_start,
             visit_day_end=self.clinic_visit_day_end,
+            travel_change_cutoff=timedelta(days=self.travel_change_cutoff_days),
+            partner_confirmation_before=timedelta(days=self.partner_confirmation_days),
         )
 
     @property

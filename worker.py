@@ -34,6 +34,7 @@ from observability.logs import configure_logging
 from observability.outside_calls import ObservedCalendar, ObservedClinic, TracedMailSender
 from observability.temporal_runtime import temporal_runtime
 from observability.tracing import configure_tracing, stop_tracing, temporal_interceptors
+from partner_links import partner_page_url
 from patient_links import patient_page_url
 from settings import Settings, get_settings
 from workflows.registry import WORKFLOWS, workflow_runner
@@ -106,6 +107,9 @@ def build_activities(
             generation=link.generation,
             language=link.language,
         ),
+        partner_link=lambda journey_id, booking_id: partner_page_url(
+            settings, journey_id=journey_id, booking_id=booking_id
+        ),
     )
     records = RecordsActivities(pool)
     observed_calendar = ObservedCalendar(calendar) if calendar is not None else None
@@ -122,6 +126,7 @@ def build_activities(
         records.record_inquiry,
         records.record_stage,
         records.record_incident,
+        records.record_travel_change,
         records.assign_case_manager,
         records.set_case_manager,
         records.assess_procedure,

@@ -196,6 +196,7 @@ class BookingActivities:
             preferred_language=patient.preferred_language,
             day1_start=request.starts_at.astimezone(clock),
             day2_end=request.ends_at.astimezone(clock),
+            visit_key=visit_key(request.step),
         )
         assert self._clinic is not None
         try:
@@ -245,7 +246,8 @@ class BookingActivities:
             return cancelled
         with outside_failures(request.journey_id):
             if self._clinic is not None and held.kind is BookingKind.CLINIC_VISIT:
-                await self._clinic.cancel_visit(request.journey_id)
+                step = request.booking_id.partition(":")[2]
+                await self._clinic.cancel_visit(request.journey_id, visit_key(step))
             specialist = held.specialist_id
             if self._calendar is not None and specialist:
                 # Deleted even when the record was cancelled before: a retry after a crash
@@ -284,6 +286,17 @@ def outside_failures(journey_id: str) -> Iterator[None]:
             type=ActivityFailure.CLINIC_REJECTED,
             non_retryable=True,
         ) from None
+
+
+# A change of dates books its visit beside the one it replaces (workflows/stages/trip.py).
+_CHANGE_VISIT = "clinic-visit-change-"
+
+
+def visit_key(step: str) -> str:
+    """Which of a journey's visits a booking step holds at the clinic: the first one, whose
+    requests after the clinic declined dates replace it in turn (""), or a change's (`c<n>`),
+    held beside the old visit until the change stands."""
+    return f"c{step.removeprefix(_CHANGE_VISIT)}" if step.startswith(_CHANGE_VISIT) else ""
 
 
 def booking_uid(booking_id: str) -> str:

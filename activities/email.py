@@ -58,6 +58,14 @@ from observability.activity_metrics import email_done
 
 log = logging.getLogger(__name__)
 
+# The partner emails that carry the link confirming their booking, and the booking's kind.
+PARTNER_LINKS = {
+    NotificationKind.HOTEL_REQUEST: "hotel",
+    NotificationKind.HOTEL_REMINDER: "hotel",
+    NotificationKind.TRANSFER_REQUEST: "transfer",
+    NotificationKind.TRANSFER_REMINDER: "transfer",
+}
+
 # Which emails carry an iCalendar part, and with which iTIP method.
 INVITE_METHODS = {
     NotificationKind.BOOKING_CONFIRMATION: "REQUEST",
@@ -125,14 +133,17 @@ class EmailActivities:
         partners: Partners,
         message_id_domain: str,
         patient_link: Callable[[PatientLinkFor], str] | None = None,
+        partner_link: Callable[[str, str], str] | None = None,
     ) -> None:
-        """`patient_link(PatientLinkFor(…))` gives the signed link patient emails carry."""
+        """`patient_link(PatientLinkFor(…))` gives the signed link patient emails carry;
+        `partner_link(journey_id, booking_id)` the one a partner confirms a request with."""
         self._sender = sender
         self._pool = pool
         self._composer = composer
         self._partners = partners
         self._domain = message_id_domain
         self._patient_link = patient_link
+        self._partner_link = partner_link
 
     @activity.defn(name="send_notification")
     async def send_notification(self, request: NotificationRequest) -> NotificationResult:
@@ -429,7 +440,21 @@ class EmailActivities:
             "incident": f.get("incident", ""),
             "incident_no": f.get("incident_no", ""),
             "incident_sentence": incident_sentence(f.get("incident", ""), lang),
+            # A cancellation because the dates changed, not because the patient withdrew.
+            "dates_changed": bool(f.get("change")),
+            # A visit asked for new dates, cancelled because the change did not go ahead.
+            "change_undone": bool(f.get("undone")),
+            "partner_url": self._partner_url(request, facts),
         }
+
+    def _partner_url(self, request: NotificationRequest, facts: JourneyFacts) -> str:
+        """The link a partner's request or reminder carries to confirm its booking: the one
+        the email is about, else the one of its kind that stands now."""
+        kind = PARTNER_LINKS.get(request.kind)
+        if kind is None or self._partner_link is None:
+            return ""
+        booking_id = facts.booking_id or (facts.hotel_id if kind == "hotel" else facts.transfer_id)
+        return self._partner_link(request.journey_id, booking_id) if booking_id else ""
 
 
 def _number(value: str | None) -> int | None:

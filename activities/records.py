@@ -23,6 +23,7 @@ from domain.records import (
     RehabFollowUpRecord,
     SetCaseManager,
     StageChange,
+    TravelChangeOutcome,
 )
 from domain.rehab import CheckinAssessment, judge_week
 from observability.activity_metrics import incident_opened
@@ -57,6 +58,16 @@ class RecordsActivities:
         if recorded:
             # One line per stage change, the journey's ids beside it (observability/logs.py).
             log.info("stage %s, waiting on %s", change.stage.value, change.waiting_on.value)
+
+    @activity.defn(name="record_travel_change")
+    async def record_travel_change(self, outcome: TravelChangeOutcome) -> None:
+        """Whether a change's dates stood; setting it again is a no-op."""
+        async with self._pool.acquire() as conn:
+            await ClinicalRepository(conn).set_travel_change(
+                journey_id=outcome.journey_id,
+                travel_record_id=outcome.travel_record_id,
+                status=outcome.status.value,
+            )
 
     @activity.defn(name="record_incident")
     async def record_incident(self, record: IncidentRecord) -> None:

@@ -65,6 +65,12 @@ INCIDENTS: dict[str, str] = {
     IncidentKind.NO_SPECIALIST: N_("no active specialist can take the consultation"),
     IncidentKind.RECORD_MISSING: N_("a record the journey needs is missing from the database"),
     IncidentKind.RECORDS_UNAVAILABLE: N_("the records database has not answered for too long"),
+    IncidentKind.PARTNER_UNCONFIRMED: N_(
+        "a hotel or transfer request is still unconfirmed close to the patient's arrival"
+    ),
+    IncidentKind.TRAVEL_CHANGE_FAILED: N_(
+        "the patient's new travel dates could not be booked; the current bookings stand"
+    ),
 }
 DOCUMENTS: dict[str, str] = {
     "mri": N_("MRI of the spine"),

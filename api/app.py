@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from activities.messages import MessageComposer
-from api import pages, patient_page
+from api import pages, partner_page, patient_page
 from api.audit_trail import install_audit_trail
 from api.claims import ClaimDesk, keep_ending_stale_claims
 from api.codec import install_codec_server
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_observability(app)
     app.include_router(pages.router)
     app.include_router(patient_page.router)
+    app.include_router(partner_page.router)
     install_console(app, settings)
     app.include_router(health.router)
     # Every API route refuses the query parameters it does not take (api/query.py). These

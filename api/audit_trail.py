@@ -19,8 +19,9 @@ from api.tokens import Principal
 
 log = logging.getLogger(__name__)
 # The staff console's pages and the patient's page show what the API shows, so they are
-# audited alike: opening the patient's page is a read of the journey by its patient.
-AUDITED_PREFIXES = ("/api/v1/", "/staff/", "/my-journey")
+# audited alike: opening the patient's page is a read of the journey by its patient, and a
+# partner's confirmation page a read (and a step) of the journey by its partner.
+AUDITED_PREFIXES = ("/api/v1/", "/staff/", "/my-journey", "/partner-confirmations/")
 
 
 def install_audit_trail(app: FastAPI) -> None:

@@ -21,18 +21,20 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.journey_access import gone, versioned_view
 from api.problems import ProblemError
 from api.schemas import ContactDetails
-from api.step_access import Answer, JourneyStep, store_then_send
+from api.step_access import Answer, JourneyStep, StepNotTaken, store_then_send
 from api.uploads import Upload
 from db.bookings import BookingRepository
 from db.clinical import ClinicalRepository
 from db.documents import DocumentRepository
 from db.erasure import Erased
+from db.partner_confirmations import AlreadyConfirmed, LinkUsed, PartnerConfirmationRepository
 from db.patients import PatientRepository
 from db.staff import StaffRepository
 from domain.claims import claim_kind_of
 from domain.follow_up import FollowUpStatus
 from domain.names import follow_up_workflow_id
 from domain.policy import JourneyPolicy
+from domain.records import BookingKind
 from domain.refusals import Refusal, RefusalCode
 from domain.step_bodies import (
     ClinicAdverseEvent,
@@ -40,6 +42,7 @@ from domain.step_bodies import (
     ConsultOutcomeBody,
     ContactBody,
     FollowUpOutcomeBody,
+    PartnerConfirmationBody,
     RehabCheckinBody,
     RehabFollowUpBody,
     TravelBody,
@@ -59,6 +62,16 @@ class Documents:
     """What a documents step takes: the files, each with the kind it was sent as."""
 
     uploads: Sequence[tuple[DocumentKind, Upload]]
+
+
+@dataclass(frozen=True)
+class PartnerAnswer:
+    """A partner's confirmation of one booking: the body, the booking it confirms, and the
+    id of the link it came through (None when a coordinator records it)."""
+
+    body: PartnerConfirmationBody
+    booking_id: str
+    token_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,43 @@ async def _travel(conn: asyncpg.Connection, step: JourneyStep, body: TravelBody)
     )
 
 
+async def _travel_change(conn: asyncpg.Connection, step: JourneyStep, body: TravelBody) -> str:
+    return await ClinicalRepository(conn).add_travel_change(
+        journey_id=step.journey_id,
+        arrival_date=body.arrival_date,
+        departure_date=body.departure_date,
+        arrival_flight=body.arrival_flight,
+        departure_flight=body.departure_flight,
+        companions=body.companions,
+        needs_visa=body.needs_visa,
+        notes=body.notes,
+        submitted_by=step.principal.actor.id,
+    )
+
+
+async def _partner_confirmation(
+    conn: asyncpg.Connection, step: JourneyStep, answer: PartnerAnswer
+) -> str:
+    try:
+        return await PartnerConfirmationRepository(conn).add(
+            journey_id=step.journey_id,
+            booking_id=answer.booking_id,
+            reference=answer.body.reference,
+            confirmed_by=answer.body.confirmed_by,
+            recorded_by=step.principal.actor.id,
+            token_id=answer.token_id,
+        )
+    except LinkUsed:
+        raise _not_taken(RefusalCode.PARTNER_LINK_USED) from None
+    except AlreadyConfirmed:
+        raise _not_taken(RefusalCode.PARTNER_CONFIRMED) from None
+
+
+def _not_taken(code: RefusalCode) -> StepNotTaken:
+    refusal = Refusal.of(code, step=StepName.PARTNER_CONFIRMATION)
+    return StepNotTaken(409, "The journey refused this step", refusal.english, refusal=refusal)
+
+
 async def _procedure(conn: asyncpg.Connection, step: JourneyStep, body: ClinicProcedure) -> str:
     return await ClinicalRepository(conn).add_procedure_report(
         journey_id=step.journey_id,
@@ -221,6 +271,8 @@ async def _rehab_follow_up_note(
 
 STORES: dict[StepRecord, Store] = {
     StepRecord.TRAVEL: _travel,
+    StepRecord.TRAVEL_CHANGE: _travel_change,
+    StepRecord.PARTNER_CONFIRMATION: _partner_confirmation,
     StepRecord.PROCEDURE_REPORT: _procedure,
     StepRecord.ADVERSE_EVENT: _adverse_event,
     StepRecord.REHAB_CHECKIN: _checkin,
@@ -298,6 +350,35 @@ async def _consult_outcome(step: JourneyStep, body: ConsultOutcomeBody) -> Answe
     """An eligible outcome stores its treatment plan first; a not-eligible one stores nothing."""
     eligible = body.eligible and body.plan is not None
     return await send_declared(STEPS[StepName.CONSULT_OUTCOME], step, body, stored=eligible)
+
+
+async def _partner_confirmed(step: JourneyStep, given: Any) -> Answer:
+    """A partner's confirmation: from its link, of the booking the link names; from a
+    coordinator, of the hotel or transfer request of that kind that awaits its answer (the
+    newest, after a change of dates). Nothing is stored for a booking already confirmed, nor
+    through a link used before."""
+    if isinstance(given, PartnerAnswer):
+        answer = given
+    else:
+        assert isinstance(given, PartnerConfirmationBody)
+        status = await step.handle.query(PatientJourney.status)
+        kind = BookingKind(given.booking)
+        awaiting = [
+            b
+            for b in status.bookings
+            if b.kind is kind and not (b.cancelled or b.completed or b.confirmed)
+        ]
+        if not awaiting:
+            confirmed = any(
+                b.kind is kind and b.confirmed and not b.cancelled for b in status.bookings
+            )
+            raise _not_taken(
+                RefusalCode.PARTNER_CONFIRMED if confirmed else RefusalCode.NO_PARTNER_REQUEST
+            )
+        answer = PartnerAnswer(given, awaiting[-1].booking_id)
+    return await send_declared(
+        STEPS[StepName.PARTNER_CONFIRMATION], step, answer, booking_id=answer.booking_id
+    )
 
 
 async def _resolve_incident(step: JourneyStep, body: Any) -> Answer:
@@ -387,6 +468,7 @@ HANDLERS: dict[StepName, Handler] = {
     StepName.CASE_MANAGER: _case_manager,
     StepName.BOOK_CONSULT: _book_consult,
     StepName.CONSULT_OUTCOME: _consult_outcome,
+    StepName.PARTNER_CONFIRMATION: _partner_confirmed,
     StepName.RESOLVE_INCIDENT: _resolve_incident,
     StepName.CORRECT_CONTACT: _correct_contact,
     StepName.FOLLOW_UP_OUTCOME: _follow_up_outcome_step,

@@ -19,6 +19,7 @@ from domain.case_file import (
     DocumentFile,
     FollowUpOutcomeRecord,
     IncidentRecordView,
+    PartnerConfirmationView,
     PatientFacts,
     PlanRecord,
     ProcedureRecord,
@@ -61,9 +62,15 @@ _RECORDS = {
     ),
     "travel": _rows(
         """SELECT arrival_date, departure_date, arrival_flight, departure_flight, companions,
-                  needs_visa, notes, submitted_at
+                  needs_visa, notes, submitted_at, change_status
              FROM travel_records WHERE journey_id = j.journey_id""",
         "x.submitted_at",
+    ),
+    "partners": _rows(
+        """SELECT c.booking_id, b.kind, c.reference, c.confirmed_by, c.via, c.confirmed_at
+             FROM partner_confirmations c JOIN bookings b USING (booking_id)
+            WHERE c.journey_id = j.journey_id""",
+        "x.confirmed_at",
     ),
     "procedures": _rows(
         """SELECT cells_given, route, minutes, lot, notes, reported_at
@@ -170,6 +177,7 @@ class CaseFileRepository(Repository):
                 documents=[CaseDocument(**x) for x in records["documents"]],
                 plans=[PlanRecord(**x) for x in records["plans"]],
                 travel=[TravelRecord(**x) for x in records["travel"]],
+                partners=[PartnerConfirmationView(**x) for x in records["partners"]],
                 procedures=[ProcedureRecord(**x) for x in records["procedures"]],
                 adverse_events=[AdverseEventRecord(**x) for x in records["adverse_events"]],
                 follow_ups=[FollowUpOutcomeRecord(**x) for x in records["follow_ups"]],

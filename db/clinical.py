@@ -169,6 +169,52 @@ class ClinicalRepository:
         )
         return str(record_id)
 
+    async def add_travel_change(
+        self,
+        *,
+        journey_id: str,
+        arrival_date: object,
+        departure_date: object,
+        arrival_flight: str,
+        departure_flight: str,
+        companions: int,
+        needs_visa: bool,
+        notes: str,
+        submitted_by: str,
+    ) -> str:
+        """New dates asked for a booked trip: a travel record marked `pending` until the
+        journey has re-booked, which the trip's reads pass over until it is applied."""
+        record_id = uuid.uuid4()
+        await self._conn.execute(
+            """INSERT INTO travel_records (travel_record_id, journey_id, arrival_date,
+                   departure_date, arrival_flight, departure_flight, companions, needs_visa,
+                   notes, submitted_by, change_status)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')""",
+            record_id,
+            journey_id,
+            arrival_date,
+            departure_date,
+            arrival_flight,
+            departure_flight,
+            companions,
+            needs_visa,
+            notes,
+            submitted_by,
+        )
+        return str(record_id)
+
+    async def set_travel_change(
+        self, *, journey_id: str, travel_record_id: str, status: str
+    ) -> None:
+        await self._conn.execute(
+            """UPDATE travel_records SET change_status = $3
+                WHERE journey_id = $1 AND travel_record_id = $2
+                  AND change_status IS NOT NULL""",
+            journey_id,
+            uuid.UUID(travel_record_id),
+            status,
+        )
+
     async def claim_clinic_event(self, *, event_id: str, journey_id: str, kind: str) -> bool:
         """Record a clinic event delivery; False when this event was delivered before."""
         inserted = await self._conn.fetchval(

@@ -45,6 +45,11 @@ _OVERWRITE: dict[str, str] = {
     # The clinic's reference can be typed by a coordinator from the clinic's email.
     "bookings": """UPDATE bookings SET external_ref = NULL
                     WHERE journey_id = $1 AND external_ref IS NOT NULL""",
+    # A partner's reference names the patient's reservation with it, as the clinic's does;
+    # the row stays, as the booking it confirms does, and says when it was confirmed.
+    "partner_confirmations": """UPDATE partner_confirmations SET reference = '',
+                                                               confirmed_by = ''
+                                 WHERE journey_id = $1""",
 }
 # Deleted: each row is what someone wrote or uploaded about the patient's health or travel.
 _DELETE = (

@@ -39,6 +39,11 @@ class JourneyFacts:
     arrival_date: date | None = None
     departure_date: date | None = None
     companions: int = 0
+    # The booking an email is about (a request, a reminder, a cancellation): its id, and the
+    # hotel's and the transfer's that stand now.
+    booking_id: str = ""
+    hotel_id: str = ""
+    transfer_id: str = ""
 
 
 # One round trip: an email is sent about thirty times a journey, and each used to take five.
@@ -55,7 +60,8 @@ SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.ti
               ORDER BY s.starts_at) AS slots,
        c.booking_id AS consult_id, c.starts_at AS consult_at, c.ends_at AS consult_end,
        v.starts_at AS visit_start, v.ends_at AS visit_end,
-       h.starts_at AS stay_start, h.ends_at AS stay_end,
+       h.starts_at AS stay_start, h.ends_at AS stay_end, h.booking_id AS hotel_id,
+       tr.booking_id AS transfer_id,
        t.arrival_date, t.departure_date, t.companions,
        tp.price, tp.currency
   FROM journeys j JOIN patients p USING (patient_id)
@@ -67,17 +73,28 @@ SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.ti
                       ORDER BY booked_at DESC LIMIT 1) c ON true
   LEFT JOIN LATERAL (SELECT starts_at, ends_at FROM bookings
                       WHERE journey_id = j.journey_id AND kind = 'clinic_visit'
-                      ORDER BY booked_at DESC LIMIT 1) v ON true
-  LEFT JOIN LATERAL (SELECT starts_at, ends_at FROM bookings
+                      ORDER BY status = 'active' DESC, booked_at DESC LIMIT 1) v ON true
+  LEFT JOIN LATERAL (SELECT booking_id, starts_at, ends_at FROM bookings
                       WHERE journey_id = j.journey_id AND kind = 'hotel'
-                      ORDER BY booked_at DESC LIMIT 1) h ON true
+                      ORDER BY status = 'active' DESC, booked_at DESC LIMIT 1) h ON true
+  LEFT JOIN LATERAL (SELECT booking_id FROM bookings
+                      WHERE journey_id = j.journey_id AND kind = 'transfer'
+                      ORDER BY status = 'active' DESC, booked_at DESC LIMIT 1) tr ON true
   LEFT JOIN LATERAL (SELECT arrival_date, departure_date, companions FROM travel_records
                       WHERE journey_id = j.journey_id
+                        AND coalesce(change_status, 'applied') = 'applied'
                       ORDER BY submitted_at DESC LIMIT 1) t ON true
   LEFT JOIN LATERAL (SELECT price, currency FROM treatment_plans
                       WHERE journey_id = j.journey_id
                       ORDER BY created_at DESC LIMIT 1) tp ON true
  WHERE j.journey_id = $1
+"""
+
+
+# One booking's dates, for an email about that booking rather than the trip that stands now
+# (a cancellation after a change of dates, a new request beside an old one).
+_BOOKING = """
+SELECT kind, starts_at, ends_at FROM bookings WHERE journey_id = $1 AND booking_id = $2
 """
 
 
@@ -89,12 +106,25 @@ async def load_journey_facts(
     slot_round: int | None = None,
     booking_id: str | None = None,
 ) -> JourneyFacts | None:
-    """The journey's facts; the slots are the first consultation's newest round's, or those
-    of `slot_round` (newest too when None) of follow-up consult `follow_up_no`, and the
-    consultation is `booking_id`, else the newest booked."""
-    row = await conn.fetchrow(_FACTS, journey_id, follow_up_no, slot_round, booking_id)
+    """What a journey's emails may show. The slots are the first consultation's newest
+    round's, or those of `slot_round` (newest too when None) of follow-up consult
+    `follow_up_no`; an email about the booking `booking_id` shows that booking: a consultation
+    as the consultation, a visit, hotel or transfer as the trip's (else the newest booked)."""
+    row = await conn.fetchrow(_FACTS, journey_id, follow_up_no, slot_round, booking_id or None)
     if row is None:
         return None
+    facts = _facts(row)
+    booking = await conn.fetchrow(_BOOKING, journey_id, booking_id) if booking_id else None
+    if booking_id and booking is not None:
+        facts.booking_id = booking_id
+        if booking["kind"] == "clinic_visit":
+            facts.visit_start, facts.visit_end = booking["starts_at"], booking["ends_at"]
+        elif booking["kind"] != "consult":
+            facts.stay_start, facts.stay_end = booking["starts_at"], booking["ends_at"]
+    return facts
+
+
+def _facts(row: asyncpg.Record) -> JourneyFacts:
     return JourneyFacts(
         patient_id=str(row["patient_id"]),
         patient_name=row["full_name"],
@@ -122,4 +152,6 @@ async def load_journey_facts(
         arrival_date=row["arrival_date"],
         departure_date=row["departure_date"],
         companions=row["companions"] or 0,
+        hotel_id=row["hotel_id"] or "",
+        transfer_id=row["transfer_id"] or "",
     )

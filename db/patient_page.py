@@ -48,6 +48,7 @@ class TravelOnPage:
     arrival_flight: str
     departure_flight: str
     needs_visa: bool
+    companions: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,10 @@ class PatientPageRepository:
 
     async def travel(self, journey_id: str) -> TravelOnPage | None:
         row = await self._conn.fetchrow(
-            """SELECT arrival_date, departure_date, arrival_flight, departure_flight, needs_visa
+            """SELECT arrival_date, departure_date, arrival_flight, departure_flight, needs_visa,
+                      companions
                  FROM travel_records WHERE journey_id = $1
+                  AND coalesce(change_status, 'applied') = 'applied'
                 ORDER BY submitted_at DESC LIMIT 1""",
             journey_id,
         )

@@ -18,6 +18,8 @@ _WHERE: dict[StepRecord, tuple[str, str]] = {
     StepRecord.DOCUMENT: ("documents", "document_id"),
     StepRecord.PLAN: ("treatment_plans", "plan_id"),
     StepRecord.TRAVEL: ("travel_records", "travel_record_id"),
+    StepRecord.TRAVEL_CHANGE: ("travel_records", "travel_record_id"),
+    StepRecord.PARTNER_CONFIRMATION: ("partner_confirmations", "confirmation_id"),
     StepRecord.PROCEDURE_REPORT: ("procedure_reports", "report_id"),
     StepRecord.ADVERSE_EVENT: ("adverse_events", "event_id"),
     StepRecord.FOLLOW_UP_OUTCOME: ("follow_up_outcomes", "outcome_id"),

@@ -25,6 +25,7 @@ EXPORTED: dict[str, str] = {
     "rehab_follow_up_notes": "recorded_at",
     "consult_slots": "starts_at",
     "bookings": "booked_at",
+    "partner_confirmations": "confirmed_at",
     "stage_changes": "seq",
     "outbox": "created_at",
     "incidents": "opened_at",

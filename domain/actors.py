@@ -18,6 +18,8 @@ class Role(StrEnum):
     # Keeps the staff directory: who works here, in which role, and a specialist's hours.
     STAFF_ADMIN = "staff_admin"
     CLINIC = "clinic"
+    # A hotel or transfer partner, through the signed link its request email carries.
+    PARTNER = "partner"
     SYSTEM = "system"
 
 

@@ -93,6 +93,24 @@ class TravelRecord(BaseModel):
     needs_visa: bool
     notes: str
     submitted_at: datetime
+    change_status: str | None = Field(
+        default=None,
+        description="a change of the booked trip's dates: pending, applied (these dates "
+        "stand) or failed (the earlier ones stood); none for the dates first sent",
+    )
+
+
+class PartnerConfirmationView(BaseModel):
+    """A hotel's or transfer partner's confirmation of a request."""
+
+    booking_id: str
+    kind: str = Field(description="hotel or transfer")
+    reference: str = Field(description="the partner's own reference")
+    confirmed_by: str = Field(description="who confirmed, as the partner gave it")
+    via: str = Field(
+        description="link: the partner through its signed link; console: a coordinator"
+    )
+    confirmed_at: datetime
 
 
 class ProcedureRecord(BaseModel):
@@ -174,6 +192,7 @@ class CaseRecords(BaseModel):
     documents: list[CaseDocument] = Field(default_factory=list)
     plans: list[PlanRecord] = Field(default_factory=list)
     travel: list[TravelRecord] = Field(default_factory=list)
+    partners: list[PartnerConfirmationView] = Field(default_factory=list)
     procedures: list[ProcedureRecord] = Field(default_factory=list)
     adverse_events: list[AdverseEventRecord] = Field(default_factory=list)
     follow_ups: list[FollowUpOutcomeRecord] = Field(default_factory=list)

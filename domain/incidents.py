@@ -31,6 +31,8 @@ class IncidentKind(StrEnum):
     NO_SPECIALIST = "no_specialist"
     RECORD_MISSING = "record_missing"
     RECORDS_UNAVAILABLE = "records_unavailable"
+    PARTNER_UNCONFIRMED = "partner_unconfirmed"
+    TRAVEL_CHANGE_FAILED = "travel_change_failed"
 
     @property
     def sentence(self) -> str:
@@ -52,6 +54,10 @@ INCIDENT_SENTENCES: dict[IncidentKind, str] = {
     IncidentKind.NO_SPECIALIST: "no active specialist can take the consultation",
     IncidentKind.RECORD_MISSING: "a record the journey needs is missing from the database",
     IncidentKind.RECORDS_UNAVAILABLE: "the records database has not answered for too long",
+    IncidentKind.PARTNER_UNCONFIRMED: "a hotel or transfer request is still unconfirmed close "
+    "to the arrival (record the partner's answer, or retry to ask again)",
+    IncidentKind.TRAVEL_CHANGE_FAILED: "the patient's new dates could not be booked; the old "
+    "bookings stand (call the patient, then retry or skip)",
 }
 
 _UNAVAILABLE = {

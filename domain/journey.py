@@ -73,6 +73,16 @@ class JourneyStatus(BaseModel):
         default_factory=list,
         description="the steps the journey would take now, from whoever may take them",
     )
+    travel_change_until: datetime | None = Field(
+        default=None,
+        description="while the trip is booked, until when its dates can change (after it, "
+        "the case manager arranges a change)",
+    )
+    confirms_partners: bool = Field(
+        default=False,
+        description="whether the hotel and transfer bookings wait for their partners' "
+        "confirmations, which each booking's `confirmed` then shows",
+    )
     rehab_follow_up: RehabFollowUp | None = Field(
         default=None,
         description="the rehabilitation follow-up waiting for the case manager: its `number` "

@@ -27,6 +27,8 @@ class NotificationKind(StrEnum):
     VISA_LETTER = "visa_letter"
     TRAVEL_CHECKLIST = "travel_checklist"
     TRAVEL_REMINDER = "travel_reminder"
+    TRAVEL_CHANGED = "travel_changed"
+    TRAVEL_CHANGE_FAILED = "travel_change_failed"
     CARE_ADVICE = "care_advice"
     FOLLOW_UP_REMINDER = "follow_up_reminder"
     FOLLOW_UP_SLOT_PROPOSALS = "follow_up_slot_proposals"
@@ -48,6 +50,10 @@ class NotificationKind(StrEnum):
     HOTEL_CANCELLATION = "hotel_cancellation"
     TRANSFER_REQUEST = "transfer_request"
     TRANSFER_CANCELLATION = "transfer_cancellation"
+    HOTEL_REMINDER = "hotel_reminder"
+    TRANSFER_REMINDER = "transfer_reminder"
+    TRAVEL_CHANGED_STAFF = "travel_changed_staff"
+    TRAVEL_CHANGE_FAILED_STAFF = "travel_change_failed_staff"
     ADMISSION_OVERDUE = "admission_overdue"
     DOSE_ESCALATION = "dose_escalation"
     ADVERSE_EVENT_ESCALATION = "adverse_event_escalation"
@@ -79,6 +85,10 @@ STAFF_KINDS = frozenset(
         NotificationKind.HOTEL_CANCELLATION,
         NotificationKind.TRANSFER_REQUEST,
         NotificationKind.TRANSFER_CANCELLATION,
+        NotificationKind.HOTEL_REMINDER,
+        NotificationKind.TRANSFER_REMINDER,
+        NotificationKind.TRAVEL_CHANGED_STAFF,
+        NotificationKind.TRAVEL_CHANGE_FAILED_STAFF,
         NotificationKind.ADMISSION_OVERDUE,
         NotificationKind.DOSE_ESCALATION,
         NotificationKind.ADVERSE_EVENT_ESCALATION,

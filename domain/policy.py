@@ -52,6 +52,16 @@ class JourneyPolicy(BaseModel):
     travel_details_timeout: timedelta = Field(default=60 * DAY, gt=timedelta(0))
     travel_checklist_before: timedelta = 14 * DAY
     travel_reminder_before: timedelta = 3 * DAY
+    # The patient (or a coordinator for her) changes her dates until this long before the
+    # start of visit day 1, for the visit she has and for the one she asks for; after it the
+    # page names her case manager, who arranges a change by hand.
+    travel_change_cutoff: timedelta = Field(default=7 * DAY, ge=timedelta(0))
+    # Each hotel and transfer request: reminders to the partner this long after it is sent,
+    # while unconfirmed; an incident if still unconfirmed this long before the arrival, or,
+    # for a request sent later than that, this grace after it.
+    partner_reminders: tuple[timedelta, ...] = (2 * DAY, 4 * DAY)
+    partner_confirmation_before: timedelta = Field(default=7 * DAY, ge=timedelta(0))
+    partner_confirmation_grace: timedelta = Field(default=DAY, gt=timedelta(0))
     # TRAVEL and TREATMENT: the visit days' hours on the clinic's clock (domain/clinic_hours.py).
     # The API sets them from JOURNEYS_CLINIC_*; a history recorded before they existed decodes
     # with these defaults, the settings' own.

@@ -89,7 +89,7 @@ class Scope(StrEnum):
     # A reviewer: every case in VALIDATION (any reviewer may pick one up), and after it the
     # cases they decided (journeys.reviewer_id, set as the journey records the decision).
     REVIEWING = "reviewing"
-    # A patient's link: its own journey.
+    # A patient's or a partner's link: its own journey.
     OWN_LINK = "own_link"
 
 
@@ -105,6 +105,8 @@ SCOPES: dict[Role, Scope] = {
     Role.SPECIALIST: Scope.BOOKED,
     Role.REVIEWER: Scope.REVIEWING,
     Role.PATIENT: Scope.OWN_LINK,
+    # A partner's link names one journey (and one booking of it, which its route checks).
+    Role.PARTNER: Scope.OWN_LINK,
 }
 assert all(SCOPES.get(role) is Scope.EVERY for role in PAYLOAD_READERS), "see PAYLOAD_READERS"
 

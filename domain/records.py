@@ -99,6 +99,23 @@ class Booking(BaseModel):
     completed: bool = False
     # The clinic confirms by hand: a coordinator records its answer through the API.
     confirm_by_hand: bool = False
+    # A hotel or transfer partner confirmed the request (its reference is in PostgreSQL).
+    confirmed: bool = False
+
+
+class TravelChangeStatus(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+class TravelChangeOutcome(BaseModel):
+    """Whether a change of dates stood: its travel record then holds the dates the journey
+    keeps (applied), or stays beside them for the record (failed)."""
+
+    journey_id: str
+    travel_record_id: str
+    status: TravelChangeStatus
 
 
 class CancelBooking(BaseModel):

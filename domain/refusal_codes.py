@@ -39,6 +39,15 @@ class RefusalCode(StrEnum):
     ARRIVAL_NOT_FUTURE = "arrival_not_future"
     DEPARTURE_TOO_SOON = "departure_too_soon"
     NO_VISIT_REQUEST = "no_visit_request"
+    TRAVEL_NOT_BOOKED = "travel_not_booked"
+    TRAVEL_CHANGE_UNDER_WAY = "travel_change_under_way"
+    TRAVEL_CHANGE_CLOSED = "travel_change_closed"
+    ARRIVAL_TOO_SOON = "arrival_too_soon"
+    SAME_TRAVEL_DATES = "same_travel_dates"
+    NO_PARTNER_REQUEST = "no_partner_request"
+    PARTNER_CONFIRMED = "partner_confirmed"
+    PARTNER_LINK_USED = "partner_link_used"
+    PARTNER_LINK_OTHER_JOURNEY = "partner_link_other_journey"
     # TREATMENT
     ADMISSION_REPORTED = "admission_reported"
     ADMISSION_MISSING = "admission_missing"
@@ -82,6 +91,9 @@ KINDS: dict[RefusalCode, StepError] = {
     RefusalCode.SPECIALIST_INACTIVE: StepError.INVALID,
     RefusalCode.ARRIVAL_NOT_FUTURE: StepError.INVALID,
     RefusalCode.DEPARTURE_TOO_SOON: StepError.INVALID,
+    RefusalCode.ARRIVAL_TOO_SOON: StepError.INVALID,
+    RefusalCode.SAME_TRAVEL_DATES: StepError.INVALID,
+    RefusalCode.PARTNER_LINK_OTHER_JOURNEY: StepError.FORBIDDEN,
     RefusalCode.ACTION_NOT_OFFERED: StepError.INVALID,
     RefusalCode.NO_SUCH_FOLLOW_UP: StepError.INVALID,
     RefusalCode.NO_SUCH_REHAB_WEEK: StepError.INVALID,
@@ -117,6 +129,19 @@ ENGLISH: dict[RefusalCode, str] = {
     RefusalCode.DEPARTURE_TOO_SOON: "the departure must be at least three days after the "
     "arrival: a day to rest, then the two visit days",
     RefusalCode.NO_VISIT_REQUEST: "no visit request is waiting for the clinic's answer",
+    RefusalCode.TRAVEL_NOT_BOOKED: "the dates can be changed once the visit, hotel and "
+    "transfer are booked",
+    RefusalCode.TRAVEL_CHANGE_UNDER_WAY: "a change of dates is already under way",
+    RefusalCode.TRAVEL_CHANGE_CLOSED: "the dates could be changed until {cutoff_at}; the case "
+    "manager arranges a change now",
+    RefusalCode.ARRIVAL_TOO_SOON: "the new arrival must be on {earliest_arrival} or later, "
+    "for the clinic, hotel and transfer to be booked again in time",
+    RefusalCode.SAME_TRAVEL_DATES: "these are the dates already booked",
+    RefusalCode.NO_PARTNER_REQUEST: "no hotel or transfer request of this journey waits for "
+    "this confirmation",
+    RefusalCode.PARTNER_CONFIRMED: "this request is already confirmed",
+    RefusalCode.PARTNER_LINK_USED: "this confirmation link has been used already",
+    RefusalCode.PARTNER_LINK_OTHER_JOURNEY: "this confirmation link belongs to another journey",
     RefusalCode.ADMISSION_REPORTED: "the admission has already been reported",
     RefusalCode.ADMISSION_MISSING: "the procedure comes after the admission, which is not "
     "reported yet",

@@ -41,6 +41,12 @@ class RefusalParams(BaseModel):
     case_manager_id: str | None = Field(default=None, description="a member of staff's id")
     starts_at: datetime | None = Field(default=None, description="when the consultation starts")
     opens_at: datetime | None = Field(default=None, description="when the step can first be taken")
+    cutoff_at: datetime | None = Field(
+        default=None, description="until when the travel dates could be changed"
+    )
+    earliest_arrival: date | None = Field(
+        default=None, description="the earliest arrival a change of dates may ask for"
+    )
     consult_no: int | None = Field(default=None, description="a follow-up consult's number")
     consults: int | None = Field(default=None, description="how many follow-up consults there are")
     week: int | None = Field(default=None, description="a week of rehabilitation")
@@ -104,6 +110,8 @@ STEP_ENGLISH: dict[StepName, str] = {
     StepName.PLAN_DECISION: "a decision on the plan",
     StepName.TRAVEL: "travel details",
     StepName.CLINIC_CONFIRMATION: "the clinic's answer",
+    StepName.CHANGE_TRAVEL: "a change of travel dates",
+    StepName.PARTNER_CONFIRMATION: "a partner's confirmation",
     StepName.ADMISSION: "an admission",
     StepName.PROCEDURE: "a procedure report",
     StepName.DISCHARGE: "a discharge",

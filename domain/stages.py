@@ -55,6 +55,7 @@ class Task(StrEnum):
     RESERVE_VISIT = "reserve_visit"
     RECORD_CLINIC_ANSWER = "record_clinic_answer"
     TRAVEL_TO_CLINIC = "travel_to_clinic"
+    CHANGE_TRAVEL = "change_travel"
     REPORT_ADMISSION = "report_admission"
     CHASE_ADMISSION = "chase_admission"
     REPORT_PROCEDURE = "report_procedure"
@@ -81,6 +82,7 @@ TASK_ENGLISH: dict[Task, str] = {
     Task.RESERVE_VISIT: "reserving the clinic visit, hotel and transfer",
     Task.RECORD_CLINIC_ANSWER: "to record the clinic's answer to the visit request",
     Task.TRAVEL_TO_CLINIC: "to travel to the clinic",
+    Task.CHANGE_TRAVEL: "re-booking the clinic visit, hotel and transfer for new dates",
     Task.REPORT_ADMISSION: "to report the admission",
     Task.CHASE_ADMISSION: "to find out why the clinic has not reported the admission",
     Task.REPORT_PROCEDURE: "to report the procedure",

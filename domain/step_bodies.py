@@ -115,6 +115,14 @@ class TravelBody(StepBody):
         return self
 
 
+class PartnerConfirmationBody(StepBody):
+    """A partner's answer to a request: which booking, its reference, and who confirmed."""
+
+    booking: Literal["hotel", "transfer"]
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    confirmed_by: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
 Score10 = Annotated[int, Field(ge=0, le=10)]
 
 

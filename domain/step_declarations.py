@@ -34,6 +34,8 @@ class StepName(StrEnum):
     PLAN_DECISION = "plan_decision"
     TRAVEL = "travel"
     CLINIC_CONFIRMATION = "clinic_confirmation"
+    CHANGE_TRAVEL = "change_travel"
+    PARTNER_CONFIRMATION = "partner_confirmation"
     ADMISSION = "admission"
     PROCEDURE = "procedure"
     DISCHARGE = "discharge"
@@ -62,6 +64,8 @@ class StepRecord(StrEnum):
     DOCUMENT = "document"
     PLAN = "plan"
     TRAVEL = "travel"
+    TRAVEL_CHANGE = "travel_change"
+    PARTNER_CONFIRMATION = "partner_confirmation"
     PROCEDURE_REPORT = "procedure_report"
     ADVERSE_EVENT = "adverse_event"
     FOLLOW_UP_OUTCOME = "follow_up_outcome"
@@ -211,6 +215,30 @@ STEPS: dict[StepName, StepDeclaration] = _declare(
         body=bodies.ClinicConfirmationBody,
         update="clinic_confirmation",
         argument=steps.ClinicConfirmation,
+    ),
+    StepDeclaration(
+        StepName.CHANGE_TRAVEL,
+        PATIENT_SIDE,
+        "Change the travel dates: the visit, hotel and transfer are booked again",
+        path="/travel/change",
+        body=bodies.TravelBody,
+        update="change_travel",
+        argument=steps.TravelChange,
+        record=StepRecord.TRAVEL_CHANGE,
+        record_field="travel_record_id",
+    ),
+    # A coordinator records a partner's answer from its email or call; the partner itself
+    # confirms through the signed link its request email carries (api/routes/partner_links.py).
+    StepDeclaration(
+        StepName.PARTNER_CONFIRMATION,
+        frozenset({Role.COORDINATOR, Role.PARTNER}),
+        "Record a hotel's or transfer partner's confirmation (coordinator, partner link)",
+        path="/partners/confirmation",
+        body=bodies.PartnerConfirmationBody,
+        update="partner_confirmation",
+        argument=steps.PartnerConfirmation,
+        record=StepRecord.PARTNER_CONFIRMATION,
+        record_field="confirmation_id",
     ),
     StepDeclaration(
         StepName.ADMISSION,

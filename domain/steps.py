@@ -132,6 +132,31 @@ class TravelDetails(_Step):
         return self
 
 
+class TravelChange(_Step):
+    """New dates for a trip already booked; flights and passport details stay in the travel
+    record, marked as a change until the journey has re-booked."""
+
+    arrival_date: date
+    departure_date: date
+    needs_visa: bool = False
+    travel_record_id: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "TravelChange":
+        if (self.departure_date - self.arrival_date).days < 3:
+            code = RefusalCode.DEPARTURE_TOO_SOON
+            raise PydanticCustomError(code.value, ENGLISH[code])
+        return self
+
+
+class PartnerConfirmation(_Step):
+    """A hotel or transfer partner confirmed a request; its reference and the name of who
+    confirmed are in the confirmation record."""
+
+    booking_id: Id
+    confirmation_id: RecordId
+
+
 class ClinicConfirmation(_Step):
     """A coordinator records the clinic's answer to a visit request sent by email."""
 

@@ -8,7 +8,7 @@ gateway raises may end up in a workflow history, so its messages carry none of t
 from datetime import timedelta
 from typing import Literal, Protocol, Self
 
-from pydantic import AwareDatetime, BaseModel, EmailStr, model_validator
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
 
 from domain.inquiry import CountryCode, LanguageCode, Name, PhoneNumber
 from domain.policy import MIN_CELLS
@@ -27,6 +27,9 @@ class VisitRequest(BaseModel):
     day1_start: AwareDatetime
     day2_end: AwareDatetime
     cells_target: int = MIN_CELLS
+    # Which of the journey's visits: "" for the one booked with the travel details, another
+    # key for a visit booked beside it when the dates change (held until the old one goes).
+    visit_key: str = Field(default="", pattern=r"^[a-z0-9]{0,8}$")
 
     @model_validator(mode="after")
     def _day2_ends_after_it_starts(self) -> Self:
@@ -69,7 +72,7 @@ class ClinicGateway(Protocol):
 
     async def change_visit(self, request: VisitRequest) -> VisitReservation: ...
 
-    async def cancel_visit(self, journey_id: str) -> None: ...
+    async def cancel_visit(self, journey_id: str, visit_key: str = "") -> None: ...
 
 
 class EmailClinicGateway:
@@ -77,12 +80,13 @@ class EmailClinicGateway:
     coordinator records the clinic's answer, so every reservation starts `pending`."""
 
     async def reserve_visit(self, request: VisitRequest) -> VisitReservation:
+        key = f":{request.visit_key}" if request.visit_key else ""
         return VisitReservation(
-            reference=f"email:{request.journey_id}", appointment_ids=[], status="pending"
+            reference=f"email:{request.journey_id}{key}", appointment_ids=[], status="pending"
         )
 
     async def change_visit(self, request: VisitRequest) -> VisitReservation:
         return await self.reserve_visit(request)
 
-    async def cancel_visit(self, journey_id: str) -> None:
+    async def cancel_visit(self, journey_id: str, visit_key: str = "") -> None:
         return None

@@ -65,12 +65,17 @@ def _patient_id(journey_id: str) -> str:
     return _checked_id(f"journey-{journey_id}-patient")
 
 
-def _service_request_id(journey_id: str) -> str:
-    return _checked_id(f"journey-{journey_id}-msc")
+def _visit(journey_id: str, visit_key: str) -> str:
+    """The ids' stem of one of the journey's visits: the first one's as it always was."""
+    return f"journey-{journey_id}-{visit_key}" if visit_key else f"journey-{journey_id}"
 
 
-def _appointment_ids(journey_id: str) -> list[str]:
-    return [_checked_id(f"journey-{journey_id}-day{n}") for n in (1, 2)]
+def _service_request_id(journey_id: str, visit_key: str = "") -> str:
+    return _checked_id(f"{_visit(journey_id, visit_key)}-msc")
+
+
+def _appointment_ids(journey_id: str, visit_key: str = "") -> list[str]:
+    return [_checked_id(f"{_visit(journey_id, visit_key)}-day{n}") for n in (1, 2)]
 
 
 def _checked_id(resource_id: str) -> str:
@@ -105,7 +110,7 @@ class FhirClinicGateway(ClinicGateway):
     async def change_visit(self, request: VisitRequest) -> VisitReservation:
         return await self._put_visit(request)
 
-    async def cancel_visit(self, journey_id: str) -> None:
+    async def cancel_visit(self, journey_id: str, visit_key: str = "") -> None:
         """Cancel both Appointments, then revoke the ServiceRequest.
 
         Each resource is read first and written back with only its status changed: cancelling
@@ -113,9 +118,11 @@ class FhirClinicGateway(ClinicGateway):
         slot it freed. A resource that is not there (404, or 410 once deleted) has nothing to
         cancel; neither has a server that refuses a PUT to an id it never held.
         """
-        for appointment_id in _appointment_ids(journey_id):
+        for appointment_id in _appointment_ids(journey_id, visit_key):
             await self._set_status(Appointment, appointment_id, "cancelled")
-        await self._set_status(ServiceRequest, _service_request_id(journey_id), "revoked")
+        await self._set_status(
+            ServiceRequest, _service_request_id(journey_id, visit_key), "revoked"
+        )
 
     async def _put_visit(self, request: VisitRequest) -> VisitReservation:
         phi = _phi(request)
@@ -124,8 +131,8 @@ class FhirClinicGateway(ClinicGateway):
         # A clinic that confirms by hand may keep the Appointment as proposed or pending.
         booked = all(s in (None, "booked") for s in statuses)
         return VisitReservation(
-            reference=_service_request_id(request.journey_id),
-            appointment_ids=_appointment_ids(request.journey_id),
+            reference=_service_request_id(request.journey_id, request.visit_key),
+            appointment_ids=_appointment_ids(request.journey_id, request.visit_key),
             status="booked" if booked else "pending",
         )
 
@@ -216,7 +223,7 @@ def _name_parts(full_name: str) -> tuple[list[str], str | None]:
 
 def _service_request(request: VisitRequest) -> ServiceRequest:
     return ServiceRequest(
-        id=_service_request_id(request.journey_id),
+        id=_service_request_id(request.journey_id, request.visit_key),
         identifier=[Identifier(system=JOURNEY_ID_SYSTEM, value=request.journey_id)],
         status="active",
         intent="order",
@@ -239,7 +246,9 @@ def _appointments(request: VisitRequest) -> list[Appointment]:
         (day2_start, request.day2_end, DAY2_DESCRIPTION),
     ]
     patient = Reference(reference=f"Patient/{_patient_id(request.journey_id)}")
-    order = Reference(reference=f"ServiceRequest/{_service_request_id(request.journey_id)}")
+    order = Reference(
+        reference=f"ServiceRequest/{_service_request_id(request.journey_id, request.visit_key)}"
+    )
     return [
         Appointment(
             id=appointment_id,
@@ -251,7 +260,7 @@ def _appointments(request: VisitRequest) -> list[Appointment]:
             participant=[AppointmentParticipant(actor=patient, status="accepted")],
         )
         for appointment_id, (start, end, description) in zip(
-            _appointment_ids(request.journey_id), times, strict=True
+            _appointment_ids(request.journey_id, request.visit_key), times, strict=True
         )
     ]
 

@@ -152,9 +152,9 @@ class ObservedClinic:
         with self._call("change_visit", request.journey_id):
             return await self._inner.change_visit(request)
 
-    async def cancel_visit(self, journey_id: str) -> None:
+    async def cancel_visit(self, journey_id: str, visit_key: str = "") -> None:
         with self._call("cancel_visit", journey_id):
-            await self._inner.cancel_visit(journey_id)
+            await self._inner.cancel_visit(journey_id, visit_key)
 
 
 class TracedMailSender:

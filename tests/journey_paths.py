@@ -22,9 +22,11 @@ from domain.follow_up import FollowUpStatus
 from domain.incidents import IncidentAction, IncidentKind
 from domain.policy import JourneyPolicy
 from domain.privacy import RetentionSweepInput, RetentionSweepResult
+from domain.records import BookingKind
 from domain.rehab import RehabOutcome
-from domain.stages import Stage, WaitingOn
+from domain.stages import Stage, Task, WaitingOn
 from domain.steps import (
+    ClinicConfirmation,
     FollowUpNoShow,
     FollowUpReschedule,
     IncidentResolution,
@@ -115,6 +117,74 @@ async def withdraw_mid_travel(j: JourneyDriver, *, notes: str = "") -> None:
     await _ended(j, Stage.WITHDRAWN)
 
 
+async def change_dates(j: JourneyDriver, *, notes: str = "", reference: str = "R-1001") -> None:
+    """The trip booked and its partners' confirmations recorded; the clinic declines a first
+    change of dates (an incident the coordinator gives up: the old dates stand), a second one
+    is booked in full and its partners confirm; the patient is treated, then withdraws."""
+    await j.book_the_trip(confirm_partners=False)
+    await j.confirm_partners(reference=reference)
+    await j.change_dates(timedelta(days=45), notes=notes)
+    await _clinic_answers(j, confirmed=False)
+    declined = await j.incident()
+    assert declined.kind is IncidentKind.TRAVEL_CHANGE_FAILED
+    await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.SKIP, declined.number)
+    )
+    await j.reach(Stage.TRAVEL, WaitingOn.PATIENT)
+    await j.change_dates(timedelta(days=40), notes=notes)
+    await _clinic_answers(j, confirmed=True)
+    booked = await eventually(
+        j.status,
+        until=lambda s: s.task is Task.TRAVEL_TO_CLINIC and s.incident is None,
+        what="the new dates booked",
+    )
+    await j.confirm_partners(reference=reference)
+    assert booked.deadline is not None
+    await j.sleep(booked.deadline - await j.now() + timedelta(minutes=5))
+    await j.reach(Stage.TREATMENT)
+    await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=j.patient))
+    await _ended(j, Stage.WITHDRAWN)
+
+
+async def chase_a_partner(j: JourneyDriver) -> None:
+    """The transfer confirms at once, the hotel not: reminded twice, then an incident before
+    the arrival; asked again, silent still, a second incident, which its late confirmation
+    closes. The patient then withdraws."""
+    await j.book_the_trip(confirm_partners=False)
+    await j.confirm_partner(BookingKind.TRANSFER)
+    status = await j.status()
+    arrival = next(b.starts_at for b in status.bookings if b.kind is BookingKind.HOTEL)
+    await j.sleep(arrival - j.policy.partner_confirmation_before - await j.now())
+    first = await j.incident()
+    assert first.kind is IncidentKind.PARTNER_UNCONFIRMED
+    await j.handle.execute_update(
+        PatientJourney.resolve_incident, _resolution(IncidentAction.RETRY, first.number)
+    )
+    await j.sleep(j.policy.partner_confirmation_grace + timedelta(minutes=5))
+    await eventually(
+        j.status,
+        until=lambda s: s.incident is not None and s.incident.number == first.number + 1,
+        what="the second incident",
+    )
+    await j.confirm_partner(BookingKind.HOTEL)
+    await eventually(j.status, until=lambda s: s.incident is None, what="closed by the answer")
+    await j.handle.execute_update(PatientJourney.withdraw, Withdrawal(actor=j.patient))
+    await _ended(j, Stage.WITHDRAWN)
+
+
+async def _clinic_answers(j: JourneyDriver, *, confirmed: bool) -> None:
+    """The coordinator records the clinic's answer to the new visit's request."""
+    await eventually(
+        j.status,
+        until=lambda s: s.task is Task.RECORD_CLINIC_ANSWER and s.incident is None,
+        what="the clinic asked",
+    )
+    await j.handle.execute_update(
+        PatientJourney.clinic_confirmation,
+        ClinicConfirmation(actor=COORDINATOR, confirmed=confirmed, clinic_reference="C-2"),
+    )
+
+
 async def _patient_domain(j: JourneyDriver) -> str:
     address = await j.pool.fetchval(
         """SELECT p.email FROM patients p JOIN journeys USING (patient_id)
@@ -138,6 +208,7 @@ async def complete(
     await j.hold_consult(notes=notes)
     await j.accept_plan()
     await j.send_travel()
+    await j.confirm_partners()
     await j.sleep(timedelta(days=31))
     await j.treat(notes=notes)
     if refused_in_follow_up is not None:

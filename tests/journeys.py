@@ -11,20 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from api.intake import start_journey
 from db.clinical import ClinicalRepository
+from db.partner_confirmations import PartnerConfirmationRepository
 from db.staff import StaffRepository
+from db.step_records import remove_refused
 from domain.actors import Actor, Role
 from domain.follow_up import BookedFollowUp, FollowUpInput, FollowUpStatus
 from domain.incidents import Incident
 from domain.journey import JourneyOutcome, JourneyStatus
 from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
-from domain.records import Booking
+from domain.records import Booking, BookingKind
 from domain.stages import Stage, WaitingOn
+from domain.step_declarations import StepRecord
 from domain.steps import (
     Admission,
     ClinicConfirmation,
@@ -33,6 +36,7 @@ from domain.steps import (
     DocumentKind,
     FollowUpBooking,
     FollowUpOutcome,
+    PartnerConfirmation,
     PlanDecision,
     ProcedureReported,
     RehabCheckin,
@@ -40,6 +44,7 @@ from domain.steps import (
     ReviewDecision,
     ReviewOutcome,
     SlotBooking,
+    TravelChange,
     TravelDetails,
 )
 from settings import Settings
@@ -320,13 +325,88 @@ class JourneyDriver:
         await self.reach(Stage.TRAVEL, WaitingOn.PATIENT)
         return details
 
-    async def book_the_trip(self, needs_visa: bool = True) -> None:
+    async def book_the_trip(self, needs_visa: bool = True, confirm_partners: bool = True) -> None:
         """From the review to a booked trip: approved, consulted, the plan accepted, the
-        travel details sent and the visit reserved."""
+        travel details sent and the visit reserved; the hotel and the transfer confirmed by
+        their partners unless told otherwise."""
         await self.approve()
         await self.hold_consult()
         await self.accept_plan()
         await self.send_travel(needs_visa=needs_visa)
+        if confirm_partners:
+            await self.confirm_partners()
+
+    async def change_dates(
+        self,
+        arrival_in: timedelta,
+        *,
+        nights: int = 4,
+        needs_visa: bool = True,
+        notes: str = "",
+        actor: Actor | None = None,
+    ) -> JourneyStatus:
+        """New dates for the booked trip, stored as the API stores them, then sent."""
+        arrival = (await self.now() + arrival_in).date()
+        departure = arrival + timedelta(days=nights)
+        by = actor or self.patient
+        async with self.pool.acquire() as conn:
+            record = await ClinicalRepository(conn).add_travel_change(
+                journey_id=self.journey_id,
+                arrival_date=arrival,
+                departure_date=departure,
+                arrival_flight="IB6250",
+                departure_flight="IB6251",
+                companions=1,
+                needs_visa=needs_visa,
+                notes=notes,
+                submitted_by=by.id,
+            )
+        try:
+            return await self.handle.execute_update(
+                PatientJourney.change_travel,
+                TravelChange(
+                    actor=by,
+                    arrival_date=arrival,
+                    departure_date=departure,
+                    needs_visa=needs_visa,
+                    travel_record_id=record,
+                ),
+            )
+        except WorkflowUpdateFailedError:
+            async with self.pool.acquire() as conn:
+                await remove_refused(conn, StepRecord.TRAVEL_CHANGE, [record])
+            raise
+
+    async def confirm_partner(
+        self, kind: BookingKind, *, reference: str = "R-1001", confirmed_by: str = "Front desk"
+    ) -> str:
+        """The partner's answer to the newest request of `kind` that awaits one, recorded by a
+        coordinator as the API records it; its booking id."""
+        status = await self.status()
+        [*_, booking] = [
+            b
+            for b in status.bookings
+            if b.kind is kind and not (b.cancelled or b.completed or b.confirmed)
+        ]
+        async with self.pool.acquire() as conn:
+            confirmation = await PartnerConfirmationRepository(conn).add(
+                journey_id=self.journey_id,
+                booking_id=booking.booking_id,
+                reference=reference,
+                confirmed_by=confirmed_by,
+                recorded_by=COORDINATOR.id,
+            )
+        await self.handle.execute_update(
+            PatientJourney.partner_confirmation,
+            PartnerConfirmation(
+                actor=COORDINATOR, booking_id=booking.booking_id, confirmation_id=confirmation
+            ),
+        )
+        return booking.booking_id
+
+    async def confirm_partners(self, reference: str = "R-1001") -> None:
+        for kind in (BookingKind.HOTEL, BookingKind.TRANSFER):
+            await self.confirm_partner(kind, reference=reference)
 
     async def book_and_treat(self) -> None:
         """From the review to discharge: the trip booked, the visit a month on, the treatment

@@ -95,6 +95,18 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[Role]]] = [
     ("POST", "/clinic/confirmation", {"confirmed": True}, {Role.COORDINATOR}),
     (
         "POST",
+        "/travel/change",
+        {"arrival_date": "2031-01-01", "departure_date": "2031-01-06"},
+        {PATIENT, Role.COORDINATOR},
+    ),
+    (
+        "POST",
+        "/partners/confirmation",
+        {"booking": "hotel", "reference": "H-1", "confirmed_by": "Front desk"},
+        {Role.COORDINATOR},
+    ),
+    (
+        "POST",
         "/follow-ups/{number}/outcome",
         {"ais_grade": "C", "uems": 30, "lems": 12, "light_touch": 80, "pin_prick": 70},
         {Role.SPECIALIST},

@@ -69,6 +69,9 @@ async def test_the_timeline_names_every_actor_and_step_in_order(
         ("travel details", patient),
         # the clinic confirms the visit by email; a coordinator records its answer
         ("clinic confirmation: confirmed", coordinator),
+        # the hotel's and the transfer company's answers, recorded by a coordinator
+        ("partner confirmation", coordinator),
+        ("partner confirmation", coordinator),
         ("clinic admission", clinic),
         ("procedure report", clinic),
         ("clinic discharge", clinic),

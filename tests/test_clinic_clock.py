@@ -134,6 +134,7 @@ async def test_visit_days_and_admission_deadline_keep_the_clinics_hours_across_a
     )
     await j.confirm_visit_if_asked()
     status = await j.reach(Stage.TRAVEL, WaitingOn.PATIENT)
+    await j.confirm_partners()
 
     day1 = datetime.combine(arrival + timedelta(days=1), opens, tz)
     day2 = datetime.combine(change, opens, tz)

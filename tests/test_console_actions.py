@@ -4,11 +4,13 @@ beside the form with what was typed kept, a taken one shows the journey's new st
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Page, expect
+from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Role
 from domain.stages import Stage, WaitingOn
@@ -293,3 +295,56 @@ async def test_the_case_manager_form_preselects_nobody(
     await assign.get_by_role("button", name="Assign the case manager").click()
     await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
     await eventually(j.status, until=lambda s: s.case_manager_id == other, what="reassigned")
+
+
+async def test_a_coordinator_records_a_partners_answer_and_changes_the_dates(
+    page: Page,
+    served_app: ServedApp,
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    mail_dir: Path,
+    screenshot: Screenshot,
+) -> None:
+    trip = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
+    await trip.start()
+    await trip.book_the_trip(confirm_partners=False)
+    await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    await _open_case(page, served_app, trip.journey_id)
+    summary = page.get_by_role("region", name="Summary")
+    await expect(summary.get_by_text("not confirmed yet")).to_have_count(2)
+
+    confirm = page.get_by_role("region", name="Record a partner's confirmation")
+    await confirm.get_by_label("Request confirmed").select_option("hotel")
+    await confirm.get_by_label("The partner's reference").fill("HX-4471")
+    await confirm.get_by_label("Confirmed by (the partner's name)").fill("Marta, front desk")
+    await confirm.get_by_role("button", name="Record a partner's confirmation").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
+    await expect(summary.get_by_text("confirmed by the partner")).to_have_count(1)
+    travel = page.get_by_role("region", name="Travel", exact=True)
+    await expect(travel).to_contain_text("reference HX-4471, confirmed by Marta, front desk")
+    await expect(travel).to_contain_text("recorded by a coordinator")
+    await screenshot(page, "partner-confirmed")
+
+    # New dates the patient gave by phone, refused first: a departure before the arrival.
+    change = page.get_by_role("region", name="Change the travel dates for the patient")
+    arrival = (await trip.now()).date() + timedelta(days=40)
+    await change.get_by_label("New arrival date").fill(arrival.isoformat())
+    await change.get_by_label("New departure date").fill((arrival - timedelta(days=1)).isoformat())
+    await change.get_by_role("button", name="Change the travel dates for the patient").click()
+    refused = page.get_by_role("alert")
+    await expect(refused).to_contain_text("at least three days after the arrival")
+    await expect(change.get_by_label("New arrival date")).to_have_value(arrival.isoformat())
+    await change.get_by_label("New departure date").fill((arrival + timedelta(days=4)).isoformat())
+    await change.get_by_role("button", name="Change the travel dates for the patient").click()
+    await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
+    await screenshot(page, "dates-changed")
+    await assert_accessible(page)
+    await trip.confirm_visit_if_asked()
+    status = await eventually(
+        trip.status,
+        until=lambda s: s.task is not None and s.task.value == "travel_to_clinic",
+        what="the new dates booked",
+    )
+    assert (await trip.bookings())["hotel-change-1"] == "active"
+    actors = {t.actor_role for t in status.transitions if t.stage is Stage.TRAVEL}
+    assert "coordinator" in actors

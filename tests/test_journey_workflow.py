@@ -48,6 +48,7 @@ async def test_happy_path_from_inquiry_to_completion(new_journey: NewJourney) ->
     await j.hold_consult()
     await j.accept_plan()
     await j.send_travel()
+    await j.confirm_partners()
     await j.sleep(timedelta(days=31))
     await j.treat()
     await j.follow_up_year()

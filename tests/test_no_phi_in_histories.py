@@ -7,7 +7,8 @@ found once decoded and are not in the encrypted bytes, and a client without the 
 search at all. Then one environment runs every path, each journey with the sentinel form: the
 happy path to the end of the follow-up year (its runs continued as new, an incident of the
 year skipped), a rejection, two no-shows, lost contact, a refused acknowledgement retried then
-skipped, a withdrawal mid-travel, an erasure through the API of a journey still running, and
+skipped, a withdrawal mid-travel, a change of travel dates (one declined, one booked) with
+its partners' confirmations, an erasure through the API of a journey still running, and
 the retention sweep of all the rest; then every run of every one of them is searched.
 """
 
@@ -59,6 +60,7 @@ from tests.helpers import read_mailbox, text_of, valid_form
 from tests.journey_paths import (
     REFUSED_DOMAIN,
     book_consult,
+    change_dates,
     complete,
     fall_behind_in_rehab,
     lose_contact,
@@ -89,6 +91,8 @@ SENTINELS = {
     "medical_history": "SENTINEL-HX-7731: спастичность 3 степени после падения, T6",
 }
 NOTES = "SENTINEL-NOTE-4410: пролежень на крестце, trunk control 3/5"
+# A partner's reference for the patient's reservation: the partner's words, kept in PostgreSQL.
+PARTNER_REFERENCE = "SENTINEL-REF-5520 Ξανθοπούλου"
 REFUSED_EMAIL = f"zq.refused.sentinel@{REFUSED_DOMAIN}"
 CORRECTED_EMAIL = "zq.corrected.sentinel@example.org"
 # Staff write no health data in a reason; a name in one must not reach Temporal either.
@@ -106,6 +110,8 @@ NEEDLES = [
     "спастичность",
     NOTES,
     "SENTINEL-NOTE-4410",
+    PARTNER_REFERENCE,
+    "SENTINEL-REF-5520",
     "пролежень",
     REFUSED_EMAIL,
     CORRECTED_EMAIL,
@@ -361,6 +367,9 @@ async def test_no_path_leaves_phi_in_any_history_description_detail_or_log(
         await lose_contact(lost)
         withdrawn = await driver().start(**SENTINELS)
         await withdraw_mid_travel(withdrawn, notes=NOTES)
+        # New dates whose record carries the notes; partners' references that name them.
+        changed = await driver().start(**SENTINELS)
+        await change_dates(changed, notes=NOTES, reference=PARTNER_REFERENCE)
         erased = driver()
         await _erased_through_the_api(http, settings, erased)
         completed = await driver().start(**SENTINELS)
@@ -370,7 +379,7 @@ async def test_no_path_leaves_phi_in_any_history_description_detail_or_log(
 
         # The sentinels went in: the records hold them and the emails carried them; the
         # search would prove nothing otherwise.
-        kept = [rejected, incident, no_shows, lost, withdrawn, completed, behind]
+        kept = [rejected, incident, no_shows, lost, withdrawn, changed, completed, behind]
         for j in kept:
             assert await _holds_the_sentinels(pool, j.journey_id), j.journey_id
         assert await pool.fetchval(
@@ -388,6 +397,18 @@ async def test_no_path_leaves_phi_in_any_history_description_detail_or_log(
                 NOTES,
             )
             == 2
+        )
+        assert await pool.fetch(
+            """SELECT change_status FROM travel_records WHERE journey_id = $1 AND notes = $2
+                ORDER BY submitted_at""",
+            uuid.UUID(changed.journey_id),
+            NOTES,
+        ) == [("failed",), ("applied",)]
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM partner_confirmations WHERE reference = $1", PARTNER_REFERENCE
+            )
+            == 4
         )
         mailed = "\n".join(m["To"] + text_of(m) for m in read_mailbox(relay.directory))
         assert found_in(mailed, [NAME, SENTINELS["email"], CORRECTED_EMAIL]) == [

@@ -45,6 +45,8 @@ from tests.journey_paths import (
     REFUSED_DOMAIN,
     book_consult,
     book_follow_ups,
+    change_dates,
+    chase_a_partner,
     complete,
     erase_now,
     fall_behind_in_rehab,
@@ -80,6 +82,8 @@ SCENARIOS = (
     "erasure",
     "retention-sweep",
     "follow-up-consults",
+    "travel-change",
+    "partner-unconfirmed",
 )
 # The scenarios whose journeys keep another policy than the defaults.
 POLICIES = {"follow-up-consults": FOLLOW_UP_CONSULTS_POLICY}
@@ -248,6 +252,10 @@ async def test_record_histories(
             await miss_two_consults(j)
         elif scenario == "incident":
             await resolve_refused_acknowledgement(j, corrected_email="ana.garcia@example.org")
+        elif scenario == "travel-change":
+            await change_dates(j)
+        elif scenario == "partner-unconfirmed":
+            await chase_a_partner(j)
         elif scenario == "follow-up-incident":
             await complete(j, refused_in_follow_up=relay)
         elif scenario == "rehab-follow-up":

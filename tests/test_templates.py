@@ -51,6 +51,9 @@ CONTEXT = {
     "incident": "email_refused",
     "incident_no": "1",
     "incident_sentence": "the mail server refused an email for good",
+    "dates_changed": False,
+    "change_undone": False,
+    "partner_url": "",
 }
 
 

@@ -14,15 +14,19 @@ from workflows.rules import refuse, require_role, require_stage, require_waiting
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
+    from domain.records import BookingKind
     from domain.refusals import RefusalCode
-    from domain.stages import Stage, WaitingOn
+    from domain.stages import Stage, Task, WaitingOn
     from domain.step_declarations import STEP_ROLES, StepName
     from domain.steps import (
         AdverseEventReported,
         CaseManagerAssignment,
+        PartnerConfirmation,
         SlotBooking,
+        TravelChange,
         TravelDetails,
     )
+    from domain.travel_rules import change_cutoff, earliest_arrival
 
 
 def role(actor: Actor, step: StepName) -> None:
@@ -135,8 +139,78 @@ def travel(state: JourneyState, step: TravelDetails, now: datetime) -> None:
 def clinic_confirmation(state: JourneyState) -> None:
     require_stage(state.stage, Stage.TRAVEL, StepName.CLINIC_CONFIRMATION)
     answered = state.travel.clinic_confirmation is not None
-    if state.waiting_on is not WaitingOn.COORDINATOR or answered:
+    # A coordinator is waited on for other things too (a failed change of dates).
+    asked = state.waiting_on is WaitingOn.COORDINATOR and state.task is Task.RECORD_CLINIC_ANSWER
+    if not asked or answered:
         raise refuse(RefusalCode.NO_VISIT_REQUEST)
+
+
+def change_travel_now(state: JourneyState) -> None:
+    """The trip is booked, no change is under way and the run has not closed changes at the
+    cutoff; the validator also holds the cutoff to its own clock (below)."""
+    require_stage(state.stage, Stage.TRAVEL, StepName.CHANGE_TRAVEL)
+    travel = state.travel
+    if not travel.changeable or travel.visit_day1 is None:
+        raise refuse(RefusalCode.TRAVEL_NOT_BOOKED)
+    if travel.change is not None:
+        raise refuse(RefusalCode.TRAVEL_CHANGE_UNDER_WAY)
+    if travel.changes_closed:
+        raise refuse(
+            RefusalCode.TRAVEL_CHANGE_CLOSED,
+            cutoff_at=change_cutoff(travel.visit_day1, state.journey.policy),
+        )
+
+
+def change_travel_until(state: JourneyState) -> datetime | None:
+    """Until when the trip's dates can change, while it is booked and changeable."""
+    travel = state.travel
+    if state.stage is not Stage.TRAVEL or not travel.changeable or travel.visit_day1 is None:
+        return None
+    return change_cutoff(travel.visit_day1, state.journey.policy)
+
+
+def change_travel(state: JourneyState, step: TravelChange, now: datetime) -> None:
+    change_travel_now(state)
+    cutoff = change_travel_until(state)
+    assert cutoff is not None
+    if now >= cutoff:
+        raise refuse(RefusalCode.TRAVEL_CHANGE_CLOSED, cutoff_at=cutoff)
+    if step.arrival_date <= now.date():
+        raise refuse(RefusalCode.ARRIVAL_NOT_FUTURE)
+    travel = state.travel
+    if (step.arrival_date, step.departure_date) == (travel.arrival, travel.departure):
+        raise refuse(RefusalCode.SAME_TRAVEL_DATES)
+    earliest = earliest_arrival(now, state.journey.policy)
+    if step.arrival_date < earliest:
+        raise refuse(RefusalCode.ARRIVAL_TOO_SOON, earliest_arrival=earliest)
+
+
+def partner_confirmation_now(state: JourneyState) -> None:
+    """Some hotel or transfer request of the trip awaits its partner's confirmation."""
+    require_stage(state.stage, Stage.TRAVEL, StepName.PARTNER_CONFIRMATION)
+    if not awaiting_partners(state):
+        raise refuse(RefusalCode.NO_PARTNER_REQUEST)
+
+
+def awaiting_partners(state: JourneyState) -> list[str]:
+    """The hotel and transfer bookings whose partners have not confirmed, newest last."""
+    if not state.travel.changeable:
+        return []
+    return [
+        b.booking_id
+        for b in state.bookings
+        if b.kind in (BookingKind.HOTEL, BookingKind.TRANSFER)
+        and not (b.cancelled or b.completed or b.confirmed)
+    ]
+
+
+def partner_confirmation(state: JourneyState, step: PartnerConfirmation) -> None:
+    require_stage(state.stage, Stage.TRAVEL, StepName.PARTNER_CONFIRMATION)
+    booking = next((b for b in state.bookings if b.booking_id == step.booking_id), None)
+    if booking is not None and booking.confirmed:
+        raise refuse(RefusalCode.PARTNER_CONFIRMED)
+    if step.booking_id not in awaiting_partners(state):
+        raise refuse(RefusalCode.NO_PARTNER_REQUEST)
 
 
 def admission(state: JourneyState) -> None:
@@ -210,6 +284,8 @@ _NOW: dict[StepName, Callable[[JourneyState], None]] = {
     StepName.PLAN_DECISION: plan_decision,
     StepName.TRAVEL: travel_now,
     StepName.CLINIC_CONFIRMATION: clinic_confirmation,
+    StepName.CHANGE_TRAVEL: change_travel_now,
+    StepName.PARTNER_CONFIRMATION: partner_confirmation_now,
     StepName.ADMISSION: admission,
     StepName.PROCEDURE: procedure,
     StepName.DISCHARGE: discharge,

@@ -20,7 +20,7 @@ from workflows.endings import Withdrawn
 from workflows.rules import refuse
 
 with workflow.unsafe.imports_passed_through():
-    from domain.actors import Actor
+    from domain.actors import SYSTEM, Actor
     from domain.incidents import (
         Incident,
         IncidentAction,
@@ -123,16 +123,34 @@ class IncidentDesk:
             if action is IncidentAction.SKIP:
                 return None
 
+    async def hold(
+        self,
+        kind: IncidentKind,
+        *,
+        step: str,
+        actions: tuple[IncidentAction, ...],
+        settled: Callable[[], bool],
+    ) -> IncidentAction | None:
+        """An incident that no activity failed: something a person must see to (a partner
+        who has not answered, a change that could not be booked). None when `settled()` came
+        true first, before or while it was open: it then closes as skipped, by the system."""
+        return await self._hold(kind, step, workflow.now(), actions, settled)
+
     async def _hold(
         self,
         kind: IncidentKind,
         step: str,
         since: datetime,
         actions: tuple[IncidentAction, ...],
-    ) -> IncidentAction:
+        settled: Callable[[], bool] | None = None,
+    ) -> IncidentAction | None:
         # A step's handler and the run can both fail at once; the second waits its turn.
         state = self._state
-        await workflow.wait_condition(lambda: state.open is None)
+        await workflow.wait_condition(
+            lambda: state.open is None or (settled is not None and settled())
+        )
+        if settled is not None and settled():
+            return None
         incident = Incident(
             number=state.count + 1, kind=kind, step=step, since=since, actions=actions
         )
@@ -146,18 +164,22 @@ class IncidentDesk:
             lambda: (
                 state.resolution is not None
                 or (may_withdraw and self._host.withdrawal_requested() is not None)
+                or (settled is not None and settled())
             )
         )
         resolution, state.open, state.resolution = state.resolution, None, None
-        if resolution is None:
-            withdrawer = self._host.withdrawal_requested()
-            assert withdrawer is not None
+        withdrawer = self._host.withdrawal_requested() if may_withdraw else None
+        if resolution is not None:
+            action, actor = resolution.action, resolution.actor
+        elif withdrawer is not None:
             action, actor = IncidentAction.WITHDRAW, withdrawer
         else:
-            action, actor = resolution.action, resolution.actor
+            action, actor = IncidentAction.SKIP, SYSTEM
         await self._host.incident_closed(incident, action, actor)
         if action is IncidentAction.WITHDRAW:
             raise Withdrawn
+        if resolution is None and withdrawer is None:
+            return None
         return action
 
     def check(self, step: IncidentResolution) -> None:

@@ -43,12 +43,14 @@ with workflow.unsafe.imports_passed_through():
         DocumentsReceived,
         IncidentResolution,
         NoShow,
+        PartnerConfirmation,
         PlanDecision,
         ProcedureReported,
         RescheduleRequest,
         ReviewDecision,
         ReviewOutcome,
         SlotBooking,
+        TravelChange,
         TravelDetails,
         Withdrawal,
         WithdrawalReason,
@@ -155,6 +157,8 @@ class PatientJourney:
             expects=checks.expected_steps(state),
             takes_steps_from=state.waiting_on,
             documents_requested=list(self._documents_requested()),
+            travel_change_until=checks.change_travel_until(state),
+            confirms_partners=state.travel.changeable,
             rehab_follow_up=state.rehab_follow_up,
         )
 
@@ -300,6 +304,30 @@ class PatientJourney:
     def _check_clinic_confirmation(self, step: ClinicConfirmation) -> None:
         checks.role(step.actor, StepName.CLINIC_CONFIRMATION)
         checks.clinic_confirmation(self.state)
+
+    @workflow.update
+    async def change_travel(self, step: TravelChange) -> JourneyStatus:
+        before = len(self.state.transitions)
+        self.state.travel.change = step
+        return await self._answer(before)
+
+    @change_travel.validator
+    def _check_change_travel(self, step: TravelChange) -> None:
+        checks.role(step.actor, StepName.CHANGE_TRAVEL)
+        checks.change_travel(self.state, step, workflow.now())
+
+    @workflow.update
+    async def partner_confirmation(self, step: PartnerConfirmation) -> JourneyStatus:
+        # The partner's watch sees it and stops; nothing else of the run waits on it.
+        for booking in self.state.bookings:
+            if booking.booking_id == step.booking_id:
+                booking.confirmed = True
+        return self.status()
+
+    @partner_confirmation.validator
+    def _check_partner_confirmation(self, step: PartnerConfirmation) -> None:
+        checks.role(step.actor, StepName.PARTNER_CONFIRMATION)
+        checks.partner_confirmation(self.state, step)
 
     @workflow.update
     async def clinic_admission(self, step: Admission) -> JourneyStatus:

@@ -6,7 +6,7 @@ whole state in one model shows at a glance what a journey holds, and what the st
 can answer from.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         ReviewDecision,
         SlotBooking,
+        TravelChange,
         TravelDetails,
         Withdrawal,
     )
@@ -67,6 +68,19 @@ class TravelSteps(BaseModel):
     visit_day1: datetime | None = None
     admission_due: datetime | None = None
     clinic_confirmation: ClinicConfirmation | None = None
+    # Once the trip is booked (journeys that booked it before changes existed stay False):
+    # its dates may change, and partners' confirmations are awaited.
+    changeable: bool = False
+    # The dates the bookings stand for, and whether the patient needs a visa letter.
+    arrival: date | None = None
+    departure: date | None = None
+    needs_visa: bool = False
+    # A change of dates asked for, until the run has booked it or given it up.
+    change: TravelChange | None = None
+    # Change attempts begun: each numbers its bookings' and emails' steps.
+    changes: int = 0
+    # The cutoff before the visit has come: the case manager arranges any change by hand.
+    changes_closed: bool = False
 
 
 class TreatmentSteps(BaseModel):

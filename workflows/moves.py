@@ -5,8 +5,10 @@ enter a stage, and hold an incident.
 (`workflows/stages/`) make their moves through it, so the state changes in one place.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -68,6 +70,14 @@ class Moves:
     def __init__(self, state: JourneyState) -> None:
         self.state = state
         self.incidents = IncidentDesk(self, state.incidents)
+        self._beside: set[asyncio.Task[None]] = set()
+
+    def beside(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the run, which never awaits it: it must end on its own. The
+        workflow's event loop schedules it deterministically, as it does the run."""
+        task = asyncio.ensure_future(work)
+        self._beside.add(task)
+        task.add_done_callback(self._beside.discard)
 
     @property
     def journey_id(self) -> str:
@@ -198,7 +208,14 @@ class Moves:
         self.state.bookings.append(booking)
         return booking
 
-    async def cancel(self, booking: Booking | None) -> None:
+    async def cancel(
+        self,
+        booking: Booking | None,
+        facts: dict[str, str] | None = None,
+        *,
+        tell: bool = True,
+    ) -> None:
+        """Cancel a booking and, if `tell`, its partner; `facts` go to the partner's email."""
         if booking is None or booking.cancelled or booking.completed:
             return
         # Skipping a cancellation leaves it to the coordinator, who undoes it by hand.
@@ -219,8 +236,11 @@ class Moves:
         partner = _PARTNER_OF.get(booking.kind)
         if booking.kind is BookingKind.CLINIC_VISIT and booking.confirm_by_hand:
             partner = (NotificationKind.CLINIC_VISIT_CANCELLATION, Audience.CLINIC)
-        if partner is not None:
-            await self.notify(f"cancel-{booking.booking_id.rsplit(':', 1)[-1]}", *partner)
+        if partner is not None and tell:
+            kind, audience = partner
+            await self.notify(
+                f"cancel-{booking.booking_id.rsplit(':', 1)[-1]}", kind, audience, facts
+            )
 
     def mark_completed(self, booking: Booking | None) -> None:
         if booking is not None:
@@ -324,6 +344,11 @@ class Moves:
         who = _WAITING_PHRASES[state.waiting_on]
         until = f" by **{state.deadline:%Y-%m-%d %H:%M} UTC**" if state.deadline else ""
         return f"{head}: waiting on {who} {state.waiting_for}{until}."
+
+    def skippable(self) -> tuple[IncidentAction, ...]:
+        """The resolutions of an incident a coordinator may skip: retry, skip, and withdraw
+        while the journey runs."""
+        return self._actions(IncidentAction.SKIP)
 
     def _actions(self, *also: IncidentAction) -> tuple[IncidentAction, ...]:
         """How an incident may be resolved now: withdrawing only while the journey runs."""

@@ -99,6 +99,9 @@ def _tasks(language: str) -> dict[str, str]:
             "waiting for", "to record the clinic's answer to the visit request"
         ),
         Task.TRAVEL_TO_CLINIC: pgettext("waiting for", "to travel to the clinic"),
+        Task.CHANGE_TRAVEL: pgettext(
+            "waiting for", "re-booking the clinic visit, hotel and transfer for new dates"
+        ),
         Task.REPORT_ADMISSION: pgettext("waiting for", "to report the admission"),
         Task.CHASE_ADMISSION: pgettext(
             "waiting for", "to find out why the clinic has not reported the admission"
@@ -180,6 +183,34 @@ def _refusals(language: str) -> dict[str, str]:
         ),
         RefusalCode.NO_VISIT_REQUEST: pgettext(
             "refusal", "No visit request is waiting for the clinic's answer."
+        ),
+        RefusalCode.TRAVEL_NOT_BOOKED: pgettext(
+            "refusal",
+            "The dates can be changed once the visit, hotel and transfer are booked.",
+        ),
+        RefusalCode.TRAVEL_CHANGE_UNDER_WAY: pgettext(
+            "refusal", "A change of dates is already under way."
+        ),
+        RefusalCode.TRAVEL_CHANGE_CLOSED: pgettext(
+            "refusal",
+            "The dates could be changed until %(cutoff_at)s; the case manager arranges a "
+            "change now.",
+        ),
+        RefusalCode.ARRIVAL_TOO_SOON: pgettext(
+            "refusal",
+            "The new arrival must be on %(earliest_arrival)s or later, for the clinic, hotel "
+            "and transfer to be booked again in time.",
+        ),
+        RefusalCode.SAME_TRAVEL_DATES: pgettext("refusal", "These are the dates already booked."),
+        RefusalCode.NO_PARTNER_REQUEST: pgettext(
+            "refusal", "No hotel or transfer request of this journey waits for this confirmation."
+        ),
+        RefusalCode.PARTNER_CONFIRMED: pgettext("refusal", "This request is already confirmed."),
+        RefusalCode.PARTNER_LINK_USED: pgettext(
+            "refusal", "This confirmation link has been used already."
+        ),
+        RefusalCode.PARTNER_LINK_OTHER_JOURNEY: pgettext(
+            "refusal", "This confirmation link belongs to another journey."
         ),
         RefusalCode.ADMISSION_REPORTED: pgettext(
             "refusal", "The admission has already been reported."
@@ -303,6 +334,8 @@ _TIMELINE_STEPS = {
     "consult no show": "no_show",
     "travel details": "travel",
     "clinic confirmation": "clinic_confirmation",
+    "change travel": "change_travel",
+    "partner confirmation": "partner_confirmation",
     "clinic admission": "admission",
     "procedure report": "procedure",
     "clinic discharge": "discharge",
@@ -355,6 +388,8 @@ def _incidents(language: str) -> dict[str, str]:
         IncidentKind.NO_SPECIALIST: pgettext("incident", "No specialist"),
         IncidentKind.RECORD_MISSING: pgettext("incident", "Record missing"),
         IncidentKind.RECORDS_UNAVAILABLE: pgettext("incident", "Records database down"),
+        IncidentKind.PARTNER_UNCONFIRMED: pgettext("incident", "Partner has not confirmed"),
+        IncidentKind.TRAVEL_CHANGE_FAILED: pgettext("incident", "New travel dates not booked"),
     }
 
 
@@ -406,6 +441,8 @@ def _steps(language: str) -> dict[str, str]:
         "no_show": pgettext("step", "The patient did not attend"),
         "travel": pgettext("step", "Send the travel details for the patient"),
         "clinic_confirmation": pgettext("step", "Record the clinic's answer"),
+        "change_travel": pgettext("step", "Change the travel dates for the patient"),
+        "partner_confirmation": pgettext("step", "Record a partner's confirmation"),
         "admission": pgettext("step", "Record the admission"),
         "procedure": pgettext("step", "Record the procedure"),
         "discharge": pgettext("step", "Record the discharge"),
@@ -534,6 +571,8 @@ class Wording:
             "case_manager_id": params.case_manager_id or "",
             "starts_at": format_moment(params.starts_at, self.language, tz),
             "opens_at": format_day(params.opens_at, self.language, tz),
+            "cutoff_at": format_moment(params.cutoff_at, self.language, tz),
+            "earliest_arrival": format_day(params.earliest_arrival, self.language, tz),
             "consult_no": params.consult_no or "",
             "consults": params.consults or "",
             "week": params.week or "",

@@ -262,6 +262,28 @@ async def send_travel(sent: Submitted) -> FormAnswer:
     )
 
 
+async def change_travel(sent: Submitted) -> FormAnswer:
+    step, form, words = sent.step, sent.form, sent.words
+    try:
+        body = body_from_form(TravelBody, form)
+    except ValidationError as err:
+        return invalid(err, form, words, whole_form="departure_date")
+    assert isinstance(body, TravelBody)
+    await take(StepName.CHANGE_TRAVEL, step, body)
+    return done(
+        words.gettext("Thank you: we are changing your dates."),
+        words.gettext(
+            "New arrival %(arrival)s, departure %(departure)s.",
+            arrival=words.day(body.arrival_date),
+            departure=words.day(body.departure_date),
+        ),
+        words.gettext(
+            "We are booking your clinic visit, hotel and airport transfers for them, and will "
+            "email you once they are booked. Until then your current bookings stand."
+        ),
+    )
+
+
 async def check_in(sent: Submitted) -> FormAnswer:
     step, form, words = sent.step, sent.form, sent.words
     body = body_from_form(RehabCheckinBody, form)

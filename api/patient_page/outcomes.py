@@ -18,7 +18,7 @@ from api.problems import ProblemError, refusal_of
 from api.uploads import UploadProblem
 from domain.errors import StepError
 from domain.refusals import Refusal, RefusalCode
-from i18n import N_, format_day, translations
+from i18n import N_, format_day, format_moment, translations
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,21 @@ REFUSALS: dict[RefusalCode, str] = {
         "The departure must be at least three days after the arrival: a day to rest, then "
         "the two days of the visit."
     ),
+    RefusalCode.TRAVEL_NOT_BOOKED: N_(
+        "Your dates can be changed here once your visit, hotel and transfers are booked."
+    ),
+    RefusalCode.TRAVEL_CHANGE_UNDER_WAY: N_(
+        "We are already changing your dates. The page shows how far it has come."
+    ),
+    RefusalCode.TRAVEL_CHANGE_CLOSED: N_(
+        "Your dates could be changed here until %(cutoff_at)s. Please call or write to your "
+        "case manager, who will arrange the change with you."
+    ),
+    RefusalCode.ARRIVAL_TOO_SOON: N_(
+        "The new arrival must be on %(earliest_arrival)s or later, so that we can book the "
+        "clinic, the hotel and the transfers again in time."
+    ),
+    RefusalCode.SAME_TRAVEL_DATES: N_("These are the dates already booked for you."),
     RefusalCode.REHAB_WEEK_NOT_STARTED: N_(
         "Week %(week)s has not started yet: you can send its check-in once it has begun."
     ),
@@ -101,12 +116,17 @@ _PROBLEMS: dict[str, str] = {
 
 
 def refusal_text(refusal: Refusal, language: str, tz: str = "UTC") -> str:
-    """The patient's sentence for a refusal of the journey's, in `language`; a day it names
-    is the day on the patient's clock (`tz`)."""
+    """The patient's sentence for a refusal of the journey's, in `language`; a time or day it
+    names is on the patient's clock (`tz`)."""
     text = REFUSALS.get(refusal.code, _NOT_NOW)
-    values = refusal.params.model_dump(exclude_none=True)
-    if refusal.params.opens_at is not None:
-        values["opens_at"] = format_day(refusal.params.opens_at, language, tz)
+    values: dict[str, object] = refusal.params.model_dump(exclude_none=True)
+    params = refusal.params
+    if params.opens_at is not None:
+        values["opens_at"] = format_day(params.opens_at, language, tz)
+    if params.cutoff_at is not None:
+        values["cutoff_at"] = format_moment(params.cutoff_at, language, tz)
+    if params.earliest_arrival is not None:
+        values["earliest_arrival"] = format_day(params.earliest_arrival, language)
     return translations(language).gettext(text) % values
 
 

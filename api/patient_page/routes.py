@@ -246,6 +246,11 @@ async def post_travel(request: Request) -> HTMLResponse:
     return await take(request, StepName.TRAVEL, forms.send_travel)
 
 
+@router.post(f"{PAGE}/travel-change", response_class=HTMLResponse, include_in_schema=False)
+async def post_travel_change(request: Request) -> HTMLResponse:
+    return await take(request, StepName.CHANGE_TRAVEL, forms.change_travel)
+
+
 @router.post(f"{PAGE}/check-in", response_class=HTMLResponse, include_in_schema=False)
 async def post_check_in(request: Request) -> HTMLResponse:
     return await take(request, StepName.REHAB_CHECKIN, forms.check_in)

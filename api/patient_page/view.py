@@ -18,11 +18,12 @@ from api.journey_access import patient_view
 from db.patient_page import CheckinOnPage, DocumentOnPage, PatientOnPage, PlanOnPage, TravelOnPage
 from domain.clinic_hours import CLINIC_TIME_ZONE, clinic_days_later
 from domain.follow_up import ConsultPhase, FollowUpStatus
+from domain.incidents import IncidentKind
 from domain.journey import JourneyStatus
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
 from domain.rehab import short_of_six
-from domain.stages import Stage, WaitingOn
+from domain.stages import Stage, Task, WaitingOn
 from domain.step_declarations import StepName
 from domain.steps import DocumentKind
 from i18n import (
@@ -109,7 +110,18 @@ class Words:
         return document_name(kind, self.language)
 
 
-def booking_line(words: Words, booking: Booking) -> str:
+def booking_line(words: Words, booking: Booking, confirms_partners: bool = False) -> str:
+    """A booking in a line; a hotel's or transfer's with whether its partner has confirmed
+    it, on journeys that wait for partners' confirmations."""
+    line = _booking_line(words, booking)
+    if not confirms_partners or booking.kind not in (BookingKind.HOTEL, BookingKind.TRANSFER):
+        return line
+    if booking.confirmed:
+        return words.gettext("%(booking)s (confirmed)", booking=line)
+    return words.gettext("%(booking)s (waiting for confirmation)", booking=line)
+
+
+def _booking_line(words: Words, booking: Booking) -> str:
     match booking.kind:
         case BookingKind.CONSULT:
             return words.gettext(
@@ -303,7 +315,38 @@ def travel_section(words: Words, status: JourneyStatus, records: PageRecords) ->
         }
         if sent is not None and not asks
         else None,
+        "change": change_section(words, status, records),
     }
+
+
+def change_section(words: Words, status: JourneyStatus, records: PageRecords) -> dict | None:
+    """Changing the booked trip's dates: under way; open until the cutoff, with the dates
+    that stand filled in; or closed, once the journey has closed changes at the cutoff,
+    which names whom to ask. The journey's reading, not the page's clock: the validator
+    holds a change sent a moment after the cutoff to the cutoff all the same."""
+    if status.task is Task.CHANGE_TRAVEL or (
+        status.incident is not None and status.incident.kind is IncidentKind.TRAVEL_CHANGE_FAILED
+    ):
+        return {"under_way": True}
+    until = status.travel_change_until
+    if until is None:
+        return None
+    if StepName.CHANGE_TRAVEL not in status.expects:
+        return {"closed": True, "until": words.moment(until)}
+    sent = records.travel
+    current = (
+        {
+            "arrival_date": sent.arrival_date.isoformat(),
+            "departure_date": sent.departure_date.isoformat(),
+            "arrival_flight": sent.arrival_flight,
+            "departure_flight": sent.departure_flight,
+            "companions": str(sent.companions),
+            "needs_visa": "yes" if sent.needs_visa else "",
+        }
+        if sent is not None
+        else {}
+    )
+    return {"open": True, "until": words.moment(until), "current": current}
 
 
 def week_of(status: JourneyStatus, now: datetime, policy: JourneyPolicy) -> int:
@@ -362,7 +405,7 @@ def page_context(
         )
         if status.stage is Stage.FOLLOW_UP
         else [],
-        "bookings": [booking_line(words, b) for b in active(status)]
+        "bookings": [booking_line(words, b, status.confirms_partners) for b in active(status)]
         + follow_up_bookings(words, records.follow_up),
         "can_withdraw": StepName.WITHDRAW in status.expects,
         "time_zone": words.tz,

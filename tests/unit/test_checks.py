@@ -9,7 +9,7 @@ from domain.actors import Role
 from domain.errors import StepError
 from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.refusals import Refusal, RefusalCode
-from domain.stages import Stage, WaitingOn
+from domain.stages import Stage, Task, WaitingOn
 from domain.step_declarations import STEP_ROLES, StepName
 from domain.steps import (
     Admission,
@@ -213,6 +213,10 @@ def test_the_clinics_answer_is_recorded_once_while_a_coordinator_waits_for_it() 
         lambda: checks.clinic_confirmation(journey(Stage.TRAVEL, WaitingOn.PATIENT))
     ) == Refusal.of(RefusalCode.NO_VISIT_REQUEST)
     state = journey(Stage.TRAVEL, WaitingOn.COORDINATOR)
+    # Waiting on a coordinator for something else: no visit request to answer.
+    state.task = Task.CHANGE_TRAVEL
+    assert refusal(lambda: checks.clinic_confirmation(state)).code is RefusalCode.NO_VISIT_REQUEST
+    state.task = Task.RECORD_CLINIC_ANSWER
     checks.clinic_confirmation(state)
     state.travel.clinic_confirmation = ClinicConfirmation(actor=COORDINATOR, confirmed=True)
     assert refusal(lambda: checks.clinic_confirmation(state)) == Refusal.of(

@@ -44,7 +44,9 @@ def _reach(person: str, role: Role) -> Reach | None:
 
 def test_every_staff_role_has_a_scope_and_the_codec_decodes_for_every_journeys_only() -> None:
     # Staff administrators keep the directory and reach no journey.
-    assert STAFF_ROLES - KEEPS_STAFF_DIRECTORY | {Role.PATIENT, Role.CLINIC} == set(SCOPES)
+    assert STAFF_ROLES - KEEPS_STAFF_DIRECTORY | {Role.PATIENT, Role.CLINIC, Role.PARTNER} == set(
+        SCOPES
+    )
     assert {r for r, s in SCOPES.items() if s not in (Scope.EVERY, Scope.OWN_LINK)} == {
         Role.REVIEWER,
         Role.SPECIALIST,

@@ -4,7 +4,7 @@ on each surface, and the code crosses Temporal's failure encoding intact."""
 import base64
 import re
 import string
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import SecretStr
@@ -34,6 +34,8 @@ EVERY_PARAM = RefusalParams(
     case_manager_id="cm-es",
     starts_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
     opens_at=datetime(2026, 12, 12, 9, 0, tzinfo=UTC),
+    cutoff_at=datetime(2026, 12, 3, 7, 0, tzinfo=UTC),
+    earliest_arrival=date(2026, 12, 14),
     consult_no=2,
     consults=5,
     week=3,

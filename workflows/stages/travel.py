@@ -1,6 +1,7 @@
 """PLAN and TRAVEL: the plan and quote accepted or declined; the patient's dates, the two-day
 clinic visit reserved (the clinic may decline the dates, then the patient sends new ones),
-the visa letter, hotel and transfer, and the reminders before the trip."""
+the visa letter, hotel and transfer; then the trip (`workflows/stages/trip.py`): the
+reminders before it, the partners' confirmations and changes of dates."""
 
 from datetime import UTC, datetime, time
 
@@ -9,6 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.endings import Ended, Withdrawn
 from workflows.moves import Moves
+from workflows.stages.trip import trip
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
@@ -25,6 +27,9 @@ MAX_VISIT_REQUESTS = 5
 # Patch: the visit days' hours and the admission's deadline on the clinic's clock (the
 # policy's zone and hours) instead of 08:00 to 18:00 UTC.
 CLINIC_LOCAL_VISIT_HOURS = "clinic-local-visit-hours"
+# Patch: from the booked trip on, its dates can change and partners' confirmations are awaited
+# (workflows/stages/trip.py); a trip booked before sleeps until the visit as it always did.
+TRAVEL_CHANGES = "travel-changes"
 
 
 async def plan(m: Moves) -> None:
@@ -129,6 +134,11 @@ async def travel(m: Moves) -> None:
         )
         await m.notify(f"{step}-request", notice, partner)
     await m.enter(Stage.TRAVEL, WaitingOn.PATIENT, day1, task=Task.TRAVEL_TO_CLINIC)
+    if workflow.patched(TRAVEL_CHANGES):
+        steps.arrival, steps.departure = details.arrival_date, details.departure_date
+        steps.needs_visa = details.needs_visa
+        await trip(m)
+        return
     await m.sleep_until(arrival - p.travel_checklist_before, "Checklist due")
     await m.notify("travel-checklist", NotificationKind.TRAVEL_CHECKLIST)
     await m.sleep_until(arrival - p.travel_reminder_before, "Travel reminder")

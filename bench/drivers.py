@@ -345,6 +345,15 @@ class JourneyActors:
             body={"confirmed": True, "clinic_reference": f"CL-{self.n}"},
             step="parent",
         )
+        # The hotel and the transfer company confirm their bookings, as a coordinator records.
+        for booking in ("hotel", "transfer"):
+            await self._send(
+                "POST",
+                f"{base}/partners/confirmation",
+                headers=self.staff(Role.COORDINATOR),
+                body={"booking": booking, "reference": f"P-{self.n}", "confirmed_by": "front desk"},
+                step="parent",
+            )
         day1 = datetime.combine(arrival + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         day1 += timedelta(hours=8)
         now = await self.clock.now(wid, "parent")

@@ -449,6 +449,9 @@ class JourneyDriver:
         )
         await self.handle.execute_update(PatientJourney.clinic_discharge, Discharge(actor=CLINIC))
         await self.reach(Stage.FOLLOW_UP)
+        # The journey enters its follow-up stage a moment before the follow-up year's own
+        # workflow starts; a step sent in between is refused as not yet started.
+        await eventually(self.year, what="the follow-up year started")
 
     async def follow_up_year(
         self, notes: str = "", checkin_weeks: int | None = None, from_week: int = 1

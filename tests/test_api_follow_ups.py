@@ -17,7 +17,6 @@ from domain.actors import Role
 from domain.records import BookingKind, BookingRequest, Slot
 from settings import Settings
 from tests.api_people import link, staff
-from tests.helpers import eventually
 from tests.journey_rows import store_inquiry
 from tests.journeys import JourneyDriver
 
@@ -63,10 +62,7 @@ async def test_follow_up_consults_through_the_api(
 ) -> None:
     j = driver
     await j.start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
-    await eventually(j.year, what="the follow-up year")
+    await j.book_and_treat()
     jid = j.journey_id
     base = f"/api/v1/journeys/{jid}"
     patient = link(settings, jid, j.patient.id)

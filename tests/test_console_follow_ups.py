@@ -14,7 +14,6 @@ from playwright.async_api import Page, expect
 from domain.actors import Role
 from domain.follow_up import ConsultPhase
 from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_as
-from tests.helpers import eventually
 from tests.journeys import JourneyDriver
 from tests.test_api_follow_ups import follow_up_bookings
 
@@ -30,10 +29,7 @@ async def test_a_coordinator_books_and_the_specialist_marks_a_missed_follow_up(
 ) -> None:
     j = driver
     await j.start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
-    await eventually(j.year, what="the follow-up year")
+    await j.book_and_treat()
     # The demo specialist is the patient's: her follow-up times are theirs.
     specialist, _ = demo_member(Role.SPECIALIST)
     await pool.execute(

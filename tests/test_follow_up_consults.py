@@ -44,12 +44,18 @@ DAY = timedelta(days=1)
 async def in_the_follow_up_year(j: JourneyDriver) -> datetime:
     """A journey treated and discharged; when its follow-up year began."""
     await j.start()
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
-    await eventually(j.year, what="the follow-up year started")
+    await j.book_and_treat()
     status = await j.status()
     return next(t.entered_at for t in status.transitions if t.stage is Stage.FOLLOW_UP)
+
+
+async def first_consults_times_offered(j: JourneyDriver) -> datetime:
+    """A journey in its follow-up year an hour after the first consult's times were offered;
+    when that consult is due."""
+    p = j.policy
+    due = await in_the_follow_up_year(j) + p.follow_up_offsets[0]
+    await j.sleep(due - p.follow_up_offer_before - await j.now() + timedelta(hours=1))
+    return due
 
 
 def calendar_event(settings: Settings, specialist: str, uid: str) -> Calendar | None:
@@ -215,10 +221,7 @@ async def test_a_missed_follow_up_consult_is_offered_again_once(
     driver: JourneyDriver, settings: Settings
 ) -> None:
     j = driver
-    discharged = await in_the_follow_up_year(j)
-    p = j.policy
-    due = discharged + p.follow_up_offsets[0]
-    await j.sleep(due - p.follow_up_offer_before - await j.now() + timedelta(hours=1))
+    due = await first_consults_times_offered(j)
     first_times = {s.starts_at for s in (await j.offered(1)).offered}
     first = await j.book_follow_up(1)
     await j.sleep(first.starts_at - await j.now() + timedelta(minutes=10))
@@ -260,7 +263,7 @@ async def test_a_missed_follow_up_consult_is_offered_again_once(
     )
     assert closed == Refusal.of(RefusalCode.FOLLOW_UP_BOOKING_CLOSED, consult_no=1)
     # Its case manager was told: the specialist is not reminded of an outcome.
-    await j.sleep(due + p.follow_up_outcome_grace - await j.now() + timedelta(hours=1))
+    await j.sleep(due + j.policy.follow_up_outcome_grace - await j.now() + timedelta(hours=1))
     assert "follow-up-consult-1-overdue" not in j.mail_kinds()
     # The outcome of the consult the case manager arranged by hand is still recorded.
     assert (await j.record_outcome(1)).outcomes_recorded == [1]
@@ -270,10 +273,7 @@ async def test_other_times_a_moved_booking_and_a_deactivated_specialist(
     driver: JourneyDriver, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     j = driver
-    discharged = await in_the_follow_up_year(j)
-    p = j.policy
-    due = discharged + p.follow_up_offsets[0]
-    await j.sleep(due - p.follow_up_offer_before - await j.now() + timedelta(hours=1))
+    await first_consults_times_offered(j)
     first = await j.offered(1)
 
     # None suits her: other times, none of the first ones.
@@ -362,10 +362,7 @@ async def test_a_withdrawal_cancels_the_booked_follow_up_consult(
     driver: JourneyDriver, settings: Settings
 ) -> None:
     j = driver
-    discharged = await in_the_follow_up_year(j)
-    p = j.policy
-    due = discharged + p.follow_up_offsets[0]
-    await j.sleep(due - p.follow_up_offer_before - await j.now() + timedelta(hours=1))
+    await first_consults_times_offered(j)
     await j.book_follow_up(1)
     uid = booking_uid(f"{j.journey_id}:follow-up-1-1")
     assert await in_calendar(settings, "spec-1", uid) is not None

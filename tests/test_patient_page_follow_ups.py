@@ -12,7 +12,6 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser import Screenshot, ServedApp, assert_accessible
-from tests.helpers import eventually
 from tests.journeys import JourneyDriver
 from tests.patient_pages import emailed_link, outcome
 from tests.test_api_follow_ups import follow_up_bookings, take_the_time
@@ -29,10 +28,7 @@ async def test_a_patient_books_and_moves_her_follow_up_consultation_on_her_page(
 ) -> None:
     j = driver
     await j.start()  # the form's patient: Spanish, in Europe/Madrid
-    await j.book_the_trip()
-    await j.sleep(timedelta(days=31))
-    await j.treat()
-    await eventually(j.year, what="the follow-up year")
+    await j.book_and_treat()
     p = j.policy
     await j.sleep(p.follow_up_offsets[0] - p.follow_up_offer_before + timedelta(hours=1))
     offered = await j.offered(1)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -179,6 +180,16 @@ class JourneyDriver:
             length, until=lambda n: len(seen) > 1 and n > 0 and seen[-2] == n, what="journey idle"
         )
         return seen[-1]
+
+    async def decisions(self) -> list[str]:
+        """The kinds of the journey's history events, but for its workflow tasks: what it
+        decided, which a refused step must leave as it was."""
+        history = await self.handle.fetch_history()
+        return [
+            EventType.Name(e.event_type)
+            for e in history.events
+            if not EventType.Name(e.event_type).startswith("EVENT_TYPE_WORKFLOW_TASK_")
+        ]
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()

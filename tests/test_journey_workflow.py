@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -337,20 +336,11 @@ async def test_no_admission_by_end_of_day_one_alerts_the_coordinator(
     await j.treat()
 
 
-async def _decisions(j: JourneyDriver) -> list[str]:
-    history = await j.handle.fetch_history()
-    return [
-        EventType.Name(e.event_type)
-        for e in history.events
-        if not EventType.Name(e.event_type).startswith("EVENT_TYPE_WORKFLOW_TASK_")
-    ]
-
-
 async def test_refused_steps_leave_no_trace_in_the_history(new_journey: NewJourney) -> None:
     j = await new_journey().start()
     await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
     await j.idle()
-    before = await _decisions(j)
+    before = await j.decisions()
     refusals = [
         (
             PatientJourney.review,
@@ -401,7 +391,7 @@ async def test_refused_steps_leave_no_trace_in_the_history(new_journey: NewJourn
         assert isinstance(cause, ApplicationError) and cause.message == expected.english
     # The time-skipping server records the workflow tasks that ran the validators (the real
     # server drops them); beyond those, nothing: no update, no activity, no timer.
-    assert await _decisions(j) == before
+    assert await j.decisions() == before
     await j.approve()
     status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
     with pytest.raises(WorkflowUpdateFailedError) as raised:

@@ -13,7 +13,6 @@ from datetime import timedelta
 import asyncpg
 import pytest
 from temporalio import activity
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -433,20 +432,11 @@ async def test_after_the_cutoff_the_journey_refuses_new_dates(
     assert cutoff is not None
     await j.sleep(cutoff - await j.now() + timedelta(minutes=1))
     await j.idle()
-    before = await _decisions(j)
+    before = await j.decisions()
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await j.change_dates(timedelta(days=30))
     assert refusal_of(refused.value).code is RefusalCode.TRAVEL_CHANGE_CLOSED
     # Beyond the workflow task that ran the validator (which the real server drops), nothing.
-    assert await _decisions(j) == before
+    assert await j.decisions() == before
     assert await _change_status(j) == [], "the refused change's record is removed"
     assert {s for s, v in (await j.bookings()).items() if v == "active"} == {"consult-1", *OLD}
-
-
-async def _decisions(j: JourneyDriver) -> list[str]:
-    history = await j.handle.fetch_history()
-    return [
-        EventType.Name(e.event_type)
-        for e in history.events
-        if not EventType.Name(e.event_type).startswith("EVENT_TYPE_WORKFLOW_TASK_")
-    ]

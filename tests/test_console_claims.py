@@ -26,18 +26,23 @@ FIRST, SECOND, LEAD = "demo-reviewer", "second-reviewer", "demo-lead"
 FIRST_NAME, SECOND_NAME = "Dr. Omar Haddad", "Dr. Ana Ruiz"
 
 
-@pytest.fixture
-async def app(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[FastAPI]:
-    await seed_demo_staff(settings.require_database_url())
+async def add_second_reviewer(pool: asyncpg.Pool, languages: list[str] | None = None) -> None:
+    """A reviewer in Madrid besides the demo one, to hold or be refused the same case."""
     async with pool.acquire() as conn:
         await StaffRepository(conn).add(
             staff_id=SECOND,
             full_name=SECOND_NAME,
             email="ana.ruiz@journeys.localhost",
             role="reviewer",
-            languages=["es", "en"],
+            languages=languages,
             time_zone="Europe/Madrid",
         )
+
+
+@pytest.fixture
+async def app(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[FastAPI]:
+    await seed_demo_staff(settings.require_database_url())
+    await add_second_reviewer(pool, languages=["es", "en"])
     async with running_app(settings) as served:
         yield served
 

@@ -10,15 +10,13 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from db.staff import StaffRepository
 from domain.actors import Role
 from tests.api_people import staff
 from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_named
 from tests.case_setup import inquiry
+from tests.test_console_claims import SECOND, SECOND_NAME, add_second_reviewer
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-SECOND, SECOND_NAME = "second-reviewer", "Dr. Ana Ruiz"
 
 
 @pytest.fixture
@@ -37,14 +35,7 @@ async def test_the_second_reviewer_sees_who_holds_the_case_and_cannot_review_it_
     pool: asyncpg.Pool,
     screenshot: Screenshot,
 ) -> None:
-    async with pool.acquire() as conn:
-        await StaffRepository(conn).add(
-            staff_id=SECOND,
-            full_name=SECOND_NAME,
-            email="ana.ruiz@journeys.localhost",
-            role="reviewer",
-            time_zone="Europe/Madrid",
-        )
+    await add_second_reviewer(pool)
     jid = await inquiry(http, served_app.settings)
     reference = jid[:8].upper()
     _, first_name = demo_member(Role.REVIEWER)

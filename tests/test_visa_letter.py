@@ -76,29 +76,46 @@ def test_text_is_set_in_the_embedded_unicode_font() -> None:
     assert re.search(rb"/FontName /[A-Z]{6}\+DejaVuSans", pdf)
 
 
-def test_english_letter_names_patient_dates_and_reference() -> None:
-    text = letter_text(make_letter())
-    assert "To the consular officer," in text
-    assert "Ana María Gómez (country: Mexico)" in text
-    assert "intrathecal transplantation of mesenchymal stem cells" in text
-    assert "on 13 April 2026 and 14 April 2026" in text
-    assert "arrive on 12 April 2026 and leave on 16 April 2026" in text
-    assert "SCI-2026-0042" in text
-    assert "Date: 2 March 2026" in text
-    assert "international@clinic.example" in text
-    assert "accompanied" not in text
-
-
-def test_spanish_letter_uses_spanish_wording() -> None:
-    text = letter_text(make_letter(language="es", patient_country="US"))
-    assert "A la atención del funcionario consular:" in text
-    assert "Ana María Gómez (país: Estados Unidos)" in text
-    assert "trasplante intratecal de células madre mesenquimales" in text
-    assert "los días 13 de abril de 2026 y 14 de abril de 2026" in text
-    assert "llegará el 12 de abril de 2026 y saldrá el 16 de abril de 2026" in text
-    assert "Referencia: SCI-2026-0042" in text
-    assert "Atentamente," in text
-    assert "consular officer" not in text
+@pytest.mark.parametrize(
+    ("changes", "wording", "not_said"),
+    [
+        pytest.param(
+            {},
+            [
+                "To the consular officer,",
+                "Ana María Gómez (country: Mexico)",
+                "intrathecal transplantation of mesenchymal stem cells",
+                "on 13 April 2026 and 14 April 2026",
+                "arrive on 12 April 2026 and leave on 16 April 2026",
+                "SCI-2026-0042",
+                "Date: 2 March 2026",
+                "international@clinic.example",
+            ],
+            "accompanied",
+            id="english",
+        ),
+        pytest.param(
+            {"language": "es", "patient_country": "US"},
+            [
+                "A la atención del funcionario consular:",
+                "Ana María Gómez (país: Estados Unidos)",
+                "trasplante intratecal de células madre mesenquimales",
+                "los días 13 de abril de 2026 y 14 de abril de 2026",
+                "llegará el 12 de abril de 2026 y saldrá el 16 de abril de 2026",
+                "Referencia: SCI-2026-0042",
+                "Atentamente,",
+            ],
+            "consular officer",
+            id="spanish",
+        ),
+    ],
+)
+def test_the_letter_names_patient_dates_and_reference_in_its_language(
+    changes: dict[str, Any], wording: list[str], not_said: str
+) -> None:
+    text = letter_text(make_letter(**changes))
+    assert [phrase for phrase in wording if phrase not in text] == []
+    assert not_said not in text
 
 
 def test_spanish_regional_tag_is_spanish() -> None:

@@ -1,7 +1,7 @@
 """Debian's nginx (/usr/sbin/nginx) for tests: a configuration the test supplies, run in the
 foreground with every path of its own (prefix, pid, temporary files, logs) in a directory.
 
-    with running_nginx(server_blocks, directory=tmp_path / "nginx", ports=[port]) as nginx:
+    with start_nginx(server_blocks, directory=tmp_path / "nginx", ports=[port]) as nginx:
         ...  # nginx listens on 127.0.0.1:port
 
 `http` is what goes inside the `http {}` block (server and upstream blocks: a template of
@@ -17,10 +17,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 NGINX = "/usr/sbin/nginx"
 START_SECONDS = 20.0
@@ -47,7 +47,7 @@ def render_template(template: Path, values: Mapping[str, object]) -> str:
 
 @dataclass
 class Nginx:
-    """A running nginx and its directory."""
+    """A running nginx and its directory; as a context manager, stopped when the block ends."""
 
     directory: Path
     process: subprocess.Popen[bytes]
@@ -90,6 +90,12 @@ class Nginx:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(STOP_SECONDS)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 def nginx_config(http: str, *, directory: Path, main: str = "") -> str:
@@ -157,23 +163,6 @@ def start_nginx(
         else:
             time.sleep(0.05)
     return nginx
-
-
-@contextmanager
-def running_nginx(
-    http: str,
-    *,
-    directory: Path,
-    ports: Sequence[int],
-    host: str = "127.0.0.1",
-    main: str = "",
-) -> Iterator[Nginx]:
-    """`start_nginx` for the length of the block."""
-    nginx = start_nginx(http, directory=directory, ports=ports, host=host, main=main)
-    try:
-        yield nginx
-    finally:
-        nginx.stop()
 
 
 def _listens(host: str, port: int) -> bool:

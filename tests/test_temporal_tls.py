@@ -35,7 +35,7 @@ from settings import PRODUCTION_SECRETS, InsecureSettings, Settings
 from tests.conftest import start_dev_server
 from tests.helpers import PRODUCTION_READY, eventually, journeys_command, valid_form
 from tests.journeys import seed_staff
-from tests.nginx import PLACEHOLDER, Nginx, render_template, running_nginx
+from tests.nginx import PLACEHOLDER, Nginx, render_template, start_nginx
 from tests.oidc_issuer import KeyServer
 from tests.test_secure_defaults import Listener
 from tests.tls_certs import CertificateAuthority, TlsFiles, make_tls_files
@@ -92,9 +92,7 @@ async def proxied(
         },
     )
     try:
-        with running_nginx(
-            server, directory=tmp_path_factory.mktemp("nginx"), ports=[port]
-        ) as nginx:
+        with start_nginx(server, directory=tmp_path_factory.mktemp("nginx"), ports=[port]) as nginx:
             yield ProxiedTemporal(env=env, nginx=nginx, address=f"127.0.0.1:{port}", tls=tls)
     finally:
         await env.shutdown()

@@ -27,6 +27,18 @@ async def _rows(pool: asyncpg.Pool, action: str) -> list[tuple[str, str | None, 
     ]
 
 
+async def _image(pool: asyncpg.Pool, journey_id: str, filename: str, content: bytes) -> str:
+    """A PNG image someone uploaded to the journey; its id."""
+    return await add_document(
+        pool,
+        journey_id,
+        filename=filename,
+        content_type="image/png",
+        content=content,
+        uploaded_by="someone",
+    )
+
+
 async def test_the_worklist_in_spanish_by_the_browser_and_by_the_switch(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
@@ -112,14 +124,7 @@ async def test_a_document_of_another_journey_is_not_found_and_audited(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     mine, other = await add_journey(pool), await add_journey(pool)
-    scan = await add_document(
-        pool,
-        other,
-        filename="other.png",
-        content_type="image/png",
-        content=b"\x89PNG other",
-        uploaded_by="someone",
-    )
+    scan = await _image(pool, other, "other.png", b"\x89PNG other")
     await sign_in(console, "demo-reviewer")
     refused = await console.get(f"/staff/journeys/{mine}/documents/{scan}")
     assert refused.status_code == 404 and "No such document" in refused.text
@@ -138,14 +143,7 @@ async def test_an_auditor_sees_the_reference_only(
     console: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     jid = await add_journey(pool, name=SENTINEL, medical_history="History HX-4471")
-    scan = await add_document(
-        pool,
-        jid,
-        filename="scan.png",
-        content_type="image/png",
-        content=b"\x89PNG",
-        uploaded_by="someone",
-    )
+    scan = await _image(pool, jid, "scan.png", b"\x89PNG")
     await sign_in(console, "demo-auditor")
     for address in ("/staff/", f"/staff/journeys/{jid}"):
         page = await console.get(address)

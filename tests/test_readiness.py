@@ -1,6 +1,7 @@
 """`/readyz` of the API: ready only while PostgreSQL and Temporal answer, and it answers in
 time even when one of them hangs."""
 
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
@@ -64,24 +65,21 @@ async def test_ready_while_both_answer_and_not_once_postgresql_stops(
         assert (await http.get("/healthz")).status_code == 200, "alive, only not ready"
 
 
-async def test_not_ready_while_temporal_refuses_connections(
-    settings: Settings, closed_port: int
+@pytest.mark.parametrize(
+    ("port", "temporal"),
+    [
+        pytest.param("closed_port", r"unavailable: .*", id="refusing-connections"),
+        # The client gives up after 15 s; the check's own deadline is shorter.
+        pytest.param("silent_port", r"unavailable: TimeoutError", id="never-answering"),
+    ],
+)
+async def test_not_ready_while_temporal_is_unreachable_and_the_check_keeps_its_deadline(
+    settings: Settings, request: pytest.FixtureRequest, port: str, temporal: str
 ) -> None:
-    down = settings.model_copy(update={"temporal_address": f"127.0.0.1:{closed_port}"})
-    async with _app(down) as http:
+    address = f"127.0.0.1:{request.getfixturevalue(port)}"
+    unreachable = settings.model_copy(update={"temporal_address": address})
+    async with _app(unreachable) as http:
         status, checks = await _ready(http)
     assert status == 503
     assert checks == {"postgres": "ok", "temporal": checks["temporal"]}
-    assert checks["temporal"].startswith("unavailable: ")
-
-
-async def test_a_temporal_that_never_answers_fails_the_check_within_its_deadline(
-    settings: Settings, silent_port: int
-) -> None:
-    hanging = settings.model_copy(update={"temporal_address": f"127.0.0.1:{silent_port}"})
-    async with _app(hanging) as http:
-        # The client gives up after 15 s; the check's own deadline is shorter.
-        status, checks = await _ready(http)
-    assert status == 503
-    assert checks["temporal"] == "unavailable: TimeoutError"
-    assert checks["postgres"] == "ok"
+    assert re.fullmatch(temporal, checks["temporal"], re.DOTALL), checks["temporal"]

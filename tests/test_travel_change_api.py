@@ -46,6 +46,15 @@ def _form_token(page: str) -> str:
     return found.group(1)
 
 
+@pytest.fixture
+async def trip(driver: JourneyDriver) -> JourneyDriver:
+    """A journey whose trip is booked, the hotel and the transfers not yet confirmed by their
+    partners."""
+    j = await driver.start()
+    await j.book_the_trip(confirm_partners=False)
+    return j
+
+
 async def _confirmations(pool: asyncpg.Pool, journey_id: str) -> list[tuple[str, str, str]]:
     async with pool.acquire() as conn:
         found = await PartnerConfirmationRepository(conn).for_journey(journey_id=journey_id)
@@ -53,10 +62,9 @@ async def _confirmations(pool: asyncpg.Pool, journey_id: str) -> list[tuple[str,
 
 
 async def test_a_partner_confirms_through_its_link_once(
-    api: httpx.AsyncClient, driver: JourneyDriver, pool: asyncpg.Pool, settings: Settings
+    api: httpx.AsyncClient, trip: JourneyDriver, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    j = await driver.start()
-    await j.book_the_trip(confirm_partners=False)
+    j = trip
     address = await _partner_link(j, "hotel-request")
     opened = await api.get(address, headers={"Accept-Language": "es"})
     assert opened.status_code == 200
@@ -116,10 +124,9 @@ async def test_a_partner_confirms_through_its_link_once(
 
 
 async def test_a_link_opened_for_another_journey_or_forged_changes_nothing(
-    api: httpx.AsyncClient, driver: JourneyDriver, pool: asyncpg.Pool, settings: Settings
+    api: httpx.AsyncClient, trip: JourneyDriver, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    j = await driver.start()
-    await j.book_the_trip(confirm_partners=False)
+    j = trip
     address = await _partner_link(j, "transfer-request")
     token = address.partition("?token=")[2]
     form_token = _form_token((await api.get(address)).text)
@@ -143,10 +150,9 @@ async def test_a_link_opened_for_another_journey_or_forged_changes_nothing(
 
 
 async def test_a_coordinator_records_a_partners_answer_through_the_api_once(
-    api: httpx.AsyncClient, driver: JourneyDriver, pool: asyncpg.Pool, settings: Settings
+    api: httpx.AsyncClient, trip: JourneyDriver, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    j = await driver.start()
-    await j.book_the_trip(confirm_partners=False)
+    j = trip
     url = f"/api/v1/journeys/{j.journey_id}/partners/confirmation"
     body = {"booking": "transfer", "reference": "TR-88", "confirmed_by": "Luis, dispatch"}
     answer = await api.post(url, json=body, headers=staff(settings, Role.COORDINATOR))

@@ -59,13 +59,17 @@ class _Server:
             self._controller.stop()
             self._controller = None
 
+    def sender(self, **options: Any) -> SmtpSender:
+        """The project's sender, pointed at this relay."""
+        return SmtpSender(host="127.0.0.1", port=self.port, **options)
+
 
 @pytest.fixture
-def relay() -> Iterator[tuple[_Relay, int, _Server]]:
+def relay() -> Iterator[_Server]:
     server = _Server(_Relay())
     server.start()
     try:
-        yield server.handler, server.port, server
+        yield server
     finally:
         server.stop()
 
@@ -79,61 +83,50 @@ def _message(subject: str, to: str = "patient@example.org") -> EmailMessage:
     return message
 
 
-async def test_messages_share_one_connection(relay: tuple[_Relay, int, _Server]) -> None:
-    handler, port, _ = relay
-    async with SmtpSender(host="127.0.0.1", port=port) as sender:
+async def test_messages_share_one_connection(relay: _Server) -> None:
+    async with relay.sender() as sender:
         for i in range(10):
             await sender.send(_message(f"m{i}"))
-    assert handler.subjects == [f"m{i}" for i in range(10)]
-    assert len(handler.sessions) == 1
+    assert relay.handler.subjects == [f"m{i}" for i in range(10)]
+    assert len(relay.handler.sessions) == 1
 
 
-async def test_concurrent_messages_use_at_most_the_allowed_connections(
-    relay: tuple[_Relay, int, _Server],
-) -> None:
-    handler, port, _ = relay
-    async with SmtpSender(host="127.0.0.1", port=port, max_connections=2) as sender:
+async def test_concurrent_messages_use_at_most_the_allowed_connections(relay: _Server) -> None:
+    async with relay.sender(max_connections=2) as sender:
         await asyncio.gather(*(sender.send(_message(f"m{i}")) for i in range(12)))
-    assert sorted(handler.subjects) == sorted(f"m{i}" for i in range(12))
-    assert 1 <= len(handler.sessions) <= 2
+    assert sorted(relay.handler.subjects) == sorted(f"m{i}" for i in range(12))
+    assert 1 <= len(relay.handler.sessions) <= 2
 
 
-async def test_a_connection_the_relay_closed_is_replaced(
-    relay: tuple[_Relay, int, _Server],
-) -> None:
+async def test_a_connection_the_relay_closed_is_replaced(relay: _Server) -> None:
     """The relay restarts between two messages (as it would drop an idle client): the
     idle connection fails its check and the message goes out, once, on a new one."""
-    handler, port, controller = relay
-    async with SmtpSender(host="127.0.0.1", port=port, check_after=0.0) as sender:
+    async with relay.sender(check_after=0.0) as sender:
         await sender.send(_message("before"))
-        controller.stop()
-        controller.start()
+        relay.stop()
+        relay.start()
         await sender.send(_message("after"))
-    assert handler.subjects == ["before", "after"]
-    assert len(handler.sessions) == 2
+    assert relay.handler.subjects == ["before", "after"]
+    assert len(relay.handler.sessions) == 2
 
 
-async def test_a_refused_recipient_does_not_spoil_the_connection(
-    relay: tuple[_Relay, int, _Server],
-) -> None:
-    handler, port, _ = relay
-    handler.refuse.add("gone@example.org")
-    async with SmtpSender(host="127.0.0.1", port=port) as sender:
+async def test_a_refused_recipient_does_not_spoil_the_connection(relay: _Server) -> None:
+    relay.handler.refuse.add("gone@example.org")
+    async with relay.sender() as sender:
         with pytest.raises(MailRejected, match=r"recipient refused by the mail server \(\[550\]\)"):
             await sender.send(_message("refused", to="gone@example.org"))
         await sender.send(_message("next"))
-    assert handler.subjects == ["next"]
-    assert len(handler.sessions) == 1
+    assert relay.handler.subjects == ["next"]
+    assert len(relay.handler.sessions) == 1
 
 
 async def test_a_relay_that_is_down_fails_the_send_and_the_next_one_connects(
-    relay: tuple[_Relay, int, _Server],
+    relay: _Server,
 ) -> None:
-    handler, port, controller = relay
-    async with SmtpSender(host="127.0.0.1", port=port, timeout=2) as sender:
-        controller.stop()
+    async with relay.sender(timeout=2) as sender:
+        relay.stop()
         with pytest.raises(MailUnavailable, match="mail server unavailable"):
             await sender.send(_message("lost"))
-        controller.start()
+        relay.start()
         await sender.send(_message("delivered"))
-    assert handler.subjects == ["delivered"]
+    assert relay.handler.subjects == ["delivered"]

@@ -23,7 +23,7 @@ import httpx
 import pytest
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -208,6 +208,46 @@ async def sign_in_named(page: Page, base_url: str, name: str, *, home: str = "")
     await page.goto(f"{base_url}/staff/sign-in")
     await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
     await page.wait_for_url(f"{base_url}/staff/{home}")
+
+
+@dataclass(frozen=True)
+class ServedPage:
+    """A page of the served app in the browser, and the screenshots kept of what it showed."""
+
+    page: Page
+    app: ServedApp
+    screenshot: Screenshot
+
+    async def snap(self, label: str) -> None:
+        """A screenshot of the page as it is, kept for a person to look at."""
+        await self.screenshot(self.page, label)
+
+    async def check(self, label: str) -> None:
+        """The page as it is: a screenshot kept, and axe-core run on it."""
+        await self.snap(label)
+        await assert_accessible(self.page)
+
+
+@dataclass(frozen=True)
+class StaffPage(ServedPage):
+    """A member of staff at the console."""
+
+    async def sign_in(self, role: Role) -> str:
+        """Signed in as the demo member with `role` (`sign_in_as`); returns their name."""
+        return await sign_in_as(self.page, self.app.url, role)
+
+    async def open_case(self, journey_id: str) -> None:
+        """The journey's case page, once its heading names the journey's reference."""
+        await self.page.goto(f"{self.app.url}/staff/journeys/{journey_id}")
+        await expect(self.page.get_by_role("heading", level=1)).to_contain_text(
+            journey_id[:8].upper()
+        )
+
+
+@pytest.fixture
+def staff_page(page: Page, served_app: ServedApp, screenshot: Screenshot) -> StaffPage:
+    """The console on `page`, served by the app with the demo staff."""
+    return StaffPage(page, served_app, screenshot)
 
 
 async def assert_accessible(page: Page) -> None:

@@ -4,14 +4,17 @@ it, and the checks every state of the page gets."""
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
+from api.patient_page.view import PageRecords
+from db.patient_page import PatientOnPage
 from patient_links import mint_patient_link
-from tests.browser import ServedApp, assert_accessible
+from tests.browser import Screenshot, ServedApp, ServedPage, assert_accessible
 from tests.helpers import eventually, read_mailbox, text_of
 from tests.journeys import JourneyDriver
 
@@ -27,6 +30,22 @@ async def phone(browser: Browser) -> AsyncIterator[Page]:
     opened = await context.new_page()
     yield opened
     await context.close()
+
+
+def page_records(preferred_language: str, time_zone: str) -> PageRecords:
+    """What the page reads of its patient, Ana, in her language and zone, with no case manager
+    yet: for the page's wording without a database."""
+    return PageRecords(
+        patient=PatientOnPage(
+            patient_id="p",
+            full_name="Ana",
+            email="ana@example.org",
+            preferred_language=preferred_language,
+            time_zone=time_zone,
+            case_manager_name="",
+            case_manager_email="",
+        )
+    )
 
 
 def page_url(app: ServedApp, driver: JourneyDriver) -> str:
@@ -51,6 +70,29 @@ async def emailed_link(driver: JourneyDriver, app: ServedApp, step: str) -> str:
 
 def journey_mail(driver: JourneyDriver) -> list[EmailMessage]:
     return [m for m in read_mailbox(driver.mail_dir) if driver.journey_id in m["Message-ID"]]
+
+
+@dataclass(frozen=True)
+class PatientPage(ServedPage):
+    """The patient on her page, on the phone, in her journey."""
+
+    journey: JourneyDriver
+
+    async def open(self) -> None:
+        """Her page, through a link minted now."""
+        await self.page.goto(page_url(self.app, self.journey))
+
+    async def open_emailed(self, step: str) -> None:
+        """Her page, through the link the email of `step` carries."""
+        await self.page.goto(await emailed_link(self.journey, self.app, step))
+
+
+@pytest.fixture
+def patient_page(
+    phone: Page, served_app: ServedApp, driver: JourneyDriver, screenshot: Screenshot
+) -> PatientPage:
+    """The phone's page as the `driver` journey's patient opens it from the served app."""
+    return PatientPage(phone, served_app, screenshot, driver)
 
 
 async def outcome(page: Page) -> str:

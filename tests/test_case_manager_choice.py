@@ -23,7 +23,7 @@ from domain.names import CASE_MANAGER, JOURNEY_STAGE, WAITING_ON
 from domain.stages import Stage, Task, WaitingOn
 from settings import Settings
 from tests.api_people import staff
-from tests.browser import Screenshot, ServedApp, assert_accessible, sign_in_as
+from tests.browser import StaffPage
 from tests.helpers import text_of
 from tests.journey_rows import add_journey
 from tests.journeys import JourneyDriver, add_specialist
@@ -195,31 +195,25 @@ async def test_with_no_active_case_manager_a_coordinator_assigns_one(
 
 
 async def test_when_none_speaks_the_language_the_console_shows_it_and_a_coordinator_assigns(
-    page: Page,
-    served_app: ServedApp,
-    demo_journey: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
     # The demo's Spanish and English case managers are away; those at work speak neither the
     # patient's Spanish nor English.
     await pool.execute("UPDATE staff SET active = false WHERE role = 'case_manager'")
     await directory(pool, ("cm-fr", ["fr"]), ("cm-de", ["de"]))
-    j = demo_journey
-    await j.start()
+    j = await demo_journey.start()
     await j.approve()
-    await coordinators_asked(j, served_app.settings)
+    await coordinators_asked(j, staff_page.app.settings)
     reference = j.journey_id.split("-", 1)[0].upper()
 
-    await sign_in_as(page, served_app.url, Role.COORDINATOR)
-    await page.goto(f"{served_app.url}/staff/?waiting_on=coordinator")
+    await staff_page.sign_in(Role.COORDINATOR)
+    await page.goto(f"{staff_page.app.url}/staff/?waiting_on=coordinator")
     await expect(page.get_by_role("status")).to_contain_text("1 journey waits on you or your role")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=reference))
     await expect(row).to_contain_text("Case manager")
     await expect(row).to_contain_text("Coordinator")
     await expect(row).to_contain_text("Not assigned yet")
-    await screenshot(page, "worklist-waiting-on-coordinator")
-    await assert_accessible(page)
+    await staff_page.check("worklist-waiting-on-coordinator")
 
     await row.get_by_role("link", name=reference).click()
     await expect(page.locator("#waiting")).to_contain_text(
@@ -230,14 +224,13 @@ async def test_when_none_speaks_the_language_the_console_shows_it_and_a_coordina
     await expect(choice.locator("option:not([value=''])")).to_have_text(
         ["Case manager cm-de", "Case manager cm-fr"]
     )
-    await screenshot(page, "case-waiting-for-a-case-manager")
-    await assert_accessible(page)
+    await staff_page.check("case-waiting-for-a-case-manager")
     await choice.select_option("cm-fr")
     await assign.get_by_role("button", name="Assign the case manager").click()
     await expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text(
         "Assign the case manager"
     )
-    await screenshot(page, "case-manager-assigned")
+    await staff_page.snap("case-manager-assigned")
 
     assert await assigned_to(j) == "cm-fr"
     told = await j.emailed("case-assigned-1")

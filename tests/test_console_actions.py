@@ -4,18 +4,20 @@ beside the form with what was typed kept, a taken one shows the journey's new st
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Page, expect
-from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Role
 from domain.stages import Stage, WaitingOn
 from tests.api_people import staff
-from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_as
+from tests.browser import (
+    StaffPage,
+    assert_accessible,
+    demo_member,
+)
 from tests.case_setup import inquiry, waiting_on
 from tests.helpers import eventually
 from tests.journeys import JourneyDriver
@@ -23,40 +25,35 @@ from tests.journeys import JourneyDriver
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-async def _open_case(page: Page, app: ServedApp, jid: str) -> None:
-    await page.goto(f"{app.url}/staff/journeys/{jid}")
-    await expect(page.get_by_role("heading", level=1)).to_contain_text(jid[:8].upper())
-
-
 async def test_a_case_link_opened_signed_out_opens_the_case_after_sign_in(
-    page: Page, served_app: ServedApp, http: httpx.AsyncClient, screenshot: Screenshot
+    page: Page, staff_page: StaffPage, http: httpx.AsyncClient
 ) -> None:
     """As from a staff email: the case's address, signed out, then sign-in, then the case."""
-    jid = await inquiry(http, served_app.settings)
-    await page.goto(f"{served_app.url}/staff/journeys/{jid}")
-    await page.wait_for_url(f"{served_app.url}/staff/sign-in?next=*")
-    await screenshot(page, "sign-in-for-a-case")
+    jid = await inquiry(http, staff_page.app.settings)
+    await page.goto(f"{staff_page.app.url}/staff/journeys/{jid}")
+    await page.wait_for_url(f"{staff_page.app.url}/staff/sign-in?next=*")
+    await staff_page.snap("sign-in-for-a-case")
     _, name = demo_member(Role.REVIEWER)
     await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
-    await page.wait_for_url(f"{served_app.url}/staff/journeys/{jid}")
+    await page.wait_for_url(f"{staff_page.app.url}/staff/journeys/{jid}")
     await expect(page.get_by_role("heading", level=1)).to_contain_text(jid[:8].upper())
     await expect(page.get_by_role("banner")).to_contain_text(f"Signed in as {name}")
-    await screenshot(page, "case-after-sign-in")
+    await staff_page.snap("case-after-sign-in")
 
     # A `next` pointing elsewhere is ignored: sign-in ends on the worklist.
     await page.get_by_role("button", name="Sign out").click()
-    await page.goto(f"{served_app.url}/staff/sign-in?next=//evil.example/staff/")
+    await page.goto(f"{staff_page.app.url}/staff/sign-in?next=//evil.example/staff/")
     await page.get_by_role("button", name=re.compile(rf"^Sign in as {re.escape(name)} \(")).click()
-    await page.wait_for_url(f"{served_app.url}/staff/")
+    await page.wait_for_url(f"{staff_page.app.url}/staff/")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")
 
 
 async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
-    page: Page, served_app: ServedApp, http: httpx.AsyncClient, screenshot: Screenshot
+    page: Page, staff_page: StaffPage, http: httpx.AsyncClient
 ) -> None:
-    jid = await inquiry(http, served_app.settings)
-    await sign_in_as(page, served_app.url, Role.REVIEWER)
-    await _open_case(page, served_app, jid)
+    jid = await inquiry(http, staff_page.app.settings)
+    await staff_page.sign_in(Role.REVIEWER)
+    await staff_page.open_case(jid)
     actions = page.get_by_role("region", name="What you can do now")
     review = actions.get_by_role("region", name="Review the case")
     await expect(review).to_have_count(1)
@@ -71,8 +68,7 @@ async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
     await expect(refusal).to_contain_text("a rejection needs a reason")
     again = page.get_by_role("region", name="Review the case")
     await expect(again.get_by_role("radio", name="Reject")).to_be_checked()
-    await screenshot(page, "review-refused")
-    await assert_accessible(page)
+    await staff_page.check("review-refused")
 
     review = page.get_by_role("region", name="Review the case")
     await review.get_by_role("radio", name="Approve").check()
@@ -86,9 +82,9 @@ async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
         await expect(timeline).to_contain_text(worded)
     for code in ("INQUIRY", "CASE_MANAGER", "review: approve", "inquiry submitted"):
         await expect(timeline).not_to_contain_text(code)
-    await screenshot(page, "review-done")
+    await staff_page.snap("review-done")
     status = await http.get(
-        f"/api/v1/journeys/{jid}", headers=staff(served_app.settings, Role.COORDINATOR)
+        f"/api/v1/journeys/{jid}", headers=staff(staff_page.app.settings, Role.COORDINATOR)
     )
     transitions = status.json()["transitions"]
     assert {"actor_role": "reviewer", "stage": "CASE_MANAGER"}.items() <= next(
@@ -97,19 +93,15 @@ async def test_a_reviewer_approves_from_the_case_page_after_a_refusal(
 
 
 async def test_a_refused_step_is_worded_from_its_code_in_the_readers_zone(
-    page: Page,
-    served_app: ServedApp,
-    demo_journey: JourneyDriver,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver
 ) -> None:
-    j = demo_journey
-    await j.start()
+    j = await demo_journey.start()
     await j.approve()
     await j.book_first_slot()
 
     # Before the consultation has started, its outcome is refused.
-    await sign_in_as(page, served_app.url, Role.SPECIALIST)
-    await _open_case(page, served_app, j.journey_id)
+    await staff_page.sign_in(Role.SPECIALIST)
+    await staff_page.open_case(j.journey_id)
     outcome = page.get_by_role("region", name="Record the consultation outcome")
     await outcome.get_by_role("radio", name="Yes, with this plan").check()
     await outcome.get_by_label("Price").fill("24500")
@@ -122,26 +114,20 @@ async def test_a_refused_step_is_worded_from_its_code_in_the_readers_zone(
     )
     await expect(refusal).to_contain_text("(Europe/Madrid).")
     await expect(refusal).not_to_contain_text("UTC")
-    await screenshot(page, "outcome-before-the-consult")
-    await assert_accessible(page)
+    await staff_page.check("outcome-before-the-consult")
     assert (await j.status()).stage is Stage.TELECONSULT
 
 
 async def test_a_specialist_records_the_consult_outcome_with_a_plan(
-    page: Page,
-    served_app: ServedApp,
-    demo_journey: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
-    j = demo_journey
-    await j.start()
+    j = await demo_journey.start()
     await j.approve()
     starts_at = await j.book_first_slot()
     await j.sleep(starts_at - await j.now() + timedelta(minutes=5))
 
-    await sign_in_as(page, served_app.url, Role.SPECIALIST)
-    await _open_case(page, served_app, j.journey_id)
+    await staff_page.sign_in(Role.SPECIALIST)
+    await staff_page.open_case(j.journey_id)
     outcome = page.get_by_role("region", name="Record the consultation outcome")
     await outcome.get_by_role("radio", name="Yes, with this plan").check()
     await outcome.get_by_label("Price").fill("24500")
@@ -149,8 +135,7 @@ async def test_a_specialist_records_the_consult_outcome_with_a_plan(
     await outcome.get_by_role("button", name="Record the consultation outcome").click()
     await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
     await expect(page.locator("#waiting")).to_contain_text("Plan")
-    await screenshot(page, "outcome-done")
-    await assert_accessible(page)
+    await staff_page.check("outcome-done")
     status = await j.reach(Stage.PLAN, WaitingOn.PATIENT)
     assert status.transitions[-1].actor_role == "specialist"
     price = await pool.fetchval("SELECT price FROM treatment_plans")
@@ -159,11 +144,10 @@ async def test_a_specialist_records_the_consult_outcome_with_a_plan(
 
 async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_an_incident(
     page: Page,
-    served_app: ServedApp,
+    staff_page: StaffPage,
     demo_journey: JourneyDriver,
     pool: asyncpg.Pool,
     http: httpx.AsyncClient,
-    screenshot: Screenshot,
 ) -> None:
     late = demo_journey
     await late.start()
@@ -173,59 +157,54 @@ async def test_a_coordinator_records_the_admission_after_the_alert_and_resolves_
 
     # A second journey held by an incident: no specialist can take its consultation.
     await pool.execute("UPDATE staff SET active = false WHERE role = 'specialist'")
-    held = await inquiry(http, served_app.settings)
+    held = await inquiry(http, staff_page.app.settings)
     answer = await http.post(
         f"/api/v1/journeys/{held}/review",
         json={"outcome": "approve"},
-        headers=staff(served_app.settings, Role.REVIEWER),
+        headers=staff(staff_page.app.settings, Role.REVIEWER),
     )
     assert answer.status_code == 200, answer.text
 
     async def incident() -> object:
         status = await http.get(
-            f"/api/v1/journeys/{held}", headers=staff(served_app.settings, Role.COORDINATOR)
+            f"/api/v1/journeys/{held}", headers=staff(staff_page.app.settings, Role.COORDINATOR)
         )
         return status.json().get("incident")
 
     await eventually(incident, what="the incident")
 
-    await sign_in_as(page, served_app.url, Role.COORDINATOR)
-    await _open_case(page, served_app, late.journey_id)
+    await staff_page.sign_in(Role.COORDINATOR)
+    await staff_page.open_case(late.journey_id)
     admission = page.get_by_role("region", name="Record the admission")
     await admission.get_by_role("button", name="Record the admission").click()
     await expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text(
         "Record the admission"
     )
     await expect(page.get_by_role("region", name="Record the procedure")).to_have_count(1)
-    await screenshot(page, "admission-done")
+    await staff_page.snap("admission-done")
     status = await late.status()
     assert status.waiting_on is WaitingOn.CLINIC
     assert status.transitions[-1].actor_role == "coordinator"
 
     await pool.execute("UPDATE staff SET active = true WHERE role = 'specialist'")
-    await _open_case(page, served_app, held)
+    await staff_page.open_case(held)
     resolve = page.get_by_role("region", name="Resolve the incident")
     await expect(resolve).to_contain_text("No specialist")
     await resolve.get_by_role("radio", name="retry").check()
     await resolve.get_by_role("button", name="Resolve the incident").click()
     await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
-    await screenshot(page, "incident-resolved")
-    await assert_accessible(page)
-    await waiting_on(http, served_app.settings, held, "patient")
+    await staff_page.check("incident-resolved")
+    await waiting_on(http, staff_page.app.settings, held, "patient")
 
 
 async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_booked(
-    page: Page,
-    served_app: ServedApp,
-    demo_journey: JourneyDriver,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver
 ) -> None:
-    j = demo_journey
-    await j.start()
+    j = await demo_journey.start()
     await j.book_the_trip()
 
-    await sign_in_as(page, served_app.url, Role.COORDINATOR)
-    await _open_case(page, served_app, j.journey_id)
+    await staff_page.sign_in(Role.COORDINATOR)
+    await staff_page.open_case(j.journey_id)
     withdraw = page.get_by_role("region", name="Withdraw the journey")
     cancels = withdraw.locator("ul.hint")
     # The consultation is over: only the visit, the hotel and the transfers are still booked.
@@ -237,8 +216,7 @@ async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_bo
     await expect(button).to_have_class("danger")
     confirm = withdraw.get_by_role("checkbox", name="I confirm: withdraw this journey")
     await expect(confirm).to_have_attribute("required", "")
-    await screenshot(page, "withdraw-form")
-    await assert_accessible(page)
+    await staff_page.check("withdraw-form")
 
     # Sent without the box ticked (the browser's own check taken away): refused, nothing done.
     await confirm.evaluate("box => box.removeAttribute('required')")
@@ -246,7 +224,7 @@ async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_bo
     await expect(page.get_by_role("alert")).to_contain_text(
         "Tick the box to confirm the withdrawal: the journey was not withdrawn."
     )
-    await screenshot(page, "withdraw-refused")
+    await staff_page.snap("withdraw-refused")
     assert (await j.status()).stage is Stage.TRAVEL
 
     withdraw = page.get_by_role("region", name="Withdraw the journey")
@@ -260,26 +238,21 @@ async def test_withdrawing_asks_for_confirmation_and_lists_only_what_is_still_bo
 
 
 async def test_the_case_manager_form_preselects_nobody(
-    page: Page,
-    served_app: ServedApp,
-    demo_journey: JourneyDriver,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver
 ) -> None:
-    j = demo_journey
-    await j.start()
+    j = await demo_journey.start()
     await j.approve()
     before = await j.reach(Stage.TELECONSULT)
     assert before.case_manager_id
 
-    await sign_in_as(page, served_app.url, Role.COORDINATOR)
-    await _open_case(page, served_app, j.journey_id)
+    await staff_page.sign_in(Role.COORDINATOR)
+    await staff_page.open_case(j.journey_id)
     assign = page.get_by_role("region", name="Assign the case manager")
     choice = assign.get_by_label("Case manager")
     await expect(choice).to_have_value("")
     await expect(choice.locator("option:checked")).to_have_text("Choose a case manager")
     assert await choice.evaluate("s => s.required && s.validity.valueMissing")
-    await screenshot(page, "case-manager-form")
-    await assert_accessible(page)
+    await staff_page.check("case-manager-form")
 
     # A click without a choice (the browser's check taken away) assigns nobody.
     await choice.evaluate("s => s.removeAttribute('required')")
@@ -298,18 +271,12 @@ async def test_the_case_manager_form_preselects_nobody(
 
 
 async def test_a_coordinator_records_a_partners_answer_and_changes_the_dates(
-    page: Page,
-    served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    mail_dir: Path,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver
 ) -> None:
-    trip = JourneyDriver(temporal_env, pool, served_app.settings.task_queue, mail_dir)
-    await trip.start()
+    trip = await demo_journey.start()
     await trip.book_the_trip(confirm_partners=False)
-    await sign_in_as(page, served_app.url, Role.COORDINATOR)
-    await _open_case(page, served_app, trip.journey_id)
+    await staff_page.sign_in(Role.COORDINATOR)
+    await staff_page.open_case(trip.journey_id)
     summary = page.get_by_role("region", name="Summary")
     await expect(summary.get_by_text("not confirmed yet")).to_have_count(2)
 
@@ -323,7 +290,7 @@ async def test_a_coordinator_records_a_partners_answer_and_changes_the_dates(
     travel = page.get_by_role("region", name="Travel", exact=True)
     await expect(travel).to_contain_text("reference HX-4471, confirmed by Marta, front desk")
     await expect(travel).to_contain_text("recorded by a coordinator")
-    await screenshot(page, "partner-confirmed")
+    await staff_page.snap("partner-confirmed")
 
     # New dates the patient gave by phone, refused first: a departure before the arrival.
     change = page.get_by_role("region", name="Change the travel dates for the patient")
@@ -337,8 +304,7 @@ async def test_a_coordinator_records_a_partners_answer_and_changes_the_dates(
     await change.get_by_label("New departure date").fill((arrival + timedelta(days=4)).isoformat())
     await change.get_by_role("button", name="Change the travel dates for the patient").click()
     await expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
-    await screenshot(page, "dates-changed")
-    await assert_accessible(page)
+    await staff_page.check("dates-changed")
     await trip.confirm_visit_if_asked()
     status = await eventually(
         trip.status,

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Page, expect
 from domain.actors import Role
 from domain.stages import Stage, WaitingOn
 from i18n import format_two_zone_moment
-from tests.browser import Screenshot, ServedApp, assert_accessible, sign_in_as
+from tests.browser import Screenshot, ServedApp, StaffPage, assert_accessible, sign_in_as
 from tests.helpers import eventually, read_mailbox, text_of
 from tests.journey_rows import add_journey
 from tests.journeys import JourneyDriver
@@ -55,14 +55,13 @@ async def staff_audit(pool: asyncpg.Pool) -> list[tuple[str, str, str]]:
 async def test_a_specialist_added_in_new_york_is_offered_on_the_patients_clock(
     browser: Browser,
     page: Page,
-    served_app: ServedApp,
+    staff_page: StaffPage,
     demo_journey: JourneyDriver,
     pool: asyncpg.Pool,
     screenshot: Screenshot,
 ) -> None:
-    await open_directory(page, served_app)
-    await screenshot(page, "directory")
-    await assert_accessible(page)
+    await open_directory(page, staff_page.app)
+    await staff_page.check("directory")
 
     # The demo specialist leaves (she has no journey), and Dr. Ana Kim joins from New York.
     await page.get_by_role("link", name="Dr. Elena Vidal").click()
@@ -82,10 +81,9 @@ async def test_a_specialist_added_in_new_york_is_offered_on_the_patients_clock(
     await page.get_by_label("Consultation length (minutes)").fill("60")
     for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"):
         await page.get_by_label(f"Working hours on {day}").fill("08:00-09:00")
-    await screenshot(page, "new-specialist")
-    await assert_accessible(page)
+    await staff_page.check("new-specialist")
     await page.get_by_role("button", name="Add to the directory").click()
-    await page.wait_for_url(f"{served_app.url}/staff/directory/ana.kim?done=added")
+    await page.wait_for_url(f"{staff_page.app.url}/staff/directory/ana.kim?done=added")
     await expect(page.get_by_role("status")).to_have_text("Added to the directory.")
     await expect(page.get_by_label("Working hours on Monday")).to_have_value("08:00-09:00")
     await assert_accessible(page)
@@ -124,7 +122,7 @@ async def test_a_specialist_added_in_new_york_is_offered_on_the_patients_clock(
 
     phone = await browser.new_context(locale="en-GB")
     patient = await phone.new_page()
-    await patient.goto(await emailed_link(journey, served_app, "slot-proposals-1"))
+    await patient.goto(await emailed_link(journey, staff_page.app, "slot-proposals-1"))
     times = patient.get_by_role("group", name=re.compile("Times available"))
     labels = [await r.inner_text() for r in await times.locator("label").all()]
     assert [label.strip() for label in labels] == [
@@ -147,11 +145,7 @@ async def test_a_specialist_added_in_new_york_is_offered_on_the_patients_clock(
 
 
 async def test_deactivating_a_case_manager_brings_their_journeys_to_the_coordinators(
-    page: Page,
-    served_app: ServedApp,
-    pool: asyncpg.Pool,
-    mail_dir: Path,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, pool: asyncpg.Pool, mail_dir: Path
 ) -> None:
     now = datetime.now(UTC)
     open_one = await add_journey(
@@ -168,7 +162,7 @@ async def test_deactivating_a_case_manager_brings_their_journeys_to_the_coordina
     )
     assert session == 0
 
-    await open_directory(page, served_app)
+    await open_directory(page, staff_page.app)
     await page.get_by_role("link", name="Lucía Romero").click()
     await expect(page.get_by_role("region", name="Deactivate")).to_contain_text(
         "Each of their open journeys goes before the coordinators"
@@ -185,8 +179,7 @@ async def test_deactivating_a_case_manager_brings_their_journeys_to_the_coordina
     inactive = page.get_by_role("region", name="Inactive")
     await expect(inactive).to_contain_text("1 open journey went before the coordinators")
     await expect(inactive).to_contain_text("The coordinators' email about them was sent.")
-    await screenshot(page, "deactivated")
-    await assert_accessible(page)
+    await staff_page.check("deactivated")
 
     # The coordinators' email: the open journey with its case page, not the ended one.
     async def email() -> list[str]:
@@ -196,16 +189,16 @@ async def test_deactivating_a_case_manager_brings_their_journeys_to_the_coordina
 
     [text] = await eventually(email, what="the coordinators' email")
     [message] = [m for m in read_mailbox(mail_dir) if "staff-deactivation-" in m["Message-ID"]]
-    assert message["To"] == served_app.settings.staff_notify_email
+    assert message["To"] == staff_page.app.settings.staff_notify_email
     assert (
         message["Subject"] == "Lucía Romero no longer manages cases: 1 journey needs a case manager"
     )
-    assert f"{open_one[:8].upper()}: {served_app.url}/staff/journeys/{open_one}" in text
+    assert f"{open_one[:8].upper()}: {staff_page.app.url}/staff/journeys/{open_one}" in text
     assert ended[:8].upper() not in text and other[:8].upper() not in text
 
     # The coordinator's worklist puts it first, says why, and filters on it.
     await page.context.clear_cookies()
-    await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    await staff_page.sign_in(Role.COORDINATOR)
     rows = page.get_by_role("table").locator("tbody tr")
     await expect(rows.first.get_by_role("rowheader")).to_have_text(open_one[:8].upper())
     await expect(rows.first).to_contain_text("Case manager left: reassign")
@@ -213,17 +206,16 @@ async def test_deactivating_a_case_manager_brings_their_journeys_to_the_coordina
     await page.get_by_label("To reassign").select_option("yes")
     await page.get_by_role("button", name="Filter").click()
     await expect(rows).to_have_count(1)
-    await screenshot(page, "worklist-reassign")
-    await assert_accessible(page)
+    await staff_page.check("worklist-reassign")
 
     assert await staff_audit(pool) == [("demo-staff-admin", "staff.deactivate", "demo-cm-es")]
 
 
 async def test_what_the_directory_cannot_take_is_refused_beside_its_field(
-    page: Page, served_app: ServedApp, pool: asyncpg.Pool, screenshot: Screenshot
+    page: Page, staff_page: StaffPage, pool: asyncpg.Pool
 ) -> None:
     before = await staff_rows(pool)
-    await open_directory(page, served_app)
+    await open_directory(page, staff_page.app)
     await page.get_by_role("link", name="Add a member of staff").click()
 
     async def fill(**fields: str) -> None:
@@ -253,16 +245,14 @@ async def test_what_the_directory_cannot_take_is_refused_beside_its_field(
 
     await fill(**{"Working hours on Monday": ""})
     await refused("hours", "A specialist needs working hours on at least one day of the week.")
-    await screenshot(page, "no-hours")
-    await assert_accessible(page)
+    await staff_page.check("no-hours")
 
     await fill(**{"Working hours on Tuesday": "09:00-12:00, 11:30-13:00"})
     await refused("hours_1", "Tuesday: 09:00-12:00, 11:30-13:00 overlap; give each time once.")
     await expect(page.get_by_label("Working hours on Tuesday")).to_have_value(
         "09:00-12:00, 11:30-13:00"
     )
-    await screenshot(page, "overlapping-hours")
-    await assert_accessible(page)
+    await staff_page.check("overlapping-hours")
 
     await fill(**{"Time zone": "Europe/Atlantis"})
     await refused(
@@ -277,8 +267,7 @@ async def test_what_the_directory_cannot_take_is_refused_beside_its_field(
     await refused(
         "email", "Lucia.Romero@journeys.localhost is already the email of a member of staff."
     )
-    await screenshot(page, "email-taken")
-    await assert_accessible(page)
+    await staff_page.check("email-taken")
 
     assert await staff_audit(pool) == []
     assert await staff_rows(pool) == before

@@ -16,7 +16,13 @@ from playwright.async_api import Page, expect
 
 from db.clinical import ClinicalRepository
 from domain.actors import Role
-from tests.browser import Screenshot, ServedApp, assert_accessible, demo_member, sign_in_as
+from tests.browser import (
+    Screenshot,
+    ServedApp,
+    StaffPage,
+    assert_accessible,
+    demo_member,
+)
 from tests.case_setup import journey_with_document
 from tests.journey_rows import add_journey
 
@@ -87,14 +93,10 @@ def _reference(journey_id: str) -> str:
 
 
 async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
-    page: Page,
-    served_app: ServedApp,
-    case: tuple[str, str],
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, case: tuple[str, str], pool: asyncpg.Pool
 ) -> None:
     jid, document_id = case
-    await sign_in_as(page, served_app.url, Role.REVIEWER)
+    await staff_page.sign_in(Role.REVIEWER)
     table = page.get_by_role("table")
     first = table.locator("tbody tr").first
     await expect(first.get_by_role("rowheader")).to_have_text(_reference(jid))
@@ -104,11 +106,10 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
     # A reviewer's worklist holds the cases in validation only: past it, a case is its
     # reviewer's, and none of these was decided by this one.
     await expect(table.locator("tbody tr")).to_have_count(2)
-    await screenshot(page, "worklist")
-    await assert_accessible(page)
+    await staff_page.check("worklist")
 
     await first.get_by_role("link", name=_reference(jid)).click()
-    await page.wait_for_url(f"{served_app.url}/staff/journeys/{jid}")
+    await page.wait_for_url(f"{staff_page.app.url}/staff/journeys/{jid}")
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Journey {_reference(jid)}")
     await expect(page.locator("#waiting")).to_contain_text(
         "Validation: waiting on a medical reviewer to review the case by "
@@ -121,8 +122,7 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
         "Review the case: documents asked for"
     )
     await expect(page.locator("section#actions")).to_have_count(1)
-    await screenshot(page, "case")
-    await assert_accessible(page)
+    await staff_page.check("case")
 
     async with page.expect_response(re.compile(r"/documents/")) as opened:
         await page.get_by_role("link", name="discharge-summary.png").click()
@@ -132,7 +132,7 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
     assert answer.headers["content-disposition"].startswith("inline;")
     assert answer.headers["content-security-policy"].startswith("sandbox")
     await expect(page.locator("img")).to_be_visible()
-    await screenshot(page, "document")
+    await staff_page.snap("document")
 
     reviewer_id, _ = demo_member(Role.REVIEWER)
     rows = await pool.fetch(
@@ -143,18 +143,17 @@ async def test_a_reviewer_finds_a_new_inquiry_first_and_reads_its_case(
 
 
 async def test_an_auditor_sees_no_patient_names(
-    page: Page, served_app: ServedApp, case: tuple[str, str], screenshot: Screenshot
+    page: Page, staff_page: StaffPage, case: tuple[str, str]
 ) -> None:
     jid, _ = case
-    await sign_in_as(page, served_app.url, Role.AUDITOR)
+    await staff_page.sign_in(Role.AUDITOR)
     await expect(page.get_by_role("table").locator("tbody tr")).to_have_count(5)
     assert SENTINEL not in await page.locator("body").inner_text()
     await expect(page.get_by_role("columnheader", name="Patient")).to_have_count(0)
-    await screenshot(page, "worklist-auditor")
-    await assert_accessible(page)
+    await staff_page.check("worklist-auditor")
 
     await page.get_by_role("link", name=_reference(jid)).click()
-    await page.wait_for_url(f"{served_app.url}/staff/journeys/{jid}")
+    await page.wait_for_url(f"{staff_page.app.url}/staff/journeys/{jid}")
     text = await page.locator("body").inner_text()
     for secret in (SENTINEL, "HX-4471", "discharge-summary.png", "ana.garcia@example.org"):
         assert secret not in text, secret
@@ -162,16 +161,15 @@ async def test_an_auditor_sees_no_patient_names(
         "Auditors see this journey by its reference only"
     )
     await expect(page.get_by_role("region", name="Timeline")).to_contain_text("review")
-    await screenshot(page, "case-auditor")
-    await assert_accessible(page)
+    await staff_page.check("case-auditor")
 
 
 async def test_the_worklist_filters_without_javascript(
-    page: Page, served_app: ServedApp, case: tuple[str, str], screenshot: Screenshot
+    page: Page, staff_page: StaffPage, case: tuple[str, str]
 ) -> None:
     jid, _ = case
     await page.context.set_extra_http_headers({})
-    await sign_in_as(page, served_app.url, Role.COORDINATOR)
+    await staff_page.sign_in(Role.COORDINATOR)
     rows = page.get_by_role("table").locator("tbody tr")
     # The coordinator's own first: the journey held by an incident.
     await expect(rows.first).to_contain_text("Clinic refused")
@@ -205,13 +203,12 @@ async def test_the_worklist_filters_without_javascript(
     await expect(stages.get_by_role("link", name="Teleconsultation (1)")).to_have_attribute(
         "aria-current", "page"
     )
-    await screenshot(page, "worklist-filtered")
-    await assert_accessible(page)
+    await staff_page.check("worklist-filtered")
 
 
 async def test_the_console_speaks_spanish(
     page: Page,
-    served_app: ServedApp,
+    staff_page: StaffPage,
     case: tuple[str, str],
     pool: asyncpg.Pool,
     screenshot: Screenshot,
@@ -222,7 +219,7 @@ async def test_the_console_speaks_spanish(
     await pool.execute(
         "UPDATE journeys SET specialist_id = $2 WHERE journey_id = $1", uuid.UUID(jid), specialist
     )
-    await sign_in_as(page, served_app.url, Role.SPECIALIST)
+    await staff_page.sign_in(Role.SPECIALIST)
     # By the switch, kept in the session.
     await page.get_by_role("button", name="Español").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Lista de trabajo")
@@ -230,20 +227,19 @@ async def test_the_console_speaks_spanish(
     await expect(page.get_by_role("columnheader", name="Etapa")).to_be_visible()
     # The specialist's record keeps Europe/Madrid.
     await expect(page.get_by_role("table")).to_contain_text("(Europe/Madrid)")
-    await page.goto(f"{served_app.url}/staff/journeys/{jid}")
+    await page.goto(f"{staff_page.app.url}/staff/journeys/{jid}")
     await expect(page.locator("#waiting")).to_contain_text(
         "Validación: esperando a un/a revisor/a médico/a para revisar el caso antes del"
     )
     await expect(page.get_by_role("region", name="Paciente")).to_contain_text(HISTORY)
-    await screenshot(page, "case-spanish")
-    await assert_accessible(page)
+    await staff_page.check("case-spanish")
 
     # Back to English by the switch; then the browser's Accept-Language alone.
     await page.get_by_role("button", name="English").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Journey {_reference(jid)}")
     context = await page.context.browser.new_context(locale="es-ES")  # type: ignore[union-attr]
     spanish = await context.new_page()
-    await sign_in_as_spanish(spanish, served_app.url)
+    await sign_in_as_spanish(spanish, staff_page.app.url)
     await expect(spanish.get_by_role("heading", level=1)).to_have_text("Lista de trabajo")
     await screenshot(spanish, "worklist-spanish")
     await assert_accessible(spanish)
@@ -262,7 +258,7 @@ async def sign_in_as_spanish(page: Page, base_url: str) -> None:
 
 
 async def test_the_case_page_shows_the_plan_the_clinics_reports_and_the_follow_up(
-    page: Page, served_app: ServedApp, pool: asyncpg.Pool, screenshot: Screenshot
+    page: Page, staff_page: StaffPage, pool: asyncpg.Pool
 ) -> None:
     """A journey in its follow-up year, written straight into PostgreSQL (its workflow is not
     on this Temporal server, so the page also says the journey did not answer)."""
@@ -318,8 +314,8 @@ async def test_the_case_page_shows_the_plan_the_clinics_reports_and_the_follow_u
         await records.add_rehab_checkin(
             journey_id=jid, week=1, walking_hours_per_day=Decimal("5.5"), days_per_week=6
         )
-    await sign_in_as(page, served_app.url, Role.SPECIALIST)
-    await page.goto(f"{served_app.url}/staff/journeys/{jid}")
+    await staff_page.sign_in(Role.SPECIALIST)
+    await page.goto(f"{staff_page.app.url}/staff/journeys/{jid}")
     await expect(page.get_by_role("alert").first).to_contain_text("did not answer just now")
     await expect(page.get_by_role("region", name="Plan and quote")).to_contain_text("€24,500.00")
     clinic = page.get_by_role("region", name="The clinic's reports")
@@ -336,8 +332,7 @@ async def test_the_case_page_shows_the_plan_the_clinics_reports_and_the_follow_u
     ).to_be_visible()
     rehab = page.get_by_role("region", name="Rehabilitation, week by week")
     await expect(rehab.get_by_role("row")).to_have_count(2)
-    await screenshot(page, "case-follow-up")
-    await assert_accessible(page)
+    await staff_page.check("case-follow-up")
 
     await page.get_by_role("button", name="Español").click()
     await expect(page.get_by_role("region", name="Plan y presupuesto")).to_contain_text(

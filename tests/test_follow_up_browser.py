@@ -6,16 +6,14 @@ weeks of rehabilitation against the rule of six, chart and table, and records wh
 import re
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 from playwright.async_api import Page, expect
-from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Role
 from domain.stages import WaitingOn
-from tests.browser import Screenshot, ServedApp, assert_accessible, sign_in_as
+from tests.browser import StaffPage
 from tests.helpers import eventually
 from tests.journeys import JourneyDriver
 
@@ -29,32 +27,19 @@ PIN_PRICK = re.compile("^Puntuación de pinchazo")
 SCIM = re.compile("^Total de la SCIM III")
 
 
-async def _discharged(
-    app: ServedApp, env: WorkflowEnvironment, pool: asyncpg.Pool, mail_dir: Path
-) -> JourneyDriver:
-    j = JourneyDriver(env, pool, app.settings.task_queue, mail_dir)
+async def _discharged(j: JourneyDriver) -> JourneyDriver:
     await j.start()
     await j.book_and_treat()
     return j
 
 
-async def _open_case(page: Page, app: ServedApp, j: JourneyDriver) -> None:
-    await page.goto(f"{app.url}/staff/journeys/{j.journey_id}")
-    await expect(page.get_by_role("heading", level=1)).to_contain_text(j.journey_id[:8].upper())
-
-
 async def test_a_specialist_records_outcomes_on_the_scales_and_sees_their_trend(
-    page: Page,
-    served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    mail_dir: Path,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
-    j = await _discharged(served_app, temporal_env, pool, mail_dir)
+    j = await _discharged(demo_journey)
     await j.sleep(timedelta(days=12))
-    await sign_in_as(page, served_app.url, Role.SPECIALIST)
-    await _open_case(page, served_app, j)
+    await staff_page.sign_in(Role.SPECIALIST)
+    await staff_page.open_case(j.journey_id)
     await page.get_by_role("button", name="Español").click()
     form = page.get_by_role("region", name="Registrar una consulta de seguimiento")
     await form.get_by_label("Consulta de seguimiento").select_option("1")
@@ -73,8 +58,7 @@ async def test_a_specialist_records_outcomes_on_the_scales_and_sees_their_trend(
         "Indique la puntuación motora de las extremidades superiores (UEMS) con un número entero "
         "del 0 al 50."
     )
-    await screenshot(page, "score-off-its-scale")
-    await assert_accessible(page)
+    await staff_page.check("score-off-its-scale")
     stored = await pool.fetchval(
         "SELECT count(*) FROM follow_up_outcomes WHERE journey_id = $1", uuid.UUID(j.journey_id)
     )
@@ -104,19 +88,13 @@ async def test_a_specialist_records_outcomes_on_the_scales_and_sees_their_trend(
     await expect(motor).to_contain_text("6 weeks")
     scim = outcomes.get_by_role("img", name="SCIM III total at each follow-up consult")
     await expect(scim.locator("circle")).to_have_count(1)
-    await screenshot(page, "outcome-trend")
-    await assert_accessible(page)
+    await staff_page.check("outcome-trend")
 
 
 async def test_a_case_manager_sees_the_weeks_against_the_rule_of_six_and_records_what_was_agreed(
-    page: Page,
-    served_app: ServedApp,
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    mail_dir: Path,
-    screenshot: Screenshot,
+    page: Page, staff_page: StaffPage, demo_journey: JourneyDriver
 ) -> None:
-    j = await _discharged(served_app, temporal_env, pool, mail_dir)
+    j = await _discharged(demo_journey)
     every = j.policy.rehab_checkin_every
     await j.sleep(every - timedelta(days=1))
     await j.check_in(1, hours="6.5", days=6)
@@ -126,11 +104,11 @@ async def test_a_case_manager_sees_the_weeks_against_the_rule_of_six_and_records
     await j.check_in(3, hours="5", days=4, notes="Tired after the flight home.")
     await eventually(j.status, until=lambda s: s.waiting_on is WaitingOn.CASE_MANAGER)
 
-    await sign_in_as(page, served_app.url, Role.CASE_MANAGER)
+    await staff_page.sign_in(Role.CASE_MANAGER)
     row = page.get_by_role("row").filter(has_text=j.journey_id[:8].upper())
     await expect(row).to_contain_text("Case manager")
-    await screenshot(page, "worklist")
-    await _open_case(page, served_app, j)
+    await staff_page.snap("worklist")
+    await staff_page.open_case(j.journey_id)
     await expect(page.locator("#waiting")).to_contain_text("waiting on the case manager")
     rehab = page.get_by_role("region", name="Rehabilitation, week by week")
     await expect(rehab.locator("#rehab-follow-up")).to_contain_text(
@@ -148,8 +126,7 @@ async def test_a_case_manager_sees_the_weeks_against_the_rule_of_six_and_records
     await expect(rows.nth(2)).to_contain_text("Short")
     await expect(rows.nth(3)).to_contain_text("Short")
     await expect(rehab).to_contain_text("Tired after the flight home.")
-    await screenshot(page, "rehab-weeks")
-    await assert_accessible(page)
+    await staff_page.check("rehab-weeks")
 
     form = page.get_by_role("region", name="Record the rehabilitation follow-up")
     await form.get_by_role("radio", name="The plan was adjusted").check()
@@ -162,8 +139,7 @@ async def test_a_case_manager_sees_the_weeks_against_the_rule_of_six_and_records
     done = page.get_by_role("region", name="Rehabilitation, week by week")
     await expect(done).to_contain_text("The plan was adjusted")
     await expect(done).to_contain_text("physiotherapist booked for Monday")
-    await screenshot(page, "follow-up-recorded")
-    await assert_accessible(page)
+    await staff_page.check("follow-up-recorded")
     status = await j.status()
     assert status.waiting_on is WaitingOn.PATIENT
     assert status.transitions[-1].actor_role == "case_manager"

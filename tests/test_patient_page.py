@@ -16,18 +16,18 @@ from activities.messages import MessageComposer
 from db.clinical import ClinicalRepository
 from domain.stages import Stage, WaitingOn
 from domain.steps import ConsultOutcome, DocumentKind
-from tests.browser import Screenshot, ServedApp, assert_accessible
+from tests.browser import Screenshot, ServedApp
 from tests.helpers import text_of
 from tests.journeys import SPECIALIST, JourneyDriver
 from tests.patient_pages import (
     PDF,
     PHONE,
     PNG,
+    PatientPage,
     assert_accessible_as_served,
     emailed_link,
     journey_mail,
     outcome,
-    page_url,
     rows,
     send_checkin,
 )
@@ -39,11 +39,11 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 
 async def test_the_page_opens_while_a_reviewer_reads_the_case(
-    phone: Page, served_app: ServedApp, driver: JourneyDriver, screenshot: Screenshot
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver
 ) -> None:
     await driver.start(preferred_language="en", time_zone="America/Mexico_City")
     status = await driver.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await phone.goto(page_url(served_app, driver))
+    await patient_page.open()
     await expect(phone.locator("html")).to_have_attribute("lang", "en")
     await expect(phone.get_by_role("heading", level=1)).to_have_text("Your journey")
     await expect(phone.get_by_text("A medical reviewer is reading your case.")).to_be_visible()
@@ -52,8 +52,7 @@ async def test_the_page_opens_while_a_reviewer_reads_the_case(
     await expect(
         phone.get_by_text(re.compile(r"We expect their answer by .*America/Mexico_City"))
     ).to_be_visible()
-    await screenshot(phone, "waiting-on-reviewer")
-    await assert_accessible(phone)
+    await patient_page.check("waiting-on-reviewer")
 
 
 async def english_subject(kind: str, reference: str) -> str:
@@ -63,23 +62,18 @@ async def english_subject(kind: str, reference: str) -> str:
 
 
 async def test_a_spanish_patient_takes_every_step_through_the_page(
-    phone: Page,
-    served_app: ServedApp,
-    driver: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
     await driver.start()  # the form's patient: Spanish, in Europe/Madrid
     jid = driver.journey_id
     await driver.request_documents(DocumentKind.MRI, DocumentKind.ASIA_EXAM)
 
     # Documents: one input per document asked for; sent with a progress bar.
-    await phone.goto(await emailed_link(driver, served_app, "documents-request-1"))
+    await patient_page.open_emailed("documents-request-1")
     await expect(phone.locator("html")).to_have_attribute("lang", "es")
     await expect(phone.get_by_text("Envíenos los documentos que le pedimos.")).to_be_visible()
     await expect(phone.get_by_text("El siguiente paso le corresponde a usted.")).to_be_visible()
-    await screenshot(phone, "documents-asked")
-    await assert_accessible(phone)
+    await patient_page.check("documents-asked")
     await phone.get_by_label("Resonancia magnética de la columna").set_input_files(
         files=[FilePayload(name="resonancia.pdf", mimeType="application/pdf", buffer=PDF)]
     )
@@ -87,7 +81,7 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
         files=[FilePayload(name="asia.png", mimeType="image/png", buffer=PNG)]
     )
     # The page's script sends the files itself, to show the upload's progress.
-    upload = f"{served_app.url}/my-journey/documents"
+    upload = f"{patient_page.app.url}/my-journey/documents"
     async with phone.expect_request(lambda r: r.url.startswith(upload)) as sending:
         await phone.get_by_role("button", name="Enviar los documentos").click()
     assert (await sending.value).resource_type == "xhr"
@@ -95,8 +89,7 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     assert "Gracias: hemos recibido 2 archivos." in said
     assert "resonancia.pdf, asia.png" in said
     await expect(phone.get_by_text("Un revisor médico está estudiando su caso.")).to_be_visible()
-    await screenshot(phone, "documents-sent")
-    await assert_accessible(phone)
+    await patient_page.check("documents-sent")
     kinds = await pool.fetch(
         "SELECT kind, content_type FROM documents WHERE journey_id = $1 ORDER BY kind",
         uuid.UUID(jid),
@@ -109,24 +102,22 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     # A slot, in the patient's time zone with the zone named; then another time.
     await driver.approve()
     status = await driver.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
-    await phone.goto(await emailed_link(driver, served_app, "slot-proposals-1"))
+    await patient_page.open_emailed("slot-proposals-1")
     times = phone.get_by_role("group", name=re.compile("Horas disponibles"))
     await expect(times.get_by_role("radio")).to_have_count(len(status.offered_slots))
     await expect(times).to_contain_text("(Europe/Madrid)")
-    await screenshot(phone, "slots")
-    await assert_accessible(phone)
+    await patient_page.check("slots")
     await times.get_by_role("radio").first.check()
     await phone.get_by_role("button", name="Reservar esta hora").click()
     assert "Su videoconsulta está reservada para el" in await outcome(phone)
     await expect(phone.get_by_role("heading", name="Su videoconsulta")).to_be_visible()
-    await screenshot(phone, "slot-booked")
-    await assert_accessible(phone)
+    await patient_page.check("slot-booked")
 
     await phone.get_by_role("button", name="Pedir otra hora").click()
     assert "Su consulta está cancelada." in await outcome(phone)
     times = phone.get_by_role("group", name=re.compile("Horas disponibles"))
     await expect(times.get_by_role("radio").first).to_be_visible()
-    await screenshot(phone, "rescheduled")
+    await patient_page.snap("rescheduled")
     await times.get_by_role("radio").nth(1).check()
     await phone.get_by_role("button", name="Reservar esta hora").click()
     assert "Su videoconsulta está reservada para el" in await outcome(phone)
@@ -148,14 +139,13 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     plan = await driver.reach(Stage.PLAN, WaitingOn.PATIENT)
     assert plan.deadline is not None
 
-    await phone.goto(await emailed_link(driver, served_app, "plan-and-quote"))
+    await patient_page.open_emailed("plan-and-quote")
     section = phone.get_by_role("region", name="Su plan de tratamiento y su presupuesto")
     await expect(section).to_contain_text("al menos 120 millones de células madre mesenquimales")
     await expect(section).to_contain_text("unos 45 minutos")
     await expect(section).to_contain_text("24.500,00 €")
     await expect(section).to_contain_text(re.compile(r"\d{4}, \d\d:\d\d \(Europe/Madrid\)"))
-    await screenshot(phone, "plan")
-    await assert_accessible(phone)
+    await patient_page.check("plan")
     await phone.get_by_role("button", name="Acepto el plan").click()
     assert "Gracias: ha aceptado el plan." in await outcome(phone)
     await driver.reach(Stage.TRAVEL, WaitingOn.PATIENT)
@@ -172,15 +162,14 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     assert "La salida debe ser al menos tres días después de la llegada" in said
     await expect(phone.get_by_label("Vuelo de llegada (opcional)")).to_have_value("IB3170")
     await expect(phone.get_by_label("Fecha de salida")).to_have_attribute("aria-invalid", "true")
-    await screenshot(phone, "travel-refused")
-    await assert_accessible(phone)
+    await patient_page.check("travel-refused")
     assert await rows(pool, "travel_records", jid) == 0
 
     await phone.get_by_label("Fecha de salida").fill((arrival + timedelta(days=4)).isoformat())
     await phone.get_by_label("Necesito una carta de invitación para el visado").check()
     await phone.get_by_role("button", name="Enviar mis datos de viaje").click()
     assert "Gracias: hemos recibido sus datos de viaje." in await outcome(phone)
-    await screenshot(phone, "travel-sent")
+    await patient_page.snap("travel-sent")
     await driver.reach(Stage.TRAVEL, WaitingOn.COORDINATOR)
     # Reloading the answer to a form reads the journey again; it does not send the form twice.
     await phone.reload()
@@ -190,8 +179,7 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
         phone.get_by_text("El siguiente paso les corresponde a nuestros coordinadores.")
     ).to_be_visible()
     await expect(phone.get_by_text("No hay una fecha fija")).to_be_visible()
-    await screenshot(phone, "waiting-on-clinic-answer")
-    await assert_accessible(phone)
+    await patient_page.check("waiting-on-clinic-answer")
     await driver.confirm_visit_if_asked()
     waiting = await driver.reach(Stage.TRAVEL, WaitingOn.PATIENT)
     await phone.reload()
@@ -201,26 +189,24 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     booked = phone.get_by_role("region", name="Lo que tiene reservado")
     await expect(booked).to_contain_text("Visita a la clínica")
     await expect(booked).to_contain_text("Hotel: del")
-    await screenshot(phone, "visit-booked")
-    await assert_accessible(phone)
+    await patient_page.check("visit-booked")
 
     # The visit, then the follow-up year: two weekly check-ins.
     assert waiting.deadline is not None
     await driver.sleep(waiting.deadline - await driver.now() + timedelta(hours=1))
     await driver.treat()
-    await phone.goto(await emailed_link(driver, served_app, "follow-up-advice-1-send"))
+    await patient_page.open_emailed("follow-up-advice-1-send")
     checkin = phone.get_by_role("region", name="Control semanal de rehabilitación")
     await expect(checkin).to_contain_text("La regla del seis")
     await expect(phone.get_by_label("Semana (de 1 a 26)")).to_have_value("1")
     await send_checkin(phone, hours="6", days="6")
     assert "Gracias: hemos registrado su control de la semana 1." in await outcome(phone)
-    await screenshot(phone, "check-in-1")
+    await patient_page.snap("check-in-1")
 
     await send_checkin(phone, week="10", hours="6", days="6")
     said = await outcome(phone)
     assert "La semana 10 aún no ha empezado" in said
-    await screenshot(phone, "check-in-too-early")
-    await assert_accessible(phone)
+    await patient_page.check("check-in-too-early")
     assert await rows(pool, "rehab_checkins", jid) == 1
 
     await driver.sleep(timedelta(days=7))
@@ -233,8 +219,7 @@ async def test_a_spanish_patient_takes_every_step_through_the_page(
     table = phone.get_by_role("table", name="Controles que hemos recibido")
     await expect(table.get_by_role("row")).to_have_count(3)
     await expect(table).to_contain_text("Por debajo esta semana")
-    await screenshot(phone, "check-in-2")
-    await assert_accessible(phone)
+    await patient_page.check("check-in-2")
     received = await driver.follow_up.query(FollowUp.status)
     assert received.checkins_received == [1, 2]
 

@@ -11,20 +11,15 @@ import asyncpg
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser import Screenshot, ServedApp, assert_accessible
 from tests.journeys import JourneyDriver
-from tests.patient_pages import emailed_link, outcome
+from tests.patient_pages import PatientPage, outcome
 from tests.test_api_follow_ups import follow_up_bookings, take_the_time
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
 async def test_a_patient_books_and_moves_her_follow_up_consultation_on_her_page(
-    phone: Page,
-    served_app: ServedApp,
-    driver: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
     j = driver
     await j.start()  # the form's patient: Spanish, in Europe/Madrid
@@ -34,7 +29,7 @@ async def test_a_patient_books_and_moves_her_follow_up_consultation_on_her_page(
     offered = await j.offered(1)
     slots = sorted(offered.offered, key=lambda s: s.starts_at)
 
-    await phone.goto(await emailed_link(j, served_app, "follow-up-consult-1-slots-1"))
+    await patient_page.open_emailed("follow-up-consult-1-slots-1")
     section = phone.get_by_role(
         "region",
         name="Elija una hora para su consulta de seguimiento 1 (2 semanas después del tratamiento)",
@@ -43,8 +38,7 @@ async def test_a_patient_books_and_moves_her_follow_up_consultation_on_her_page(
     await expect(times.get_by_role("radio")).to_have_count(len(slots))
     await expect(times).to_contain_text("(Europe/Madrid)")
     await expect(section).to_contain_text("Elija antes del")
-    await screenshot(phone, "follow-up-times")
-    await assert_accessible(phone)
+    await patient_page.check("follow-up-times")
 
     # The first time is taken by another patient while she reads: refused, nothing booked.
     await take_the_time(pool, slots[0])
@@ -53,8 +47,7 @@ async def test_a_patient_books_and_moves_her_follow_up_consultation_on_her_page(
     said = await outcome(phone)
     assert "No se ha hecho: no se ha cambiado nada." in said
     assert "Otra persona acaba de ocupar esa hora." in said
-    await screenshot(phone, "follow-up-time-taken")
-    await assert_accessible(phone)
+    await patient_page.check("follow-up-time-taken")
     assert await follow_up_bookings(pool, j.journey_id) == {}
 
     await times.get_by_role("radio").nth(1).check()
@@ -69,8 +62,7 @@ async def test_a_patient_books_and_moves_her_follow_up_consultation_on_her_page(
     await expect(phone.get_by_role("region", name="Lo que tiene reservado")).to_contain_text(
         "Consulta de seguimiento 1:"
     )
-    await screenshot(phone, "follow-up-booked")
-    await assert_accessible(phone)
+    await patient_page.check("follow-up-booked")
     assert await follow_up_bookings(pool, j.journey_id) == {"follow-up-1-1": "active"}
 
     # It no longer suits her: the booking is cancelled and new times are offered at once.
@@ -80,12 +72,11 @@ async def test_a_patient_books_and_moves_her_follow_up_consultation_on_her_page(
     assert "Elija una nueva hora más abajo" in said
     times = phone.get_by_role("group", name=re.compile("Horas disponibles"))
     await expect(times.get_by_role("radio").first).to_be_visible()
-    await screenshot(phone, "follow-up-new-times")
-    await assert_accessible(phone)
+    await patient_page.check("follow-up-new-times")
     await times.get_by_role("radio").first.check()
     await phone.get_by_role("button", name="Reservar esta hora").click()
     assert "Su consulta de seguimiento 1 está reservada para el" in await outcome(phone)
-    await screenshot(phone, "follow-up-booked-again")
+    await patient_page.snap("follow-up-booked-again")
     assert await follow_up_bookings(pool, j.journey_id) == {
         "follow-up-1-1": "cancelled",
         "follow-up-1-2": "active",

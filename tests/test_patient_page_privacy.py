@@ -9,24 +9,20 @@ import pytest
 from playwright.async_api import Page, expect
 
 from domain.stages import Stage
-from tests.browser import Screenshot, ServedApp, assert_accessible
+from tests.browser import assert_accessible
 from tests.journeys import JourneyDriver
-from tests.patient_pages import outcome, page_url, phone  # noqa: F401
+from tests.patient_pages import PatientPage, outcome
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
 async def test_a_patient_downloads_their_copy_and_withdraws_consent_from_the_page(
-    phone: Page,  # noqa: F811
-    served_app: ServedApp,
-    driver: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
     await driver.start(full_name="Itzel Obregón")
     await driver.approve()
     await driver.reach(Stage.TELECONSULT)
-    await phone.goto(page_url(served_app, driver))
+    await patient_page.open()
     data = phone.get_by_role("region", name="Sus datos")
     await expect(data).to_be_visible()
     await assert_accessible(phone)
@@ -50,7 +46,7 @@ async def test_a_patient_downloads_their_copy_and_withdraws_consent_from_the_pag
     await data.get_by_label("Retiro mi consentimiento").check()
     await data.get_by_role("button", name="Retirar mi consentimiento").click()
     assert "Ha retirado su consentimiento" in await outcome(phone)
-    await screenshot(phone, "consent-withdrawn")
+    await patient_page.snap("consent-withdrawn")
     final = await driver.result()
     assert final.stage is Stage.WITHDRAWN
     withdrawn_at = await pool.fetchval(

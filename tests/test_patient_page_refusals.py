@@ -24,11 +24,11 @@ from tests.journeys import COORDINATOR, REVIEWER, JourneyDriver
 from tests.patient_pages import (
     PDF,
     PHONE,
+    PatientPage,
     assert_accessible_as_served,
     emailed_link,
     journey_mail,
     outcome,
-    page_url,
     rows,
 )
 from workflows.journey import PatientJourney
@@ -109,12 +109,12 @@ async def test_bad_files_are_refused_in_the_browser_and_on_the_server(
 
 
 async def test_a_slot_taken_meanwhile_is_refused_and_the_booking_stays(
-    phone: Page, served_app: ServedApp, driver: JourneyDriver, screenshot: Screenshot
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver
 ) -> None:
     await driver.start()
     await driver.approve()
     status = await driver.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
-    await phone.goto(await emailed_link(driver, served_app, "slot-proposals-1"))
+    await patient_page.open_emailed("slot-proposals-1")
     times = phone.get_by_role("group", name=re.compile("Horas disponibles"))
     await times.get_by_role("radio").nth(2).check()
 
@@ -126,8 +126,7 @@ async def test_a_slot_taken_meanwhile_is_refused_and_the_booking_stays(
     await phone.get_by_role("button", name="Reservar esta hora").click()
     said = await outcome(phone)
     assert "Ya hay una hora reservada para su consulta, quizá por nuestro equipo." in said
-    await screenshot(phone, "slot-taken")
-    await assert_accessible(phone)
+    await patient_page.check("slot-taken")
     booked = [b for b in (await driver.status()).bookings if not b.cancelled]
     assert [b.starts_at for b in booked] == [taken.starts_at]
 
@@ -202,24 +201,19 @@ async def test_a_revoked_link_and_an_expired_link_say_how_to_get_a_new_one(
 
 
 async def test_the_patient_chooses_the_language_of_the_page_and_of_later_emails(
-    phone: Page,
-    served_app: ServedApp,
-    driver: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
     await driver.start(preferred_language="en")
     jid = driver.journey_id
     await driver.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
-    await phone.goto(page_url(served_app, driver))
+    await patient_page.open()
     await expect(phone.locator("html")).to_have_attribute("lang", "en")
     await phone.get_by_label("The language of this page and of our emails").select_option("es")
     await phone.get_by_role("button", name="Change the language").click()
     said = await outcome(phone)
     assert "Su idioma es ahora: Español." in said
     await expect(phone.locator("html")).to_have_attribute("lang", "es")
-    await screenshot(phone, "language-changed")
-    await assert_accessible(phone)
+    await patient_page.check("language-changed")
     assert (
         await pool.fetchval(
             "SELECT p.preferred_language FROM patients p JOIN journeys j USING (patient_id) "
@@ -237,7 +231,7 @@ async def test_the_patient_chooses_the_language_of_the_page_and_of_later_emails(
         (driver.patient.id, "patient", {"from": "en", "to": "es"})
     ]
     # The page opens in it from now on, and the journey's next email is written in it.
-    await phone.goto(page_url(served_app, driver))
+    await patient_page.open()
     await expect(phone.locator("html")).to_have_attribute("lang", "es")
     await driver.handle.execute_update(
         PatientJourney.review,
@@ -245,7 +239,7 @@ async def test_the_patient_chooses_the_language_of_the_page_and_of_later_emails(
             actor=REVIEWER, outcome=ReviewOutcome.REQUEST_DOCUMENTS, documents=(DocumentKind.MRI,)
         ),
     )
-    await emailed_link(driver, served_app, "documents-request-1")
+    await emailed_link(driver, patient_page.app, "documents-request-1")
     english = [m for m in journey_mail(driver) if ".acknowledgement@" in m["Message-ID"]]
     spanish = [m for m in journey_mail(driver) if ".documents-request-1@" in m["Message-ID"]]
     assert english[0]["Content-Language"] == "en"

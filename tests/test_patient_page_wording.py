@@ -8,9 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from api.patient_page.outcomes import field_errors, refusal_text
-from api.patient_page.view import PageRecords, Words, page_context
+from api.patient_page.view import Words, page_context
 from api.uploads import sniffed_type
-from db.patient_page import PatientOnPage
 from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.journey import JourneyStatus
 from domain.records import Slot
@@ -18,6 +17,7 @@ from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
 from domain.step_bodies import TravelBody
 from domain.step_declarations import StepName
+from tests.patient_pages import page_records
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -134,17 +134,7 @@ def _status(**fields: object) -> JourneyStatus:
     return JourneyStatus.model_validate(base)
 
 
-RECORDS = PageRecords(
-    patient=PatientOnPage(
-        patient_id="p",
-        full_name="Ana",
-        email="ana@example.org",
-        preferred_language="es",
-        time_zone="Europe/Madrid",
-        case_manager_name="",
-        case_manager_email="",
-    )
-)
+RECORDS = page_records("es", "Europe/Madrid")
 
 
 def test_during_an_incident_the_page_says_so_and_still_offers_the_patients_step() -> None:

@@ -16,10 +16,9 @@ from domain.reasons import EndingReason
 from domain.stages import Stage, WaitingOn
 from settings import Settings
 from tests.api_people import link, staff
-from tests.browser import Screenshot, ServedApp, assert_accessible
 from tests.helpers import text_of
 from tests.journeys import JourneyDriver
-from tests.patient_pages import emailed_link, outcome
+from tests.patient_pages import PatientPage, outcome
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -54,14 +53,10 @@ async def assert_withdrawn_by_the_patient(driver: JourneyDriver, pool: asyncpg.P
 
 
 async def test_a_patient_declines_the_plan_from_their_page(
-    phone: Page,
-    served_app: ServedApp,
-    driver: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
     await at_the_plan(driver)  # the form's patient: Spanish
-    await phone.goto(await emailed_link(driver, served_app, "plan-and-quote"))
+    await patient_page.open_emailed("plan-and-quote")
     plan = phone.get_by_role("region", name="Su plan de tratamiento y su presupuesto")
     await expect(plan).to_contain_text(
         "Si lo rechaza, su proceso se cierra y se cancela lo que esté reservado."
@@ -70,8 +65,7 @@ async def test_a_patient_declines_the_plan_from_their_page(
     decline = plan.get_by_role("button", name="Rechazo el plan")
     await expect(understood).not_to_be_checked()
     await expect(understood).to_have_attribute("required", "")
-    await screenshot(phone, "plan-to-decline")
-    await assert_accessible(phone)
+    await patient_page.check("plan-to-decline")
 
     # Sent without the box ticked (the browser's own check taken away): refused, nothing done.
     await understood.evaluate("box => box.removeAttribute('required')")
@@ -82,8 +76,7 @@ async def test_a_patient_declines_the_plan_from_their_page(
     understood = plan.get_by_role("checkbox", name="Lo entiendo y rechazo el plan")
     await expect(understood).to_have_attribute("aria-invalid", "true")
     await expect(plan).to_contain_text("Marque esta casilla para rechazar el plan.")
-    await screenshot(phone, "decline-unconfirmed")
-    await assert_accessible(phone)
+    await patient_page.check("decline-unconfirmed")
     status = await driver.status()
     assert (status.stage, status.waiting_on) == (Stage.PLAN, WaitingOn.PATIENT)
 
@@ -97,8 +90,7 @@ async def test_a_patient_declines_the_plan_from_their_page(
     ).to_be_visible()
     await expect(phone.get_by_role("button", name="Rechazo el plan")).to_have_count(0)
     await expect(phone.get_by_role("button", name="Acepto el plan")).to_have_count(0)
-    await screenshot(phone, "plan-declined")
-    await assert_accessible(phone)
+    await patient_page.check("plan-declined")
 
     await assert_withdrawn_by_the_patient(driver, pool)
     closed = await driver.emailed("withdrawal")

@@ -14,10 +14,9 @@ from domain.records import BookingKind
 from domain.stages import Task
 from domain.step_declarations import StepName
 from i18n import format_day
-from tests.browser import Screenshot, ServedApp, assert_accessible
 from tests.helpers import eventually
 from tests.journeys import JourneyDriver
-from tests.patient_pages import outcome, page_url, rows
+from tests.patient_pages import PatientPage, outcome, rows
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -30,25 +29,20 @@ async def _send_dates(phone: Page, arrival: str, departure: str) -> str:
 
 
 async def test_a_patient_changes_her_dates_on_her_page(
-    phone: Page,
-    served_app: ServedApp,
-    driver: JourneyDriver,
-    pool: asyncpg.Pool,
-    screenshot: Screenshot,
+    phone: Page, patient_page: PatientPage, driver: JourneyDriver, pool: asyncpg.Pool
 ) -> None:
     j = await driver.start()
     await j.book_the_trip(confirm_partners=False)
     await j.confirm_partner(BookingKind.HOTEL)
     today = (await j.now()).date()
-    await phone.goto(page_url(served_app, j))
+    await patient_page.open()
 
     booked = phone.get_by_role("region", name="Lo que tiene reservado")
     await expect(booked).to_contain_text("(confirmado)")
     await expect(booked).to_contain_text("(pendiente de confirmación)")
     await expect(phone.get_by_role("heading", name="Cambiar sus fechas")).to_be_visible()
     await expect(phone.get_by_text("¿Ha cambiado su vuelo?")).to_be_visible()
-    await screenshot(phone, "trip-booked-change-offered")
-    await assert_accessible(phone)
+    await patient_page.check("trip-booked-change-offered")
 
     # The departure before the arrival: refused beside the field, nothing stored.
     arrival = today + timedelta(days=40)
@@ -58,8 +52,7 @@ async def test_a_patient_changes_her_dates_on_her_page(
     await expect(phone.get_by_label("Nueva fecha de salida")).to_have_attribute(
         "aria-invalid", "true"
     )
-    await screenshot(phone, "change-refused-departure")
-    await assert_accessible(phone)
+    await patient_page.check("change-refused-departure")
     # Dates past their own cutoff: the earliest arrival named, nothing stored.
     soon = today + timedelta(days=3)
     said = await _send_dates(phone, soon.isoformat(), (soon + timedelta(days=4)).isoformat())
@@ -70,8 +63,7 @@ async def test_a_patient_changes_her_dates_on_her_page(
     assert "Gracias: estamos cambiando sus fechas." in said
     assert await rows(pool, "travel_records", j.journey_id) == 1
     await expect(phone.get_by_role("heading", name="Cambio de sus fechas")).to_be_visible()
-    await screenshot(phone, "change-under-way")
-    await assert_accessible(phone)
+    await patient_page.check("change-under-way")
 
     # The clinic confirms the new visit by email; a coordinator records it.
     await j.confirm_visit_if_asked()
@@ -83,8 +75,7 @@ async def test_a_patient_changes_her_dates_on_her_page(
     await expect(booked).to_contain_text(format_day(hotel.starts_at, "es"))
     await expect(booked.get_by_text("(confirmado)")).to_have_count(0)
     await expect(phone.get_by_label("Nueva fecha de llegada")).to_have_value(arrival.isoformat())
-    await screenshot(phone, "new-dates-booked")
-    await assert_accessible(phone)
+    await patient_page.check("new-dates-booked")
 
     # After the cutoff the page no longer takes new dates: it names whom to call.
     assert status.travel_change_until is not None
@@ -104,5 +95,4 @@ async def test_a_patient_changes_her_dates_on_her_page(
         )
     ).to_be_visible()
     await expect(phone.get_by_role("button", name="Cambiar mis fechas")).to_have_count(0)
-    await screenshot(phone, "change-closed")
-    await assert_accessible(phone)
+    await patient_page.check("change-closed")

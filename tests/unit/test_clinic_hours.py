@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from api.patient_page.view import PageRecords, Words, page_context
-from db.patient_page import PatientOnPage
+from api.patient_page.view import Words, page_context
 from domain.clinic_hours import (
     UTC_CLOCK,
     VISIT_DAY_END,
@@ -28,6 +27,7 @@ from domain.stages import Stage, WaitingOn
 from domain.step_declarations import StepName
 from i18n import format_clinic_moment
 from settings import Settings
+from tests.patient_pages import page_records
 
 MADRID = "Europe/Madrid"
 DAY = timedelta(days=1)
@@ -228,18 +228,8 @@ def test_the_patients_page_gives_the_visit_on_the_clinics_clock_and_hers() -> No
         bookings=[visit],
         expects=[StepName.WITHDRAW],
     )
-    patient = PatientOnPage(
-        patient_id="p",
-        full_name="Ana",
-        email="ana@example.org",
-        preferred_language="en",
-        time_zone="America/Bogota",
-        case_manager_name="",
-        case_manager_email="",
-    )
-    page = page_context(
-        Words("en", "America/Bogota", MADRID), status, PageRecords(patient=patient), now=day1
-    )
+    records = page_records("en", "America/Bogota")
+    page = page_context(Words("en", "America/Bogota", MADRID), status, records, now=day1)
     assert page["next_step"][-1] == (
         "Your visit starts on Sat 27 Mar 2027, 08:00 (Madrid time; 02:00 in Bogotá)."
     )
@@ -250,5 +240,5 @@ def test_the_patients_page_gives_the_visit_on_the_clinics_clock_and_hers() -> No
     ]
     assert page["clinic_city"] == "Madrid"
     # A patient on the clinic's clock reads it once.
-    same = page_context(Words("en", MADRID, MADRID), status, PageRecords(patient=patient))
+    same = page_context(Words("en", MADRID, MADRID), status, records)
     assert same["next_step"][-1] == "Your visit starts on Sat 27 Mar 2027, 08:00 (Madrid time)."

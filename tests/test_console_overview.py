@@ -21,15 +21,18 @@ NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
 
 
-async def _changes(pool: asyncpg.Pool, journey_id: str, *changes: tuple[str, datetime]) -> None:
-    """The journey's stage changes, in order; the last one's reason is `financial` when it
-    is a withdrawal."""
+async def _changes(pool: asyncpg.Pool, journey_id: str, **days_ago: int) -> None:
+    """The journey's stage changes, in order, each so many days before now; the last one's
+    reason is `financial` when it is a withdrawal."""
     await pool.executemany(
         """INSERT INTO stage_changes (journey_id, seq, stage, waiting_on, actor_id, actor_role,
                                       changed_at, reason)
            VALUES ($1, $2, $3, 'none', 'system', 'system', $4,
                    CASE WHEN $3 = 'WITHDRAWN' THEN 'financial' END)""",
-        [(journey_id, seq, stage, at) for seq, (stage, at) in enumerate(changes, start=1)],
+        [
+            (journey_id, seq, stage, NOW - days * DAY)
+            for seq, (stage, days) in enumerate(days_ago.items(), start=1)
+        ],
     )
 
 
@@ -42,23 +45,9 @@ async def journeys(served_app: ServedApp, pool: asyncpg.Pool) -> None:
     for _ in range(3):
         await add_journey(pool)
     consult = await add_journey(pool, stage="TELECONSULT", waiting_on="patient")
-    await _changes(
-        pool,
-        consult,
-        ("INQUIRY", NOW - 10 * DAY),
-        ("VALIDATION", NOW - 10 * DAY),
-        ("CASE_MANAGER", NOW - 8 * DAY),
-        ("TELECONSULT", NOW - 7 * DAY),
-    )
+    await _changes(pool, consult, INQUIRY=10, VALIDATION=10, CASE_MANAGER=8, TELECONSULT=7)
     travel = await add_journey(pool, stage="TRAVEL", waiting_on="patient")
-    await _changes(
-        pool,
-        travel,
-        ("INQUIRY", NOW - 20 * DAY),
-        ("VALIDATION", NOW - 20 * DAY),
-        ("CASE_MANAGER", NOW - 14 * DAY),
-        ("TRAVEL", NOW - 3 * DAY),
-    )
+    await _changes(pool, travel, INQUIRY=20, VALIDATION=20, CASE_MANAGER=14, TRAVEL=3)
     held = await add_journey(
         pool, stage="TRAVEL", waiting_on="coordinator", incident="clinic_refused"
     )
@@ -70,7 +59,7 @@ async def journeys(served_app: ServedApp, pool: asyncpg.Pool) -> None:
     )
     for stage in ("COMPLETED", "WITHDRAWN", "WITHDRAWN"):
         ended = await add_journey(pool, stage=stage, waiting_on="none", created_at=NOW - 200 * DAY)
-        await _changes(pool, ended, (stage, NOW - 2 * DAY))
+        await _changes(pool, ended, **{stage: 2})
     await pool.execute(
         """INSERT INTO outbox (journey_id, step, kind, audience, message_id, created_at)
            VALUES ($1, 'review-escalation-1-1', 'review_escalation', 'medical_lead', $2, $3)""",

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from domain.records import BookingKind, BookingRequest, Slot
 from domain.refusals import Refusal, refusal_from_details
 
 T = TypeVar("T")
@@ -127,6 +128,18 @@ def valid_form(**overrides: Any) -> dict[str, Any]:
     }
     form.update(overrides)
     return form
+
+
+def consult_request(journey_id: str, slot: Slot) -> BookingRequest:
+    """The journey's first video consultation, asked for at `slot` as the workflow asks."""
+    return BookingRequest(
+        journey_id=journey_id,
+        step="consult-1",
+        kind=BookingKind.CONSULT,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        slot_id=slot.slot_id,
+    )
 
 
 async def current_details(handle: WorkflowHandle[Any, Any]) -> str:

@@ -14,9 +14,10 @@ import pytest
 from db.bookings import BookingRepository
 from db.staff import StaffRepository
 from domain.actors import Role
-from domain.records import BookingKind, BookingRequest, Slot
+from domain.records import Slot
 from settings import Settings
 from tests.api_people import link, staff
+from tests.helpers import consult_request
 from tests.journey_rows import store_inquiry
 from tests.journeys import JourneyDriver
 
@@ -44,17 +45,7 @@ async def take_the_time(pool: asyncpg.Pool, slot: Slot) -> None:
     async with pool.acquire() as conn:
         repo = BookingRepository(conn)
         await repo.add_slots(journey_id=other, round_no=1, slots=[taken])
-        await repo.book(
-            request=BookingRequest(
-                journey_id=other,
-                step="consult-1",
-                kind=BookingKind.CONSULT,
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-                slot_id=taken.slot_id,
-            ),
-            booking_id=f"{other}:consult-1",
-        )
+        await repo.book(request=consult_request(other, taken), booking_id=f"{other}:consult-1")
 
 
 async def test_follow_up_consults_through_the_api(

@@ -12,13 +12,13 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.bookings import BookingActivities, booking_uid
 from devstack.mailbox import start_mailbox
-from domain.records import BookingKind, BookingRequest, CancelBooking, SlotsRequest
+from domain.records import CancelBooking, SlotsRequest
 from domain.stages import Stage, WaitingOn
 from domain.steps import NoShow
 from integrations.caldav_calendar import CalDavCalendar
 from integrations.calendar import ConsultEvent, specialist_calendar
 from settings import Settings
-from tests.helpers import eventually, read_mailbox
+from tests.helpers import consult_request, eventually, read_mailbox
 from tests.journeys import SPECIALIST, JourneyDriver, seed_staff
 from worker import build_worker, calendar_client, clinic_gateway, smtp_sender
 from workflows.journey import PatientJourney
@@ -109,14 +109,7 @@ async def test_a_retried_booking_is_one_event_and_a_move_updates_it(
         SlotsRequest(journey_id=journey_id, round=1, count=3, not_before=datetime.now(UTC)),
     )
     slot = proposed.slots[0]
-    request = BookingRequest(
-        journey_id=journey_id,
-        step="consult-1",
-        kind=BookingKind.CONSULT,
-        starts_at=slot.starts_at,
-        ends_at=slot.ends_at,
-        slot_id=slot.slot_id,
-    )
+    request = consult_request(journey_id, slot)
     first = await env.run(activities.book, request)
     again = await env.run(activities.book, request)
     assert first == again

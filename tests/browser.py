@@ -8,6 +8,12 @@ journey in the care of the demo staff, then for example:
     name = await sign_in_as(page, served_app.url, Role.REVIEWER)
     await assert_accessible(page)
     await screenshot(page, "worklist")
+
+or, through `staff_page` (the same page, served app and screenshots, as a `StaffPage`):
+
+    await staff_page.sign_in(Role.REVIEWER)
+    await staff_page.open_case(journey_id)
+    await staff_page.check("case")  # a screenshot kept, and axe-core on the page
 """
 
 import re

@@ -341,6 +341,12 @@ async def test_refused_steps_leave_no_trace_in_the_history(new_journey: NewJourn
     await j.reach(Stage.VALIDATION, WaitingOn.REVIEWER)
     await j.idle()
     before = await j.decisions()
+
+    def wrong_stage(step: StepName, expected: Stage) -> Refusal:
+        return Refusal.of(
+            RefusalCode.WRONG_STAGE, step=step, expected_stage=expected, stage=Stage.VALIDATION
+        )
+
     refusals = [
         (
             PatientJourney.review,
@@ -350,22 +356,12 @@ async def test_refused_steps_leave_no_trace_in_the_history(new_journey: NewJourn
         (
             PatientJourney.plan_decision,
             PlanDecision(actor=j.patient, accept=True),
-            Refusal.of(
-                RefusalCode.WRONG_STAGE,
-                step=StepName.PLAN_DECISION,
-                expected_stage=Stage.PLAN,
-                stage=Stage.VALIDATION,
-            ),
+            wrong_stage(StepName.PLAN_DECISION, expected=Stage.PLAN),
         ),
         (
             PatientJourney.procedure_report,
             ProcedureReported(actor=CLINIC, report_id=str(uuid.uuid4())),
-            Refusal.of(
-                RefusalCode.WRONG_STAGE,
-                step=StepName.PROCEDURE,
-                expected_stage=Stage.TREATMENT,
-                stage=Stage.VALIDATION,
-            ),
+            wrong_stage(StepName.PROCEDURE, expected=Stage.TREATMENT),
         ),
         (
             PatientJourney.documents_received,

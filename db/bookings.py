@@ -5,6 +5,7 @@ from datetime import datetime
 
 import asyncpg
 
+from db.repository import Repository
 from domain.records import Booking, BookingKind, BookingRequest, Slot
 
 
@@ -27,12 +28,8 @@ def _slot(row: asyncpg.Record) -> Slot:
     )
 
 
-class BookingRepository:
-    """Owns the SQL of consult slots and bookings. Takes a connection; the caller owns the
-    pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class BookingRepository(Repository):
+    """Owns the SQL of consult slots and bookings."""
 
     async def slots(
         self, *, journey_id: str, round_no: int, follow_up_no: int | None = None

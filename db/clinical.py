@@ -12,16 +12,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-import asyncpg
-
+from db.repository import Repository
 from domain.outcome_scales import EARLIER_SCORES, SCALE_FIELDS
 
 
-class ClinicalRepository:
-    """Owns the SQL of clinical records. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class ClinicalRepository(Repository):
+    """Owns the SQL of clinical records."""
 
     async def add_plan(
         self,

@@ -18,6 +18,7 @@ import asyncpg
 from pydantic import Field
 
 from db.patient_links import PatientLinkRepository
+from db.repository import Repository
 from domain.privacy import ErasureRefusal, ErasureTrigger
 from domain.stages import FINAL_STAGES
 
@@ -159,11 +160,8 @@ _TOMBSTONE = """SELECT journey_id, request_id, trigger, reason, requested_by, er
                   FROM erasures WHERE journey_id = $1"""
 
 
-class ErasureRepository:
-    """Owns the SQL of erasure. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class ErasureRepository(Repository):
+    """Owns the SQL of erasure."""
 
     async def check(self, *, journey_id: str) -> ErasureCheck:
         row = await self._conn.fetchrow(

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
+from db.repository import Repository
 from domain.records import BookingKind
 
 
@@ -48,11 +49,8 @@ class PartnerConfirmationRecord:
     confirmed_at: datetime
 
 
-class PartnerConfirmationRepository:
-    """Owns the SQL of partners' confirmations. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class PartnerConfirmationRepository(Repository):
+    """Owns the SQL of partners' confirmations."""
 
     async def booking(self, *, journey_id: str, booking_id: str) -> PartnerBooking | None:
         """The hotel or transfer booking of this journey with this id; None for any other."""

@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-import asyncpg
-
 from db.erasure import ErasureRepository
+from db.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,9 @@ class CheckinOnPage:
     days_per_week: int
 
 
-class PatientPageRepository:
-    """Owns the SQL of the patient's page. Takes a connection; the caller owns the pool. Each
-    query names the columns of the record it answers with, which reads them by name."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class PatientPageRepository(Repository):
+    """Owns the SQL of the patient's page. Each query names the columns of the record it
+    answers with, which reads them by name."""
 
     async def patient(self, journey_id: str) -> PatientOnPage | None:
         row = await self._conn.fetchrow(

@@ -60,15 +60,7 @@ class PartnerConfirmationRepository(Repository):
             uuid.UUID(journey_id),
             booking_id,
         )
-        if row is None:
-            return None
-        return PartnerBooking(
-            booking_id=row["booking_id"],
-            kind=BookingKind(row["kind"]),
-            starts_at=row["starts_at"],
-            ends_at=row["ends_at"],
-            status=row["status"],
-        )
+        return None if row is None else PartnerBooking(**{**row, "kind": BookingKind(row["kind"])})
 
     async def link_used(self, *, token_id: str) -> bool:
         return bool(
@@ -120,14 +112,4 @@ class PartnerConfirmationRepository(Repository):
                 ORDER BY c.confirmed_at""",
             uuid.UUID(journey_id),
         )
-        return [
-            PartnerConfirmationRecord(
-                booking_id=r["booking_id"],
-                kind=BookingKind(r["kind"]),
-                reference=r["reference"],
-                confirmed_by=r["confirmed_by"],
-                via=r["via"],
-                confirmed_at=r["confirmed_at"],
-            )
-            for r in rows
-        ]
+        return [PartnerConfirmationRecord(**{**r, "kind": BookingKind(r["kind"])}) for r in rows]

@@ -23,7 +23,7 @@ from temporalio.api.common.v1 import Payload
 from api.authorization import may_read_payloads
 from api.codec.identity import staff_identity
 from api.codec.wire import WirePayloads, payloads_json
-from api.problems import Problem, ProblemError
+from api.problems import ProblemError, problems
 from api.tokens import Principal
 from domain.readers import PAYLOAD_READERS
 from integrations.payload_codec import (
@@ -46,14 +46,16 @@ LEFT_ENCODED = "Journeys-Payloads-Left-Encoded"
 
 router = APIRouter(prefix=CODEC_PREFIX, tags=["codec server"])
 
-_REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No staff identity (bearer token)"},
-    403: {"model": Problem, "description": "Another namespace, origin or a patient's link"},
-    413: {"model": Problem, "description": "A body larger than the API takes"},
-    415: {"model": Problem, "description": "Not application/json"},
-    422: {"model": Problem, "description": "Not protobuf-JSON payloads, or no X-Namespace"},
-    503: {"model": Problem, "description": "No payload key, or the audit log is unavailable"},
-}
+_REFUSALS = problems(
+    {
+        401: "No staff identity (bearer token)",
+        403: "Another namespace, origin or a patient's link",
+        413: "A body larger than the API takes",
+        415: "Not application/json",
+        422: "Not protobuf-JSON payloads, or no X-Namespace",
+        503: "No payload key, or the audit log is unavailable",
+    }
+)
 
 
 async def json_only(request: Request) -> None:

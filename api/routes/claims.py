@@ -6,7 +6,6 @@ a reviewer or the medical lead the case in validation, a coordinator the open in
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -15,7 +14,7 @@ from api.auth import PrincipalDep
 from api.authorization import authorize
 from api.claims import ClaimDesk, ClaimRefused
 from api.deps import PoolDep
-from api.problems import Problem
+from api.problems import problems
 from domain.claims import CLAIMS, TAKES_OVER, Claim, claim_kind_for, taken_over_kind_for
 from domain.readers import STAFF
 
@@ -33,21 +32,21 @@ async def _noted(request: Request) -> AsyncIterator[None]:
         raise
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {"model": Problem, "description": "Wrong role, or a journey not assigned to you"},
-    404: {"model": Problem, "description": "No such journey"},
-}
-CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    409: {
-        "model": Problem,
-        "description": "Refused, nothing changed: someone else holds the claim "
+ERRORS = problems(
+    {
+        401: "Missing or invalid token",
+        403: "Wrong role, or a journey not assigned to you",
+        404: "No such journey",
+    }
+)
+CHANGE_ERRORS = ERRORS | problems(
+    {
+        409: "Refused, nothing changed: someone else holds the claim "
         "(`case_claimed`, `incident_claimed`, naming who and since when), you hold none "
         "(`not_your_claim`), nobody holds one (`not_claimed`), or there is nothing to claim "
         "(`wrong_stage`, `no_open_incident`)",
-    },
-}
+    }
+)
 
 
 @router.get(

@@ -20,7 +20,7 @@ from api.privacy_schemas import (
     PrivacyRecord,
     ReasonBody,
 )
-from api.problems import Problem, ProblemError
+from api.problems import ProblemError, problems
 from api.query import TAKES_NO_QUERY
 from api.step_access import JourneyStep, open_step
 from db.accesses import Access, AccessRepository
@@ -37,18 +37,21 @@ from privacy.fhir_export import FHIR_JSON, subject_bundle
 
 router = APIRouter(tags=["privacy"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {"model": Problem, "description": "Wrong role, or another journey's link"},
-    404: {"model": Problem, "description": "No such journey (or request)"},
-    409: {"model": Problem, "description": "Not now, and why: erased, held, withdrawn already"},
-    422: {"model": Problem, "description": "Invalid fields, each named"},
-}
-STEP_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    503: {"model": Problem, "description": "Temporal did not answer: read the status, retry"},
-    504: {"model": Problem, "description": "Still under way: read the privacy record later"},
-}
+ERRORS = problems(
+    {
+        401: "Missing or invalid token",
+        403: "Wrong role, or another journey's link",
+        404: "No such journey (or request)",
+        409: "Not now, and why: erased, held, withdrawn already",
+        422: "Invalid fields, each named",
+    }
+)
+STEP_ERRORS = ERRORS | problems(
+    {
+        503: "Temporal did not answer: read the status, retry",
+        504: "Still under way: read the privacy record later",
+    }
+)
 
 
 def PrivacyStepDep(name: StepName) -> Any:

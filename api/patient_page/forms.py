@@ -242,15 +242,24 @@ async def decide_plan(sent: Submitted) -> FormAnswer:
     )
 
 
-async def send_travel(sent: Submitted) -> FormAnswer:
-    step, form, words = sent.step, sent.form, sent.words
+async def _take_travel(sent: Submitted, step_name: StepName) -> TravelBody | FormAnswer:
+    """The form's dates and flights, once the step took them; or the form again, saying what
+    to correct."""
     try:
-        body = body_from_form(TravelBody, form)
+        body = body_from_form(TravelBody, sent.form)
     except ValidationError as err:
         # The rule between the two dates is the departure's to meet.
-        return invalid(err, form, words, whole_form="departure_date")
+        return invalid(err, sent.form, sent.words, whole_form="departure_date")
     assert isinstance(body, TravelBody)
-    await take(StepName.TRAVEL, step, body)
+    await take(step_name, sent.step, body)
+    return body
+
+
+async def send_travel(sent: Submitted) -> FormAnswer:
+    body = await _take_travel(sent, StepName.TRAVEL)
+    if isinstance(body, FormAnswer):
+        return body
+    words = sent.words
     return done(
         words.gettext("Thank you: we received your travel details."),
         words.gettext(
@@ -263,13 +272,10 @@ async def send_travel(sent: Submitted) -> FormAnswer:
 
 
 async def change_travel(sent: Submitted) -> FormAnswer:
-    step, form, words = sent.step, sent.form, sent.words
-    try:
-        body = body_from_form(TravelBody, form)
-    except ValidationError as err:
-        return invalid(err, form, words, whole_form="departure_date")
-    assert isinstance(body, TravelBody)
-    await take(StepName.CHANGE_TRAVEL, step, body)
+    body = await _take_travel(sent, StepName.CHANGE_TRAVEL)
+    if isinstance(body, FormAnswer):
+        return body
+    words = sent.words
     return done(
         words.gettext("Thank you: we are changing your dates."),
         words.gettext(

@@ -1,7 +1,10 @@
 """Privacy routes: consent withdrawal, erasure requests and erasure, legal holds, the
 patient's own copy of their data, and who accessed it (GDPR Art. 7, 15, 17, 20)."""
 
+import inspect
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -26,7 +29,7 @@ from api.step_access import JourneyStep, open_step
 from db.accesses import Access, AccessRepository
 from db.consents import ConsentRepository
 from db.erasure import ErasureRecord, ErasureRepository
-from db.legal_holds import ErasureRequest, LegalHold, LegalHoldRepository
+from db.legal_holds import ErasureRequest, LegalHoldRepository
 from domain.actors import Role
 from domain.readers import SEES_ERASURE_REQUESTS, SEES_PRIVACY_RECORD
 from domain.step_declarations import StepName
@@ -97,22 +100,6 @@ async def consent_withdrawal(
 
 
 @router.post(
-    "/journeys/{journey_id}/erasure-requests",
-    status_code=201,
-    summary="Ask a privacy officer to erase the journey's personal data (coordinator)",
-    responses=ERRORS,
-    dependencies=[TAKES_NO_QUERY],
-)
-async def request_erasure(
-    body: ReasonBody,
-    step: Annotated[JourneyStep, PrivacyStepDep(StepName.REQUEST_ERASURE)],
-) -> ErasureRequest:
-    return await erasure.request_erasure(
-        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
-    )
-
-
-@router.post(
     "/journeys/{journey_id}/erasure",
     summary="Erase the journey's personal data now, withdrawing it first if it runs "
     "(privacy officer)",
@@ -136,34 +123,67 @@ async def erase(
     )
 
 
-@router.post(
-    "/journeys/{journey_id}/legal-hold",
-    status_code=201,
-    summary="Place a legal hold: the journey's records are not erased until it is lifted "
-    "(privacy officer)",
-    responses=ERRORS,
-    dependencies=[TAKES_NO_QUERY],
+@dataclass(frozen=True)
+class ReasonStep:
+    """A privacy step that takes only a reason: its route, and the change it makes."""
+
+    path: str
+    step: StepName
+    summary: str
+    change: Callable[..., Awaitable[Any]]
+    status_code: int | None = None
+
+
+# Declared in the order of their routes, with the function each route is named after.
+REASON_STEPS = (
+    ReasonStep(
+        "/journeys/{journey_id}/erasure-requests",
+        StepName.REQUEST_ERASURE,
+        "Ask a privacy officer to erase the journey's personal data (coordinator)",
+        erasure.request_erasure,
+        status_code=201,
+    ),
+    ReasonStep(
+        "/journeys/{journey_id}/legal-hold",
+        StepName.LEGAL_HOLD,
+        "Place a legal hold: the journey's records are not erased until it is lifted "
+        "(privacy officer)",
+        erasure.place_hold,
+        status_code=201,
+    ),
+    ReasonStep(
+        "/journeys/{journey_id}/legal-hold/lift",
+        StepName.LEGAL_HOLD,
+        "Lift the journey's legal hold (privacy officer)",
+        erasure.lift_hold,
+    ),
 )
-async def place_hold(
-    body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHold:
-    return await erasure.place_hold(
-        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
+
+
+def _reason_route(declared: ReasonStep) -> None:
+    async def endpoint(
+        body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(declared.step)]
+    ) -> Any:
+        return await declared.change(
+            step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
+        )
+
+    answer = inspect.signature(declared.change).return_annotation
+    router.add_api_route(
+        declared.path,
+        endpoint,
+        methods=["POST"],
+        name=declared.change.__name__,
+        status_code=declared.status_code,
+        summary=declared.summary,
+        response_model=answer,
+        responses=ERRORS,
+        dependencies=[TAKES_NO_QUERY],
     )
 
 
-@router.post(
-    "/journeys/{journey_id}/legal-hold/lift",
-    summary="Lift the journey's legal hold (privacy officer)",
-    responses=ERRORS,
-    dependencies=[TAKES_NO_QUERY],
-)
-async def lift_hold(
-    body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHold:
-    return await erasure.lift_hold(
-        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
-    )
+for _declared in REASON_STEPS:
+    _reason_route(_declared)
 
 
 @router.get(

@@ -44,8 +44,6 @@ NOTE = "journeys-codec-note"
 LEFT_ENCODED = "Journeys-Payloads-Left-Encoded"
 
 
-router = APIRouter(prefix=CODEC_PREFIX, tags=["codec server"])
-
 _REFUSALS = problems(
     {
         401: "No staff identity (bearer token)",
@@ -66,6 +64,14 @@ async def json_only(request: Request) -> None:
         raise ProblemError(415, "Unsupported media type", "send application/json")
 
 
+# Both routes take the same body and are refused alike.
+router = APIRouter(
+    prefix=CODEC_PREFIX,
+    tags=["codec server"],
+    responses=_REFUSALS,
+    dependencies=[Depends(json_only)],
+)
+
 Namespace = Annotated[
     str,
     Header(
@@ -81,8 +87,6 @@ StaffDep = Annotated[Principal, Depends(staff_identity)]
     "/decode",
     summary="Decode payloads for the Temporal UI and CLI (staff; encoded for other roles)",
     response_model=WirePayloads,
-    responses=_REFUSALS,
-    dependencies=[Depends(json_only)],
 )
 async def decode(
     request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
@@ -126,8 +130,6 @@ async def decode(
     "/encode",
     summary="Encrypt payloads for the Temporal UI and CLI (staff who may read them)",
     response_model=WirePayloads,
-    responses=_REFUSALS,
-    dependencies=[Depends(json_only)],
 )
 async def encode(
     request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads

@@ -4,7 +4,8 @@ and answers the journey's status. The actor comes from the token; a step the jou
 is a 409 (422 for data it cannot apply, 403 for the wrong role)."""
 
 import inspect
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
 
@@ -40,6 +41,7 @@ CONTACT_ERRORS = {
     **{k: v for k, v in STEP_ERRORS.items() if k not in (409, 503, 504)},
     **problems({410: "The patient's data was erased: nothing is changed"}),
 }
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 # Steps whose routes take more than a JSON body: written out below.
 OWN_ROUTES = frozenset({StepName.DOCUMENTS, StepName.FOLLOW_UP_OUTCOME})
 
@@ -110,12 +112,16 @@ for _declaration in STEPS.values():
         _declared_route(_declaration)
 
 
-@router.post(
-    STEPS[StepName.DOCUMENTS].path or "",
-    summary=STEPS[StepName.DOCUMENTS].summary,
-    tags=[STEPS[StepName.DOCUMENTS].tag],
-    responses=VERSIONED_STEP,
-)
+def _own_route(name: StepName, responses: Responses) -> Callable[[Endpoint], Endpoint]:
+    """The route of a step in `OWN_ROUTES`, at its declared path, summary and tag."""
+    declaration = STEPS[name]
+    assert declaration.path is not None
+    return router.post(
+        declaration.path, summary=declaration.summary, tags=[declaration.tag], responses=responses
+    )
+
+
+@_own_route(StepName.DOCUMENTS, VERSIONED_STEP)
 async def documents(
     step: Annotated[JourneyStep, JourneyStepDep(StepName.DOCUMENTS)],
     kind: Annotated[DocumentKind, Form()],
@@ -129,12 +135,7 @@ async def documents(
     return answer
 
 
-@router.post(
-    STEPS[StepName.FOLLOW_UP_OUTCOME].path or "",
-    summary=STEPS[StepName.FOLLOW_UP_OUTCOME].summary,
-    tags=[STEPS[StepName.FOLLOW_UP_OUTCOME].tag],
-    responses=STEP_ERRORS,
-)
+@_own_route(StepName.FOLLOW_UP_OUTCOME, STEP_ERRORS)
 async def follow_up_outcome(
     number: int,
     body: FollowUpOutcomeBody,

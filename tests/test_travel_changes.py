@@ -404,6 +404,7 @@ async def test_an_unconfirmed_hotel_is_reminded_then_becomes_an_incident(
         what="a second incident",
     )
     assert again.incident is not None
+    second = again.incident.number
 
     # The hotel's answer arrives: the incident closes by itself.
     await j.confirm_partner(BookingKind.HOTEL)
@@ -412,10 +413,15 @@ async def test_an_unconfirmed_hotel_is_reminded_then_becomes_an_incident(
     assert all(
         b.confirmed for b in status.bookings if b.kind in (BookingKind.HOTEL, BookingKind.TRANSFER)
     )
-    closed = await j.pool.fetchrow(
-        "SELECT resolution, resolved_by FROM incidents WHERE journey_id = $1 AND number = $2",
-        uuid.UUID(j.journey_id),
-        again.incident.number,
+    # The journey's record of the incident is written by an activity after the run closed it.
+    closed = await eventually(
+        lambda: j.pool.fetchrow(
+            "SELECT resolution, resolved_by FROM incidents WHERE journey_id = $1 AND number = $2",
+            uuid.UUID(j.journey_id),
+            second,
+        ),
+        until=lambda row: row is not None and row["resolution"] is not None,
+        what="the incident's record closed",
     )
     assert (closed["resolution"], closed["resolved_by"]) == ("skip", "system")
     await j.sleep(arrival - await j.now() + timedelta(days=1))

@@ -6,9 +6,9 @@ import itertools
 
 from temporalio import workflow
 
+from workflows.bookings import booking_call
 from workflows.endings import Ended
 from workflows.moves import Moves
-from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -21,13 +21,11 @@ with workflow.unsafe.imports_passed_through():
 
 async def _propose_slots(m: Moves, request: SlotsRequest) -> SlotsProposed:
     proposed = await m.incidents.attempt(
-        lambda: workflow.execute_activity_method(
+        lambda: booking_call(
             BookingActivities.propose_consult_slots,
             request,
-            start_to_close_timeout=BOOKING_TIMEOUT,
-            schedule_to_close_timeout=m.policy.outside_patience,
-            retry_policy=OUTSIDE_RETRY,
-            summary=f"Propose consult slots (round {request.round})",
+            m.policy.outside_patience,
+            f"Propose consult slots (round {request.round})",
         ),
         system=OutsideSystem.CALENDAR,
         step=f"slots:{request.round}",

@@ -20,9 +20,10 @@ task of its own: reminders to the partner, then an incident when the arrival is 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows.bookings import booking_call
 from workflows.endings import Withdrawn
 from workflows.moves import Moves
-from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY, RECORDS_TIMEOUT
+from workflows.timeouts import RECORDS_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -285,13 +286,11 @@ async def _attempt(m: Moves, request: BookingRequest, made: list[Booking]) -> Bo
             ends_at=request.ends_at,
         )
     )
-    booking = await workflow.execute_activity_method(
+    booking = await booking_call(
         BookingActivities.book,
         request,
-        start_to_close_timeout=BOOKING_TIMEOUT,
-        schedule_to_close_timeout=m.policy.outside_patience,
-        retry_policy=OUTSIDE_RETRY,
-        summary=f"Book {request.kind.value.replace('_', ' ')} for the new dates",
+        m.policy.outside_patience,
+        f"Book {request.kind.value.replace('_', ' ')} for the new dates",
     )
     made[-1] = booking
     m.state.bookings.append(booking)

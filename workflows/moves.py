@@ -8,7 +8,7 @@ enter a stage, and hold an incident.
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -69,6 +69,7 @@ _WAITING_PHRASES: dict[WaitingOn, str] = {
 }
 
 Remind = Callable[[int], Awaitable[None]]
+T = TypeVar("T")
 
 
 class Moves:
@@ -113,6 +114,23 @@ class Moves:
         if state.withdrawal is not None:
             raise Withdrawn
         return condition()
+
+    async def await_step(
+        self,
+        stage: Stage,
+        waiting_on: WaitingOn,
+        step: Callable[[], T | None],
+        *,
+        task: Task,
+        actor: Actor = SYSTEM,
+    ) -> T:
+        """Wait on `waiting_on`, with no deadline, for the step that `step()` returns once it
+        came; the wait is shown as `task`."""
+        await self.enter(stage, waiting_on, None, actor=actor, task=task)
+        await self.until(lambda: step() is not None, None, "")
+        taken = step()
+        assert taken is not None
+        return taken
 
     async def sleep_until(self, until: datetime, summary: str) -> None:
         """Sleep until `until`; a withdrawal still interrupts."""

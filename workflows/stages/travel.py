@@ -10,7 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.endings import Ended, Withdrawn
 from workflows.moves import Moves
-from workflows.stages.trip import trip
+from workflows.stages.trip import clinic_answer, trip
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
@@ -154,7 +154,6 @@ async def _reserve_visit(
     A clinic that confirms by hand gets the request by email and a coordinator records its
     answer; a clinic API that refuses the request leaves the coordinator to arrange it.
     """
-    steps = m.state.travel
     request = BookingRequest(
         journey_id=m.journey_id,
         step=step,
@@ -179,18 +178,7 @@ async def _reserve_visit(
         )
     if visit is not None and not visit.confirm_by_hand:
         return True
-    if visit is not None:
-        await m.notify(f"{step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC)
-    steps.clinic_confirmation = None
-    await m.enter(
-        Stage.TRAVEL,
-        WaitingOn.COORDINATOR,
-        None,
-        task=Task.RECORD_CLINIC_ANSWER,
-    )
-    await m.until(lambda: steps.clinic_confirmation is not None, None, "")
-    assert steps.clinic_confirmation is not None
-    if steps.clinic_confirmation.confirmed:
+    if await clinic_answer(m, step if visit is not None else None):
         return True
     if visit is not None:
         visit.confirm_by_hand = False  # the clinic said no: nothing to cancel with it

@@ -248,7 +248,6 @@ async def _rebook(m: Moves, change: TravelChange, n: int) -> bool:
 async def _new_visit(m: Moves, n: int, times: VisitTimes, made: list[Booking]) -> bool:
     """The new visit, once the clinic holds it; False when it refused or declined the dates
     (it is then in `made`, for the saga to cancel)."""
-    travel = m.state.travel
     step = f"clinic-visit-change-{n}"
     request = BookingRequest(
         journey_id=m.journey_id,
@@ -261,16 +260,30 @@ async def _new_visit(m: Moves, n: int, times: VisitTimes, made: list[Booking]) -
     visit = await _attempt(m, request, made)
     if not visit.confirm_by_hand:
         return True
-    await m.notify(f"{step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC)
-    travel.clinic_confirmation = None
-    await m.enter(Stage.TRAVEL, WaitingOn.COORDINATOR, None, task=Task.RECORD_CLINIC_ANSWER)
-    await m.until(lambda: travel.clinic_confirmation is not None, None, "")
-    assert travel.clinic_confirmation is not None
-    if travel.clinic_confirmation.confirmed:
+    if await clinic_answer(m, step):
         return True
     # The clinic said no to its request: nothing to tell it when the saga cancels it.
     visit.confirm_by_hand = False
     return False
+
+
+async def clinic_answer(m: Moves, visit_step: str | None) -> bool:
+    """Whether the clinic holds the visit, as a coordinator records its answer. The request
+    for visit `visit_step` is emailed to the clinic first; None: its system refused the
+    visit, and the coordinator arranges the dates with it."""
+    travel = m.state.travel
+    if visit_step is not None:
+        await m.notify(
+            f"{visit_step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC
+        )
+    travel.clinic_confirmation = None
+    answer = await m.await_step(
+        Stage.TRAVEL,
+        WaitingOn.COORDINATOR,
+        lambda: travel.clinic_confirmation,
+        task=Task.RECORD_CLINIC_ANSWER,
+    )
+    return answer.confirmed
 
 
 async def _attempt(m: Moves, request: BookingRequest, made: list[Booking]) -> Booking:

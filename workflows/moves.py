@@ -126,7 +126,7 @@ class Moves:
     ) -> T:
         """Wait on `waiting_on`, with no deadline, for the step that `step()` returns once it
         came; the wait is shown as `task`."""
-        await self.enter(stage, waiting_on, None, actor=actor, task=task)
+        await self.enter(stage, waiting_on, actor=actor, task=task)
         await self.until(lambda: step() is not None, None, "")
         taken = step()
         assert taken is not None
@@ -286,7 +286,7 @@ class Moves:
         self,
         stage: Stage,
         waiting_on: WaitingOn,
-        deadline: datetime | None,
+        deadline: datetime | None = None,
         *,
         task: Task,
         actor: Actor = SYSTEM,

@@ -96,13 +96,7 @@ async def travel(m: Moves) -> None:
         day1, day2_end = times.day1_start, times.day2_end
         steps.visit_day1, steps.admission_due = day1, times.admission_due
         workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
-        await m.enter(
-            Stage.TRAVEL,
-            WaitingOn.CLINIC,
-            None,
-            actor=details.actor,
-            task=Task.RESERVE_VISIT,
-        )
+        await m.enter(Stage.TRAVEL, WaitingOn.CLINIC, actor=details.actor, task=Task.RESERVE_VISIT)
         if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end, clinic_zone):
             break
         actor = steps.clinic_confirmation.actor if steps.clinic_confirmation else SYSTEM

@@ -82,7 +82,6 @@ async def follow_up(m: Moves) -> None:
     await m.enter(
         Stage.FOLLOW_UP,
         WaitingOn.PATIENT,
-        None,
         actor=discharge.actor,
         task=Task.FOLLOW_UP_YEAR,
     )
@@ -126,7 +125,6 @@ async def rehab_follow_up_changed(m: Moves, notice: RehabNotice) -> None:
         await m.enter(
             Stage.FOLLOW_UP,
             WaitingOn.PATIENT,
-            None,
             actor=notice.closed_by or SYSTEM,
             task=Task.FOLLOW_UP_YEAR,
         )

@@ -142,13 +142,13 @@ async def _change(m: Moves) -> bool:
     while True:
         travel.changes += 1
         n = travel.changes
-        await m.enter(Stage.TRAVEL, WaitingOn.CLINIC, None, actor=actor, task=Task.CHANGE_TRAVEL)
+        await m.enter(Stage.TRAVEL, WaitingOn.CLINIC, actor=actor, task=Task.CHANGE_TRAVEL)
         if await _rebook(m, change, n):
             travel.change = None
             return True
         await _record(m, change, TravelChangeStatus.FAILED)
         # The change is a coordinator's now, whatever it last waited on.
-        await m.enter(Stage.TRAVEL, WaitingOn.COORDINATOR, None, task=Task.CHANGE_TRAVEL)
+        await m.enter(Stage.TRAVEL, WaitingOn.COORDINATOR, task=Task.CHANGE_TRAVEL)
         await m.notify(f"travel-change-failed-{n}", NotificationKind.TRAVEL_CHANGE_FAILED)
         await m.notify(
             f"travel-change-failed-staff-{n}",

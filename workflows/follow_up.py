@@ -33,7 +33,7 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 from temporalio.exceptions import FailureError
 
-from workflows.bookings import booking_call
+from workflows.bookings import booking_call, propose_slots
 from workflows.emails import send_email, tell_coordinators
 from workflows.incidents import IncidentDesk, IncidentState, incident_details, record_incident
 from workflows.rules import refuse, require_role
@@ -61,7 +61,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.records import (
         AssessCheckin,
         Booking,
-        BookingKind,
         BookingRequest,
         CancelBooking,
         RehabFollowUpRecord,
@@ -697,17 +696,7 @@ class FollowUp:
             earliest=consult_opens(data.discharged_at, p, n),
             until=max(due, now) + p.follow_up_outcome_grace,
         )
-        proposed = await self._incidents.attempt(
-            lambda: booking_call(
-                BookingActivities.propose_consult_slots,
-                request,
-                p.outside_patience,
-                f"Propose times for follow-up consult {n} (round {consult.round})",
-            ),
-            system=OutsideSystem.CALENDAR,
-            step=f"slots:follow-up-{n}:{consult.round}",
-            actions=OFFER_ACTIONS,
-        )
+        proposed = await propose_slots(self._incidents, request, p.outside_patience, OFFER_ACTIONS)
         if proposed is None:
             await self._close(consult, ConsultEnd.NOT_BOOKED)
             return
@@ -759,15 +748,7 @@ class FollowUp:
         assert consult.choice is not None
         slot = consult.slot(consult.choice.slot_id)
         assert slot is not None
-        request = BookingRequest(
-            journey_id=data.journey_id,
-            step=f"follow-up-{n}-{r}",
-            kind=BookingKind.CONSULT,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            slot_id=slot.slot_id,
-            follow_up_no=n,
-        )
+        request = BookingRequest.consult(data.journey_id, f"follow-up-{n}-{r}", slot, n)
         booking = await self._incidents.attempt(
             lambda: booking_call(
                 BookingActivities.book,

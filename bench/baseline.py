@@ -7,7 +7,12 @@ the journey issued them (`bench.histories.baseline_plan`):
 - `t<secs>`  sleep: a timer that fires (the journey's TimerStarted that later fired);
 - `w<secs>`  wait for the next update, with a timer that the update cancels;
 - `w`        wait for the next update, no timer;
+- `b<secs>`  beside the run: wait for the next update, with a timer that the update cancels, in
+             a task of its own, while the run goes on (the journey's partner confirmations,
+             awaited beside its trip);
 - `c`        start the follow-up child with `child_ops` and wait for it;
+- `u<secs>:<n>` (child only) sleep, cut short once the run has received its `n`th update
+             (the journey's timer that an update cancelled);
 - `n`        (child only) continue as new with the ops left.
 
 Updates accept a pydantic model; the parent's answer once the run has taken the step in, as the
@@ -15,6 +20,7 @@ journey's do. The child's updates only record, as `FollowUp`'s do. Nothing here 
 what a journey costs beyond this is what the project adds.
 """
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -58,6 +64,7 @@ class _Interpreter:
         self._consumed = 0
         self._activities = 0
         self._position = 0
+        self._beside: list[asyncio.Task[None]] = []
 
     @workflow.query
     def status(self) -> BaselineStatus:
@@ -87,6 +94,8 @@ class _Interpreter:
             await workflow.sleep(float(op[1:]))
         elif op.startswith("w"):
             await self._wait_for_update(op)
+        elif op.startswith("b"):
+            self._beside.append(asyncio.create_task(self._wait_for_update(op)))
         else:
             return False
         return True
@@ -112,6 +121,7 @@ class BaselineJourney(_Interpreter):
                     id=child_workflow_id(workflow.info().workflow_id),
                 )
         self._position = len(plan.ops)
+        await asyncio.gather(*self._beside)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return BaselineResult(activities=self._activities, updates=self._received)
 
@@ -136,13 +146,22 @@ class BaselineFollowUp(_Interpreter):
             self._position = i
             if await self._common(op):
                 continue
-            if op == "n":
+            if op.startswith("u"):
+                await self._sleep_until_update(op)
+            elif op == "n":
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     BaselineChildInput(ops=data.ops[i + 1 :], received=self._received)
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return BaselineResult(activities=self._activities, updates=self._received)
+
+    async def _sleep_until_update(self, op: str) -> None:
+        seconds, n = op[1:].split(":")
+        try:
+            await workflow.wait_condition(lambda: self._received >= int(n), timeout=float(seconds))
+        except TimeoutError:
+            pass
 
     @workflow.update
     async def step(self, step: BaselineStep) -> BaselineStatus:

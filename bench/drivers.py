@@ -10,6 +10,7 @@ read of it and every update is recorded as an `Action`, and the baseline replays
 import asyncio
 import contextlib
 import functools
+import heapq
 import json
 import time
 import uuid
@@ -41,11 +42,15 @@ T = TypeVar("T")
 # Where a person waits for a date, the clock goes this far past it: enough for the baseline,
 # which replays the same moves, to reach its own timers a few real seconds later.
 PAST_THE_DATE = timedelta(minutes=10)
-# Follow-up steps are sent this long before the day they fall due (each is open days before):
-# a move of the clock that ends a few milliseconds before one of the run's own timers leaves
-# that timer unfired until much later (seen with server 1.32's experimental time skipping), and
-# the follow-up calendar's dates fall on the same days as the steps.
-AHEAD_OF_THE_DATE = timedelta(hours=1)
+# A follow-up consult is booked this long after its times are offered: a move of the clock that
+# ends a few milliseconds before one of the run's own timers leaves that timer unfired until
+# much later (seen with server 1.32's experimental time skipping), and the offer is on the
+# follow-up calendar's own dates.
+AFTER_THE_OFFER = timedelta(hours=1)
+# A booked follow-up consult's outcome is sent this long after it starts. Not PAST_THE_DATE:
+# the year's calendar falls at the discharge's time of day, PAST_THE_DATE after the hour, so a
+# move to that long after a consult on the hour would end just before one of its timers.
+INTO_THE_CONSULT = timedelta(minutes=5)
 POLL_SECONDS = 0.1
 # How long one status read may wait for the journey to move (the API allows up to 50 s).
 STATUS_WAIT_SECONDS = 30
@@ -369,8 +374,9 @@ class JourneyActors:
         await self._clinic("discharge")
 
     async def _follow_up_year(self) -> None:
-        """A check-in every week and each consult outcome, as each falls due (as the people
-        of `tests/test_api_journey.py` do), then the clock past the year's last reminder."""
+        """A check-in every week; each follow-up consult booked once its times are offered,
+        and its outcome recorded once it has started (as the people of `tests/journeys.py`
+        do); then the clock past the year's last reminder."""
         status = await self.reach("FOLLOW_UP")
         discharged = datetime.fromisoformat(status["transitions"][-1]["entered_at"])
         p = self.policy
@@ -378,12 +384,14 @@ class JourneyActors:
             (discharged + w * p.rehab_checkin_every - timedelta(days=1), "checkin", w)
             for w in range(1, p.rehab_weeks + 1)
         ] + [
-            (discharged + off - AHEAD_OF_THE_DATE, "outcome", n)
+            (discharged + off - p.follow_up_offer_before + AFTER_THE_OFFER, "book", n)
             for n, off in enumerate(p.follow_up_offsets, 1)
         ]
+        heapq.heapify(due)
         child = follow_up_workflow_id(self.jid)
         base = f"/api/v1/journeys/{self.jid}"
-        for at, what, n in sorted(due):
+        while due:
+            at, what, n = heapq.heappop(due)
             wait = at - await self.clock.now(child, "child")
             if wait > timedelta(0):
                 await self.clock.advance(child, "child", wait)
@@ -395,6 +403,9 @@ class JourneyActors:
                     body={"week": n, "walking_hours_per_day": 6.5, "days_per_week": 6},
                     step="child",
                 )
+            elif what == "book":
+                starts_at = await self._book_follow_up(n)
+                heapq.heappush(due, (starts_at + INTO_THE_CONSULT, "outcome", n))
             else:
                 await self._send(
                     "POST",
@@ -411,6 +422,40 @@ class JourneyActors:
                 )
         # Then the year's last reminders and checks, to the child's end.
         await self.clock.advance(child, "child", None)
+
+    async def _offered(self, n: int) -> list[dict[str, Any]]:
+        """The times offered for follow-up consult `n`, once the year has offered them (it
+        does a moment after the clock passed the day)."""
+        deadline = time.monotonic() + STEP_TIMEOUT
+        path = f"/api/v1/journeys/{self.jid}/follow-ups"
+        while True:
+            answer = await self._request("GET", path, headers=self._patient, body=None)
+            consult = next((c for c in answer.json()["consults"] if c["number"] == n), None)
+            if consult is not None and consult["offered"]:
+                offered: list[dict[str, Any]] = consult["offered"]
+                return offered
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"journey {self.jid}: no times offered for follow-up {n}")
+            self.result.polls += 1
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _book_follow_up(self, n: int) -> datetime:
+        """The patient books the first time offered for follow-up consult `n` that is still
+        free (journeys run side by side share the specialists); when it starts."""
+        path = f"/api/v1/journeys/{self.jid}/follow-ups/{n}/booking"
+        for slot in sorted(await self._offered(n), key=lambda s: s["starts_at"]):
+            self.result.requests += 1
+            with self.result.waiting("step (HTTP)"):
+                answer = await self.http.post(
+                    path, headers=self._patient, json={"slot_id": slot["slot_id"]}
+                )
+            if answer.status_code == 409 and answer.json().get("code") == "slot_gone":
+                continue
+            if answer.status_code >= 300:
+                raise RuntimeError(f"POST {path}: {answer.status_code} {answer.text[:300]}")
+            self.result.script.append(Action("update", "child"))
+            return datetime.fromisoformat(slot["starts_at"])
+        raise RuntimeError(f"journey {self.jid}: every time offered for follow-up {n} was taken")
 
 
 async def drive_baseline(

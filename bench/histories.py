@@ -144,35 +144,84 @@ def _seconds(event: HistoryEvent) -> str:
     return f"{timeout.ToTimedelta().total_seconds():g}"
 
 
-def ops_of(history: WorkflowHistory, *, updates_are_waits: bool) -> list[str]:
+def _waits_beside(history: WorkflowHistory) -> set[int]:
+    """The timers an update cancelled while another timer of the run was still running: the
+    waits of a task beside the run (each partner's confirmation beside the trip's own dates)."""
+    running: set[int] = set()
+    beside: set[int] = set()
+    for event in history.events:
+        if event.HasField("timer_started_event_attributes"):
+            running.add(event.event_id)
+        elif event.HasField("timer_fired_event_attributes"):
+            running.discard(event.timer_fired_event_attributes.started_event_id)
+        elif event.HasField("timer_canceled_event_attributes"):
+            started = event.timer_canceled_event_attributes.started_event_id
+            running.discard(started)
+            if running:
+                beside.add(started)
+    return beside
+
+
+def ops_of(
+    history: WorkflowHistory, *, updates_are_waits: bool, updates_before: int = 0
+) -> list[str]:
     """The commands of one run as baseline ops (see `bench.baseline`), in history order.
 
-    In the parent every update answers a wait of the run method; a wait whose timer the update
-    cancelled becomes `w<secs>`, one that had no timer `w`. The child's updates only record
-    (its run method sleeps through its calendar), so they are no ops there.
+    In the parent every update answers a wait: a wait whose timer the update cancelled becomes
+    `w<secs>`, one that had no timer `w`, and one whose timer ran beside another `b<secs>`. A
+    `b` goes first among the commands of its workflow task, which the journey issued together:
+    a run that interprets them one by one must start the wait beside before it sleeps on the
+    timer issued with it, or it would sleep through the update that ends the wait.
+
+    The child's updates only record, so they are no ops there; a timer of the child that an
+    update cut short (a check-in waking the calendar, a booking answering the offer of times)
+    becomes `u<secs>:<n>`, a sleep that ends once the year has received its `n`th update
+    (`updates_before` came in its earlier runs). Slept in full, the sleep would put the rest
+    of the baseline's year days behind the journey's, and each later move of the clock would
+    find it elsewhere in its calendar.
     """
     cancelled = {
         e.timer_canceled_event_attributes.started_event_id
         for e in history.events
         if e.HasField("timer_canceled_event_attributes")
     }
+    beside = _waits_beside(history) if updates_are_waits else set()
     ops: list[str] = []
     open_waits = 0
+    updates = updates_before
+    child_waits: dict[int, int] = {}
+    # Where the current workflow task's waits beside the run go: before its other commands.
+    task_start = 0
     for event in history.events:
         which = event.WhichOneof("attributes")
-        if which == "activity_task_scheduled_event_attributes":
+        if which == "workflow_task_completed_event_attributes":
+            task_start = len(ops)
+        elif which == "activity_task_scheduled_event_attributes":
             ops.append("a")
         elif which == "timer_started_event_attributes":
-            if updates_are_waits and event.event_id in cancelled:
+            if event.event_id in beside:
+                ops.insert(task_start, "b" + _seconds(event))
+                task_start += 1
+                open_waits += 1
+            elif updates_are_waits and event.event_id in cancelled:
                 ops.append("w" + _seconds(event))
                 open_waits += 1
+            elif event.event_id in cancelled:
+                child_waits[event.event_id] = len(ops)
+                ops.append("u" + _seconds(event))
             else:
                 ops.append("t" + _seconds(event))
-        elif which == "workflow_execution_update_accepted_event_attributes" and updates_are_waits:
+        elif which == "workflow_execution_update_accepted_event_attributes":
+            updates += 1
+            if not updates_are_waits:
+                continue
             if open_waits:
                 open_waits -= 1
             else:
                 ops.append("w")
+        elif which == "timer_canceled_event_attributes" and not updates_are_waits:
+            started = event.timer_canceled_event_attributes.started_event_id
+            ops[child_waits[started]] += f":{updates}"
         elif which == "start_child_workflow_execution_initiated_event_attributes":
             ops.append("c")
     return ops
@@ -182,8 +231,10 @@ def baseline_plan(runs: list[WorkflowHistory]) -> BaselinePlan:
     """The baseline of one journey: the parent's ops, and the child's runs joined by `n`."""
     parent, *children = runs
     child_ops: list[str] = []
+    updates = 0
     for i, run in enumerate(children):
         if i:
             child_ops.append("n")
-        child_ops += ops_of(run, updates_are_waits=False)
+        child_ops += ops_of(run, updates_are_waits=False, updates_before=updates)
+        updates += run_stats(run).updates
     return BaselinePlan(ops=ops_of(parent, updates_are_waits=True), child_ops=child_ops)

@@ -9,8 +9,6 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from db.repository import Repository
 
 # pg_advisory_xact_lock key that serialises appends. Any constant works, as long as nothing
@@ -107,25 +105,9 @@ class AuditLogRepository(Repository):
         """
         async with self._conn.transaction(readonly=True):
             async for r in self._conn.cursor(_SELECT_ROWS, prefetch=prefetch):
-                yield _row(r)
+                yield AuditRow(**r)
 
     async def last(self) -> AuditRow | None:
         """The log's last row; None while it is empty."""
         found = await self._conn.fetchrow(_SELECT_LAST)
-        return None if found is None else _row(found)
-
-
-def _row(r: asyncpg.Record) -> AuditRow:
-    return AuditRow(
-        seq=r["seq"],
-        at=r["at"],
-        actor_id=r["actor_id"],
-        actor_role=r["actor_role"],
-        action=r["action"],
-        journey_id=r["journey_id"],
-        patient_id=r["patient_id"],
-        source=r["source"],
-        detail=r["detail"],
-        prev_hash=r["prev_hash"],
-        hash=r["hash"],
-    )
+        return None if found is None else AuditRow(**found)

@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
+from db.repository import Repository
 from domain.records import Booking, BookingKind, BookingRequest, Slot
 
 
@@ -18,21 +17,8 @@ class BookedWith:
     calendar_url: str | None = None
 
 
-def _slot(row: asyncpg.Record) -> Slot:
-    return Slot(
-        slot_id=row["slot_id"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        specialist_id=row["specialist_id"],
-    )
-
-
-class BookingRepository:
-    """Owns the SQL of consult slots and bookings. Takes a connection; the caller owns the
-    pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class BookingRepository(Repository):
+    """Owns the SQL of consult slots and bookings."""
 
     async def slots(
         self, *, journey_id: str, round_no: int, follow_up_no: int | None = None
@@ -40,14 +26,14 @@ class BookingRepository:
         """The slots of a round of the first consultation, or of follow-up consult
         `follow_up_no`."""
         rows = await self._conn.fetch(
-            """SELECT * FROM consult_slots
+            """SELECT slot_id, starts_at, ends_at, specialist_id FROM consult_slots
                 WHERE journey_id = $1 AND round = $2 AND follow_up_no IS NOT DISTINCT FROM $3
                 ORDER BY starts_at""",
             journey_id,
             round_no,
             follow_up_no,
         )
-        return [_slot(r) for r in rows]
+        return [Slot(**r) for r in rows]
 
     async def offered_before(
         self, *, journey_id: str, round_no: int, follow_up_no: int | None = None

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from db.repository import Repository
 from domain.case_file import (
     AdverseEventRecord,
@@ -27,9 +29,7 @@ from domain.case_file import (
     RehabFollowUpRecord,
     TravelRecord,
 )
-from domain.incidents import IncidentKind
 from domain.names import journey_reference
-from domain.stages import Stage, WaitingOn
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,15 @@ def _rows(select: str, order: str) -> str:
     return f"(SELECT coalesce(json_agg(x ORDER BY {order}), '[]') FROM ({select}) x)"
 
 
+def _of_journey(model: type[BaseModel], table: str, order: str) -> str:
+    """`_rows` of the journey's rows of `table`, with the columns `model` is named after and
+    made of, and only those."""
+    columns = ", ".join(model.model_fields)
+    return _rows(f"SELECT {columns} FROM {table} WHERE journey_id = j.journey_id", order)
+
+
 _RECORDS = {
-    "documents": _rows(
-        """SELECT document_id, kind, filename, content_type, size_bytes, sha256, uploaded_at
-             FROM documents WHERE journey_id = j.journey_id""",
-        "x.uploaded_at, x.document_id",
-    ),
+    "documents": _of_journey(CaseDocument, "documents", "x.uploaded_at, x.document_id"),
     "plans": _rows(
         """SELECT t.plan_id, t.specialist_id, s.full_name AS specialist_name, t.cells_target,
                   t.route, t.price, t.currency, t.notes, t.created_at
@@ -60,41 +63,19 @@ _RECORDS = {
             WHERE t.journey_id = j.journey_id""",
         "x.created_at",
     ),
-    "travel": _rows(
-        """SELECT arrival_date, departure_date, arrival_flight, departure_flight, companions,
-                  needs_visa, notes, submitted_at, change_status
-             FROM travel_records WHERE journey_id = j.journey_id""",
-        "x.submitted_at",
-    ),
+    "travel": _of_journey(TravelRecord, "travel_records", "x.submitted_at"),
     "partners": _rows(
         """SELECT c.booking_id, b.kind, c.reference, c.confirmed_by, c.via, c.confirmed_at
              FROM partner_confirmations c JOIN bookings b USING (booking_id)
             WHERE c.journey_id = j.journey_id""",
         "x.confirmed_at",
     ),
-    "procedures": _rows(
-        """SELECT cells_given, route, minutes, lot, notes, reported_at
-             FROM procedure_reports WHERE journey_id = j.journey_id""",
-        "x.reported_at",
+    "procedures": _of_journey(ProcedureRecord, "procedure_reports", "x.reported_at"),
+    "adverse_events": _of_journey(AdverseEventRecord, "adverse_events", "x.reported_at"),
+    "follow_ups": _of_journey(
+        FollowUpOutcomeRecord, "follow_up_outcomes", "x.consult_no, x.recorded_at"
     ),
-    "adverse_events": _rows(
-        """SELECT severity, description, reported_at
-             FROM adverse_events WHERE journey_id = j.journey_id""",
-        "x.reported_at",
-    ),
-    "follow_ups": _rows(
-        """SELECT consult_no, ais_grade, neurological_level, uems, lems, light_touch,
-                  pin_prick, scim_total, recorded_by, trunk_control, sitting_balance,
-                  standing_balance, spasticity, sensation, bladder, postural_hypotension,
-                  notes, recorded_at
-             FROM follow_up_outcomes WHERE journey_id = j.journey_id""",
-        "x.consult_no, x.recorded_at",
-    ),
-    "checkins": _rows(
-        """SELECT week, walking_hours_per_day, days_per_week, notes, submitted_at
-             FROM rehab_checkins WHERE journey_id = j.journey_id""",
-        "x.week, x.submitted_at",
-    ),
+    "checkins": _of_journey(RehabCheckinRecord, "rehab_checkins", "x.week, x.submitted_at"),
     "rehab_follow_ups": _rows(
         """SELECT f.number, f.reason, f.weeks, f.opened_at, f.due_at, f.closed_at, f.closed_by,
                   s.full_name AS closed_by_name, n.outcome, n.note
@@ -150,21 +131,10 @@ class CaseFileRepository(Repository):
         r = await self._conn.fetchrow(_CASE, journey_id, with_patient)
         if r is None:
             return None
-        journey = CaseJourney(
-            journey_id=str(r["journey_id"]),
-            reference=journey_reference(str(r["journey_id"])),
-            stage=Stage(r["stage"]),
-            waiting_on=WaitingOn(r["waiting_on"]),
-            next_deadline=r["next_deadline"],
-            case_manager_id=r["case_manager_id"],
-            case_manager_name=r["case_manager_name"],
-            specialist_id=r["specialist_id"],
-            specialist_name=r["specialist_name"],
-            country=r["country"],
-            incident=IncidentKind(r["incident"]) if r["incident"] else None,
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-            follow_up_since=r["follow_up_since"],
+        journey_id = str(r["journey_id"])
+        # The journey's columns are named as its model's fields; the rest are read below.
+        journey = CaseJourney.model_validate(
+            {**r, "journey_id": journey_id, "reference": journey_reference(journey_id)}
         )
         incidents = [IncidentRecordView(**i) for i in _json(r["incidents"])]
         if not with_patient:

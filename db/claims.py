@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from db.repository import Repository
-from domain.actors import Actor, Role
+from domain.actors import Actor
 from domain.claims import Claim, ClaimKind
 from domain.stages import Stage
 
@@ -91,19 +91,8 @@ class Subject:
 
 
 def _claim(row: asyncpg.Record) -> HeldClaim:
-    return HeldClaim(
-        claim_id=str(row["claim_id"]),
-        claim=Claim(
-            kind=ClaimKind(row["kind"]),
-            holder_id=row["holder_id"],
-            holder_role=Role(row["holder_role"]),
-            holder_name=row["holder_name"],
-            claimed_at=row["claimed_at"],
-            lapses_at=row["lapses_at"],
-            taken_over_from=row["taken_over_from"],
-            taken_over_from_name=row["taken_over_from_name"],
-        ),
-    )
+    # The claim's own fields are named as `Claim`'s; its ids are not part of it.
+    return HeldClaim(claim_id=str(row["claim_id"]), claim=Claim.model_validate(dict(row)))
 
 
 class ClaimRepository(Repository):
@@ -158,22 +147,12 @@ class ClaimRepository(Repository):
                   FROM journeys j
                  WHERE j.journey_id = c.journey_id AND c.journey_id = $2
                    AND c.ended_at IS NULL AND NOT ({_LIVE})
-             RETURNING c.claim_id, c.kind, c.holder_id, c.holder_role, c.end_reason,
-                       c.ended_at""",
+             RETURNING c.claim_id::text AS claim_id, c.kind, c.holder_id, c.holder_role,
+                       c.end_reason AS reason, c.ended_at""",
             lapse,
             uuid.UUID(journey_id),
         )
-        return [
-            EndedClaim(
-                claim_id=str(r["claim_id"]),
-                kind=ClaimKind(r["kind"]),
-                holder_id=r["holder_id"],
-                holder_role=r["holder_role"],
-                reason=r["end_reason"],
-                ended_at=r["ended_at"],
-            )
-            for r in rows
-        ]
+        return [EndedClaim(**{**r, "kind": ClaimKind(r["kind"])}) for r in rows]
 
     async def held(self, *, journey_id: str, kind: ClaimKind, lapse: timedelta) -> HeldClaim | None:
         """The journey's live claim of `kind`, if anyone holds one."""

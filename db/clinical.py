@@ -10,18 +10,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import partialmethod
 from typing import Any
 
-import asyncpg
-
+from db.repository import Repository
 from domain.outcome_scales import EARLIER_SCORES, SCALE_FIELDS
 
 
-class ClinicalRepository:
-    """Owns the SQL of clinical records. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class ClinicalRepository(Repository):
+    """Owns the SQL of clinical records."""
 
     async def add_plan(
         self,
@@ -149,47 +146,16 @@ class ClinicalRepository:
         needs_visa: bool,
         notes: str,
         submitted_by: str,
+        pending: bool = False,
     ) -> str:
-        record_id = uuid.uuid4()
-        await self._conn.execute(
-            """INSERT INTO travel_records (travel_record_id, journey_id, arrival_date,
-                   departure_date, arrival_flight, departure_flight, companions, needs_visa,
-                   notes, submitted_by)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-            record_id,
-            journey_id,
-            arrival_date,
-            departure_date,
-            arrival_flight,
-            departure_flight,
-            companions,
-            needs_visa,
-            notes,
-            submitted_by,
-        )
-        return str(record_id)
-
-    async def add_travel_change(
-        self,
-        *,
-        journey_id: str,
-        arrival_date: object,
-        departure_date: object,
-        arrival_flight: str,
-        departure_flight: str,
-        companions: int,
-        needs_visa: bool,
-        notes: str,
-        submitted_by: str,
-    ) -> str:
-        """New dates asked for a booked trip: a travel record marked `pending` until the
-        journey has re-booked, which the trip's reads pass over until it is applied."""
+        """The trip's dates; `pending` for new dates asked for a booked trip, a record the
+        trip's reads pass over until the journey has re-booked and it is applied."""
         record_id = uuid.uuid4()
         await self._conn.execute(
             """INSERT INTO travel_records (travel_record_id, journey_id, arrival_date,
                    departure_date, arrival_flight, departure_flight, companions, needs_visa,
                    notes, submitted_by, change_status)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')""",
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
             record_id,
             journey_id,
             arrival_date,
@@ -200,8 +166,12 @@ class ClinicalRepository:
             needs_visa,
             notes,
             submitted_by,
+            "pending" if pending else None,
         )
         return str(record_id)
+
+    # New dates asked for a booked trip.
+    add_travel_change = partialmethod(add_travel_record, pending=True)
 
     async def set_travel_change(
         self, *, journey_id: str, travel_record_id: str, status: str

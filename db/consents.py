@@ -4,8 +4,6 @@ each patient's consent to the text they saw, until they withdraw it."""
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from db.repository import Repository
 
 # What a patient saw when the text was not in their language: the form falls back to English.
@@ -43,22 +41,10 @@ class Consent:
         return self.withdrawn_at is not None
 
 
-def _consent(row: asyncpg.Record) -> Consent:
-    return Consent(
-        consent_id=str(row["consent_id"]),
-        journey_id=str(row["journey_id"]),
-        purpose=row["purpose"],
-        text_version=row["text_version"],
-        text_language=row["text_language"],
-        granted_at=row["granted_at"],
-        withdrawn_at=row["withdrawn_at"],
-        withdrawn_by=row["withdrawn_by"],
-        withdrawn_role=row["withdrawn_role"],
-    )
-
-
-_CONSENT_COLUMNS = """consent_id, journey_id, purpose, text_version, text_language, granted_at,
-                      withdrawn_at, withdrawn_by, withdrawn_role"""
+# Named as `Consent`'s fields, which the rows are made into.
+_CONSENT_COLUMNS = """consent_id::text AS consent_id, journey_id::text AS journey_id, purpose,
+                      text_version, text_language, granted_at, withdrawn_at, withdrawn_by,
+                      withdrawn_role"""
 
 
 class ConsentRepository(Repository):
@@ -103,7 +89,7 @@ class ConsentRepository(Repository):
                  WHERE journey_id = $1 ORDER BY granted_at""",
             journey_id,
         )
-        return [_consent(r) for r in rows]
+        return [Consent(**r) for r in rows]
 
     async def withdraw(
         self, *, journey_id: str, purpose: str, actor_id: str, actor_role: str
@@ -121,4 +107,4 @@ class ConsentRepository(Repository):
                 actor_id,
                 actor_role,
             )
-        return None if row is None else _consent(row)
+        return None if row is None else Consent(**row)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-import asyncpg
 from pydantic import Field
 
 from db.patient_links import PatientLinkRepository
+from db.repository import Repository
 from domain.privacy import ErasureRefusal, ErasureTrigger
 from domain.stages import FINAL_STAGES
 
@@ -135,35 +135,20 @@ class NotErasable(Exception):
         self.refusal = refusal
 
 
-def _record(row: asyncpg.Record) -> ErasureRecord:
-    return ErasureRecord(
-        journey_id=str(row["journey_id"]),
-        request_id=str(row["request_id"]) if row["request_id"] else None,
-        trigger=ErasureTrigger(row["trigger"]),
-        reason=row["reason"],
-        requested_by=row["requested_by"],
-        erased_by=row["erased_by"],
-        erased_role=row["erased_role"],
-        erased_at=row["erased_at"],
-        changed=json.loads(row["changed"]),
-    )
-
-
 def _count(status: str) -> int:
     """The row count of a command status such as `UPDATE 3` or `DELETE 0`."""
     return int(status.rsplit(" ", 1)[-1])
 
 
-_TOMBSTONE = """SELECT journey_id, request_id, trigger, reason, requested_by, erased_by,
-                       erased_role, erased_at, changed::text AS changed
+# Named as `ErasureRecord`'s fields, which the row is made into.
+_TOMBSTONE = """SELECT journey_id::text AS journey_id, request_id::text AS request_id, trigger,
+                       reason, requested_by, erased_by, erased_role, erased_at,
+                       changed::text AS changed
                   FROM erasures WHERE journey_id = $1"""
 
 
-class ErasureRepository:
-    """Owns the SQL of erasure. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class ErasureRepository(Repository):
+    """Owns the SQL of erasure."""
 
     async def check(self, *, journey_id: str) -> ErasureCheck:
         row = await self._conn.fetchrow(
@@ -187,7 +172,10 @@ class ErasureRepository:
 
     async def tombstone(self, *, journey_id: str) -> ErasureRecord | None:
         row = await self._conn.fetchrow(_TOMBSTONE, journey_id)
-        return None if row is None else _record(row)
+        if row is None:
+            return None
+        trigger, changed = ErasureTrigger(row["trigger"]), json.loads(row["changed"])
+        return ErasureRecord(**{**row, "trigger": trigger, "changed": changed})
 
     async def hold_off(self, *, journey_id: str) -> bool:
         """Before writing anything about the journey's patient, inside the caller's

@@ -94,21 +94,11 @@ class JourneyQueries(Repository):
         """The journey's patient; None for an unknown journey, and for an erased one, whose
         patient is no longer on file."""
         row = await self._conn.fetchrow(
-            """SELECT p.patient_id, p.full_name, p.email, p.phone, p.country,
-                      p.preferred_language
+            """SELECT p.patient_id::text AS patient_id, p.full_name, p.email, p.phone,
+                      trim(p.country) AS country, p.preferred_language
                  FROM journeys j JOIN patients p USING (patient_id)
                 WHERE j.journey_id = $1
                   AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.journey_id = j.journey_id)""",
             journey_id,
         )
-        if row is None:
-            return None
-        return JourneyPatient(
-            patient_id=str(row["patient_id"]),
-            full_name=row["full_name"],
-            email=row["email"],
-            phone=row["phone"],
-            # char(2): a shorter value comes back padded with blanks.
-            country=row["country"].strip(),
-            preferred_language=row["preferred_language"],
-        )
+        return None if row is None else JourneyPatient(**row)

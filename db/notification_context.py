@@ -47,10 +47,16 @@ class JourneyFacts:
 
 
 # One round trip: an email is sent about thirty times a journey, and each used to take five.
+# Each column is named as the field of `JourneyFacts` it fills.
 _FACTS = """
-SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
-       cm.full_name AS cm_name, cm.email AS cm_email, cm.languages AS cm_languages,
-       sp.email AS sp_email, sp.languages AS sp_languages, sp.time_zone AS sp_tz,
+SELECT trim(p.country) AS country, p.patient_id::text AS patient_id, p.full_name AS patient_name,
+       p.email AS patient_email, p.preferred_language AS language,
+       coalesce(nullif(p.time_zone, ''), 'UTC') AS time_zone,
+       coalesce(cm.full_name, '') AS case_manager_name,
+       coalesce(cm.email, '') AS case_manager_email,
+       coalesce(cm.languages, '{}') AS case_manager_languages,
+       coalesce(sp.email, '') AS specialist_email,
+       coalesce(sp.languages, '{}') AS specialist_languages, sp.time_zone AS specialist_time_zone,
        ARRAY(SELECT s.starts_at FROM consult_slots s
               WHERE s.journey_id = j.journey_id AND s.follow_up_no IS NOT DISTINCT FROM $2::int
                 AND s.round = coalesce($3::int,
@@ -58,12 +64,12 @@ SELECT p.country, p.patient_id, p.full_name, p.email, p.preferred_language, p.ti
                                          WHERE x.journey_id = j.journey_id
                                            AND x.follow_up_no IS NOT DISTINCT FROM $2::int))
               ORDER BY s.starts_at) AS slots,
-       c.booking_id AS consult_id, c.starts_at AS consult_at, c.ends_at AS consult_end,
-       v.starts_at AS visit_start, v.ends_at AS visit_end,
-       h.starts_at AS stay_start, h.ends_at AS stay_end, h.booking_id AS hotel_id,
-       tr.booking_id AS transfer_id,
-       t.arrival_date, t.departure_date, t.companions,
-       tp.price, tp.currency
+       coalesce(c.booking_id, '') AS consult_booking_id, c.starts_at AS consult_at,
+       c.ends_at AS consult_end, v.starts_at AS visit_start, v.ends_at AS visit_end,
+       h.starts_at AS stay_start, h.ends_at AS stay_end, coalesce(h.booking_id, '') AS hotel_id,
+       coalesce(tr.booking_id, '') AS transfer_id,
+       t.arrival_date, t.departure_date, coalesce(t.companions, 0) AS companions,
+       tp.price AS plan_amount, coalesce(tp.currency, '') AS plan_currency
   FROM journeys j JOIN patients p USING (patient_id)
   LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
   LEFT JOIN staff sp ON sp.staff_id = j.specialist_id
@@ -125,33 +131,5 @@ async def load_journey_facts(
 
 
 def _facts(row: asyncpg.Record) -> JourneyFacts:
-    return JourneyFacts(
-        patient_id=str(row["patient_id"]),
-        patient_name=row["full_name"],
-        patient_email=row["email"],
-        language=row["preferred_language"],
-        time_zone=row["time_zone"] or "UTC",
-        case_manager_name=row["cm_name"] or "",
-        case_manager_email=row["cm_email"] or "",
-        case_manager_languages=list(row["cm_languages"] or ()),
-        specialist_email=row["sp_email"] or "",
-        specialist_languages=list(row["sp_languages"] or ()),
-        specialist_time_zone=row["sp_tz"],
-        country=row["country"].strip(),
-        slots=list(row["slots"]),
-        consult_at=row["consult_at"],
-        consult_end=row["consult_end"],
-        consult_booking_id=row["consult_id"] or "",
-        plan_price=f"{row['price']:,.2f}" if row["price"] is not None else "",
-        plan_currency=row["currency"] or "",
-        plan_amount=row["price"],
-        visit_start=row["visit_start"],
-        visit_end=row["visit_end"],
-        stay_start=row["stay_start"],
-        stay_end=row["stay_end"],
-        arrival_date=row["arrival_date"],
-        departure_date=row["departure_date"],
-        companions=row["companions"] or 0,
-        hotel_id=row["hotel_id"] or "",
-        transfer_id=row["transfer_id"] or "",
-    )
+    price = row["plan_amount"]
+    return JourneyFacts(**row, plan_price=f"{price:,.2f}" if price is not None else "")

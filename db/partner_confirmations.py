@@ -13,6 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
+from db.repository import Repository
 from domain.records import BookingKind
 
 
@@ -48,11 +49,8 @@ class PartnerConfirmationRecord:
     confirmed_at: datetime
 
 
-class PartnerConfirmationRepository:
-    """Owns the SQL of partners' confirmations. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class PartnerConfirmationRepository(Repository):
+    """Owns the SQL of partners' confirmations."""
 
     async def booking(self, *, journey_id: str, booking_id: str) -> PartnerBooking | None:
         """The hotel or transfer booking of this journey with this id; None for any other."""
@@ -62,15 +60,7 @@ class PartnerConfirmationRepository:
             uuid.UUID(journey_id),
             booking_id,
         )
-        if row is None:
-            return None
-        return PartnerBooking(
-            booking_id=row["booking_id"],
-            kind=BookingKind(row["kind"]),
-            starts_at=row["starts_at"],
-            ends_at=row["ends_at"],
-            status=row["status"],
-        )
+        return None if row is None else PartnerBooking(**{**row, "kind": BookingKind(row["kind"])})
 
     async def link_used(self, *, token_id: str) -> bool:
         return bool(
@@ -122,14 +112,4 @@ class PartnerConfirmationRepository:
                 ORDER BY c.confirmed_at""",
             uuid.UUID(journey_id),
         )
-        return [
-            PartnerConfirmationRecord(
-                booking_id=r["booking_id"],
-                kind=BookingKind(r["kind"]),
-                reference=r["reference"],
-                confirmed_by=r["confirmed_by"],
-                via=r["via"],
-                confirmed_at=r["confirmed_at"],
-            )
-            for r in rows
-        ]
+        return [PartnerConfirmationRecord(**{**r, "kind": BookingKind(r["kind"])}) for r in rows]

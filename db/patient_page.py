@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-import asyncpg
-
 from db.erasure import ErasureRepository
+from db.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -58,35 +57,24 @@ class CheckinOnPage:
     days_per_week: int
 
 
-class PatientPageRepository:
-    """Owns the SQL of the patient's page. Takes a connection; the caller owns the pool. Each
-    query names the columns of the record it answers with, which reads them by name."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class PatientPageRepository(Repository):
+    """Owns the SQL of the patient's page. Each query names the columns of the record it
+    answers with, which reads them by name."""
 
     async def patient(self, journey_id: str) -> PatientOnPage | None:
         row = await self._conn.fetchrow(
-            """SELECT p.patient_id, p.full_name, p.email, p.preferred_language, p.time_zone,
-                      cm.full_name AS cm_name, cm.email AS cm_email, sp.time_zone AS sp_tz
+            """SELECT p.patient_id::text AS patient_id, p.full_name, p.email,
+                      p.preferred_language, coalesce(nullif(p.time_zone, ''), 'UTC') AS time_zone,
+                      coalesce(cm.full_name, '') AS case_manager_name,
+                      coalesce(cm.email, '') AS case_manager_email,
+                      sp.time_zone AS specialist_time_zone
                  FROM journeys j JOIN patients p USING (patient_id)
                  LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id
                  LEFT JOIN staff sp ON sp.staff_id = j.specialist_id
                 WHERE j.journey_id = $1""",
             journey_id,
         )
-        if row is None:
-            return None
-        return PatientOnPage(
-            patient_id=str(row["patient_id"]),
-            full_name=row["full_name"],
-            email=row["email"],
-            preferred_language=row["preferred_language"],
-            time_zone=row["time_zone"] or "UTC",
-            case_manager_name=row["cm_name"] or "",
-            case_manager_email=row["cm_email"] or "",
-            specialist_time_zone=row["sp_tz"],
-        )
+        return None if row is None else PatientOnPage(**row)
 
     async def set_language(self, *, journey_id: str, language: str) -> str | None:
         """Set the journey's patient's preferred language; the one it replaces, or None when

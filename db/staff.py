@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Any
 
 import asyncpg
 
@@ -163,19 +164,8 @@ class StaffRepository(Repository):
         )
         if row is None:
             return None
-        return StaffRecord(
-            staff_id=row["staff_id"],
-            full_name=row["full_name"],
-            email=row["email"],
-            role=Role(row["role"]),
-            languages=tuple(row["languages"]),
-            time_zone=row["time_zone"],
-            oidc_subject=row["oidc_subject"],
-            calendar_url=row["calendar_url"],
-            consult_minutes=row["consult_minutes"],
-            hours=await self.hours(staff_id=staff_id),
-            active=row["active"],
-        )
+        hours = await self.hours(staff_id=staff_id)
+        return StaffRecord(**{**_fields(row), "role": Role(row["role"]), "hours": hours})
 
     async def hours(self, *, staff_id: str) -> WorkingHours:
         rows = await self._conn.fetch(
@@ -195,20 +185,7 @@ class StaffRepository(Repository):
                  FROM staff s
                 ORDER BY s.active DESC, s.full_name, s.staff_id"""
         )
-        return [
-            DirectoryEntry(
-                staff_id=r["staff_id"],
-                full_name=r["full_name"],
-                email=r["email"],
-                role=r["role"],
-                languages=tuple(r["languages"]),
-                time_zone=r["time_zone"],
-                active=r["active"],
-                deactivated_at=r["deactivated_at"],
-                hours_days=r["hours_days"],
-            )
-            for r in rows
-        ]
+        return [DirectoryEntry(**_fields(r)) for r in rows]
 
     async def holder_of(
         self, *, email: str | None = None, oidc_subject: str | None = None
@@ -253,7 +230,7 @@ class StaffRepository(Repository):
                 WHERE oidc_subject = $1 AND active""",
             oidc_subject,
         )
-        return None if row is None else StaffMember(row["staff_id"], row["full_name"], row["role"])
+        return None if row is None else StaffMember(**row)
 
     async def least_loaded_case_manager(self, *, languages: Sequence[str]) -> str | None:
         """The active case manager with the fewest open journeys among those speaking the
@@ -340,7 +317,7 @@ class StaffRepository(Repository):
         row = await self._conn.fetchrow(
             "SELECT full_name, email, languages FROM staff WHERE staff_id = $1", staff_id
         )
-        return None if row is None else _contact(row)
+        return None if row is None else StaffContact(**_fields(row))
 
     async def first_with_role(self, *, role: str) -> StaffContact | None:
         """The active member of staff with `role` whose id sorts first."""
@@ -349,7 +326,7 @@ class StaffRepository(Repository):
                 ORDER BY staff_id LIMIT 1""",
             role,
         )
-        return None if row is None else _contact(row)
+        return None if row is None else StaffContact(**_fields(row))
 
     async def active_members(self) -> list[StaffMember]:
         """Every active member of staff with their role, by role and name."""
@@ -357,18 +334,20 @@ class StaffRepository(Repository):
             """SELECT staff_id, full_name, role FROM staff WHERE active
                 ORDER BY role, full_name"""
         )
-        return [StaffMember(r["staff_id"], r["full_name"], r["role"]) for r in rows]
+        return [StaffMember(**r) for r in rows]
 
     async def active_member(self, *, staff_id: str) -> StaffMember | None:
         row = await self._conn.fetchrow(
             "SELECT staff_id, full_name, role FROM staff WHERE staff_id = $1 AND active",
             staff_id,
         )
-        return None if row is None else StaffMember(row["staff_id"], row["full_name"], row["role"])
+        return None if row is None else StaffMember(**row)
 
 
-def _contact(row: asyncpg.Record) -> StaffContact:
-    return StaffContact(row["full_name"], row["email"], tuple(row["languages"]))
+def _fields(row: asyncpg.Record) -> dict[str, Any]:
+    """A row's columns by name, for the model named as they are: its languages as the tuple
+    the models keep."""
+    return {**row, "languages": tuple(row["languages"])}
 
 
 def _columns(record: StaffRecord) -> tuple[object, ...]:

@@ -18,7 +18,7 @@ the caller sends once the change is committed. Every console session of the memb
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import asyncpg
 
@@ -251,18 +251,10 @@ def _checked(
 
 
 def _changed(before: StaffRecord, after: StaffRecord) -> list[str]:
-    """The names of the fields that differ, in the form's order."""
-    names = [
-        "full_name",
-        "email",
-        "role",
-        "languages",
-        "time_zone",
-        "oidc_subject",
-        "calendar_url",
-        "consult_minutes",
-        "hours",
-    ]
+    """The names of the fields that differ, in the record's order: all but the id, which
+    names the member, and whether they are active, which `deactivate` and `reactivate`
+    change."""
+    names = [f.name for f in fields(StaffRecord) if f.name not in ("staff_id", "active")]
     return [n for n in names if _value(before, n) != _value(after, n)]
 
 

@@ -8,7 +8,7 @@ test holds each new table to that choice.
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
+from db.repository import Repository
 
 # Table: the column its rows are ordered by.
 EXPORTED: dict[str, str] = {
@@ -54,11 +54,8 @@ class SubjectRecords:
     consent_texts: list[dict[str, Any]] = field(default_factory=list)
 
 
-class SubjectAccessRepository:
-    """Owns the SQL of a patient's copy. Takes a connection; the caller owns the pool."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class SubjectAccessRepository(Repository):
+    """Owns the SQL of a patient's copy."""
 
     async def collect(self, *, journey_id: str) -> SubjectRecords | None:
         """Every row about the journey and its patient in one snapshot; None when there is

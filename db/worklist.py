@@ -17,7 +17,7 @@ from db.repository import Repository
 from domain.incidents import IncidentKind
 from domain.names import journey_reference
 from domain.readers import Reach
-from domain.stages import FINAL_STAGES, Stage, WaitingOn
+from domain.stages import FINAL_STAGES, Stage
 from domain.worklist import (
     IncidentPresence,
     Priority,
@@ -243,22 +243,13 @@ class WorklistRepository(Repository):
 
 def _item(r: dict[str, Any]) -> WorklistItem:
     """A row of the page as `json_agg` gives it (ids and times as text, which the model
-    reads back)."""
-    journey_id = str(r["journey_id"])
-    return WorklistItem(
-        journey_id=journey_id,
-        reference=journey_reference(journey_id),
-        stage=Stage(r["stage"]),
-        waiting_on=WaitingOn(r["waiting_on"]),
-        next_deadline=r["next_deadline"],
-        overdue=r["overdue"],
-        waiting_on_you=r["yours"],
-        case_manager_id=r["case_manager_id"],
-        case_manager_name=r["case_manager_name"],
-        country=r["country"],
-        incident=IncidentKind(r["incident"]) if r["incident"] else None,
-        patient_name=r["patient_name"],
-        created_at=r["created_at"],
-        # An ended journey needs no one: its people are history.
-        left=[] if Stage(r["stage"]).is_final else r["left"],
+    reads back; the ids it does not show are left out)."""
+    return WorklistItem.model_validate(
+        {
+            **r,
+            "reference": journey_reference(r["journey_id"]),
+            "waiting_on_you": r["yours"],
+            # An ended journey needs no one: its people are history.
+            "left": [] if Stage(r["stage"]).is_final else r["left"],
+        }
     )

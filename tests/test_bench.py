@@ -42,13 +42,6 @@ def _row(section: str, label: str) -> str:
     return line
 
 
-@pytest.mark.xfail(
-    reason="the orchestration section's bare-Temporal baseline, derived from a journey's history, "
-    "waits for an update the journey's trip (partners' confirmations awaited beside the main "
-    "run) and booked follow-up consults no longer issue in its order; the baseline's plan must "
-    "follow those waits before the section measures again",
-    run=False,
-)
 def test_tiny_benchmark_writes_every_section_with_figures(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     done = subprocess.run(

@@ -47,6 +47,7 @@ def candidate_slots(
         busy=busy,
     )
 
+
 NEW_YORK_VTIMEZONE = """\
 BEGIN:VTIMEZONE
 TZID:America/New_York

@@ -13,9 +13,9 @@ partners through the case manager's own channel.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
@@ -212,27 +212,40 @@ async def _state_of(request: Request, opened: OpenedLink, language: str) -> Show
     return Shown()
 
 
-@router.get(PAGE, response_class=HTMLResponse, include_in_schema=False)
-async def partner_page(
+async def _open_page(
     request: Request, journey_id: str, token: str | None = None, lang: str | None = None
-) -> HTMLResponse:
+) -> tuple[str, OpenedLink] | HTMLResponse:
+    """The page's language and its link, opened; or the page saying why the link does not
+    open."""
     language = page_language(request, lang)
     opened = await _open(request, journey_id, token, language)
     if isinstance(opened, Shown):
         return _render(request, journey_id, language, None, opened)
+    return language, opened
+
+
+OpenedPage = Annotated[tuple[str, OpenedLink] | HTMLResponse, Depends(_open_page)]
+
+
+@router.get(PAGE, response_class=HTMLResponse, include_in_schema=False)
+async def partner_page(request: Request, journey_id: str, page: OpenedPage) -> HTMLResponse:
+    if isinstance(page, HTMLResponse):
+        return page
+    language, opened = page
     return _render(
         request, journey_id, language, opened, await _state_of(request, opened, language)
     )
 
 
 @router.post(PAGE, response_class=HTMLResponse, include_in_schema=False)
-async def partner_confirms(
-    request: Request, journey_id: str, token: str | None = None, lang: str | None = None
-) -> HTMLResponse:
-    language = page_language(request, lang)
-    opened = await _open(request, journey_id, token, language)
-    if isinstance(opened, Shown):
-        return _render(request, journey_id, language, None, opened)
+async def partner_confirms(request: Request, journey_id: str, page: OpenedPage) -> HTMLResponse:
+    if isinstance(page, HTMLResponse):
+        return page
+    language, opened = page
+
+    def show(shown: Shown) -> HTMLResponse:
+        return _render(request, journey_id, language, opened, shown)
+
     words = translations(language)
     form = await request.form()
     values = {k: v.strip() for k, v in form.items() if k in FIELD_MESSAGES and isinstance(v, str)}
@@ -244,9 +257,7 @@ async def partner_confirms(
         expired = words.gettext(
             "This form has expired. Nothing was changed; please fill it in again below."
         )
-        return _render(
-            request, journey_id, language, opened, Shown(title=expired, status=403, values=values)
-        )
+        return show(Shown(title=expired, status=403, values=values))
     try:
         body = PartnerConfirmationBody.model_validate(values | {"booking": opened.booking.kind})
     except ValidationError as err:
@@ -257,13 +268,7 @@ async def partner_confirms(
         }
         title = words.gettext("Not done: nothing was changed.")
         lines = (words.gettext("Please correct what is marked below."),)
-        return _render(
-            request,
-            journey_id,
-            language,
-            opened,
-            Shown(title=title, lines=lines, status=422, values=values, errors=errors),
-        )
+        return show(Shown(title=title, lines=lines, status=422, values=values, errors=errors))
     refused = words.gettext("Not done: nothing was changed.")
     try:
         step = await open_step(
@@ -283,14 +288,10 @@ async def partner_confirms(
         return _render(request, journey_id, language, None, _invalid(language))
     except WorkflowUpdateFailedError as err:
         refusal = refusal_of(err)
-        return _render(request, journey_id, language, opened, _refusal(refusal, refused, language))
+        return show(_refusal(refusal, refused, language))
     except ProblemError as err:
         if err.status == 504:
-            return _render(
-                request,
-                journey_id,
-                language,
-                opened,
+            return show(
                 Shown(
                     title=words.gettext("We have no answer yet."),
                     lines=(
@@ -301,35 +302,23 @@ async def partner_confirms(
                     ),
                     form=False,
                     status=504,
-                ),
+                )
             )
-        return _render(
-            request,
-            journey_id,
-            language,
-            opened,
-            _refusal(err.refusal, refused, language, err.status),
-        )
+        return show(_refusal(err.refusal, refused, language, err.status))
     except RPCError:
-        return _render(
-            request,
-            journey_id,
-            language,
-            opened,
+        return show(
             Shown(
                 title=words.gettext("We could not record your confirmation just now."),
                 lines=(words.gettext("Please try again in a few minutes."),),
                 status=503,
                 values=values,
-            ),
+            )
         )
     done = words.gettext("Thank you: the booking is confirmed.")
     line = words.gettext("Your reference %(reference)s is recorded with the request.") % {
         "reference": body.reference
     }
-    return _render(
-        request, journey_id, language, opened, Shown(title=done, lines=(line,), ok=True, form=False)
-    )
+    return show(Shown(title=done, lines=(line,), ok=True, form=False))
 
 
 def _refusal(refusal: Refusal | None, title: str, language: str, status: int = 409) -> Shown:

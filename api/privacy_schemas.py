@@ -54,16 +54,7 @@ class ConsentView(BaseModel):
 
     @classmethod
     def of(cls, consent: Consent) -> "ConsentView":
-        return cls(
-            consent_id=consent.consent_id,
-            purpose=consent.purpose,
-            text_version=consent.text_version,
-            text_language=consent.text_language,
-            granted_at=consent.granted_at,
-            withdrawn_at=consent.withdrawn_at,
-            withdrawn_by=consent.withdrawn_by,
-            withdrawn_role=consent.withdrawn_role,
-        )
+        return cls.model_validate(consent, from_attributes=True)
 
 
 class PrivacyRecord(BaseModel):

@@ -51,6 +51,17 @@ class Problem(BaseModel):
     )
 
 
+Responses = dict[int | str, dict[str, Any]]
+
+
+def problems(descriptions: dict[int, str]) -> Responses:
+    """A route's documented refusals (its OpenAPI `responses`), each answered with a problem
+    body, from what each status means there."""
+    return {
+        status: {"model": Problem, "description": text} for status, text in descriptions.items()
+    }
+
+
 class ProblemError(Exception):
     """Raise to answer with a problem; `headers` carries e.g. Retry-After."""
 

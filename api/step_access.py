@@ -162,19 +162,24 @@ class JourneyStep:
     def handle(self) -> WorkflowHandle[Any, JourneyOutcome]:
         return journey_handle(self.client, self.journey_id)
 
+    async def _update(
+        self, handle: WorkflowHandle[Any, Any], update: str, argument: Any, result_type: type[T]
+    ) -> T:
+        return await send_update(
+            handle,
+            update,
+            argument,
+            result_type=result_type,
+            within=self.answer_within,
+            metrics=self.metrics,
+        )
+
     async def send(self, update: str, argument: Any, step: StepName | None = None) -> Answer:
         """Send a step to the journey; the answer carries its `Journey-Version`, as a status
         read does, so the client can wait from there for the journey's next move. A journey
         whose run has ended refuses it as ended (409), as its validator would."""
         try:
-            status = await send_update(
-                self.handle,
-                update,
-                argument,
-                result_type=JourneyStatus,
-                within=self.answer_within,
-                metrics=self.metrics,
-            )
+            status = await self._update(self.handle, update, argument, JourneyStatus)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -194,14 +199,7 @@ class JourneyStep:
             FollowUp.run, follow_up_workflow_id(self.journey_id)
         )
         try:
-            return await send_update(
-                handle,
-                update,
-                argument,
-                result_type=FollowUpStatus,
-                within=self.answer_within,
-                metrics=self.metrics,
-            )
+            return await self._update(handle, update, argument, FollowUpStatus)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 refusal = Refusal.of(RefusalCode.FOLLOW_UP_NOT_STARTED)

@@ -37,15 +37,11 @@ from domain.policy import JourneyPolicy
 from domain.records import BookingKind
 from domain.refusals import Refusal, RefusalCode
 from domain.step_bodies import (
-    ClinicAdverseEvent,
-    ClinicProcedure,
     ConsultOutcomeBody,
     ContactBody,
     FollowUpOutcomeBody,
     PartnerConfirmationBody,
-    RehabCheckinBody,
     RehabFollowUpBody,
-    TravelBody,
 )
 from domain.step_declarations import STEPS, StepDeclaration, StepName, StepRecord, Workflow
 from domain.steps import DocumentKind, IncidentResolution
@@ -152,32 +148,17 @@ def _fields(model: type[BaseModel], body: Any) -> dict[str, Any]:
 # What each kind of record stores, from the step's body.
 
 
-async def _travel(conn: asyncpg.Connection, step: JourneyStep, body: TravelBody) -> str:
-    return await ClinicalRepository(conn).add_travel_record(
-        journey_id=step.journey_id,
-        arrival_date=body.arrival_date,
-        departure_date=body.departure_date,
-        arrival_flight=body.arrival_flight,
-        departure_flight=body.departure_flight,
-        companions=body.companions,
-        needs_visa=body.needs_visa,
-        notes=body.notes,
-        submitted_by=step.principal.actor.id,
-    )
+def _body_store(add: Callable[..., Awaitable[str]], *, by_field: str | None = None) -> Store:
+    """A store of the body's own fields, each the argument of that name of the repository's
+    `add`, for the step's journey; `by_field` names the argument that takes who sent it."""
 
+    async def store(conn: asyncpg.Connection, step: JourneyStep, body: BaseModel) -> str:
+        sent_by = {by_field: step.principal.actor.id} if by_field else {}
+        return await add(
+            ClinicalRepository(conn), journey_id=step.journey_id, **dict(body), **sent_by
+        )
 
-async def _travel_change(conn: asyncpg.Connection, step: JourneyStep, body: TravelBody) -> str:
-    return await ClinicalRepository(conn).add_travel_change(
-        journey_id=step.journey_id,
-        arrival_date=body.arrival_date,
-        departure_date=body.departure_date,
-        arrival_flight=body.arrival_flight,
-        departure_flight=body.departure_flight,
-        companions=body.companions,
-        needs_visa=body.needs_visa,
-        notes=body.notes,
-        submitted_by=step.principal.actor.id,
-    )
+    return store
 
 
 async def _partner_confirmation(
@@ -201,35 +182,6 @@ async def _partner_confirmation(
 def _not_taken(code: RefusalCode) -> StepNotTaken:
     refusal = Refusal.of(code, step=StepName.PARTNER_CONFIRMATION)
     return StepNotTaken(409, "The journey refused this step", refusal.english, refusal=refusal)
-
-
-async def _procedure(conn: asyncpg.Connection, step: JourneyStep, body: ClinicProcedure) -> str:
-    return await ClinicalRepository(conn).add_procedure_report(
-        journey_id=step.journey_id,
-        cells_given=body.cells_given,
-        route=body.route,
-        minutes=body.minutes,
-        lot=body.lot,
-        notes=body.notes,
-    )
-
-
-async def _adverse_event(
-    conn: asyncpg.Connection, step: JourneyStep, body: ClinicAdverseEvent
-) -> str:
-    return await ClinicalRepository(conn).add_adverse_event(
-        journey_id=step.journey_id, severity=body.severity, description=body.description
-    )
-
-
-async def _checkin(conn: asyncpg.Connection, step: JourneyStep, body: RehabCheckinBody) -> str:
-    return await ClinicalRepository(conn).add_rehab_checkin(
-        journey_id=step.journey_id,
-        week=body.week,
-        walking_hours_per_day=body.walking_hours_per_day,
-        days_per_week=body.days_per_week,
-        notes=body.notes,
-    )
 
 
 async def _plan(conn: asyncpg.Connection, step: JourneyStep, body: ConsultOutcomeBody) -> str:
@@ -270,12 +222,14 @@ async def _rehab_follow_up_note(
 
 
 STORES: dict[StepRecord, Store] = {
-    StepRecord.TRAVEL: _travel,
-    StepRecord.TRAVEL_CHANGE: _travel_change,
+    StepRecord.TRAVEL: _body_store(ClinicalRepository.add_travel_record, by_field="submitted_by"),
+    StepRecord.TRAVEL_CHANGE: _body_store(
+        ClinicalRepository.add_travel_change, by_field="submitted_by"
+    ),
     StepRecord.PARTNER_CONFIRMATION: _partner_confirmation,
-    StepRecord.PROCEDURE_REPORT: _procedure,
-    StepRecord.ADVERSE_EVENT: _adverse_event,
-    StepRecord.REHAB_CHECKIN: _checkin,
+    StepRecord.PROCEDURE_REPORT: _body_store(ClinicalRepository.add_procedure_report),
+    StepRecord.ADVERSE_EVENT: _body_store(ClinicalRepository.add_adverse_event),
+    StepRecord.REHAB_CHECKIN: _body_store(ClinicalRepository.add_rehab_checkin),
     StepRecord.PLAN: _plan,
     StepRecord.FOLLOW_UP_OUTCOME: _follow_up_outcome,
     StepRecord.REHAB_FOLLOW_UP: _rehab_follow_up_note,

@@ -13,10 +13,13 @@ from tests.helpers import eventually, valid_form
 
 
 async def waiting_on(http: httpx.AsyncClient, settings: Settings, jid: str, who: str) -> None:
+    """Until the journey waits on `who`; a case waiting on review, as a reviewer reads it:
+    their reach follows the stage the journey's records wrote, a moment after the journey
+    entered it."""
+    reader = Role.REVIEWER if who == "reviewer" else Role.COORDINATOR
+
     async def status() -> dict[str, Any]:
-        answer = await http.get(
-            f"/api/v1/journeys/{jid}", headers=staff(settings, Role.COORDINATOR)
-        )
+        answer = await http.get(f"/api/v1/journeys/{jid}", headers=staff(settings, reader))
         body: dict[str, Any] = answer.json()
         return body
 

@@ -382,7 +382,12 @@ class JourneyDriver:
     ) -> str:
         """The partner's answer to the newest request of `kind` that awaits one, recorded by a
         coordinator as the API records it; its booking id."""
-        status = await self.status()
+        # The trip is booked a moment before its run starts taking partners' confirmations.
+        status = await eventually(
+            self.status,
+            until=lambda s: s.confirms_partners,
+            what="the trip taking partners' confirmations",
+        )
         [*_, booking] = [
             b
             for b in status.bookings

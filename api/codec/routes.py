@@ -14,6 +14,7 @@ which keys; never their content.
 """
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -23,7 +24,7 @@ from temporalio.api.common.v1 import Payload
 from api.authorization import may_read_payloads
 from api.codec.identity import staff_identity
 from api.codec.wire import WirePayloads, payloads_json
-from api.problems import Problem, ProblemError
+from api.problems import ProblemError, problems
 from api.tokens import Principal
 from domain.readers import PAYLOAD_READERS
 from integrations.payload_codec import (
@@ -44,16 +45,16 @@ NOTE = "journeys-codec-note"
 LEFT_ENCODED = "Journeys-Payloads-Left-Encoded"
 
 
-router = APIRouter(prefix=CODEC_PREFIX, tags=["codec server"])
-
-_REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No staff identity (bearer token)"},
-    403: {"model": Problem, "description": "Another namespace, origin or a patient's link"},
-    413: {"model": Problem, "description": "A body larger than the API takes"},
-    415: {"model": Problem, "description": "Not application/json"},
-    422: {"model": Problem, "description": "Not protobuf-JSON payloads, or no X-Namespace"},
-    503: {"model": Problem, "description": "No payload key, or the audit log is unavailable"},
-}
+_REFUSALS = problems(
+    {
+        401: "No staff identity (bearer token)",
+        403: "Another namespace, origin or a patient's link",
+        413: "A body larger than the API takes",
+        415: "Not application/json",
+        422: "Not protobuf-JSON payloads, or no X-Namespace",
+        503: "No payload key, or the audit log is unavailable",
+    }
+)
 
 
 async def json_only(request: Request) -> None:
@@ -63,6 +64,14 @@ async def json_only(request: Request) -> None:
     if media_type != "application/json":
         raise ProblemError(415, "Unsupported media type", "send application/json")
 
+
+# Both routes take the same body and are refused alike.
+router = APIRouter(
+    prefix=CODEC_PREFIX,
+    tags=["codec server"],
+    responses=_REFUSALS,
+    dependencies=[Depends(json_only)],
+)
 
 Namespace = Annotated[
     str,
@@ -75,18 +84,52 @@ Namespace = Annotated[
 StaffDep = Annotated[Principal, Depends(staff_identity)]
 
 
+@dataclass
+class CodecCall:
+    """A decode or encode for this server's namespace: who asks, the payloads, and the detail
+    of its audit row."""
+
+    request: Request
+    principal: Principal
+    action: str
+    payloads: list[Payload]
+    detail: dict[str, Any]
+
+    async def audit(self, status: int) -> None:
+        await _audit(self.request, self.principal, self.action, self.detail | {"status": status})
+
+
+def CodecCallDep(action: str) -> Any:
+    """A dependency giving the route its `CodecCall`, audited as `action`; a request for
+    another namespace is refused, and audited as refused."""
+
+    async def codec_call(
+        request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
+    ) -> CodecCall:
+        settings: Settings = request.app.state.settings
+        payloads = body.to_protos()
+        detail: dict[str, Any] = {"namespace": namespace, "payloads": len(payloads)}
+        call = CodecCall(request, principal, action, payloads, detail)
+        if namespace != settings.temporal_namespace:
+            await call.audit(403)
+            raise ProblemError(
+                403,
+                "Forbidden",
+                f"this codec server serves namespace {settings.temporal_namespace!r}",
+            )
+        return call
+
+    return Depends(codec_call)
+
+
 @router.post(
     "/decode",
     summary="Decode payloads for the Temporal UI and CLI (staff; encoded for other roles)",
     response_model=WirePayloads,
-    responses=_REFUSALS,
-    dependencies=[Depends(json_only)],
 )
-async def decode(
-    request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
-) -> JSONResponse:
-    payloads, detail = await _in_namespace(request, principal, namespace, body, "codec.decode")
-    codec = _codec(request)
+async def decode(call: Annotated[CodecCall, CodecCallDep("codec.decode")]) -> JSONResponse:
+    principal, payloads = call.principal, call.payloads
+    codec = _codec(call.request)
     answer: list[Payload] = []
     decrypted = left = refused = 0
     for payload in payloads:
@@ -112,11 +155,11 @@ async def decode(
             left += 1
             answer.append(_noted(payload, note))
     keys = sorted({key_id_of(p) for p in payloads if is_encrypted(p)})
-    detail |= {"decrypted": decrypted, "left_encoded": left, "key_ids": keys}
+    call.detail |= {"decrypted": decrypted, "left_encoded": left, "key_ids": keys}
     if refused:
-        detail["refused_unencrypted"] = refused
+        call.detail["refused_unencrypted"] = refused
     # Nothing decoded leaves without its audit row.
-    await _audit(request, principal, "codec.decode", detail | {"status": 200})
+    await call.audit(200)
     return JSONResponse(payloads_json(answer), headers={LEFT_ENCODED: str(left)})
 
 
@@ -124,25 +167,20 @@ async def decode(
     "/encode",
     summary="Encrypt payloads for the Temporal UI and CLI (staff who may read them)",
     response_model=WirePayloads,
-    responses=_REFUSALS,
-    dependencies=[Depends(json_only)],
 )
-async def encode(
-    request: Request, principal: StaffDep, namespace: Namespace, body: WirePayloads
-) -> JSONResponse:
-    payloads, detail = await _in_namespace(request, principal, namespace, body, "codec.encode")
-    if not may_read_payloads(principal):
+async def encode(call: Annotated[CodecCall, CodecCallDep("codec.encode")]) -> JSONResponse:
+    if not may_read_payloads(call.principal):
         # Encoding makes input a worker accepts as its own: a write, which these roles never
         # make through the UI.
-        await _audit(request, principal, "codec.encode", detail | {"status": 403})
+        await call.audit(403)
         allowed = ", ".join(sorted(r.value for r in PAYLOAD_READERS))
         raise ProblemError(403, "Forbidden", f"encoding is for: {allowed}")
-    codec = _codec(request)
+    codec = _codec(call.request)
     if codec.encrypting_key_id is None:
         raise ProblemError(503, "Service unavailable", f"{SETTING} is unset: no key to encrypt")
-    answer = [codec.encrypt(payload) for payload in payloads]
-    detail |= {"key_ids": [codec.encrypting_key_id]}
-    await _audit(request, principal, "codec.encode", detail | {"status": 200})
+    answer = [codec.encrypt(payload) for payload in call.payloads]
+    call.detail |= {"key_ids": [codec.encrypting_key_id]}
+    await call.audit(200)
     return JSONResponse(payloads_json(answer))
 
 
@@ -158,22 +196,6 @@ def _noted(payload: Payload, note: str) -> Payload:
     noted.CopyFrom(payload)
     noted.metadata[NOTE] = note.encode()
     return noted
-
-
-async def _in_namespace(
-    request: Request, principal: Principal, namespace: str, body: WirePayloads, action: str
-) -> tuple[list[Payload], dict[str, Any]]:
-    """The request's payloads and its audit detail, once the namespace is this server's; a
-    request for another namespace is refused, and audited as refused."""
-    settings: Settings = request.app.state.settings
-    payloads = body.to_protos()
-    detail: dict[str, Any] = {"namespace": namespace, "payloads": len(payloads)}
-    if namespace != settings.temporal_namespace:
-        await _audit(request, principal, action, detail | {"status": 403})
-        raise ProblemError(
-            403, "Forbidden", f"this codec server serves namespace {settings.temporal_namespace!r}"
-        )
-    return payloads, detail
 
 
 async def _audit(

@@ -2,8 +2,10 @@
 browser. The reads are the JSON API's (api/reads/): the case, the timeline, the document."""
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request
@@ -59,48 +61,63 @@ def clinic_visit(status: JourneyStatus | None) -> Booking | None:
     return next((b for b in reversed(visits) if not b.cancelled), None)
 
 
-@router.get("/journeys/{journey_id}", response_class=HTMLResponse)
-async def case_page(
+@dataclasses.dataclass(frozen=True)
+class CaseRequest:
+    """A console request about one journey's case: who sends it, and the servers its page is
+    read from."""
+
+    request: Request
+    journey_id: str
+    viewer: Viewer
+    pool: asyncpg.Pool
+    client: Client
+    settings: Settings
+
+    async def page(
+        self, *, outcome: ActionOutcome, claim_refusal: str | None = None, status_code: int = 200
+    ) -> HTMLResponse:
+        return await case_response(
+            self.request,
+            self.journey_id,
+            self.viewer,
+            self.pool,
+            self.client,
+            self.settings,
+            outcome=outcome,
+            claim_refusal=claim_refusal,
+            status_code=status_code,
+        )
+
+
+async def case_request(
     request: Request,
     journey_id: str,
     viewer: ViewerDep,
     pool: PoolDep,
     client: TemporalDep,
     settings: SettingsDep,
-    done: str | None = None,
-) -> HTMLResponse:
+) -> CaseRequest:
+    return CaseRequest(request, journey_id, viewer, pool, client, settings)
+
+
+CaseDep = Annotated[CaseRequest, Depends(case_request)]
+
+
+@router.get("/journeys/{journey_id}", response_class=HTMLResponse)
+async def case_page(case: CaseDep, done: str | None = None) -> HTMLResponse:
     taken = StepName(done) if done and done in StepName._value2member_map_ else None
-    return await case_response(
-        request, journey_id, viewer, pool, client, settings, outcome=ActionOutcome(done=taken)
-    )
+    return await case.page(outcome=ActionOutcome(done=taken))
 
 
 @router.post("/journeys/{journey_id}/actions/{step}", response_class=HTMLResponse)
-async def take_action(
-    request: Request,
-    journey_id: str,
-    step: str,
-    viewer: ViewerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> Response:
+async def take_action(case: CaseDep, step: str) -> Response:
     """A step's form, sent: the journey's new state on success, or the case page again with
     the journey's refusal beside the form and what was typed kept."""
-    outcome = await take_step(request, journey_id, step, viewer)
+    outcome = await take_step(case.request, case.journey_id, step, case.viewer)
     if outcome.failed:
-        return await case_response(
-            request,
-            journey_id,
-            viewer,
-            pool,
-            client,
-            settings,
-            outcome=outcome,
-            status_code=outcome.status,
-        )
+        return await case.page(outcome=outcome, status_code=outcome.status)
     return RedirectResponse(
-        f"/staff/journeys/{journey_id}?done={outcome.step}#actions", status_code=303
+        f"/staff/journeys/{case.journey_id}?done={outcome.step}#actions", status_code=303
     )
 
 

@@ -9,8 +9,9 @@ sends the coordinators their email (`api/staff_mailer.py`) once the change is co
 member's page says whether it left, and offers to send it again when it did not.
 """
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request
@@ -44,10 +45,14 @@ router = APIRouter(prefix="/staff", dependencies=[Depends(console_gate)], includ
 DONE = frozenset({"added", "saved", "deactivated", "reactivated", "notified"})
 
 
-def _keeper(viewer: Viewer) -> None:
+async def _keeper(viewer: ViewerDep) -> Viewer:
     """Only staff administrators open the directory; anyone else gets the 403 page."""
     if viewer.principal.actor.role not in KEEPS_STAFF_DIRECTORY:
         raise ConsoleRefusal(403, "directory_forbidden", None)
+    return viewer
+
+
+KeeperDep = Annotated[Viewer, Depends(_keeper)]
 
 
 def _acting(request: Request, viewer: Viewer, settings: Settings) -> Acting:
@@ -67,15 +72,21 @@ def _acting(request: Request, viewer: Viewer, settings: Settings) -> Acting:
     )
 
 
-def _directory(
-    conn: asyncpg.Connection, request: Request, viewer: Viewer, settings: Settings
-) -> StaffDirectory:
-    return StaffDirectory(
-        conn,
-        audit_key=request.app.state.audit_key,
-        acting=_acting(request, viewer, settings),
-        mail_domain=message_id_domain(settings.mail_from),
-    )
+@asynccontextmanager
+async def _directory(
+    pool: asyncpg.Pool, request: Request, viewer: Viewer, settings: Settings
+) -> AsyncIterator[StaffDirectory]:
+    """The directory, kept as the viewer; a member it does not know is the console's 404."""
+    async with pool.acquire() as conn:
+        try:
+            yield StaffDirectory(
+                conn,
+                audit_key=request.app.state.audit_key,
+                acting=_acting(request, viewer, settings),
+                mail_domain=message_id_domain(settings.mail_from),
+            )
+        except UnknownMember:
+            raise ConsoleRefusal(404, "no_member", None) from None
 
 
 def _mailer(request: Request) -> StaffMailer:
@@ -166,16 +177,14 @@ def _form_context(
 
 
 @router.get("/directory", response_class=HTMLResponse)
-async def directory_page(request: Request, viewer: ViewerDep, pool: PoolDep) -> HTMLResponse:
-    _keeper(viewer)
+async def directory_page(request: Request, viewer: KeeperDep, pool: PoolDep) -> HTMLResponse:
     async with pool.acquire() as conn:
         members = await StaffRepository(conn).directory()
     return render(request, "directory.html", {"members": members}, viewer=viewer)
 
 
 @router.get("/directory/new", response_class=HTMLResponse)
-async def new_member_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
-    _keeper(viewer)
+async def new_member_page(request: Request, viewer: KeeperDep) -> HTMLResponse:
     values = {"consult_minutes": str(DEFAULT_CONSULT_MINUTES), "languages": "en"}
     return render(
         request,
@@ -187,13 +196,12 @@ async def new_member_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
 
 @router.post("/directory", response_class=HTMLResponse)
 async def add_member(
-    request: Request, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
+    request: Request, viewer: KeeperDep, pool: PoolDep, settings: SettingsDep
 ) -> Response:
-    _keeper(viewer)
     values = _typed(await request.form())
     try:
-        async with pool.acquire() as conn:
-            record = await _directory(conn, request, viewer, settings).add(values)
+        async with _directory(pool, request, viewer, settings) as directory:
+            record = await directory.add(values)
     except StaffRefused as refused:
         return render(
             request,
@@ -239,23 +247,19 @@ async def _member_response(
 
 @router.get("/directory/{staff_id}", response_class=HTMLResponse)
 async def member_page(
-    request: Request, staff_id: str, viewer: ViewerDep, pool: PoolDep, done: str | None = None
+    request: Request, staff_id: str, viewer: KeeperDep, pool: PoolDep, done: str | None = None
 ) -> HTMLResponse:
-    _keeper(viewer)
     return await _member_response(request, viewer, pool, staff_id, done=done)
 
 
 @router.post("/directory/{staff_id}", response_class=HTMLResponse)
 async def change_member(
-    request: Request, staff_id: str, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
+    request: Request, staff_id: str, viewer: KeeperDep, pool: PoolDep, settings: SettingsDep
 ) -> Response:
-    _keeper(viewer)
     values = _typed(await request.form())
     try:
-        async with pool.acquire() as conn:
-            await _directory(conn, request, viewer, settings).change(staff_id, values)
-    except UnknownMember:
-        raise ConsoleRefusal(404, "no_member", None) from None
+        async with _directory(pool, request, viewer, settings) as directory:
+            await directory.change(staff_id, values)
     except StaffRefused as refused:
         return await _member_response(
             request,
@@ -271,9 +275,8 @@ async def change_member(
 
 @router.post("/directory/{staff_id}/deactivate", response_class=HTMLResponse)
 async def deactivate_member(
-    request: Request, staff_id: str, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
+    request: Request, staff_id: str, viewer: KeeperDep, pool: PoolDep, settings: SettingsDep
 ) -> Response:
-    _keeper(viewer)
     form = await request.form()
     if form.get("confirm") != "yes":
         problem = FieldProblem(StaffProblem.NOT_CONFIRMED)
@@ -281,10 +284,8 @@ async def deactivate_member(
             request, viewer, pool, staff_id, problems={"confirm": problem}, status=422
         )
     try:
-        async with pool.acquire() as conn:
-            left = await _directory(conn, request, viewer, settings).deactivate(staff_id)
-    except UnknownMember:
-        raise ConsoleRefusal(404, "no_member", None) from None
+        async with _directory(pool, request, viewer, settings) as directory:
+            left = await directory.deactivate(staff_id)
     except StaffRefused as refused:
         return await _member_response(
             request, viewer, pool, staff_id, problems=refused.problems, status=422
@@ -296,24 +297,19 @@ async def deactivate_member(
 
 @router.post("/directory/{staff_id}/reactivate", response_class=HTMLResponse)
 async def reactivate_member(
-    request: Request, staff_id: str, viewer: ViewerDep, pool: PoolDep, settings: SettingsDep
+    request: Request, staff_id: str, viewer: KeeperDep, pool: PoolDep, settings: SettingsDep
 ) -> Response:
-    _keeper(viewer)
-    try:
-        async with pool.acquire() as conn:
-            await _directory(conn, request, viewer, settings).reactivate(staff_id)
-    except UnknownMember:
-        raise ConsoleRefusal(404, "no_member", None) from None
+    async with _directory(pool, request, viewer, settings) as directory:
+        await directory.reactivate(staff_id)
     return RedirectResponse(f"/staff/directory/{staff_id}?done=reactivated", status_code=303)
 
 
 @router.post("/directory/{staff_id}/notify", response_class=HTMLResponse)
 async def notify_coordinators(
-    request: Request, staff_id: str, viewer: ViewerDep, pool: PoolDep
+    request: Request, staff_id: str, viewer: KeeperDep, pool: PoolDep
 ) -> Response:
     """Send the coordinators' email of the member's latest deactivation again, if it did not
     leave."""
-    _keeper(viewer)
     notice = await _mailer(request).notice(staff_id)
     if notice is None:
         raise ConsoleRefusal(404, "no_member", None)

@@ -29,7 +29,7 @@ from domain.step_bodies import (
 )
 from domain.step_declarations import StepName
 from domain.steps import DocumentKind, WithdrawalReason
-from i18n import language_name, supported_languages, translations
+from i18n import N_, language_name, supported_languages, translations
 from workflows.journey import PatientJourney
 
 if TYPE_CHECKING:
@@ -124,15 +124,23 @@ async def upload_documents(sent_form: Submitted) -> FormAnswer:
     )
 
 
-async def book_consult(sent: Submitted) -> FormAnswer:
-    step, form, words = sent.step, sent.form, sent.words
-    slot_id = text(form, "slot_id")
+def _chosen_slot(sent: Submitted) -> SlotChoiceBody | FormAnswer:
+    """The time the form chose, or the form again asking for one."""
+    slot_id = text(sent.form, "slot_id")
     if not slot_id:
-        return FormAnswer(
-            refused(words.language, [words.gettext("Please choose one of the times.")], status=422)
-        )
+        words = sent.words
+        choose = words.gettext("Please choose one of the times.")
+        return FormAnswer(refused(words.language, [choose], status=422))
+    return SlotChoiceBody(slot_id=slot_id)
+
+
+async def book_consult(sent: Submitted) -> FormAnswer:
+    step, words = sent.step, sent.words
+    chosen = _chosen_slot(sent)
+    if isinstance(chosen, FormAnswer):
+        return chosen
     try:
-        answer: Answer = await take(StepName.BOOK_CONSULT, step, SlotChoiceBody(slot_id=slot_id))
+        answer: Answer = await take(StepName.BOOK_CONSULT, step, chosen)
     except WorkflowUpdateFailedError:
         # Someone else (a coordinator on the phone, another tab) booked a time meanwhile: the
         # journey refuses because it now waits on the specialist; say what happened.
@@ -170,15 +178,11 @@ def follow_up_number(form: FormData) -> int:
 
 async def book_follow_up(sent: Submitted) -> FormAnswer:
     step, form, words = sent.step, sent.form, sent.words
-    slot_id = text(form, "slot_id")
-    if not slot_id:
-        return FormAnswer(
-            refused(words.language, [words.gettext("Please choose one of the times.")], status=422)
-        )
+    chosen = _chosen_slot(sent)
+    if isinstance(chosen, FormAnswer):
+        return chosen
     number = follow_up_number(form)
-    year: FollowUpStatus = await take(
-        StepName.BOOK_FOLLOW_UP, step, Numbered(number, SlotChoiceBody(slot_id=slot_id))
-    )
+    year: FollowUpStatus = await take(StepName.BOOK_FOLLOW_UP, step, Numbered(number, chosen))
     booked = next((c.booking for c in year.consults if c.number == number and c.booking), None)
     if booked is None:
         # Held by a problem on our side a moment: the booking follows, with its email.
@@ -242,7 +246,25 @@ async def decide_plan(sent: Submitted) -> FormAnswer:
     )
 
 
-async def send_travel(sent: Submitted) -> FormAnswer:
+# What the patient is told once the journey took their dates: sent first, or changed.
+_TRAVEL_TAKEN = {
+    StepName.TRAVEL: (
+        N_("Thank you: we received your travel details."),
+        N_("Arrival %(arrival)s, departure %(departure)s."),
+        N_("We are now reserving your clinic visit, hotel and airport transfers."),
+    ),
+    StepName.CHANGE_TRAVEL: (
+        N_("Thank you: we are changing your dates."),
+        N_("New arrival %(arrival)s, departure %(departure)s."),
+        N_(
+            "We are booking your clinic visit, hotel and airport transfers for them, and will "
+            "email you once they are booked. Until then your current bookings stand."
+        ),
+    ),
+}
+
+
+async def _take_travel(sent: Submitted, step_name: StepName) -> FormAnswer:
     step, form, words = sent.step, sent.form, sent.words
     try:
         body = body_from_form(TravelBody, form)
@@ -250,38 +272,22 @@ async def send_travel(sent: Submitted) -> FormAnswer:
         # The rule between the two dates is the departure's to meet.
         return invalid(err, form, words, whole_form="departure_date")
     assert isinstance(body, TravelBody)
-    await take(StepName.TRAVEL, step, body)
+    await take(step_name, step, body)
+    thanks, dates, then = _TRAVEL_TAKEN[step_name]
+    arrival, departure = words.day(body.arrival_date), words.day(body.departure_date)
     return done(
-        words.gettext("Thank you: we received your travel details."),
-        words.gettext(
-            "Arrival %(arrival)s, departure %(departure)s.",
-            arrival=words.day(body.arrival_date),
-            departure=words.day(body.departure_date),
-        ),
-        words.gettext("We are now reserving your clinic visit, hotel and airport transfers."),
+        words.gettext(thanks),
+        words.gettext(dates, arrival=arrival, departure=departure),
+        words.gettext(then),
     )
+
+
+async def send_travel(sent: Submitted) -> FormAnswer:
+    return await _take_travel(sent, StepName.TRAVEL)
 
 
 async def change_travel(sent: Submitted) -> FormAnswer:
-    step, form, words = sent.step, sent.form, sent.words
-    try:
-        body = body_from_form(TravelBody, form)
-    except ValidationError as err:
-        return invalid(err, form, words, whole_form="departure_date")
-    assert isinstance(body, TravelBody)
-    await take(StepName.CHANGE_TRAVEL, step, body)
-    return done(
-        words.gettext("Thank you: we are changing your dates."),
-        words.gettext(
-            "New arrival %(arrival)s, departure %(departure)s.",
-            arrival=words.day(body.arrival_date),
-            departure=words.day(body.departure_date),
-        ),
-        words.gettext(
-            "We are booking your clinic visit, hotel and airport transfers for them, and will "
-            "email you once they are booked. Until then your current bookings stand."
-        ),
-    )
+    return await _take_travel(sent, StepName.CHANGE_TRAVEL)
 
 
 async def check_in(sent: Submitted) -> FormAnswer:

@@ -159,34 +159,39 @@ def problem_refusal(err: ProblemError, language: str, **values: str) -> Outcome:
     if text is not None:
         return refused(language, [words.gettext(text) % values], status=err.status)
     if err.status == 504:
-        return Outcome(
-            ok=False,
-            title=words.gettext("We have no answer from your journey yet."),
-            lines=[
-                words.gettext(
-                    "Your request was sent and may have been taken. Please check the page in a "
-                    "few minutes before sending it again."
-                )
-            ],
-            status=504,
-        )
+        return _not_known(504, language)
     general = words.gettext("Your journey could not take this step. It answered:")
     return refused(language, [general], status=err.status, original=err.detail or err.title)
 
 
 def unavailable(err: RPCError, language: str) -> Outcome:
+    return _not_known(503, language)
+
+
+# A step whose fate the page cannot know yet, by the page's status: the journey did not answer
+# in time (504), or could not be reached (503).
+_NOT_KNOWN = {
+    504: (
+        N_("We have no answer from your journey yet."),
+        N_(
+            "Your request was sent and may have been taken. Please check the page in a few "
+            "minutes before sending it again."
+        ),
+    ),
+    503: (
+        N_("We could not reach your journey just now."),
+        N_(
+            "Your request may not have been taken. Please check the page in a few minutes "
+            "before sending it again."
+        ),
+    ),
+}
+
+
+def _not_known(status: int, language: str) -> Outcome:
     words = translations(language)
-    return Outcome(
-        ok=False,
-        title=words.gettext("We could not reach your journey just now."),
-        lines=[
-            words.gettext(
-                "Your request may not have been taken. Please check the page in a few minutes "
-                "before sending it again."
-            )
-        ],
-        status=503,
-    )
+    title, line = _NOT_KNOWN[status]
+    return Outcome(ok=False, title=words.gettext(title), lines=[words.gettext(line)], status=status)
 
 
 # What each form field must hold, in the patient's words, when it does not.

@@ -211,49 +211,37 @@ async def take(request: Request, step_name: StepName, action: Action) -> HTMLRes
     return await render_journey(request, link, answer)
 
 
-@router.post(f"{PAGE}/documents", response_class=HTMLResponse, include_in_schema=False)
-async def post_documents(request: Request) -> HTMLResponse:
-    return await take(request, StepName.DOCUMENTS, forms.upload_documents)
+# The forms whose step is taken as the form reads it: the path each posts to (after the page's
+# own), its step, and its reading.
+FORMS: dict[str, tuple[StepName, Action]] = {
+    "documents": (StepName.DOCUMENTS, forms.upload_documents),
+    "booking": (StepName.BOOK_CONSULT, forms.book_consult),
+    "reschedule": (StepName.RESCHEDULE_CONSULT, forms.reschedule_consult),
+    "follow-up-booking": (StepName.BOOK_FOLLOW_UP, forms.book_follow_up),
+    "follow-up-reschedule": (StepName.RESCHEDULE_FOLLOW_UP, forms.reschedule_follow_up),
+    "plan": (StepName.PLAN_DECISION, forms.decide_plan),
+    "travel": (StepName.TRAVEL, forms.send_travel),
+    "travel-change": (StepName.CHANGE_TRAVEL, forms.change_travel),
+    "check-in": (StepName.REHAB_CHECKIN, forms.check_in),
+}
 
 
-@router.post(f"{PAGE}/booking", response_class=HTMLResponse, include_in_schema=False)
-async def post_booking(request: Request) -> HTMLResponse:
-    return await take(request, StepName.BOOK_CONSULT, forms.book_consult)
+def _form_route(path: str, step_name: StepName, action: Action) -> None:
+    async def post(request: Request) -> HTMLResponse:
+        return await take(request, step_name, action)
+
+    router.add_api_route(
+        f"{PAGE}/{path}",
+        post,
+        methods=["POST"],
+        name=f"post_{path.replace('-', '_')}",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
 
 
-@router.post(f"{PAGE}/reschedule", response_class=HTMLResponse, include_in_schema=False)
-async def post_reschedule(request: Request) -> HTMLResponse:
-    return await take(request, StepName.RESCHEDULE_CONSULT, forms.reschedule_consult)
-
-
-@router.post(f"{PAGE}/follow-up-booking", response_class=HTMLResponse, include_in_schema=False)
-async def post_follow_up_booking(request: Request) -> HTMLResponse:
-    return await take(request, StepName.BOOK_FOLLOW_UP, forms.book_follow_up)
-
-
-@router.post(f"{PAGE}/follow-up-reschedule", response_class=HTMLResponse, include_in_schema=False)
-async def post_follow_up_reschedule(request: Request) -> HTMLResponse:
-    return await take(request, StepName.RESCHEDULE_FOLLOW_UP, forms.reschedule_follow_up)
-
-
-@router.post(f"{PAGE}/plan", response_class=HTMLResponse, include_in_schema=False)
-async def post_plan(request: Request) -> HTMLResponse:
-    return await take(request, StepName.PLAN_DECISION, forms.decide_plan)
-
-
-@router.post(f"{PAGE}/travel", response_class=HTMLResponse, include_in_schema=False)
-async def post_travel(request: Request) -> HTMLResponse:
-    return await take(request, StepName.TRAVEL, forms.send_travel)
-
-
-@router.post(f"{PAGE}/travel-change", response_class=HTMLResponse, include_in_schema=False)
-async def post_travel_change(request: Request) -> HTMLResponse:
-    return await take(request, StepName.CHANGE_TRAVEL, forms.change_travel)
-
-
-@router.post(f"{PAGE}/check-in", response_class=HTMLResponse, include_in_schema=False)
-async def post_check_in(request: Request) -> HTMLResponse:
-    return await take(request, StepName.REHAB_CHECKIN, forms.check_in)
+for _path, (_step_name, _action) in FORMS.items():
+    _form_route(_path, _step_name, _action)
 
 
 @router.post(f"{PAGE}/withdrawal", response_class=HTMLResponse, include_in_schema=False)

@@ -4,10 +4,10 @@ journey never hears of them. What a caller claims follows from their role (domai
 a reviewer or the medical lead the case in validation, a coordinator the open incident."""
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Set
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Request, Response
 
 from api.audit_trail import note_refusal
@@ -15,39 +15,60 @@ from api.auth import PrincipalDep
 from api.authorization import authorize
 from api.claims import ClaimDesk, ClaimRefused
 from api.deps import PoolDep
-from api.problems import Problem
-from domain.claims import CLAIMS, TAKES_OVER, Claim, claim_kind_for, taken_over_kind_for
+from api.problems import problems
+from api.tokens import Principal
+from domain.actors import Actor, Role
+from domain.claims import (
+    CLAIMS,
+    TAKES_OVER,
+    Claim,
+    ClaimKind,
+    claim_kind_for,
+    taken_over_kind_for,
+)
 from domain.readers import STAFF
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["claims"])
 
 
-@asynccontextmanager
-async def _noted(request: Request) -> AsyncIterator[None]:
-    """A refused claim's code in the request's row of the audit log."""
+async def _act(
+    journey_id: uuid.UUID,
+    principal: Principal,
+    pool: asyncpg.Pool,
+    request: Request,
+    roles: Set[Role],
+    kind_for: Callable[[Role], ClaimKind | None],
+    action: Callable[[ClaimDesk, Actor, str, ClaimKind], Awaitable[Any]],
+) -> Any:
+    """Authorize the caller on the journey, then act on its claim of the kind `kind_for` their
+    role; a refusal's code goes in the request's row of the audit log."""
+    jid = str(journey_id)
+    await authorize(pool, principal, jid, roles)
+    kind = kind_for(principal.actor.role)
+    assert kind is not None, "every role allowed here has a kind of claim"
     try:
-        yield
+        return await action(ClaimDesk.of(request.app), principal.actor, jid, kind)
     except ClaimRefused as refused:
         if refused.refusal is not None:
             note_refusal(request, refused.refusal.code)
         raise
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {"model": Problem, "description": "Wrong role, or a journey not assigned to you"},
-    404: {"model": Problem, "description": "No such journey"},
-}
-CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    409: {
-        "model": Problem,
-        "description": "Refused, nothing changed: someone else holds the claim "
+ERRORS = problems(
+    {
+        401: "Missing or invalid token",
+        403: "Wrong role, or a journey not assigned to you",
+        404: "No such journey",
+    }
+)
+CHANGE_ERRORS = ERRORS | problems(
+    {
+        409: "Refused, nothing changed: someone else holds the claim "
         "(`case_claimed`, `incident_claimed`, naming who and since when), you hold none "
         "(`not_your_claim`), nobody holds one (`not_claimed`), or there is nothing to claim "
         "(`wrong_stage`, `no_open_incident`)",
-    },
-}
+    }
+)
 
 
 @router.get(
@@ -78,12 +99,10 @@ async def make_claim(
     the incident's resolution) is refused to them with a 409 naming its holder. It lapses
     `JOURNEYS_CLAIM_LAPSE_MINUTES` after its last action; the review's deadlines and
     escalations run from the inquiry whoever claims."""
-    jid = str(journey_id)
-    await authorize(pool, principal, jid, CLAIMS)
-    kind = claim_kind_for(principal.actor.role)
-    assert kind is not None, "every role in CLAIMS claims a kind"
-    async with _noted(request):
-        return await ClaimDesk.of(request.app).claim(principal.actor, jid, kind)
+    claim: Claim = await _act(
+        journey_id, principal, pool, request, CLAIMS, claim_kind_for, ClaimDesk.claim
+    )
+    return claim
 
 
 @router.delete(
@@ -96,12 +115,7 @@ async def make_claim(
 async def release_claim(
     journey_id: uuid.UUID, principal: PrincipalDep, pool: PoolDep, request: Request
 ) -> Response:
-    jid = str(journey_id)
-    await authorize(pool, principal, jid, CLAIMS)
-    kind = claim_kind_for(principal.actor.role)
-    assert kind is not None, "every role in CLAIMS claims a kind"
-    async with _noted(request):
-        await ClaimDesk.of(request.app).release(principal.actor, jid, kind)
+    await _act(journey_id, principal, pool, request, CLAIMS, claim_kind_for, ClaimDesk.release)
     return Response(status_code=204)
 
 
@@ -115,9 +129,7 @@ async def take_over_claim(
 ) -> Claim:
     """The claim passes to the medical lead from now, audited; its former holder sees on the
     worklist and the case page that it was taken over from them."""
-    jid = str(journey_id)
-    await authorize(pool, principal, jid, TAKES_OVER)
-    kind = taken_over_kind_for(principal.actor.role)
-    assert kind is not None, "every role in TAKES_OVER takes a kind over"
-    async with _noted(request):
-        return await ClaimDesk.of(request.app).take_over(principal.actor, jid, kind)
+    claim: Claim = await _act(
+        journey_id, principal, pool, request, TAKES_OVER, taken_over_kind_for, ClaimDesk.take_over
+    )
+    return claim

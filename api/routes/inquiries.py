@@ -18,22 +18,21 @@ from pydantic import ValidationError
 from api.deps import PoolDep, SettingsDep, TemporalDep, get_app_settings, get_pool, get_temporal
 from api.intake import FORM_TYPES, JourneyStartDeferred, accept_inquiry, idempotency_key_of
 from api.pages import read_posted_form
-from api.problems import Problem, ProblemError
+from api.problems import ProblemError, problems
 from api.query import QueryParameters
 from db.intake import IdempotencyConflict, UnknownConsentText
 from domain.inquiry import InquiryAccepted, InquiryForm
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    409: {"model": Problem, "description": "Idempotency-Key reused with another body"},
-    413: {"model": Problem, "description": "Body too large"},
-    429: {"model": Problem, "description": "Too many submissions from this client"},
-    415: {"model": Problem, "description": "Neither JSON nor a form"},
-    422: {"model": Problem, "description": "Invalid fields, each named in `errors`"},
-    503: {
-        "model": Problem,
-        "description": "Temporal or PostgreSQL unreachable; retry with the same key",
-    },
-}
+_PROBLEMS = problems(
+    {
+        409: "Idempotency-Key reused with another body",
+        413: "Body too large",
+        429: "Too many submissions from this client",
+        415: "Neither JSON nor a form",
+        422: "Invalid fields, each named in `errors`",
+        503: "Temporal or PostgreSQL unreachable; retry with the same key",
+    }
+)
 IDEMPOTENCY_KEY = "Idempotency-Key"
 
 

@@ -3,7 +3,7 @@ slots and documents. Each read is the function the staff console calls too (api/
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
@@ -12,7 +12,7 @@ from api.auth import PrincipalDep
 from api.authorization import authorize
 from api.deps import PoolDep, SettingsDep, StageWatchDep, TemporalDep
 from api.journey_access import VERSIONED, follow_up_status, journey_handle, versioned_view
-from api.problems import Problem, ProblemError
+from api.problems import ProblemError, problems
 from api.query import TAKES_NO_QUERY, QueryParameters
 from api.reads.case import read_case, read_documents, read_patient, read_timeline
 from api.reads.documents import document_response, open_document
@@ -35,15 +35,14 @@ router = APIRouter(prefix="/journeys", tags=["journeys"])
 
 # Below the usual proxy and load-balancer idle timeouts (60 s).
 MAX_WAIT_SECONDS = 50
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {
-        "model": Problem,
-        "description": "Wrong role, another journey's link, or a journey not assigned to you",
-    },
-    404: {"model": Problem, "description": "No such journey"},
-    422: {"model": Problem, "description": "Invalid parameters"},
-}
+ERRORS = problems(
+    {
+        401: "Missing or invalid token",
+        403: "Wrong role, another journey's link, or a journey not assigned to you",
+        404: "No such journey",
+        422: "Invalid parameters",
+    }
+)
 
 
 class JourneyListQuery(QueryParameters):
@@ -223,13 +222,7 @@ async def read_slots(
     "/{journey_id}/follow-ups",
     summary="The follow-up year: its consults' times offered and bookings, outcomes recorded "
     "and check-ins received (patient link, coordinator, specialist, case manager)",
-    responses={
-        **ERRORS,
-        404: {
-            "model": Problem,
-            "description": "No such journey, or its follow-up year has not started",
-        },
-    },
+    responses=ERRORS | problems({404: "No such journey, or its follow-up year has not started"}),
     dependencies=[TAKES_NO_QUERY],
 )
 async def read_follow_ups(
@@ -271,7 +264,7 @@ async def documents(
                 for media_type in sorted(ALLOWED_UPLOADS)
             },
         },
-        404: {"model": Problem, "description": "No such journey, or no such document in it"},
+        **problems({404: "No such journey, or no such document in it"}),
     },
     dependencies=[TAKES_NO_QUERY],
 )

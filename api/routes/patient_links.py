@@ -1,7 +1,6 @@
 """A coordinator revokes a journey's patient links and emails the patient a new one."""
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -11,21 +10,23 @@ from api.authorization import authorize_step
 from api.deps import PoolDep
 from api.journey_access import gone
 from api.link_mailer import LinkMailer
-from api.problems import Problem
+from api.problems import problems
 from db.erasure import Erased, ErasureRepository
 from db.patient_links import PatientLinkRepository
 from domain.step_declarations import StepName
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["patient links"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {"model": Problem, "description": "Not a coordinator"},
-    404: {"model": Problem, "description": "No such journey"},
-    410: {"model": Problem, "description": "The patient's data was erased: no link is sent"},
-    502: {"model": Problem, "description": "Links revoked; the relay refused the address"},
-    503: {"model": Problem, "description": "Links revoked; the email could not be sent now"},
-}
+ERRORS = problems(
+    {
+        401: "Missing or invalid token",
+        403: "Not a coordinator",
+        404: "No such journey",
+        410: "The patient's data was erased: no link is sent",
+        502: "Links revoked; the relay refused the address",
+        503: "Links revoked; the email could not be sent now",
+    }
+)
 
 
 class PatientLinkRenewed(BaseModel):

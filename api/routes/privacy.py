@@ -1,7 +1,10 @@
 """Privacy routes: consent withdrawal, erasure requests and erasure, legal holds, the
 patient's own copy of their data, and who accessed it (GDPR Art. 7, 15, 17, 20)."""
 
+import inspect
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,13 +23,13 @@ from api.privacy_schemas import (
     PrivacyRecord,
     ReasonBody,
 )
-from api.problems import Problem, ProblemError
+from api.problems import ProblemError, problems
 from api.query import TAKES_NO_QUERY
 from api.step_access import JourneyStep, open_step
 from db.accesses import Access, AccessRepository
 from db.consents import ConsentRepository
 from db.erasure import ErasureRecord, ErasureRepository
-from db.legal_holds import ErasureRequest, LegalHold, LegalHoldRepository
+from db.legal_holds import ErasureRequest, LegalHoldRepository
 from domain.actors import Role
 from domain.readers import SEES_ERASURE_REQUESTS, SEES_PRIVACY_RECORD
 from domain.step_declarations import StepName
@@ -37,18 +40,21 @@ from privacy.fhir_export import FHIR_JSON, subject_bundle
 
 router = APIRouter(tags=["privacy"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {"model": Problem, "description": "Wrong role, or another journey's link"},
-    404: {"model": Problem, "description": "No such journey (or request)"},
-    409: {"model": Problem, "description": "Not now, and why: erased, held, withdrawn already"},
-    422: {"model": Problem, "description": "Invalid fields, each named"},
-}
-STEP_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    503: {"model": Problem, "description": "Temporal did not answer: read the status, retry"},
-    504: {"model": Problem, "description": "Still under way: read the privacy record later"},
-}
+ERRORS = problems(
+    {
+        401: "Missing or invalid token",
+        403: "Wrong role, or another journey's link",
+        404: "No such journey (or request)",
+        409: "Not now, and why: erased, held, withdrawn already",
+        422: "Invalid fields, each named",
+    }
+)
+STEP_ERRORS = ERRORS | problems(
+    {
+        503: "Temporal did not answer: read the status, retry",
+        504: "Still under way: read the privacy record later",
+    }
+)
 
 
 def PrivacyStepDep(name: StepName) -> Any:
@@ -94,22 +100,6 @@ async def consent_withdrawal(
 
 
 @router.post(
-    "/journeys/{journey_id}/erasure-requests",
-    status_code=201,
-    summary="Ask a privacy officer to erase the journey's personal data (coordinator)",
-    responses=ERRORS,
-    dependencies=[TAKES_NO_QUERY],
-)
-async def request_erasure(
-    body: ReasonBody,
-    step: Annotated[JourneyStep, PrivacyStepDep(StepName.REQUEST_ERASURE)],
-) -> ErasureRequest:
-    return await erasure.request_erasure(
-        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
-    )
-
-
-@router.post(
     "/journeys/{journey_id}/erasure",
     summary="Erase the journey's personal data now, withdrawing it first if it runs "
     "(privacy officer)",
@@ -133,34 +123,67 @@ async def erase(
     )
 
 
-@router.post(
-    "/journeys/{journey_id}/legal-hold",
-    status_code=201,
-    summary="Place a legal hold: the journey's records are not erased until it is lifted "
-    "(privacy officer)",
-    responses=ERRORS,
-    dependencies=[TAKES_NO_QUERY],
+@dataclass(frozen=True)
+class ReasonStep:
+    """A privacy step that takes only a reason: its route, and the change it makes."""
+
+    path: str
+    step: StepName
+    summary: str
+    change: Callable[..., Awaitable[Any]]
+    status_code: int | None = None
+
+
+# Declared in the order of their routes, with the function each route is named after.
+REASON_STEPS = (
+    ReasonStep(
+        "/journeys/{journey_id}/erasure-requests",
+        StepName.REQUEST_ERASURE,
+        "Ask a privacy officer to erase the journey's personal data (coordinator)",
+        erasure.request_erasure,
+        status_code=201,
+    ),
+    ReasonStep(
+        "/journeys/{journey_id}/legal-hold",
+        StepName.LEGAL_HOLD,
+        "Place a legal hold: the journey's records are not erased until it is lifted "
+        "(privacy officer)",
+        erasure.place_hold,
+        status_code=201,
+    ),
+    ReasonStep(
+        "/journeys/{journey_id}/legal-hold/lift",
+        StepName.LEGAL_HOLD,
+        "Lift the journey's legal hold (privacy officer)",
+        erasure.lift_hold,
+    ),
 )
-async def place_hold(
-    body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHold:
-    return await erasure.place_hold(
-        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
+
+
+def _reason_route(declared: ReasonStep) -> None:
+    async def endpoint(
+        body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(declared.step)]
+    ) -> Any:
+        return await declared.change(
+            step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
+        )
+
+    answer = inspect.signature(declared.change).return_annotation
+    router.add_api_route(
+        declared.path,
+        endpoint,
+        methods=["POST"],
+        name=declared.change.__name__,
+        status_code=declared.status_code,
+        summary=declared.summary,
+        response_model=answer,
+        responses=ERRORS,
+        dependencies=[TAKES_NO_QUERY],
     )
 
 
-@router.post(
-    "/journeys/{journey_id}/legal-hold/lift",
-    summary="Lift the journey's legal hold (privacy officer)",
-    responses=ERRORS,
-    dependencies=[TAKES_NO_QUERY],
-)
-async def lift_hold(
-    body: ReasonBody, step: Annotated[JourneyStep, PrivacyStepDep(StepName.LEGAL_HOLD)]
-) -> LegalHold:
-    return await erasure.lift_hold(
-        step.pool, step.journey_id, actor=step.principal.actor, reason=body.reason
-    )
+for _declared in REASON_STEPS:
+    _reason_route(_declared)
 
 
 @router.get(

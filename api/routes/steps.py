@@ -4,12 +4,13 @@ and answers the journey's status. The actor comes from the token; a step the jou
 is a 409 (422 for data it cannot apply, 403 for the wrong role)."""
 
 import inspect
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
 
 from api.journey_access import VERSIONED
-from api.problems import Problem
+from api.problems import Responses, problems
 from api.schemas import ContactDetails
 from api.step_access import Answer, JourneyStep, JourneyStepDep
 from api.step_taking import Documents, Numbered, take
@@ -21,28 +22,31 @@ from domain.steps import DocumentKind
 
 router = APIRouter(prefix="/journeys/{journey_id}")
 
-STEP_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid token"},
-    403: {"model": Problem, "description": "Wrong role, or another journey's link"},
-    404: {"model": Problem, "description": "No such journey"},
-    409: {"model": Problem, "description": "The journey refuses this step now"},
-    413: {"model": Problem, "description": "Body too large"},
-    422: {"model": Problem, "description": "Invalid data, each field named"},
-    503: {"model": Problem, "description": "Temporal did not answer: read the status, retry"},
-    504: {"model": Problem, "description": "The journey did not answer in time: read its status"},
-}
+STEP_ERRORS = problems(
+    {
+        401: "Missing or invalid token",
+        403: "Wrong role, or another journey's link",
+        404: "No such journey",
+        409: "The journey refuses this step now",
+        413: "Body too large",
+        422: "Invalid data, each field named",
+        503: "Temporal did not answer: read the status, retry",
+        504: "The journey did not answer in time: read its status",
+    }
+)
 # The journey's own steps answer with its status and its Journey-Version.
 VERSIONED_STEP = {**STEP_ERRORS, **VERSIONED}
 # Correcting the contact details touches PostgreSQL only: no journey to refuse or to wait on.
 CONTACT_ERRORS = {
     **{k: v for k, v in STEP_ERRORS.items() if k not in (409, 503, 504)},
-    410: {"model": Problem, "description": "The patient's data was erased: nothing is changed"},
+    **problems({410: "The patient's data was erased: nothing is changed"}),
 }
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 # Steps whose routes take more than a JSON body: written out below.
 OWN_ROUTES = frozenset({StepName.DOCUMENTS, StepName.FOLLOW_UP_OUTCOME})
 
 
-def _answer(declaration: StepDeclaration) -> tuple[Any, dict[int | str, dict[str, Any]]]:
+def _answer(declaration: StepDeclaration) -> tuple[Any, Responses]:
     """What the step's route answers, and its documented refusals."""
     if declaration.name is StepName.CORRECT_CONTACT:
         return ContactDetails, CONTACT_ERRORS
@@ -108,12 +112,16 @@ for _declaration in STEPS.values():
         _declared_route(_declaration)
 
 
-@router.post(
-    STEPS[StepName.DOCUMENTS].path or "",
-    summary=STEPS[StepName.DOCUMENTS].summary,
-    tags=[STEPS[StepName.DOCUMENTS].tag],
-    responses=VERSIONED_STEP,
-)
+def _own_route(name: StepName, responses: Responses) -> Callable[[Endpoint], Endpoint]:
+    """The route of a step in `OWN_ROUTES`, at its declared path, summary and tag."""
+    declaration = STEPS[name]
+    assert declaration.path is not None
+    return router.post(
+        declaration.path, summary=declaration.summary, tags=[declaration.tag], responses=responses
+    )
+
+
+@_own_route(StepName.DOCUMENTS, VERSIONED_STEP)
 async def documents(
     step: Annotated[JourneyStep, JourneyStepDep(StepName.DOCUMENTS)],
     kind: Annotated[DocumentKind, Form()],
@@ -127,12 +135,7 @@ async def documents(
     return answer
 
 
-@router.post(
-    STEPS[StepName.FOLLOW_UP_OUTCOME].path or "",
-    summary=STEPS[StepName.FOLLOW_UP_OUTCOME].summary,
-    tags=[STEPS[StepName.FOLLOW_UP_OUTCOME].tag],
-    responses=STEP_ERRORS,
-)
+@_own_route(StepName.FOLLOW_UP_OUTCOME, STEP_ERRORS)
 async def follow_up_outcome(
     number: int,
     body: FollowUpOutcomeBody,

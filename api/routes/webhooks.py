@@ -21,7 +21,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from api.clinic_events import record_clinic_event
 from api.deps import PoolDep, SettingsDep
 from api.journey_access import ensure_journey
-from api.problems import Problem, ProblemError, step_refusal
+from api.problems import Problem, ProblemError, problems, step_refusal
 from api.schemas import ClinicEvent, ClinicEventAccepted
 from api.tokens import Principal
 from db.clinical import ClinicalRepository
@@ -67,12 +67,14 @@ def verify(secret: str, header: str | None, body: bytes, tolerance: int) -> None
 @router.post(
     "/clinic",
     summary="Clinic events: admission, procedure, discharge, adverse event",
-    responses={
-        401: {"model": Problem, "description": "Missing, forged or expired signature"},
-        404: {"model": Problem, "description": "No such journey"},
-        409: {"model": Problem, "description": "The journey refuses this event now"},
-        422: {"model": Problem, "description": "Invalid event"},
-    },
+    responses=problems(
+        {
+            401: "Missing, forged or expired signature",
+            404: "No such journey",
+            409: "The journey refuses this event now",
+            422: "Invalid event",
+        }
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,

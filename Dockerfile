@@ -14,7 +14,7 @@ COPY requirements.lock ./
 RUN /opt/journeys/bin/pip install --require-hashes --no-deps -r requirements.lock
 
 COPY pyproject.toml README.md ./
-COPY cli.py command_settings.py worker.py settings.py patient_links.py partner_links.py ./
+COPY cli.py command_settings.py worker.py settings.py patient_links.py partner_links.py signed_links.py ./
 COPY workflows ./workflows
 COPY activities ./activities
 COPY api ./api

@@ -13,19 +13,25 @@ from tests.helpers import eventually, valid_form
 
 
 async def waiting_on(http: httpx.AsyncClient, settings: Settings, jid: str, who: str) -> None:
-    """Until the journey waits on `who`; a case waiting on review, as a reviewer reads it:
-    their reach follows the stage the journey's records wrote, a moment after the journey
-    entered it."""
-    reader = Role.REVIEWER if who == "reviewer" else Role.COORDINATOR
+    """Until the journey waits on `who`, in its workflow and in the records the staff's reach
+    is read from: those are written by an activity a moment after the journey moved."""
+    coordinator = staff(settings, Role.COORDINATOR)
 
     async def status() -> dict[str, Any]:
-        answer = await http.get(f"/api/v1/journeys/{jid}", headers=staff(settings, reader))
+        answer = await http.get(f"/api/v1/journeys/{jid}", headers=coordinator)
         body: dict[str, Any] = answer.json()
         return body
+
+    async def listed() -> set[str]:
+        answer = await http.get(
+            "/api/v1/journeys", params={"waiting_on": who, "limit": 200}, headers=coordinator
+        )
+        return {item["journey_id"] for item in answer.json()["items"]}
 
     await eventually(
         status, until=lambda s: s.get("waiting_on") == who, what=f"{jid} waiting on {who}"
     )
+    await eventually(listed, until=lambda ids: jid in ids, what=f"{jid} recorded waiting on {who}")
 
 
 async def inquiry(http: httpx.AsyncClient, settings: Settings, **form: Any) -> str:

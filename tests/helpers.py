@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.records import BookingKind, BookingRequest, Slot
 from domain.refusals import Refusal, refusal_from_details
 
@@ -128,6 +130,11 @@ def valid_form(**overrides: Any) -> dict[str, Any]:
     }
     form.update(overrides)
     return form
+
+
+def retry_incident(kind: IncidentKind, step: str, since: datetime) -> Incident:
+    """A journey's first incident, open since `since`, that staff can only retry."""
+    return Incident(number=1, kind=kind, step=step, since=since, actions=(IncidentAction.RETRY,))
 
 
 def consult_request(journey_id: str, slot: Slot) -> BookingRequest:

@@ -62,6 +62,17 @@ SPECIALIST = Actor(id="spec-1", role=Role.SPECIALIST)
 CLINIC = Actor(id="clinic-gw", role=Role.CLINIC)
 
 
+async def add_staff(
+    pool: asyncpg.Pool, staff_id: str, full_name: str, email: str, role: str, **more: Any
+) -> None:
+    """One member of staff, as `StaffRepository.add` writes them (unchecked), on a connection of
+    its own; `more` is the rest of its arguments (`languages`, `time_zone`)."""
+    async with pool.acquire() as conn:
+        await StaffRepository(conn).add(
+            staff_id=staff_id, full_name=full_name, email=email, role=role, **more
+        )
+
+
 async def add_specialist(repo: StaffRepository) -> None:
     """Dr. Elena Vidal (spec-1, in Madrid), whose times the journeys' consultations offer."""
     await repo.add(

@@ -69,6 +69,14 @@ async def journeys(served_app: ServedApp, pool: asyncpg.Pool) -> None:
     )
 
 
+async def _overview_reads(pool: asyncpg.Pool) -> list[tuple[str, str]]:
+    """Who opened the overview and what they were answered, as the audit log keeps it."""
+    rows = await pool.fetch(
+        "SELECT actor_id, detail::text FROM audit_log WHERE action = 'GET /staff/overview'"
+    )
+    return [(r["actor_id"], r["detail"]) for r in rows]
+
+
 async def _texts(chart: Locator) -> list[str]:
     """The words of an SVG chart in drawing order: each label, then its value."""
     return [text.strip() for text in await chart.locator("text").all_text_contents()]
@@ -139,12 +147,7 @@ async def test_a_coordinator_reads_the_overview(
     await screenshot(page, "overview")
     await assert_accessible(page)
 
-    rows = await pool.fetch(
-        "SELECT actor_id, detail::text FROM audit_log WHERE action = 'GET /staff/overview'"
-    )
-    assert [(r["actor_id"], r["detail"]) for r in rows] == [
-        (demo_member(Role.COORDINATOR)[0], '{"status": 200}')
-    ]
+    assert await _overview_reads(pool) == [(demo_member(Role.COORDINATOR)[0], '{"status": 200}')]
 
 
 @pytest.mark.usefixtures("journeys")
@@ -207,9 +210,4 @@ async def test_a_reviewer_is_refused_the_overview(
     await expect(page.get_by_role("alert")).to_contain_text("Nothing was changed.")
     await screenshot(page, "overview-refused")
     await assert_accessible(page)
-    rows = await pool.fetch(
-        "SELECT actor_id, detail::text FROM audit_log WHERE action = 'GET /staff/overview'"
-    )
-    assert [(r["actor_id"], r["detail"]) for r in rows] == [
-        (demo_member(Role.REVIEWER)[0], '{"status": 403}')
-    ]
+    assert await _overview_reads(pool) == [(demo_member(Role.REVIEWER)[0], '{"status": 403}')]

@@ -86,6 +86,31 @@ def _session_hash(http: httpx.AsyncClient, settings: Settings) -> bytes:
     return session_hash(cookie.session_id)
 
 
+# A session made older than each limit, `$1` the limit: signed in a minute longer ago than the
+# lifetime (and busy until now), or last seen a minute longer ago than the idle timeout.
+_AGED = {
+    "lifetime": "started_at = now() - make_interval(hours => $1, mins => 1)",
+    "idle": "seen_at = now() - make_interval(mins => $1 + 1)",
+}
+
+
+async def _outlive(
+    console: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, ended: str
+) -> tuple[str, str]:
+    """A specialist signs in and their session outlives a limit (`ended`, a key of `_AGED`):
+    the next page sends them to sign in again, told why. Returns a copy of the session's cookie
+    and the text of the sign-in page."""
+    await _sign_in(console, "demo-specialist")
+    cookie = _session_cookie(console)
+    limits = {"lifetime": settings.session_max_hours, "idle": settings.session_idle_minutes}
+    await pool.execute(f"UPDATE console_sessions SET {_AGED[ended]}", limits[ended])
+    answer = await console.get("/staff/")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/staff/sign-in?ended={ended}"
+    notice = await console.get(answer.headers["location"])
+    return cookie, notice.text
+
+
 async def _reads(
     http: httpx.AsyncClient, settings: Settings, cookie: str | None = None
 ) -> tuple[int, int, int]:
@@ -178,18 +203,8 @@ async def test_a_forged_session_is_refused_and_removed(
 async def test_a_session_ends_after_its_lifetime_however_active(
     console: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    await _sign_in(console, "demo-specialist")
-    cookie = _session_cookie(console)
-    # Signed in a minute longer ago than the lifetime, and busy until now.
-    await pool.execute(
-        "UPDATE console_sessions SET started_at = now() - make_interval(hours => $1, mins => 1)",
-        settings.session_max_hours,
-    )
-    ended = await console.get("/staff/")
-    assert ended.status_code == 303
-    assert ended.headers["location"] == "/staff/sign-in?ended=lifetime"
-    notice = await console.get(ended.headers["location"])
-    assert f"{settings.session_max_hours} hours after you signed in" in notice.text
+    cookie, notice = await _outlive(console, pool, settings, "lifetime")
+    assert f"{settings.session_max_hours} hours after you signed in" in notice
     # The answer removed the browser's cookie.
     assert (await console.get("/staff/")).headers["location"] == "/staff/sign-in"
     assert await _audit(pool, "console.session_ended") == [
@@ -351,16 +366,8 @@ async def test_a_copy_of_the_cookie_opens_nothing_after_sign_out(
 async def test_an_idle_session_ends_on_the_server_and_its_cookie_opens_nothing_again(
     console: httpx.AsyncClient, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    await _sign_in(console, "demo-specialist")
-    cookie = _session_cookie(console)
-    await pool.execute(
-        "UPDATE console_sessions SET seen_at = now() - make_interval(mins => $1 + 1)",
-        settings.session_idle_minutes,
-    )
-    ended = await console.get("/staff/")
-    assert ended.headers["location"] == "/staff/sign-in?ended=idle"
-    notice = await console.get(ended.headers["location"])
-    assert f"after {settings.session_idle_minutes} minutes without activity" in notice.text
+    cookie, notice = await _outlive(console, pool, settings, "idle")
+    assert f"after {settings.session_idle_minutes} minutes without activity" in notice
     assert await _details(pool, "console.session_ended") == [
         ("demo-specialist", {"reason": "idle"})
     ]

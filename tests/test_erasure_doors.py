@@ -18,7 +18,6 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
 
 from api.patient_page.form_token import FIELD, form_token
-from db.staff import StaffRepository
 from domain.actors import Role
 from domain.names import JOURNEY_STAGE, PATIENT_COUNTRY, TREATMENT_DATE, journey_workflow_id
 from domain.stages import Stage, WaitingOn
@@ -27,7 +26,7 @@ from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import staff
 from tests.helpers import journeys_command, read_mailbox
-from tests.journeys import COORDINATOR, JourneyDriver
+from tests.journeys import COORDINATOR, JourneyDriver, add_staff
 from tests.privacy_checks import histories_replay
 from workflows.journey import PatientJourney
 
@@ -200,13 +199,7 @@ async def test_nobody_reads_the_clinics_reference(
     case = await api.get(f"{erased.base}/case", headers=coordinator)
     assert case.status_code == 200 and CLINIC_REF not in case.text
 
-    async with pool.acquire() as conn:
-        await StaffRepository(conn).add(
-            staff_id="coord-1",
-            full_name="Ana Ruiz",
-            email="ana.ruiz@clinic.test",
-            role="coordinator",
-        )
+    await add_staff(pool, "coord-1", "Ana Ruiz", "ana.ruiz@clinic.test", "coordinator")
     env = os.environ | {"JOURNEYS_DATABASE_URL": settings.database_url or ""}
     target = temporal_env.client.service_client.config.target_host
     for as_staff in ((), ("--as", "coord-1")):

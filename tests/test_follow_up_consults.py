@@ -32,7 +32,7 @@ from domain.steps import (
 from integrations.calendar import specialist_calendar
 from settings import Settings
 from tests.helpers import eventually, read_mailbox, refusal_of, text_of
-from tests.journeys import SPECIALIST, JourneyDriver
+from tests.journeys import SPECIALIST, JourneyDriver, add_staff
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
 
@@ -286,16 +286,16 @@ async def test_other_times_a_moved_booking_and_a_deactivated_specialist(
     await email(j, "follow-up-consult-1-slots-2")
 
     # Her specialist leaves; the next times come from an active one, who becomes hers.
+    await add_staff(
+        pool,
+        "spec-2",
+        "Dr. Pablo Ruiz",
+        "ruiz@clinic.test",
+        "specialist",
+        time_zone="Europe/Madrid",
+    )
     async with pool.acquire() as conn:
-        staff = StaffRepository(conn)
-        await staff.add(
-            staff_id="spec-2",
-            full_name="Dr. Pablo Ruiz",
-            email="ruiz@clinic.test",
-            role="specialist",
-            time_zone="Europe/Madrid",
-        )
-        assert await staff.set_active(staff_id="spec-1", active=False)
+        assert await StaffRepository(conn).set_active(staff_id="spec-1", active=False)
     answer = await j.follow_up.execute_update(
         FollowUp.reschedule_follow_up, FollowUpReschedule(actor=j.patient, consult_no=1)
     )

@@ -13,7 +13,7 @@ from api.metrics import start_metrics_server
 from db.incidents import IncidentRepository
 from devstack.ports import free_port
 from domain.actors import Role
-from domain.incidents import Incident, IncidentAction, IncidentKind
+from domain.incidents import IncidentKind
 from domain.records import IncidentRecord
 from domain.stages import Stage, WaitingOn
 from integrations.temporal_client import connect_temporal
@@ -21,7 +21,7 @@ from observability.temporal_runtime import temporal_runtime
 from settings import Settings
 from tests.api_people import staff
 from tests.faults import USER_UNKNOWN, start_refusing_mailbox
-from tests.helpers import eventually, valid_form
+from tests.helpers import eventually, retry_incident, valid_form
 from tests.journeys import JourneyDriver, seed_staff
 from tests.metrics_scrape import SENTINELS, Scrape, scrape, sentinel_form
 from worker import running_worker
@@ -172,12 +172,8 @@ async def test_the_api_serves_its_requests_its_steps_and_the_journeys_apart_from
                     await IncidentRepository(conn).record(
                         record=IncidentRecord(
                             journey_id=journey_id,
-                            incident=Incident(
-                                number=1,
-                                kind=IncidentKind.CLINIC_REFUSED,
-                                step="book:clinic-visit",
-                                since=two_days_ago,
-                                actions=(IncidentAction.RETRY,),
+                            incident=retry_incident(
+                                IncidentKind.CLINIC_REFUSED, "book:clinic-visit", two_days_ago
                             ),
                         )
                     )

@@ -10,13 +10,14 @@ from pydantic import ValidationError
 from api.patient_page.outcomes import field_errors, refusal_text
 from api.patient_page.view import Words, page_context
 from api.uploads import sniffed_type
-from domain.incidents import Incident, IncidentAction, IncidentKind
+from domain.incidents import IncidentKind
 from domain.journey import JourneyStatus
 from domain.records import Slot
 from domain.refusals import Refusal, RefusalCode
 from domain.stages import Stage, WaitingOn
 from domain.step_bodies import TravelBody
 from domain.step_declarations import StepName
+from tests.helpers import retry_incident
 from tests.patient_pages import page_records
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -138,13 +139,7 @@ RECORDS = page_records("es", "Europe/Madrid")
 
 
 def test_during_an_incident_the_page_says_so_and_still_offers_the_patients_step() -> None:
-    incident = Incident(
-        number=1,
-        kind=IncidentKind.EMAIL_REFUSED,
-        step="email:slot-proposals-1",
-        since=NOW,
-        actions=(IncidentAction.RETRY,),
-    )
+    incident = retry_incident(IncidentKind.EMAIL_REFUSED, "email:slot-proposals-1", NOW)
     status = _status(
         waiting_on=WaitingOn.COORDINATOR,
         deadline=None,

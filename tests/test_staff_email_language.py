@@ -5,6 +5,7 @@ through the real local SMTP server to the real mailbox."""
 import uuid
 from dataclasses import replace
 from datetime import date
+from email.message import EmailMessage
 from pathlib import Path
 
 import asyncpg
@@ -13,7 +14,6 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.email import EmailActivities
 from db.journeys import JourneyRepository
-from db.staff import StaffRepository
 from domain.notifications import Audience, NotificationKind, NotificationRequest
 from domain.reasons import NoticeReason
 from domain.stages import Stage, WaitingOn
@@ -22,16 +22,30 @@ from settings import Settings
 from tests.email_activity import PARTNERS, email_activities, new_inquiry
 from tests.helpers import html_of, read_mailbox, text_of
 from tests.journey_rows import store_inquiry
-from tests.journeys import NewJourney, assert_no_needles, seed_staff
+from tests.journeys import NewJourney, add_staff, assert_no_needles, seed_staff
 
 NO_DETAILS_ES = (
     "Este mensaje no contiene datos del paciente; consúltelos en las herramientas del personal."
 )
 NO_DETAILS_EN = "This message carries no patient details; read them in the staff tools."
+# Subjects in each language staff emails are written in, `{ref}` the journey's reference.
+CASE_ASSIGNED = {
+    "en": "Case {ref} has been assigned to you",
+    "es": "Se le ha asignado el caso {ref}",
+}
+NEW_INQUIRY = {
+    "en": "New inquiry {ref} waits for medical review",
+    "es": "La nueva consulta {ref} espera la revisión médica",
+}
 
 
 def reference(journey_id: str) -> str:
     return journey_id.split("-", 1)[0].upper()
+
+
+def assert_addressed(message: EmailMessage, to: str, language: str) -> None:
+    """Sent to `to`, and written in `language`."""
+    assert (message["To"], message["Content-Language"]) == (to, language)
 
 
 @pytest.mark.usefixtures("worker")
@@ -45,9 +59,8 @@ async def test_a_spanish_speaking_case_manager_gets_the_case_in_spanish(
 
     assigned = await j.emailed("case-assigned-1")
     ref, jid = reference(j.journey_id), j.journey_id
-    assert assigned["To"] == "lucia@clinic.test"
-    assert assigned["Content-Language"] == "es"
-    assert assigned["Subject"] == f"Se le ha asignado el caso {ref}"
+    assert_addressed(assigned, "lucia@clinic.test", "es")
+    assert assigned["Subject"] == CASE_ASSIGNED["es"].format(ref=ref)
     text = text_of(assigned)
     assert f"Se le ha asignado un caso: referencia {ref}." in text
     assert f"Abrirlo: http://127.0.0.1:8000/staff/journeys/{jid}" in text
@@ -82,9 +95,8 @@ async def test_an_english_speaking_case_manager_gets_the_case_in_english(
 
     assigned = await j.emailed("case-assigned-1")
     ref = reference(j.journey_id)
-    assert assigned["To"] == "john@clinic.test"
-    assert assigned["Content-Language"] == "en"
-    assert assigned["Subject"] == f"Case {ref} has been assigned to you"
+    assert_addressed(assigned, "john@clinic.test", "en")
+    assert assigned["Subject"] == CASE_ASSIGNED["en"].format(ref=ref)
     text = text_of(assigned)
     assert f"Open it: http://127.0.0.1:8000/staff/journeys/{j.journey_id}" in text
     assert NO_DETAILS_EN in text
@@ -107,14 +119,9 @@ async def test_a_case_manager_whose_first_language_has_no_catalogue(
     works_in: list[str],
     written_in: str,
 ) -> None:
-    async with pool.acquire() as conn:
-        await StaffRepository(conn).add(
-            staff_id="cm-x",
-            full_name="Case Manager X",
-            email="x@clinic.test",
-            role="case_manager",
-            languages=works_in,
-        )
+    await add_staff(
+        pool, "cm-x", "Case Manager X", "x@clinic.test", "case_manager", languages=works_in
+    )
     j = await new_journey().start(preferred_language=patient_language)
     await j.approve()
     status = await j.reach(Stage.TELECONSULT, WaitingOn.PATIENT)
@@ -122,15 +129,8 @@ async def test_a_case_manager_whose_first_language_has_no_catalogue(
 
     assigned = await j.emailed("case-assigned-1")
     ref = reference(j.journey_id)
-    assert assigned["To"] == "x@clinic.test"
-    assert assigned["Content-Language"] == written_in
-    assert (
-        assigned["Subject"]
-        == {
-            "en": f"Case {ref} has been assigned to you",
-            "es": f"Se le ha asignado el caso {ref}",
-        }[written_in]
-    )
+    assert_addressed(assigned, "x@clinic.test", written_in)
+    assert assigned["Subject"] == CASE_ASSIGNED[written_in].format(ref=ref)
 
 
 # The email activity on its own, for the other staff audiences and the role mailboxes.
@@ -169,14 +169,14 @@ def _escalation(journey_id: str, step: str = "review-escalation-1-1") -> Notific
 async def test_the_medical_lead_reads_escalations_in_their_language_once_per_step(
     pool: asyncpg.Pool, settings: Settings, mail_dir: Path
 ) -> None:
-    async with pool.acquire() as conn:
-        await StaffRepository(conn).add(
-            staff_id="lead-1",
-            full_name="Dr. Marta Gil",
-            email="marta.gil@clinic.test",
-            role="medical_lead",
-            languages=["es", "en"],
-        )
+    await add_staff(
+        pool,
+        "lead-1",
+        "Dr. Marta Gil",
+        "marta.gil@clinic.test",
+        "medical_lead",
+        languages=["es", "en"],
+    )
     jid = await _journey_row(pool)
     email = _email(pool, settings)
     env = ActivityEnvironment()
@@ -187,8 +187,7 @@ async def test_the_medical_lead_reads_escalations_in_their_language_once_per_ste
     assert (first.already_sent, again.already_sent) == (False, True)
     assert first.message_id == again.message_id == f"<{jid}.review-escalation-1-1@clinic.test>"
     [message] = read_mailbox(mail_dir)
-    assert message["To"] == "marta.gil@clinic.test"
-    assert message["Content-Language"] == "es"
+    assert_addressed(message, "marta.gil@clinic.test", "es")
     ref = reference(jid)
     assert message["Subject"] == f"Escalado 1: el caso {ref} espera la revisión médica"
     assert "Motivo: ha vencido el plazo de revisión" in text_of(message)
@@ -209,8 +208,7 @@ async def test_the_medical_leads_mailbox_is_written_to_in_its_set_language(
         _email(pool, settings, lead=lead_language).send_notification, _escalation(jid)
     )
     [message] = read_mailbox(mail_dir)
-    assert message["To"] == "lead-mailbox@clinic.test"
-    assert message["Content-Language"] == lead_language
+    assert_addressed(message, "lead-mailbox@clinic.test", lead_language)
     assert message["Subject"].startswith(subject)
 
 
@@ -226,36 +224,23 @@ async def test_the_coordinators_mailbox_is_written_to_in_its_set_language(
     )
     [message] = read_mailbox(mail_dir)
     ref = reference(jid)
-    assert message["To"] == "coordinators@clinic.test"
-    assert message["Content-Language"] == language
-    assert (
-        message["Subject"]
-        == {
-            "en": f"New inquiry {ref} waits for medical review",
-            "es": f"La nueva consulta {ref} espera la revisión médica",
-        }[language]
-    )
+    assert_addressed(message, "coordinators@clinic.test", language)
+    assert message["Subject"] == NEW_INQUIRY[language].format(ref=ref)
 
 
 async def test_the_specialist_reads_in_their_language_and_partners_in_english(
     pool: asyncpg.Pool, settings: Settings, mail_dir: Path
 ) -> None:
     await seed_staff(pool)
-    async with pool.acquire() as conn:
-        await StaffRepository(conn).add(
-            staff_id="spec-es",
-            full_name="Dr. Elena Vidal",
-            email="vidal@clinic.test",
-            role="specialist",
-            languages=["es"],
-        )
+    await add_staff(
+        pool, "spec-es", "Dr. Elena Vidal", "vidal@clinic.test", "specialist", languages=["es"]
+    )
     jid = await _journey_row(pool)
     async with pool.acquire() as conn:
         await JourneyRepository(conn).set_specialist(journey_id=jid, staff_id="spec-es")
     email = _email(pool, settings, coordinators="es")
     env = ActivityEnvironment()
-    await env.run(
-        email.send_notification,
+    for request in (
         NotificationRequest(
             journey_id=jid,
             step="follow-up-consult-2-due",
@@ -263,19 +248,17 @@ async def test_the_specialist_reads_in_their_language_and_partners_in_english(
             audience=Audience.SPECIALIST,
             facts={"follow_up_no": "2", "follow_up_at": date(2027, 1, 12).isoformat()},
         ),
-    )
-    await env.run(
-        email.send_notification,
         NotificationRequest(
             journey_id=jid,
             step="hotel-request",
             kind=NotificationKind.HOTEL_REQUEST,
             audience=Audience.HOTEL_PARTNER,
         ),
-    )
+    ):
+        await env.run(email.send_notification, request)
     by_step = {m["Message-ID"].split(".", 1)[1].split("@")[0]: m for m in read_mailbox(mail_dir)}
     due, hotel = by_step["follow-up-consult-2-due"], by_step["hotel-request"]
-    assert (due["To"], due["Content-Language"]) == ("vidal@clinic.test", "es")
+    assert_addressed(due, "vidal@clinic.test", "es")
     assert due["Subject"].startswith("Seguimiento 2 (6 semanas) previsto el")
     assert "- Control del tronco" in text_of(due)
-    assert (hotel["To"], hotel["Content-Language"]) == ("hotel@partner.test", "en")
+    assert_addressed(hotel, "hotel@partner.test", "en")

@@ -8,13 +8,11 @@ once (`db/partner_confirmations.py`). The worker signs them into emails and the 
 them, so they live beside both, as patient links do.
 """
 
-import time
 import uuid
 from dataclasses import dataclass
 
-import jwt
-
 from settings import Settings
+from signed_links import sign_link, verify_link
 
 PARTNER_LINK_AUDIENCE = "journeys-partner-link"
 PARTNER_PAGE_PATH = "/partner-confirmations"
@@ -38,16 +36,10 @@ class PartnerLink:
 
 
 def mint_partner_link(settings: Settings, *, journey_id: str, booking_id: str) -> str:
-    now = int(time.time())
-    claims = {
-        "jid": journey_id,
-        "bid": booking_id,
-        "jti": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + settings.partner_link_ttl_days * 86400,
-        "aud": PARTNER_LINK_AUDIENCE,
-    }
-    return jwt.encode(claims, settings.link_secret.get_secret_value(), algorithm="HS256")
+    claims: dict[str, object] = {"jid": journey_id, "bid": booking_id, "jti": str(uuid.uuid4())}
+    return sign_link(
+        settings, claims, audience=PARTNER_LINK_AUDIENCE, ttl_days=settings.partner_link_ttl_days
+    )
 
 
 def partner_page_url(settings: Settings, *, journey_id: str, booking_id: str) -> str:
@@ -58,18 +50,15 @@ def partner_page_url(settings: Settings, *, journey_id: str, booking_id: str) ->
 
 
 def verify_partner_link(settings: Settings, token: str) -> PartnerLink:
-    try:
-        claims = jwt.decode(
-            token,
-            settings.link_secret.get_secret_value(),
-            algorithms=["HS256"],
-            audience=PARTNER_LINK_AUDIENCE,
-            options={"require": ["exp", "jid", "bid", "jti"]},
-        )
-    except jwt.ExpiredSignatureError as err:
-        raise PartnerLinkExpired("the link has expired") from err
-    except jwt.PyJWTError as err:
-        raise PartnerLinkRefused("the link is not valid") from err
+    claims = verify_link(
+        settings,
+        token,
+        audience=PARTNER_LINK_AUDIENCE,
+        require=["exp", "jid", "bid", "jti"],
+        refused=PartnerLinkRefused,
+        expired=PartnerLinkExpired,
+        expired_says="the link has expired",
+    )
     try:
         token_id = str(uuid.UUID(str(claims["jti"])))
     except ValueError:

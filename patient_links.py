@@ -9,12 +9,13 @@ A link also carries its journey's link generation, which a coordinator's revocat
 was sent in, so that the page refusing it once it has expired still speaks that language.
 """
 
-import time
 from dataclasses import dataclass
+from typing import Required, TypedDict, Unpack
 
 import jwt
 
 from settings import Settings
+from signed_links import decode_link, sign_link, verify_link
 
 PATIENT_LINK_AUDIENCE = "journeys-patient-link"
 PATIENT_PAGE_PATH = "/my-journey"
@@ -48,54 +49,40 @@ def mint_patient_link(
     generation: int = 0,
     language: str | None = None,
 ) -> str:
-    now = int(time.time())
-    claims: dict[str, object] = {
-        "sub": patient_id,
-        "jid": journey_id,
-        "iat": now,
-        "exp": now + settings.link_ttl_days * 86400,
-        "aud": PATIENT_LINK_AUDIENCE,
-        "gen": generation,
-    }
+    claims: dict[str, object] = {"sub": patient_id, "jid": journey_id, "gen": generation}
     if language:
         claims["lang"] = language
-    return jwt.encode(claims, settings.link_secret.get_secret_value(), algorithm="HS256")
-
-
-def patient_page_url(
-    settings: Settings,
-    *,
-    journey_id: str,
-    patient_id: str,
-    generation: int = 0,
-    language: str | None = None,
-) -> str:
-    """The patient's page, opened with a fresh link: what patient emails point to."""
-    token = mint_patient_link(
-        settings,
-        journey_id=journey_id,
-        patient_id=patient_id,
-        generation=generation,
-        language=language,
+    return sign_link(
+        settings, claims, audience=PATIENT_LINK_AUDIENCE, ttl_days=settings.link_ttl_days
     )
+
+
+class LinkFor(TypedDict, total=False):
+    """What a patient link is minted for: its journey and patient, the generation of the
+    journey's links, and the language its email is in."""
+
+    journey_id: Required[str]
+    patient_id: Required[str]
+    generation: int
+    language: str | None
+
+
+def patient_page_url(settings: Settings, **link: Unpack[LinkFor]) -> str:
+    """The patient's page, opened with a fresh link: what patient emails point to."""
+    token = mint_patient_link(settings, **link)
     return f"{settings.public_base_url.rstrip('/')}{PATIENT_PAGE_PATH}?token={token}"
 
 
 def verify_patient_link(settings: Settings, token: str) -> PatientLink:
-    try:
-        claims = jwt.decode(
-            token,
-            settings.link_secret.get_secret_value(),
-            algorithms=["HS256"],
-            audience=PATIENT_LINK_AUDIENCE,
-            options={"require": ["exp", "sub", "jid"]},
-        )
-    except jwt.ExpiredSignatureError as err:
-        raise PatientLinkExpired(
-            "the link has expired; ask your case manager for a new one"
-        ) from err
-    except jwt.PyJWTError as err:
-        raise PatientLinkRefused("the link is not valid") from err
+    claims = verify_link(
+        settings,
+        token,
+        audience=PATIENT_LINK_AUDIENCE,
+        require=["exp", "sub", "jid"],
+        refused=PatientLinkRefused,
+        expired=PatientLinkExpired,
+        expired_says="the link has expired; ask your case manager for a new one",
+    )
     generation, language = claims.get("gen", 0), claims.get("lang")
     return PatientLink(
         patient_id=str(claims["sub"]),
@@ -110,12 +97,8 @@ def link_language(settings: Settings, token: str) -> str | None:
     """The language a link of ours was sent in, even once it has expired. None for anything
     we did not sign."""
     try:
-        claims = jwt.decode(
-            token,
-            settings.link_secret.get_secret_value(),
-            algorithms=["HS256"],
-            audience=PATIENT_LINK_AUDIENCE,
-            options={"verify_exp": False},
+        claims = decode_link(
+            settings, token, audience=PATIENT_LINK_AUDIENCE, options={"verify_exp": False}
         )
     except jwt.PyJWTError:
         return None

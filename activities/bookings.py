@@ -16,7 +16,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.failures import redact
+from activities.failures import final, redact
 from db.bookings import BookingRepository
 from db.journey_queries import JourneyQueries
 from db.journeys import JourneyRepository
@@ -94,10 +94,9 @@ class BookingActivities:
             else:
                 # A coordinator adds or reactivates a specialist, or gives one working hours,
                 # then retries the incident.
-                raise ApplicationError(
+                raise final(
+                    ActivityFailure.NO_SPECIALIST,
                     "no active specialist with free working hours in the staff table",
-                    type=ActivityFailure.NO_SPECIALIST,
-                    non_retryable=True,
                 )
             series = f"{request.round}" if follow_up is None else f"f{follow_up}.{request.round}"
             slots = [
@@ -179,10 +178,9 @@ class BookingActivities:
         async with self._pool.acquire() as conn:
             patient = await JourneyQueries(conn).patient(journey_id=request.journey_id)
         if patient is None:
-            raise ApplicationError(
+            raise final(
+                ActivityFailure.RECORD_NOT_FOUND,
                 "no patient record for this journey",
-                type=ActivityFailure.RECORD_NOT_FOUND,
-                non_retryable=True,
             )
         # On the clinic's clock, so that its system reads the days as its staff do.
         clock = ZoneInfo(request.time_zone) if request.time_zone else UTC
@@ -281,10 +279,9 @@ def outside_failures(journey_id: str) -> Iterator[None]:
         ) from None
     except ClinicRejected as err:
         log.warning("clinic refused for journey %s: %s", journey_id, redact(str(err)))
-        raise ApplicationError(
+        raise final(
+            ActivityFailure.CLINIC_REJECTED,
             "the clinic refused the request",
-            type=ActivityFailure.CLINIC_REJECTED,
-            non_retryable=True,
         ) from None
 
 

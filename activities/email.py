@@ -20,7 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.bookings import booking_uid
-from activities.failures import redact
+from activities.failures import final, redact
 from activities.messages import MessageComposer
 from activities.wording import (
     day,
@@ -167,10 +167,9 @@ class EmailActivities:
             )
             if facts is None:
                 email_done(request.kind, EmailOutcome.NO_ADDRESS)
-                raise ApplicationError(
+                raise final(
+                    ActivityFailure.RECIPIENT_NOT_FOUND,
                     f"journey {request.journey_id} has no records",
-                    type=ActivityFailure.RECIPIENT_NOT_FOUND,
-                    non_retryable=True,
                 )
             to, language = await self._recipient(conn, request.audience, facts)
             # A link must carry its journey's current generation, or the page refuses it.
@@ -181,10 +180,9 @@ class EmailActivities:
             )
         if not to:
             email_done(request.kind, EmailOutcome.NO_ADDRESS)
-            raise ApplicationError(
+            raise final(
+                ActivityFailure.RECIPIENT_NOT_FOUND,
                 f"no address for the {request.audience.value} of journey {request.journey_id}",
-                type=ActivityFailure.RECIPIENT_NOT_FOUND,
-                non_retryable=True,
             )
         message = self._composer.compose(
             kind=request.kind.value,
@@ -245,10 +243,9 @@ class EmailActivities:
     ) -> None:
         """The consulate's invitation letter, as a PDF made from the records."""
         if facts.visit_start is None or facts.visit_end is None:
-            raise ApplicationError(
+            raise final(
+                ActivityFailure.VISA_LETTER_EARLY,
                 "the visit is not reserved yet",
-                type=ActivityFailure.VISA_LETTER_EARLY,
-                non_retryable=True,
             )
         # The days of the visit are the clinic's, where the letter invites the patient to.
         clinic = ZoneInfo(self._partners.clinic_time_zone)
@@ -275,10 +272,9 @@ class EmailActivities:
                 )
             )
         except UnsupportedCharacters:
-            raise ApplicationError(
+            raise final(
+                ActivityFailure.VISA_LETTER_UNSUPPORTED,
                 "the letter's font cannot print the patient's name; send the letter by hand",
-                type=ActivityFailure.VISA_LETTER_UNSUPPORTED,
-                non_retryable=True,
             ) from None
         message.add_attachment(
             pdf, maintype="application", subtype="pdf", filename="visa-invitation-letter.pdf"

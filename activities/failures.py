@@ -27,6 +27,11 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _DIGITS = re.compile(r"\+?\d[\d ()./-]{6,}\d")
 
 
+def final(failure: ActivityFailure, message: str) -> ApplicationError:
+    """A failure that retrying cannot fix: it opens an incident at once."""
+    return ApplicationError(message, type=failure, non_retryable=True)
+
+
 def redact(text: str) -> str:
     """`text` without email addresses and phone-like numbers, for a log line.
 

@@ -4,8 +4,8 @@ import logging
 
 import asyncpg
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.failures import final
 from db.clinical import ClinicalRepository
 from db.incidents import IncidentRepository
 from db.journeys import JourneyRepository
@@ -44,10 +44,9 @@ class RecordsActivities:
                 journey_id=request.journey_id, inquiry_id=request.inquiry_id
             )
         if facts is None:
-            raise ApplicationError(
+            raise final(
+                ActivityFailure.INQUIRY_NOT_FOUND,
                 f"no inquiry {request.inquiry_id} for journey {request.journey_id}",
-                type=ActivityFailure.INQUIRY_NOT_FOUND,
-                non_retryable=True,
             )
         return facts
 
@@ -93,10 +92,9 @@ class RecordsActivities:
             if not await StaffRepository(conn).is_active(
                 staff_id=request.case_manager_id, role="case_manager"
             ):
-                raise ApplicationError(
+                raise final(
+                    ActivityFailure.UNKNOWN_CASE_MANAGER,
                     f"{request.case_manager_id} is not an active case manager",
-                    type=ActivityFailure.UNKNOWN_CASE_MANAGER,
-                    non_retryable=True,
                 )
             await JourneyRepository(conn).set_case_manager(
                 journey_id=request.journey_id, staff_id=request.case_manager_id
@@ -111,10 +109,9 @@ class RecordsActivities:
                 journey_id=request.journey_id, checkin_id=request.checkin_id
             )
         if week is None:
-            raise ApplicationError(
+            raise final(
+                ActivityFailure.CHECKIN_NOT_FOUND,
                 f"no check-in {request.checkin_id} for this journey",
-                type=ActivityFailure.CHECKIN_NOT_FOUND,
-                non_retryable=True,
             )
         return CheckinAssessment(result=judge_week(*week))
 
@@ -141,9 +138,8 @@ class RecordsActivities:
                 journey_id=request.journey_id, report_id=request.report_id
             )
         if cells is None:
-            raise ApplicationError(
+            raise final(
+                ActivityFailure.REPORT_NOT_FOUND,
                 f"no procedure report {request.report_id} for this journey",
-                type=ActivityFailure.REPORT_NOT_FOUND,
-                non_retryable=True,
             )
         return ProcedureAssessment(below_minimum=cells < request.min_cells)

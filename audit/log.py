@@ -12,7 +12,7 @@ import hmac
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -155,6 +155,19 @@ def check_key(key: bytes) -> None:
         raise ValueError(f"the audit key must be at least {MIN_KEY_BYTES} bytes")
 
 
+class EntryFields(TypedDict, total=False):
+    """What a caller says of a row (`draft_entry`'s arguments)."""
+
+    actor_id: Required[str]
+    actor_role: Required[str]
+    action: Required[str]
+    journey_id: str | uuid.UUID | None
+    patient_id: str | uuid.UUID | None
+    source: str | None
+    detail: dict[str, Any] | None
+    at: datetime | None
+
+
 class AuditLog:
     """Appends to the audit log. Takes a connection; the caller owns the pool."""
 
@@ -163,18 +176,7 @@ class AuditLog:
         self._conn = conn
         self._key = key
 
-    async def append(
-        self,
-        *,
-        actor_id: str,
-        actor_role: str,
-        action: str,
-        journey_id: str | uuid.UUID | None = None,
-        patient_id: str | uuid.UUID | None = None,
-        source: str | None = None,
-        detail: dict[str, Any] | None = None,
-        at: datetime | None = None,
-    ) -> int:
+    async def append(self, **entry: Unpack[EntryFields]) -> int:
         """Append one row and return its seq; `at` defaults to the database's clock.
 
         Inside a caller's transaction this is a savepoint, and the row commits or rolls back
@@ -183,17 +185,7 @@ class AuditLog:
         snapshot can predate the lock, and the insert fails on the primary key (the chain
         still does not fork).
         """
-        draft = draft_entry(
-            actor_id=actor_id,
-            actor_role=actor_role,
-            action=action,
-            journey_id=journey_id,
-            patient_id=patient_id,
-            source=source,
-            detail=detail,
-            at=at,
-        )
-        (seq,) = await self.append_drafts([draft], at=at)
+        (seq,) = await self.append_drafts([draft_entry(**entry)], at=entry.get("at"))
         return seq
 
     async def append_drafts(

@@ -7,19 +7,6 @@ from enum import StrEnum
 
 from domain.actors import Role
 
-# Every member of staff who signs in: the roles a staff token or an OIDC role claim may carry.
-STAFF_ROLES = frozenset(
-    {
-        Role.COORDINATOR,
-        Role.REVIEWER,
-        Role.SPECIALIST,
-        Role.CASE_MANAGER,
-        Role.MEDICAL_LEAD,
-        Role.AUDITOR,
-        Role.PRIVACY_OFFICER,
-        Role.STAFF_ADMIN,
-    }
-)
 # Who reads journeys (the worklist, a journey's status and timeline).
 STAFF = frozenset(
     {
@@ -31,6 +18,8 @@ STAFF = frozenset(
         Role.AUDITOR,
     }
 )
+# Every member of staff who signs in: the roles a staff token or an OIDC role claim may carry.
+STAFF_ROLES = STAFF | {Role.PRIVACY_OFFICER, Role.STAFF_ADMIN}
 # The patient's name, contact details and medical facts, and the records written about them
 # (documents, plan and quote, travel, the clinic's reports, outcomes, check-ins). Auditors read
 # who did what and when, never about whom: they see a journey's reference only.

@@ -89,6 +89,21 @@ class BookingRequest(BaseModel):
     # for the first consultation.
     follow_up_no: int | None = None
 
+    @classmethod
+    def consult(
+        cls, journey_id: str, step: str, slot: Slot, follow_up_no: int | None = None
+    ) -> "BookingRequest":
+        """The booking of a consult at the time the patient chose."""
+        return cls(
+            journey_id=journey_id,
+            step=step,
+            kind=BookingKind.CONSULT,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            slot_id=slot.slot_id,
+            follow_up_no=follow_up_no,
+        )
+
 
 class Booking(BaseModel):
     booking_id: str

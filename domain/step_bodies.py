@@ -34,7 +34,15 @@ from domain.outcome_scales import ENGLISH as SCALE_ENGLISH
 from domain.policy import MIN_CELLS
 from domain.refusal_codes import ENGLISH, RefusalCode
 from domain.rehab import RehabOutcome
-from domain.steps import DocumentKind, RejectionReason, ReviewOutcome, WithdrawalReason
+from domain.steps import (
+    DocumentKind,
+    RejectionReason,
+    ReviewOutcome,
+    WithdrawalReason,
+    check_consult_outcome,
+    check_review,
+    check_stay,
+)
 
 Notes = Annotated[str, StringConstraints(max_length=5000)]
 
@@ -52,10 +60,7 @@ class ReviewBody(StepBody):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ReviewBody":
-        if self.outcome is ReviewOutcome.REJECT and self.reason is None:
-            raise ValueError("a rejection needs a reason")
-        if self.outcome is ReviewOutcome.REQUEST_DOCUMENTS and not self.documents:
-            raise ValueError("a request for documents needs at least one document")
+        check_review(self.outcome, self.reason, self.documents)
         return self
 
 
@@ -86,10 +91,7 @@ class ConsultOutcomeBody(StepBody):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ConsultOutcomeBody":
-        if self.eligible and self.plan is None:
-            raise ValueError("an eligible outcome needs the treatment plan")
-        if not self.eligible and self.reason is None:
-            raise ValueError("a not-eligible outcome needs a reason")
+        check_consult_outcome(self.eligible, self.plan, self.reason, "the treatment plan")
         return self
 
 
@@ -108,10 +110,7 @@ class TravelBody(StepBody):
 
     @model_validator(mode="after")
     def _order(self) -> "TravelBody":
-        if (self.departure_date - self.arrival_date).days < 3:
-            # Typed by its code, so that the pages word it without reading the English.
-            code = RefusalCode.DEPARTURE_TOO_SOON
-            raise PydanticCustomError(code.value, ENGLISH[code])
+        check_stay(self.arrival_date, self.departure_date)
         return self
 
 

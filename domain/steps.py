@@ -6,9 +6,10 @@ its id.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -63,6 +64,36 @@ class RejectionReason(StrEnum):
     OTHER = "other"
 
 
+def check_review(
+    outcome: ReviewOutcome, reason: RejectionReason | None, documents: Sequence[DocumentKind]
+) -> None:
+    """A review's parts agree: a rejection says why, a request for documents names them."""
+    if outcome is ReviewOutcome.REJECT and reason is None:
+        raise ValueError("a rejection needs a reason")
+    if outcome is ReviewOutcome.REQUEST_DOCUMENTS and not documents:
+        raise ValueError("a request for documents needs at least one document")
+
+
+def check_consult_outcome(
+    eligible: bool, plan: object | None, reason: RejectionReason | None, plan_is: str
+) -> None:
+    """An eligible outcome comes with its plan (`plan_is` names it in the error), any other
+    with its reason."""
+    if eligible and plan is None:
+        raise ValueError(f"an eligible outcome needs {plan_is}")
+    if not eligible and reason is None:
+        raise ValueError("a not-eligible outcome needs a reason")
+
+
+def check_stay(arrival: date, departure: date) -> None:
+    """The clinic's visit takes two days: the patient leaves three days after arriving at the
+    earliest."""
+    if (departure - arrival).days < 3:
+        # Typed by its code, so that the pages word it without reading the English.
+        code = RefusalCode.DEPARTURE_TOO_SOON
+        raise PydanticCustomError(code.value, ENGLISH[code])
+
+
 class ReviewDecision(_Step):
     outcome: ReviewOutcome
     reason: RejectionReason | None = None
@@ -70,10 +101,7 @@ class ReviewDecision(_Step):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ReviewDecision":
-        if self.outcome is ReviewOutcome.REJECT and self.reason is None:
-            raise ValueError("a rejection needs a reason")
-        if self.outcome is ReviewOutcome.REQUEST_DOCUMENTS and not self.documents:
-            raise ValueError("a request for documents needs at least one document")
+        check_review(self.outcome, self.reason, self.documents)
         return self
 
 
@@ -100,10 +128,7 @@ class ConsultOutcome(_Step):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ConsultOutcome":
-        if self.eligible and not self.plan_id:
-            raise ValueError("an eligible outcome needs the treatment plan's id")
-        if not self.eligible and self.reason is None:
-            raise ValueError("a not-eligible outcome needs a reason")
+        check_consult_outcome(self.eligible, self.plan_id, self.reason, "the treatment plan's id")
         return self
 
 
@@ -115,38 +140,25 @@ class PlanDecision(_Step):
     accept: bool
 
 
-class TravelDetails(_Step):
+class _TripDates(_Step):
+    arrival_date: date
+    departure_date: date
+    needs_visa: bool = False
+    travel_record_id: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        check_stay(self.arrival_date, self.departure_date)
+        return self
+
+
+class TravelDetails(_TripDates):
     """Dates only; flight numbers and passport details stay in the travel record."""
 
-    arrival_date: date
-    departure_date: date
-    needs_visa: bool = False
-    travel_record_id: RecordId | None = None
 
-    @model_validator(mode="after")
-    def _order(self) -> "TravelDetails":
-        if (self.departure_date - self.arrival_date).days < 3:
-            # Typed by its code, so that the pages word it without reading the English.
-            code = RefusalCode.DEPARTURE_TOO_SOON
-            raise PydanticCustomError(code.value, ENGLISH[code])
-        return self
-
-
-class TravelChange(_Step):
+class TravelChange(_TripDates):
     """New dates for a trip already booked; flights and passport details stay in the travel
     record, marked as a change until the journey has re-booked."""
-
-    arrival_date: date
-    departure_date: date
-    needs_visa: bool = False
-    travel_record_id: RecordId | None = None
-
-    @model_validator(mode="after")
-    def _order(self) -> "TravelChange":
-        if (self.departure_date - self.arrival_date).days < 3:
-            code = RefusalCode.DEPARTURE_TOO_SOON
-            raise PydanticCustomError(code.value, ENGLISH[code])
-        return self
 
 
 class PartnerConfirmation(_Step):

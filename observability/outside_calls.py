@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
+from typing import ClassVar, Generic, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -37,6 +38,7 @@ from observability.activity_metrics import count, observe_seconds
 TRACER = "journeys.outside_calls"
 
 Classify = Callable[[BaseException], CallOutcome]
+Client = TypeVar("Client")
 
 
 def _calendar_outcome(err: BaseException) -> CallOutcome:
@@ -95,20 +97,38 @@ def outside_call(
                 )
 
 
-class ObservedCalendar:
-    """A `CalendarClient` whose every call is traced and counted."""
+class _Observed(Generic[Client]):
+    """A client whose every call to its outside system is traced, naming the id it is for
+    (`key`), and counted by outcome (`classify`)."""
 
-    def __init__(self, inner: CalendarClient) -> None:
+    system: ClassVar[OutsideSystemName]
+    counter: ClassVar[str]
+    key: ClassVar[str]
+
+    @staticmethod
+    def classify(err: BaseException) -> CallOutcome:
+        return CallOutcome.FAILED
+
+    def __init__(self, inner: Client) -> None:
         self._inner = inner
 
-    def _call(self, operation: str, calendar_id: str) -> AbstractContextManager[None]:
+    def _call(self, operation: str, key: str) -> AbstractContextManager[None]:
         return outside_call(
-            OutsideSystemName.CALENDAR,
+            self.system,
             operation,
-            counter=CALENDAR_CALLS,
-            classify=_calendar_outcome,
-            attributes={"journeys.calendar_id": calendar_id},
+            counter=self.counter,
+            classify=self.classify,
+            attributes={self.key: key},
         )
+
+
+class ObservedCalendar(_Observed[CalendarClient]):
+    """A `CalendarClient` whose every call is traced and counted."""
+
+    system = OutsideSystemName.CALENDAR
+    counter = CALENDAR_CALLS
+    key = "journeys.calendar_id"
+    classify = staticmethod(_calendar_outcome)
 
     async def ensure_calendar(self, calendar_id: str, name: str) -> None:
         with self._call("ensure_calendar", calendar_id):
@@ -129,20 +149,13 @@ class ObservedCalendar:
             return await self._inner.delete_event(calendar_id, uid)
 
 
-class ObservedClinic:
+class ObservedClinic(_Observed[ClinicGateway]):
     """A `ClinicGateway` whose every call is traced and counted."""
 
-    def __init__(self, inner: ClinicGateway) -> None:
-        self._inner = inner
-
-    def _call(self, operation: str, journey_id: str) -> AbstractContextManager[None]:
-        return outside_call(
-            OutsideSystemName.CLINIC,
-            operation,
-            counter=CLINIC_CALLS,
-            classify=_clinic_outcome,
-            attributes={"journeys.journey_id": journey_id},
-        )
+    system = OutsideSystemName.CLINIC
+    counter = CLINIC_CALLS
+    key = "journeys.journey_id"
+    classify = staticmethod(_clinic_outcome)
 
     async def reserve_visit(self, request: VisitRequest) -> VisitReservation:
         with self._call("reserve_visit", request.journey_id):

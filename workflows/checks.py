@@ -213,18 +213,37 @@ def partner_confirmation(state: JourneyState, step: PartnerConfirmation) -> None
         raise refuse(RefusalCode.NO_PARTNER_REQUEST)
 
 
+def _clinic_report(state: JourneyState, step: StepName) -> None:
+    """The clinic reports the treatment in order, admission, procedure and discharge, and each
+    report once: refused while the report before it is missing, or when it is in already."""
+    require_stage(state.stage, Stage.TREATMENT, step)
+    t = state.treatment
+    before: tuple[object | None, RefusalCode] | None
+    report, reported, before = {
+        StepName.ADMISSION: (t.admission, RefusalCode.ADMISSION_REPORTED, None),
+        StepName.PROCEDURE: (
+            t.procedure,
+            RefusalCode.PROCEDURE_REPORTED,
+            (t.admission, RefusalCode.ADMISSION_MISSING),
+        ),
+        StepName.DISCHARGE: (
+            t.discharge,
+            RefusalCode.DISCHARGE_REPORTED,
+            (t.procedure, RefusalCode.PROCEDURE_MISSING),
+        ),
+    }[step]
+    if before is not None and before[0] is None:
+        raise refuse(before[1])
+    if report is not None:
+        raise refuse(reported)
+
+
 def admission(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TREATMENT, StepName.ADMISSION)
-    if state.treatment.admission is not None:
-        raise refuse(RefusalCode.ADMISSION_REPORTED)
+    _clinic_report(state, StepName.ADMISSION)
 
 
 def procedure(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TREATMENT, StepName.PROCEDURE)
-    if state.treatment.admission is None:
-        raise refuse(RefusalCode.ADMISSION_MISSING)
-    if state.treatment.procedure is not None:
-        raise refuse(RefusalCode.PROCEDURE_REPORTED)
+    _clinic_report(state, StepName.PROCEDURE)
 
 
 def adverse_event_now(state: JourneyState) -> None:
@@ -239,11 +258,7 @@ def adverse_event(state: JourneyState, step: AdverseEventReported) -> None:
 
 
 def discharge(state: JourneyState) -> None:
-    require_stage(state.stage, Stage.TREATMENT, StepName.DISCHARGE)
-    if state.treatment.procedure is None:
-        raise refuse(RefusalCode.PROCEDURE_MISSING)
-    if state.treatment.discharge is not None:
-        raise refuse(RefusalCode.DISCHARGE_REPORTED)
+    _clinic_report(state, StepName.DISCHARGE)
 
 
 def withdrawal(state: JourneyState) -> None:

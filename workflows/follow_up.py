@@ -33,10 +33,12 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 from temporalio.exceptions import FailureError
 
+from workflows.bookings import booking_call, propose_slots
 from workflows.emails import send_email, tell_coordinators
-from workflows.incidents import IncidentDesk, IncidentState, incident_details
+from workflows.incidents import IncidentDesk, IncidentState, incident_details, record_incident
 from workflows.rules import refuse, require_role
-from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY, RECORDS_TIMEOUT
+from workflows.timeouts import RECORDS_TIMEOUT
+from workflows.waits import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -59,10 +61,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.records import (
         AssessCheckin,
         Booking,
-        BookingKind,
         BookingRequest,
         CancelBooking,
-        IncidentRecord,
         RehabFollowUpRecord,
         SlotsRequest,
     )
@@ -696,19 +696,7 @@ class FollowUp:
             earliest=consult_opens(data.discharged_at, p, n),
             until=max(due, now) + p.follow_up_outcome_grace,
         )
-        proposed = await self._incidents.attempt(
-            lambda: workflow.execute_activity_method(
-                BookingActivities.propose_consult_slots,
-                request,
-                start_to_close_timeout=BOOKING_TIMEOUT,
-                schedule_to_close_timeout=p.outside_patience,
-                retry_policy=OUTSIDE_RETRY,
-                summary=f"Propose times for follow-up consult {n} (round {consult.round})",
-            ),
-            system=OutsideSystem.CALENDAR,
-            step=f"slots:follow-up-{n}:{consult.round}",
-            actions=OFFER_ACTIONS,
-        )
+        proposed = await propose_slots(self._incidents, request, p.outside_patience, OFFER_ACTIONS)
         if proposed is None:
             await self._close(consult, ConsultEnd.NOT_BOOKED)
             return
@@ -738,7 +726,7 @@ class FollowUp:
             if step in consult.sent:
                 continue
             at = consult.offered_at + offset
-            if await _until(answered, at, f"Follow-up consult {n}: reminder to choose a time"):
+            if await wait_until(answered, at, f"Follow-up consult {n}: reminder to choose a time"):
                 break
             await self._tell(
                 consult,
@@ -746,7 +734,7 @@ class FollowUp:
                 NotificationKind.FOLLOW_UP_SLOT_PROPOSALS,
                 facts={**facts, "reminder": "1"},
             )
-        if not await _until(answered, consult.choose_by, f"Follow-up consult {n}: choice"):
+        if not await wait_until(answered, consult.choose_by, f"Follow-up consult {n}: choice"):
             await self._close(consult, ConsultEnd.NOT_BOOKED)
         elif n in self._outcomes:
             await self._close(consult, ConsultEnd.HELD)
@@ -760,23 +748,13 @@ class FollowUp:
         assert consult.choice is not None
         slot = consult.slot(consult.choice.slot_id)
         assert slot is not None
-        request = BookingRequest(
-            journey_id=data.journey_id,
-            step=f"follow-up-{n}-{r}",
-            kind=BookingKind.CONSULT,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            slot_id=slot.slot_id,
-            follow_up_no=n,
-        )
+        request = BookingRequest.consult(data.journey_id, f"follow-up-{n}-{r}", slot, n)
         booking = await self._incidents.attempt(
-            lambda: workflow.execute_activity_method(
+            lambda: booking_call(
                 BookingActivities.book,
                 request,
-                start_to_close_timeout=BOOKING_TIMEOUT,
-                schedule_to_close_timeout=data.policy.outside_patience,
-                retry_policy=OUTSIDE_RETRY,
-                summary=f"Book follow-up consult {n}",
+                data.policy.outside_patience,
+                f"Book follow-up consult {n}",
             ),
             system=OutsideSystem.CALENDAR,
             step=f"book:follow-up-{n}-{r}",
@@ -810,7 +788,7 @@ class FollowUp:
             if step in consult.sent:
                 continue
             summary = f"Follow-up consult {n}: reminder before it"
-            if await _until(settled, booking.starts_at - before, summary):
+            if await wait_until(settled, booking.starts_at - before, summary):
                 break
             if workflow.now() < booking.starts_at:
                 await self._tell(consult, step, NotificationKind.CONSULT_REMINDER, facts=facts)
@@ -873,13 +851,11 @@ class FollowUp:
             return
         # Skipping a cancellation leaves it to a coordinator, who clears the calendar by hand.
         await self._incidents.attempt(
-            lambda: workflow.execute_activity_method(
+            lambda: booking_call(
                 BookingActivities.cancel_booking,
                 CancelBooking(journey_id=self._input.journey_id, booking_id=booking.booking_id),
-                start_to_close_timeout=BOOKING_TIMEOUT,
-                schedule_to_close_timeout=self._input.policy.outside_patience,
-                retry_policy=OUTSIDE_RETRY,
-                summary="Cancel a follow-up consult",
+                self._input.policy.outside_patience,
+                "Cancel a follow-up consult",
             ),
             system=OutsideSystem.CALENDAR,
             step=f"cancel:{booking.booking_id.rsplit(':', 1)[-1]}",
@@ -919,7 +895,7 @@ class FollowUp:
             if c.booking is not None
         ] + [c.choose_by for c in still_open() if c.choose_by is not None]
         if ends:
-            await _until(lambda: not still_open(), max(ends), "The last follow-up consults")
+            await wait_until(lambda: not still_open(), max(ends), "The last follow-up consults")
         await self._stop_booking()
         for consult in still_open():
             consult.ended, consult.phase = ConsultEnd.YEAR_ENDED, ConsultPhase.CLOSED
@@ -956,13 +932,15 @@ class FollowUp:
             ]
         )
         workflow.set_current_details(self._with_link(incident_details(incident, "**FOLLOW_UP**")))
-        await self._record_incident(incident)
+        await record_incident(self._input.journey_id, incident, workflow_name="follow-up")
         await tell_coordinators(self._input.journey_id, incident, "follow-up-")
 
     async def incident_closed(
         self, incident: Incident, action: IncidentAction, actor: Actor
     ) -> None:
-        await self._record_incident(incident, action, actor)
+        await record_incident(
+            self._input.journey_id, incident, action, actor, workflow_name="follow-up"
+        )
         workflow.upsert_search_attributes(
             [INCIDENT.value_set(""), WAITING_ON.value_set(WaitingOn.PATIENT.value)]
         )
@@ -971,23 +949,6 @@ class FollowUp:
     def _with_link(self, details: str) -> str:
         link = self._input.case_page_url
         return details + (f" [Open the case page]({link})" if link else "")
-
-    async def _record_incident(
-        self, incident: Incident, action: IncidentAction | None = None, actor: Actor | None = None
-    ) -> None:
-        await workflow.execute_activity_method(
-            RecordsActivities.record_incident,
-            IncidentRecord(
-                journey_id=self._input.journey_id,
-                workflow="follow-up",
-                incident=incident,
-                resolution=action,
-                resolved_by=actor.id if actor else None,
-                resolved_at=workflow.now() if action else None,
-            ),
-            start_to_close_timeout=RECORDS_TIMEOUT,
-            summary=f"Record incident {incident.number} ({incident.kind.value})",
-        )
 
     # No input: the signal only gives the run a task, and the server says in every task
     # whether the deployment routes new tasks to another build (`journeys deployment drain`).
@@ -1149,14 +1110,3 @@ CONSULT_STEPS = (
 
 def _new_times(consult: FollowUpConsult, round_before: int) -> bool:
     return consult.round > round_before and consult.phase is not ConsultPhase.OFFERING
-
-
-async def _until(condition: Callable[[], bool], until: datetime, summary: str) -> bool:
-    """Wait for `condition` until `until`; False when the time ran out."""
-    remaining = until - workflow.now()
-    if remaining > timedelta(0):
-        try:
-            await workflow.wait_condition(condition, timeout=remaining, timeout_summary=summary)
-        except TimeoutError:
-            pass
-    return condition()

@@ -18,8 +18,10 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 from workflows.endings import Withdrawn
 from workflows.rules import refuse
+from workflows.timeouts import RECORDS_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordsActivities
     from domain.actors import SYSTEM, Actor
     from domain.incidents import (
         Incident,
@@ -28,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         OutsideSystem,
         incident_kind,
     )
+    from domain.records import IncidentRecord
     from domain.refusals import RefusalCode
     from domain.steps import IncidentResolution
 
@@ -204,6 +207,31 @@ def check_resolution(state: IncidentState, step: IncidentResolution) -> None:
         )
     if step.action not in incident.actions:
         raise refuse(RefusalCode.ACTION_NOT_OFFERED, action=step.action, actions=incident.actions)
+
+
+async def record_incident(
+    journey_id: str,
+    incident: Incident,
+    action: IncidentAction | None = None,
+    actor: Actor | None = None,
+    *,
+    workflow_name: str = "journey",
+) -> None:
+    """Keep the incident in PostgreSQL as it opens, and its resolution as it closes (`action`
+    and `actor`), under the workflow it held (`journey` or `follow-up`)."""
+    await workflow.execute_activity_method(
+        RecordsActivities.record_incident,
+        IncidentRecord(
+            journey_id=journey_id,
+            workflow=workflow_name,
+            incident=incident,
+            resolution=action,
+            resolved_by=actor.id if actor else None,
+            resolved_at=workflow.now() if action else None,
+        ),
+        start_to_close_timeout=RECORDS_TIMEOUT,
+        summary=f"Record incident {incident.number} ({incident.kind.value})",
+    )
 
 
 def incident_details(incident: Incident, head: str) -> str:

@@ -89,7 +89,7 @@ class PatientJourney:
             ):
                 await stage(m)
             await m.notify("completion", NotificationKind.COMPLETION)
-            await m.enter(Stage.COMPLETED, WaitingOn.NONE, None, task=Task.COMPLETED)
+            await m.enter(Stage.COMPLETED, WaitingOn.NONE, task=Task.COMPLETED)
         except Withdrawn:
             state.closing = True
             withdrawal = state.withdrawal
@@ -113,7 +113,6 @@ class PatientJourney:
             await m.enter(
                 Stage.WITHDRAWN,
                 WaitingOn.NONE,
-                None,
                 actor=withdrawal.actor if withdrawal else SYSTEM,
                 task=Task.WITHDRAWN,
                 # A declined plan is a withdrawal the journey names itself.
@@ -126,13 +125,7 @@ class PatientJourney:
                 await m.compensate()
             if end.kind is not None:
                 await m.notify(f"ending-{end.kind.value}", end.kind, facts={"reason": end.reason})
-            await m.enter(
-                end.stage,
-                WaitingOn.NONE,
-                None,
-                task=Task.CLOSED,
-                reason=end.reason or None,
-            )
+            await m.enter(end.stage, WaitingOn.NONE, task=Task.CLOSED, reason=end.reason or None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return JourneyOutcome(journey_id=journey.journey_id, stage=state.stage)
 

@@ -8,16 +8,24 @@ enter a stage, and hold an incident.
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows.bookings import booking_call
 from workflows.emails import send_email, tell_coordinators
 from workflows.endings import Ended, Withdrawn
-from workflows.incidents import ANY_ACTION, RETRY_OR_WITHDRAW, IncidentDesk, incident_details
+from workflows.incidents import (
+    ANY_ACTION,
+    RETRY_OR_WITHDRAW,
+    IncidentDesk,
+    incident_details,
+    record_incident,
+)
 from workflows.journey_state import JourneyState
-from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY, RECORDS_TIMEOUT
+from workflows.timeouts import RECORDS_TIMEOUT
+from workflows.waits import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -35,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
         BookingKind,
         BookingRequest,
         CancelBooking,
-        IncidentRecord,
         StageChange,
     )
     from domain.stages import Stage, Task, WaitingOn
@@ -62,6 +69,7 @@ _WAITING_PHRASES: dict[WaitingOn, str] = {
 }
 
 Remind = Callable[[int], Awaitable[None]]
+T = TypeVar("T")
 
 
 class Moves:
@@ -102,15 +110,27 @@ class Moves:
         if until is None:
             await workflow.wait_condition(ready)
         else:
-            remaining = until - workflow.now()
-            if remaining > timedelta(0):
-                try:
-                    await workflow.wait_condition(ready, timeout=remaining, timeout_summary=summary)
-                except TimeoutError:
-                    pass
+            await wait_until(ready, until, summary)
         if state.withdrawal is not None:
             raise Withdrawn
         return condition()
+
+    async def await_step(
+        self,
+        stage: Stage,
+        waiting_on: WaitingOn,
+        step: Callable[[], T | None],
+        *,
+        task: Task,
+        actor: Actor = SYSTEM,
+    ) -> T:
+        """Wait on `waiting_on`, with no deadline, for the step that `step()` returns once it
+        came; the wait is shown as `task`."""
+        await self.enter(stage, waiting_on, actor=actor, task=task)
+        await self.until(lambda: step() is not None, None, "")
+        taken = step()
+        assert taken is not None
+        return taken
 
     async def sleep_until(self, until: datetime, summary: str) -> None:
         """Sleep until `until`; a withdrawal still interrupts."""
@@ -192,13 +212,11 @@ class Moves:
         """Book through the system that holds the booking; a clinic's refusal is the
         caller's to handle (the coordinator arranges the visit)."""
         booking = await self.incidents.attempt(
-            lambda: workflow.execute_activity_method(
+            lambda: booking_call(
                 BookingActivities.book,
                 request,
-                start_to_close_timeout=BOOKING_TIMEOUT,
-                schedule_to_close_timeout=self.policy.outside_patience,
-                retry_policy=OUTSIDE_RETRY,
-                summary=f"Book {request.kind.value.replace('_', ' ')}",
+                self.policy.outside_patience,
+                f"Book {request.kind.value.replace('_', ' ')}",
             ),
             system=_BOOKED_WITH.get(request.kind, OutsideSystem.RECORDS),
             step=f"book:{request.step}",
@@ -220,13 +238,11 @@ class Moves:
             return
         # Skipping a cancellation leaves it to the coordinator, who undoes it by hand.
         await self.incidents.attempt(
-            lambda: workflow.execute_activity_method(
+            lambda: booking_call(
                 BookingActivities.cancel_booking,
                 CancelBooking(journey_id=self.journey_id, booking_id=booking.booking_id),
-                start_to_close_timeout=BOOKING_TIMEOUT,
-                schedule_to_close_timeout=self.policy.outside_patience,
-                retry_policy=OUTSIDE_RETRY,
-                summary=f"Cancel {booking.kind.value.replace('_', ' ')}",
+                self.policy.outside_patience,
+                f"Cancel {booking.kind.value.replace('_', ' ')}",
             ),
             system=_BOOKED_WITH.get(booking.kind, OutsideSystem.RECORDS),
             step=f"cancel:{booking.booking_id.rsplit(':', 1)[-1]}",
@@ -270,7 +286,7 @@ class Moves:
         self,
         stage: Stage,
         waiting_on: WaitingOn,
-        deadline: datetime | None,
+        deadline: datetime | None = None,
         *,
         task: Task,
         actor: Actor = SYSTEM,
@@ -365,7 +381,7 @@ class Moves:
     async def incident_opened(self, incident: Incident) -> None:
         workflow.upsert_search_attributes([INCIDENT.value_set(incident.kind.value)])
         await self._project(SYSTEM)
-        await self._record_incident(incident)
+        await record_incident(self.journey_id, incident)
         await tell_coordinators(self.journey_id, incident)
 
     async def incident_closed(
@@ -373,25 +389,6 @@ class Moves:
     ) -> None:
         if action is IncidentAction.WITHDRAW and self.state.withdrawal is None:
             self.state.withdrawal = Withdrawal(actor=actor, reason=WithdrawalReason.OTHER)
-        await self._record_incident(incident, action, actor)
+        await record_incident(self.journey_id, incident, action, actor)
         workflow.upsert_search_attributes([INCIDENT.value_set("")])
         await self._project(actor)
-
-    async def _record_incident(
-        self,
-        incident: Incident,
-        action: IncidentAction | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        await workflow.execute_activity_method(
-            RecordsActivities.record_incident,
-            IncidentRecord(
-                journey_id=self.journey_id,
-                incident=incident,
-                resolution=action,
-                resolved_by=actor.id if actor else None,
-                resolved_at=workflow.now() if action else None,
-            ),
-            start_to_close_timeout=RECORDS_TIMEOUT,
-            summary=f"Record incident {incident.number} ({incident.kind.value})",
-        )

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def intake(m: Moves) -> None:
-    await m.enter(Stage.INQUIRY, WaitingOn.NONE, None, task=Task.RECORD_INQUIRY)
+    await m.enter(Stage.INQUIRY, WaitingOn.NONE, task=Task.RECORD_INQUIRY)
     journey = m.state.journey
     facts = await m.incidents.attempt(
         lambda: workflow.execute_activity_method(
@@ -94,7 +94,6 @@ async def case_manager(m: Moves) -> None:
     await m.enter(
         Stage.CASE_MANAGER,
         WaitingOn.NONE,
-        None,
         actor=state.actor_of_next,
         task=Task.ASSIGNING_CASE_MANAGER,
     )
@@ -109,7 +108,7 @@ async def case_manager(m: Moves) -> None:
     if assigned.case_manager_id is not None:
         await m.case_manager_assigned(assigned.case_manager_id)
         return
-    await m.enter(Stage.CASE_MANAGER, WaitingOn.COORDINATOR, None, task=Task.ASSIGN_CASE_MANAGER)
+    await m.enter(Stage.CASE_MANAGER, WaitingOn.COORDINATOR, task=Task.ASSIGN_CASE_MANAGER)
     await m.notify(
         "case-manager-needed", NotificationKind.CASE_MANAGER_NEEDED, Audience.COORDINATORS
     )

@@ -6,34 +6,15 @@ import itertools
 
 from temporalio import workflow
 
+from workflows.bookings import propose_slots
 from workflows.endings import Ended
 from workflows.moves import Moves
-from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bookings import BookingActivities
-    from domain.incidents import OutsideSystem
     from domain.notifications import Audience, NotificationKind
     from domain.reasons import EndingReason, NoticeReason
-    from domain.records import BookingKind, BookingRequest, SlotsProposed, SlotsRequest
+    from domain.records import BookingRequest, SlotsRequest
     from domain.stages import Stage, Task, WaitingOn
-
-
-async def _propose_slots(m: Moves, request: SlotsRequest) -> SlotsProposed:
-    proposed = await m.incidents.attempt(
-        lambda: workflow.execute_activity_method(
-            BookingActivities.propose_consult_slots,
-            request,
-            start_to_close_timeout=BOOKING_TIMEOUT,
-            schedule_to_close_timeout=m.policy.outside_patience,
-            retry_policy=OUTSIDE_RETRY,
-            summary=f"Propose consult slots (round {request.round})",
-        ),
-        system=OutsideSystem.CALENDAR,
-        step=f"slots:{request.round}",
-    )
-    assert proposed is not None, "slots are never skipped"
-    return proposed
 
 
 async def teleconsult(m: Moves) -> None:
@@ -41,15 +22,14 @@ async def teleconsult(m: Moves) -> None:
     no_shows = 0
     for consult_round in itertools.count(1):
         start = workflow.now()
-        proposed = await _propose_slots(
-            m,
-            SlotsRequest(
-                journey_id=m.journey_id,
-                round=consult_round,
-                count=p.consult_slots_offered,
-                not_before=start,
-            ),
+        request = SlotsRequest(
+            journey_id=m.journey_id,
+            round=consult_round,
+            count=p.consult_slots_offered,
+            not_before=start,
         )
+        proposed = await propose_slots(m.incidents, request, p.outside_patience)
+        assert proposed is not None, "slots are never skipped"
         steps.offered = {s.slot_id: s for s in proposed.slots}
         steps.slot_choice = steps.new_times = None
         await m.ask_patient(
@@ -70,14 +50,7 @@ async def teleconsult(m: Moves) -> None:
         assert steps.slot_choice is not None
         slot = steps.offered[steps.slot_choice.slot_id]
         steps.consult = await m.book(
-            BookingRequest(
-                journey_id=m.journey_id,
-                step=f"consult-{consult_round}",
-                kind=BookingKind.CONSULT,
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-                slot_id=slot.slot_id,
-            )
+            BookingRequest.consult(m.journey_id, f"consult-{consult_round}", slot)
         )
         steps.reschedule = steps.no_show = steps.outcome = None
         await m.enter(

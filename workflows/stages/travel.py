@@ -10,7 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.endings import Ended, Withdrawn
 from workflows.moves import Moves
-from workflows.stages.trip import trip
+from workflows.stages.trip import clinic_answer, trip
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM
@@ -96,13 +96,7 @@ async def travel(m: Moves) -> None:
         day1, day2_end = times.day1_start, times.day2_end
         steps.visit_day1, steps.admission_due = day1, times.admission_due
         workflow.upsert_search_attributes([TREATMENT_DATE.value_set(day1)])
-        await m.enter(
-            Stage.TRAVEL,
-            WaitingOn.CLINIC,
-            None,
-            actor=details.actor,
-            task=Task.RESERVE_VISIT,
-        )
+        await m.enter(Stage.TRAVEL, WaitingOn.CLINIC, actor=details.actor, task=Task.RESERVE_VISIT)
         if await _reserve_visit(m, f"clinic-visit{sfx}", day1, day2_end, clinic_zone):
             break
         actor = steps.clinic_confirmation.actor if steps.clinic_confirmation else SYSTEM
@@ -154,7 +148,6 @@ async def _reserve_visit(
     A clinic that confirms by hand gets the request by email and a coordinator records its
     answer; a clinic API that refuses the request leaves the coordinator to arrange it.
     """
-    steps = m.state.travel
     request = BookingRequest(
         journey_id=m.journey_id,
         step=step,
@@ -179,18 +172,7 @@ async def _reserve_visit(
         )
     if visit is not None and not visit.confirm_by_hand:
         return True
-    if visit is not None:
-        await m.notify(f"{step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC)
-    steps.clinic_confirmation = None
-    await m.enter(
-        Stage.TRAVEL,
-        WaitingOn.COORDINATOR,
-        None,
-        task=Task.RECORD_CLINIC_ANSWER,
-    )
-    await m.until(lambda: steps.clinic_confirmation is not None, None, "")
-    assert steps.clinic_confirmation is not None
-    if steps.clinic_confirmation.confirmed:
+    if await clinic_answer(m, step if visit is not None else None):
         return True
     if visit is not None:
         visit.confirm_by_hand = False  # the clinic said no: nothing to cancel with it

@@ -35,24 +35,20 @@ async def treatment(m: Moves) -> None:
         await m.notify(
             "admission-overdue", NotificationKind.ADMISSION_OVERDUE, Audience.COORDINATORS
         )
-        await m.enter(
+        await m.await_step(
             Stage.TREATMENT,
             WaitingOn.COORDINATOR,
-            None,
+            lambda: steps.admission,
             task=Task.CHASE_ADMISSION,
         )
-        await m.until(lambda: steps.admission is not None, None, "")
     assert steps.admission is not None
-    await m.enter(
+    procedure = await m.await_step(
         Stage.TREATMENT,
         WaitingOn.CLINIC,
-        None,
+        lambda: steps.procedure,
         actor=steps.admission.actor,
         task=Task.REPORT_PROCEDURE,
     )
-    await m.until(lambda: steps.procedure is not None, None, "")
-    procedure = steps.procedure
-    assert procedure is not None
     check = AssessProcedure(
         journey_id=m.journey_id, report_id=procedure.report_id, min_cells=p.min_cells
     )
@@ -69,14 +65,13 @@ async def treatment(m: Moves) -> None:
     assert assessment is not None
     if assessment.below_minimum:
         await m.notify("dose-escalation", NotificationKind.DOSE_ESCALATION, Audience.MEDICAL_LEAD)
-    await m.enter(
+    await m.await_step(
         Stage.TREATMENT,
         WaitingOn.CLINIC,
-        None,
+        lambda: steps.discharge,
         actor=procedure.actor,
         task=Task.REPORT_DISCHARGE,
     )
-    await m.until(lambda: steps.discharge is not None, None, "")
     for booking in state.bookings:
         m.mark_completed(booking)
 
@@ -87,7 +82,6 @@ async def follow_up(m: Moves) -> None:
     await m.enter(
         Stage.FOLLOW_UP,
         WaitingOn.PATIENT,
-        None,
         actor=discharge.actor,
         task=Task.FOLLOW_UP_YEAR,
     )
@@ -131,7 +125,6 @@ async def rehab_follow_up_changed(m: Moves, notice: RehabNotice) -> None:
         await m.enter(
             Stage.FOLLOW_UP,
             WaitingOn.PATIENT,
-            None,
             actor=notice.closed_by or SYSTEM,
             task=Task.FOLLOW_UP_YEAR,
         )

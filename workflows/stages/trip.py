@@ -20,9 +20,10 @@ task of its own: reminders to the partner, then an incident when the arrival is 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows.bookings import booking_call
 from workflows.endings import Withdrawn
 from workflows.moves import Moves
-from workflows.timeouts import BOOKING_TIMEOUT, OUTSIDE_RETRY, RECORDS_TIMEOUT
+from workflows.timeouts import RECORDS_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -141,13 +142,13 @@ async def _change(m: Moves) -> bool:
     while True:
         travel.changes += 1
         n = travel.changes
-        await m.enter(Stage.TRAVEL, WaitingOn.CLINIC, None, actor=actor, task=Task.CHANGE_TRAVEL)
+        await m.enter(Stage.TRAVEL, WaitingOn.CLINIC, actor=actor, task=Task.CHANGE_TRAVEL)
         if await _rebook(m, change, n):
             travel.change = None
             return True
         await _record(m, change, TravelChangeStatus.FAILED)
         # The change is a coordinator's now, whatever it last waited on.
-        await m.enter(Stage.TRAVEL, WaitingOn.COORDINATOR, None, task=Task.CHANGE_TRAVEL)
+        await m.enter(Stage.TRAVEL, WaitingOn.COORDINATOR, task=Task.CHANGE_TRAVEL)
         await m.notify(f"travel-change-failed-{n}", NotificationKind.TRAVEL_CHANGE_FAILED)
         await m.notify(
             f"travel-change-failed-staff-{n}",
@@ -247,7 +248,6 @@ async def _rebook(m: Moves, change: TravelChange, n: int) -> bool:
 async def _new_visit(m: Moves, n: int, times: VisitTimes, made: list[Booking]) -> bool:
     """The new visit, once the clinic holds it; False when it refused or declined the dates
     (it is then in `made`, for the saga to cancel)."""
-    travel = m.state.travel
     step = f"clinic-visit-change-{n}"
     request = BookingRequest(
         journey_id=m.journey_id,
@@ -260,16 +260,30 @@ async def _new_visit(m: Moves, n: int, times: VisitTimes, made: list[Booking]) -
     visit = await _attempt(m, request, made)
     if not visit.confirm_by_hand:
         return True
-    await m.notify(f"{step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC)
-    travel.clinic_confirmation = None
-    await m.enter(Stage.TRAVEL, WaitingOn.COORDINATOR, None, task=Task.RECORD_CLINIC_ANSWER)
-    await m.until(lambda: travel.clinic_confirmation is not None, None, "")
-    assert travel.clinic_confirmation is not None
-    if travel.clinic_confirmation.confirmed:
+    if await clinic_answer(m, step):
         return True
     # The clinic said no to its request: nothing to tell it when the saga cancels it.
     visit.confirm_by_hand = False
     return False
+
+
+async def clinic_answer(m: Moves, visit_step: str | None) -> bool:
+    """Whether the clinic holds the visit, as a coordinator records its answer. The request
+    for visit `visit_step` is emailed to the clinic first; None: its system refused the
+    visit, and the coordinator arranges the dates with it."""
+    travel = m.state.travel
+    if visit_step is not None:
+        await m.notify(
+            f"{visit_step}-request", NotificationKind.CLINIC_VISIT_REQUEST, Audience.CLINIC
+        )
+    travel.clinic_confirmation = None
+    answer = await m.await_step(
+        Stage.TRAVEL,
+        WaitingOn.COORDINATOR,
+        lambda: travel.clinic_confirmation,
+        task=Task.RECORD_CLINIC_ANSWER,
+    )
+    return answer.confirmed
 
 
 async def _attempt(m: Moves, request: BookingRequest, made: list[Booking]) -> Booking:
@@ -285,13 +299,11 @@ async def _attempt(m: Moves, request: BookingRequest, made: list[Booking]) -> Bo
             ends_at=request.ends_at,
         )
     )
-    booking = await workflow.execute_activity_method(
+    booking = await booking_call(
         BookingActivities.book,
         request,
-        start_to_close_timeout=BOOKING_TIMEOUT,
-        schedule_to_close_timeout=m.policy.outside_patience,
-        retry_policy=OUTSIDE_RETRY,
-        summary=f"Book {request.kind.value.replace('_', ' ')} for the new dates",
+        m.policy.outside_patience,
+        f"Book {request.kind.value.replace('_', ' ')} for the new dates",
     )
     made[-1] = booking
     m.state.bookings.append(booking)

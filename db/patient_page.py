@@ -18,6 +18,8 @@ class PatientOnPage:
     time_zone: str
     case_manager_name: str
     case_manager_email: str
+    # Their work phone in E.164, empty when none is on file.
+    case_manager_phone: str = ""
     # The zone of the specialist the consultation times are with: the page names both clocks
     # where they differ.
     specialist_time_zone: str | None = None
@@ -67,6 +69,7 @@ class PatientPageRepository(Repository):
                       p.preferred_language, coalesce(nullif(p.time_zone, ''), 'UTC') AS time_zone,
                       coalesce(cm.full_name, '') AS case_manager_name,
                       coalesce(cm.email, '') AS case_manager_email,
+                      coalesce(cm.phone, '') AS case_manager_phone,
                       sp.time_zone AS specialist_time_zone
                  FROM journeys j JOIN patients p USING (patient_id)
                  LEFT JOIN staff cm ON cm.staff_id = j.case_manager_id

@@ -68,6 +68,7 @@ class DirectoryEntry:
     active: bool
     deactivated_at: datetime | None
     hours_days: int
+    phone: str | None = None
 
 
 class StaffRepository(Repository):
@@ -111,8 +112,8 @@ class StaffRepository(Repository):
         async with self._conn.transaction():
             await self._conn.execute(
                 """INSERT INTO staff (staff_id, full_name, email, role, languages, time_zone,
-                                      oidc_subject, calendar_url, consult_minutes)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                                      oidc_subject, calendar_url, consult_minutes, phone)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
                 *_columns(record),
             )
             await self.replace_hours(staff_id=record.staff_id, hours=record.hours)
@@ -123,7 +124,7 @@ class StaffRepository(Repository):
             await self._conn.execute(
                 """UPDATE staff SET full_name = $2, email = $3, role = $4, languages = $5,
                                     time_zone = $6, oidc_subject = $7, calendar_url = $8,
-                                    consult_minutes = $9, updated_at = now()
+                                    consult_minutes = $9, phone = $10, updated_at = now()
                     WHERE staff_id = $1""",
                 *_columns(record),
             )
@@ -157,7 +158,7 @@ class StaffRepository(Repository):
         """A member as the directory keeps them, active or not."""
         row = await self._conn.fetchrow(
             """SELECT staff_id, full_name, email, role, languages, time_zone,
-                      coalesce(oidc_subject, staff_id) AS oidc_subject, calendar_url,
+                      coalesce(oidc_subject, staff_id) AS oidc_subject, phone, calendar_url,
                       consult_minutes, active
                  FROM staff WHERE staff_id = $1""",
             staff_id,
@@ -179,7 +180,7 @@ class StaffRepository(Repository):
         """Every member, the active first, by name."""
         rows = await self._conn.fetch(
             """SELECT s.staff_id, s.full_name, s.email, s.role, s.languages, s.time_zone,
-                      s.active, s.deactivated_at,
+                      s.active, s.deactivated_at, s.phone,
                       (SELECT count(DISTINCT weekday) FROM staff_working_hours h
                         WHERE h.staff_id = s.staff_id) AS hours_days
                  FROM staff s
@@ -361,6 +362,7 @@ def _columns(record: StaffRecord) -> tuple[object, ...]:
         record.oidc_subject,
         record.calendar_url,
         record.consult_minutes,
+        record.phone,
     )
 
 

@@ -41,6 +41,9 @@ def add(
     staff_id: str = typer.Option(..., "--id", help="the staff id, for good"),
     name: str = typer.Option(..., "--name", help="full name"),
     email: str = typer.Option(..., "--email"),
+    phone: str = typer.Option(
+        "", "--phone", help="a work phone with + and the country code: +34 600 123 456"
+    ),
     role: str = typer.Option(
         ...,
         "--role",
@@ -77,6 +80,7 @@ def add(
         "staff_id": staff_id,
         "full_name": name,
         "email": email,
+        "phone": phone,
         "role": role,
         "languages": ", ".join(languages),
         "time_zone": time_zone,
@@ -115,7 +119,8 @@ def add(
 
 @staff_app.command("list")
 def list_staff() -> None:
-    """Print the directory: id, role, active or not, time zone, languages and name."""
+    """Print the directory: id, role, active or not, time zone, languages, name and work phone
+    (empty when none is on file)."""
     from db.staff import StaffRepository
 
     settings = get_settings()
@@ -131,6 +136,7 @@ def list_staff() -> None:
             languages = ",".join(m.languages)
             typer.echo(
                 f"{m.staff_id}\t{m.role}\t{state}\t{m.time_zone}\t{languages}\t{m.full_name}"
+                f"\t{m.phone or ''}"
             )
 
     asyncio.run(work())

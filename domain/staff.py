@@ -35,6 +35,11 @@ _LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:-([A-Z][a-z]{3}))?(?:-([A-Z]{2}|\d{
 # Ids the directory's own addresses take (`/staff/directory/new`).
 RESERVED_IDS = frozenset({"new"})
 _EMAIL = re.compile(r"^([^@\s\"(),:;<>\[\\\]]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
+# An E.164 number: `+`, a country code (never starting with 0), at most 15 digits in all. The
+# shortest numbers in use (some small countries') have 8.
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+# What people type between the digits of a number, taken out before it is checked.
+_PHONE_SEPARATORS = re.compile(r"[\s()\-]")
 CONSULT_MINUTES = range(10, 241)
 DEFAULT_CONSULT_MINUTES = 30
 # Every role the directory can give: the roles people sign in with.
@@ -58,6 +63,7 @@ FIELDS = (
     "staff_id",
     "full_name",
     "email",
+    "phone",
     "role",
     "languages",
     "time_zone",
@@ -81,6 +87,7 @@ class StaffProblem(StrEnum):
     ID_RESERVED = "id_reserved"
     EMAIL_FORMAT = "email_format"
     EMAIL_TAKEN = "email_taken"
+    PHONE_FORMAT = "phone_format"
     SUBJECT_TAKEN = "subject_taken"
     ROLE_UNKNOWN = "role_unknown"
     LANGUAGE_FORMAT = "language_format"
@@ -110,6 +117,8 @@ ENGLISH: dict[StaffProblem, str] = {
     StaffProblem.ID_RESERVED: "{value} names a page of the directory; choose another id",
     StaffProblem.EMAIL_FORMAT: "{value} is not an email address",
     StaffProblem.EMAIL_TAKEN: "{value} is already the email of a member of staff",
+    StaffProblem.PHONE_FORMAT: "{value} is not an international phone number: write + and the "
+    "country code first, such as +34 600 123 456",
     StaffProblem.SUBJECT_TAKEN: "{value} already signs in another member of staff",
     StaffProblem.ROLE_UNKNOWN: "{value} is not a staff role",
     StaffProblem.LANGUAGE_FORMAT: "{value} is not a BCP-47 language tag, such as es or pt-BR",
@@ -148,7 +157,8 @@ class FieldProblem:
 @dataclass(frozen=True)
 class StaffRecord:
     """A member of staff as the directory keeps them; the hours and consultation length are
-    a specialist's (empty and None for other roles)."""
+    a specialist's (empty and None for other roles). The phone is a work number in E.164
+    (`+34600123456`), or None when none is on file."""
 
     staff_id: str
     full_name: str
@@ -157,6 +167,7 @@ class StaffRecord:
     languages: tuple[str, ...]
     time_zone: str
     oidc_subject: str
+    phone: str | None = None
     calendar_url: str | None = None
     consult_minutes: int | None = None
     hours: WorkingHours = field(default_factory=dict)
@@ -168,6 +179,7 @@ class StaffRecord:
             "staff_id": self.staff_id,
             "full_name": self.full_name,
             "email": self.email,
+            "phone": self.phone or "",
             "role": self.role.value,
             "languages": ", ".join(self.languages),
             "time_zone": self.time_zone,
@@ -225,6 +237,13 @@ def email_address(value: str) -> str | None:
     return f"{match.group(1)}@{match.group(2).lower()}"
 
 
+def phone_number(value: str) -> str | None:
+    """`value` in E.164 (`+34 600 123 456` becomes `+34600123456`), or None when it is not an
+    international number. The form only: whether the number rings is not checked."""
+    number = _PHONE_SEPARATORS.sub("", value)
+    return number if _E164.fullmatch(number) else None
+
+
 def calendar_address(value: str) -> bool:
     parts = urlsplit(value)
     return (
@@ -274,6 +293,12 @@ def check_member(values: Mapping[str, str], *, new: bool = True) -> StaffRecord:
         refuse("email", StaffProblem.EMAIL_FORMAT, email)
     else:
         email = address
+    phone = text("phone") or None
+    if phone is not None:
+        number = phone_number(phone)
+        if number is None:
+            refuse("phone", StaffProblem.PHONE_FORMAT, phone)
+        phone = number
     role: Role | None = None
     role_text = text("role")
     if not role_text:
@@ -344,6 +369,7 @@ def check_member(values: Mapping[str, str], *, new: bool = True) -> StaffRecord:
         languages=tuple(languages),
         time_zone=time_zone,
         oidc_subject=oidc_subject,
+        phone=phone,
         calendar_url=calendar_url,
         consult_minutes=consult_minutes,
         hours=hours,

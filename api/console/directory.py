@@ -1,6 +1,6 @@
 """The staff directory at `/staff/directory`, for staff administrators: who works here, in
-which role, languages and time zone, how they sign in, and a specialist's working hours and
-consultation length; adding, changing, deactivating and reactivating them.
+which role, languages and time zone, their work phone, how they sign in, and a specialist's
+working hours and consultation length; adding, changing, deactivating and reactivating them.
 
 Every change goes through `db/staff_directory.py`, as `journeys staff add` and the demo staff
 do: a refused form comes back with each field's problem beside it, worded in the reader's
@@ -115,6 +115,11 @@ def problem_text(problem: FieldProblem, language: str) -> str:
         % {"value": value},
         StaffProblem.EMAIL_FORMAT: _("%(value)s is not an email address.") % {"value": value},
         StaffProblem.EMAIL_TAKEN: _("%(value)s is already the email of a member of staff.")
+        % {"value": value},
+        StaffProblem.PHONE_FORMAT: _(
+            "%(value)s is not an international phone number: write + and the country code "
+            "first, such as +34 600 123 456."
+        )
         % {"value": value},
         StaffProblem.SUBJECT_TAKEN: _("%(value)s already signs in another member of staff.")
         % {"value": value},

@@ -322,8 +322,9 @@ def travel_section(words: Words, status: JourneyStatus, records: PageRecords) ->
 def change_section(words: Words, status: JourneyStatus, records: PageRecords) -> dict | None:
     """Changing the booked trip's dates: under way; open until the cutoff, with the dates
     that stand filled in; or closed, once the journey has closed changes at the cutoff,
-    which names whom to ask. The journey's reading, not the page's clock: the validator
-    holds a change sent a moment after the cutoff to the cutoff all the same."""
+    which names whom to ask, and the number to call them on when their phone is on file. The
+    journey's reading, not the page's clock: the validator holds a change sent a moment after
+    the cutoff to the cutoff all the same."""
     if status.task is Task.CHANGE_TRAVEL or (
         status.incident is not None and status.incident.kind is IncidentKind.TRAVEL_CHANGE_FAILED
     ):
@@ -332,7 +333,11 @@ def change_section(words: Words, status: JourneyStatus, records: PageRecords) ->
     if until is None:
         return None
     if StepName.CHANGE_TRAVEL not in status.expects:
-        return {"closed": True, "until": words.moment(until)}
+        return {
+            "closed": True,
+            "until": words.moment(until),
+            "call": records.patient.case_manager_phone or None,
+        }
     sent = records.travel
     current = (
         {

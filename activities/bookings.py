@@ -16,7 +16,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.failures import final, redact
+from activities.failures import final, found, redact
 from db.bookings import BookingRepository
 from db.journey_queries import JourneyQueries
 from db.journeys import JourneyRepository
@@ -176,9 +176,8 @@ class BookingActivities:
 
     async def _reserve_visit(self, request: BookingRequest, booking: Booking) -> Booking:
         async with self._pool.acquire() as conn:
-            patient = await JourneyQueries(conn).patient(journey_id=request.journey_id)
-        if patient is None:
-            raise final(
+            patient = found(
+                await JourneyQueries(conn).patient(journey_id=request.journey_id),
                 ActivityFailure.RECORD_NOT_FOUND,
                 "no patient record for this journey",
             )

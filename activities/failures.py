@@ -8,7 +8,7 @@ log gets the text (redacted), and the failure gets a type and a message made of 
 
 import logging
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -27,9 +27,20 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _DIGITS = re.compile(r"\+?\d[\d ()./-]{6,}\d")
 
 
+T = TypeVar("T")
+
+
 def final(failure: ActivityFailure, message: str) -> ApplicationError:
     """A failure that retrying cannot fix: it opens an incident at once."""
     return ApplicationError(message, type=failure, non_retryable=True)
+
+
+def found(record: T | None, failure: ActivityFailure, message: str) -> T:
+    """The record an activity read, or a final failure when it is not there: a record the
+    step stored first cannot appear by retrying."""
+    if record is None:
+        raise final(failure, message)
+    return record
 
 
 def redact(text: str) -> str:

@@ -5,7 +5,7 @@ import logging
 import asyncpg
 from temporalio import activity
 
-from activities.failures import final
+from activities.failures import final, found
 from db.clinical import ClinicalRepository
 from db.incidents import IncidentRepository
 from db.journeys import JourneyRepository
@@ -43,12 +43,11 @@ class RecordsActivities:
             facts = await JourneyRepository(conn).mark_inquiry_recorded(
                 journey_id=request.journey_id, inquiry_id=request.inquiry_id
             )
-        if facts is None:
-            raise final(
-                ActivityFailure.INQUIRY_NOT_FOUND,
-                f"no inquiry {request.inquiry_id} for journey {request.journey_id}",
-            )
-        return facts
+        return found(
+            facts,
+            ActivityFailure.INQUIRY_NOT_FOUND,
+            f"no inquiry {request.inquiry_id} for journey {request.journey_id}",
+        )
 
     @activity.defn(name="record_stage")
     async def record_stage(self, change: StageChange) -> None:
@@ -108,12 +107,12 @@ class RecordsActivities:
             week = await ClinicalRepository(conn).checkin_week(
                 journey_id=request.journey_id, checkin_id=request.checkin_id
             )
-        if week is None:
-            raise final(
-                ActivityFailure.CHECKIN_NOT_FOUND,
-                f"no check-in {request.checkin_id} for this journey",
-            )
-        return CheckinAssessment(result=judge_week(*week))
+        stored = found(
+            week,
+            ActivityFailure.CHECKIN_NOT_FOUND,
+            f"no check-in {request.checkin_id} for this journey",
+        )
+        return CheckinAssessment(result=judge_week(*stored))
 
     @activity.defn(name="record_rehab_follow_up")
     async def record_rehab_follow_up(self, record: RehabFollowUpRecord) -> None:
@@ -137,9 +136,9 @@ class RecordsActivities:
             cells = await ClinicalRepository(conn).cells_given(
                 journey_id=request.journey_id, report_id=request.report_id
             )
-        if cells is None:
-            raise final(
-                ActivityFailure.REPORT_NOT_FOUND,
-                f"no procedure report {request.report_id} for this journey",
-            )
-        return ProcedureAssessment(below_minimum=cells < request.min_cells)
+        given = found(
+            cells,
+            ActivityFailure.REPORT_NOT_FOUND,
+            f"no procedure report {request.report_id} for this journey",
+        )
+        return ProcedureAssessment(below_minimum=given < request.min_cells)

@@ -2,19 +2,23 @@
 
 import asyncio
 import contextlib
+import functools
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import asyncpg
 from fastapi import FastAPI
+from temporalio.service import RPCError
 
 from activities.messages import MessageComposer
 from api import pages, partner_page, patient_page
 from api.audit_trail import install_audit_trail
-from api.claims import ClaimDesk, keep_ending_stale_claims
+from api.claims import ClaimDesk
 from api.codec import install_codec_server
 from api.console import install_console
-from api.intake import keep_starting_unstarted
+from api.intake import start_unstarted
 from api.journey_watch import StageWatch
 from api.limits import BodyLimitMiddleware
 from api.link_mailer import LinkMailer
@@ -37,6 +41,7 @@ from api.routes import (
 from api.schemas import ClinicEvent
 from api.security_headers import install_security_headers
 from api.staff_mailer import StaffMailer
+from api.sweeps import Sweep, keep_sweeping
 from api.tokens import TokenVerifier
 from api.upload_access import may_upload
 from audit.log import AuditWriter, address_key
@@ -97,33 +102,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.temporal = await connect_temporal(
             settings, lazy=True, interceptors=temporal_interceptors()
         )
-        sweeper = None
+        sweeps = []
         if settings.intake_sweep_seconds > 0:
-            sweeper = asyncio.create_task(
-                keep_starting_unstarted(
-                    pool=app.state.pool,
-                    client=app.state.temporal,
-                    task_queue=settings.task_queue,
-                    every=timedelta(seconds=settings.intake_sweep_seconds),
-                    console_base_url=settings.public_base_url,
-                    policy=settings.journey_policy(),
+            every = timedelta(seconds=settings.intake_sweep_seconds)
+            start = functools.partial(
+                start_unstarted,
+                pool=app.state.pool,
+                client=app.state.temporal,
+                task_queue=settings.task_queue,
+                older_than=every,
+                console_base_url=settings.public_base_url,
+                policy=settings.journey_policy(),
+            )
+            sweeps.append(
+                Sweep(
+                    run=start,
+                    every=every,
+                    done="started %d journey(s) whose start had been lost",
+                    not_yet="could not start pending journeys yet: %s",
+                    retried=(RPCError, OSError),
+                    level=logging.WARNING,
                 )
             )
-        claims_sweeper = None
         if settings.claim_sweep_seconds > 0:
-            claims_sweeper = asyncio.create_task(
-                keep_ending_stale_claims(
-                    ClaimDesk.of(app), every=timedelta(seconds=settings.claim_sweep_seconds)
+            sweeps.append(
+                Sweep(
+                    run=ClaimDesk.of(app).sweep,
+                    every=timedelta(seconds=settings.claim_sweep_seconds),
+                    done="ended %d claim(s) no longer live",
+                    not_yet="could not end lapsed claims yet: %s",
+                    retried=(asyncpg.PostgresError, OSError),
                 )
             )
+        sweepers = [asyncio.create_task(keep_sweeping(sweep)) for sweep in sweeps]
         try:
             yield
         finally:
-            for task in (sweeper, claims_sweeper):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            for task in sweepers:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             app.state.metrics.stop_watching()
             await app.state.stage_watch.close()
             await mail.close()

@@ -10,12 +10,11 @@ with who acted and, for a takeover, whose claim it was. A claim that ends by no 
 them another role; `claim.settled`: its case or incident moved on without its holder's step) is
 audited as the system's, naming its holder. A lapse is decided on the database's clock as the
 claims are read, so it takes effect on time; its row is ended and audited by the next request
-that works with the journey's claims, or by the API's sweep (`keep_ending_stale_claims`),
+that works with the journey's claims, or by the API's sweep (`ClaimDesk.sweep`),
 whichever comes first. A refusal is a `ClaimRefused`: a 409 problem with its code, having
 changed nothing.
 """
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -235,20 +234,6 @@ class ClaimDesk:
         if refused is not None:
             raise refused
         return ended if count else result
-
-
-async def keep_ending_stale_claims(desk: ClaimDesk, *, every: timedelta) -> None:
-    """Run `ClaimDesk.sweep` forever, every `every`, so that each lapse is in the audit log
-    soon after it happens, whether or not anyone opens the journey again; errors are logged
-    and the sweep tried again."""
-    while True:
-        await asyncio.sleep(every.total_seconds())
-        try:
-            ended = await desk.sweep()
-            if ended:
-                log.info("ended %d claim(s) no longer live", ended)
-        except (asyncpg.PostgresError, OSError) as err:
-            log.warning("could not end lapsed claims yet: %s", type(err).__name__)
 
 
 def _open_subject(

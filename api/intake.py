@@ -1,8 +1,6 @@
 """Intake: store an inquiry and start its journey, once per Idempotency-Key."""
 
-import asyncio
 import hashlib
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -28,8 +26,6 @@ from domain.stages import Stage
 from settings import Settings
 from workflows.journey import PatientJourney
 
-log = logging.getLogger(__name__)
-
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Browsers cannot set headers on a plain form post, so the form page carries the key itself.
 FORM_IDEMPOTENCY_FIELD = "idempotency_key"
@@ -41,7 +37,7 @@ LANGUAGE_FIELD = "lang"
 
 class JourneyStartDeferred(Exception):
     """The inquiry is stored but Temporal did not answer: the same key sent again, or the
-    API's sweep (`keep_starting_unstarted`), starts its journey."""
+    API's sweep of unstarted inquiries (`start_unstarted`), starts its journey."""
 
     def __init__(self, stored: StoredInquiry) -> None:
         super().__init__(stored.journey_id)
@@ -185,30 +181,3 @@ async def start_unstarted(
             console_base_url=console_base_url,
         )
     return len(pending)
-
-
-async def keep_starting_unstarted(
-    *,
-    pool: asyncpg.Pool,
-    client: Client,
-    task_queue: str,
-    every: timedelta,
-    console_base_url: str = "",
-    policy: JourneyPolicy | None = None,
-) -> None:
-    """Run `start_unstarted` forever, every `every`; errors are logged and retried."""
-    while True:
-        await asyncio.sleep(every.total_seconds())
-        try:
-            started = await start_unstarted(
-                pool=pool,
-                client=client,
-                task_queue=task_queue,
-                older_than=every,
-                console_base_url=console_base_url,
-                policy=policy,
-            )
-            if started:
-                log.warning("started %d journey(s) whose start had been lost", started)
-        except (RPCError, OSError) as err:
-            log.warning("could not start pending journeys yet: %s", type(err).__name__)

@@ -28,7 +28,7 @@ from domain.names import follow_up_workflow_id, journey_workflow_id
 from domain.policy import JourneyPolicy
 from domain.records import Booking, BookingKind
 from domain.stages import Stage, WaitingOn
-from domain.step_declarations import StepRecord
+from domain.step_declarations import StepName, StepRecord
 from domain.steps import (
     Admission,
     ClinicConfirmation,
@@ -398,6 +398,18 @@ class JourneyDriver:
             async with self.pool.acquire() as conn:
                 await remove_refused(conn, StepRecord.TRAVEL_CHANGE, [record])
             raise
+
+    async def past_change_cutoff(self, by: timedelta = timedelta(minutes=1)) -> None:
+        """On past the cutoff for changing the trip's dates by `by`, until the journey no
+        longer expects a change."""
+        cutoff = (await self.status()).travel_change_until
+        assert cutoff is not None
+        await self.sleep(cutoff - await self.now() + by)
+        await eventually(
+            self.status,
+            until=lambda s: StepName.CHANGE_TRAVEL not in s.expects,
+            what="changes closed at the cutoff",
+        )
 
     async def confirm_partner(
         self, kind: BookingKind, *, reference: str = "R-1001", confirmed_by: str = "Front desk"

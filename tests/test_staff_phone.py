@@ -13,15 +13,7 @@ from domain.staff import StaffProblem, StaffRefused
 from settings import Settings
 from tests.privacy_checks import chain_intact
 from tests.test_staff_directory import ADMIN, _journeys
-
-LUCIA = {
-    "staff_id": "lucia.romero",
-    "full_name": "Lucía Romero",
-    "email": "lucia.romero@clinic.test",
-    "role": "case_manager",
-    "languages": "es, en",
-    "time_zone": "Europe/Madrid",
-}
+from tests.unit.test_staff_phone import CASE_MANAGER
 
 
 def directory(conn: asyncpg.Connection, settings: Settings) -> StaffDirectory:
@@ -49,7 +41,7 @@ async def test_a_work_phone_is_kept_in_e164_and_a_bad_one_changes_nothing(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
     async with pool.acquire() as conn:
-        added = await directory(conn, settings).add({**LUCIA, "phone": "+34 600 123 456"})
+        added = await directory(conn, settings).add({**CASE_MANAGER, "phone": "+34 600 123 456"})
     assert added.phone == "+34600123456"
     phone = "SELECT phone FROM staff WHERE staff_id = 'lucia.romero'"
     assert await pool.fetchval(phone) == "+34600123456"
@@ -58,7 +50,9 @@ async def test_a_work_phone_is_kept_in_e164_and_a_bad_one_changes_nothing(
     for typed in ("600 123 456", "0034 600 123 456", "+34 600 123 456 ext 2"):
         async with pool.acquire() as conn:
             with pytest.raises(StaffRefused) as refused:
-                await directory(conn, settings).change("lucia.romero", {**LUCIA, "phone": typed})
+                await directory(conn, settings).change(
+                    "lucia.romero", {**CASE_MANAGER, "phone": typed}
+                )
         assert {k: (p.problem, p.value) for k, p in refused.value.problems.items()} == {
             "phone": (StaffProblem.PHONE_FORMAT, typed)
         }
@@ -66,13 +60,15 @@ async def test_a_work_phone_is_kept_in_e164_and_a_bad_one_changes_nothing(
 
     async with pool.acquire() as conn:
         await directory(conn, settings).change(
-            "lucia.romero", {**LUCIA, "phone": "+34 (611) 222-333"}
+            "lucia.romero", {**CASE_MANAGER, "phone": "+34 (611) 222-333"}
         )
     assert await pool.fetchval(phone) == "+34611222333"
     async with pool.acquire() as conn:
         # The same number typed another way is no change, and leaves no row.
-        await directory(conn, settings).change("lucia.romero", {**LUCIA, "phone": "+34611222333"})
-        await directory(conn, settings).change("lucia.romero", {**LUCIA, "phone": ""})
+        await directory(conn, settings).change(
+            "lucia.romero", {**CASE_MANAGER, "phone": "+34611222333"}
+        )
+        await directory(conn, settings).change("lucia.romero", {**CASE_MANAGER, "phone": ""})
     assert await pool.fetchval(phone) is None
 
     assert await audited_changes(pool) == [

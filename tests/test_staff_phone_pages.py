@@ -14,10 +14,8 @@ from playwright.async_api import Locator, Page, expect
 from db.staff import StaffRepository
 from db.staff_directory import StaffDirectory
 from domain.actors import Role
-from domain.step_declarations import StepName
 from settings import Settings
 from tests.browser import StaffPage, sign_in_as
-from tests.helpers import eventually
 from tests.journeys import JourneyDriver
 from tests.patient_pages import PHONE, PatientPage, page_url
 from tests.test_staff_directory import ADMIN
@@ -45,6 +43,24 @@ async def within_the_phone(phone: Page, link: Locator) -> None:
     assert await phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+# The page after the cutoff with the case manager's phone on file, in each language: its lead,
+# the call link's name, and how the line with her email begins.
+CALL_WORDS = (
+    (
+        "es",
+        "Para cambiarlas ahora, llame a su gestor de caso, Lucía Romero:",
+        "Llamar al +34600123456",
+        "O escríbale a",
+    ),
+    (
+        "en",
+        "To change them now, call your case manager, Lucía Romero:",
+        "Call +34600123456",
+        "Or write to them at",
+    ),
+)
+
+
 async def test_after_the_cutoff_the_page_gives_the_case_managers_number_to_call(
     phone: Page,
     patient_page: PatientPage,
@@ -54,14 +70,7 @@ async def test_after_the_cutoff_the_page_gives_the_case_managers_number_to_call(
 ) -> None:
     j = await driver.start()
     await j.book_the_trip()
-    cutoff = (await j.status()).travel_change_until
-    assert cutoff is not None
-    await j.sleep(cutoff - await j.now() + timedelta(hours=1))
-    await eventually(
-        j.status,
-        until=lambda s: StepName.CHANGE_TRAVEL not in s.expects,
-        what="changes closed at the cutoff",
-    )
+    await j.past_change_cutoff(timedelta(hours=1))
 
     # Lucía Romero, her case manager, has no phone on file: the page asks her to write.
     await patient_page.open()
@@ -74,29 +83,19 @@ async def test_after_the_cutoff_the_page_gives_the_case_managers_number_to_call(
 
     await give_phone(pool, settings, "cm-es", "+34 600 123 456")
     await phone.reload()
-    await expect(
-        phone.get_by_text("Para cambiarlas ahora, llame a su gestor de caso, Lucía Romero:")
-    ).to_be_visible()
-    call = phone.get_by_role("link", name="Llamar al +34600123456")
-    await expect(call).to_have_attribute("href", "tel:+34600123456")
-    await within_the_phone(phone, call)
-    write = phone.get_by_role("paragraph").filter(has_text=re.compile("^O escríbale a"))
-    await expect(write.get_by_role("link", name="lucia@clinic.test")).to_have_attribute(
-        "href", "mailto:lucia@clinic.test"
-    )
     await expect(phone.get_by_role("button", name="Cambiar mis fechas")).to_have_count(0)
-    await patient_page.check("closed-call-es")
-
-    await phone.goto(f"{page_url(patient_page.app, j)}&lang=en")
-    await expect(
-        phone.get_by_text("To change them now, call your case manager, Lucía Romero:")
-    ).to_be_visible()
-    call = phone.get_by_role("link", name="Call +34600123456")
-    await expect(call).to_have_attribute("href", "tel:+34600123456")
-    await within_the_phone(phone, call)
-    write = phone.get_by_role("paragraph").filter(has_text=re.compile("^Or write to them at"))
-    await expect(write.get_by_role("link", name="lucia@clinic.test")).to_be_visible()
-    await patient_page.check("closed-call-en")
+    for language, lead, call_name, write_lead in CALL_WORDS:
+        if language == "en":
+            await phone.goto(f"{page_url(patient_page.app, j)}&lang=en")
+        await expect(phone.get_by_text(lead)).to_be_visible()
+        call = phone.get_by_role("link", name=call_name)
+        await expect(call).to_have_attribute("href", "tel:+34600123456")
+        await within_the_phone(phone, call)
+        write = phone.get_by_role("paragraph").filter(has_text=re.compile(f"^{write_lead}"))
+        await expect(write.get_by_role("link", name="lucia@clinic.test")).to_have_attribute(
+            "href", "mailto:lucia@clinic.test"
+        )
+        await patient_page.check(f"closed-call-{language}")
 
 
 async def test_an_administrator_gives_a_case_manager_a_work_phone(

@@ -12,7 +12,6 @@ from playwright.async_api import Page, expect
 
 from domain.records import BookingKind
 from domain.stages import Task
-from domain.step_declarations import StepName
 from i18n import format_day
 from tests.helpers import eventually
 from tests.journeys import JourneyDriver
@@ -78,13 +77,7 @@ async def test_a_patient_changes_her_dates_on_her_page(
     await patient_page.check("new-dates-booked")
 
     # After the cutoff the page no longer takes new dates: it names whom to call.
-    assert status.travel_change_until is not None
-    await j.sleep(status.travel_change_until - await j.now() + timedelta(hours=1))
-    await eventually(
-        j.status,
-        until=lambda s: StepName.CHANGE_TRAVEL not in s.expects,
-        what="changes closed at the cutoff",
-    )
+    await j.past_change_cutoff(timedelta(hours=1))
     await phone.reload()
     await expect(
         phone.get_by_text("Sus fechas podían cambiarse en esta página hasta")

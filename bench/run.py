@@ -10,6 +10,7 @@ the Temporal dev server, the SMTP mailbox, Radicale, the API and the workers as 
 import argparse
 import asyncio
 import dataclasses
+import functools
 import shutil
 import signal
 import statistics
@@ -173,20 +174,9 @@ async def _knobs(
     say("  settings: SQLite WAL (intake)")
     intake = results.intake
     assert intake is not None
-    no_wal = await stack.start_temporal(ServerVariant(wal=False), name="temporal-nowal")
-    try:
-        plain_intake = await measure_intake(
-            stack,
-            count=size.knob_intake,
-            concurrency=size.intake_concurrency,
-            repeats=1,
-            server=no_wal,
-            diagnose=False,
-            say=say,
-        )
-    finally:
-        no_wal.child.stop()
-    with_wal = await measure_intake(
+    # The same submissions against a server without WAL, then against the stack's own.
+    knob_intake = functools.partial(
+        measure_intake,
         stack,
         count=size.knob_intake,
         concurrency=size.intake_concurrency,
@@ -194,6 +184,12 @@ async def _knobs(
         diagnose=False,
         say=say,
     )
+    no_wal = await stack.start_temporal(ServerVariant(wal=False), name="temporal-nowal")
+    try:
+        plain_intake = await knob_intake(server=no_wal)
+    finally:
+        no_wal.child.stop()
+    with_wal = await knob_intake()
     for kind in ("api", "raw"):
         r.knobs.append(
             Knob(

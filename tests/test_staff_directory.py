@@ -8,7 +8,7 @@ import getpass
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -208,11 +208,13 @@ async def test_a_specialist_without_working_hours_is_never_offered(
         assert await repo.specialists_by_load() == []
 
 
-def _journeys(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+async def journeys_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """`journeys ARGS` as an operator runs it, on the test's database."""
+    return await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
-        env=os.environ | dict(env),
+        env=os.environ | {"JOURNEYS_DATABASE_URL": settings.require_database_url()},
         capture_output=True,
         text=True,
         timeout=180,
@@ -222,14 +224,13 @@ def _journeys(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess
 async def test_the_first_staff_administrator_is_added_from_the_command(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    env = {"JOURNEYS_DATABASE_URL": settings.require_database_url()}
     first = [
         "staff", "add", "--id", "marta.admin", "--name", "Marta Ruiz",
         "--email", "marta.ruiz@clinic.test", "--role", "staff_admin",
         "--language", "es", "--language", "en", "--time-zone", "Europe/Madrid",
         "--subject", "00u1a2b3c4",
     ]  # fmt: skip
-    added = await asyncio.to_thread(_journeys, *first, env=env)
+    added = await journeys_cli(settings, *first)
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "added marta.admin (staff_admin)"
     row = await pool.fetchrow(
@@ -245,12 +246,11 @@ async def test_the_first_staff_administrator_is_added_from_the_command(
     ]
 
     # A specialist she adds, as herself; a refused one changes nothing, and says why.
-    refused = await asyncio.to_thread(
-        _journeys,
+    refused = await journeys_cli(
+        settings,
         "staff", "add", "--id", "dr.lee", "--name", "Dr. Lee", "--email", "MARTA.RUIZ@clinic.test",
         "--role", "specialist", "--time-zone", "Mars/Olympus",
         "--hours", "mon=09:00-12:00,11:00-13:00", "--as", "marta.admin",
-        env=env,
     )  # fmt: skip
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
@@ -260,15 +260,14 @@ async def test_the_first_staff_administrator_is_added_from_the_command(
         "hours_0: Monday: 09:00-12:00, 11:00-13:00 overlap",
     ]
     assert await pool.fetchval("SELECT count(*) FROM staff WHERE staff_id = 'dr.lee'") == 0
-    added = await asyncio.to_thread(
-        _journeys,
+    added = await journeys_cli(
+        settings,
         "staff", "add", "--id", "dr.lee", "--name", "Dr. Lee", "--email", "lee@clinic.test",
         "--role", "specialist", "--time-zone", "America/Chicago", "--consult-minutes", "40",
         "--hours", "mon=09:00-12:00", "--hours", "thu=13:00-17:00", "--as", "marta.admin",
-        env=env,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
-    listed = await asyncio.to_thread(_journeys, "staff", "list", env=env)
+    listed = await journeys_cli(settings, "staff", "list")
     assert listed.returncode == 0, listed.stderr
     # No work phone on file: the last column is empty.
     lee = "dr.lee\tspecialist\tactive\tAmerica/Chicago\ten\tDr. Lee\t"

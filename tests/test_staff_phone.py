@@ -3,8 +3,6 @@ a number that is not international refused with its code and nothing changed, ea
 audited by the field's name and never its number; and `journeys staff add --phone`, which
 checks it the same way."""
 
-import asyncio
-
 import asyncpg
 import pytest
 
@@ -12,7 +10,7 @@ from db.staff_directory import StaffDirectory
 from domain.staff import StaffProblem, StaffRefused
 from settings import Settings
 from tests.privacy_checks import chain_intact
-from tests.test_staff_directory import ADMIN, _journeys
+from tests.test_staff_directory import ADMIN, journeys_cli
 from tests.unit.test_staff_phone import CASE_MANAGER
 
 
@@ -94,16 +92,22 @@ async def test_the_database_itself_refuses_a_number_not_in_e164(pool: asyncpg.Po
         await conn.execute("UPDATE staff SET phone = '+34600123456' WHERE staff_id = 'cm-x'")
 
 
+def _flags(member: dict[str, str]) -> list[str]:
+    """A member as the directory's form takes them, as `journeys staff add` takes them."""
+    flags = {"staff_id": "--id", "full_name": "--name", "time_zone": "--time-zone"}
+    args = []
+    for field, value in member.items():
+        values = value.split(", ") if field == "languages" else [value]
+        flag = "--language" if field == "languages" else flags.get(field, f"--{field}")
+        args += [a for v in values for a in (flag, v)]
+    return args
+
+
 async def test_journeys_staff_add_takes_a_work_phone(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    env = {"JOURNEYS_DATABASE_URL": settings.require_database_url()}
-    lucia = [
-        "staff", "add", "--id", "lucia.romero", "--name", "Lucía Romero",
-        "--email", "lucia.romero@clinic.test", "--role", "case_manager",
-        "--language", "es", "--time-zone", "Europe/Madrid",
-    ]  # fmt: skip
-    refused = await asyncio.to_thread(_journeys, *lucia, "--phone", "600 123 456", env=env)
+    lucia = ["staff", "add", *_flags(CASE_MANAGER)]
+    refused = await journeys_cli(settings, *lucia, "--phone", "600 123 456")
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
         "phone: 600 123 456 is not an international phone number: write + and the country "
@@ -111,13 +115,13 @@ async def test_journeys_staff_add_takes_a_work_phone(
     ]
     assert await pool.fetchval("SELECT count(*) FROM staff") == 0
 
-    added = await asyncio.to_thread(_journeys, *lucia, "--phone", "+34 600-123-456", env=env)
+    added = await journeys_cli(settings, *lucia, "--phone", "+34 600-123-456")
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "added lucia.romero (case_manager)"
     assert "600" not in added.stdout + added.stderr
 
-    listed = await asyncio.to_thread(_journeys, "staff", "list", env=env)
+    listed = await journeys_cli(settings, "staff", "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == [
-        "lucia.romero\tcase_manager\tactive\tEurope/Madrid\tes\tLucía Romero\t+34600123456"
+        "lucia.romero\tcase_manager\tactive\tEurope/Madrid\tes,en\tLucía Romero\t+34600123456"
     ]

@@ -1,6 +1,8 @@
 """Journey records in PostgreSQL: what the workflow decided, projected for people to query."""
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 from temporalio import activity
@@ -29,6 +31,7 @@ from domain.rehab import CheckinAssessment, judge_week
 from observability.activity_metrics import incident_opened
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class RecordsActivities:
@@ -36,6 +39,16 @@ class RecordsActivities:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    async def _stored(
+        self,
+        read: Callable[[ClinicalRepository], Awaitable[T | None]],
+        failure: ActivityFailure,
+        message: str,
+    ) -> T:
+        """A clinical record the step stored before it was sent: a final failure without it."""
+        async with self._pool.acquire() as conn:
+            return found(await read(ClinicalRepository(conn)), failure, message)
 
     @activity.defn(name="record_inquiry")
     async def record_inquiry(self, request: RecordInquiry) -> InquiryFacts:
@@ -103,16 +116,12 @@ class RecordsActivities:
     async def assess_checkin(self, request: AssessCheckin) -> CheckinAssessment:
         """The check-in against the rule of six, as it was stored: the journey gets the verdict,
         never the hours."""
-        async with self._pool.acquire() as conn:
-            week = await ClinicalRepository(conn).checkin_week(
-                journey_id=request.journey_id, checkin_id=request.checkin_id
-            )
-        stored = found(
-            week,
+        week = await self._stored(
+            lambda r: r.checkin_week(journey_id=request.journey_id, checkin_id=request.checkin_id),
             ActivityFailure.CHECKIN_NOT_FOUND,
             f"no check-in {request.checkin_id} for this journey",
         )
-        return CheckinAssessment(result=judge_week(*stored))
+        return CheckinAssessment(result=judge_week(*week))
 
     @activity.defn(name="record_rehab_follow_up")
     async def record_rehab_follow_up(self, record: RehabFollowUpRecord) -> None:
@@ -132,13 +141,9 @@ class RecordsActivities:
 
     @activity.defn(name="assess_procedure")
     async def assess_procedure(self, request: AssessProcedure) -> ProcedureAssessment:
-        async with self._pool.acquire() as conn:
-            cells = await ClinicalRepository(conn).cells_given(
-                journey_id=request.journey_id, report_id=request.report_id
-            )
-        given = found(
-            cells,
+        cells = await self._stored(
+            lambda r: r.cells_given(journey_id=request.journey_id, report_id=request.report_id),
             ActivityFailure.REPORT_NOT_FOUND,
             f"no procedure report {request.report_id} for this journey",
         )
-        return ProcedureAssessment(below_minimum=given < request.min_cells)
+        return ProcedureAssessment(below_minimum=cells < request.min_cells)

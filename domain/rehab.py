@@ -12,13 +12,14 @@ The hours and days stay in PostgreSQL; a workflow holds only the coded result of
 """
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Actor
+from domain.policy import JourneyPolicy
 
 # Hours walking a day, and days a week, that the rule of six asks for.
 RULE_OF_SIX = 6
@@ -153,15 +154,15 @@ def week_results(
     *,
     discharged_at: datetime,
     now: datetime,
-    every: timedelta,
-    grace: timedelta,
-    weeks: int,
+    policy: JourneyPolicy,
 ) -> dict[int, WeekResult]:
     """Each week's result as the pages show it, from the stored check-ins (week: hours a day,
-    days) and the follow-up year's calendar: the same rules the year applies, so a page and the
-    journey agree. A week still open, or within its grace, has no result yet."""
+    days) and the follow-up year's calendar under `policy`: the same rules the year applies,
+    so a page and the journey agree. A week still open, or within its grace, has no result
+    yet."""
+    every, grace = policy.rehab_checkin_every, policy.rehab_checkin_grace
     results: dict[int, WeekResult] = {}
-    for week in range(1, weeks + 1):
+    for week in range(1, policy.rehab_weeks + 1):
         if week in received:
             hours, days = received[week]
             results[week] = judge_week(hours, days)

@@ -165,3 +165,16 @@ def refusal_of(err: BaseException) -> Refusal:
     refusal = refusal_from_details(cause.details)
     assert refusal is not None, f"a refusal without a code: {cause}"
     return refusal
+
+
+def exam(consult_no: int) -> dict[str, Any]:
+    """Follow-up consult `consult_no`'s scores on the clinical scales, a little better at each
+    consult."""
+    return {
+        "ais_grade": "C",
+        "uems": 20 + consult_no,
+        "lems": 10 + consult_no,
+        "light_touch": 60 + consult_no,
+        "pin_prick": 50 + consult_no,
+        "trunk_control": 3,
+    }

@@ -2,18 +2,19 @@
 
 import heapq
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.intake import start_journey
 from db.clinical import ClinicalRepository
@@ -49,12 +50,15 @@ from domain.steps import (
     TravelDetails,
 )
 from settings import Settings
-from tests.helpers import eventually, read_mailbox
+from tests.helpers import eventually, exam, read_mailbox
 from tests.journey_rows import store_inquiry
 from tests.phi_search import assert_no_phi, journey_runs
 from worker import build_worker, smtp_sender
 from workflows.follow_up import FollowUp
 from workflows.journey import PatientJourney
+
+# The argument of a follow-up year's step.
+S = TypeVar("S")
 
 REVIEWER = Actor(id="rev-1", role=Role.REVIEWER)
 COORDINATOR = Actor(id="coord-1", role=Role.COORDINATOR)
@@ -556,45 +560,47 @@ class JourneyDriver:
         return booked
 
     async def record_outcome(self, consult_no: int, notes: str = "") -> FollowUpStatus:
-        """The specialist's outcome of follow-up consult `consult_no` on the clinical scales,
-        stored then sent as the API does."""
-        async with self.pool.acquire() as conn:
-            record = await ClinicalRepository(conn).add_follow_up_outcome(
+        """The specialist's outcome of follow-up consult `consult_no` on the clinical scales."""
+        return await self._stored_then_sent(
+            lambda records: records.add_follow_up_outcome(
                 journey_id=self.journey_id,
                 consult_no=consult_no,
-                scores={
-                    "ais_grade": "C",
-                    "uems": 20 + consult_no,
-                    "lems": 10 + consult_no,
-                    "light_touch": 60 + consult_no,
-                    "pin_prick": 50 + consult_no,
-                    "trunk_control": 3,
-                },
+                scores=exam(consult_no),
                 notes=notes,
-            )
-        status: FollowUpStatus = await self.follow_up.execute_update(
+            ),
             FollowUp.record_outcome,
-            FollowUpOutcome(actor=SPECIALIST, consult_no=consult_no, outcome_id=record),
+            lambda record: FollowUpOutcome(
+                actor=SPECIALIST, consult_no=consult_no, outcome_id=record
+            ),
         )
-        return status
 
     async def check_in(
         self, week: int, hours: str = "6", days: int = 6, notes: str = ""
     ) -> FollowUpStatus:
-        """The patient's check-in for `week`, stored then sent as the API does; by default a
-        week that meets the rule of six."""
-        async with self.pool.acquire() as conn:
-            record = await ClinicalRepository(conn).add_rehab_checkin(
+        """The patient's check-in for `week`; by default a week that meets the rule of six."""
+        return await self._stored_then_sent(
+            lambda records: records.add_rehab_checkin(
                 journey_id=self.journey_id,
                 week=week,
                 walking_hours_per_day=Decimal(hours),
                 days_per_week=days,
                 notes=notes,
-            )
-        status: FollowUpStatus = await self.follow_up.execute_update(
-            FollowUp.rehab_checkin, RehabCheckin(actor=self.patient, week=week, checkin_id=record)
+            ),
+            FollowUp.rehab_checkin,
+            lambda record: RehabCheckin(actor=self.patient, week=week, checkin_id=record),
         )
-        return status
+
+    async def _stored_then_sent(
+        self,
+        store: Callable[[ClinicalRepository], Awaitable[str]],
+        update: UpdateMethodMultiParam[[FollowUp, S], FollowUpStatus],
+        step: Callable[[str], S],
+    ) -> FollowUpStatus:
+        """A follow-up year's step as the API takes it: its record stored, then the step
+        naming it sent."""
+        async with self.pool.acquire() as conn:
+            record = await store(ClinicalRepository(conn))
+        return await self.follow_up.execute_update(update, step(record))
 
     async def result(self) -> JourneyOutcome:
         return await self.handle.result()

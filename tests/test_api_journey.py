@@ -15,7 +15,7 @@ from domain.actors import Role
 from patient_links import mint_patient_link
 from settings import Settings
 from tests.api_people import clinic_event, link, link_from_email, staff
-from tests.helpers import eventually, valid_form
+from tests.helpers import eventually, exam, valid_form
 from tests.journeys import seed_staff
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -148,14 +148,7 @@ async def test_a_whole_journey_through_the_api(
         recorded = await api.post(
             f"{base}/follow-ups/{n}/outcome",
             headers=specialist,
-            json={
-                "ais_grade": "C",
-                "uems": 30 + n,
-                "lems": 10 + n,
-                "light_touch": 70 + n,
-                "pin_prick": 60 + n,
-                "trunk_control": 4,
-            },
+            json=exam(n),
         )
         assert recorded.status_code == 200, recorded.text
     await temporal_env.sleep(timedelta(days=30))

@@ -52,9 +52,7 @@ def rehab_weeks(
             received,
             discharged_at=since,
             now=now,
-            every=policy.rehab_checkin_every,
-            grace=policy.rehab_checkin_grace,
-            weeks=policy.rehab_weeks,
+            policy=policy,
         )
         if since is not None
         else {}

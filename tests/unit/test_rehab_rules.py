@@ -98,9 +98,7 @@ def test_the_pages_judge_the_weeks_as_the_year_does() -> None:
         received,
         discharged_at=NOW,
         now=now,
-        every=policy.rehab_checkin_every,
-        grace=policy.rehab_checkin_grace,
-        weeks=policy.rehab_weeks,
+        policy=policy,
     )
     # Weeks 3 and 4 are past their check; week 5 is under way.
     assert results == {1: MET, 2: SHORT, 3: MISSING, 4: MISSING}

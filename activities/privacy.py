@@ -40,13 +40,8 @@ def refused(refusal: ErasureRefusal) -> ApplicationError:
 
 
 def _outcome(record: ErasureRecord) -> ErasureOutcome:
-    return ErasureOutcome(
-        journey_id=record.journey_id,
-        erased_at=record.erased_at,
-        request_id=record.request_id,
-        trigger=record.trigger,
-        changed=record.changed,
-    )
+    """What the journey is told of its erasure: the tombstone's fields it has, no reason."""
+    return ErasureOutcome.model_validate(record, from_attributes=True)
 
 
 def retention_reason(days: int) -> str:

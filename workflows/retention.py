@@ -6,10 +6,11 @@ outside system is down. Their histories hold ids, counts and codes: the reasons 
 are in PostgreSQL, read by the activity.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, VersioningBehavior
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.privacy import PrivacyActivities
@@ -22,15 +23,17 @@ with workflow.unsafe.imports_passed_through():
         RetentionSweepResult,
     )
 
+from workflows.timeouts import OUTSIDE_RETRY
+
 # An erasure deletes calendar events and rewrites a journey's rows, then vacuums the tables
 # it touched: seconds, or a minute on a large database.
 ERASE_TIMEOUT = timedelta(minutes=10)
 SWEEP_BATCH_TIMEOUT = timedelta(minutes=30)
 SWEEP_HEARTBEAT = timedelta(minutes=2)
-# The calendar server or the database may be down for a while; a refusal is final.
-ERASE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
+# The calendar server or the database may be down for a while, as for any outside system,
+# though an erasure retries more often; a refusal is final.
+ERASE_RETRY = replace(
+    OUTSIDE_RETRY,
     maximum_interval=timedelta(minutes=5),
     non_retryable_error_types=[r.value for r in ErasureRefusal],
 )

@@ -287,6 +287,16 @@ class JourneyActors:
 
     async def _validation(self) -> None:
         await self.reach("VALIDATION", "reviewer")
+        # A reviewer reaches the case once its records say it is in validation, which an
+        # activity writes a moment after the journey entered it.
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while True:
+            async with self.pool.acquire() as conn:
+                stage = await JourneyQueries(conn).stage(journey_id=self.jid)
+            if stage == "VALIDATION" or time.monotonic() > deadline:
+                break
+            self.result.polls += 1
+            await asyncio.sleep(POLL_SECONDS)
         await self._send(
             "POST",
             f"/api/v1/journeys/{self.jid}/review",
@@ -350,7 +360,14 @@ class JourneyActors:
             body={"confirmed": True, "clinic_reference": f"CL-{self.n}"},
             step="parent",
         )
-        # The hotel and the transfer company confirm their bookings, as a coordinator records.
+        # The hotel and the transfer company confirm their bookings, as a coordinator records,
+        # once the booked trip takes their confirmations.
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while not (await self.reach("TRAVEL"))["confirms_partners"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"journey {self.jid} takes no partners' confirmations")
+            self.result.polls += 1
+            await asyncio.sleep(POLL_SECONDS)
         for booking in ("hotel", "transfer"):
             await self._send(
                 "POST",

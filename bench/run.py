@@ -245,6 +245,9 @@ async def run(
                 say=_say,
             )
             results.orchestration = o
+            failures = Counter(e for b in (*o.journeys, *o.baselines) for e in b.errors)
+            for error, times in failures.most_common(3):
+                results.notes.append(f"Orchestration: {times} run(s) failed with `{error}`.")
             assert stack.temporal is not None
             client = stack.temporal.client
             _say("3. history economy")

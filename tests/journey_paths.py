@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.clinical import ClinicalRepository
 from domain.actors import Actor, Role
 from domain.follow_up import FollowUpStatus
-from domain.incidents import IncidentAction, IncidentKind
+from domain.incidents import Incident, IncidentAction, IncidentKind
 from domain.policy import JourneyPolicy
 from domain.privacy import RetentionSweepInput, RetentionSweepResult
 from domain.records import BookingKind
@@ -222,10 +222,20 @@ async def complete(
         held = await eventually(year, until=lambda s: s.incident is not None, what="incident")
         assert held.incident is not None and held.incident.kind is IncidentKind.EMAIL_REFUSED
         refused_in_follow_up.allow(domain)
-        await j.follow_up.execute_update(
-            FollowUp.resolve_incident, _resolution(IncidentAction.SKIP, held.incident.number)
-        )
-        await eventually(year, until=lambda s: s.incident is None, what="the year going on")
+        # Every email her server refused in those days is skipped: the reminder, and another
+        # that fell due beside it, one incident after the other.
+        incident: Incident | None = held.incident
+        while incident is not None:
+            skipped = incident.number
+            await j.follow_up.execute_update(
+                FollowUp.resolve_incident, _resolution(IncidentAction.SKIP, skipped)
+            )
+
+            def moved_on(status: FollowUpStatus, skipped: int = skipped) -> bool:
+                return status.incident is None or status.incident.number != skipped
+
+            going_on = await eventually(year, until=moved_on, what="the year going on")
+            incident = going_on.incident
     await j.follow_up_year(notes=notes, checkin_weeks=checkin_weeks)
     await _ended(j, Stage.COMPLETED)
 
